@@ -1,0 +1,36 @@
+/* tcpfs ctl: the grammar of writes to a `ctl` file.
+ *
+ * One command per write: a verb and its arguments separated by blanks, one
+ * trailing newline allowed. The parser only splits and checks the text; what
+ * a verb does is up to the connection kind. */
+#ifndef TCPFS_CTL_H
+#define TCPFS_CTL_H
+
+#include <stddef.h>
+
+#define CTL_MAX_LEN 256
+#define CTL_MAX_ARGS 4
+
+enum ctl_verb {
+	CTL_CLOSE,     /* close: graceful close (kernel: destroy) */
+	CTL_HANGUP,    /* hangup, abort: reset */
+	CTL_CONNECT,   /* connect ADDR:PORT [LPORT] */
+	CTL_ANNOUNCE,  /* announce, listen [ADDR:]PORT */
+	CTL_SHUTDOWN,  /* shutdown: close the sending side */
+	CTL_KEEPALIVE, /* keepalive [SECONDS] */
+	CTL_NODELAY,   /* nodelay on|off */
+};
+
+struct ctl_cmd {
+	enum ctl_verb verb;
+	int argc;
+	char argv[CTL_MAX_ARGS][CTL_MAX_LEN];
+};
+
+/* Parse the LEN bytes at BUF into CMD. 0, or -EINVAL with the reason in WHY. */
+int ctl_parse(const char *buf, size_t len, struct ctl_cmd *cmd, char *why,
+	      size_t whylen);
+/* Canonical name of VERB. */
+const char *ctl_verb_name(enum ctl_verb verb);
+
+#endif

@@ -1,0 +1,51 @@
+/* tcpfs node: inode numbers for connection directories and their files.
+ *
+ * Inodes below NODE_FIXED are the fixed ones (root, kernel/, ...). A
+ * connection directory gets a slot; its inode is (slot + 1) << NODE_FILE_BITS
+ * and its files' inodes are that plus the file's row + 1, so a file's inode
+ * leads to its directory without a table of its own. One lookup count per
+ * directory covers the directory and its files. */
+#ifndef TCPFS_NODE_H
+#define TCPFS_NODE_H
+
+#include <stdint.h>
+
+#include "tcpfs/diag.h"
+#include "tcpfs/sockname.h"
+
+#define NODE_FILE_BITS 7
+#define NODE_FIXED (UINT64_C(1) << NODE_FILE_BITS)
+#define NODE_MAX_FILES ((1 << NODE_FILE_BITS) - 1)
+#define NODE_ERR_MAX 256
+
+struct node {
+	uint64_t ino;
+	uint64_t nlookup;
+	uint64_t gen;
+	uint32_t hnext; /* next slot with the same name hash */
+	char name[SOCKNAME_MAX];
+	struct diag_key key;
+	char err[NODE_ERR_MAX]; /* last ctl error, in words */
+};
+
+struct nodes;
+
+/* An empty table. */
+struct nodes *nodes_new(void);
+/* Free the table and every node. */
+void nodes_free(struct nodes *t);
+/* The directory node named NAME, or NULL. */
+struct node *nodes_find(struct nodes *t, const char *name);
+/* The directory node named NAME, created if new; NULL if out of memory. */
+struct node *nodes_add(struct nodes *t, const char *name);
+/* The directory node of directory or file inode INO, or NULL. */
+struct node *nodes_get(struct nodes *t, uint64_t ino);
+/* Drop N lookups of INO (a directory or one of its files). */
+void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n);
+/* Row of file inode INO within its directory, or -1 for the directory. */
+static inline int node_row(uint64_t ino)
+{
+	return (int)(ino & NODE_MAX_FILES) - 1;
+}
+
+#endif

@@ -1,0 +1,80 @@
+/* tcpfs view: the values a connection directory shows, source-independent.
+ *
+ * A view is one optional string per field. The kernel adapter (and later the
+ * engine's) fills the fields it has real values for; a field left absent has
+ * no file. One field, one file of the same name, in every connection kind. */
+#ifndef TCPFS_VIEW_H
+#define TCPFS_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tcpfs/diag.h"
+
+/* X(ID, file name): every one-value file, in `status` order. */
+#define VIEW_FIELDS(X)                                                        \
+	X(STATE, "state")                                                     \
+	X(LOCAL, "local")                                                     \
+	X(REMOTE, "remote")                                                   \
+	X(UID, "uid")                                                         \
+	X(INODE, "inode")                                                     \
+	X(COOKIE, "cookie")                                                   \
+	X(RECV_Q, "recv_q")                                                   \
+	X(SEND_Q, "send_q")                                                   \
+	X(TIMER, "timer")                                                     \
+	X(RETRANS, "retrans")                                                 \
+	X(SHUTDOWN, "shutdown")                                               \
+	X(CONGESTION, "congestion")                                           \
+	X(OPTIONS, "options")                                                 \
+	X(WSCALE, "wscale")                                                   \
+	X(SND_MSS, "snd_mss")                                                 \
+	X(RCV_MSS, "rcv_mss")                                                 \
+	X(SND_WND, "snd_wnd")                                                 \
+	X(RCV_WND, "rcv_wnd")                                                 \
+	X(RCV_SPACE, "rcv_space")                                             \
+	X(CWND, "cwnd")                                                       \
+	X(SSTHRESH, "ssthresh")                                               \
+	X(RTT, "rtt")                                                         \
+	X(RTTVAR, "rttvar")                                                   \
+	X(MIN_RTT, "min_rtt")                                                 \
+	X(RTO, "rto")                                                         \
+	X(BYTES_ACKED, "bytes_acked")                                         \
+	X(BYTES_RECEIVED, "bytes_received")                                   \
+	X(BYTES_SENT, "bytes_sent")                                           \
+	X(BYTES_RETRANS, "bytes_retrans")                                     \
+	X(SEGS_IN, "segs_in")                                                 \
+	X(SEGS_OUT, "segs_out")                                               \
+	X(TOTAL_RETRANS, "total_retrans")                                     \
+	X(DELIVERY_RATE, "delivery_rate")                                     \
+	X(PACING_RATE, "pacing_rate")
+
+enum view_field {
+#define VIEW_ENUM(id, name) VF_##id,
+	VIEW_FIELDS(VIEW_ENUM)
+#undef VIEW_ENUM
+		VF_COUNT
+};
+
+#define VIEW_VAL_MAX 64
+
+struct view {
+	uint64_t have; /* bit (1 << field) set when the field has a value */
+	char val[VF_COUNT][VIEW_VAL_MAX];
+};
+
+/* File name of field F. */
+const char *view_name(enum view_field f);
+/* Field named NAME, or -1. */
+int view_lookup(const char *name);
+/* True if V has field F. */
+static inline bool view_has(const struct view *v, enum view_field f)
+{
+	return v->have & (UINT64_C(1) << f);
+}
+/* Set field F of V, printf style. */
+void view_set(struct view *v, enum view_field f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Fill V from kernel socket S: only what the kernel really sent. */
+void view_from_diag(struct view *v, const struct diag_sock *s);
+
+#endif

@@ -1,0 +1,175 @@
+/* sock_diag over netlink with libmnl: dump, fetch one, destroy. */
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+
+#include "tcpfs/diag.h"
+
+/* Dumps arrive in batches of up to 32 KiB; twice that never truncates. */
+#define DIAG_BUF_SIZE (64 * 1024)
+
+struct diag {
+	struct mnl_socket *nl;
+	unsigned int portid;
+	unsigned int seq;
+	char buf[DIAG_BUF_SIZE];
+};
+
+struct diag *diag_open(void)
+{
+	struct diag *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	if (!d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = errno;
+		diag_close(d);
+		errno = err;
+		return NULL;
+	}
+	d->portid = mnl_socket_get_portid(d->nl);
+	d->seq = (unsigned int)time(NULL);
+	return d;
+}
+
+void diag_close(struct diag *d)
+{
+	if (!d)
+		return;
+	if (d->nl)
+		mnl_socket_close(d->nl);
+	free(d);
+}
+
+/* Build a request of TYPE/FLAGS in d->buf; KEY (may be NULL) selects one. */
+static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
+				    uint16_t flags, int family,
+				    const struct diag_key *key)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = ++d->seq;
+
+	struct inet_diag_req_v2 *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+	r->sdiag_family = (uint8_t)family;
+	r->sdiag_protocol = IPPROTO_TCP;
+	r->idiag_states = ~0u;
+	r->idiag_ext = 1 << (INET_DIAG_INFO - 1) | 1 << (INET_DIAG_CONG - 1);
+	if (key) {
+		memcpy(r->id.idiag_src, key->src, 16);
+		memcpy(r->id.idiag_dst, key->dst, 16);
+		r->id.idiag_sport = htons(key->sport);
+		r->id.idiag_dport = htons(key->dport);
+		r->id.idiag_cookie[0] = (uint32_t)key->cookie;
+		r->id.idiag_cookie[1] = (uint32_t)(key->cookie >> 32);
+	}
+	return nlh;
+}
+
+struct run {
+	diag_cb cb;
+	void *arg;
+};
+
+static int on_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct run *run = data;
+	struct diag_sock s;
+
+	/* A message we cannot parse is skipped, not trusted. */
+	if (diag_parse(nlh, nlh->nlmsg_len, &s) < 0)
+		return MNL_CB_OK;
+	run->cb(&s, run->arg);
+	return MNL_CB_OK;
+}
+
+/* Send the request in d->buf and feed every reply to RUN. A dump ends with
+ * NLMSG_DONE; any other request has one reply (a message or an error). */
+static int transact(struct diag *d, struct nlmsghdr *nlh, struct run *run)
+{
+	bool dump = nlh->nlmsg_flags & NLM_F_DUMP;
+	unsigned int seq = nlh->nlmsg_seq;
+	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
+		if (n < 0)
+			return errno == EINTR ? -EINTR : -errno;
+		int ret = mnl_cb_run(d->buf, (size_t)n, seq, d->portid, on_msg,
+				     run);
+		if (ret < 0)
+			return -errno;
+		if (ret == MNL_CB_STOP || !dump)
+			return 0;
+	}
+}
+
+int diag_dump(struct diag *d, diag_cb cb, void *arg)
+{
+	static const int families[] = {AF_INET, AF_INET6};
+	struct run run = {cb, arg};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY,
+						   NLM_F_DUMP, families[i], NULL);
+		int err = transact(d, nlh, &run);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+struct find {
+	const struct diag_key *key;
+	struct diag_sock *out;
+	int found;
+};
+
+static void keep_one(const struct diag_sock *s, void *arg)
+{
+	struct find *f = arg;
+	if (s->key.cookie == f->key->cookie) {
+		*f->out = *s;
+		f->found = 1;
+	}
+}
+
+int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out)
+{
+	struct find f = {key, out, 0};
+	struct run run = {keep_one, &f};
+	struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY, 0,
+					   key->family, key);
+	int err = transact(d, nlh, &run);
+
+	/* ESTALE: the tuple led the kernel to another socket (an
+	 * SO_REUSEPORT sibling, or a scoped IPv6 address); only a dump
+	 * finds ours. */
+	if (err == -ESTALE)
+		err = diag_dump(d, keep_one, &f);
+	if (err < 0)
+		return err;
+	return f.found ? 0 : -ENOENT;
+}
+
+static void ignore(const struct diag_sock *s, void *arg)
+{
+	(void)s;
+	(void)arg;
+}
+
+int diag_destroy(struct diag *d, const struct diag_key *key)
+{
+	struct run run = {ignore, NULL};
+	struct nlmsghdr *nlh = put_request(d, SOCK_DESTROY, NLM_F_ACK,
+					   key->family, key);
+	return transact(d, nlh, &run);
+}

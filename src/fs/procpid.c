@@ -1,0 +1,210 @@
+/* Socket inode -> holding processes, from one scan of /proc/PID/fd. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tcpfs/procpid.h"
+
+/* A scan younger than this answers every lookup; one younger than
+ * RESCAN_MS answers a miss too (the socket has no holder). */
+#define FRESH_MS 1000
+#define RESCAN_MS 100
+
+struct holder {
+	uint32_t inode;
+	uint32_t proc; /* index into procs */
+	uint32_t next; /* next holder in the bucket, or NONE */
+};
+
+struct proc {
+	int pid;
+	char comm[16];
+};
+
+#define NONE UINT32_MAX
+
+struct procpid {
+	char dir[64];
+	bool built;
+	uint64_t built_ms;
+	uint32_t *bucket;
+	size_t nbucket;
+	struct holder *h;
+	size_t nh, caph;
+	struct proc *p;
+	size_t np, capp;
+};
+
+struct procpid *procpid_new(const char *procdir)
+{
+	struct procpid *pp = calloc(1, sizeof(*pp));
+	if (pp)
+		snprintf(pp->dir, sizeof(pp->dir), "%s", procdir);
+	return pp;
+}
+
+void procpid_free(struct procpid *pp)
+{
+	if (!pp)
+		return;
+	free(pp->bucket);
+	free(pp->h);
+	free(pp->p);
+	free(pp);
+}
+
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 1024;
+	void *p = realloc(*arr, c * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+static int add_holder(struct procpid *pp, uint32_t inode, uint32_t proc)
+{
+	if (grow((void **)&pp->h, &pp->caph, pp->nh, sizeof(*pp->h)))
+		return -ENOMEM;
+	pp->h[pp->nh++] = (struct holder){inode, proc, NONE};
+	return 0;
+}
+
+/* Record the socket fds of process PID; its comm only if it has any. */
+static int scan_pid(struct procpid *pp, int procfd, const char *pid)
+{
+	char path[300], link[64];
+	snprintf(path, sizeof(path), "%s/fd", pid);
+	int fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* gone, or not ours to read */
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	size_t first = pp->nh;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		ssize_t n = readlinkat(fd, e->d_name, link, sizeof(link) - 1);
+		unsigned long ino;
+		if (n <= 8 || memcmp(link, "socket:[", 8) != 0)
+			continue;
+		link[n] = 0;
+		ino = strtoul(link + 8, NULL, 10);
+		if (add_holder(pp, (uint32_t)ino, (uint32_t)pp->np) < 0)
+			break;
+	}
+	closedir(d);
+	if (pp->nh == first ||
+	    grow((void **)&pp->p, &pp->capp, pp->np, sizeof(*pp->p))) {
+		pp->nh = first;
+		return 0;
+	}
+	struct proc *p = &pp->p[pp->np++];
+	p->pid = atoi(pid);
+	snprintf(path, sizeof(path), "%s/comm", pid);
+	int cfd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = cfd >= 0 ? read(cfd, p->comm, sizeof(p->comm) - 1) : 0;
+	if (cfd >= 0)
+		close(cfd);
+	p->comm[n > 0 ? n : 0] = 0;
+	p->comm[strcspn(p->comm, "\n")] = 0;
+	return 0;
+}
+
+static int index_holders(struct procpid *pp)
+{
+	size_t nb = 1024;
+	while (nb < pp->nh * 2)
+		nb *= 2;
+	uint32_t *b = realloc(pp->bucket, nb * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	pp->bucket = b;
+	pp->nbucket = nb;
+	memset(b, 0xff, nb * sizeof(*b));
+	for (size_t i = 0; i < pp->nh; i++) {
+		uint32_t slot = (pp->h[i].inode * 2654435761u) & (nb - 1);
+		pp->h[i].next = b[slot];
+		b[slot] = (uint32_t)i;
+	}
+	return 0;
+}
+
+static int scan(struct procpid *pp, uint64_t now_ms)
+{
+	int procfd = open(pp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return -errno;
+	DIR *d = fdopendir(procfd);
+	if (!d) {
+		close(procfd);
+		return -ENOMEM;
+	}
+	pp->nh = pp->np = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			scan_pid(pp, procfd, e->d_name);
+	closedir(d);
+	pp->built = index_holders(pp) == 0;
+	if (!pp->built)
+		return -ENOMEM;
+	pp->built_ms = now_ms;
+	return 0;
+}
+
+/* True if an earlier holder in the chain from FIRST to I has I's process:
+ * a process holding one socket in several fds is listed once. */
+static bool listed(const struct procpid *pp, uint32_t first, uint32_t i)
+{
+	for (uint32_t j = first; j != i; j = pp->h[j].next)
+		if (pp->h[j].inode == pp->h[i].inode &&
+		    pp->h[j].proc == pp->h[i].proc)
+			return true;
+	return false;
+}
+
+static bool render_from_table(struct procpid *pp, uint32_t inode,
+			      struct buf *out)
+{
+	bool found = false;
+	uint32_t first = pp->bucket[(inode * 2654435761u) & (pp->nbucket - 1)];
+	for (uint32_t i = first; i != NONE; i = pp->h[i].next) {
+		if (pp->h[i].inode != inode || listed(pp, first, i))
+			continue;
+		const struct proc *p = &pp->p[pp->h[i].proc];
+		buf_printf(out, "%d %s\n", p->pid, p->comm);
+		found = true;
+	}
+	return found;
+}
+
+int procpid_render(struct procpid *pp, uint32_t inode, uint64_t now_ms,
+		   struct buf *out)
+{
+	uint64_t age = now_ms - pp->built_ms;
+	if (!pp->built || age >= FRESH_MS) {
+		int err = scan(pp, now_ms);
+		if (err < 0)
+			return err;
+		age = 0;
+	}
+	if (render_from_table(pp, inode, out) || age < RESCAN_MS)
+		return out->err;
+	int err = scan(pp, now_ms);
+	if (err < 0)
+		return err;
+	render_from_table(pp, inode, out);
+	return out->err;
+}

@@ -1,0 +1,101 @@
+/* Directory names of kernel sockets: LOCAL-REMOTE#COOKIE. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcpfs/sockname.h"
+
+void sockname_addr(char out[SOCKNAME_ADDR_MAX], int family, const uint8_t *addr,
+		   uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, addr, a, sizeof(a));
+	snprintf(out, SOCKNAME_ADDR_MAX, family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 a, port);
+}
+
+void sockname_format(char out[SOCKNAME_MAX], const struct diag_key *k)
+{
+	char l[SOCKNAME_ADDR_MAX], r[SOCKNAME_ADDR_MAX];
+
+	sockname_addr(l, k->family, k->src, k->sport);
+	sockname_addr(r, k->family, k->dst, k->dport);
+	snprintf(out, SOCKNAME_MAX, "%s-%s#%llx", l, r,
+		 (unsigned long long)k->cookie);
+}
+
+/* Parse "ADDR:PORT" or "[ADDR]:PORT" of length LEN; the family must match
+ * *FAMILY if already set. */
+static int parse_endpoint(const char *s, size_t len, int *family, uint8_t *addr,
+			  uint16_t *port)
+{
+	char a[INET6_ADDRSTRLEN];
+	const char *colon;
+	int fam;
+
+	if (s[0] == '[') {
+		const char *end = memchr(s, ']', len);
+		if (!end || end[1] != ':')
+			return -ENOENT;
+		colon = end + 1;
+		fam = AF_INET6;
+		s++;
+	} else {
+		colon = memrchr(s, ':', len);
+		if (!colon)
+			return -ENOENT;
+		fam = AF_INET;
+	}
+	size_t alen = (size_t)(colon - s) - (fam == AF_INET6);
+	if (alen >= sizeof(a) || (*family && *family != fam))
+		return -ENOENT;
+	memcpy(a, s, alen);
+	a[alen] = 0;
+	if (inet_pton(fam, a, addr) != 1)
+		return -ENOENT;
+
+	const char *p = colon + 1, *end = s + len - (fam == AF_INET6);
+	unsigned long v = 0;
+	if (p == end || end - p > 5)
+		return -ENOENT;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -ENOENT;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v > 65535)
+		return -ENOENT;
+	*family = fam;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int sockname_parse(const char *name, struct diag_key *k)
+{
+	const char *hash = strrchr(name, '#');
+	const char *dash = strchr(name, '-');
+	int family = 0;
+
+	if (!hash || !dash || dash > hash || strlen(name) >= SOCKNAME_MAX)
+		return -ENOENT;
+	memset(k, 0, sizeof(*k));
+	if (parse_endpoint(name, (size_t)(dash - name), &family, k->src,
+			   &k->sport) < 0 ||
+	    parse_endpoint(dash + 1, (size_t)(hash - dash - 1), &family, k->dst,
+			   &k->dport) < 0)
+		return -ENOENT;
+	char *end;
+	errno = 0;
+	k->cookie = strtoull(hash + 1, &end, 16);
+	if (errno || *end || end == hash + 1)
+		return -ENOENT;
+	k->family = (uint8_t)family;
+
+	/* Only the canonical spelling names a socket: one name, one socket. */
+	char again[SOCKNAME_MAX];
+	sockname_format(again, k);
+	return strcmp(again, name) == 0 ? 0 : -ENOENT;
+}

@@ -1,0 +1,132 @@
+/* The values a connection directory shows, and the kernel's adapter. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tcpfs/sockname.h"
+#include "tcpfs/view.h"
+
+static const char *const names[VF_COUNT] = {
+#define VIEW_NAME(id, name) [VF_##id] = name,
+	VIEW_FIELDS(VIEW_NAME)
+#undef VIEW_NAME
+};
+
+const char *view_name(enum view_field f)
+{
+	return names[f];
+}
+
+int view_lookup(const char *name)
+{
+	for (int f = 0; f < VF_COUNT; f++)
+		if (strcmp(names[f], name) == 0)
+			return f;
+	return -1;
+}
+
+void view_set(struct view *v, enum view_field f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v->val[f], VIEW_VAL_MAX, fmt, ap);
+	va_end(ap);
+	v->have |= UINT64_C(1) << f;
+}
+
+/* idiag_timer values, as ss names them */
+static const char *const timer_names[] = {"off", "on", "keepalive", "timewait",
+					  "persist"};
+static const char *const shutdown_names[] = {"none", "read", "write", "both"};
+
+static void set_options(struct view *v, uint8_t o)
+{
+	static const char *const words[] = {"timestamps", "sack",     "wscale",
+					    "ecn",	  "ecn_seen", "syn_data"};
+	char s[VIEW_VAL_MAX] = "";
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (o & (1u << i))
+			snprintf(s + strlen(s), sizeof(s) - strlen(s), "%s%s",
+				 *s ? " " : "", words[i]);
+	view_set(v, VF_OPTIONS, "%s", *s ? s : "none");
+}
+
+/* Kernel sentinels meaning "no value": never shown as numbers. */
+#define INFINITE_SSTHRESH 0x7fffffffu
+#define NO_MIN_RTT 0xffffffffu
+#define NO_PACING_RATE UINT64_MAX
+
+#define SET_INFO(v, s, F, field, fmt)                                         \
+	do {                                                                  \
+		if (diag_info_has(s, field))                                  \
+			view_set(v, F, fmt, (s)->info.field);                 \
+	} while (0)
+
+static void set_tcp_info(struct view *v, const struct diag_sock *s)
+{
+	const struct diag_tcp_info *i = &s->info;
+
+	if (diag_info_has(s, options)) {
+		set_options(v, i->options);
+		if (i->options & 4) /* TCPI_OPT_WSCALE */
+			view_set(v, VF_WSCALE, "%u,%u", i->wscale & 15,
+				 i->wscale >> 4);
+	}
+	SET_INFO(v, s, VF_SND_MSS, snd_mss, "%u");
+	SET_INFO(v, s, VF_RCV_MSS, rcv_mss, "%u");
+	SET_INFO(v, s, VF_SND_WND, snd_wnd, "%u");
+	SET_INFO(v, s, VF_RCV_WND, rcv_wnd, "%u");
+	SET_INFO(v, s, VF_RCV_SPACE, rcv_space, "%u");
+	SET_INFO(v, s, VF_CWND, snd_cwnd, "%u");
+	if (diag_info_has(s, snd_ssthresh) && i->snd_ssthresh < INFINITE_SSTHRESH)
+		view_set(v, VF_SSTHRESH, "%u", i->snd_ssthresh);
+	SET_INFO(v, s, VF_RTT, rtt, "%u");
+	SET_INFO(v, s, VF_RTTVAR, rttvar, "%u");
+	if (diag_info_has(s, min_rtt) && i->min_rtt != NO_MIN_RTT)
+		view_set(v, VF_MIN_RTT, "%u", i->min_rtt);
+	SET_INFO(v, s, VF_RTO, rto, "%u");
+	SET_INFO(v, s, VF_BYTES_ACKED, bytes_acked, "%" PRIu64);
+	SET_INFO(v, s, VF_BYTES_RECEIVED, bytes_received, "%" PRIu64);
+	SET_INFO(v, s, VF_BYTES_SENT, bytes_sent, "%" PRIu64);
+	SET_INFO(v, s, VF_BYTES_RETRANS, bytes_retrans, "%" PRIu64);
+	SET_INFO(v, s, VF_SEGS_IN, segs_in, "%u");
+	SET_INFO(v, s, VF_SEGS_OUT, segs_out, "%u");
+	SET_INFO(v, s, VF_TOTAL_RETRANS, total_retrans, "%u");
+	SET_INFO(v, s, VF_DELIVERY_RATE, delivery_rate, "%" PRIu64);
+	if (diag_info_has(s, pacing_rate) && i->pacing_rate != NO_PACING_RATE)
+		view_set(v, VF_PACING_RATE, "%llu",
+			 (unsigned long long)i->pacing_rate);
+}
+
+void view_from_diag(struct view *v, const struct diag_sock *s)
+{
+	char a[SOCKNAME_ADDR_MAX];
+
+	v->have = 0;
+	view_set(v, VF_STATE, "%s", diag_state_name(s->kstate));
+	sockname_addr(a, s->key.family, s->key.src, s->key.sport);
+	view_set(v, VF_LOCAL, "%s", a);
+	sockname_addr(a, s->key.family, s->key.dst, s->key.dport);
+	view_set(v, VF_REMOTE, "%s", a);
+	if (s->full) {
+		view_set(v, VF_UID, "%u", s->uid);
+		view_set(v, VF_INODE, "%u", s->inode);
+	}
+	view_set(v, VF_COOKIE, "%llx", (unsigned long long)s->key.cookie);
+	view_set(v, VF_RECV_Q, "%u", s->rqueue);
+	view_set(v, VF_SEND_Q, "%u", s->wqueue);
+	if (s->timer == 0)
+		view_set(v, VF_TIMER, "off");
+	else if (s->timer < sizeof(timer_names) / sizeof(timer_names[0]))
+		view_set(v, VF_TIMER, "%s %u", timer_names[s->timer],
+			 s->expires_ms);
+	view_set(v, VF_RETRANS, "%u", s->retrans);
+	if (s->has_shutdown)
+		view_set(v, VF_SHUTDOWN, "%s", shutdown_names[s->shutdown & 3]);
+	if (s->cong[0])
+		view_set(v, VF_CONGESTION, "%s", s->cong);
+	if (s->info_len)
+		set_tcp_info(v, s);
+}

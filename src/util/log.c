@@ -1,0 +1,28 @@
+/* Logging: stderr while in the foreground, syslog once daemonized. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "tcpfs/log.h"
+
+static bool use_syslog;
+
+void log_to_syslog(void)
+{
+	openlog("tcpfs", LOG_PID, LOG_DAEMON);
+	use_syslog = true;
+}
+
+void tlog(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (use_syslog) {
+		vsyslog(level, fmt, ap);
+	} else {
+		fputs("tcpfs: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}

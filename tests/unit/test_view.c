@@ -1,0 +1,123 @@
+/* What a kernel socket shows: real values only, units as documented. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tcpfs/view.h"
+
+static struct diag_sock established(void)
+{
+	struct diag_sock s = {0};
+	s.key.family = AF_INET6;
+	inet_pton(AF_INET6, "::1", s.key.src);
+	inet_pton(AF_INET6, "::1", s.key.dst);
+	s.key.sport = 22;
+	s.key.dport = 40000;
+	s.key.cookie = 0xbeef;
+	s.kstate = DIAG_TCP_ESTABLISHED;
+	s.full = true;
+	s.uid = 1000;
+	s.inode = 555;
+	s.timer = 2;
+	s.expires_ms = 7200000;
+	s.has_shutdown = true;
+	s.shutdown = 1;
+	strcpy(s.cong, "cubic");
+	s.info_len = sizeof(s.info);
+	s.info.options = 1 | 2 | 4;
+	s.info.wscale = 7 | 9 << 4;
+	s.info.rtt = 123;
+	s.info.snd_cwnd = 10;
+	s.info.snd_ssthresh = 0x7fffffff;
+	s.info.min_rtt = 0xffffffff;
+	s.info.pacing_rate = UINT64_MAX;
+	s.info.bytes_acked = 5000000000ULL;
+	return s;
+}
+
+static void test_established(void **state)
+{
+	(void)state;
+	struct diag_sock s = established();
+	struct view v;
+	view_from_diag(&v, &s);
+	assert_string_equal(v.val[VF_STATE], "ESTABLISHED");
+	assert_string_equal(v.val[VF_LOCAL], "[::1]:22");
+	assert_string_equal(v.val[VF_REMOTE], "[::1]:40000");
+	assert_string_equal(v.val[VF_UID], "1000");
+	assert_string_equal(v.val[VF_COOKIE], "beef");
+	assert_string_equal(v.val[VF_TIMER], "keepalive 7200000");
+	assert_string_equal(v.val[VF_SHUTDOWN], "read");
+	assert_string_equal(v.val[VF_CONGESTION], "cubic");
+	assert_string_equal(v.val[VF_OPTIONS], "timestamps sack wscale");
+	assert_string_equal(v.val[VF_WSCALE], "7,9");
+	assert_string_equal(v.val[VF_RTT], "123");
+	assert_string_equal(v.val[VF_CWND], "10");
+	assert_string_equal(v.val[VF_BYTES_ACKED], "5000000000");
+	/* kernel sentinels are not values */
+	assert_false(view_has(&v, VF_SSTHRESH));
+	assert_false(view_has(&v, VF_MIN_RTT));
+	assert_false(view_has(&v, VF_PACING_RATE));
+}
+
+static void test_time_wait(void **state)
+{
+	(void)state;
+	struct diag_sock s = established();
+	s.kstate = DIAG_TCP_TIME_WAIT;
+	s.full = false;
+	s.info_len = 0;
+	s.has_shutdown = false;
+	s.cong[0] = 0;
+	s.timer = 3;
+	s.expires_ms = 59000;
+	struct view v;
+	view_from_diag(&v, &s);
+	assert_string_equal(v.val[VF_STATE], "TIME_WAIT");
+	assert_string_equal(v.val[VF_TIMER], "timewait 59000");
+	static const enum view_field absent[] = {
+		VF_UID,	 VF_INODE, VF_RTT,    VF_CWND,	    VF_OPTIONS,
+		VF_WSCALE, VF_RTO, VF_SND_WND, VF_SHUTDOWN, VF_CONGESTION,
+	};
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		if (view_has(&v, absent[i]))
+			fail_msg("TIME_WAIT shows %s", view_name(absent[i]));
+	assert_true(view_has(&v, VF_RECV_Q));
+}
+
+static void test_old_kernel_info(void **state)
+{
+	(void)state;
+	struct diag_sock s = established();
+	s.info_len = offsetof(struct diag_tcp_info, snd_wnd);
+	struct view v;
+	view_from_diag(&v, &s);
+	assert_true(view_has(&v, VF_BYTES_RETRANS));
+	assert_false(view_has(&v, VF_SND_WND));
+	assert_false(view_has(&v, VF_RCV_WND));
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_int_equal(view_lookup("state"), VF_STATE);
+	assert_int_equal(view_lookup("pacing_rate"), VF_PACING_RATE);
+	assert_int_equal(view_lookup("nope"), -1);
+	for (int f = 0; f < VF_COUNT; f++)
+		assert_int_equal(view_lookup(view_name(f)), f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_established),
+		cmocka_unit_test(test_time_wait),
+		cmocka_unit_test(test_old_kernel_info),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
