@@ -15,6 +15,8 @@
 /* Dumps arrive in batches of up to 32 KiB; twice that never truncates. */
 #define DIAG_BUF_SIZE (64 * 1024)
 
+#define ALL_STATES (~0u)
+
 struct diag {
 	struct mnl_socket *nl;
 	unsigned int portid;
@@ -50,7 +52,7 @@ void diag_close(struct diag *d)
 
 /* Build a request of TYPE/FLAGS in d->buf; KEY (may be NULL) selects one. */
 static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
-				    uint16_t flags, int family,
+				    uint16_t flags, int family, uint32_t states,
 				    const struct diag_key *key)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
@@ -61,7 +63,7 @@ static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
 	struct inet_diag_req_v2 *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
 	r->sdiag_family = (uint8_t)family;
 	r->sdiag_protocol = IPPROTO_TCP;
-	r->idiag_states = ~0u;
+	r->idiag_states = states;
 	r->idiag_ext = 1 << (INET_DIAG_INFO - 1) | 1 << (INET_DIAG_CONG - 1);
 	if (key) {
 		memcpy(r->id.idiag_src, key->src, 16);
@@ -112,19 +114,18 @@ static int transact(struct diag *d, struct nlmsghdr *nlh, struct run *run)
 	}
 }
 
+static int dump(struct diag *d, int family, uint32_t states, struct run *run)
+{
+	struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP,
+					   family, states, NULL);
+	return transact(d, nlh, run);
+}
+
 int diag_dump(struct diag *d, diag_cb cb, void *arg)
 {
-	static const int families[] = {AF_INET, AF_INET6};
 	struct run run = {cb, arg};
-
-	for (size_t i = 0; i < 2; i++) {
-		struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY,
-						   NLM_F_DUMP, families[i], NULL);
-		int err = transact(d, nlh, &run);
-		if (err < 0)
-			return err;
-	}
-	return 0;
+	int err = dump(d, AF_INET, ALL_STATES, &run);
+	return err < 0 ? err : dump(d, AF_INET6, ALL_STATES, &run);
 }
 
 struct find {
@@ -147,15 +148,15 @@ int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out)
 	struct find f = {key, out, 0};
 	struct run run = {keep_one, &f};
 	struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY, 0,
-					   key->family, key);
+					   key->family, ALL_STATES, key);
 	int err = transact(d, nlh, &run);
 
-	/* ESTALE: the tuple led the kernel to another socket (an
-	 * SO_REUSEPORT sibling, or a scoped IPv6 address); only a dump
-	 * finds ours. */
-	if (err == -ESTALE)
-		err = diag_dump(d, keep_one, &f);
-	if (err < 0)
+	/* The kernel's lookup of a listener's tuple picks one SO_REUSEPORT
+	 * sibling and reports any other as gone: ask the listening table,
+	 * whose size is the number of listeners, not of sockets. */
+	if (err == -ENOENT && key->dport == 0)
+		err = dump(d, key->family, 1u << DIAG_TCP_LISTEN, &run);
+	if (err < 0 && err != -ENOENT)
 		return err;
 	return f.found ? 0 : -ENOENT;
 }
@@ -170,6 +171,6 @@ int diag_destroy(struct diag *d, const struct diag_key *key)
 {
 	struct run run = {ignore, NULL};
 	struct nlmsghdr *nlh = put_request(d, SOCK_DESTROY, NLM_F_ACK,
-					   key->family, key);
+					   key->family, ALL_STATES, key);
 	return transact(d, nlh, &run);
 }

@@ -82,6 +82,11 @@ static int write_kernel_ctl(const struct file_ctx *ctx, const char *data,
 			    ctl_verb_name(cmd.verb));
 
 	int err = diag_destroy(ctx->diag, &ctx->sock->key);
+	struct diag_sock still;
+	/* The kernel's lookup reaches one SO_REUSEPORT sibling only: for the
+	 * others it says "gone" while the socket is still there. */
+	if (err == -ENOENT && diag_get(ctx->diag, &ctx->sock->key, &still) == 0)
+		err = -EBUSY;
 	switch (err) {
 	case 0:
 		ctx->node->err[0] = 0;
@@ -96,7 +101,7 @@ static int write_kernel_ctl(const struct file_ctx *ctx, const char *data,
 	case -EACCES:
 		return fail(ctx, -EPERM, "the kernel refused: SOCK_DESTROY "
 					 "needs CAP_NET_ADMIN in the namespace");
-	case -ESTALE:
+	case -EBUSY:
 		return fail(ctx, -EBUSY, "the kernel's lookup of this tuple "
 					 "finds another socket (SO_REUSEPORT); "
 					 "it cannot be destroyed by cookie");

@@ -9,7 +9,7 @@
 
 struct nodes {
 	struct node **slot;
-	size_t nslot;
+	size_t nslot, cap;
 	uint32_t *freelist; /* stack of free slot numbers */
 	size_t nfree;
 	uint32_t bucket[NBUCKET];
@@ -62,14 +62,17 @@ static int take_slot(struct nodes *t, uint32_t *out)
 		*out = t->freelist[--t->nfree];
 		return 0;
 	}
-	struct node **s = realloc(t->slot, (t->nslot + 1) * sizeof(*s));
-	uint32_t *f = realloc(t->freelist, (t->nslot + 1) * sizeof(*f));
-	if (s)
-		t->slot = s;
-	if (f)
+	if (t->nslot == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct node **s = realloc(t->slot, cap * sizeof(*s));
+		if (s)
+			t->slot = s;
+		uint32_t *f = s ? realloc(t->freelist, cap * sizeof(*f)) : NULL;
+		if (!f)
+			return -1;
 		t->freelist = f;
-	if (!s || !f)
-		return -1;
+		t->cap = cap;
+	}
 	t->slot[t->nslot] = NULL;
 	*out = (uint32_t)t->nslot++;
 	return 0;
