@@ -91,7 +91,8 @@ typedef void (*diag_cb)(const struct diag_sock *s, void *arg);
 struct diag *diag_open(void);
 /* Close it. */
 void diag_close(struct diag *d);
-/* Dump every TCP socket, IPv4 then IPv6, every state; 0 or -errno. */
+/* Dump every TCP socket, IPv4 then IPv6, every state, without tcp_info
+ * (a listing needs only the identity); 0 or -errno. */
 int diag_dump(struct diag *d, diag_cb cb, void *arg);
 /* Fetch the one socket KEY names (cookie included); 0, -ENOENT if gone. */
 int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out);

@@ -50,10 +50,12 @@ void diag_close(struct diag *d)
 	free(d);
 }
 
-/* Build a request of TYPE/FLAGS in d->buf; KEY (may be NULL) selects one. */
+/* Build a request of TYPE/FLAGS in d->buf for sockets in STATES; KEY (may
+ * be NULL) selects one; EXT asks for tcp_info and the congestion algorithm,
+ * which cost the kernel more than the rest of the reply. */
 static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
 				    uint16_t flags, int family, uint32_t states,
-				    const struct diag_key *key)
+				    bool ext, const struct diag_key *key)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
 	nlh->nlmsg_type = type;
@@ -64,7 +66,9 @@ static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
 	r->sdiag_family = (uint8_t)family;
 	r->sdiag_protocol = IPPROTO_TCP;
 	r->idiag_states = states;
-	r->idiag_ext = 1 << (INET_DIAG_INFO - 1) | 1 << (INET_DIAG_CONG - 1);
+	if (ext)
+		r->idiag_ext = 1 << (INET_DIAG_INFO - 1) |
+			       1 << (INET_DIAG_CONG - 1);
 	if (key) {
 		memcpy(r->id.idiag_src, key->src, 16);
 		memcpy(r->id.idiag_dst, key->dst, 16);
@@ -114,18 +118,19 @@ static int transact(struct diag *d, struct nlmsghdr *nlh, struct run *run)
 	}
 }
 
-static int dump(struct diag *d, int family, uint32_t states, struct run *run)
+static int dump(struct diag *d, int family, uint32_t states, bool ext,
+		struct run *run)
 {
 	struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP,
-					   family, states, NULL);
+					   family, states, ext, NULL);
 	return transact(d, nlh, run);
 }
 
 int diag_dump(struct diag *d, diag_cb cb, void *arg)
 {
 	struct run run = {cb, arg};
-	int err = dump(d, AF_INET, ALL_STATES, &run);
-	return err < 0 ? err : dump(d, AF_INET6, ALL_STATES, &run);
+	int err = dump(d, AF_INET, ALL_STATES, false, &run);
+	return err < 0 ? err : dump(d, AF_INET6, ALL_STATES, false, &run);
 }
 
 struct find {
@@ -148,14 +153,14 @@ int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out)
 	struct find f = {key, out, 0};
 	struct run run = {keep_one, &f};
 	struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY, 0,
-					   key->family, ALL_STATES, key);
+					   key->family, ALL_STATES, true, key);
 	int err = transact(d, nlh, &run);
 
 	/* The kernel's lookup of a listener's tuple picks one SO_REUSEPORT
 	 * sibling and reports any other as gone: ask the listening table,
 	 * whose size is the number of listeners, not of sockets. */
 	if (err == -ENOENT && key->dport == 0)
-		err = dump(d, key->family, 1u << DIAG_TCP_LISTEN, &run);
+		err = dump(d, key->family, 1u << DIAG_TCP_LISTEN, true, &run);
 	if (err < 0 && err != -ENOENT)
 		return err;
 	return f.found ? 0 : -ENOENT;
@@ -171,6 +176,6 @@ int diag_destroy(struct diag *d, const struct diag_key *key)
 {
 	struct run run = {ignore, NULL};
 	struct nlmsghdr *nlh = put_request(d, SOCK_DESTROY, NLM_F_ACK,
-					   key->family, ALL_STATES, key);
+					   key->family, ALL_STATES, false, key);
 	return transact(d, nlh, &run);
 }
