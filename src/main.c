@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -18,6 +17,7 @@
 
 #include "tcpfs/fs.h"
 #include "tcpfs/log.h"
+#include "tcpfs/loop.h"
 
 /* How long to keep polling the FUSE device after a request. */
 #define POLL_NS 50000
@@ -125,8 +125,34 @@ static int serve_fuse(struct fuse_session *se, struct fuse_buf *fbuf)
 	}
 }
 
-/* Serve FUSE requests until unmounted or signalled. */
-static int run(struct fuse_session *se)
+struct daemon {
+	struct fuse_session *se;
+	struct fuse_buf fbuf;
+	int sfd;
+	int ret;
+};
+
+static void on_fuse(void *arg)
+{
+	struct daemon *d = arg;
+	int r = serve_fuse(d->se, &d->fbuf);
+	if (r <= 0) { /* 0: unmounted from outside */
+		d->ret = r;
+		fuse_session_exit(d->se);
+	}
+}
+
+static void on_signal(void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+	if (read(d->sfd, &si, sizeof(si)) > 0)
+		tlog(LOG_INFO, "signal %u: unmounting", si.ssi_signo);
+	fuse_session_exit(d->se);
+}
+
+/* Block the signals that end the daemon; they arrive through a signalfd. */
+static int signal_fd(void)
 {
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -135,51 +161,31 @@ static int run(struct fuse_session *se)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
 
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+/* Serve until unmounted or signalled. */
+static int run(struct loop *loop, struct fuse_session *se)
+{
+	struct daemon d = {.se = se, .sfd = signal_fd()};
 	int ffd = fuse_session_fd(se);
-	fcntl(ffd, F_SETFL, fcntl(ffd, F_GETFL) | O_NONBLOCK);
-	struct epoll_event ev = {.events = EPOLLIN};
-	if (sfd < 0 || ep < 0)
-		return -errno;
-	ev.data.fd = ffd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, ffd, &ev);
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 
-	struct fuse_buf fbuf = {.mem = NULL};
-	int ret = 0;
+	fcntl(ffd, F_SETFL, fcntl(ffd, F_GETFL) | O_NONBLOCK);
+	if (d.sfd < 0 || loop_add(loop, ffd, on_fuse, &d) < 0 ||
+	    loop_add(loop, d.sfd, on_signal, &d) < 0)
+		return -errno;
 	while (!fuse_session_exited(se)) {
-		struct epoll_event got[4];
-		int n = epoll_wait(ep, got, 4, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
+		int err = loop_once(loop);
+		if (err < 0) {
+			d.ret = err;
 			break;
 		}
-		for (int i = 0; i < n; i++) {
-			if (got[i].data.fd == sfd) {
-				struct signalfd_siginfo si;
-				if (read(sfd, &si, sizeof(si)) > 0)
-					tlog(LOG_INFO, "signal %u: unmounting",
-					     si.ssi_signo);
-				fuse_session_exit(se);
-				continue;
-			}
-			int r = serve_fuse(se, &fbuf);
-			if (r <= 0) { /* 0: unmounted from outside */
-				ret = r;
-				fuse_session_exit(se);
-				break;
-			}
-		}
 	}
-	free(fbuf.mem);
-	close(ep);
-	close(sfd);
-	return ret;
+	loop_del(loop, ffd);
+	loop_del(loop, d.sfd);
+	free(d.fbuf.mem);
+	close(d.sfd);
+	return d.ret;
 }
 
 int main(int argc, char *argv[])
@@ -213,11 +219,12 @@ int main(int argc, char *argv[])
 	if (opt.netns && enter_netns(opt.netns) < 0)
 		goto out_args;
 
-	struct fs *fs = fs_new();
+	struct loop *loop = loop_new();
+	struct fs *fs = loop ? fs_new(loop) : NULL;
 	if (!fs) {
 		tlog(LOG_ERR, "cannot open sock_diag netlink socket: %s",
 		     strerror(errno));
-		goto out_args;
+		goto out_fs;
 	}
 	struct fuse_session *se =
 		fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
@@ -231,13 +238,14 @@ int main(int argc, char *argv[])
 	if (!cmd.foreground)
 		log_to_syslog();
 	tlog(LOG_INFO, "mounted on %s", cmd.mountpoint);
-	ret = run(se) < 0;
+	ret = run(loop, se) < 0;
 out_unmount:
 	fuse_session_unmount(se);
 out_session:
 	fuse_session_destroy(se);
 out_fs:
 	fs_free(fs);
+	loop_free(loop);
 out_args:
 	free(cmd.mountpoint);
 	free(opt.netns);

@@ -99,4 +99,13 @@ int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out);
 /* SOCK_DESTROY the socket KEY names, cookie included; 0 or -errno. */
 int diag_destroy(struct diag *d, const struct diag_key *key);
 
+/* A non-blocking socket that receives every TCP socket the kernel destroys
+ * (the sock_diag destroy multicast groups; needs CAP_NET_ADMIN). */
+struct diag *diag_monitor_open(void);
+/* The fd to poll. */
+int diag_fd(const struct diag *d);
+/* Call CB for every destroyed socket queued; 0, or -ENOBUFS if the kernel
+ * dropped notifications, or -errno. */
+int diag_monitor_read(struct diag *d, diag_cb cb, void *arg);
+
 #endif

@@ -1,6 +1,6 @@
 /* tcpfs fs: the filesystem, as FUSE low-level operations.
  *
- * Layout: / holds kernel/, with one directory per kernel TCP socket
+ * Layout: / holds events and kernel/, with one directory per kernel TCP socket
  * (see sockname.h) whose files come from one table (files.h). */
 #ifndef TCPFS_FS_H
 #define TCPFS_FS_H
@@ -9,9 +9,11 @@
 #include <fuse_lowlevel.h>
 
 struct fs;
+struct loop;
 
-/* A filesystem over the current network namespace; NULL with errno set. */
-struct fs *fs_new(void);
+/* A filesystem over the current network namespace, waiting for its own
+ * sources (kernel events) in LOOP; NULL with errno set. */
+struct fs *fs_new(struct loop *loop);
 /* Free it. */
 void fs_free(struct fs *fs);
 /* The operations to pass to fuse_session_new() with FS as userdata. */

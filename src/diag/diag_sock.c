@@ -1,11 +1,13 @@
 /* sock_diag over netlink with libmnl: dump, fetch one, destroy. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <libmnl/libmnl.h>
@@ -178,4 +180,45 @@ int diag_destroy(struct diag *d, const struct diag_key *key)
 	struct nlmsghdr *nlh = put_request(d, SOCK_DESTROY, NLM_F_ACK,
 					   key->family, ALL_STATES, false, key);
 	return transact(d, nlh, &run);
+}
+
+struct diag *diag_monitor_open(void)
+{
+	static const int groups[] = {SKNLGRP_INET_TCP_DESTROY,
+				     SKNLGRP_INET6_TCP_DESTROY};
+	struct diag *d = diag_open();
+	if (!d)
+		return NULL;
+	int fd = mnl_socket_get_fd(d->nl);
+	for (size_t i = 0; i < 2; i++) {
+		if (mnl_socket_setsockopt(d->nl, NETLINK_ADD_MEMBERSHIP,
+					  (void *)&groups[i],
+					  sizeof(groups[i])) < 0) {
+			int err = errno;
+			diag_close(d);
+			errno = err;
+			return NULL;
+		}
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return d;
+}
+
+int diag_fd(const struct diag *d)
+{
+	return mnl_socket_get_fd(d->nl);
+}
+
+int diag_monitor_read(struct diag *d, diag_cb cb, void *arg)
+{
+	struct run run = {cb, arg};
+	for (;;) {
+		ssize_t n = recv(mnl_socket_get_fd(d->nl), d->buf,
+				 sizeof(d->buf), MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		/* multicast carries no sequence number and comes from the
+		 * kernel (port 0) */
+		mnl_cb_run(d->buf, (size_t)n, 0, 0, on_msg, &run);
+	}
 }

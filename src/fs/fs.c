@@ -1,16 +1,30 @@
 /* FUSE low-level operations over the node table and the file table. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "tcpfs/events.h"
 #include "tcpfs/files.h"
 #include "tcpfs/fs.h"
 #include "tcpfs/log.h"
+#include "tcpfs/loop.h"
 #include "tcpfs/sockname.h"
 
-enum { INO_ROOT = FUSE_ROOT_ID, INO_KERNEL };
+enum { INO_ROOT = FUSE_ROOT_ID, INO_KERNEL, INO_EVENTS };
+
+/* The fixed entries of the root directory. */
+static const struct {
+	const char *name;
+	fuse_ino_t ino;
+	mode_t mode;
+} root_entries[] = {
+	{"kernel", INO_KERNEL, S_IFDIR | 0555},
+	{"events", INO_EVENTS, S_IFREG | 0444},
+};
+#define NROOT (sizeof(root_entries) / sizeof(root_entries[0]))
 
 /* Sockets come and go: the kernel may cache a name or attributes briefly,
  * every open asks the kernel afresh anyway. */
@@ -18,21 +32,34 @@ enum { INO_ROOT = FUSE_ROOT_ID, INO_KERNEL };
 
 struct fs {
 	struct diag *diag;
+	struct diag *monitor; /* destroyed kernel sockets; NULL if refused */
+	struct loop *loop;
 	struct procpid *procpid;
 	struct nodes *nodes;
+	struct events *events;
 	struct timespec mounted;
 };
 
-struct fs *fs_new(void)
+static void on_monitor(void *arg);
+
+struct fs *fs_new(struct loop *loop)
 {
 	struct fs *fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return NULL;
+	fs->loop = loop;
 	fs->diag = diag_open();
 	fs->procpid = procpid_new("/proc");
 	fs->nodes = nodes_new();
+	fs->events = events_new();
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
-	if (!fs->diag || !fs->procpid || !fs->nodes) {
+	fs->monitor = diag_monitor_open();
+	if (!fs->monitor)
+		tlog(LOG_WARNING, "events: no kernel socket destroy events: %s",
+		     strerror(errno));
+	else if (loop_add(loop, diag_fd(fs->monitor), on_monitor, fs) < 0)
+		tlog(LOG_WARNING, "events: cannot watch the monitor socket");
+	if (!fs->diag || !fs->procpid || !fs->nodes || !fs->events) {
 		int err = errno;
 		fs_free(fs);
 		errno = err ? err : ENOMEM;
@@ -45,7 +72,12 @@ void fs_free(struct fs *fs)
 {
 	if (!fs)
 		return;
+	if (fs->monitor) {
+		loop_del(fs->loop, diag_fd(fs->monitor));
+		diag_close(fs->monitor);
+	}
 	diag_close(fs->diag);
+	events_free(fs->events);
 	procpid_free(fs->procpid);
 	nodes_free(fs->nodes);
 	free(fs);
@@ -65,6 +97,21 @@ static void fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino,
 	st->st_nlink = S_ISDIR(mode) ? 2 : 1;
 	st->st_uid = uid;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->mounted;
+}
+
+/* The attributes of fixed inode INO; -ENOENT if there is none. */
+static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
+{
+	if (ino == INO_ROOT) {
+		fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
+		return 0;
+	}
+	for (size_t i = 0; i < NROOT; i++)
+		if (root_entries[i].ino == ino) {
+			fill_stat(fs, st, ino, root_entries[i].mode, 0);
+			return 0;
+		}
+	return -ENOENT;
 }
 
 /* A connection, fetched fresh from the kernel, and what it shows. */
@@ -184,9 +231,14 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct stat st;
 
-	if (parent == INO_ROOT && strcmp(name, "kernel") == 0) {
-		fill_stat(fs_of(req), &st, INO_KERNEL, S_IFDIR | 0555, 0);
-		reply_entry(req, &st, 0);
+	if (parent == INO_ROOT) {
+		for (size_t i = 0; i < NROOT; i++)
+			if (strcmp(name, root_entries[i].name) == 0) {
+				stat_fixed(fs_of(req), &st, root_entries[i].ino);
+				reply_entry(req, &st, 0);
+				return;
+			}
+		fuse_reply_err(req, ENOENT);
 	} else if (parent == INO_KERNEL) {
 		lookup_socket(req, name);
 	} else if (parent >= NODE_FIXED && node_row(parent) < 0) {
@@ -218,8 +270,11 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 	(void)fi;
 
-	if (ino == INO_ROOT || ino == INO_KERNEL) {
-		fill_stat(fs, &st, ino, S_IFDIR | 0555, 0);
+	if (ino < NODE_FIXED) {
+		if (stat_fixed(fs, &st, ino) < 0) {
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
 	} else {
 		int err = conn_stat(fs, req, ino, &c, &st);
 		if (err < 0) {
@@ -268,7 +323,10 @@ static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 	dir_add(list, ino, S_IFDIR, ".");
 	dir_add(list, INO_ROOT, S_IFDIR, "..");
 	if (ino == INO_ROOT) {
-		dir_add(list, INO_KERNEL, S_IFDIR, "kernel");
+		for (size_t i = 0; i < NROOT; i++)
+			dir_add(list, root_entries[i].ino,
+				root_entries[i].mode & S_IFMT,
+				root_entries[i].name);
 		return list->err;
 	}
 	if (ino == INO_KERNEL) {
@@ -347,6 +405,125 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/* events: every open is a subscriber; a read with nothing queued waits
+ * (its request parked on the subscriber) until a line is posted, or until
+ * the reader is interrupted. */
+struct parked {
+	fuse_req_t req;
+	size_t size;
+};
+
+static void events_reply(struct events_sub *sub, fuse_req_t req, size_t size)
+{
+	char *out = malloc(size);
+	if (!out) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fuse_reply_buf(req, out, events_read(sub, out, size));
+	free(out);
+}
+
+/* Answer SUB's parked read with ERR, or with lines if ERR is 0. */
+static void events_unpark(struct events_sub *sub, int err)
+{
+	struct parked *p = *events_waiter(sub);
+	if (!p || (!err && !events_pending(sub)))
+		return;
+	*events_waiter(sub) = NULL;
+	if (err)
+		fuse_reply_err(p->req, err);
+	else
+		events_reply(sub, p->req, p->size);
+	free(p);
+}
+
+static void events_wake(struct events_sub *sub, void *arg)
+{
+	(void)arg;
+	events_unpark(sub, 0);
+}
+
+static void events_interrupted(fuse_req_t req, void *data)
+{
+	struct events_sub *sub = data;
+	struct parked *p = *events_waiter(sub);
+	if (p && p->req == req)
+		events_unpark(sub, EINTR);
+}
+
+static void events_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct events_sub *sub;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	sub = events_subscribe(fs_of(req)->events);
+	if (!sub) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)sub;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void events_read_req(fuse_req_t req, size_t size,
+			    struct fuse_file_info *fi)
+{
+	struct events_sub *sub = (struct events_sub *)(uintptr_t)fi->fh;
+	struct parked *p;
+	if (events_pending(sub)) {
+		events_reply(sub, req, size);
+		return;
+	}
+	if (*events_waiter(sub) || !(p = malloc(sizeof(*p)))) {
+		fuse_reply_err(req, *events_waiter(sub) ? EBUSY : ENOMEM);
+		return;
+	}
+	*p = (struct parked){req, size};
+	*events_waiter(sub) = p;
+	/* calls events_interrupted at once if already interrupted */
+	fuse_req_interrupt_func(req, events_interrupted, sub);
+}
+
+static void events_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct events_sub *sub = (struct events_sub *)(uintptr_t)fi->fh;
+	events_unpark(sub, EINTR);
+	events_unsubscribe(fs_of(req)->events, sub);
+	fuse_reply_err(req, 0);
+}
+
+/* Post a line stamped with the wall clock and wake the parked readers. */
+static void post_event(struct fs *fs, const char *what)
+{
+	struct timespec ts;
+	char line[SOCKNAME_MAX + 128];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(line, sizeof(line), "%lld.%06ld %s", (long long)ts.tv_sec,
+		 ts.tv_nsec / 1000, what);
+	events_post(fs->events, line);
+	events_each(fs->events, events_wake, NULL);
+}
+
+static void on_destroyed(const struct diag_sock *s, void *arg)
+{
+	char name[SOCKNAME_MAX], what[SOCKNAME_MAX + 32];
+	sockname_format(name, &s->key);
+	snprintf(what, sizeof(what), "kernel/%s destroyed", name);
+	post_event(arg, what);
+}
+
+static void on_monitor(void *arg)
+{
+	struct fs *fs = arg;
+	if (diag_monitor_read(fs->monitor, on_destroyed, fs) == -ENOBUFS)
+		post_event(fs, "kernel lost destroy events (netlink overrun)");
+}
+
 /* Opening a file for reading renders it once: every read of this open file
  * is served from that snapshot, so any read size gives the same bytes. */
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -354,6 +531,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs *fs = fs_of(req);
 	struct conn c;
 	struct stat st;
+	if (ino == INO_EVENTS) {
+		events_open(req, fi);
+		return;
+	}
 	int err = ino < NODE_FIXED ? -EISDIR : conn_stat(fs, req, ino, &c, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
@@ -386,7 +567,10 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct buf *snap = (struct buf *)(uintptr_t)fi->fh;
-	(void)ino;
+	if (ino == INO_EVENTS) {
+		events_read_req(req, size, fi);
+		return;
+	}
 	if (!snap) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -419,7 +603,10 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct buf *snap = (struct buf *)(uintptr_t)fi->fh;
-	(void)ino;
+	if (ino == INO_EVENTS) {
+		events_release(req, fi);
+		return;
+	}
 	if (snap) {
 		buf_free(snap);
 		free(snap);

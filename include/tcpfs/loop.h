@@ -1,0 +1,22 @@
+/* tcpfs loop: the one epoll event loop; every fd the daemon waits on. */
+#ifndef TCPFS_LOOP_H
+#define TCPFS_LOOP_H
+
+#include <stdbool.h>
+
+struct loop;
+/* Called when FD is readable. */
+typedef void (*loop_fn)(void *arg);
+
+/* A new loop, or NULL with errno set. */
+struct loop *loop_new(void);
+/* Free it (the fds stay open: their owners close them). */
+void loop_free(struct loop *l);
+/* Call FN(ARG) whenever FD is readable; 0 or -errno. */
+int loop_add(struct loop *l, int fd, loop_fn fn, void *arg);
+/* Stop watching FD. */
+void loop_del(struct loop *l, int fd);
+/* Wait for readable fds and call their functions once; -errno on error. */
+int loop_once(struct loop *l);
+
+#endif

@@ -1,0 +1,119 @@
+/* Broadcast of event lines to every open reader, each with its own queue. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcpfs/buf.h"
+#include "tcpfs/events.h"
+
+struct events_sub {
+	struct events_sub *next;
+	struct buf q;
+	size_t head;   /* bytes of q already read */
+	uint64_t lost; /* lines dropped since the last read */
+	void *waiter;
+};
+
+struct events {
+	struct events_sub *subs;
+};
+
+struct events *events_new(void)
+{
+	return calloc(1, sizeof(struct events));
+}
+
+void events_free(struct events *ev)
+{
+	if (!ev)
+		return;
+	while (ev->subs)
+		events_unsubscribe(ev, ev->subs);
+	free(ev);
+}
+
+struct events_sub *events_subscribe(struct events *ev)
+{
+	struct events_sub *sub = calloc(1, sizeof(*sub));
+	if (sub) {
+		sub->next = ev->subs;
+		ev->subs = sub;
+	}
+	return sub;
+}
+
+void events_unsubscribe(struct events *ev, struct events_sub *sub)
+{
+	struct events_sub **p = &ev->subs;
+	while (*p && *p != sub)
+		p = &(*p)->next;
+	if (*p)
+		*p = sub->next;
+	buf_free(&sub->q);
+	free(sub);
+}
+
+static void enqueue(struct events_sub *sub, const char *line, size_t len)
+{
+	if (sub->head > sub->q.len / 2) { /* compact the read part away */
+		memmove(sub->q.p, sub->q.p + sub->head, sub->q.len - sub->head);
+		sub->q.len -= sub->head;
+		sub->head = 0;
+	}
+	if (sub->q.len - sub->head + len + 1 > EVENTS_QUEUE_MAX) {
+		sub->lost++;
+		return;
+	}
+	if (sub->lost) {
+		buf_printf(&sub->q, "lost %llu events\n",
+			   (unsigned long long)sub->lost);
+		sub->lost = 0;
+	}
+	buf_add(&sub->q, line, len);
+	buf_add(&sub->q, "\n", 1);
+}
+
+void events_post(struct events *ev, const char *line)
+{
+	size_t len = strlen(line);
+	for (struct events_sub *s = ev->subs; s; s = s->next)
+		enqueue(s, line, len);
+}
+
+bool events_pending(const struct events_sub *sub)
+{
+	return sub->head < sub->q.len;
+}
+
+size_t events_read(struct events_sub *sub, char *buf, size_t size)
+{
+	const char *start = sub->q.p + sub->head;
+	size_t avail = sub->q.len - sub->head, n = 0;
+
+	while (n < avail) {
+		const char *nl = memchr(start + n, '\n', avail - n);
+		size_t line = (size_t)(nl - (start + n)) + 1;
+		if (n + line > size)
+			break;
+		n += line;
+	}
+	if (n == 0) /* one line longer than the reader's buffer */
+		n = avail < size ? avail : size;
+	memcpy(buf, start, n);
+	sub->head += n;
+	return n;
+}
+
+void **events_waiter(struct events_sub *sub)
+{
+	return &sub->waiter;
+}
+
+void events_each(struct events *ev, void (*fn)(struct events_sub *, void *),
+		 void *arg)
+{
+	for (struct events_sub *s = ev->subs, *next; s; s = next) {
+		next = s->next;
+		fn(s, arg);
+	}
+}

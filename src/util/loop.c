@@ -1,0 +1,82 @@
+/* The event loop: epoll over a handful of fds, one callback each. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "tcpfs/loop.h"
+
+/* FUSE, signals, netlink, tun, timer: a few fds, never many. */
+#define LOOP_MAX 16
+
+struct watch {
+	int fd; /* -1: free */
+	loop_fn fn;
+	void *arg;
+};
+
+struct loop {
+	int ep;
+	struct watch w[LOOP_MAX];
+};
+
+struct loop *loop_new(void)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (l->ep < 0) {
+		free(l);
+		return NULL;
+	}
+	for (int i = 0; i < LOOP_MAX; i++)
+		l->w[i].fd = -1;
+	return l;
+}
+
+void loop_free(struct loop *l)
+{
+	if (l) {
+		close(l->ep);
+		free(l);
+	}
+}
+
+int loop_add(struct loop *l, int fd, loop_fn fn, void *arg)
+{
+	int i = 0;
+	while (i < LOOP_MAX && l->w[i].fd >= 0)
+		i++;
+	if (i == LOOP_MAX)
+		return -ENOSPC;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->w[i]};
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	l->w[i] = (struct watch){fd, fn, arg};
+	return 0;
+}
+
+void loop_del(struct loop *l, int fd)
+{
+	for (int i = 0; i < LOOP_MAX; i++)
+		if (l->w[i].fd == fd) {
+			epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
+			l->w[i].fd = -1;
+		}
+}
+
+int loop_once(struct loop *l)
+{
+	struct epoll_event ev[LOOP_MAX];
+	int n = epoll_wait(l->ep, ev, LOOP_MAX, -1);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		struct watch *w = ev[i].data.ptr;
+		/* an earlier callback of this round may have removed it */
+		if (w->fd >= 0)
+			w->fn(w->arg);
+	}
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* The events hub: per-reader queues, whole lines, bounded memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tcpfs/events.h"
+
+static void test_broadcast(void **state)
+{
+	(void)state;
+	struct events *ev = events_new();
+	struct events_sub *a = events_subscribe(ev);
+	events_post(ev, "one");
+	struct events_sub *b = events_subscribe(ev); /* sees only later lines */
+	events_post(ev, "two");
+	char buf[64];
+	size_t n = events_read(a, buf, sizeof(buf));
+	assert_int_equal(n, 8);
+	assert_memory_equal(buf, "one\ntwo\n", 8);
+	assert_false(events_pending(a));
+	n = events_read(b, buf, sizeof(buf));
+	assert_int_equal(n, 4);
+	assert_memory_equal(buf, "two\n", 4);
+	events_unsubscribe(ev, a);
+	events_post(ev, "three");
+	assert_true(events_pending(b));
+	events_free(ev); /* frees b too */
+}
+
+static void test_whole_lines(void **state)
+{
+	(void)state;
+	struct events *ev = events_new();
+	struct events_sub *a = events_subscribe(ev);
+	events_post(ev, "abc");
+	events_post(ev, "defgh");
+	char buf[64];
+	assert_int_equal(events_read(a, buf, 7), 4); /* not "abc\ndef" */
+	assert_int_equal(events_read(a, buf, 3), 3); /* a line cut to fit */
+	assert_memory_equal(buf, "def", 3);
+	assert_int_equal(events_read(a, buf, 64), 3);
+	assert_memory_equal(buf, "gh\n", 3);
+	events_free(ev);
+}
+
+static void test_bounded(void **state)
+{
+	(void)state;
+	struct events *ev = events_new();
+	struct events_sub *a = events_subscribe(ev);
+	char line[100];
+	memset(line, 'x', 99);
+	line[99] = 0;
+	int posted = 2 * EVENTS_QUEUE_MAX / 100;
+	for (int i = 0; i < posted; i++)
+		events_post(ev, line);
+	static char buf[EVENTS_QUEUE_MAX * 2];
+	size_t n = events_read(a, buf, sizeof(buf));
+	assert_true(n <= EVENTS_QUEUE_MAX);
+	assert_true(n >= EVENTS_QUEUE_MAX - 100);
+	/* once there is room, the reader is told what it lost */
+	events_post(ev, "after");
+	n = events_read(a, buf, sizeof(buf));
+	buf[n] = 0;
+	unsigned long lost;
+	assert_int_equal(sscanf(buf, "lost %lu events\nafter\n", &lost), 1);
+	assert_int_equal(lost, posted - EVENTS_QUEUE_MAX / 100);
+	events_free(ev);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_broadcast),
+		cmocka_unit_test(test_whole_lines),
+		cmocka_unit_test(test_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
