@@ -1,0 +1,41 @@
+/* tcpfs tun: the engine's real link, a TUN device the daemon creates.
+ *
+ * tun_open() creates the device (IFF_TUN | IFF_NO_PI), gives the host side
+ * its addresses, sets the MTU and brings it up through rtnetlink. Everything
+ * lives on the device, so closing it (tun_close, or the daemon's death)
+ * removes all of it from the host. */
+#ifndef TCPFS_TUN_H
+#define TCPFS_TUN_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tun_config {
+	char name[IFNAMSIZ];	   /* device name */
+	unsigned mtu;		   /* bytes */
+	struct in_addr host4;	   /* the host's address on the link */
+	unsigned prefix4;	   /* prefix length of the link's IPv4 net */
+	struct in6_addr host6;	   /* the host's IPv6 address */
+	unsigned prefix6;	   /* prefix length of the link's IPv6 net */
+	bool route_localnet;	   /* let the engine reach 127.0.0.0/8 */
+};
+
+struct tun;
+
+/* Create and configure the device; NULL with the reason in WHY. */
+struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen);
+/* Remove the device. */
+void tun_close(struct tun *t);
+/* The fd to poll (non-blocking). */
+int tun_fd(const struct tun *t);
+/* The device's interface index. */
+int tun_ifindex(const struct tun *t);
+/* Read one packet; its length, 0 if none is waiting, or -errno. */
+ssize_t tun_read(struct tun *t, void *buf, size_t size);
+/* Write one packet; 0 or -errno (a full queue drops it: TCP recovers). */
+int tun_write(struct tun *t, const void *pkt, size_t len);
+
+#endif

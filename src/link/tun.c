@@ -1,0 +1,198 @@
+/* The TUN device and its host-side configuration, through rtnetlink. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "tcpfs/tun.h"
+
+struct tun {
+	int fd;
+	int ifindex;
+	char name[IFNAMSIZ];
+};
+
+__attribute__((format(printf, 3, 4))) static void
+say(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* Send one rtnetlink request and wait for its acknowledgement. */
+static int rtnl_call(struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	int ret = -1;
+
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = (unsigned)time(NULL);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n >= 0)
+		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq,
+				 mnl_socket_get_portid(nl), NULL, NULL);
+out:
+	ret = ret < 0 ? -errno : 0;
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+static int link_up(int ifindex, unsigned mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return rtnl_call(nlh);
+}
+
+static int add_addr(int ifindex, int family, const void *addr, unsigned prefix)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	size_t len = family == AF_INET ? 4 : 16;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (unsigned char)family;
+	ifa->ifa_prefixlen = (unsigned char)prefix;
+	/* no duplicate address detection: the link has one other end */
+	ifa->ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned)ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, len, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, len, addr);
+	return rtnl_call(nlh);
+}
+
+/* Write VALUE to /proc/sys/net/FAMILY/conf/DEV/KEY. */
+static int set_sysctl(const char *family, const char *dev, const char *key,
+		      const char *value)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family,
+		 dev, key);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, value, strlen(value));
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int configure(struct tun *t, const struct tun_config *cfg, char *why,
+		     size_t whylen)
+{
+	int err;
+	/* a martian 127.0.0.1 from the engine is local traffic we want */
+	if (cfg->route_localnet &&
+	    (err = set_sysctl("ipv4", t->name, "route_localnet", "1")) < 0) {
+		say(why, whylen, "%s: route_localnet: %s", t->name,
+		    strerror(-err));
+		return err;
+	}
+	if ((err = add_addr(t->ifindex, AF_INET, &cfg->host4, cfg->prefix4)) < 0) {
+		say(why, whylen, "%s: adding IPv4 address: %s", t->name,
+		    strerror(-err));
+		return err;
+	}
+	/* IPv6 may be disabled on the host: the engine then has IPv4 only */
+	add_addr(t->ifindex, AF_INET6, &cfg->host6, cfg->prefix6);
+	if ((err = link_up(t->ifindex, cfg->mtu)) < 0) {
+		say(why, whylen, "%s: bringing the link up with MTU %u: %s",
+		    t->name, cfg->mtu, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen)
+{
+	struct ifreq ifr = {0};
+	struct tun *t = calloc(1, sizeof(*t));
+	if (!t) {
+		say(why, whylen, "out of memory");
+		return NULL;
+	}
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0) {
+		say(why, whylen, "cannot open /dev/net/tun: %s", strerror(errno));
+		goto fail;
+	}
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", cfg->name);
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+		say(why, whylen, "cannot create TUN device %s: %s%s", cfg->name,
+		    strerror(errno),
+		    errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
+		goto fail;
+	}
+	snprintf(t->name, IFNAMSIZ, "%s", ifr.ifr_name);
+	t->ifindex = (int)if_nametoindex(t->name);
+	if (!t->ifindex) {
+		say(why, whylen, "%s vanished", t->name);
+		goto fail;
+	}
+	if (configure(t, cfg, why, whylen) < 0)
+		goto fail;
+	return t;
+fail:
+	tun_close(t);
+	return NULL;
+}
+
+void tun_close(struct tun *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd); /* a non-persistent device goes with its fd */
+	free(t);
+}
+
+int tun_fd(const struct tun *t)
+{
+	return t->fd;
+}
+
+int tun_ifindex(const struct tun *t)
+{
+	return t->ifindex;
+}
+
+ssize_t tun_read(struct tun *t, void *buf, size_t size)
+{
+	ssize_t n = read(t->fd, buf, size);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	return n;
+}
+
+int tun_write(struct tun *t, const void *pkt, size_t len)
+{
+	ssize_t n = write(t->fd, pkt, len);
+	return n < 0 ? -errno : 0;
+}
