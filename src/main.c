@@ -26,11 +26,31 @@ struct options {
 	char *netns;
 };
 
+enum { KEY_NETNS };
+
+/* fuse_opt gives "--netns=X" to both templates and "--netns X" joined as
+ * "--netnsX": take what follows the name and an optional '='. */
 static const struct fuse_opt option_spec[] = {
-	{"--netns=%s", offsetof(struct options, netns), 0},
-	{"--netns %s", offsetof(struct options, netns), 0},
+	FUSE_OPT_KEY("--netns=", KEY_NETNS),
+	FUSE_OPT_KEY("--netns ", KEY_NETNS),
 	FUSE_OPT_END,
 };
+
+static int option_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct options *opt = data;
+	const char *val = arg + strlen("--netns");
+
+	(void)outargs;
+	if (key != KEY_NETNS)
+		return 1; /* keep it for fuse_parse_cmdline */
+	if (*val == '=')
+		val++;
+	free(opt->netns);
+	opt->netns = strdup(val);
+	return opt->netns ? 0 : -1;
+}
 
 static void usage(const char *prog)
 {
@@ -195,7 +215,7 @@ int main(int argc, char *argv[])
 	struct options opt = {0};
 	int ret = 1;
 
-	if (fuse_opt_parse(&args, &opt, option_spec, NULL) < 0 ||
+	if (fuse_opt_parse(&args, &opt, option_spec, option_proc) < 0 ||
 	    fuse_parse_cmdline(&args, &cmd) != 0)
 		return 2;
 	if (cmd.show_help) {
