@@ -1,0 +1,116 @@
+#!/bin/bash
+# kernel_perms: with -o allow_other, two non-root users (uids UA and UB, no
+# passwd entry needed) and root each own sockets. `ls -ln` shows each
+# socket's owner on its directory (and files); a user may read anyone's
+# sockets, may close its own, and gets EACCES/EPERM closing root's or the
+# other user's, which stay alive. Root may close anyone's. Without
+# allow_other, other users cannot enter the mount at all.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd ip ss unshare setpriv
+enter_netns "$@"
+need_tcpfs
+
+UA=${TCPFS_TEST_UID_A:-64011}
+UB=${TCPFS_TEST_UID_B:-64012}
+
+start_holder hr
+start_holder ha setpriv --reuid="$UA" --regid="$UA" --clear-groups --
+start_holder hb setpriv --reuid="$UB" --regid="$UB" --clear-groups --
+hold_ok hr listen lr 4 127.0.0.1 0
+hold_ok hr pair rc rs lr
+hold_ok ha listen la 6 ::1 0
+hold_ok ha pair ac as la
+hold_ok ha pair ac2 as2 la
+hold_ok hb listen lb 4 127.0.0.1 0
+hold_ok hb pair bc bs lb
+
+declare -A OWNER NAME
+for h in hr:lr hr:rc hr:rs ha:la ha:ac ha:as ha:ac2 ha:as2 hb:lb hb:bc hb:bs; do
+	hold_ok "${h%%:*}" name "${h#*:}"
+	NAME[${h#*:}]=$HELD
+	case ${h%%:*} in hr) OWNER[$HELD]=0 ;; ha) OWNER[$HELD]=$UA ;; hb) OWNER[$HELD]=$UB ;; esac
+done
+
+MNT=$WORK/mnt
+start_tcpfs "$MNT" -o allow_other
+K=$MNT/kernel
+
+# Everything against ss, as root (uid, inode, st_uid included).
+"$PY" "$LIB_DIR/compare.py" "$MNT" && pass "listing equals ss" || fail "MNT/kernel differs from ss -tanHe"
+
+# ls -ln as user A: every socket of ours shows its owner.
+out=$(as_user "$UA" ls -ln "$K" 2>&1)
+assert_eq 0 $? "ls -ln of MNT/kernel as uid $UA with allow_other"
+seen=0
+while read -r mode links uid gid size m d t name; do
+	[ -n "${name:-}" ] && [ -n "${OWNER[$name]:-}" ] || continue
+	seen=$((seen + 1))
+	assert_eq "${OWNER[$name]}" "$uid" "ls -ln owner of $name"
+done <<<"$out"
+assert_eq "${#OWNER[@]}" "$seen" "sockets of the three owners seen by ls -ln"
+for s in rc ac bs; do
+	n=${NAME[$s]}
+	assert_eq "${OWNER[$n]}" "$(as_user "$UA" stat -c %u "$K/$n/state" 2>&1)" "st_uid of $s's state file"
+	assert_eq "${OWNER[$n]}" "$(as_user "$UA" stat -c %u "$K/$n/ctl" 2>&1)" "st_uid of $s's ctl file"
+done
+
+# Reading is for everyone.
+assert_eq ESTABLISHED "$(as_user "$UA" cat "$K/${NAME[rc]}/state" 2>&1)" "uid $UA reads root's socket"
+assert_eq ESTABLISHED "$(as_user "$UB" cat "$K/${NAME[ac]}/state" 2>&1)" "uid $UB reads uid $UA's socket"
+
+# denied WHO VICTIM HOLDER: WHO may not close VICTIM (held by HOLDER).
+denied() {
+	local who=$1 victim=$2 holder=$3 n=${NAME[$2]} r
+	r=$(fsop_as "$who" write "$K/$n/ctl" 'close\n' trunc)
+	[[ $r == EACCES || $r == EPERM ]] && pass "uid $who closing $victim: $r" ||
+		fail "uid $who closing $victim ($n, owner ${OWNER[$n]}): got '$r', want EACCES or EPERM"
+	as_user "$who" bash -c "echo close > '$K/$n/ctl'" 2>/dev/null &&
+		fail "uid $who: 'echo close > ctl' of $victim succeeded" || pass "echo close fails for uid $who"
+	r=$(fsop_as "$who" write "$K/$n/ctl" hangup)
+	[[ $r == EACCES || $r == EPERM ]] && pass "uid $who hangup of $victim: $r" ||
+		fail "uid $who hangup of $victim: got '$r', want EACCES or EPERM"
+	hold "$holder" recv "$victim"
+	assert_eq TIMEOUT "$HELD" "$victim is untouched after the refused close (recv waits)"
+	assert_eq ESTABLISHED "$(cat "$K/$n/state" 2>&1)" "$victim still listed"
+}
+denied "$UA" rc hr
+denied "$UA" rs hr
+denied "$UA" bc hb
+denied "$UB" ac ha
+r=$(fsop_as "$UA" write "$K/${NAME[lr]}/ctl" close)
+[[ $r == EACCES || $r == EPERM ]] && pass "uid $UA may not close root's listener" ||
+	fail "uid $UA closing root's listener: got '$r', want EACCES or EPERM"
+assert_eq LISTEN "$(cat "$K/${NAME[lr]}/state" 2>&1)" "root's listener still there"
+
+# A user closes its own sockets.
+n=${NAME[ac]}
+as_user "$UA" bash -c "echo close > '$K/$n/ctl'"
+assert_eq 0 $? "uid $UA: echo close > ctl of its own socket"
+hold ha recv ac
+assert_eq ECONNABORTED "$HELD_ERR" "owner's recv after its own close"
+hold ha recv as
+assert_eq ECONNRESET "$HELD_ERR" "peer's recv after the close"
+wait_until 3 bash -c "! ls -1 '$K' | grep -qxF -- '$n'"
+name_present "$n" && fail "closed socket $n still listed" || pass "closed socket gone"
+r=$(fsop_as "$UA" write "$K/${NAME[as2]}/ctl" hangup)
+assert_eq "OK 6" "$r" "uid $UA: hangup of its own accepted socket"
+hold ha recv as2
+assert_eq ECONNABORTED "$HELD_ERR" "owner's recv after hangup"
+
+# Root closes anyone's.
+echo close >"$K/${NAME[bc]}/ctl"
+assert_eq 0 $? "root closes uid $UB's socket"
+hold hb recv bc
+assert_eq ECONNABORTED "$HELD_ERR" "uid $UB's recv after root's close"
+
+# Without allow_other, other users do not get in.
+MNT2=$WORK/mnt2
+PID1=$TCPFS_PID MNT1=$TCPFS_MNT
+start_tcpfs "$MNT2"
+as_user "$UA" ls "$MNT2/kernel" >/dev/null 2>&1 && fail "uid $UA can list a mount without allow_other" ||
+	pass "no allow_other: uid $UA is kept out"
+ls "$MNT2/kernel" >/dev/null 2>&1 && pass "root lists it" || fail "root cannot list $MNT2/kernel"
+stop_tcpfs
+kill -0 "$PID1" 2>/dev/null && pass "first daemon alive" || fail "the allow_other daemon died"
+finish

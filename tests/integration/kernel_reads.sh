@@ -1,0 +1,125 @@
+#!/bin/bash
+# kernel_reads: reading any file with any buffer size gives the same bytes
+# (dd bs=1, bs=3, bs=4096 against cat), and one open file is one snapshot
+# even when the socket changes between two reads of it; a socket that has
+# gone gives ENOENT; a stale mount left by `kill -9` of the daemon is
+# cleaned by the next start on that mount point; SIGTERM and SIGINT unmount
+# cleanly, also with the mount busy; -V, -h and a missing mount point.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd ip ss unshare dd cmp
+enter_netns "$@"
+need_tcpfs
+
+start_holder h
+hold_ok h listen l 4 127.0.0.1 0
+hold_ok h listen l6 6 ::1 0
+hold_ok h pair c s l
+hold_ok h pair c6 s6 l6
+for x in l l6 c s c6 s6; do
+	hold_ok h name "$x"
+	eval "N_$x=\$HELD"
+done
+
+MNT=$WORK/mnt
+start_tcpfs "$MNT"
+K=$MNT/kernel
+
+# same_bytes FILE BS: dd with BS gives what cat gives (3 tries: a value may
+# change between the two opens on its own).
+same_bytes() {
+	local f=$1 bs=$2 i
+	for i in 1 2 3; do
+		cat "$f" >"$WORK/cat.out" 2>&1
+		dd if="$f" of="$WORK/dd.out" bs="$bs" status=none 2>&1
+		if cmp -s "$WORK/cat.out" "$WORK/dd.out"; then
+			pass "dd bs=$bs = cat: $f"
+			return
+		fi
+	done
+	fail "dd bs=$bs of $f differs from cat: $(od -c "$WORK/dd.out" | head -3) vs $(od -c "$WORK/cat.out" | head -3)"
+}
+for x in "$N_l" "$N_c" "$N_s6"; do
+	grep -q '^state [A-Z_0-9]*$' "$K/$x/status" || fail "status of $x has no state line: $(cat "$K/$x/status" 2>&1)"
+	for bs in 1 3 4096; do same_bytes "$K/$x/status" $bs; done
+	for f in "$K/$x"/*; do
+		[ "${f##*/}" = ctl ] && continue
+		same_bytes "$f" 1
+	done
+done
+
+# One open, one snapshot: read 1 byte, change the socket, read the rest.
+S=$K/$N_s/status
+for try in 1 2 3; do
+	before=$(cat "$S"; echo x)
+	exec {fd}<"$S"
+	first=$(dd bs=1 count=1 status=none <&$fd)
+	again=$(cat "$S"; echo x)
+	[ "$before" = "$again" ] && break # else it changed by itself: again
+	exec {fd}<&-
+done
+hold_ok h send c 1000
+wait_until 3 grep -qx 1000 "$K/$N_s/recv_q" || fail "recv_q of $N_s did not become 1000"
+rest=$(dd bs=1 status=none <&$fd; echo x)
+exec {fd}<&-
+after=$(cat "$S"; echo x)
+assert_eq "$before" "$first$rest" "bytes read 1 at a time across a change = the content at open"
+grep -qx "recv_q 1000" <<<"$after" && pass "a new open sees the change" ||
+	fail "status after the change lacks 'recv_q 1000': $after"
+
+# Gone sockets: ENOENT (the kernel may remember the entry for a second).
+ls -l "$K/$N_c6" "$K/$N_l6" >/dev/null # make sure the entries are cached
+hold_ok h linger0 c6 # RST: c6 and s6 go at once
+hold_ok h close l6
+for x in "$N_c6" "$N_s6" "$N_l6"; do
+	assert_eq ENOENT "$(fsop read "$K/$x/state")" "read of a gone socket's state"
+	assert_eq ENOENT "$(fsop read "$K/$x/status")" "read of a gone socket's status"
+	cat "$K/$x/state" >/dev/null 2>&1 && fail "cat of gone $x/state succeeded" || pass "cat fails"
+	wait_until 3 bash -c "[ \"\$(timeout 5 '$PY' '$WORK/fsop.py' listdir '$K/$x')\" = ENOENT ]"
+	assert_eq ENOENT "$(fsop listdir "$K/$x")" "listing of a gone socket's directory (within 3 s)"
+	ls -1 "$K" | grep -qxF -- "$x" && fail "gone socket $x still listed" || pass "gone from the listing"
+done
+
+# A stale mount of a killed daemon is cleaned by the next start.
+kill -KILL "$TCPFS_PID"
+wait "$TCPFS_PID" 2>/dev/null
+TCPFS_PID=
+assert_eq ENOTCONN "$(fsop stat "$MNT")" "the mount point after kill -9 (a stale mount)"
+start_tcpfs "$MNT"
+assert_eq 1 "$(count_mounts "$MNT")" "mounts on $MNT after the restart"
+"$PY" "$LIB_DIR/compare.py" "$MNT" && pass "the new mount serves" || fail "the new mount differs from ss"
+
+# SIGTERM: exit 0, unmounted.
+pid=$TCPFS_PID
+stop_tcpfs "$pid" "$MNT" TERM
+assert_eq 0 "$TCPFS_RC" "daemon exit status after SIGTERM"
+is_mounted "$MNT" && fail "still mounted after SIGTERM" || pass "unmounted after SIGTERM"
+assert_eq "OK 0" "$(fsop listdir "$MNT")" "the mount point is an empty directory again"
+
+# SIGINT, with the mount busy (a process inside it, a file open).
+start_tcpfs "$MNT"
+pid=$TCPFS_PID
+(cd "$K" && exec sleep 60) &
+busy=$!
+exec {fd}<"$K/$N_l/status"
+kill -INT "$pid"
+wait_until 5 bash -c "! kill -0 $pid" || fail "daemon still running 5 s after SIGINT with the mount busy"
+stop_tcpfs "$pid" "" # reap it (KILL if still there)
+assert_eq 0 "$TCPFS_RC" "daemon exit status after SIGINT with the mount busy"
+exec {fd}<&-
+kill "$busy" 2>/dev/null
+wait "$busy" 2>/dev/null
+wait_until 3 bash -c "! awk -v m='$MNT' '\$5 == m {f=1} END {exit !f}' /proc/self/mountinfo"
+is_mounted "$MNT" && fail "still mounted after SIGINT (busy)" || pass "unmounted after SIGINT"
+umount -l "$MNT" 2>/dev/null
+
+# The command line.
+out=$("$TCPFS" -V 2>&1)
+assert_eq 0 $? "tcpfs -V exit status"
+assert_match 'tcpfs' "$out" "tcpfs -V names itself"
+out=$("$TCPFS" -h 2>&1)
+assert_eq 0 $? "tcpfs -h exit status"
+assert_match '--netns' "$out" "tcpfs -h mentions --netns"
+"$TCPFS" >/dev/null 2>&1
+[ $? -ne 0 ] && pass "no mount point: non-zero exit" || fail "tcpfs without a mount point exited 0"
+finish
