@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Install what tcpfs needs to build and test (Debian 12), then build it.
+#
+#   scripts/setup.sh            install the missing packages, build in build/
+#
+# Only packages that are missing are installed (apt-get, noninteractive), so a
+# second run installs nothing and only rebuilds. Run as root, or as a user
+# who may sudo, when something is missing. With CI=true the build treats
+# warnings as errors (-Dwerror=true).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+	build-essential meson ninja-build pkg-config
+	libfuse3-dev fuse3 libmnl-dev libcmocka-dev
+	iproute2 python3 socat netcat-openbsd tshark procps util-linux
+	clang valgrind
+)
+
+say() { printf 'setup: %s\n' "$*"; }
+
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+install_missing() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		installed "$p" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		say "all ${#PACKAGES[@]} packages present"
+		return
+	fi
+	say "installing: ${missing[*]}"
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || {
+			say "not root and no sudo: install ${missing[*]} and run again" >&2
+			exit 1
+		}
+		sudo=(sudo)
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	# tshark asks whether non-root users may capture: answer no, silently.
+	echo 'wireshark-common wireshark-common/install-setuid boolean false' |
+		"${sudo[@]}" debconf-set-selections
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" apt-get install -y -q "${missing[@]}" </dev/null
+}
+
+# meson setup BUILDDIR [OPTIONS...], or reconfigure it if it already exists.
+configure() {
+	local dir=$1
+	shift
+	if [ -f "$dir/meson-private/coredata.dat" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@"
+	fi
+}
+
+install_missing
+
+opts=()
+[ "${CI:-}" = true ] && opts+=(-Dwerror=true)
+say "building in build/${opts[*]:+ (${opts[*]})}"
+configure build "${opts[@]}"
+ninja -C build
+say "built build/src/tcpfs"
