@@ -64,10 +64,23 @@ static void set_options(struct view *v, uint8_t o)
 			view_set(v, F, fmt, (s)->info.field);                 \
 	} while (0)
 
+static void set_pacing(struct view *v, const struct diag_sock *s)
+{
+	SET_INFO(v, s, VF_CWND, snd_cwnd, "%u");
+	if (diag_info_has(s, pacing_rate) && s->info.pacing_rate != NO_PACING_RATE)
+		view_set(v, VF_PACING_RATE, "%llu",
+			 (unsigned long long)s->info.pacing_rate);
+}
+
 static void set_tcp_info(struct view *v, const struct diag_sock *s)
 {
 	const struct diag_tcp_info *i = &s->info;
 
+	set_pacing(v, s);
+	/* tcp_get_info() stops after cwnd and the pacing rates for a
+	 * listener: the rest of its tcp_info is zero fill, not values. */
+	if (s->kstate == DIAG_TCP_LISTEN)
+		return;
 	if (diag_info_has(s, options)) {
 		set_options(v, i->options);
 		if (i->options & 4) /* TCPI_OPT_WSCALE */
@@ -79,7 +92,6 @@ static void set_tcp_info(struct view *v, const struct diag_sock *s)
 	SET_INFO(v, s, VF_SND_WND, snd_wnd, "%u");
 	SET_INFO(v, s, VF_RCV_WND, rcv_wnd, "%u");
 	SET_INFO(v, s, VF_RCV_SPACE, rcv_space, "%u");
-	SET_INFO(v, s, VF_CWND, snd_cwnd, "%u");
 	if (diag_info_has(s, snd_ssthresh) && i->snd_ssthresh < INFINITE_SSTHRESH)
 		view_set(v, VF_SSTHRESH, "%u", i->snd_ssthresh);
 	SET_INFO(v, s, VF_RTT, rtt, "%u");
@@ -95,9 +107,6 @@ static void set_tcp_info(struct view *v, const struct diag_sock *s)
 	SET_INFO(v, s, VF_SEGS_OUT, segs_out, "%u");
 	SET_INFO(v, s, VF_TOTAL_RETRANS, total_retrans, "%u");
 	SET_INFO(v, s, VF_DELIVERY_RATE, delivery_rate, "%" PRIu64);
-	if (diag_info_has(s, pacing_rate) && i->pacing_rate != NO_PACING_RATE)
-		view_set(v, VF_PACING_RATE, "%llu",
-			 (unsigned long long)i->pacing_rate);
 }
 
 void view_from_diag(struct view *v, const struct diag_sock *s)

@@ -64,6 +64,26 @@ static void test_established(void **state)
 	assert_false(view_has(&v, VF_PACING_RATE));
 }
 
+/* A listener's tcp_info holds cwnd and pacing rate; the rest is zero fill. */
+static void test_listener(void **state)
+{
+	(void)state;
+	struct diag_sock s = established();
+	s.kstate = DIAG_TCP_LISTEN;
+	s.info.pacing_rate = 12345;
+	struct view v;
+	view_from_diag(&v, &s);
+	assert_string_equal(v.val[VF_STATE], "LISTEN");
+	assert_string_equal(v.val[VF_CWND], "10");
+	assert_string_equal(v.val[VF_PACING_RATE], "12345");
+	assert_string_equal(v.val[VF_UID], "1000");
+	assert_false(view_has(&v, VF_RTT));
+	assert_false(view_has(&v, VF_OPTIONS));
+	assert_false(view_has(&v, VF_WSCALE));
+	assert_false(view_has(&v, VF_BYTES_ACKED));
+	assert_false(view_has(&v, VF_SND_WND));
+}
+
 static void test_time_wait(void **state)
 {
 	(void)state;
@@ -115,6 +135,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_established),
+		cmocka_unit_test(test_listener),
 		cmocka_unit_test(test_time_wait),
 		cmocka_unit_test(test_old_kernel_info),
 		cmocka_unit_test(test_names),
