@@ -21,8 +21,8 @@ struct tun {
 	char name[IFNAMSIZ];
 };
 
-__attribute__((format(printf, 3, 4))) static void
-say(char *why, size_t whylen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void say(char *why, size_t whylen,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -92,8 +92,8 @@ static int set_sysctl(const char *family, const char *dev, const char *key,
 		      const char *value)
 {
 	char path[128];
-	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family,
-		 dev, key);
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family, dev,
+		 key);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -114,7 +114,8 @@ static int configure(struct tun *t, const struct tun_config *cfg, char *why,
 		    strerror(-err));
 		return err;
 	}
-	if ((err = add_addr(t->ifindex, AF_INET, &cfg->host4, cfg->prefix4)) < 0) {
+	if ((err = add_addr(t->ifindex, AF_INET, &cfg->host4, cfg->prefix4)) <
+	    0) {
 		say(why, whylen, "%s: adding IPv4 address: %s", t->name,
 		    strerror(-err));
 		return err;
@@ -139,7 +140,8 @@ struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen)
 	}
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
-		say(why, whylen, "cannot open /dev/net/tun: %s", strerror(errno));
+		say(why, whylen, "cannot open /dev/net/tun: %s",
+		    strerror(errno));
 		goto fail;
 	}
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;

@@ -1,0 +1,188 @@
+/* tcpfs tcp: a userspace TCP engine, sans I/O (RFC 9293).
+ *
+ * The engine never reads a clock and never touches a file descriptor: the
+ * caller passes packets in with tcp_input(), the time with every call, and
+ * gets packets out through cfg.output. tcp_tick() runs the timers due at NOW
+ * and returns the next deadline. Everything is single threaded.
+ *
+ * A connection is named by a small integer id (> 0) that is never reused
+ * while the engine lives. It exists from tcp_open() until tcp_free(): a
+ * closed connection keeps its final state, counters, error and trace so that
+ * a user can still read them. */
+#ifndef TCPFS_TCP_H
+#define TCPFS_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcpfs/wire.h"
+
+/* Time in microseconds, on any monotonic clock the caller chooses. */
+typedef uint64_t tcp_time;
+#define TCP_NEVER UINT64_MAX
+
+/* RFC 9293 §3.3.2 states, in the diagram's order. */
+enum tcp_state {
+	TCP_CLOSED,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RECEIVED,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+};
+
+/* What happened to a connection; several may be or-ed in one event. */
+enum {
+	TCP_EV_STATE = 0x01,	   /* state changed (see info) */
+	TCP_EV_ESTABLISHED = 0x02, /* handshake done */
+	TCP_EV_READABLE = 0x04,	   /* data or the peer's FIN to read */
+	TCP_EV_WRITABLE = 0x08,	   /* send buffer space freed */
+	TCP_EV_ACCEPT = 0x10,	   /* a listener has a connection to accept */
+	TCP_EV_CLOSED = 0x20,	   /* reached CLOSED; error in info.error */
+};
+
+enum tcp_cc_algo { TCP_CC_CUBIC, TCP_CC_NEWRENO };
+
+struct tcp_engine;
+
+struct tcp_config {
+	struct wire_ep addr4, addr6; /* the engine's own addresses (port 0);
+					family 0 = none of that version */
+	uint16_t mss;		     /* MSS we announce (MTU - 40 or - 60) */
+	uint32_t sndbuf, rcvbuf;     /* bytes per connection */
+	uint32_t rcvbuf_max;	     /* auto-tuning bound (>= rcvbuf) */
+	tcp_time msl;		     /* TIME_WAIT lasts 2 * msl */
+	tcp_time rto_min, rto_max, rto_initial;
+	tcp_time delack;	     /* delayed ACK, at most 40 ms */
+	unsigned syn_retries;	     /* connect gives up: ETIMEDOUT */
+	tcp_time user_timeout;	     /* R2: give up retransmitting (0 = off) */
+	unsigned max_conns;	     /* every connection, listeners included */
+	unsigned max_half_open;	     /* SYN_RECEIVED in total */
+	unsigned backlog_max;	     /* cap on listen()'s backlog */
+	unsigned trace_len;	     /* trace entries kept per connection */
+	enum tcp_cc_algo cc;
+	uint64_t seed;		     /* ISN key, ports, SYN cookies */
+	/* Send one IP packet (headers built, checksums done). */
+	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
+	/* Connection ID saw EVENTS (TCP_EV_*); may call back into the engine
+	 * for reads and writes, but not tcp_free() ID. May be NULL. */
+	void (*event)(void *ctx, uint32_t id, unsigned events);
+	void *ctx;
+};
+
+/* Fill CFG with the defaults (Linux-like: rto_min 200 ms, msl 60 s, ...). */
+void tcp_config_default(struct tcp_config *cfg);
+/* A new engine; NULL on ENOMEM or a bad config (errno set). */
+struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg);
+/* Free the engine and every connection, sending nothing. */
+void tcp_engine_free(struct tcp_engine *e);
+
+/* One packet from the link at NOW. Malformed packets are dropped and
+ * counted; segments for no connection get RST (RFC 9293 §3.10.7.1). */
+void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
+	       tcp_time now);
+/* Run the timers due at NOW; the next deadline, or TCP_NEVER. */
+tcp_time tcp_tick(struct tcp_engine *e, tcp_time now);
+
+/* A new connection in CLOSED; its id, or -ENOMEM / -EMFILE. */
+int tcp_open(struct tcp_engine *e);
+/* Active open to REMOTE from LPORT (0: random, RFC 6056). 0 or -errno:
+ * EISCONN, EADDRINUSE, ENETUNREACH (no address of that family), EINVAL. */
+int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
+		uint16_t lport, tcp_time now);
+/* Passive open on LOCAL (family 0: both families; port required). 0 or
+ * -errno: EADDRINUSE, EISCONN, EINVAL. */
+int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
+	       unsigned backlog);
+/* Take an established connection from listener ID: its id, or -EAGAIN. */
+int tcp_accept(struct tcp_engine *e, uint32_t id);
+/* Queue up to LEN bytes; bytes taken, -EAGAIN when the buffer is full,
+ * -EPIPE after shutdown/close, -ENOTCONN before ESTABLISHED, or the
+ * connection's error. */
+long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
+	      tcp_time now);
+/* Take up to LEN received bytes; bytes, 0 at the peer's FIN (EOF),
+ * -EAGAIN when nothing has arrived, or the connection's error. */
+long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
+	      tcp_time now);
+/* Close the sending side (FIN after queued data). 0 or -ENOTCONN. */
+int tcp_shutdown(struct tcp_engine *e, uint32_t id, tcp_time now);
+/* Graceful close: shutdown, then the four-way close to TIME_WAIT/CLOSED.
+ * A listener closes at once. 0 or -errno. */
+int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now);
+/* Abort: RST to the peer (if synchronized), CLOSED with ECONNABORTED. */
+int tcp_abort(struct tcp_engine *e, uint32_t id, tcp_time now);
+/* Forget a connection; an open one is aborted first. */
+void tcp_free(struct tcp_engine *e, uint32_t id, tcp_time now);
+/* Per-connection switches: keepalive idle time (0 = off), Nagle. */
+int tcp_set_keepalive(struct tcp_engine *e, uint32_t id, tcp_time idle);
+int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on);
+/* Bytes readable now / send buffer space now; -ENOENT for a bad id. */
+long tcp_readable(struct tcp_engine *e, uint32_t id);
+long tcp_writable(struct tcp_engine *e, uint32_t id);
+
+/* Everything a person would want to see of one connection. */
+struct tcp_info_snap {
+	enum tcp_state state;
+	struct wire_ep local, remote;
+	int error;		  /* errno it closed with, 0 if none */
+	bool listener;
+	uint32_t iss, irs;
+	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
+	uint32_t rcv_nxt, rcv_wnd;
+	uint8_t snd_wscale, rcv_wscale;
+	bool sack_ok, ts_ok;
+	uint16_t mss;		  /* effective send MSS */
+	tcp_time srtt, rttvar, rto; /* microseconds */
+	uint32_t cwnd, ssthresh;  /* bytes */
+	const char *cc;		  /* "cubic" or "newreno" */
+	uint32_t send_q, recv_q;  /* bytes queued */
+	uint64_t segs_in, segs_out, bytes_in, bytes_out;
+	uint64_t retrans_segs, fast_retrans, rto_timeouts, dup_acks;
+	uint64_t ooo_segs, challenge_acks;
+	unsigned accept_q;	  /* listener: established, not accepted */
+};
+
+/* Snapshot of ID into OUT; 0 or -ENOENT. */
+int tcp_info_get(const struct tcp_engine *e, uint32_t id,
+		 struct tcp_info_snap *out);
+/* RFC 9293 name of STATE, e.g. "SYN_RECEIVED". */
+const char *tcp_state_name(enum tcp_state state);
+
+/* One trace entry: a segment in or out, or a state change. */
+struct tcp_trace_ent {
+	tcp_time t;
+	char dir; /* '<' received, '>' sent, '*' state change */
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint32_t wnd; /* as on the wire */
+	uint32_t len;
+	struct wire_opts opt;
+	enum tcp_state from, to; /* for '*' */
+};
+
+/* Entries of ID's trace, oldest first: copies up to MAX into OUT and
+ * returns how many; *DROPPED gets how many older ones the ring lost. */
+int tcp_trace_get(const struct tcp_engine *e, uint32_t id,
+		  struct tcp_trace_ent *out, int max, uint64_t *dropped);
+/* One trace line (no newline) with time relative to T0, e.g.
+ * "0.000141 < SYN,ACK seq=91238 ack=2841594 win=65535 <mss 1460,...>". */
+int tcp_trace_format(const struct tcp_trace_ent *ent, tcp_time t0, char *buf,
+		     size_t size);
+
+/* Engine-wide counters (drops by reason, RSTs sent, SYN cookies, ...). */
+struct tcp_stats {
+	uint64_t in_pkts, out_pkts, drop_wire[WIRE_NERR];
+	uint64_t drop_no_conn, rst_sent, syn_cookies_sent, syn_dropped;
+	uint64_t challenge_acks, paws_drops;
+	unsigned conns, half_open;
+};
+void tcp_stats_get(const struct tcp_engine *e, struct tcp_stats *out);
+
+#endif

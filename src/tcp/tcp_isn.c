@@ -1,0 +1,145 @@
+/* Secrets of the sequence space: ISNs (RFC 6528), ephemeral ports (RFC 6056
+ * algorithm 3) and SYN cookies, all from one keyed hash (SipHash-2-4). */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_int.h"
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void sipround(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = ROTL(v[1], 13) ^ v[0];
+	v[0] = ROTL(v[0], 32);
+	v[2] += v[3];
+	v[3] = ROTL(v[3], 16) ^ v[2];
+	v[0] += v[3];
+	v[3] = ROTL(v[3], 21) ^ v[0];
+	v[2] += v[1];
+	v[1] = ROTL(v[1], 17) ^ v[2];
+	v[2] = ROTL(v[2], 32);
+}
+
+static void sipblock(uint64_t v[4], uint64_t m)
+{
+	v[3] ^= m;
+	sipround(v);
+	sipround(v);
+	v[0] ^= m;
+}
+
+uint64_t tcp_siphash(const uint64_t key[2], const void *msg, size_t len)
+{
+	const uint8_t *p = msg;
+	uint64_t v[4] = {key[0] ^ 0x736f6d6570736575ull,
+			 key[1] ^ 0x646f72616e646f6dull,
+			 key[0] ^ 0x6c7967656e657261ull,
+			 key[1] ^ 0x7465646279746573ull};
+	uint64_t m, last = (uint64_t)len << 56;
+	size_t i;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		for (m = 0, i = 0; i < 8; i++)
+			m |= (uint64_t)p[i] << (8 * i);
+		sipblock(v, m);
+	}
+	for (i = 0; i < len; i++)
+		last |= (uint64_t)p[i] << (8 * i);
+	sipblock(v, last);
+	v[2] ^= 0xff;
+	for (i = 0; i < 4; i++)
+		sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* Hash of the connection identifiers plus EXTRA. */
+static uint64_t tuple_hash(const struct tcp_engine *e,
+			   const struct wire_ep *local,
+			   const struct wire_ep *remote, uint64_t extra)
+{
+	uint8_t m[16 + 16 + 2 + 2 + 1 + 8];
+
+	memcpy(m, local->a, 16);
+	memcpy(m + 16, remote->a, 16);
+	memcpy(m + 32, &local->port, 2);
+	memcpy(m + 34, &remote->port, 2);
+	m[36] = local->family;
+	memcpy(m + 37, &extra, 8);
+	return tcp_siphash(e->key, m, sizeof(m));
+}
+
+/* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, key),
+ * M a 4 µs timer: the caller's clock. */
+uint32_t tcp_isn(const struct tcp_engine *e, const struct wire_ep *local,
+		 const struct wire_ep *remote, tcp_time now)
+{
+	return (uint32_t)(now / 4) + (uint32_t)tuple_hash(e, local, remote, 0);
+}
+
+/* RFC 6056 §3.3.3 (algorithm 3): a per-destination offset plus a global
+ * counter, skipping ports whose 4-tuple is taken. */
+int tcp_pick_port(struct tcp_engine *e, struct wire_ep *local,
+		  const struct wire_ep *remote)
+{
+	const uint32_t num = TCP_EPH_MAX - TCP_EPH_MIN + 1;
+	struct wire_ep l = *local;
+	uint32_t off, i;
+
+	l.port = 0;
+	off = (uint32_t)tuple_hash(e, &l, remote, 1);
+	for (i = 0; i < num; i++) {
+		local->port = TCP_EPH_MIN + (off + e->eph_next++) % num;
+		if (!tcp_lookup(e, local, remote))
+			return 0;
+	}
+	return -EADDRINUSE;
+}
+
+/* SYN cookies: the ISN carries a keyed hash of the 4-tuple, the peer's ISN
+ * and a 64 s counter, plus the MSS in its low 3 bits. State is created only
+ * when the final ACK brings the cookie back (RFC 4987 §3.6). */
+static const uint16_t cookie_mss[8] = {216,  536,  1220, 1360,
+				       1440, 1460, 4312, 8960};
+
+/* The MSS index is hashed too, so that no other low bits pass. */
+static uint32_t cookie_hash(const struct tcp_engine *e,
+			    const struct wire_seg *s, uint32_t peer_isn,
+			    uint64_t count, uint32_t idx)
+{
+	uint64_t x = (count << 35) ^ ((uint64_t)idx << 32) ^ peer_isn;
+
+	return ((uint32_t)tuple_hash(e, &s->dst, &s->src, x) & ~7u) | idx;
+}
+
+uint32_t tcp_cookie_make(const struct tcp_engine *e, const struct wire_seg *syn,
+			 uint16_t *mss, tcp_time now)
+{
+	uint16_t want = syn->opt.has_mss ? syn->opt.mss : 536;
+	uint16_t own = tcp_own_mss(e, syn->dst.family);
+	uint32_t i = 7;
+
+	if (want > own)
+		want = own;
+	while (i > 0 && cookie_mss[i] > want)
+		i--;
+	*mss = cookie_mss[i];
+	return cookie_hash(e, syn, syn->seq, now / 64000000, i);
+}
+
+bool tcp_cookie_check(const struct tcp_engine *e, const struct wire_seg *ack,
+		      uint16_t *mss, tcp_time now)
+{
+	uint32_t cookie = ack->ack - 1, peer_isn = ack->seq - 1;
+	uint64_t count = now / 64000000;
+	int age;
+
+	for (age = 0; age < 2 && count >= (uint64_t)age; age++) {
+		if (cookie ==
+		    cookie_hash(e, ack, peer_isn, count - age, cookie & 7)) {
+			*mss = cookie_mss[cookie & 7];
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,355 @@
+/* Segments out: building, the send decision (Nagle, sender SWS avoidance,
+ * congestion and flow control), retransmission of holes, RST and ACK. */
+#include <string.h>
+
+#include "tcp_int.h"
+
+uint32_t tcp_fin_seq(const struct tcp_conn *c)
+{
+	return c->snd_data + c->sndq.len;
+}
+
+bool tcp_fin_acked(const struct tcp_conn *c)
+{
+	return c->fin_queued && SEQ_GT(c->snd_una, tcp_fin_seq(c));
+}
+
+void tcp_send_raw(struct tcp_engine *e, struct wire_seg *s)
+{
+	size_t n = wire_build(e->pkt, sizeof(e->pkt), s);
+
+	if (!n)
+		return;
+	e->st.out_pkts++;
+	e->cfg.output(e->cfg.ctx, e->pkt, n);
+}
+
+/* RFC 9293 §3.10.7.1: the reply to a segment for no connection. */
+void tcp_send_rst_reply(struct tcp_engine *e, const struct wire_seg *in)
+{
+	struct wire_seg s;
+
+	if (in->flags & TCP_RST)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.src = in->dst;
+	s.dst = in->src;
+	if (in->flags & TCP_ACK) {
+		s.seq = in->ack;
+		s.flags = TCP_RST;
+	} else {
+		s.ack = in->seq + (uint32_t)in->len + !!(in->flags & TCP_SYN) +
+			!!(in->flags & TCP_FIN);
+		s.flags = TCP_RST | TCP_ACK;
+	}
+	e->st.rst_sent++;
+	tcp_send_raw(e, &s);
+}
+
+/* The window scale that lets the largest receive buffer be announced. */
+uint8_t tcp_wscale_for(uint32_t bytes)
+{
+	uint8_t ws = 0;
+
+	while (ws < 14 && (bytes >> ws) > 65535)
+		ws++;
+	return ws;
+}
+
+/* Options of a SYN: offer everything when opening, answer with what the
+ * peer offered otherwise (RFC 7323 §1.3, RFC 2018 §2). */
+static void syn_opts(struct tcp_engine *e, struct tcp_conn *c,
+		     struct wire_opts *o)
+{
+	bool offer = c->state == TCP_SYN_SENT;
+
+	o->has_mss = true;
+	o->mss = tcp_own_mss(e, c->local.family);
+	if (offer) {
+		c->ws_ok = c->sack_ok = c->ts_ok = true;
+		c->rcv_wscale = tcp_wscale_for(e->cfg.rcvbuf_max);
+	}
+	o->has_ws = c->ws_ok;
+	o->ws = c->rcv_wscale;
+	o->sack_ok = c->sack_ok;
+	o->has_ts = c->ts_ok;
+}
+
+static void seg_opts(struct tcp_engine *e, struct tcp_conn *c, uint8_t flags,
+		     struct wire_opts *o, tcp_time now)
+{
+	memset(o, 0, sizeof(*o));
+	if (flags & TCP_SYN)
+		syn_opts(e, c, o);
+	if (c->ts_ok && !(flags & TCP_RST)) {
+		o->has_ts = true;
+		o->tsval = tcp_ts_now(now);
+		o->tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
+	}
+	if (c->sack_ok && !(flags & (TCP_SYN | TCP_RST)))
+		tcp_rx_sack_blocks(c, o);
+}
+
+/* Payload room left by options: the MSS is counted without timestamps
+ * already; SACK blocks take theirs from the data (RFC 6691). */
+static uint32_t room_for(const struct tcp_conn *c, const struct wire_opts *o)
+{
+	uint32_t total = c->mss + (c->ts_ok ? 12u : 0u);
+	uint32_t olen = (uint32_t)wire_opts_len(o);
+
+	return total > olen ? total - olen : 0;
+}
+
+/* Send one segment of C: SEQ, FLAGS and up to LEN bytes of the send
+ * queue; the bytes sent. */
+static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
+			 uint8_t flags, uint32_t len, tcp_time now)
+{
+	struct wire_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.src = c->local;
+	s.dst = c->remote;
+	s.seq = seq;
+	s.flags = flags;
+	if (flags & TCP_ACK)
+		s.ack = c->rcv_nxt;
+	if (!(flags & TCP_RST))
+		s.wnd = tcp_rcv_wnd_field(c, flags & TCP_SYN);
+	seg_opts(e, c, flags, &s.opt, now);
+	if (len > room_for(c, &s.opt)) {
+		len = room_for(c, &s.opt);
+		s.flags &= ~TCP_FIN;
+	}
+	if (len) {
+		tcp_ring_peek(&c->sndq, seq - c->snd_data, e->payload, len);
+		s.data = e->payload;
+		s.len = len;
+	}
+	tcp_trace_seg(e, c, '>', &s, now);
+	tcp_send_raw(e, &s);
+	c->n.segs_out++;
+	c->n.bytes_out += len;
+	if (flags & TCP_RST)
+		e->st.rst_sent++;
+	if (flags & TCP_ACK) {
+		c->ack_segs = 0;
+		c->ack_now = false;
+		c->t_delack = TCP_NEVER;
+	}
+	return len;
+}
+
+void tcp_send_ctl(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
+		  uint8_t flags, tcp_time now)
+{
+	send_seg(e, c, seq, flags, 0, now);
+}
+
+/* Pure ACKs and RSTs carry SND.MAX: after an RTO rewinds SND.NXT the peer
+ * has seen more, and an older number would be unacceptable to it. */
+void tcp_send_ack(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	send_seg(e, c, c->snd_max, TCP_ACK, 0, now);
+	tcp_timers_update(e, c);
+}
+
+/* SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), first time or again. */
+void tcp_send_syn(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	uint8_t flags = TCP_SYN;
+
+	if (c->state == TCP_SYN_RECEIVED)
+		flags |= TCP_ACK;
+	send_seg(e, c, c->iss, flags, 0, now);
+	c->snd_nxt = c->snd_max = c->iss + 1;
+	c->rtt_timing = !c->backoff; /* Karn: time the first SYN only */
+	c->rtt_seq = c->iss;
+	c->rtt_time = now;
+	tcp_rtx_arm(e, c, now);
+}
+
+/* RFC 5961 §7: challenge ACKs, at most TCP_CHALLENGE_PER_SEC a second. */
+bool tcp_challenge_ack(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	tcp_time sec = now / 1000000;
+
+	if (sec != e->chal_sec) {
+		e->chal_sec = sec;
+		e->chal_count = 0;
+	}
+	if (e->chal_count >= TCP_CHALLENGE_PER_SEC)
+		return false;
+	e->chal_count++;
+	e->st.challenge_acks++;
+	c->n.challenge_acks++;
+	tcp_send_ack(e, c, now);
+	return true;
+}
+
+/* Send LEN sequence numbers at SEQ: data from the queue, and the FIN if
+ * the range reaches it; how many went. */
+static uint32_t send_range(struct tcp_engine *e, struct tcp_conn *c,
+			   uint32_t seq, uint32_t len, tcp_time now)
+{
+	uint32_t end = tcp_fin_seq(c), data = len;
+	uint8_t flags = TCP_ACK;
+
+	if (c->fin_queued && SEQ_GT(seq + len, end)) {
+		data = end - seq;
+		flags |= TCP_FIN;
+	}
+	if (data && seq + data == end)
+		flags |= TCP_PSH;
+	if (SEQ_LT(seq, c->snd_max)) {
+		c->n.retrans_segs++;
+		c->rtt_timing = false; /* Karn's algorithm (RFC 6298 §3) */
+	} else if (!c->rtt_timing) {
+		c->rtt_timing = true;
+		c->rtt_seq = seq;
+		c->rtt_time = now;
+	}
+	if (c->rtx_start == 0 && SEQ_LT(seq, c->snd_max))
+		c->rtx_start = now;
+	len = send_seg(e, c, seq, flags, data, now);
+	if (c->t_rtx == TCP_NEVER)
+		tcp_rtx_arm(e, c, now);
+	return len < data ? len : len + !!(flags & TCP_FIN);
+}
+
+static bool can_send_data(enum tcp_state st)
+{
+	return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT ||
+	       st == TCP_FIN_WAIT_1 || st == TCP_CLOSING || st == TCP_LAST_ACK;
+}
+
+/* Sequence numbers not yet sent from SND.NXT: data, and 1 for the FIN. */
+static uint32_t unsent(const struct tcp_conn *c)
+{
+	uint32_t end = tcp_fin_seq(c) + c->fin_queued;
+
+	return SEQ_LT(c->snd_nxt, end) ? end - c->snd_nxt : 0;
+}
+
+/* Room the peer's window leaves at SND.NXT. */
+static uint32_t wnd_room(const struct tcp_conn *c)
+{
+	uint32_t edge = c->snd_una + c->snd_wnd;
+
+	return SEQ_LT(c->snd_nxt, edge) ? edge - c->snd_nxt : 0;
+}
+
+/* The size of the next segment from SND.NXT, 0 to wait. HOLE bounds a
+ * resend after an RTO by the next SACKed block. RFC 9293 §3.8.6.2.1
+ * (sender SWS avoidance) and RFC 896 (Nagle); FORCE is the SWS override
+ * timeout. */
+static uint32_t next_len(const struct tcp_conn *c, uint32_t hole, bool force)
+{
+	uint32_t want = unsent(c), room = wnd_room(c), pipe = tcp_pipe(c);
+	bool fin = c->fin_queued && want;
+	uint32_t data = want - fin, len = data;
+	uint32_t cw = c->cwnd > pipe ? c->cwnd - pipe : 0;
+
+	if (!want)
+		return 0;
+	if (len > c->mss)
+		len = c->mss;
+	if (len > room)
+		len = room;
+	if (len > cw)
+		len = cw;
+	if (len > hole)
+		return hole;
+	if (fin && len == data)
+		return len + 1; /* the FIN rides along; it needs no window */
+	if (!len || len == c->mss || force)
+		return len;
+	if (len < data) /* window limited: only a sizeable piece is worth it */
+		return len >= c->max_snd_wnd / 2 ? len : 0;
+	/* The queue's last piece: Nagle holds it while data is unacked. */
+	return c->nodelay || c->snd_nxt == c->snd_una ? len : 0;
+}
+
+/* RFC 6675 §5 (NextSeg rule 1) or NewReno: retransmit a lost range. The
+ * first retransmission of an episode goes regardless of the pipe. */
+static bool send_rxt(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	uint32_t seq, len;
+
+	if (!tcp_next_rxt(c, &seq, &len))
+		return false;
+	if (SEQ_GT(c->high_rxt, c->snd_una) && tcp_pipe(c) >= c->cwnd)
+		return false;
+	c->high_rxt = seq + send_range(e, c, seq, len, now);
+	return true;
+}
+
+/* Going back after an RTO, step over what the peer SACKed (RFC 6675
+ * §5.1 keeps the scoreboard); the length of the hole at SND.NXT. */
+static uint32_t skip_sacked(struct tcp_conn *c)
+{
+	uint32_t end;
+
+	while (SEQ_LT(c->snd_nxt, c->snd_max) && c->nsacked) {
+		if (!tcp_sack_is_sacked(c, c->snd_nxt, &end))
+			return end - c->snd_nxt;
+		c->snd_nxt = end;
+	}
+	return UINT32_MAX;
+}
+
+static bool send_new(struct tcp_engine *e, struct tcp_conn *c, bool force,
+		     tcp_time now)
+{
+	uint32_t len = next_len(c, skip_sacked(c), force);
+
+	if (!len)
+		return false;
+	c->snd_nxt += send_range(e, c, c->snd_nxt, len, now);
+	if (SEQ_GT(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	return true;
+}
+
+/* Persist (RFC 9293 §3.8.6.1): data waits, nothing is in flight, and the
+ * peer's window does not let it go. */
+static void persist_check(struct tcp_conn *c, tcp_time now)
+{
+	bool stuck = unsent(c) && c->snd_nxt == c->snd_una &&
+		     c->t_rtx == TCP_NEVER;
+
+	if (!stuck)
+		c->t_persist = TCP_NEVER;
+	else if (c->t_persist == TCP_NEVER)
+		c->t_persist = now + c->rto;
+}
+
+/* Send what the state, windows and queue allow; then a pending ACK. */
+void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
+		      tcp_time now)
+{
+	if (can_send_data(c->state)) {
+		while (send_rxt(e, c, now))
+			;
+		if (send_new(e, c, force, now))
+			while (send_new(e, c, false, now))
+				;
+		persist_check(c, now);
+	}
+	if (c->ack_now)
+		send_seg(e, c, c->snd_max, TCP_ACK, 0, now);
+	tcp_timers_update(e, c);
+}
+
+void tcp_output(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	tcp_output_force(e, c, false, now);
+}
+
+/* A zero-window or keepalive probe: an old sequence number the peer must
+ * answer with an ACK carrying its window (the Linux way; RFC 9293 §3.8.6.1
+ * and §3.8.4 allow it). */
+void tcp_send_probe(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	send_seg(e, c, c->snd_una - 1, TCP_ACK, 0, now);
+}

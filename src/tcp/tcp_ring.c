@@ -1,0 +1,92 @@
+/* Byte rings for the send and receive queues. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp_int.h"
+
+/* Allocate the storage on first use: idle connections hold no buffers. */
+static bool tcp_ring_reserve(struct tcp_ring *r)
+{
+	if (!r->buf)
+		r->buf = malloc(r->cap);
+	return r->buf != NULL;
+}
+
+/* Copy N bytes between SRC/DST and the ring at offset OFF from the head. */
+static void ring_copy(const struct tcp_ring *r, uint32_t off, uint8_t *ext,
+		      uint32_t n, bool to_ring)
+{
+	uint32_t pos = (r->head + off) % r->cap;
+	uint32_t first = n < r->cap - pos ? n : r->cap - pos;
+
+	if (to_ring) {
+		memcpy(r->buf + pos, ext, first);
+		memcpy(r->buf, ext + first, n - first);
+	} else {
+		memcpy(ext, r->buf + pos, first);
+		memcpy(ext + first, r->buf, n - first);
+	}
+}
+
+/* Append up to N bytes; how many fit. */
+uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n)
+{
+	if (n > r->cap - r->len)
+		n = r->cap - r->len;
+	if (!n || !tcp_ring_reserve(r))
+		return 0;
+	ring_copy(r, r->len, (uint8_t *)src, n, true);
+	r->len += n;
+	return n;
+}
+
+/* Store N bytes at OFF past the head without changing the length: the
+ * out-of-order data waiting beyond the in-order bytes. */
+void tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n)
+{
+	if (n && tcp_ring_reserve(r))
+		ring_copy(r, off, (uint8_t *)src, n, true);
+}
+
+void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, void *dst,
+		   uint32_t n)
+{
+	if (n)
+		ring_copy(r, off, dst, n, false);
+}
+
+void tcp_ring_drop(struct tcp_ring *r, uint32_t n)
+{
+	r->head = (r->head + n) % r->cap;
+	r->len -= n;
+}
+
+/* Enlarge to CAP keeping every byte of the old capacity (in-order and
+ * out-of-order alike) at the same offset from the head. */
+bool tcp_ring_grow(struct tcp_ring *r, uint32_t cap)
+{
+	uint8_t *nb;
+
+	if (cap <= r->cap)
+		return true;
+	if (!r->buf) {
+		r->cap = cap;
+		return true;
+	}
+	nb = malloc(cap);
+	if (!nb)
+		return false;
+	ring_copy(r, 0, nb, r->cap, false);
+	free(r->buf);
+	r->buf = nb;
+	r->head = 0;
+	r->cap = cap;
+	return true;
+}
+
+void tcp_ring_free(struct tcp_ring *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->head = r->len = 0;
+}

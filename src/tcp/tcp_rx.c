@@ -1,0 +1,186 @@
+/* The receive path: reassembly in the receive ring (bounded by the window
+ * we announced), SACK blocks, the receive window and its auto-tuning. */
+#include "tcp_int.h"
+
+static uint32_t tcp_rcv_space(const struct tcp_conn *c)
+{
+	return c->rcvq.cap - c->rcvq.len;
+}
+
+/* Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): move the right edge only
+ * by at least min(buffer / 2, MSS). The edge never moves left. */
+static uint32_t wnd_step(const struct tcp_conn *c)
+{
+	return c->rcvq.cap / 2 < c->mss ? c->rcvq.cap / 2 : c->mss;
+}
+
+/* The right edge the free space allows, within what the field can say. */
+static uint32_t edge_now(const struct tcp_conn *c)
+{
+	uint32_t space = tcp_rcv_space(c), max = 65535u << c->rcv_wscale;
+
+	return c->rcv_nxt + (space < max ? space : max);
+}
+
+uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn)
+{
+	uint32_t edge = edge_now(c), wnd;
+
+	if (syn) { /* RFC 7323 §2.2: a SYN's window is never scaled */
+		wnd = tcp_rcv_space(c) > 65535 ? 65535 : tcp_rcv_space(c);
+		c->rcv_adv = c->rcv_nxt + wnd;
+		return (uint16_t)wnd;
+	}
+	if (SEQ_GEQ(edge, c->rcv_adv + wnd_step(c)))
+		c->rcv_adv = edge;
+	wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	wnd >>= c->rcv_wscale;
+	return wnd > 65535 ? 65535 : (uint16_t)wnd;
+}
+
+/* Bytes at SEQ we may keep: inside the announced window and the ring. */
+static uint32_t rx_room(const struct tcp_conn *c, uint32_t seq)
+{
+	uint32_t off = seq - c->rcv_nxt, lim = tcp_rcv_space(c);
+	uint32_t wnd =
+		SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+
+	if (wnd < lim)
+		lim = wnd;
+	return off < lim ? lim - off : 0;
+}
+
+/* In-order bytes arrived: move RCV.NXT over them and over any island
+ * they now join (RFC 9293 §3.10.7.4, seventh). */
+static bool rx_advance(struct tcp_conn *c, uint32_t len)
+{
+	bool filled = false;
+
+	c->rcvq.len += len;
+	c->rcv_nxt += len;
+	while (c->nooo && SEQ_LEQ(c->ooo[0].left, c->rcv_nxt)) {
+		if (SEQ_GT(c->ooo[0].right, c->rcv_nxt)) {
+			c->rcvq.len += c->ooo[0].right - c->rcv_nxt;
+			c->rcv_nxt = c->ooo[0].right;
+		}
+		tcp_ival_trim(c->ooo, &c->nooo, c->rcv_nxt);
+		filled = true;
+	}
+	return filled;
+}
+
+/* Acknowledge in-order data: at once for every second full segment or a
+ * filled hole (RFC 5681 §4.2, RFC 9293 §3.8.6.3), else within DELACK. */
+static void rx_ack_policy(struct tcp_engine *e, struct tcp_conn *c,
+			  uint32_t len, bool filled, tcp_time now)
+{
+	if (len >= c->mss)
+		c->ack_segs++;
+	if (filled || c->ack_segs >= 2)
+		c->ack_now = true;
+	else
+		tcp_delack_arm(e, c, now);
+}
+
+void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
+		 const struct wire_seg *s, tcp_time now)
+{
+	const uint8_t *d = s->data;
+	uint32_t seq = s->seq, len = (uint32_t)s->len, room;
+
+	if (SEQ_LT(seq, c->rcv_nxt)) { /* trim what we already have */
+		uint32_t skip = c->rcv_nxt - seq;
+
+		if (skip >= len) {
+			c->ack_now =
+				true; /* a duplicate: the peer lost an ACK */
+			return;
+		}
+		d += skip;
+		len -= skip;
+		seq = c->rcv_nxt;
+	}
+	room = rx_room(c, seq);
+	if (len > room)
+		len = room; /* beyond the window: trimmed */
+	if (!len) {
+		c->ack_now = true;
+		return;
+	}
+	tcp_ring_put(&c->rcvq, c->rcvq.len + (seq - c->rcv_nxt), d, len);
+	c->n.bytes_in += len;
+	if (seq != c->rcv_nxt) { /* out of order: keep it, ACK at once */
+		if (tcp_ival_add(c->ooo, &c->nooo, TCP_OOO_MAX, seq,
+				 seq + len) >= 0)
+			c->ooo_last = seq;
+		c->n.ooo_segs++;
+		c->ack_now = true;
+		return;
+	}
+	rx_ack_policy(e, c, len, rx_advance(c, len), now);
+	tcp_event(e, c, TCP_EV_READABLE);
+}
+
+/* RFC 2018 §4: the block holding the latest arrival first, then the
+ * others. */
+void tcp_rx_sack_blocks(const struct tcp_conn *c, struct wire_opts *o)
+{
+	int max = o->has_ts ? 3 : 4, i;
+
+	o->nsack = 0;
+	for (i = 0; i < c->nooo; i++) {
+		if (SEQ_LEQ(c->ooo[i].left, c->ooo_last) &&
+		    SEQ_LT(c->ooo_last, c->ooo[i].right)) {
+			o->sack[0].left = c->ooo[i].left;
+			o->sack[0].right = c->ooo[i].right;
+			o->nsack = 1;
+		}
+	}
+	for (i = c->nooo - 1; i >= 0 && o->nsack < max; i--) {
+		if (o->nsack && o->sack[0].left == c->ooo[i].left)
+			continue;
+		o->sack[o->nsack].left = c->ooo[i].left;
+		o->sack[o->nsack].right = c->ooo[i].right;
+		o->nsack++;
+	}
+}
+
+/* Bounded auto-tuning: when the reader drains more than half the buffer
+ * in one round trip, the window limits the peer: double the buffer, up
+ * to rcvbuf_max. */
+static void rx_tune(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
+		    tcp_time now)
+{
+	tcp_time rtt = c->srtt > 1000 ? c->srtt : 1000;
+	uint32_t cap = c->rcvq.cap;
+
+	c->rcv_tune_bytes += n;
+	if (now - c->rcv_tune_time < rtt)
+		return;
+	if (c->rcv_tune_bytes > cap / 2 && cap < e->cfg.rcvbuf_max) {
+		cap = cap > e->cfg.rcvbuf_max / 2 ? e->cfg.rcvbuf_max : cap * 2;
+		if ((65535u << c->rcv_wscale) < cap)
+			cap = 65535u << c->rcv_wscale;
+		tcp_ring_grow(&c->rcvq, cap);
+	}
+	c->rcv_tune_time = now;
+	c->rcv_tune_bytes = 0;
+}
+
+/* The user took N bytes: free them, and tell the peer when the window
+ * grew enough to matter (RFC 9293 §3.8.6.2.2). */
+void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
+		 tcp_time now)
+{
+	tcp_ring_drop(&c->rcvq, n);
+	if (!c->rcvq.len && !c->nooo)
+		tcp_ring_free(&c->rcvq); /* idle connections hold no buffer */
+	rx_tune(e, c, n, now);
+	if (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
+	    c->state == TCP_FIN_WAIT_2) {
+		if (SEQ_GEQ(edge_now(c), c->rcv_adv + wnd_step(c))) {
+			c->ack_now = true;
+			tcp_output(e, c, now);
+		}
+	}
+}

@@ -1,0 +1,278 @@
+/* Timers: retransmission (RFC 6298, with Karn and backoff), SYN retries,
+ * persist, delayed ACK, keepalive, user timeout (R2) and TIME_WAIT. Each
+ * connection sits in one min-heap by its earliest deadline. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "tcp_int.h"
+
+#define TCP_R2_RTOS 15 /* R2 without a user timeout, as Linux's retries2 */
+
+uint32_t tcp_ts_now(tcp_time now)
+{
+	return (uint32_t)(now / TCP_TS_HZ_DIV) + 1;
+}
+
+/* ---- The heap ---- */
+
+static void heap_swap(struct tcp_engine *e, size_t a, size_t b)
+{
+	struct tcp_conn *t = e->heap[a];
+
+	e->heap[a] = e->heap[b];
+	e->heap[b] = t;
+	e->heap[a]->heap_idx = a;
+	e->heap[b]->heap_idx = b;
+}
+
+static void heap_fix(struct tcp_engine *e, size_t i)
+{
+	while (i && e->heap[(i - 1) / 2]->deadline > e->heap[i]->deadline) {
+		heap_swap(e, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < e->nheap && e->heap[l]->deadline < e->heap[m]->deadline)
+			m = l;
+		if (l + 1 < e->nheap &&
+		    e->heap[l + 1]->deadline < e->heap[m]->deadline)
+			m = l + 1;
+		if (m == i)
+			return;
+		heap_swap(e, i, m);
+		i = m;
+	}
+}
+
+void tcp_heap_del(struct tcp_engine *e, struct tcp_conn *c)
+{
+	size_t i = c->heap_idx;
+
+	if (i == SIZE_MAX)
+		return;
+	c->heap_idx = SIZE_MAX;
+	if (i != --e->nheap) {
+		e->heap[i] = e->heap[e->nheap];
+		e->heap[i]->heap_idx = i;
+		heap_fix(e, i);
+	}
+}
+
+static bool heap_add(struct tcp_engine *e, struct tcp_conn *c)
+{
+	if (e->nheap == e->heap_cap) {
+		size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
+		struct tcp_conn **h = realloc(e->heap, cap * sizeof(*h));
+
+		if (!h)
+			return false;
+		e->heap = h;
+		e->heap_cap = cap;
+	}
+	c->heap_idx = e->nheap;
+	e->heap[e->nheap++] = c;
+	heap_fix(e, c->heap_idx);
+	return true;
+}
+
+static tcp_time tmin(tcp_time a, tcp_time b)
+{
+	return a < b ? a : b;
+}
+
+/* Re-file C after any of its timers changed. */
+void tcp_timers_update(struct tcp_engine *e, struct tcp_conn *c)
+{
+	c->deadline = tmin(tmin(tmin(c->t_rtx, c->t_persist),
+				tmin(c->t_delack, c->t_keep)),
+			   c->t_wait);
+	if (c->deadline == TCP_NEVER)
+		tcp_heap_del(e, c);
+	else if (c->heap_idx == SIZE_MAX)
+		heap_add(e, c);
+	else
+		heap_fix(e, c->heap_idx);
+}
+
+/* ---- Arming ---- */
+
+/* RFC 6298 §2: RTO = SRTT + max(G, 4 RTTVAR), within [min, max]. */
+void tcp_rtt_sample(struct tcp_conn *c, tcp_time r,
+		    const struct tcp_config *cfg)
+{
+	tcp_time var;
+
+	if (!c->rtt_valid) {
+		c->srtt = r;
+		c->rttvar = r / 2;
+		c->rtt_valid = true;
+	} else {
+		tcp_time d = c->srtt > r ? c->srtt - r : r - c->srtt;
+
+		c->rttvar = (3 * c->rttvar + d) / 4;
+		c->srtt = (7 * c->srtt + r) / 8;
+	}
+	var = 4 * c->rttvar > 1000 ? 4 * c->rttvar : 1000;
+	c->rto = c->srtt + var;
+	if (c->rto < cfg->rto_min)
+		c->rto = cfg->rto_min;
+	if (c->rto > cfg->rto_max)
+		c->rto = cfg->rto_max;
+}
+
+void tcp_rtx_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	c->t_rtx = now + c->rto;
+	c->t_persist = TCP_NEVER;
+	tcp_timers_update(e, c);
+}
+
+void tcp_delack_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	if (c->t_delack == TCP_NEVER)
+		c->t_delack = now + e->cfg.delack;
+	tcp_timers_update(e, c);
+}
+
+/* Keepalive (RFC 9293 §3.8.4): only when on and synchronized. */
+void tcp_keep_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	bool on = c->keep_idle &&
+		  (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT);
+
+	c->t_keep = on ? now + c->keep_idle : TCP_NEVER;
+	tcp_timers_update(e, c);
+}
+
+/* ---- Expiry ---- */
+
+/* Give up: RST to the peer if it may still listen, ETIMEDOUT for us. */
+static void give_up(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	if (c->state != TCP_SYN_SENT)
+		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
+	tcp_conn_fail(e, c, ETIMEDOUT, now);
+}
+
+static tcp_time backed_off(const struct tcp_engine *e, tcp_time rto)
+{
+	return rto * 2 < e->cfg.rto_max ? rto * 2 : e->cfg.rto_max;
+}
+
+/* SYN or SYN,ACK lost (RFC 9293 §3.8.1, RFC 6298 §5.7). False when C was
+ * destroyed. */
+static bool syn_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	unsigned max = c->state == TCP_SYN_SENT ? e->cfg.syn_retries :
+						  TCP_SYNACK_RETRIES;
+
+	if (c->backoff >= max) {
+		if (c->passive && !c->accepted) {
+			tcp_conn_destroy(e, c);
+			return false;
+		}
+		give_up(e, c, now);
+		return true;
+	}
+	c->backoff++;
+	c->syn_lost = true;
+	c->rto = backed_off(e, c->rto);
+	tcp_send_syn(e, c, now);
+	return true;
+}
+
+/* RFC 6298 §5.4-5.7 and RFC 5681 §3.1: the oldest unacknowledged segment
+ * again, the window down to one segment, go-back-N from SND.UNA. */
+static void rtx_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	bool r2 = e->cfg.user_timeout ?
+			  c->rtx_start &&
+				  now - c->rtx_start >= e->cfg.user_timeout :
+			  c->backoff >= TCP_R2_RTOS;
+
+	if (r2) {
+		give_up(e, c, now);
+		return;
+	}
+	c->n.rto_timeouts++;
+	if (!c->backoff)
+		c->cc->on_loss(c, now);
+	c->cwnd = c->mss;
+	c->in_recovery = false;
+	c->recover = c->snd_max;
+	c->dupacks = 0;
+	c->snd_nxt = c->high_rxt = c->snd_una;
+	c->backoff++;
+	c->rto = backed_off(e, c->rto);
+	c->t_rtx = TCP_NEVER;
+	tcp_output(e, c, now);
+	if (c->t_rtx == TCP_NEVER && c->snd_una != c->snd_max)
+		tcp_rtx_arm(e, c, now);
+}
+
+static tcp_time persist_ival(const struct tcp_engine *e,
+			     const struct tcp_conn *c)
+{
+	tcp_time t = c->rto << (c->backoff < 10 ? c->backoff : 10);
+
+	return t < e->cfg.rto_max ? t : e->cfg.rto_max;
+}
+
+/* Window still closed: probe, backing off; with some window open but too
+ * small for SWS avoidance, send what fits (the override timeout). */
+static void persist_timeout(struct tcp_engine *e, struct tcp_conn *c,
+			    tcp_time now)
+{
+	c->t_persist = TCP_NEVER;
+	if (c->snd_wnd)
+		tcp_output_force(e, c, true, now);
+	if (c->t_rtx != TCP_NEVER)
+		return;
+	tcp_send_probe(e, c, now);
+	c->backoff++;
+	c->t_persist = now + persist_ival(e, c);
+}
+
+static void keep_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	if (c->keep_sent >= TCP_KEEP_PROBES) {
+		give_up(e, c, now);
+		return;
+	}
+	tcp_send_probe(e, c, now);
+	c->keep_sent++;
+	c->t_keep = now + (c->keep_idle < TCP_KEEP_INTVL ? c->keep_idle :
+							   TCP_KEEP_INTVL);
+}
+
+/* Run C's expired timers; C may be gone afterwards. */
+void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	if (c->t_wait <= now) { /* 2 MSL over (RFC 9293 §3.10.8) */
+		c->t_wait = TCP_NEVER;
+		tcp_conn_fail(e, c, 0, now);
+		return;
+	}
+	if (c->t_rtx <= now) {
+		c->t_rtx = TCP_NEVER;
+		if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+			if (!syn_timeout(e, c, now))
+				return;
+		} else {
+			rtx_timeout(e, c, now);
+		}
+		if (c->state == TCP_CLOSED)
+			return;
+	}
+	if (c->t_persist <= now)
+		persist_timeout(e, c, now);
+	if (c->t_delack <= now) {
+		c->t_delack = TCP_NEVER;
+		tcp_send_ack(e, c, now);
+	}
+	if (c->t_keep <= now)
+		keep_timeout(e, c, now);
+	tcp_timers_update(e, c);
+}

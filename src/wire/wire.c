@@ -1,0 +1,473 @@
+/* IPv4 (RFC 791), IPv6 (RFC 8200) and TCP (RFC 9293 §3.1) headers: parse
+ * with every length checked, build with both checksums. */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "tcpfs/wire.h"
+
+#define IP4_HLEN 20
+#define IP6_HLEN 40
+#define TCP_HLEN 20
+#define TCP_MAX_OPTS 40
+#define IPPROTO_TCP_ 6
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	return put16(put16(p, (uint16_t)(v >> 16)), (uint16_t)v);
+}
+
+enum {
+	OPT_EOL = 0,
+	OPT_NOP = 1,
+	OPT_MSS = 2,
+	OPT_WS = 3,
+	OPT_SACK_OK = 4,
+	OPT_SACK = 5,
+	OPT_TS = 8,
+};
+
+static const char *const err_names[WIRE_NERR] = {
+	[WIRE_OK] = "ok",
+	[WIRE_SHORT] = "short",
+	[WIRE_VERSION] = "version",
+	[WIRE_IPHDR] = "ip-header",
+	[WIRE_IPCSUM] = "ip-checksum",
+	[WIRE_FRAGMENT] = "fragment",
+	[WIRE_NOT_TCP] = "not-tcp",
+	[WIRE_TCPHDR] = "tcp-header",
+	[WIRE_OPTION] = "option",
+	[WIRE_CSUM] = "checksum",
+	[WIRE_ADDR] = "address",
+};
+
+const char *wire_err_name(enum wire_err err)
+{
+	if ((unsigned)err >= WIRE_NERR)
+		return "unknown";
+	return err_names[err];
+}
+
+/* ---- checksum (RFC 1071) ---- */
+
+/* Sum in native byte order, 32 bits at a time into 64 bits: the one's
+ * complement sum is byte-order independent (RFC 1071 §2(B)), so one swap
+ * at the end gives the big-endian sum. memcpy() makes any alignment safe. */
+static uint64_t sum_native(const uint8_t *p, size_t len)
+{
+	uint64_t s = 0;
+	uint32_t w;
+	uint16_t h;
+
+	for (; len >= 4; p += 4, len -= 4) {
+		memcpy(&w, p, 4);
+		s += w;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		s += h;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		/* The odd byte is the high half of a zero-padded word. */
+		const uint8_t pad[2] = {*p, 0};
+		memcpy(&h, pad, 2);
+		s += h;
+	}
+	return s;
+}
+
+static uint32_t fold16(uint64_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint32_t)s;
+}
+
+uint32_t wire_csum_add(uint32_t sum, const void *buf, size_t len)
+{
+	uint16_t native = (uint16_t)fold16(sum_native(buf, len));
+	uint8_t b[2];
+
+	memcpy(b, &native, 2);
+	return fold16(sum) + ((uint32_t)b[0] << 8 | b[1]);
+}
+
+uint16_t wire_csum_fold(uint32_t sum)
+{
+	return (uint16_t)~fold16(sum);
+}
+
+/* ---- parse ---- */
+
+static bool addr4_bad(const uint8_t *a)
+{
+	static const uint8_t any[4], bcast[4] = {255, 255, 255, 255};
+
+	/* 224/4 is multicast (RFC 5771). */
+	return !memcmp(a, any, 4) || !memcmp(a, bcast, 4) ||
+	       (a[0] & 0xf0) == 224;
+}
+
+static bool addr6_bad(const uint8_t *a)
+{
+	static const uint8_t any[16];
+
+	/* ff00::/8 is multicast (RFC 4291 §2.7). */
+	return !memcmp(a, any, 16) || a[0] == 0xff;
+}
+
+/* The pseudo-header sum (RFC 9293 §3.1, RFC 8200 §8.1) for a TCP segment of
+ * TCPLEN bytes between SRC and DST. */
+static uint32_t pseudo_sum(const struct wire_ep *src, const struct wire_ep *dst,
+			   size_t tcplen)
+{
+	size_t alen = src->family == AF_INET ? 4 : 16;
+	uint32_t sum = wire_csum_add(0, src->a, alen);
+
+	sum = wire_csum_add(sum, dst->a, alen);
+	return sum + IPPROTO_TCP_ + (uint32_t)tcplen;
+}
+
+static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
+			       struct wire_seg *seg, size_t *off, size_t *end)
+{
+	size_t ihl, tot;
+
+	if (len < IP4_HLEN)
+		return WIRE_SHORT;
+	ihl = (size_t)(pkt[0] & 0x0f) * 4;
+	tot = get16(pkt + 2);
+	if (ihl < IP4_HLEN || tot < ihl)
+		return WIRE_IPHDR;
+	/* Link padding beyond the total length is not ours to read. */
+	if (tot > len)
+		return WIRE_SHORT;
+	if (wire_csum_fold(wire_csum_add(0, pkt, ihl)))
+		return WIRE_IPCSUM;
+	/* MF or a fragment offset (RFC 791 §3.1): never reassembled. */
+	if (get16(pkt + 6) & 0x3fff)
+		return WIRE_FRAGMENT;
+	if (pkt[9] != IPPROTO_TCP_)
+		return WIRE_NOT_TCP;
+	seg->src.family = seg->dst.family = AF_INET;
+	memcpy(seg->src.a, pkt + 12, 4);
+	memcpy(seg->dst.a, pkt + 16, 4);
+	if (addr4_bad(seg->src.a) || addr4_bad(seg->dst.a))
+		return WIRE_ADDR;
+	seg->ttl = pkt[8];
+	*off = ihl;
+	*end = tot;
+	return WIRE_OK;
+}
+
+static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
+			       struct wire_seg *seg, size_t *off, size_t *end)
+{
+	size_t plen;
+
+	if (len < IP6_HLEN)
+		return WIRE_SHORT;
+	plen = get16(pkt + 4);
+	if (IP6_HLEN + plen > len)
+		return WIRE_SHORT;
+	/* Extension headers (fragments included) are refused, not walked. */
+	if (pkt[6] != IPPROTO_TCP_)
+		return WIRE_NOT_TCP;
+	seg->src.family = seg->dst.family = AF_INET6;
+	memcpy(seg->src.a, pkt + 8, 16);
+	memcpy(seg->dst.a, pkt + 24, 16);
+	if (addr6_bad(seg->src.a) || addr6_bad(seg->dst.a))
+		return WIRE_ADDR;
+	seg->ttl = pkt[7];
+	*off = IP6_HLEN;
+	*end = IP6_HLEN + plen;
+	return WIRE_OK;
+}
+
+/* Whether OLEN is right for a known option KIND; unknown kinds are skipped.
+ * SACK is 2 + 8 * blocks, 1 to 4 blocks (RFC 2018 §3). */
+static bool opt_len_ok(uint8_t kind, size_t olen)
+{
+	switch (kind) {
+	case OPT_MSS:
+		return olen == 4;
+	case OPT_WS:
+		return olen == 3;
+	case OPT_SACK_OK:
+		return olen == 2;
+	case OPT_SACK:
+		return olen >= 10 && olen <= 2 + 8 * WIRE_MAX_SACK &&
+		       (olen - 2) % 8 == 0;
+	case OPT_TS:
+		return olen == 10;
+	default:
+		return true;
+	}
+}
+
+/* One option at P of a valid length OLEN (RFC 9293 §3.2, 7323, 2018);
+ * a later copy of an option replaces an earlier one. */
+static void opt_one(struct wire_opts *o, const uint8_t *p, size_t olen)
+{
+	switch (p[0]) {
+	case OPT_MSS:
+		o->has_mss = true;
+		o->mss = get16(p + 2);
+		break;
+	case OPT_WS:
+		o->has_ws = true;
+		o->ws = p[2];
+		break;
+	case OPT_SACK_OK:
+		o->sack_ok = true;
+		break;
+	case OPT_SACK:
+		o->nsack = (uint8_t)((olen - 2) / 8);
+		for (size_t i = 0; i < o->nsack; i++) {
+			o->sack[i].left = get32(p + 2 + 8 * i);
+			o->sack[i].right = get32(p + 6 + 8 * i);
+		}
+		break;
+	case OPT_TS:
+		o->has_ts = true;
+		o->tsval = get32(p + 2);
+		o->tsecr = get32(p + 6);
+		break;
+	}
+}
+
+static enum wire_err parse_opts(struct wire_opts *o, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] != OPT_EOL) {
+		size_t olen;
+
+		if (p[i] == OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (n - i < 2)
+			return WIRE_OPTION;
+		olen = p[i + 1];
+		if (olen < 2 || olen > n - i || !opt_len_ok(p[i], olen))
+			return WIRE_OPTION;
+		opt_one(o, p + i, olen);
+		i += olen;
+	}
+	return WIRE_OK;
+}
+
+static enum wire_err parse_tcp(const uint8_t *t, size_t tlen,
+			       struct wire_seg *seg)
+{
+	size_t doff;
+
+	if (tlen < TCP_HLEN)
+		return WIRE_TCPHDR;
+	doff = (size_t)(t[12] >> 4) * 4;
+	if (doff < TCP_HLEN || doff > tlen)
+		return WIRE_TCPHDR;
+	if (wire_csum_fold(wire_csum_add(pseudo_sum(&seg->src, &seg->dst, tlen),
+					 t, tlen)))
+		return WIRE_CSUM;
+	seg->src.port = get16(t);
+	seg->dst.port = get16(t + 2);
+	/* Port 0 is reserved (RFC 6335 §6): no connection can use it. */
+	if (!seg->src.port || !seg->dst.port)
+		return WIRE_ADDR;
+	seg->seq = get32(t + 4);
+	seg->ack = get32(t + 8);
+	seg->flags = t[13];
+	seg->wnd = get16(t + 14);
+	seg->urp = get16(t + 18);
+	seg->data = t + doff;
+	seg->len = tlen - doff;
+	return parse_opts(&seg->opt, t + TCP_HLEN, doff - TCP_HLEN);
+}
+
+enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg)
+{
+	size_t off, end;
+	enum wire_err err;
+
+	memset(seg, 0, sizeof(*seg));
+	if (len < 1)
+		return WIRE_SHORT;
+	switch (pkt[0] >> 4) {
+	case 4:
+		err = parse_ip4(pkt, len, seg, &off, &end);
+		break;
+	case 6:
+		err = parse_ip6(pkt, len, seg, &off, &end);
+		break;
+	default:
+		return WIRE_VERSION;
+	}
+	if (err == WIRE_OK)
+		err = parse_tcp(pkt + off, end - off, seg);
+	if (err != WIRE_OK)
+		memset(seg, 0, sizeof(*seg));
+	return err;
+}
+
+/* ---- build ---- */
+
+/* Bytes of options other than SACK blocks, in the order opts_write() puts
+ * them. */
+static size_t opts_base_len(const struct wire_opts *o)
+{
+	size_t n = o->has_mss ? 4 : 0;
+
+	if (o->has_ts)
+		n += 12;
+	else if (o->sack_ok)
+		n += 4;
+	return n + (o->has_ws ? 4 : 0);
+}
+
+/* SACK blocks that fit beside the other options (at most 20 bytes) in 40;
+ * the last ones are left out, as Linux does. */
+static size_t sack_blocks(const struct wire_opts *o)
+{
+	size_t room = (TCP_MAX_OPTS - opts_base_len(o) - 4) / 8;
+	size_t n = o->nsack < WIRE_MAX_SACK ? o->nsack : WIRE_MAX_SACK;
+
+	return n < room ? n : room;
+}
+
+size_t wire_opts_len(const struct wire_opts *opt)
+{
+	size_t n = sack_blocks(opt);
+
+	return opts_base_len(opt) + (n ? 4 + 8 * n : 0);
+}
+
+static uint8_t *put_kl(uint8_t *p, uint8_t kind, uint8_t len)
+{
+	p[0] = kind;
+	p[1] = len;
+	return p + 2;
+}
+
+/* Linux's order (tcp_options_write): MSS, SACK-permitted with timestamps,
+ * window scale, SACK blocks; NOPs keep every option 4-aligned. */
+static uint8_t *opts_write(uint8_t *p, const struct wire_opts *o)
+{
+	size_t nsack = sack_blocks(o);
+
+	if (o->has_mss)
+		p = put16(put_kl(p, OPT_MSS, 4), o->mss);
+	if (o->has_ts) {
+		p = o->sack_ok ? put_kl(p, OPT_SACK_OK, 2) :
+				 put_kl(p, OPT_NOP, OPT_NOP);
+		p = put32(put32(put_kl(p, OPT_TS, 10), o->tsval), o->tsecr);
+	} else if (o->sack_ok) {
+		p = put_kl(put_kl(p, OPT_NOP, OPT_NOP), OPT_SACK_OK, 2);
+	}
+	if (o->has_ws) {
+		*p++ = OPT_NOP;
+		p = put_kl(p, OPT_WS, 3);
+		*p++ = o->ws;
+	}
+	if (nsack) {
+		p = put_kl(p, OPT_NOP, OPT_NOP);
+		p = put_kl(p, OPT_SACK, (uint8_t)(2 + 8 * nsack));
+		for (size_t i = 0; i < nsack; i++)
+			p = put32(put32(p, o->sack[i].left), o->sack[i].right);
+	}
+	return p;
+}
+
+/* IPv4 header (RFC 791): DF set, id 0 (RFC 6864 §4.1 allows it for atomic
+ * datagrams), no options. */
+static void build_ip4(uint8_t *p, const struct wire_seg *seg, size_t total,
+		      uint8_t ttl)
+{
+	p[0] = 0x45;
+	p[1] = 0;
+	put16(p + 2, (uint16_t)total);
+	put16(p + 4, 0);
+	put16(p + 6, 0x4000);
+	p[8] = ttl;
+	p[9] = IPPROTO_TCP_;
+	put16(p + 10, 0);
+	memcpy(p + 12, seg->src.a, 4);
+	memcpy(p + 16, seg->dst.a, 4);
+	put16(p + 10, wire_csum_fold(wire_csum_add(0, p, IP4_HLEN)));
+}
+
+/* IPv6 header (RFC 8200 §3): traffic class and flow label 0. */
+static void build_ip6(uint8_t *p, const struct wire_seg *seg, size_t plen,
+		      uint8_t hops)
+{
+	put32(p, 6u << 28);
+	put16(p + 4, (uint16_t)plen);
+	p[6] = IPPROTO_TCP_;
+	p[7] = hops;
+	memcpy(p + 8, seg->src.a, 16);
+	memcpy(p + 24, seg->dst.a, 16);
+}
+
+static void build_tcp(uint8_t *t, const struct wire_seg *seg, size_t tlen)
+{
+	size_t hlen = TCP_HLEN + wire_opts_len(&seg->opt);
+	uint32_t sum;
+
+	put16(t, seg->src.port);
+	put16(t + 2, seg->dst.port);
+	put32(t + 4, seg->seq);
+	put32(t + 8, seg->ack);
+	t[12] = (uint8_t)(hlen / 4 << 4);
+	t[13] = seg->flags;
+	put16(t + 14, seg->wnd);
+	put16(t + 16, 0);
+	put16(t + 18, seg->urp);
+	opts_write(t + TCP_HLEN, &seg->opt);
+	sum = pseudo_sum(&seg->src, &seg->dst, tlen);
+	put16(t + 16, wire_csum_fold(wire_csum_add(sum, t, tlen)));
+}
+
+size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg)
+{
+	int fam = seg->src.family;
+	size_t iphl = fam == AF_INET ? IP4_HLEN : IP6_HLEN;
+	size_t tlen = TCP_HLEN + wire_opts_len(&seg->opt) + seg->len;
+	uint8_t ttl = seg->ttl ? seg->ttl : 64;
+
+	if ((fam != AF_INET && fam != AF_INET6) || seg->dst.family != fam ||
+	    seg->len > UINT16_MAX)
+		return 0;
+	/* Both length fields are 16 bits: IPv4's counts its header too. */
+	if ((fam == AF_INET ? iphl + tlen : tlen) > UINT16_MAX ||
+	    iphl + tlen > cap)
+		return 0;
+	/* The payload first: it may already sit in BUF, even under where the
+	 * headers go. */
+	if (seg->len)
+		memmove(buf + tlen + iphl - seg->len, seg->data, seg->len);
+	if (fam == AF_INET)
+		build_ip4(buf, seg, iphl + tlen, ttl);
+	else
+		build_ip6(buf, seg, tlen, ttl);
+	build_tcp(buf + iphl, seg, tlen);
+	return iphl + tlen;
+}

@@ -1,0 +1,195 @@
+/* The engine's tables and limits: ports (RFC 6056), ISNs (RFC 6528),
+ * IPv6 and dual-family listeners, connection and backlog limits, bad
+ * configurations, events. */
+#include "test_tcp_harness.c"
+
+static void bad_config(void **state)
+{
+	struct tcp_config cfg;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	errno = 0;
+	assert_null(tcp_engine_new(&cfg)); /* no output function */
+	assert_int_equal(errno, EINVAL);
+	cfg.output = h_output;
+	cfg.delack = 500 * MS;
+	assert_null(tcp_engine_new(&cfg));
+}
+
+/* Random ephemeral ports in 32768..60999, distinct for one remote; a
+ * taken 4-tuple is EADDRINUSE; errors for impossible connects. */
+static void ports(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct tcp_info_snap a, b;
+	struct wire_ep v6;
+	int x = tcp_open(h->e), y = tcp_open(h->e), z = tcp_open(h->e);
+
+	(void)state;
+	assert_int_equal(tcp_connect(h->e, x, &h->peer, 0, 0), 0);
+	assert_int_equal(tcp_connect(h->e, y, &h->peer, 0, 0), 0);
+	a = h_info(h, x);
+	b = h_info(h, y);
+	assert_true(a.local.port >= 32768 && a.local.port <= 60999);
+	assert_true(b.local.port >= 32768 && b.local.port <= 60999);
+	assert_int_not_equal(a.local.port, b.local.port);
+	assert_int_not_equal(a.iss, b.iss);
+	assert_int_equal(tcp_connect(h->e, z, &h->peer, a.local.port, 0),
+			 -EADDRINUSE);
+	assert_int_equal(tcp_connect(h->e, x, &h->peer, 0, 0), -EISCONN);
+	ep6(&v6, 2, 80);
+	assert_int_equal(tcp_connect(h->e, z, &v6, 0, 0), -ENETUNREACH);
+	v6 = h->peer;
+	v6.port = 0;
+	assert_int_equal(tcp_connect(h->e, z, &v6, 0, 0), -EINVAL);
+	assert_int_equal(tcp_connect(h->e, 999, &h->peer, 0, 0), -ENOENT);
+	h_free(h);
+}
+
+/* RFC 6528: the same 4-tuple later gets an ISN larger by the 4 µs
+ * clock. */
+static void isn_clock(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int x = tcp_open(h->e), y;
+	uint32_t i1;
+
+	(void)state;
+	tcp_connect(h->e, x, &h->peer, 5000, 1000);
+	i1 = h_info(h, x).iss;
+	tcp_free(h->e, x, 2000);
+	y = tcp_open(h->e);
+	assert_int_not_equal(x, y); /* ids are never reused */
+	tcp_connect(h->e, y, &h->peer, 5000, 41000);
+	assert_int_equal(h_info(h, y).iss, i1 + 10000);
+	h_free(h);
+}
+
+/* A listener of family 0 takes IPv4 and IPv6; answers come from the
+ * address the SYN was sent to. */
+static void dual_listener(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	struct wire_ep any = {.port = 80};
+	struct wire_seg *s;
+	int l;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	ep6(&cfg.addr6, 1, 0);
+	h = h_new(&cfg);
+	l = tcp_open(h->e);
+	assert_int_equal(tcp_listen(h->e, l, &any, 4), 0);
+	h_in(h, TCP_SYN, 10, 0, NULL, 0, 0);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, 11);
+	ep6(&h->me, 1, 80);
+	ep6(&h->peer, 2, 40000);
+	h_in(h, TCP_SYN, 20, 0, NULL, 0, 0);
+	s = h_expect_flags(h, TCP_SYN | TCP_ACK, 21);
+	h_in(h, TCP_ACK, 21, s->seq + 1, NULL, 0, 10);
+	assert_true(tcp_accept(h->e, l) > 0);
+	assert_int_equal(h_info(h, l).accept_q, 0);
+	h_free(h);
+}
+
+/* max_conns: tcp_open fails with EMFILE. A full accept queue drops SYNs. */
+static void limits(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	struct tcp_stats st;
+	uint32_t iss;
+	int l, k;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.max_conns = 3;
+	h = h_new(&cfg);
+	l = tcp_open(h->e);
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 1), 0);
+	h_in(h, TCP_SYN, 10, 0, NULL, 0, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, 11)->seq;
+	h_in(h, TCP_ACK, 11, iss + 1, NULL, 0, 0);
+	h->peer.port++;
+	h_in(h, TCP_SYN, 10, 0, NULL, 0, 0);
+	h_none(h);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.syn_dropped, 1);
+	assert_true(tcp_accept(h->e, l) > 0);
+	k = tcp_open(h->e);
+	assert_true(k > 0);
+	assert_int_equal(tcp_open(h->e), -EMFILE);
+	/* A SYN with no room for a connection gets a cookie. */
+	h_in(h, TCP_SYN, 10, 0, NULL, 0, 0);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, 11);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.syn_cookies_sent, 1);
+	assert_int_equal(st.conns, 3);
+	h_free(h);
+}
+
+/* Events: established, readable, writable after a full buffer, closed. */
+static void events(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss, p = PEER_ISS + 1;
+	uint8_t buf[4096] = {0};
+	int id;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.sndbuf = 2048;
+	h = h_new(&cfg);
+	id = h_client(h, &iss, 0);
+	assert_true(h->ev[id] & TCP_EV_ESTABLISHED);
+	assert_int_equal(tcp_writable(h->e, id), 2048);
+	assert_int_equal(tcp_send(h->e, id, buf, sizeof(buf), 0), 2048);
+	assert_int_equal(tcp_send(h->e, id, buf, 1, 0), -EAGAIN);
+	assert_int_equal(tcp_writable(h->e, id), 0);
+	h->ev[id] = 0;
+	h_in(h, TCP_ACK, p, iss + 1 + 536, "z", 1, 10);
+	assert_int_equal(h->ev[id], TCP_EV_WRITABLE | TCP_EV_READABLE);
+	assert_int_equal(tcp_readable(h->e, id), 1);
+	h->ev[id] = 0;
+	h_in(h, TCP_RST, p + 1, 0, NULL, 0, 20);
+	assert_true(h->ev[id] & TCP_EV_CLOSED);
+	assert_true(h->ev[id] & TCP_EV_STATE);
+	h_free(h);
+}
+
+/* IPv6 end to end: a transfer between two engines. */
+static void ipv6_transfer(void **state)
+{
+	struct pair *p = pair_new_fam(NULL, NULL, true);
+	struct flow f = {.tx = p->a,
+			 .rx = p->b,
+			 .txid = p->ida,
+			 .rxid = p->idb,
+			 .size = 1 << 20};
+	struct tcp_info_snap i;
+
+	(void)state;
+	tcp_info_get(p->a, p->ida, &i);
+	assert_int_equal(i.remote.family, AF_INET6);
+	assert_int_equal(i.mss, 1440 - 12); /* IPv6: 20 bytes less */
+	pair_run(p, &f, 1, 1000000);
+	pair_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bad_config),
+		cmocka_unit_test(ports),
+		cmocka_unit_test(isn_clock),
+		cmocka_unit_test(dual_listener),
+		cmocka_unit_test(limits),
+		cmocka_unit_test(events),
+		cmocka_unit_test(ipv6_transfer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,205 @@
+/* Sending and receiving policy: Nagle, SACK-based recovery (RFC 6675),
+ * CUBIC's reduction (RFC 9438), receive buffer auto-tuning, and a table
+ * of goodput under loss and delay. */
+#include <time.h>
+
+#include "test_tcp_harness.c"
+
+/* Nagle (RFC 896): a small segment waits while data is unacknowledged,
+ * unless the connection is set nodelay. */
+static void nagle(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	tcp_send(h->e, id, "a", 1, 10);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
+	tcp_send(h->e, id, "b", 1, 11);
+	tcp_send(h->e, id, "c", 1, 12);
+	h_none(h);
+	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
+	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 2, p)->len, 2);
+	assert_memory_equal(h->last.data, "bc", 2);
+	assert_int_equal(tcp_set_nodelay(h->e, id, true), 0);
+	tcp_send(h->e, id, "d", 1, 30);
+	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 4, p)->len, 1);
+	h_free(h);
+}
+
+/* A server connection with SACK and timestamps; 5 segments in flight. */
+static int sack_server(struct harness *h, uint32_t *iss)
+{
+	struct wire_opts o = {.has_mss = true,
+			      .mss = 1460,
+			      .has_ts = true,
+			      .tsval = 100,
+			      .sack_ok = true};
+	static uint8_t buf[1448 * 5];
+	int l = tcp_open(h->e), id, k;
+
+	tcp_listen(h->e, l, &h->me, 4);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	*iss = h_next(h)->seq;
+	o.has_mss = o.sack_ok = false;
+	h_in_opt(h, TCP_ACK, PEER_ISS + 1, *iss + 1, 65535, NULL, 0, &o, 10);
+	id = tcp_accept(h->e, l);
+	assert_int_equal(tcp_send(h->e, id, buf, sizeof(buf), 20),
+			 (long)sizeof(buf));
+	for (k = 0; k < 5; k++)
+		assert_int_equal(h_next(h)->seq, *iss + 1 + 1448u * k);
+	return id;
+}
+
+/* RFC 6675: SACKs for segments 3..5 mark 1 and 2 lost: exactly those are
+ * resent, nothing SACKed is; CUBIC cuts the window to 0.7. */
+static void sack_recovery(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200, .nsack = 1};
+	uint32_t iss, p = PEER_ISS + 1, s3;
+	struct tcp_info_snap i;
+	int id = sack_server(h, &iss), k;
+
+	(void)state;
+	s3 = iss + 1 + 2 * 1448;
+	assert_string_equal(h_info(h, id).cc, "cubic");
+	assert_int_equal(h_info(h, id).cwnd, 14480);
+	o.sack[0].left = s3;
+	for (k = 1; k <= 3; k++) {
+		o.sack[0].right = s3 + 1448u * k;
+		h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 30 + k);
+	}
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_expect(h, TCP_ACK, iss + 1 + 1448, p);
+	h_none(h);
+	i = h_info(h, id);
+	assert_int_equal(i.fast_retrans, 1);
+	assert_int_equal(i.retrans_segs, 2);
+	assert_int_equal(i.ssthresh, 10136); /* 0.7 * 14480 */
+	assert_int_equal(i.cwnd, 10136);
+	o.nsack = 0;
+	h_in_opt(h, TCP_ACK, p, iss + 1 + 5 * 1448, 65535, NULL, 0, &o, 40);
+	h_none(h);
+	assert_int_equal(tcp_tick(h->e, 40), TCP_NEVER);
+	h_free(h);
+}
+
+/* After an RTO the resend skips what the peer SACKed. */
+static void rto_skips_sacked(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200, .nsack = 1};
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = sack_server(h, &iss);
+	tcp_time t;
+
+	(void)state;
+	o.sack[0].left = iss + 1 + 1448;
+	o.sack[0].right = iss + 1 + 3 * 1448;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 30);
+	h_none(h); /* two segments SACKed: not yet a loss */
+	t = tcp_tick(h->e, 30);
+	tcp_tick(h->e, t);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in_opt(h, TCP_ACK, p, iss + 1 + 1448, 65535, NULL, 0, &o, t + 10);
+	h_expect(h, TCP_ACK, iss + 1 + 3 * 1448, p);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p);
+	h_none(h);
+	assert_int_equal(h_info(h, id).rto_timeouts, 1);
+	assert_int_equal(h_info(h, id).retrans_segs, 3);
+	h_free(h);
+}
+
+/* SIZE bytes from A to B; bytes per simulated second. */
+static double transfer(const struct impair_config *imp, uint64_t size,
+		       struct tcp_info_snap *rx, double *cpu)
+{
+	struct tcp_config cfg;
+	struct pair *p;
+	struct flow f = {.size = size};
+	tcp_time t0;
+	clock_t c0 = clock();
+	double secs;
+
+	tcp_config_default(&cfg);
+	cfg.msl = SEC;
+	cfg.sndbuf = 4 << 20; /* the sender must not be the limit */
+	p = pair_new(imp, &cfg);
+	f.tx = p->a;
+	f.rx = p->b;
+	f.txid = p->ida;
+	f.rxid = p->idb;
+	t0 = p->now;
+
+	while (f.rcvd < size) {
+		flow_write(&f, p->now);
+		flow_read(&f, p->now);
+		if (f.rcvd < size)
+			assert_true(pair_step(p, TCP_NEVER));
+	}
+	secs = (double)(p->now - t0) / 1e6;
+	if (rx)
+		tcp_info_get(p->b, p->idb, rx);
+	if (cpu)
+		*cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+	pair_free(p);
+	return (double)size / secs;
+}
+
+/* Bounded auto-tuning: on a 20 ms round trip the window grows past the
+ * initial 128 KiB, up to rcvbuf_max (4 MiB). */
+static void autotune(void **state)
+{
+	struct impair_config imp = {.delay = 10 * MS};
+	struct tcp_info_snap rx;
+	double rate = transfer(&imp, 64 << 20, &rx, NULL);
+
+	(void)state;
+	printf("# autotune: window %u, %.1f MB/s over 20 ms RTT\n", rx.rcv_wnd,
+	       rate / 1e6);
+	assert_true(rx.rcv_wnd > 1024 * 1024);
+	assert_true(rx.rcv_wnd <= 4 * 1024 * 1024);
+	assert_true(rate > 20e6);
+}
+
+/* Goodput under loss (0, 1, 5, 10 %) and RTT (0.1, 10, 100 ms), in
+ * simulated time: printed, so that a change that slows recovery shows. */
+static void goodput_table(void **state)
+{
+	static const double loss[] = {0, 1, 5, 10};
+	static const tcp_time rtt[] = {100, 10 * MS, 100 * MS};
+	struct impair_config imp = {0};
+	double cpu;
+	size_t i, j;
+
+	(void)state;
+	printf("# goodput (MB/s simulated), 4 MiB transfers\n");
+	printf("# loss%%   rtt 0.1ms   rtt 10ms   rtt 100ms\n");
+	for (i = 0; i < 4; i++) {
+		printf("# %5.0f", loss[i]);
+		for (j = 0; j < 3; j++) {
+			imp.loss = loss[i];
+			imp.delay = rtt[j] / 2;
+			printf("  %10.3f",
+			       transfer(&imp, 4 << 20, NULL, &cpu) / 1e6);
+		}
+		printf("\n");
+	}
+	printf("# clean bulk: %.0f MB per CPU second\n",
+	       (transfer(NULL, 256 << 20, NULL, &cpu), 256.0 * 1.048576 / cpu));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nagle),
+		cmocka_unit_test(sack_recovery),
+		cmocka_unit_test(rto_skips_sacked),
+		cmocka_unit_test(autotune),
+		cmocka_unit_test(goodput_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

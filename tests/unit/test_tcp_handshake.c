@@ -1,0 +1,504 @@
+/* Segment scripts: the three-way handshake, the four-way close and every
+ * transition of the RFC 9293 §3.3.2 diagram, segment by segment. */
+#include "test_tcp_harness.c"
+
+#define MSL (60 * SEC)
+
+/* CLOSED -> SYN_SENT -> ESTABLISHED: SYN, SYN+ACK, ACK exactly; the client
+ * is ESTABLISHED on the SYN+ACK. */
+static void active_open(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	struct tcp_info_snap i;
+	struct wire_seg *s;
+	uint32_t iss;
+
+	(void)state;
+	assert_int_equal(tcp_connect(h->e, id, &h->peer, 0, 0), 0);
+	s = h_next(h);
+	assert_int_equal(s->flags, TCP_SYN);
+	assert_true(s->opt.has_mss && s->opt.mss == 1460);
+	assert_true(s->opt.has_ws && s->opt.sack_ok && s->opt.has_ts);
+	assert_int_equal(s->opt.tsecr, 0);
+	assert_true(s->src.port >= 32768 && s->src.port <= 60999);
+	h->me.port = s->src.port;
+	iss = s->seq;
+	i = h_info(h, id);
+	assert_int_equal(i.state, TCP_SYN_SENT);
+	assert_int_equal(i.iss, iss);
+	assert_int_equal(i.snd_nxt, iss + 1);
+	assert_int_equal(h->ev[id] & TCP_EV_ESTABLISHED, 0);
+
+	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, 100);
+	s = h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
+	assert_int_equal(s->len, 0);
+	h_none(h);
+	i = h_info(h, id);
+	assert_int_equal(i.state, TCP_ESTABLISHED);
+	assert_int_equal(i.irs, PEER_ISS);
+	assert_int_equal(i.rcv_nxt, PEER_ISS + 1);
+	assert_int_equal(i.snd_una, iss + 1);
+	assert_int_equal(i.snd_wnd, 65535);
+	assert_false(i.ts_ok || i.sack_ok); /* the peer offered none */
+	assert_int_equal(i.snd_wscale, 0);
+	assert_int_equal(i.mss, 536); /* no MSS option: RFC 9293 §3.7.1 */
+	assert_int_equal(i.srtt, 100);
+	assert_true(h->ev[id] & TCP_EV_ESTABLISHED);
+	assert_int_equal(tcp_send(h->e, id, "x", 1, 100), 1);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, PEER_ISS + 1);
+	h_free(h);
+}
+
+/* LISTEN -> SYN_RECEIVED -> ESTABLISHED: the server on the ACK. */
+static void passive_open(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), id;
+	struct wire_opts o = {.has_mss = true,
+			      .mss = 1400,
+			      .has_ws = true,
+			      .ws = 2,
+			      .sack_ok = true,
+			      .has_ts = true,
+			      .tsval = 777};
+	struct tcp_info_snap i;
+	struct wire_seg *s;
+	uint32_t iss;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 4), 0);
+	assert_int_equal(h_state(h, l), TCP_LISTEN);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 8192, NULL, 0, &o, 5000);
+	s = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
+	iss = s->seq;
+	assert_true(s->opt.has_mss && s->opt.has_ws && s->opt.sack_ok);
+	assert_true(s->opt.has_ts && s->opt.tsecr == 777);
+	assert_int_equal(s->opt.ws, 7);
+	assert_int_equal(tcp_accept(h->e, l), -EAGAIN);
+	assert_int_equal(h_info(h, l).accept_q, 0);
+
+	o.tsval = 778;
+	o.tsecr = s->opt.tsval;
+	o.has_mss = o.has_ws = o.sack_ok = false;
+	h_in_opt(h, TCP_ACK, PEER_ISS + 1, iss + 1, 100, NULL, 0, &o, 5100);
+	h_none(h);
+	assert_true(h->ev[l] & TCP_EV_ACCEPT);
+	assert_int_equal(h_info(h, l).accept_q, 1);
+	id = tcp_accept(h->e, l);
+	assert_true(id > 0 && id != l);
+	assert_int_equal(tcp_accept(h->e, l), -EAGAIN);
+	i = h_info(h, id);
+	assert_int_equal(i.state, TCP_ESTABLISHED);
+	assert_int_equal(i.snd_wnd, 400); /* 100 << 2 */
+	assert_int_equal(i.snd_wscale, 2);
+	assert_int_equal(i.rcv_wscale, 7);
+	assert_true(i.ts_ok && i.sack_ok);
+	assert_int_equal(i.mss, 1400 - 12);
+	assert_int_equal(i.srtt, 100);
+	assert_memory_equal(&i.remote, &h->peer, sizeof(h->peer));
+	h_free(h);
+}
+
+/* The four-way close, active side: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT
+ * -> (2 MSL) -> CLOSED, with data from the passive side between the
+ * second and third segments. */
+static void close_active(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	char buf[16];
+	tcp_time t;
+
+	(void)state;
+	assert_int_equal(tcp_close(h->e, id, 1000), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_1);
+	assert_int_equal(tcp_send(h->e, id, "x", 1, 1000), -EPIPE);
+
+	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 2000);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 2, "late data", 9, 3000);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 3000), 9);
+	assert_memory_equal(buf, "late data", 9);
+	p += 9;
+	h_in(h, TCP_FIN | TCP_ACK, p, iss + 2, NULL, 0, 4000);
+	h_expect(h, TCP_ACK, iss + 2, p + 1);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 4000), 0);
+
+	t = tcp_tick(h->e, 4000);
+	assert_int_equal(t, 4000 + 2 * MSL);
+	tcp_tick(h->e, t - 1);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	tcp_tick(h->e, t);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, 0);
+	assert_true(h->ev[id] & TCP_EV_CLOSED);
+	h_none(h);
+	assert_int_equal(tcp_tick(h->e, t), TCP_NEVER);
+	h_free(h);
+}
+
+/* The passive side: CLOSE_WAIT (EOF, still sending) -> LAST_ACK ->
+ * CLOSED. */
+static void close_passive(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_server(h, &iss, 0);
+	char buf[8];
+
+	(void)state;
+	h_in(h, TCP_FIN | TCP_ACK, p, iss + 1, NULL, 0, 1000);
+	h_expect(h, TCP_ACK, iss + 1, p + 1);
+	assert_int_equal(h_state(h, id), TCP_CLOSE_WAIT);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 1000), 0);
+	assert_true(h->ev[id] & TCP_EV_READABLE);
+
+	assert_int_equal(tcp_send(h->e, id, "bye", 3, 1100), 3);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p + 1);
+	assert_int_equal(tcp_close(h->e, id, 1200), 0);
+	assert_int_equal(h_state(h, id), TCP_LAST_ACK);
+	/* Nagle: the FIN waits for the ACK of the outstanding data. */
+	h_in(h, TCP_ACK, p + 1, iss + 4, NULL, 0, 1300);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 4, p + 1);
+	h_in(h, TCP_ACK, p + 1, iss + 5, NULL, 0, 1400);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, 0);
+	assert_int_equal(tcp_tick(h->e, 1400), TCP_NEVER);
+	h_free(h);
+}
+
+/* Half-close: shutdown sends FIN, receiving continues. */
+static void half_close(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(tcp_shutdown(h->e, id, 10), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	h_in(h, TCP_ACK, p, iss + 2, "abc", 3, 30);
+	h_in(h, TCP_ACK, p + 3, iss + 2, "def", 3, 31);
+	/* Every second segment is ACKed at once (RFC 5681 §4.2) only when
+	 * full-sized: these wait for the delayed ACK. */
+	h_none(h);
+	assert_int_equal(tcp_tick(h->e, 31), 30 + 40 * MS);
+	tcp_tick(h->e, 30 + 40 * MS);
+	h_expect(h, TCP_ACK, iss + 2, p + 6);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 50 * MS), 6);
+	assert_memory_equal(buf, "abcdef", 6);
+	h_free(h);
+}
+
+/* Simultaneous open (RFC 9293 figure 7): SYN_SENT -> SYN_RECEIVED ->
+ * ESTABLISHED. */
+static void simultaneous_open(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	struct wire_seg *s;
+	uint32_t iss;
+
+	(void)state;
+	h->me.port = 5555;
+	assert_int_equal(tcp_connect(h->e, id, &h->peer, 5555, 0), 0);
+	iss = h_next(h)->seq;
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
+	s = h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
+	(void)s;
+	/* The peer's SYN,ACK repeats a SYN we have: ACKed, and dropped. */
+	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, 20);
+	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
+	/* ... and its ACK to ours completes it. */
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	assert_true(h->ev[id] & TCP_EV_ESTABLISHED);
+	h_free(h);
+}
+
+/* Simultaneous close (figure 13): FIN_WAIT_1 -> CLOSING -> TIME_WAIT. */
+static void simultaneous_close(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	assert_int_equal(tcp_close(h->e, id, 100), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in(h, TCP_FIN | TCP_ACK, p, iss + 1, NULL, 0, 110);
+	h_expect(h, TCP_ACK, iss + 2, p + 1);
+	assert_int_equal(h_state(h, id), TCP_CLOSING);
+	h_in(h, TCP_ACK, p + 1, iss + 2, NULL, 0, 120);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	tcp_tick(h->e, 120 + 2 * MSL);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	h_free(h);
+}
+
+/* FIN_WAIT_1 -> TIME_WAIT directly: the peer's FIN ACKs ours. */
+static void fin_ack_together(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	tcp_close(h->e, id, 100);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in(h, TCP_FIN | TCP_ACK, p, iss + 2, NULL, 0, 110);
+	h_expect(h, TCP_ACK, iss + 2, p + 1);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	/* A retransmitted FIN is ACKed again and restarts 2 MSL. */
+	h_in(h, TCP_FIN | TCP_ACK, p, iss + 2, NULL, 0, MSL);
+	h_expect(h, TCP_ACK, iss + 2, p + 1);
+	tcp_tick(h->e, 110 + 2 * MSL);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	tcp_tick(h->e, 3 * MSL);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	h_free(h);
+}
+
+/* RFC 9293 figure 8: an old duplicate SYN gets a SYN,ACK, the peer's RST
+ * sends the half-open connection back to LISTEN, and only the real SYN
+ * makes a connection. */
+static void old_duplicate_syn(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), id;
+	struct tcp_stats st;
+	uint32_t iss;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 4), 0);
+	h_in(h, TCP_SYN, 90, 0, NULL, 0, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, 91)->seq;
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.half_open, 1);
+	h_in(h, TCP_RST, 91, 0, NULL, 0, 10);
+	h_none(h);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.half_open, 0);
+	assert_int_equal(st.conns, 1);
+
+	h_in(h, TCP_SYN, 100, 0, NULL, 0, 20);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, 101)->seq;
+	h_in(h, TCP_ACK, 101, iss + 1, NULL, 0, 30);
+	id = tcp_accept(h->e, l);
+	assert_true(id > 0);
+	assert_int_equal(h_info(h, id).irs, 100);
+	assert_int_equal(tcp_accept(h->e, l), -EAGAIN);
+	h_free(h);
+}
+
+/* The client's half of figure 8: a SYN,ACK for an old SYN gets RST and
+ * SYN_SENT goes on. */
+static void syn_sent_bad_ack(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	uint32_t iss;
+
+	(void)state;
+	tcp_connect(h->e, id, &h->peer, 0, 0);
+	iss = h_next(h)->seq;
+	h->me.port = h->last.src.port;
+	h_in(h, TCP_SYN | TCP_ACK, 300, iss - 5, NULL, 0, 10);
+	h_expect(h, TCP_RST, iss - 5, 0);
+	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
+	/* A RST without an acceptable ACK is ignored (RFC 5961 §3.2). */
+	h_in(h, TCP_RST | TCP_ACK, 0, iss + 7, NULL, 0, 20);
+	h_in(h, TCP_RST, 0, 0, NULL, 0, 20);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
+	h_free(h);
+}
+
+/* SYN to a closed port: RST,ACK; the connector sees ECONNREFUSED. */
+static void refused(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	struct tcp_stats st;
+	uint32_t iss;
+	char b[4];
+
+	(void)state;
+	h_in(h, TCP_SYN, 5000, 0, NULL, 0, 0);
+	h_expect(h, TCP_RST | TCP_ACK, 0, 5001);
+	h_in(h, TCP_ACK, 5001, 4242, NULL, 0, 0);
+	h_expect(h, TCP_RST, 4242, 0);
+	h_in(h, TCP_RST, 5001, 0, NULL, 0, 0);
+	h_none(h);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.rst_sent, 2);
+	assert_int_equal(st.drop_no_conn, 3);
+
+	tcp_connect(h->e, id, &h->peer, 0, 0);
+	iss = h_next(h)->seq;
+	h->me.port = h->last.src.port;
+	h_in(h, TCP_RST | TCP_ACK, 0, iss + 1, NULL, 0, 10);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ECONNREFUSED);
+	assert_true(h->ev[id] & TCP_EV_CLOSED);
+	assert_int_equal(tcp_recv(h->e, id, b, 4, 10), -ECONNREFUSED);
+	assert_int_equal(tcp_send(h->e, id, b, 4, 10), -ECONNREFUSED);
+	h_free(h);
+}
+
+/* An exact RST resets ESTABLISHED (ECONNRESET); abort sends one. */
+static void reset_and_abort(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), id2;
+
+	(void)state;
+	h_in(h, TCP_RST, p, 0, NULL, 0, 10);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ECONNRESET);
+
+	id2 = h_client(h, &iss, 20);
+	assert_int_equal(tcp_abort(h->e, id2, 30), 0);
+	h_expect(h, TCP_RST, iss + 1, 0);
+	assert_int_equal(h_state(h, id2), TCP_CLOSED);
+	assert_int_equal(h_info(h, id2).error, ECONNABORTED);
+	/* Everything of it is gone from the 4-tuple table. */
+	h_in(h, TCP_ACK, p, iss + 1, NULL, 0, 40);
+	h_expect(h, TCP_RST, iss + 1, 0);
+	tcp_free(h->e, id, 50);
+	tcp_free(h->e, id2, 50);
+	assert_int_equal(tcp_info_get(h->e, id, &(struct tcp_info_snap){0}),
+			 -ENOENT);
+	h_none(h);
+	h_free(h);
+}
+
+/* RST in the other states: SYN_RECEIVED (passive) back to LISTEN,
+ * CLOSE_WAIT reset, LAST_ACK and FIN_WAIT_2 closed. */
+static void reset_other_states(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_server(h, &iss, 0);
+
+	(void)state;
+	h_in(h, TCP_FIN | TCP_ACK, p, iss + 1, NULL, 0, 10);
+	h_expect(h, TCP_ACK, iss + 1, p + 1);
+	assert_int_equal(h_state(h, id), TCP_CLOSE_WAIT);
+	h_in(h, TCP_RST, p + 1, 0, NULL, 0, 20);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ECONNRESET);
+
+	h->peer.port++;
+	id = h_client(h, &iss, 30);
+	tcp_close(h->e, id, 40);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 50);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	h_in(h, TCP_RST, p, 0, NULL, 0, 60);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ECONNRESET);
+	h_free(h);
+}
+
+/* Closing a listener and a connection in SYN_SENT: straight to CLOSED. */
+static void close_listen_and_syn_sent(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), c = tcp_open(h->e);
+	int l2 = tcp_open(h->e);
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 4), 0);
+	assert_int_equal(tcp_listen(h->e, l2, &h->me, 4), -EADDRINUSE);
+	h_in(h, TCP_SYN, 7, 0, NULL, 0, 0);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, 8);
+	assert_int_equal(tcp_close(h->e, l, 10), 0);
+	/* The half-open child dies with a RST. */
+	h_expect_flags(h, TCP_RST, 0);
+	assert_int_equal(h_state(h, l), TCP_CLOSED);
+	assert_int_equal(tcp_listen(h->e, l2, &h->me, 4), 0);
+
+	tcp_connect(h->e, c, &h->peer, 0, 20);
+	h_next(h);
+	assert_int_equal(tcp_close(h->e, c, 30), 0);
+	h_none(h);
+	assert_int_equal(h_state(h, c), TCP_CLOSED);
+	assert_int_equal(tcp_tick(h->e, 30), TCP_NEVER);
+	h_free(h);
+}
+
+/* The trace shows each segment and state change, formatted. */
+static void trace_lines(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct tcp_trace_ent t[16];
+	uint64_t dropped;
+	uint32_t iss;
+	char line[256], want[256];
+	int id = h_client(h, &iss, 1000), n;
+
+	(void)state;
+	n = tcp_trace_get(h->e, id, t, 16, &dropped);
+	assert_int_equal(n, 5);
+	assert_int_equal(dropped, 0);
+	tcp_trace_format(&t[0], 1000, line, sizeof(line));
+	assert_string_equal(line, "0.000000 * CLOSED -> SYN_SENT");
+	tcp_trace_format(&t[1], 1000, line, sizeof(line));
+	snprintf(want, sizeof(want),
+		 "0.000000 > SYN seq=%u win=65535 <mss 1460,sackOK,TS val 2 "
+		 "ecr 0,wscale 7>",
+		 iss);
+	assert_string_equal(line, want);
+	tcp_trace_format(&t[2], 1000, line, sizeof(line));
+	snprintf(want, sizeof(want),
+		 "0.000000 < SYN,ACK seq=%u ack=%u win=65535", PEER_ISS,
+		 iss + 1);
+	assert_string_equal(line, want);
+	tcp_trace_format(&t[3], 1000, line, sizeof(line));
+	assert_string_equal(line, "0.000000 * SYN_SENT -> ESTABLISHED");
+	tcp_trace_format(&t[4], 0, line, sizeof(line));
+	snprintf(want, sizeof(want), "0.001000 > ACK seq=%u ack=%u win=%u",
+		 iss + 1, PEER_ISS + 1, h_info(h, id).rcv_wnd);
+	assert_string_equal(line, want);
+	h_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(active_open),
+		cmocka_unit_test(passive_open),
+		cmocka_unit_test(close_active),
+		cmocka_unit_test(close_passive),
+		cmocka_unit_test(half_close),
+		cmocka_unit_test(simultaneous_open),
+		cmocka_unit_test(simultaneous_close),
+		cmocka_unit_test(fin_ack_together),
+		cmocka_unit_test(old_duplicate_syn),
+		cmocka_unit_test(syn_sent_bad_ack),
+		cmocka_unit_test(refused),
+		cmocka_unit_test(reset_and_abort),
+		cmocka_unit_test(reset_other_states),
+		cmocka_unit_test(close_listen_and_syn_sent),
+		cmocka_unit_test(trace_lines),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,527 @@
+/* Shared by the test_tcp_*.c tests (included, not built alone): one engine
+ * driven by hand-built segments, and two engines joined by memlink. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+/* Each test file uses its own part of this harness. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+#include "tcpfs/link.h"
+#include "tcpfs/tcp.h"
+
+#define H_QUEUE 4096
+#define H_PKT 1600
+#define MS 1000ull
+#define SEC 1000000ull
+
+/* ---- One engine and a scripted peer ---- */
+
+struct harness {
+	struct tcp_engine *e;
+	struct tcp_config cfg;
+	struct wire_ep me, peer; /* me.port: the engine side's port */
+	uint8_t (*q)[H_PKT];
+	size_t qlen[H_QUEUE];
+	unsigned head, n;
+	unsigned ev[64]; /* events seen, by id */
+	struct wire_seg last;
+};
+
+static void h_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct harness *h = ctx;
+	unsigned i = (h->head + h->n) % H_QUEUE;
+
+	assert_true(len <= H_PKT);
+	assert_true(h->n < H_QUEUE);
+	memcpy(h->q[i], pkt, len);
+	h->qlen[i] = len;
+	h->n++;
+}
+
+static void h_event(void *ctx, uint32_t id, unsigned ev)
+{
+	struct harness *h = ctx;
+
+	if (id < 64)
+		h->ev[id] |= ev;
+}
+
+static void ep4(struct wire_ep *ep, uint8_t last, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = AF_INET;
+	ep->a[0] = 198;
+	ep->a[1] = 18;
+	ep->a[3] = last;
+	ep->port = port;
+}
+
+/* CFG NULL: defaults with seed 1. */
+static struct harness *h_new(const struct tcp_config *cfg)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	h->q = calloc(H_QUEUE, H_PKT);
+	assert_non_null(h->q);
+	if (cfg) {
+		h->cfg = *cfg;
+	} else {
+		tcp_config_default(&h->cfg);
+		h->cfg.seed = 1;
+	}
+	ep4(&h->cfg.addr4, 1, 0);
+	h->cfg.output = h_output;
+	h->cfg.event = h_event;
+	h->cfg.ctx = h;
+	h->e = tcp_engine_new(&h->cfg);
+	assert_non_null(h->e);
+	ep4(&h->me, 1, 80);
+	ep4(&h->peer, 2, 40000);
+	return h;
+}
+
+static void h_free(struct harness *h)
+{
+	tcp_engine_free(h->e);
+	free(h->q);
+	free(h);
+}
+
+/* The next packet the engine sent, parsed (data valid until the next
+ * call); fails the test if there is none. */
+static struct wire_seg *h_next(struct harness *h)
+{
+	unsigned i = h->head;
+
+	assert_true(h->n > 0);
+	h->head = (h->head + 1) % H_QUEUE;
+	h->n--;
+	assert_int_equal(wire_parse(h->q[i], h->qlen[i], &h->last), WIRE_OK);
+	return &h->last;
+}
+
+static void h_none(struct harness *h)
+{
+	if (h->n) {
+		struct wire_seg *s = h_next(h);
+
+		fail_msg("unexpected segment flags %#x seq %u ack %u len %zu",
+			 s->flags, s->seq, s->ack, s->len);
+	}
+}
+
+/* The next segment must have exactly FLAGS and (with ACK) ACK. */
+static struct wire_seg *h_expect_flags(struct harness *h, uint8_t flags,
+				       uint32_t ack)
+{
+	struct wire_seg *s = h_next(h);
+
+	assert_int_equal(s->flags, flags);
+	if (flags & TCP_ACK)
+		assert_int_equal(s->ack, ack);
+	assert_memory_equal(&s->src, &h->me, sizeof(h->me));
+	assert_memory_equal(&s->dst, &h->peer, sizeof(h->peer));
+	return s;
+}
+
+/* ... and SEQ too. */
+static struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
+				 uint32_t ack)
+{
+	struct wire_seg *s = h_expect_flags(h, flags, ack);
+
+	assert_int_equal(s->seq, seq);
+	return s;
+}
+
+/* The peer sends a segment at NOW; O may be NULL. */
+static void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq,
+		     uint32_t ack, uint16_t wnd, const void *data, size_t len,
+		     const struct wire_opts *o, tcp_time now)
+{
+	struct wire_seg s;
+	uint8_t pkt[H_PKT];
+	size_t n;
+
+	memset(&s, 0, sizeof(s));
+	s.src = h->peer;
+	s.dst = h->me;
+	s.seq = seq;
+	s.ack = ack;
+	s.flags = flags;
+	s.wnd = wnd;
+	if (o)
+		s.opt = *o;
+	s.data = data;
+	s.len = len;
+	n = wire_build(pkt, sizeof(pkt), &s);
+	assert_true(n > 0);
+	tcp_input(h->e, pkt, n, now);
+}
+
+static void h_in(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
+		 const void *data, size_t len, tcp_time now)
+{
+	h_in_opt(h, flags, seq, ack, 65535, data, len, NULL, now);
+}
+
+static struct tcp_info_snap h_info(struct harness *h, int id)
+{
+	struct tcp_info_snap i;
+
+	assert_int_equal(tcp_info_get(h->e, (uint32_t)id, &i), 0);
+	return i;
+}
+
+static enum tcp_state h_state(struct harness *h, int id)
+{
+	return h_info(h, id).state;
+}
+
+#define PEER_ISS 1000000u
+
+/* A client connection ESTABLISHED with the scripted peer (no options);
+ * *ISS gets its initial sequence number. */
+static int h_client(struct harness *h, uint32_t *iss, tcp_time now)
+{
+	int id = tcp_open(h->e);
+	struct wire_seg *s;
+
+	assert_true(id > 0);
+	assert_int_equal(tcp_connect(h->e, (uint32_t)id, &h->peer, 0, now), 0);
+	s = h_next(h);
+	assert_int_equal(s->flags, TCP_SYN);
+	h->me.port = s->src.port;
+	*iss = s->seq;
+	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, *iss + 1, NULL, 0, now);
+	h_expect(h, TCP_ACK, *iss + 1, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	return id;
+}
+
+/* A server connection: listener on port 80, SYN, SYN,ACK, ACK, accept. */
+static int h_server(struct harness *h, uint32_t *iss, tcp_time now)
+{
+	int l = tcp_open(h->e), id;
+	struct wire_seg *s;
+
+	assert_true(l > 0);
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 8), 0);
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, now);
+	s = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
+	*iss = s->seq;
+	h_in(h, TCP_ACK, PEER_ISS + 1, *iss + 1, NULL, 0, now);
+	h_none(h);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	return id;
+}
+
+/* ---- Two engines over memlink ---- */
+
+struct pair {
+	struct memlink *l;
+	struct tcp_engine *a, *b;
+	tcp_time now, next_a, next_b;
+	int ida, idb; /* the connection on each side */
+};
+
+static void deliver(void *ctx, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	tcp_input(ctx, pkt, len, now);
+}
+
+static void ep6(struct wire_ep *ep, uint8_t last, uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = AF_INET6;
+	ep->a[0] = 0x20;
+	ep->a[1] = 0x01;
+	ep->a[2] = 0x0d;
+	ep->a[3] = 0xb8;
+	ep->a[15] = last;
+	ep->port = port;
+}
+
+static struct tcp_engine *pair_engine(struct pair *p, enum memlink_side side,
+				      const struct tcp_config *base)
+{
+	struct tcp_config cfg;
+	struct tcp_engine *e;
+
+	if (base) {
+		cfg = *base;
+	} else {
+		tcp_config_default(&cfg);
+		cfg.msl = SEC;
+	}
+	cfg.seed = 7 + side;
+	ep4(&cfg.addr4, side == MEMLINK_A ? 1 : 2, 0);
+	ep6(&cfg.addr6, side == MEMLINK_A ? 1 : 2, 0);
+	cfg.output = memlink_output;
+	cfg.ctx = memlink_port(p->l, side);
+	cfg.event = NULL;
+	e = tcp_engine_new(&cfg);
+	assert_non_null(e);
+	memlink_attach(p->l, side, deliver, e);
+	return e;
+}
+
+static tcp_time tmin3(tcp_time a, tcp_time b, tcp_time c)
+{
+	tcp_time m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+/* What a side looks like, and its last trace lines: for failures. */
+static void dump(const char *name, struct tcp_engine *e, int id)
+{
+	struct tcp_trace_ent t[64];
+	struct tcp_info_snap i;
+	char line[256];
+	uint64_t d;
+	int n, k;
+
+	if (tcp_info_get(e, id, &i))
+		return;
+	printf("# %s %s una %u nxt %u wnd %u rcv_nxt %u rcv_wnd %u cwnd %u "
+	       "ssthresh %u send_q %u recv_q %u rto %llu\n",
+	       name, tcp_state_name(i.state), i.snd_una, i.snd_nxt, i.snd_wnd,
+	       i.rcv_nxt, i.rcv_wnd, i.cwnd, i.ssthresh, i.send_q, i.recv_q,
+	       (unsigned long long)i.rto);
+	n = tcp_trace_get(e, id, t, 64, &d);
+	for (k = n > 12 ? n - 12 : 0; k < n; k++) {
+		tcp_trace_format(&t[k], 0, line, sizeof(line));
+		printf("#   %s\n", line);
+	}
+}
+
+static void pair_dump(struct pair *p)
+{
+	dump("a", p->a, p->ida);
+	dump("b", p->b, p->idb);
+}
+
+/* Advance to the next event: a packet arriving or a timer. False when
+ * there is none: everything has stopped. */
+static bool pair_step(struct pair *p, tcp_time wake)
+{
+	tcp_time t;
+
+	p->next_a = tcp_tick(p->a, p->now);
+	p->next_b = tcp_tick(p->b, p->now);
+	t = tmin3(memlink_next(p->l), p->next_a, p->next_b);
+	if (wake < t)
+		t = wake;
+	if (t == TCP_NEVER)
+		return false;
+	if (t > p->now)
+		p->now = t;
+	memlink_clock(p->l, p->now);
+	memlink_run(p->l, p->now);
+	return true;
+}
+
+/* A connects to B's listener on port 80 (both families) over a link with
+ * IMP each way, by IPv4 or (V6) IPv6. */
+static struct pair *pair_new_fam(const struct impair_config *imp,
+				 const struct tcp_config *cfg, bool v6)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	struct wire_ep lep = {.port = 80}, rep;
+	int l, i;
+
+	assert_non_null(p);
+	p->l = memlink_new(imp, imp, 99);
+	assert_non_null(p->l);
+	p->a = pair_engine(p, MEMLINK_A, cfg);
+	p->b = pair_engine(p, MEMLINK_B, cfg);
+	if (v6)
+		ep6(&rep, 2, 80);
+	else
+		ep4(&rep, 2, 80);
+	l = tcp_open(p->b);
+	assert_int_equal(tcp_listen(p->b, l, &lep, 16), 0);
+	p->ida = tcp_open(p->a);
+	memlink_clock(p->l, 0);
+	assert_int_equal(tcp_connect(p->a, p->ida, &rep, 0, 0), 0);
+	for (i = 0; i < 100000 && (p->idb = tcp_accept(p->b, l)) < 0; i++)
+		assert_true(pair_step(p, TCP_NEVER));
+	assert_true(p->idb > 0);
+	tcp_close(p->b, l, p->now);
+	return p;
+}
+
+static struct pair *pair_new(const struct impair_config *imp,
+			     const struct tcp_config *cfg)
+{
+	return pair_new_fam(imp, cfg, false);
+}
+
+static void pair_free(struct pair *p)
+{
+	tcp_engine_free(p->a);
+	tcp_engine_free(p->b);
+	memlink_free(p->l);
+	free(p);
+}
+
+static enum tcp_state pair_state(struct tcp_engine *e, int id)
+{
+	struct tcp_info_snap i;
+
+	assert_int_equal(tcp_info_get(e, id, &i), 0);
+	return i.state;
+}
+
+/* Byte I of every test stream: a hash, so that a misplaced byte shows. */
+static uint8_t pattern(uint64_t i)
+{
+	uint32_t x = (uint32_t)(i / 4) * 2654435761u + (uint32_t)(i >> 34);
+
+	return (uint8_t)(x >> (8 * (i % 4)));
+}
+
+/* One direction of a transfer: TX writes SIZE pattern bytes then shuts
+ * down; RX reads (at most READ_MAX every READ_EVERY, when slow) and
+ * checks. */
+struct flow {
+	struct tcp_engine *tx, *rx;
+	int txid, rxid;
+	uint64_t size, sent, rcvd;
+	bool shut, eof;
+	size_t read_max;
+	tcp_time read_every, next_read;
+};
+
+static void flow_write(struct flow *f, tcp_time now)
+{
+	static uint8_t buf[65536];
+
+	while (f->sent < f->size) {
+		size_t n = f->size - f->sent < sizeof(buf) ? f->size - f->sent :
+							     sizeof(buf);
+		long r, room = tcp_writable(f->tx, f->txid);
+		size_t i;
+
+		if (room <= 0)
+			break;
+		if ((size_t)room < n)
+			n = (size_t)room;
+
+		for (i = 0; i < n; i++)
+			buf[i] = pattern(f->sent + i);
+		r = tcp_send(f->tx, f->txid, buf, n, now);
+		if (r == -EAGAIN)
+			break;
+		if (r <= 0) {
+			dump("tx", f->tx, f->txid);
+			dump("rx", f->rx, f->rxid);
+			fail_msg("send: %ld", r);
+		}
+		f->sent += (uint64_t)r;
+	}
+	if (f->sent == f->size && !f->shut) {
+		assert_int_equal(tcp_shutdown(f->tx, f->txid, now), 0);
+		f->shut = true;
+	}
+}
+
+static void flow_read(struct flow *f, tcp_time now)
+{
+	static uint8_t buf[65536];
+	size_t max = f->read_max ? f->read_max : sizeof(buf);
+	long r, i;
+
+	if (f->read_every && now < f->next_read)
+		return;
+	f->next_read = now + f->read_every;
+	while (!f->eof) {
+		r = tcp_recv(f->rx, f->rxid, buf, max, now);
+		if (r == -EAGAIN)
+			break;
+		if (r < 0)
+			fail_msg("recv: %ld", r);
+		if (!r) {
+			f->eof = true;
+			break;
+		}
+		for (i = 0; i < r; i++)
+			if (buf[i] != pattern(f->rcvd + (uint64_t)i))
+				fail_msg("byte %llu differs",
+					 (unsigned long long)(f->rcvd + i));
+		f->rcvd += (uint64_t)r;
+		if (f->read_every)
+			break;
+	}
+}
+
+/* Move the flows along; true when all ended and both sides are CLOSED.
+ * *WAKE gets when a slow reader reads next. */
+static bool flows_done(struct pair *p, struct flow *f, int nf, tcp_time *wake)
+{
+	int i, done = 0;
+
+	*wake = TCP_NEVER;
+	for (i = 0; i < nf; i++) {
+		flow_write(&f[i], p->now);
+		flow_read(&f[i], p->now);
+		done += f[i].eof;
+		if (f[i].read_every && !f[i].eof && f[i].next_read < *wake)
+			*wake = f[i].next_read;
+	}
+	if (done < nf)
+		return false;
+	if (pair_state(p->a, p->ida) == TCP_CLOSED &&
+	    pair_state(p->b, p->idb) == TCP_CLOSED)
+		return true;
+	tcp_close(p->a, p->ida, p->now);
+	tcp_close(p->b, p->idb, p->now);
+	return false;
+}
+
+/* Run the flows (NF of them) to their ends, then until both sides are
+ * CLOSED; at most MAX_STEPS events. */
+static void pair_run(struct pair *p, struct flow *f, int nf, long max_steps)
+{
+	tcp_time wake;
+	long steps;
+	int i;
+
+	for (steps = 0; steps < max_steps; steps++) {
+		if (flows_done(p, f, nf, &wake))
+			break;
+		if (!pair_step(p, wake) && !flows_done(p, f, nf, &wake)) {
+			pair_dump(p);
+			for (i = 0; i < nf; i++)
+				printf("# flow %d: sent %llu rcvd %llu eof %d\n",
+				       i, (unsigned long long)f[i].sent,
+				       (unsigned long long)f[i].rcvd, f[i].eof);
+			fail_msg("stalled at %llu", (unsigned long long)p->now);
+		}
+	}
+	assert_true(steps < max_steps);
+	for (i = 0; i < nf; i++)
+		assert_true(f[i].rcvd == f[i].size);
+}
+
+/* The transfer size: TCPFS_TEST_MIB (default 64) MiB. */
+static uint64_t test_size(void)
+{
+	const char *s = getenv("TCPFS_TEST_MIB");
+
+	return (s ? strtoull(s, NULL, 10) : 64) << 20;
+}

@@ -1,0 +1,241 @@
+/* Blind attacks (RFC 5961), PAWS (RFC 7323), reassembly with SACK blocks,
+ * and a spoofed SYN flood against SYN cookies. */
+#include "test_tcp_harness.c"
+
+/* RFC 5961 §3: a RST in the window but not at RCV.NXT gets a challenge
+ * ACK; outside the window it is dropped; neither resets. */
+static void blind_rst(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	h_in(h, TCP_RST, p + 1, 0, NULL, 0, 10);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_RST, p + 60000, 0, NULL, 0, 20);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_RST, p + 70000, 0, NULL, 0, 30);
+	h_in(h, TCP_RST, p - 1, 0, NULL, 0, 30);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	assert_int_equal(h_info(h, id).challenge_acks, 2);
+	/* The peer's real RST follows the challenge: exact, it resets. */
+	h_in(h, TCP_RST, p, 0, NULL, 0, 40);
+	assert_int_equal(h_info(h, id).error, ECONNRESET);
+	h_free(h);
+}
+
+/* RFC 5961 §4: any SYN in a synchronized state gets a challenge ACK. */
+static void blind_syn(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	h_in(h, TCP_SYN, p + 5, 0, NULL, 0, 10);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_SYN, p, 0, NULL, 0, 10);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_SYN, p + 100000, 0, NULL, 0, 10);
+	h_expect(h, TCP_ACK, iss + 1, p); /* unacceptable: a plain ACK */
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	assert_int_equal(h_info(h, id).challenge_acks, 2);
+	h_free(h);
+}
+
+/* RFC 5961 §5: data whose ACK is outside [SND.UNA - MAX.SND.WND, SND.NXT]
+ * is dropped with a challenge ACK; out-of-window data is dropped. Nothing
+ * reaches the reader. */
+static void blind_data(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	char buf[16];
+
+	(void)state;
+	h_in(h, TCP_ACK, p, iss + 100, "evil", 4, 10);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p, iss - 70000, "evil", 4, 10);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p + 70000, iss + 1, "evil", 4, 10);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_PSH, p, iss + 1, "evil", 4, 10); /* no ACK bit */
+	h_none(h);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 20), -EAGAIN);
+	assert_int_equal(h_info(h, id).rcv_nxt, p);
+	/* An old ACK within MAX.SND.WND is fine. */
+	h_in(h, TCP_ACK | TCP_PSH, p, iss, "good", 4, 30);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 30), 4);
+	assert_memory_equal(buf, "good", 4);
+	h_free(h);
+}
+
+/* RFC 5961 §7: at most 100 challenge ACKs a second. */
+static void challenge_limit(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	struct tcp_stats st;
+	int k;
+
+	(void)state;
+	h_client(h, &iss, SEC / 2);
+	for (k = 0; k < 300; k++)
+		h_in(h, TCP_RST, p + 1 + (uint32_t)k, 0, NULL, 0, SEC + k);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.challenge_acks, 100);
+	assert_int_equal(h->n, 100);
+	h_free(h);
+}
+
+/* A connection with timestamps (server side). */
+static int ts_server(struct harness *h, uint32_t *iss, uint32_t tsval)
+{
+	struct wire_opts o = {.has_mss = true,
+			      .mss = 1460,
+			      .has_ts = true,
+			      .tsval = tsval,
+			      .sack_ok = true};
+	int l = tcp_open(h->e);
+
+	tcp_listen(h->e, l, &h->me, 4);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	*iss = h_next(h)->seq;
+	o.has_mss = o.sack_ok = false;
+	o.tsval++;
+	h_in_opt(h, TCP_ACK, PEER_ISS + 1, *iss + 1, 65535, NULL, 0, &o, 10);
+	return tcp_accept(h->e, l);
+}
+
+/* RFC 7323 §5: a segment with an older timestamp is a wrapped duplicate:
+ * dropped and ACKed. */
+static void paws(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 5000};
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = ts_server(h, &iss, 4998);
+	struct tcp_stats st;
+	char buf[8];
+
+	(void)state;
+	assert_true(h_info(h, id).ts_ok);
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, "new", 3, &o, 20);
+	o.tsval = 4000;
+	h_in_opt(h, TCP_ACK, p + 3, iss + 1, 65535, "old", 3, &o, 30);
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p + 3)->opt.tsecr, 5000);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.paws_drops, 1);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 40), 3);
+	assert_memory_equal(buf, "new", 3);
+	h_free(h);
+}
+
+/* Out of order, duplicate and overlapping segments: reassembled exactly,
+ * with SACK blocks naming the latest island first (RFC 2018 §4). */
+static void reassembly(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 6000};
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = ts_server(h, &iss, 5998);
+	const char *text = "abcdefghijklmnopqrstuvwxyz";
+	struct wire_seg *s;
+	char buf[32];
+
+	(void)state;
+	h_in_opt(h, TCP_ACK, p + 10, iss + 1, 65535, text + 10, 5, &o, 20);
+	s = h_expect(h, TCP_ACK, iss + 1, p);
+	assert_int_equal(s->opt.nsack, 1);
+	assert_int_equal(s->opt.sack[0].left, p + 10);
+	assert_int_equal(s->opt.sack[0].right, p + 15);
+	h_in_opt(h, TCP_ACK, p + 20, iss + 1, 65535, text + 20, 6, &o, 21);
+	s = h_expect(h, TCP_ACK, iss + 1, p);
+	assert_int_equal(s->opt.nsack, 2);
+	assert_int_equal(s->opt.sack[0].left, p + 20);
+	assert_int_equal(s->opt.sack[1].left, p + 10);
+	/* Overlapping both islands and a duplicate. */
+	h_in_opt(h, TCP_ACK, p + 12, iss + 1, 65535, text + 12, 10, &o, 22);
+	s = h_expect(h, TCP_ACK, iss + 1, p);
+	assert_int_equal(s->opt.nsack, 1);
+	assert_int_equal(s->opt.sack[0].left, p + 10);
+	assert_int_equal(s->opt.sack[0].right, p + 26);
+	h_in_opt(h, TCP_ACK, p + 10, iss + 1, 65535, text + 10, 5, &o, 23);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 24), -EAGAIN);
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, text, 11, &o, 25);
+	s = h_expect(h, TCP_ACK, iss + 1, p + 26);
+	assert_int_equal(s->opt.nsack, 0);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 26), 26);
+	assert_memory_equal(buf, text, 26);
+	h_free(h);
+}
+
+static void drain(struct harness *h)
+{
+	h->head = h->n = 0;
+}
+
+/* 100k spoofed SYNs: state stays at the listener's backlog, the rest get
+ * cookies; a real client still connects through a cookie; the half-open
+ * children die after their SYN,ACK retries. */
+static void syn_flood(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), id, k;
+	struct tcp_stats st;
+	uint32_t cookie;
+	tcp_time t;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 128), 0);
+	for (k = 0; k < 100000; k++) {
+		h->peer.a[2] = (uint8_t)(k >> 8);
+		h->peer.a[3] = (uint8_t)(k | 1);
+		h->peer.port = (uint16_t)(1024 + k % 50000);
+		h_in(h, TCP_SYN, (uint32_t)k * 7919u, 0, NULL, 0, k);
+		if (h->n > 1000)
+			drain(h);
+	}
+	drain(h);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.conns, 1 + 128);
+	assert_int_equal(st.half_open, 128);
+	assert_int_equal(st.syn_cookies_sent, 100000 - 128);
+
+	ep4(&h->peer, 77, 5555);
+	h_in(h, TCP_SYN, 424242, 0, NULL, 0, 200 * MS);
+	cookie = h_expect_flags(h, TCP_SYN | TCP_ACK, 424243)->seq;
+	assert_true(h->last.opt.has_mss);
+	h_in(h, TCP_ACK, 424243, cookie + 2, NULL, 0, 210 * MS); /* forged */
+	h_expect(h, TCP_RST, cookie + 2, 0);
+	h_in(h, TCP_ACK | TCP_PSH, 424243, cookie + 1, "hi", 2, 220 * MS);
+	id = tcp_accept(h->e, l);
+	assert_true(id > 0);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	assert_int_equal(h_info(h, id).irs, 424242);
+	assert_int_equal(tcp_readable(h->e, id), 2);
+
+	drain(h);
+	for (t = 220 * MS; t < 200 * SEC;)
+		t = tcp_tick(h->e, t);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.conns, 2);
+	assert_int_equal(st.half_open, 0);
+	h_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(blind_rst),  cmocka_unit_test(blind_syn),
+		cmocka_unit_test(blind_data), cmocka_unit_test(challenge_limit),
+		cmocka_unit_test(paws),	      cmocka_unit_test(reassembly),
+		cmocka_unit_test(syn_flood),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,300 @@
+/* Timers in simulated time: RTO with backoff, SYN retries, user timeout,
+ * persist, keepalive, delayed ACK, fast retransmit. */
+#include "test_tcp_harness.c"
+
+#define RTO_MIN (200 * MS)
+
+/* RFC 6298 §5.5: each expiry doubles the RTO; an ACK ends it. */
+static void rto_backoff(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	tcp_time t = 1000, rto = RTO_MIN;
+	int k;
+
+	(void)state;
+	assert_int_equal(h_info(h, id).rto, RTO_MIN);
+	assert_int_equal(tcp_send(h->e, id, "hello", 5, t), 5);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
+	for (k = 0; k < 4; k++) {
+		assert_int_equal(tcp_tick(h->e, t), t + rto);
+		tcp_tick(h->e, t + rto - 1);
+		h_none(h);
+		t += rto;
+		tcp_tick(h->e, t);
+		h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
+		rto *= 2;
+		assert_int_equal(h_info(h, id).rto, rto);
+	}
+	assert_int_equal(h_info(h, id).rto_timeouts, 4);
+	assert_int_equal(h_info(h, id).retrans_segs, 4);
+	assert_int_equal(h_info(h, id).cwnd, 536);
+	h_in(h, TCP_ACK, p, iss + 6, NULL, 0, t + 10);
+	assert_int_equal(tcp_tick(h->e, t + 10), TCP_NEVER);
+	assert_int_equal(h_info(h, id).snd_una, iss + 6);
+	h_free(h);
+}
+
+/* SYN retries: 1 s, then doubling; ETIMEDOUT after syn_retries. */
+static void syn_retries(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e), k;
+	tcp_time t = 0, rto = SEC;
+	uint32_t iss;
+
+	(void)state;
+	tcp_connect(h->e, id, &h->peer, 0, 0);
+	iss = h_next(h)->seq;
+	h->me.port = h->last.src.port;
+	for (k = 0; k < 6; k++) {
+		t += rto;
+		assert_int_equal(tcp_tick(h->e, t - 1), t);
+		tcp_tick(h->e, t);
+		h_expect(h, TCP_SYN, iss, 0);
+		rto *= 2;
+	}
+	t += rto;
+	tcp_tick(h->e, t);
+	h_none(h); /* no RST for a SYN nobody answered */
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
+	assert_int_equal(t, 127 * SEC);
+	h_free(h);
+}
+
+/* A SYN,ACK after a lost SYN: IW drops to one segment (RFC 6298 §5.7),
+ * and RTT is not sampled from the retransmitted SYN (Karn). */
+static void syn_lost_once(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	uint32_t iss;
+
+	(void)state;
+	tcp_connect(h->e, id, &h->peer, 0, 0);
+	iss = h_next(h)->seq;
+	h->me.port = h->last.src.port;
+	tcp_tick(h->e, SEC);
+	h_expect(h, TCP_SYN, iss, 0);
+	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, SEC + 500);
+	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
+	assert_int_equal(h_info(h, id).cwnd, 536);
+	assert_int_equal(h_info(h, id).srtt, 0);
+	h_free(h);
+}
+
+/* User timeout (R2): give up, RST, ETIMEDOUT. */
+static void user_timeout(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss;
+	int id, k;
+	tcp_time t = 0;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.user_timeout = 10 * SEC;
+	h = h_new(&cfg);
+	id = h_client(h, &iss, 0);
+	tcp_send(h->e, id, "x", 1, 0);
+	h_next(h);
+	/* Retransmissions at 0.2, 0.6, 1.4, 3.0, 6.2 s; 12.6 s is past the
+	 * 10 s counted from the first one. */
+	for (k = 0; k < 5; k++) {
+		t = tcp_tick(h->e, t);
+		tcp_tick(h->e, t);
+		h_expect(h, TCP_ACK | TCP_PSH, iss + 1, PEER_ISS + 1);
+	}
+	assert_int_equal(t, 6200 * MS);
+	t = tcp_tick(h->e, t);
+	assert_int_equal(t, 12600 * MS);
+	tcp_tick(h->e, t);
+	h_expect(h, TCP_RST, iss + 2, 0);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
+	assert_int_equal(tcp_send(h->e, id, "x", 1, t), -ETIMEDOUT);
+	h_free(h);
+}
+
+/* Zero window: probes back off until the window opens; then data. */
+static void persist(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	tcp_time t = 0, ival = RTO_MIN;
+	int k;
+
+	(void)state;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 0, NULL, 0, NULL, 0);
+	assert_int_equal(h_info(h, id).snd_wnd, 0);
+	assert_int_equal(tcp_send(h->e, id, "0123456789", 10, 0), 10);
+	h_none(h);
+	for (k = 0; k < 4; k++) {
+		t += ival;
+		assert_int_equal(tcp_tick(h->e, t - 1), t);
+		tcp_tick(h->e, t);
+		h_expect(h, TCP_ACK, iss, p); /* SND.UNA - 1: must be ACKed */
+		h_in_opt(h, TCP_ACK, p, iss + 1, 0, NULL, 0, NULL, t + 10);
+		h_none(h);
+		ival *= 2;
+	}
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	h_in_opt(h, TCP_ACK, p, iss + 1, 4, NULL, 0, NULL, t + 20);
+	/* Four bytes of window: too small to fill a segment (SWS), sent
+	 * when the persist timer runs out. */
+	h_none(h);
+	t = tcp_tick(h->e, t + 20);
+	tcp_tick(h->e, t);
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p)->len, 4);
+	h_in_opt(h, TCP_ACK, p, iss + 5, 1000, NULL, 0, NULL, t + 30);
+	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 5, p)->len, 6);
+	h_free(h);
+}
+
+/* Keepalive: a probe after the idle time, every interval; an answer
+ * resets it; nine unanswered probes give up. */
+static void keepalive(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), k;
+	tcp_time t;
+
+	(void)state;
+	assert_int_equal(tcp_tick(h->e, 0), TCP_NEVER);
+	assert_int_equal(tcp_set_keepalive(h->e, id, 10 * SEC), 0);
+	t = tcp_tick(h->e, 0);
+	assert_int_equal(t, 10 * SEC);
+	tcp_tick(h->e, t);
+	h_expect(h, TCP_ACK, iss, p);
+	h_in(h, TCP_ACK, p, iss + 1, NULL, 0, t + 5);
+	assert_int_equal(tcp_tick(h->e, t + 5), t + 5 + 10 * SEC);
+	t += 5;
+	for (k = 0; k < 9; k++) {
+		t += 10 * SEC;
+		tcp_tick(h->e, t);
+		h_expect(h, TCP_ACK, iss, p);
+	}
+	tcp_tick(h->e, t + 10 * SEC);
+	h_expect(h, TCP_RST, iss + 1, 0);
+	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
+	h_free(h);
+}
+
+/* Delayed ACK: at most 40 ms, at once for every second full segment, for
+ * out-of-order data and for data filling the hole. */
+static void delayed_ack(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	uint8_t full[536] = {0};
+
+	(void)state;
+	(void)id;
+	h_in(h, TCP_ACK, p, iss + 1, "ab", 2, 100);
+	h_none(h);
+	assert_int_equal(tcp_tick(h->e, 100), 100 + 40 * MS);
+	tcp_tick(h->e, 100 + 40 * MS);
+	h_expect(h, TCP_ACK, iss + 1, p + 2);
+	p += 2;
+
+	h_in(h, TCP_ACK, p, iss + 1, full, 536, 50 * MS);
+	h_none(h);
+	h_in(h, TCP_ACK, p + 536, iss + 1, full, 536, 51 * MS);
+	h_expect(h, TCP_ACK, iss + 1, p + 1072);
+	p += 1072;
+
+	h_in(h, TCP_ACK, p + 10, iss + 1, "later", 5, 60 * MS);
+	h_expect(h, TCP_ACK, iss + 1, p); /* out of order: duplicate ACK */
+	h_in(h, TCP_ACK, p, iss + 1, "0123456789", 10, 61 * MS);
+	h_expect(h, TCP_ACK, iss + 1, p + 15); /* the hole filled */
+	assert_int_equal(h_info(h, id).ooo_segs, 1);
+	h_free(h);
+}
+
+/* A full receive window, then a read: a window update goes at once. */
+static void window_update(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss, p = PEER_ISS + 1;
+	uint8_t buf[2048] = {0};
+	int id;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.rcvbuf = cfg.rcvbuf_max = 1072;
+	cfg.mss = 536;
+	h = h_new(&cfg);
+	id = h_client(h, &iss, 0);
+	h_in(h, TCP_ACK, p, iss + 1, buf, 536, 10);
+	h_in(h, TCP_ACK, p + 536, iss + 1, buf, 536, 11);
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p + 1072)->wnd, 0);
+	/* Beyond the window: dropped, ACKed. */
+	h_in(h, TCP_ACK, p + 1072, iss + 1, buf, 10, 12);
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p + 1072)->wnd, 0);
+	assert_int_equal(tcp_recv(h->e, id, buf, 100, 20), 100);
+	h_none(h); /* less than min(buffer / 2, MSS): no update (SWS) */
+	assert_int_equal(tcp_recv(h->e, id, buf, 2048, 30), 972);
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p + 1072)->wnd, 1072);
+	h_free(h);
+}
+
+/* Three duplicate ACKs: fast retransmit (NewReno here), ssthresh half the
+ * flight, and a partial ACK retransmits the next hole. */
+static void fast_retransmit(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss, p = PEER_ISS + 1;
+	uint8_t buf[536 * 4] = {0};
+	struct tcp_info_snap i;
+	int id, k;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.cc = TCP_CC_NEWRENO;
+	h = h_new(&cfg);
+	id = h_client(h, &iss, 0);
+	assert_string_equal(h_info(h, id).cc, "newreno");
+	assert_int_equal(tcp_send(h->e, id, buf, sizeof(buf), 10), 2144);
+	for (k = 0; k < 4; k++)
+		h_expect(h, TCP_ACK | (k == 3 ? TCP_PSH : 0), iss + 1 + 536 * k,
+			 p);
+	for (k = 0; k < 3; k++)
+		h_in(h, TCP_ACK, p, iss + 1, NULL, 0, 20 + k);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	i = h_info(h, id);
+	assert_int_equal(i.fast_retrans, 1);
+	assert_int_equal(i.dup_acks, 3);
+	assert_int_equal(i.ssthresh, 1072);
+	h_in(h, TCP_ACK, p, iss + 1 + 536, NULL, 0, 30);
+	h_expect(h, TCP_ACK, iss + 1 + 536, p);
+	h_in(h, TCP_ACK, p, iss + 1 + 2144, NULL, 0, 40);
+	h_none(h);
+	assert_int_equal(h_info(h, id).retrans_segs, 2);
+	assert_int_equal(tcp_tick(h->e, 40), TCP_NEVER);
+	h_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rto_backoff),
+		cmocka_unit_test(syn_retries),
+		cmocka_unit_test(syn_lost_once),
+		cmocka_unit_test(user_timeout),
+		cmocka_unit_test(persist),
+		cmocka_unit_test(keepalive),
+		cmocka_unit_test(delayed_ack),
+		cmocka_unit_test(window_update),
+		cmocka_unit_test(fast_retransmit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
