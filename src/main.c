@@ -18,51 +18,17 @@
 #include "tcpfs/fs.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
+#include "tcpfs/options.h"
 
 /* How long to keep polling the FUSE device after a request. */
 #define POLL_NS 50000
 
-struct options {
-	char *netns;
-};
-
-enum { KEY_NETNS };
-
-/* fuse_opt gives "--netns=X" to both templates and "--netns X" joined as
- * "--netnsX": take what follows the name and an optional '='. */
-static const struct fuse_opt option_spec[] = {
-	FUSE_OPT_KEY("--netns=", KEY_NETNS),
-	FUSE_OPT_KEY("--netns ", KEY_NETNS),
-	FUSE_OPT_END,
-};
-
-static int option_proc(void *data, const char *arg, int key,
-		       struct fuse_args *outargs)
-{
-	struct options *opt = data;
-	const char *val = arg + strlen("--netns");
-
-	(void)outargs;
-	if (key != KEY_NETNS)
-		return 1; /* keep it for fuse_parse_cmdline */
-	if (*val == '=')
-		val++;
-	free(opt->netns);
-	opt->netns = strdup(val);
-	return opt->netns ? 0 : -1;
-}
-
 static void usage(const char *prog)
 {
 	printf("usage: %s MOUNTPOINT [options]\n\n"
-	       "tcpfs shows TCP connections as directories; see tcpfs(8).\n\n"
-	       "tcpfs options:\n"
-	       "    --netns=PATH|NAME|PID  show the sockets of another network "
-	       "namespace\n"
-	       "                           (a file such as /proc/PID/ns/net, a "
-	       "name under\n"
-	       "                           /var/run/netns, or a process id)\n\n",
+	       "tcpfs shows TCP connections as directories; see tcpfs(8).\n\n",
 	       prog);
+	options_help();
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
@@ -213,11 +179,12 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = {0};
 	struct options opt = {0};
-	int ret = 1;
+	struct fs_config cfg;
+	int ret = 2;
 
-	if (fuse_opt_parse(&args, &opt, option_spec, option_proc) < 0 ||
-	    fuse_parse_cmdline(&args, &cmd) != 0)
-		return 2;
+	fs_config_default(&cfg);
+	if (options_parse(&args, &opt) < 0 || fuse_parse_cmdline(&args, &cmd) != 0)
+		goto out_args;
 	if (cmd.show_help) {
 		usage(argv[0]);
 		ret = 0;
@@ -233,17 +200,18 @@ int main(int argc, char *argv[])
 	if (!cmd.mountpoint) {
 		fprintf(stderr, "usage: %s MOUNTPOINT [options]  (-h for help)\n",
 			argv[0]);
-		ret = 2;
 		goto out_args;
 	}
-	if (opt.netns && enter_netns(opt.netns) < 0)
+	if (options_config(&opt, &cfg) < 0)
+		goto out_args;
+	ret = 1;
+	if (opt.val[OPT_NETNS] && enter_netns(opt.val[OPT_NETNS]) < 0)
 		goto out_args;
 
 	struct loop *loop = loop_new();
-	struct fs *fs = loop ? fs_new(loop) : NULL;
+	struct fs *fs = loop ? fs_new(loop, &cfg) : NULL;
 	if (!fs) {
-		tlog(LOG_ERR, "cannot open sock_diag netlink socket: %s",
-		     strerror(errno));
+		tlog(LOG_ERR, "cannot start: %s", strerror(errno));
 		goto out_fs;
 	}
 	struct fuse_session *se =
@@ -268,7 +236,7 @@ out_fs:
 	loop_free(loop);
 out_args:
 	free(cmd.mountpoint);
-	free(opt.netns);
+	options_free(&opt);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -16,7 +16,7 @@
 #define NODE_FILE_BITS 7
 #define NODE_FIXED (UINT64_C(1) << NODE_FILE_BITS)
 #define NODE_MAX_FILES ((1 << NODE_FILE_BITS) - 1)
-#define NODE_ERR_MAX 256
+#define NODE_ERR_MAX 256 /* = FILES_ERR_MAX */
 
 struct node {
 	uint64_t ino;
@@ -24,6 +24,7 @@ struct node {
 	uint64_t gen;
 	uint32_t hnext; /* next slot with the same name hash */
 	char name[SOCKNAME_MAX];
+	char label[SOCKNAME_MAX + 8]; /* "kernel/NAME", for messages */
 	struct diag_key key;
 	char err[NODE_ERR_MAX]; /* last ctl error, in words */
 };

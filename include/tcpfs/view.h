@@ -8,8 +8,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tcpfs/diag.h"
+#include "tcpfs/tcp.h"
 
 /* X(ID, file name): every one-value file, in `status` order. */
 #define VIEW_FIELDS(X)                                                        \
@@ -19,6 +21,13 @@
 	X(UID, "uid")                                                         \
 	X(INODE, "inode")                                                     \
 	X(COOKIE, "cookie")                                                   \
+	X(ISS, "iss")                                                         \
+	X(IRS, "irs")                                                         \
+	X(SND_UNA, "snd_una")                                                 \
+	X(SND_NXT, "snd_nxt")                                                 \
+	X(SND_WL1, "snd_wl1")                                                 \
+	X(SND_WL2, "snd_wl2")                                                 \
+	X(RCV_NXT, "rcv_nxt")                                                 \
 	X(RECV_Q, "recv_q")                                                   \
 	X(SEND_Q, "send_q")                                                   \
 	X(TIMER, "timer")                                                     \
@@ -27,6 +36,7 @@
 	X(CONGESTION, "congestion")                                           \
 	X(OPTIONS, "options")                                                 \
 	X(WSCALE, "wscale")                                                   \
+	X(MSS, "mss")                                                         \
 	X(SND_MSS, "snd_mss")                                                 \
 	X(RCV_MSS, "rcv_mss")                                                 \
 	X(SND_WND, "snd_wnd")                                                 \
@@ -35,6 +45,7 @@
 	X(CWND, "cwnd")                                                       \
 	X(SSTHRESH, "ssthresh")                                               \
 	X(RTT, "rtt")                                                         \
+	X(SRTT, "srtt")                                                       \
 	X(RTTVAR, "rttvar")                                                   \
 	X(MIN_RTT, "min_rtt")                                                 \
 	X(RTO, "rto")                                                         \
@@ -76,5 +87,7 @@ void view_set(struct view *v, enum view_field f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Fill V from kernel socket S: only what the kernel really sent. */
 void view_from_diag(struct view *v, const struct diag_sock *s);
+/* Fill V from engine connection I, created by OWNER. */
+void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner);
 
 #endif

@@ -1,19 +1,16 @@
 /* FUSE low-level operations over the node table and the file table. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "tcpfs/events.h"
-#include "tcpfs/files.h"
-#include "tcpfs/fs.h"
+#include "fs_int.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/sockname.h"
-
-enum { INO_ROOT = FUSE_ROOT_ID, INO_KERNEL, INO_EVENTS };
 
 /* The fixed entries of the root directory. */
 static const struct {
@@ -23,6 +20,7 @@ static const struct {
 } root_entries[] = {
 	{"kernel", INO_KERNEL, S_IFDIR | 0555},
 	{"events", INO_EVENTS, S_IFREG | 0444},
+	{"engine", INO_ENGINE, S_IFDIR | 0555},
 };
 #define NROOT (sizeof(root_entries) / sizeof(root_entries[0]))
 
@@ -30,19 +28,16 @@ static const struct {
  * every open asks the kernel afresh anyway. */
 #define ENTRY_TIMEOUT 1.0
 
-struct fs {
-	struct diag *diag;
-	struct diag *monitor; /* destroyed kernel sockets; NULL if refused */
-	struct loop *loop;
-	struct procpid *procpid;
-	struct nodes *nodes;
-	struct events *events;
-	struct timespec mounted;
-};
-
 static void on_monitor(void *arg);
 
-struct fs *fs_new(struct loop *loop)
+void fs_config_default(struct fs_config *cfg)
+{
+	cfg->engine = true;
+	stack_config_default(&cfg->stack);
+	cfg->reap = 300 * 1000000ull;
+}
+
+struct fs *fs_new(struct loop *loop, const struct fs_config *cfg)
 {
 	struct fs *fs = calloc(1, sizeof(*fs));
 	if (!fs)
@@ -59,7 +54,8 @@ struct fs *fs_new(struct loop *loop)
 		     strerror(errno));
 	else if (loop_add(loop, diag_fd(fs->monitor), on_monitor, fs) < 0)
 		tlog(LOG_WARNING, "events: cannot watch the monitor socket");
-	if (!fs->diag || !fs->procpid || !fs->nodes || !fs->events) {
+	if (!fs->diag || !fs->procpid || !fs->nodes || !fs->events ||
+	    engine_start(fs, cfg) < 0) {
 		int err = errno;
 		fs_free(fs);
 		errno = err ? err : ENOMEM;
@@ -72,6 +68,7 @@ void fs_free(struct fs *fs)
 {
 	if (!fs)
 		return;
+	engine_stop(fs);
 	if (fs->monitor) {
 		loop_del(fs->loop, diag_fd(fs->monitor));
 		diag_close(fs->monitor);
@@ -83,12 +80,7 @@ void fs_free(struct fs *fs)
 	free(fs);
 }
 
-static struct fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
-static void fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino,
+void fs_fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino,
 		      mode_t mode, uid_t uid)
 {
 	memset(st, 0, sizeof(*st));
@@ -103,24 +95,20 @@ static void fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino,
 static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 {
 	if (ino == INO_ROOT) {
-		fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
+		fs_fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
+		return 0;
+	}
+	if (ino == INO_CLONE) {
+		fs_fill_stat(fs, st, ino, S_IFREG | 0444, 0);
 		return 0;
 	}
 	for (size_t i = 0; i < NROOT; i++)
 		if (root_entries[i].ino == ino) {
-			fill_stat(fs, st, ino, root_entries[i].mode, 0);
+			fs_fill_stat(fs, st, ino, root_entries[i].mode, 0);
 			return 0;
 		}
 	return -ENOENT;
 }
-
-/* A connection, fetched fresh from the kernel, and what it shows. */
-struct conn {
-	struct node *node;
-	struct diag_sock sock;
-	struct view view;
-	struct file_ctx ctx;
-};
 
 static int conn_load(struct fs *fs, fuse_req_t req, struct node *node,
 		     struct conn *c)
@@ -131,43 +119,45 @@ static int conn_load(struct fs *fs, fuse_req_t req, struct node *node,
 	c->node = node;
 	view_from_diag(&c->view, &c->sock);
 	c->ctx = (struct file_ctx){
+		.kind = CONN_KERNEL,
+		.label = node->label,
+		.err = node->err,
+		.owned = c->sock.full,
+		.owner = c->sock.full ? c->sock.uid : 0,
+		.caller = req ? fuse_req_ctx(req)->uid : 0,
+		.view = &c->view,
 		.diag = fs->diag,
 		.procpid = fs->procpid,
-		.node = node,
 		.sock = &c->sock,
-		.view = &c->view,
-		.caller = req ? fuse_req_ctx(req)->uid : 0,
 	};
 	return 0;
-}
-
-static uid_t conn_uid(const struct conn *c)
-{
-	return c->sock.full ? c->sock.uid : 0;
 }
 
 /* The attributes of connection directory or file INO. */
 static int conn_stat(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 		     struct conn *c, struct stat *st)
 {
-	struct node *node = nodes_get(fs->nodes, ino);
-	if (!node)
-		return -ENOENT;
-	int err = conn_load(fs, req, node, c);
+	int err;
+	if (ino_is_engine(ino)) {
+		err = engine_load(fs, req, ino_engine_id(ino), c);
+	} else {
+		struct node *node = nodes_get(fs->nodes, ino);
+		err = node ? conn_load(fs, req, node, c) : -ENOENT;
+	}
 	if (err < 0)
 		return err;
 	int r = node_row(ino);
 	if (r < 0) {
-		fill_stat(fs, st, ino, S_IFDIR | 0555, conn_uid(c));
+		fs_fill_stat(fs, st, ino, S_IFDIR | 0555, c->ctx.owner);
 		return 0;
 	}
 	if (r >= files_count() || !files_present(r, &c->ctx))
 		return -ENOENT;
-	fill_stat(fs, st, ino, S_IFREG | files_mode(r), conn_uid(c));
+	fs_fill_stat(fs, st, ino, S_IFREG | files_mode(r), c->ctx.owner);
 	return 0;
 }
 
-static void reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen)
+void fs_reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen)
 {
 	struct fuse_entry_param e = {
 		.ino = st->st_ino,
@@ -204,7 +194,7 @@ static void lookup_socket(fuse_req_t req, const char *name)
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen);
+	fs_reply_entry(req, &st, node->gen);
 }
 
 static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -223,8 +213,9 @@ static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -err);
 		return;
 	}
-	c.node->nlookup++;
-	reply_entry(req, &st, c.node->gen);
+	if (c.node)
+		c.node->nlookup++;
+	fs_reply_entry(req, &st, c.node ? c.node->gen : 0);
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -235,12 +226,14 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		for (size_t i = 0; i < NROOT; i++)
 			if (strcmp(name, root_entries[i].name) == 0) {
 				stat_fixed(fs_of(req), &st, root_entries[i].ino);
-				reply_entry(req, &st, 0);
+				fs_reply_entry(req, &st, 0);
 				return;
 			}
 		fuse_reply_err(req, ENOENT);
 	} else if (parent == INO_KERNEL) {
 		lookup_socket(req, name);
+	} else if (parent == INO_ENGINE) {
+		engine_lookup(req, name);
 	} else if (parent >= NODE_FIXED && node_row(parent) < 0) {
 		lookup_file(req, parent, name);
 	} else {
@@ -248,9 +241,15 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 }
 
+static void forget(struct fs *fs, fuse_ino_t ino, uint64_t n)
+{
+	if (!ino_is_engine(ino)) /* engine inodes need no table */
+		nodes_forget(fs->nodes, ino, n);
+}
+
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t n)
 {
-	nodes_forget(fs_of(req)->nodes, ino, n);
+	forget(fs_of(req), ino, n);
 	fuse_reply_none(req);
 }
 
@@ -258,7 +257,7 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *list)
 {
 	for (size_t i = 0; i < count; i++)
-		nodes_forget(fs_of(req)->nodes, list[i].ino, list[i].nlookup);
+		forget(fs_of(req), list[i].ino, list[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -301,7 +300,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 /* Directory listings: records of (ino, mode, name), taken whole at offset
  * 0 and served from that snapshot; a record's offset is its byte position. */
-static void dir_add(struct buf *list, uint64_t ino, uint32_t mode,
+void fs_dir_add(struct buf *list, uint64_t ino, uint32_t mode,
 		    const char *name)
 {
 	buf_add(list, &ino, sizeof(ino));
@@ -314,17 +313,17 @@ static void list_socket(const struct diag_sock *s, void *arg)
 	char name[SOCKNAME_MAX];
 	sockname_format(name, &s->key);
 	/* d_ino is a hint only: the socket inode, else its cookie */
-	dir_add(arg, s->inode ? s->inode : s->key.cookie, S_IFDIR, name);
+	fs_dir_add(arg, s->inode ? s->inode : s->key.cookie, S_IFDIR, name);
 }
 
 static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 		    struct buf *list)
 {
-	dir_add(list, ino, S_IFDIR, ".");
-	dir_add(list, INO_ROOT, S_IFDIR, "..");
+	fs_dir_add(list, ino, S_IFDIR, ".");
+	fs_dir_add(list, INO_ROOT, S_IFDIR, "..");
 	if (ino == INO_ROOT) {
 		for (size_t i = 0; i < NROOT; i++)
-			dir_add(list, root_entries[i].ino,
+			fs_dir_add(list, root_entries[i].ino,
 				root_entries[i].mode & S_IFMT,
 				root_entries[i].name);
 		return list->err;
@@ -333,6 +332,8 @@ static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 		int err = diag_dump(fs->diag, list_socket, list);
 		return err < 0 ? err : list->err;
 	}
+	if (ino == INO_ENGINE)
+		return engine_list(fs, list);
 	struct conn c;
 	struct stat st;
 	int err = conn_stat(fs, req, ino, &c, &st);
@@ -340,7 +341,7 @@ static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 		return err;
 	for (int r = 0; r < files_count(); r++)
 		if (files_present(r, &c.ctx))
-			dir_add(list, ino + (fuse_ino_t)r + 1, S_IFREG,
+			fs_dir_add(list, ino + (fuse_ino_t)r + 1, S_IFREG,
 				files_name(r));
 	return list->err;
 }
@@ -498,7 +499,7 @@ static void events_release(fuse_req_t req, struct fuse_file_info *fi)
 }
 
 /* Post a line stamped with the wall clock and wake the parked readers. */
-static void post_event(struct fs *fs, const char *what)
+void fs_post_event(struct fs *fs, const char *what)
 {
 	struct timespec ts;
 	char line[SOCKNAME_MAX + 128];
@@ -514,14 +515,21 @@ static void on_destroyed(const struct diag_sock *s, void *arg)
 	char name[SOCKNAME_MAX], what[SOCKNAME_MAX + 32];
 	sockname_format(name, &s->key);
 	snprintf(what, sizeof(what), "kernel/%s destroyed", name);
-	post_event(arg, what);
+	fs_post_event(arg, what);
 }
 
 static void on_monitor(void *arg)
 {
 	struct fs *fs = arg;
 	if (diag_monitor_read(fs->monitor, on_destroyed, fs) == -ENOBUFS)
-		post_event(fs, "kernel lost destroy events (netlink overrun)");
+		fs_post_event(fs, "kernel lost destroy events (netlink overrun)");
+}
+
+/* data and listen: served by the engine, not from a snapshot */
+static bool is_stream(fuse_ino_t ino)
+{
+	return ino_is_engine(ino) && node_row(ino) >= 0 &&
+	       files_stream(node_row(ino)) != FILES_NOT_STREAM;
 }
 
 /* Opening a file for reading renders it once: every read of this open file
@@ -535,15 +543,23 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		events_open(req, fi);
 		return;
 	}
+	if (ino == INO_CLONE) {
+		clone_open(req, fi);
+		return;
+	}
 	int err = ino < NODE_FIXED ? -EISDIR : conn_stat(fs, req, ino, &c, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
 	}
 	int r = node_row(ino), acc = fi->flags & O_ACCMODE;
-	if (acc != O_RDONLY &&
-	    (!files_writable(r) || !files_may_write(&c.ctx))) {
+	bool rd = acc != O_WRONLY, wr = acc != O_RDONLY;
+	if ((wr && !files_writable(r)) || !files_may_open(r, &c.ctx, rd, wr)) {
 		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (files_stream(r)) {
+		stream_open(req, &c, r, fi);
 		return;
 	}
 	fi->direct_io = 1;
@@ -571,6 +587,10 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		events_read_req(req, size, fi);
 		return;
 	}
+	if (is_stream(ino)) {
+		stream_read(req, ino, size, fi);
+		return;
+	}
 	if (!snap) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -590,11 +610,18 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 	struct conn c;
 	struct stat st;
 	(void)off;
-	(void)fi;
+	if (is_stream(ino)) {
+		stream_write(req, ino, data, size, fi);
+		return;
+	}
 	int err = conn_stat(fs, req, ino, &c, &st);
 	if (err == 0)
 		err = files_write(node_row(ino), &c.ctx, data, size);
-	if (err < 0)
+	if (c.ctx.kind == CONN_ENGINE && err != -ENOENT)
+		engine_kick(fs);
+	if (err == -EINPROGRESS)
+		engine_park_connect(req, c.ctx.id, size);
+	else if (err < 0)
 		fuse_reply_err(req, -err);
 	else
 		fuse_reply_write(req, size);
@@ -607,11 +634,36 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		events_release(req, fi);
 		return;
 	}
+	if (is_stream(ino)) {
+		stream_release(req, fi);
+		return;
+	}
 	if (snap) {
 		buf_free(snap);
 		free(snap);
 	}
 	fuse_reply_err(req, 0);
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (parent == INO_ENGINE)
+		engine_rmdir(req, name);
+	else
+		fuse_reply_err(req, parent == INO_KERNEL ? EPERM : ENOTDIR);
+}
+
+static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	if (is_stream(ino)) {
+		stream_poll(req, ino, fi, ph);
+		return;
+	}
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	/* a snapshot is always ready; events is handled by its reads */
+	fuse_reply_poll(req, POLLIN | POLLRDNORM);
 }
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
@@ -636,4 +688,6 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.read = fs_read,
 	.write = fs_write,
 	.release = fs_release,
+	.rmdir = fs_rmdir,
+	.poll = fs_poll,
 };

@@ -1,4 +1,5 @@
 /* Connection directory nodes: slots by inode, a hash by name. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,7 @@ struct node *nodes_add(struct nodes *t, const char *name)
 		return NULL;
 	}
 	strcpy(n->name, name);
+	snprintf(n->label, sizeof(n->label), "kernel/%s", name);
 	n->ino = (uint64_t)(i + 1) << NODE_FILE_BITS;
 	n->gen = ++t->gen;
 	uint32_t b = hash(name);

@@ -139,3 +139,70 @@ void view_from_diag(struct view *v, const struct diag_sock *s)
 	if (s->info_len)
 		set_tcp_info(v, s);
 }
+
+/* Segments of MSS bytes in BYTES, as the kernel counts cwnd. */
+static unsigned segments(uint32_t bytes, uint16_t mss)
+{
+	return mss ? bytes / mss : bytes;
+}
+
+static void set_engine_options(struct view *v, const struct tcp_info_snap *i)
+{
+	/* the bits of set_options(): timestamps 1, sack 2, wscale 4 */
+	bool ws = i->snd_wscale || i->rcv_wscale;
+	set_options(v, (uint8_t)(i->ts_ok | i->sack_ok << 1 | ws << 2));
+	if (ws)
+		view_set(v, VF_WSCALE, "%u,%u", i->snd_wscale, i->rcv_wscale);
+}
+
+void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner)
+{
+	char a[SOCKNAME_ADDR_MAX];
+	bool synced = i->state >= TCP_SYN_RECEIVED ||
+		      (i->state == TCP_CLOSED && i->irs);
+
+	v->have = 0;
+	view_set(v, VF_STATE, "%s", tcp_state_name(i->state));
+	if (i->local.family) {
+		wire_ep_format(&i->local, a, sizeof(a));
+		view_set(v, VF_LOCAL, "%s", a);
+	}
+	if (i->remote.family) {
+		wire_ep_format(&i->remote, a, sizeof(a));
+		view_set(v, VF_REMOTE, "%s", a);
+	}
+	view_set(v, VF_UID, "%u", (unsigned)owner);
+	if (i->listener || (i->state == TCP_CLOSED && !i->iss))
+		return; /* nothing sent or received: no numbers to show */
+	view_set(v, VF_ISS, "%u", i->iss);
+	view_set(v, VF_SND_UNA, "%u", i->snd_una);
+	view_set(v, VF_SND_NXT, "%u", i->snd_nxt);
+	view_set(v, VF_MSS, "%u", i->mss);
+	view_set(v, VF_SND_MSS, "%u", i->mss);
+	view_set(v, VF_RECV_Q, "%u", i->recv_q);
+	view_set(v, VF_SEND_Q, "%u", i->send_q);
+	view_set(v, VF_CWND, "%u", segments(i->cwnd, i->mss));
+	if (i->ssthresh < INFINITE_SSTHRESH)
+		view_set(v, VF_SSTHRESH, "%u", segments(i->ssthresh, i->mss));
+	view_set(v, VF_RTO, "%llu", (unsigned long long)i->rto);
+	view_set(v, VF_CONGESTION, "%s", i->cc);
+	view_set(v, VF_SEGS_IN, "%" PRIu64, i->segs_in);
+	view_set(v, VF_SEGS_OUT, "%" PRIu64, i->segs_out);
+	view_set(v, VF_BYTES_SENT, "%" PRIu64, i->bytes_out);
+	view_set(v, VF_BYTES_RECEIVED, "%" PRIu64, i->bytes_in);
+	view_set(v, VF_TOTAL_RETRANS, "%" PRIu64, i->retrans_segs);
+	if (!synced)
+		return;
+	view_set(v, VF_IRS, "%u", i->irs);
+	view_set(v, VF_RCV_NXT, "%u", i->rcv_nxt);
+	view_set(v, VF_RCV_WND, "%u", i->rcv_wnd);
+	view_set(v, VF_SND_WND, "%u", i->snd_wnd);
+	view_set(v, VF_SND_WL1, "%u", i->snd_wl1);
+	view_set(v, VF_SND_WL2, "%u", i->snd_wl2);
+	set_engine_options(v, i);
+	if (i->srtt) {
+		view_set(v, VF_RTT, "%llu", (unsigned long long)i->srtt);
+		view_set(v, VF_SRTT, "%llu", (unsigned long long)i->srtt);
+		view_set(v, VF_RTTVAR, "%llu", (unsigned long long)i->rttvar);
+	}
+}

@@ -1,0 +1,45 @@
+/* tcpfs econn: what the filesystem keeps of each engine connection.
+ *
+ * The engine holds a connection's state; the filesystem adds its owner,
+ * the last ctl error, the last state it announced, a poll handle and when
+ * it closed (to reap it). Ids only grow, so the table stays sorted by id. */
+#ifndef TCPFS_ECONN_H
+#define TCPFS_ECONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tcpfs/tcp.h"
+
+#define ECONN_ERR_MAX 256
+
+struct econn {
+	uint32_t id;
+	uid_t owner;
+	enum tcp_state state; /* as last announced in events */
+	tcp_time idle_since;  /* CLOSED since (reaping), 0 while open */
+	char label[24];	      /* "engine/ID" */
+	char err[ECONN_ERR_MAX];
+	void *poll;	      /* a FUSE poll handle to notify, or NULL */
+};
+
+struct econns;
+
+/* An empty table. */
+struct econns *econns_new(void);
+/* Free the table and every entry (poll handles are the caller's). */
+void econns_free(struct econns *t);
+/* A new entry for ID (larger than any before), owned by OWNER; NULL on
+ * ENOMEM. */
+struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner);
+/* The entry for ID, or NULL. */
+struct econn *econns_find(struct econns *t, uint32_t id);
+/* Remove and free the entry for ID. */
+void econns_del(struct econns *t, uint32_t id);
+/* Number of entries. */
+size_t econns_count(const struct econns *t);
+/* Entry I (0 <= I < count), in id order. */
+struct econn *econns_at(struct econns *t, size_t i);
+
+#endif

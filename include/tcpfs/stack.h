@@ -1,0 +1,47 @@
+/* tcpfs stack: the userspace TCP engine on its link, in the daemon's loop.
+ *
+ * A stack owns the engine (tcp.h), the TUN device its packets cross
+ * (tun.h), an optional impairment stage on that link (a test option) and a
+ * timerfd armed at the engine's next deadline. The loop feeds it packets
+ * and timer ticks; the owner makes engine calls through stack_tcp() and
+ * then calls stack_kick() so that new deadlines are armed. */
+#ifndef TCPFS_STACK_H
+#define TCPFS_STACK_H
+
+#include <stddef.h>
+
+#include "tcpfs/tcp.h"
+#include "tcpfs/tun.h"
+
+struct loop;
+struct stack;
+
+struct stack_config {
+	struct tun_config tun;	     /* the host's side of the link */
+	struct in_addr engine4;	     /* the engine's own addresses */
+	struct in6_addr engine6;
+	tcp_time msl;		     /* TIME_WAIT is 2 * msl */
+	int syn_retries;	     /* -1: the engine's default */
+	const char *impair;	     /* test option, see impair_parse(); NULL */
+	/* Connection ID saw EVENTS (TCP_EV_*); called after the engine call
+	 * that caused them has returned, so it may call the engine. */
+	void (*event)(void *ctx, uint32_t id, unsigned events);
+	void *ctx;
+};
+
+/* Fill CFG with the defaults: device tcpfs0, MTU 1500, host 198.19.253.1/30
+ * and fdcf:7c9f:7cfa::1/64, engine .2 and ::2, route_localnet on. */
+void stack_config_default(struct stack_config *cfg);
+/* Create the device and the engine and join LOOP; NULL with WHY. */
+struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
+			char *why, size_t whylen);
+/* Leave the loop, free the engine and remove the device. */
+void stack_free(struct stack *st);
+/* The engine, for connection calls. */
+struct tcp_engine *stack_tcp(struct stack *st);
+/* The stack's clock (CLOCK_MONOTONIC), in microseconds. */
+tcp_time stack_now(void);
+/* After engine calls: run due timers, deliver events, re-arm the timer. */
+void stack_kick(struct stack *st);
+
+#endif

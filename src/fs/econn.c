@@ -1,0 +1,88 @@
+/* Engine connections as the filesystem knows them: a table sorted by id. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcpfs/econn.h"
+
+struct econns {
+	struct econn **v;
+	size_t n, cap;
+};
+
+struct econns *econns_new(void)
+{
+	return calloc(1, sizeof(struct econns));
+}
+
+void econns_free(struct econns *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	free(t);
+}
+
+/* Index of ID, or of where it would go. */
+static size_t search(const struct econns *t, uint32_t id)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner)
+{
+	if (t->n && t->v[t->n - 1]->id >= id)
+		return NULL; /* ids only grow */
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 16;
+		struct econn **v = realloc(t->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		t->v = v;
+		t->cap = cap;
+	}
+	struct econn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = id;
+	c->owner = owner;
+	snprintf(c->label, sizeof(c->label), "engine/%u", id);
+	t->v[t->n++] = c;
+	return c;
+}
+
+struct econn *econns_find(struct econns *t, uint32_t id)
+{
+	size_t i = search(t, id);
+	return i < t->n && t->v[i]->id == id ? t->v[i] : NULL;
+}
+
+void econns_del(struct econns *t, uint32_t id)
+{
+	size_t i = search(t, id);
+	if (i == t->n || t->v[i]->id != id)
+		return;
+	free(t->v[i]);
+	memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
+	t->n--;
+}
+
+size_t econns_count(const struct econns *t)
+{
+	return t->n;
+}
+
+struct econn *econns_at(struct econns *t, size_t i)
+{
+	return t->v[i];
+}

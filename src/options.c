@@ -1,0 +1,167 @@
+/* The daemon's own options: parsed by fuse_opt, checked here. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcpfs/log.h"
+#include "tcpfs/options.h"
+
+static const char *const names[OPT_COUNT] = {
+#define OPT_NAME(id, name) [OPT_##id] = name,
+	OPTIONS(OPT_NAME)
+#undef OPT_NAME
+};
+
+enum { KEY_NO_ENGINE = OPT_COUNT };
+
+/* fuse_opt gives "--NAME=X" to the '=' template and "--NAME X" to the ' '
+ * one as "--NAMEX": both are keys, and option_proc takes the value. */
+static const struct fuse_opt spec[] = {
+#define OPT_SPEC(id, name)                                                    \
+	FUSE_OPT_KEY("--" name "=", OPT_##id),                                \
+		FUSE_OPT_KEY("--" name " ", OPT_##id),
+	OPTIONS(OPT_SPEC)
+#undef OPT_SPEC
+		FUSE_OPT_KEY("--no-engine", KEY_NO_ENGINE),
+	FUSE_OPT_END,
+};
+
+static int option_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct options *opt = data;
+	(void)outargs;
+	if (key == KEY_NO_ENGINE) {
+		opt->no_engine = true;
+		return 0;
+	}
+	if (key < 0 || key >= OPT_COUNT)
+		return 1; /* keep it for fuse_parse_cmdline */
+	const char *val = arg + 2 + strlen(names[key]);
+	if (*val == '=')
+		val++;
+	free(opt->val[key]);
+	opt->val[key] = strdup(val);
+	return opt->val[key] ? 0 : -1;
+}
+
+int options_parse(struct fuse_args *args, struct options *opt)
+{
+	return fuse_opt_parse(args, opt, spec, option_proc);
+}
+
+void options_free(struct options *opt)
+{
+	for (int i = 0; i < OPT_COUNT; i++)
+		free(opt->val[i]);
+}
+
+__attribute__((format(printf, 2, 3))) static int bad(int id, const char *fmt,
+						     ...)
+{
+	char why[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	tlog(LOG_ERR, "--%s: %s", names[id], why);
+	return -1;
+}
+
+/* A number in [MIN, MAX], with decimals if SCALE > 1 (seconds to us). */
+static int number(int id, const char *s, double min, double max, double scale,
+		  uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || *end || errno || v < min || v > max)
+		return bad(id, "'%s' is not a number from %g to %g", s, min,
+			   max);
+	*out = (uint64_t)(v * scale + 0.5);
+	return 0;
+}
+
+/* "ADDR/PREFIX" or "ADDR" (PREFIX stays as it was) of family AF. */
+static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *slash = strchr(buf, '/');
+	unsigned max = af == AF_INET ? 32 : 128;
+	if (slash) {
+		char *end;
+		unsigned long p = strtoul(slash + 1, &end, 10);
+		if (!prefix || !slash[1] || *end || p < 1 || p >= max)
+			return bad(id, "bad prefix length in '%s'", s);
+		*prefix = (unsigned)p;
+		*slash = 0;
+	}
+	if (inet_pton(af, buf, addr) != 1)
+		return bad(id, "'%s' is not an IPv%d address", s,
+			   af == AF_INET ? 4 : 6);
+	return 0;
+}
+
+int options_config(const struct options *opt, struct fs_config *cfg)
+{
+	struct stack_config *sc = &cfg->stack;
+	const char *const *v = (const char *const *)opt->val;
+	uint64_t n;
+	int err = 0;
+
+	cfg->engine = !opt->no_engine;
+	if (v[OPT_TUN]) {
+		if (!*v[OPT_TUN] || strlen(v[OPT_TUN]) >= sizeof(sc->tun.name))
+			err |= bad(OPT_TUN, "a device name of 1 to %zu bytes",
+				   sizeof(sc->tun.name) - 1);
+		else
+			strcpy(sc->tun.name, v[OPT_TUN]);
+	}
+	if (v[OPT_MTU] && !(err |= number(OPT_MTU, v[OPT_MTU], 1280, 65535, 1, &n)))
+		sc->tun.mtu = (unsigned)n;
+	if (v[OPT_HOST4])
+		err |= address(OPT_HOST4, v[OPT_HOST4], AF_INET, &sc->tun.host4,
+			       &sc->tun.prefix4);
+	if (v[OPT_ENGINE4])
+		err |= address(OPT_ENGINE4, v[OPT_ENGINE4], AF_INET,
+			       &sc->engine4, NULL);
+	if (v[OPT_HOST6])
+		err |= address(OPT_HOST6, v[OPT_HOST6], AF_INET6, &sc->tun.host6,
+			       &sc->tun.prefix6);
+	if (v[OPT_ENGINE6])
+		err |= address(OPT_ENGINE6, v[OPT_ENGINE6], AF_INET6,
+			       &sc->engine6, NULL);
+	if (v[OPT_MSL] && !(err |= number(OPT_MSL, v[OPT_MSL], 0.001, 600, 1e6, &n)))
+		sc->msl = n;
+	if (v[OPT_SYN_RETRIES] &&
+	    !(err |= number(OPT_SYN_RETRIES, v[OPT_SYN_RETRIES], 0, 10, 1, &n)))
+		sc->syn_retries = (int)n;
+	if (v[OPT_REAP] && !(err |= number(OPT_REAP, v[OPT_REAP], 0, 86400, 1e6, &n)))
+		cfg->reap = n;
+	sc->impair = v[OPT_IMPAIR];
+	return err ? -1 : 0;
+}
+
+void options_help(void)
+{
+	printf("tcpfs options:\n"
+	       "    --netns=PATH|NAME|PID  show the sockets of another network namespace\n"
+	       "                           (a file such as /proc/PID/ns/net, a name under\n"
+	       "                           /var/run/netns, or a process id)\n"
+	       "    --no-engine            no userspace engine, no TUN device: kernel/ only\n"
+	       "    --tun=NAME             the engine's TUN device (tcpfs0)\n"
+	       "    --mtu=BYTES            its MTU (1500)\n"
+	       "    --host4=ADDR/PREFIX    the host's IPv4 address on it (198.19.253.1/30)\n"
+	       "    --engine4=ADDR         the engine's IPv4 address (198.19.253.2)\n"
+	       "    --host6=ADDR/PREFIX    the host's IPv6 address (fdcf:7c9f:7cfa::1/64)\n"
+	       "    --engine6=ADDR         the engine's IPv6 address (fdcf:7c9f:7cfa::2)\n"
+	       "    --msl=SECONDS          maximum segment lifetime; TIME_WAIT is 2 MSL (60)\n"
+	       "    --syn-retries=N        SYN retransmissions before ETIMEDOUT (6)\n"
+	       "    --reap=SECONDS         closed engine connections are freed after (300)\n"
+	       "    --impair=SPEC          test option: impair the engine's link, see tcpfs(8)\n\n");
+}

@@ -1,0 +1,223 @@
+/* The engine on its TUN link, driven by the loop: packets, timer, events. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tcpfs/log.h"
+#include "tcpfs/loop.h"
+#include "tcpfs/stack.h"
+
+/* Packets read from the device per wakeup: enough to batch, few enough
+ * that FUSE requests are not starved. */
+#define READ_BATCH 64
+#define PKT_MAX 65536
+
+struct pending {
+	uint32_t id;
+	unsigned events;
+};
+
+struct stack {
+	struct stack_config cfg;
+	struct loop *loop;
+	struct tun *tun;
+	struct tcp_engine *tcp;
+	int timerfd;
+	tcp_time armed;
+	struct pending *q; /* events not yet delivered */
+	size_t nq, capq;
+	bool draining;
+	uint8_t pkt[PKT_MAX];
+};
+
+void stack_config_default(struct stack_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->tun.name, "tcpfs0");
+	cfg->tun.mtu = 1500;
+	inet_pton(AF_INET, "198.19.253.1", &cfg->tun.host4);
+	cfg->tun.prefix4 = 30;
+	inet_pton(AF_INET6, "fdcf:7c9f:7cfa::1", &cfg->tun.host6);
+	cfg->tun.prefix6 = 64;
+	cfg->tun.route_localnet = true;
+	inet_pton(AF_INET, "198.19.253.2", &cfg->engine4);
+	inet_pton(AF_INET6, "fdcf:7c9f:7cfa::2", &cfg->engine6);
+	cfg->msl = 60 * 1000000ull;
+	cfg->syn_retries = -1;
+}
+
+tcp_time stack_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (tcp_time)ts.tv_sec * 1000000 + (tcp_time)ts.tv_nsec / 1000;
+}
+
+static void on_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct stack *st = ctx;
+	tun_write(st->tun, pkt, len);
+}
+
+/* The engine's events wait here until its call has returned. */
+static void on_event(void *ctx, uint32_t id, unsigned events)
+{
+	struct stack *st = ctx;
+	if (st->nq && st->q[st->nq - 1].id == id) {
+		st->q[st->nq - 1].events |= events;
+		return;
+	}
+	if (st->nq == st->capq) {
+		size_t cap = st->capq ? 2 * st->capq : 64;
+		struct pending *q = realloc(st->q, cap * sizeof(*q));
+		if (!q) {
+			tlog(LOG_ERR, "engine: out of memory: event lost");
+			return;
+		}
+		st->q = q;
+		st->capq = cap;
+	}
+	st->q[st->nq++] = (struct pending){id, events};
+}
+
+/* Deliver queued events; those they cause are delivered in turn. */
+static void drain(struct stack *st)
+{
+	if (st->draining)
+		return;
+	st->draining = true;
+	for (size_t i = 0; i < st->nq; i++)
+		if (st->cfg.event)
+			st->cfg.event(st->cfg.ctx, st->q[i].id, st->q[i].events);
+	st->nq = 0;
+	st->draining = false;
+}
+
+static void arm(struct stack *st, tcp_time deadline)
+{
+	if (deadline == st->armed)
+		return;
+	struct itimerspec its = {0};
+	if (deadline != TCP_NEVER) {
+		its.it_value.tv_sec = (time_t)(deadline / 1000000);
+		its.it_value.tv_nsec = (long)(deadline % 1000000) * 1000;
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1; /* zero would disarm */
+	}
+	timerfd_settime(st->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	st->armed = deadline;
+}
+
+void stack_kick(struct stack *st)
+{
+	/* events may lead to engine calls, and those to new deadlines */
+	for (int i = 0; i < 8; i++) {
+		tcp_time next = tcp_tick(st->tcp, stack_now());
+		drain(st);
+		if (!st->nq) {
+			arm(st, next);
+			return;
+		}
+	}
+	arm(st, stack_now()); /* still busy: come back through the loop */
+}
+
+static void on_timer(void *arg)
+{
+	struct stack *st = arg;
+	uint64_t n;
+	if (read(st->timerfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		tlog(LOG_WARNING, "engine: timerfd: %s", strerror(errno));
+	st->armed = TCP_NEVER;
+	stack_kick(st);
+}
+
+static void on_packets(void *arg)
+{
+	struct stack *st = arg;
+	for (int i = 0; i < READ_BATCH; i++) {
+		ssize_t n = tun_read(st->tun, st->pkt, sizeof(st->pkt));
+		if (n <= 0)
+			break;
+		tcp_input(st->tcp, st->pkt, (size_t)n, stack_now());
+		drain(st);
+	}
+	stack_kick(st);
+}
+
+static struct tcp_engine *new_engine(struct stack *st)
+{
+	struct tcp_config tc;
+	tcp_config_default(&tc);
+	tc.addr4.family = AF_INET;
+	memcpy(tc.addr4.a, &st->cfg.engine4, 4);
+	tc.addr6.family = AF_INET6;
+	memcpy(tc.addr6.a, &st->cfg.engine6, 16);
+	/* the larger header (IPv6, 40 bytes) and TCP's own 20 */
+	tc.mss = (uint16_t)(st->cfg.tun.mtu - 60);
+	tc.msl = st->cfg.msl;
+	if (st->cfg.syn_retries >= 0)
+		tc.syn_retries = (unsigned)st->cfg.syn_retries;
+	tc.seed = stack_now() ^ ((uint64_t)getpid() << 32);
+	tc.output = on_output;
+	tc.event = on_event;
+	tc.ctx = st;
+	return tcp_engine_new(&tc);
+}
+
+struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
+			char *why, size_t whylen)
+{
+	struct stack *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	st->cfg = *cfg;
+	st->loop = loop;
+	st->armed = TCP_NEVER;
+	st->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	st->tun = tun_open(&cfg->tun, why, whylen);
+	if (!st->tun || st->timerfd < 0) {
+		if (st->timerfd < 0)
+			snprintf(why, whylen, "timerfd: %s", strerror(errno));
+		stack_free(st);
+		return NULL;
+	}
+	st->tcp = new_engine(st);
+	if (!st->tcp || loop_add(loop, tun_fd(st->tun), on_packets, st) < 0 ||
+	    loop_add(loop, st->timerfd, on_timer, st) < 0) {
+		snprintf(why, whylen, "engine: %s", strerror(errno));
+		stack_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void stack_free(struct stack *st)
+{
+	if (!st)
+		return;
+	if (st->tun) {
+		loop_del(st->loop, tun_fd(st->tun));
+		tun_close(st->tun);
+	}
+	if (st->timerfd >= 0) {
+		loop_del(st->loop, st->timerfd);
+		close(st->timerfd);
+	}
+	if (st->tcp)
+		tcp_engine_free(st->tcp);
+	free(st->q);
+	free(st);
+}
+
+struct tcp_engine *stack_tcp(struct stack *st)
+{
+	return st->tcp;
+}
