@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tcpfs/link.h"
 #include "tcpfs/log.h"
 #include "tcpfs/options.h"
 
@@ -143,7 +144,15 @@ int options_config(const struct options *opt, struct fs_config *cfg)
 		sc->syn_retries = (int)n;
 	if (v[OPT_REAP] && !(err |= number(OPT_REAP, v[OPT_REAP], 0, 86400, 1e6, &n)))
 		cfg->reap = n;
-	sc->impair = v[OPT_IMPAIR];
+	if (v[OPT_IMPAIR]) {
+		struct impair_config ic;
+		uint64_t seed;
+		char why[200];
+		if (stack_impair_parse(v[OPT_IMPAIR], &ic, &seed, why,
+				       sizeof(why)) < 0)
+			err |= bad(OPT_IMPAIR, "%s", why);
+		sc->impair = v[OPT_IMPAIR];
+	}
 	return err ? -1 : 0;
 }
 

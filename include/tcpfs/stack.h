@@ -22,7 +22,7 @@ struct stack_config {
 	struct in6_addr engine6;
 	tcp_time msl;		     /* TIME_WAIT is 2 * msl */
 	int syn_retries;	     /* -1: the engine's default */
-	const char *impair;	     /* test option, see impair_parse(); NULL */
+	const char *impair;	     /* test option, see stack_impair_parse() */
 	/* Connection ID saw EVENTS (TCP_EV_*); called after the engine call
 	 * that caused them has returned, so it may call the engine. */
 	void (*event)(void *ctx, uint32_t id, unsigned events);
@@ -43,5 +43,11 @@ struct tcp_engine *stack_tcp(struct stack *st);
 tcp_time stack_now(void);
 /* After engine calls: run due timers, deliver events, re-arm the timer. */
 void stack_kick(struct stack *st);
+
+struct impair_config;
+/* Parse --impair SPEC, "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,
+ * seed=N", into CFG and SEED; 0, or -1 with the reason in WHY. */
+int stack_impair_parse(const char *spec, struct impair_config *cfg,
+		       uint64_t *seed, char *why, size_t whylen);
 
 #endif

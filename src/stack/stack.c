@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tcpfs/link.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/stack.h"
@@ -26,6 +27,7 @@ struct stack {
 	struct stack_config cfg;
 	struct loop *loop;
 	struct tun *tun;
+	struct impair *out, *in; /* --impair: engine to host, host to engine */
 	struct tcp_engine *tcp;
 	int timerfd;
 	tcp_time armed;
@@ -58,10 +60,28 @@ tcp_time stack_now(void)
 	return (tcp_time)ts.tv_sec * 1000000 + (tcp_time)ts.tv_nsec / 1000;
 }
 
+/* Hand every packet due at NOW from IMP to the device or the engine. */
+static void flush(struct stack *st, struct impair *imp, tcp_time now)
+{
+	uint8_t pkt[LINK_MAX_PKT];
+	size_t n;
+	while ((n = impair_pop(imp, now, pkt, sizeof(pkt))) > 0) {
+		if (imp == st->out)
+			tun_write(st->tun, pkt, n);
+		else
+			tcp_input(st->tcp, pkt, n, now);
+	}
+}
+
 static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct stack *st = ctx;
-	tun_write(st->tun, pkt, len);
+	if (!st->out) {
+		tun_write(st->tun, pkt, len);
+		return;
+	}
+	impair_push(st->out, pkt, len, stack_now());
+	flush(st, st->out, stack_now());
 }
 
 /* The engine's events wait here until its call has returned. */
@@ -113,11 +133,22 @@ static void arm(struct stack *st, tcp_time deadline)
 	st->armed = deadline;
 }
 
+static tcp_time min3(tcp_time a, tcp_time b, tcp_time c)
+{
+	tcp_time m = a < b ? a : b;
+	return m < c ? m : c;
+}
+
 void stack_kick(struct stack *st)
 {
 	/* events may lead to engine calls, and those to new deadlines */
 	for (int i = 0; i < 8; i++) {
 		tcp_time next = tcp_tick(st->tcp, stack_now());
+		if (st->out) {
+			flush(st, st->in, stack_now());
+			flush(st, st->out, stack_now());
+			next = min3(next, impair_next(st->in), impair_next(st->out));
+		}
 		drain(st);
 		if (!st->nq) {
 			arm(st, next);
@@ -144,10 +175,75 @@ static void on_packets(void *arg)
 		ssize_t n = tun_read(st->tun, st->pkt, sizeof(st->pkt));
 		if (n <= 0)
 			break;
-		tcp_input(st->tcp, st->pkt, (size_t)n, stack_now());
+		if (st->in) {
+			impair_push(st->in, st->pkt, (size_t)n, stack_now());
+			flush(st, st->in, stack_now());
+		} else {
+			tcp_input(st->tcp, st->pkt, (size_t)n, stack_now());
+		}
 		drain(st);
 	}
 	stack_kick(st);
+}
+
+/* --impair SPEC: "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,
+ * seed=N", the same in both directions (a test option). */
+int stack_impair_parse(const char *spec, struct impair_config *cfg,
+		       uint64_t *seed, char *why, size_t whylen)
+{
+	char buf[256], *save, *tok;
+	memset(cfg, 0, sizeof(*cfg));
+	*seed = 1;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		double v = eq ? strtod(eq + 1, &end) : -1;
+		if (!eq || end == eq + 1 || *end || v < 0) {
+			snprintf(why, whylen, "--impair: '%s' is not KEY=NUMBER",
+				 tok);
+			return -1;
+		}
+		*eq = 0;
+		if (strcmp(tok, "loss") == 0)
+			cfg->loss = v;
+		else if (strcmp(tok, "dup") == 0)
+			cfg->duplicate = v;
+		else if (strcmp(tok, "reorder") == 0)
+			cfg->reorder = v;
+		else if (strcmp(tok, "corrupt") == 0)
+			cfg->corrupt = v;
+		else if (strcmp(tok, "delay") == 0)
+			cfg->delay = (uint64_t)(v * 1000);
+		else if (strcmp(tok, "seed") == 0)
+			*seed = (uint64_t)v;
+		else {
+			snprintf(why, whylen, "--impair: unknown key '%s' (loss, "
+				 "dup, reorder, corrupt, delay, seed)", tok);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int impair_open(struct stack *st, const char *spec, char *why,
+		       size_t whylen)
+{
+	struct impair_config ic;
+	uint64_t seed;
+	if (stack_impair_parse(spec, &ic, &seed, why, whylen) < 0)
+		return -1;
+	/* a queue as deep as a real interface's, so only the rates drop */
+	ic.queue_max = 4u << 20;
+	st->out = impair_new(&ic, seed);
+	st->in = impair_new(&ic, seed + 1);
+	if (!st->out || !st->in) {
+		snprintf(why, whylen, "--impair: %s", strerror(errno));
+		return -1;
+	}
+	tlog(LOG_WARNING, "test option --impair %s: the engine's link loses, "
+	     "duplicates, reorders or corrupts packets on purpose", spec);
+	return 0;
 }
 
 static struct tcp_engine *new_engine(struct stack *st)
@@ -189,6 +285,10 @@ struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
 		stack_free(st);
 		return NULL;
 	}
+	if (cfg->impair && impair_open(st, cfg->impair, why, whylen) < 0) {
+		stack_free(st);
+		return NULL;
+	}
 	st->tcp = new_engine(st);
 	if (!st->tcp || loop_add(loop, tun_fd(st->tun), on_packets, st) < 0 ||
 	    loop_add(loop, st->timerfd, on_timer, st) < 0) {
@@ -207,6 +307,8 @@ void stack_free(struct stack *st)
 		loop_del(st->loop, tun_fd(st->tun));
 		tun_close(st->tun);
 	}
+	impair_free(st->out);
+	impair_free(st->in);
 	if (st->timerfd >= 0) {
 		loop_del(st->loop, st->timerfd);
 		close(st->timerfd);
