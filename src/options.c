@@ -17,7 +17,7 @@ static const char *const names[OPT_COUNT] = {
 #undef OPT_NAME
 };
 
-enum { KEY_NO_ENGINE = OPT_COUNT };
+enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT };
 
 /* fuse_opt gives "--NAME=X" to the '=' template and "--NAME X" to the ' '
  * one as "--NAMEX": both are keys, and option_proc takes the value. */
@@ -28,6 +28,7 @@ static const struct fuse_opt spec[] = {
 	OPTIONS(OPT_SPEC)
 #undef OPT_SPEC
 		FUSE_OPT_KEY("--no-engine", KEY_NO_ENGINE),
+	FUSE_OPT_KEY("--nat", KEY_NAT),
 	FUSE_OPT_END,
 };
 
@@ -36,8 +37,8 @@ static int option_proc(void *data, const char *arg, int key,
 {
 	struct options *opt = data;
 	(void)outargs;
-	if (key == KEY_NO_ENGINE) {
-		opt->no_engine = true;
+	if (key == KEY_NO_ENGINE || key == KEY_NAT) {
+		*(key == KEY_NAT ? &opt->nat : &opt->no_engine) = true;
 		return 0;
 	}
 	if (key < 0 || key >= OPT_COUNT)
@@ -116,6 +117,7 @@ int options_config(const struct options *opt, struct fs_config *cfg)
 	int err = 0;
 
 	cfg->engine = !opt->no_engine;
+	sc->nat = opt->nat;
 	if (v[OPT_TUN]) {
 		if (!*v[OPT_TUN] || strlen(v[OPT_TUN]) >= sizeof(sc->tun.name))
 			err |= bad(OPT_TUN, "a device name of 1 to %zu bytes",
@@ -163,6 +165,8 @@ void options_help(void)
 	       "                           (a file such as /proc/PID/ns/net, a name under\n"
 	       "                           /var/run/netns, or a process id)\n"
 	       "    --no-engine            no userspace engine, no TUN device: kernel/ only\n"
+	       "    --nat                  engine connections may reach other hosts (IPv4):\n"
+	       "                           forwarding and an nft masquerade table, undone at exit\n"
 	       "    --tun=NAME             the engine's TUN device (tcpfs0)\n"
 	       "    --mtu=BYTES            its MTU (1500)\n"
 	       "    --host4=ADDR/PREFIX    the host's IPv4 address on it (198.19.253.1/30)\n"

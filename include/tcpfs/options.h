@@ -32,6 +32,7 @@ enum option_id {
 struct options {
 	char *val[OPT_COUNT]; /* as given, or NULL */
 	bool no_engine;	      /* --no-engine */
+	bool nat;	      /* --nat */
 };
 
 /* Take tcpfs's options out of ARGS into OPT; 0, or -1 on ENOMEM. */

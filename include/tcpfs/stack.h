@@ -22,6 +22,7 @@ struct stack_config {
 	struct in6_addr engine6;
 	tcp_time msl;		     /* TIME_WAIT is 2 * msl */
 	int syn_retries;	     /* -1: the engine's default */
+	bool nat;		     /* masquerade the link to other hosts */
 	const char *impair;	     /* test option, see stack_impair_parse() */
 	/* Connection ID saw EVENTS (TCP_EV_*); called after the engine call
 	 * that caused them has returned, so it may call the engine. */
@@ -41,6 +42,8 @@ void stack_free(struct stack *st);
 struct tcp_engine *stack_tcp(struct stack *st);
 /* The stack's clock (CLOCK_MONOTONIC), in microseconds. */
 tcp_time stack_now(void);
+/* Whether the engine can reach DST: 0, or -ENETUNREACH with WHY. */
+int stack_route(struct stack *st, const struct wire_ep *dst, const char **why);
 /* After engine calls: run due timers, deliver events, re-arm the timer. */
 void stack_kick(struct stack *st);
 

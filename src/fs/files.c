@@ -210,6 +210,9 @@ static int write_engine_ctl(const struct file_ctx *ctx, const struct ctl_cmd *cm
 			return fail(ctx, -EINVAL,
 				    "connect: local port '%s' out of range",
 				    cmd->argv[1]);
+		if ((err = stack_route(ctx->stack, &ep, &why)) < 0)
+			return fail(ctx, err, "connect: %s: %s", cmd->argv[0],
+				    why);
 		err = tcp_connect(tcp, ctx->id, &ep, (uint16_t)lport, now);
 		return err < 0 ? engine_fail(ctx, cmd, err) : -EINPROGRESS;
 	}

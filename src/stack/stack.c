@@ -1,6 +1,7 @@
 /* The engine on its TUN link, driven by the loop: packets, timer, events. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "tcpfs/link.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
+#include "tcpfs/nat.h"
 #include "tcpfs/stack.h"
 
 /* Packets read from the device per wakeup: enough to batch, few enough
@@ -27,6 +29,7 @@ struct stack {
 	struct stack_config cfg;
 	struct loop *loop;
 	struct tun *tun;
+	struct nat *nat;
 	struct impair *out, *in; /* --impair: engine to host, host to engine */
 	struct tcp_engine *tcp;
 	int timerfd;
@@ -266,6 +269,70 @@ static struct tcp_engine *new_engine(struct stack *st)
 	return tcp_engine_new(&tc);
 }
 
+static uint32_t mask4(unsigned prefix)
+{
+	return prefix ? htonl(~0u << (32 - prefix)) : 0;
+}
+
+static struct in_addr link_net4(const struct tun_config *t)
+{
+	return (struct in_addr){t->host4.s_addr & mask4(t->prefix4)};
+}
+
+static bool in_prefix6(const uint8_t *a, const struct in6_addr *net,
+		       unsigned prefix)
+{
+	for (unsigned i = 0; i < prefix; i++) {
+		unsigned byte = i / 8, bit = 0x80 >> (i % 8);
+		if ((a[byte] & bit) != (net->s6_addr[byte] & bit))
+			return false;
+	}
+	return true;
+}
+
+/* True if DST is an address of this host (any interface). */
+static bool host_address(const struct wire_ep *dst)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+	if (getifaddrs(&ifa) < 0)
+		return true; /* cannot tell: let the SYN try */
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != dst->family)
+			continue;
+		const void *a = dst->family == AF_INET
+			? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+			: (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		found = memcmp(a, dst->a, dst->family == AF_INET ? 4 : 16) == 0;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+int stack_route(struct stack *st, const struct wire_ep *dst, const char **why)
+{
+	const struct tun_config *t = &st->cfg.tun;
+	if (dst->family == AF_INET) {
+		uint32_t a;
+		memcpy(&a, dst->a, 4);
+		if (st->nat || (a & mask4(t->prefix4)) == link_net4(t).s_addr ||
+		    ((ntohl(a) >> 24) == 127 && t->route_localnet) ||
+		    host_address(dst))
+			return 0;
+		*why = "not an address of this host or of the engine's link "
+		       "(--nat lets the engine reach other hosts)";
+		return -ENETUNREACH;
+	}
+	if (in_prefix6(dst->a, &t->host6, t->prefix6) || host_address(dst))
+		return 0;
+	*why = IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)dst->a)
+		? "::1 cannot be reached from the TUN link; use the host's "
+		  "address on it"
+		: "not an address of this host or of the engine's link "
+		  "(IPv6 has no --nat)";
+	return -ENETUNREACH;
+}
+
 struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
 			char *why, size_t whylen)
 {
@@ -279,7 +346,10 @@ struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
 	st->armed = TCP_NEVER;
 	st->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	st->tun = tun_open(&cfg->tun, why, whylen);
-	if (!st->tun || st->timerfd < 0) {
+	if (st->tun && cfg->nat)
+		st->nat = nat_open(cfg->tun.name, link_net4(&cfg->tun),
+				   cfg->tun.prefix4, why, whylen);
+	if (!st->tun || (cfg->nat && !st->nat) || st->timerfd < 0) {
 		if (st->timerfd < 0)
 			snprintf(why, whylen, "timerfd: %s", strerror(errno));
 		stack_free(st);
@@ -303,6 +373,7 @@ void stack_free(struct stack *st)
 {
 	if (!st)
 		return;
+	nat_close(st->nat);
 	if (st->tun) {
 		loop_del(st->loop, tun_fd(st->tun));
 		tun_close(st->tun);
