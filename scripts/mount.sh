@@ -83,6 +83,16 @@ Close a connection of your own (the kernel aborts it; the peer gets a RST):
   echo close > "\$d/ctl"
   cat "\$d/state"        # No such file or directory: the socket is gone
 
+Open a connection of your own with the userspace engine (over tcpfs0, the
+host is 198.19.253.1 there; 127.0.0.1 works too):
+  python3 -m http.server 8000 --bind 198.19.253.1 >/dev/null 2>&1 &
+  n=\$(cat $mnt/engine/clone)
+  echo connect 198.19.253.1:8000 > $mnt/engine/\$n/ctl
+  printf 'GET / HTTP/1.0\\r\\n\\r\\n' > $mnt/engine/\$n/data
+  cat $mnt/engine/\$n/data | head       # the answer, until the server's FIN
+  cat $mnt/engine/\$n/trace             # every segment, with seq and ack
+  echo close > $mnt/engine/\$n/ctl
+
 Unmount (the daemon then exits):
   sudo umount $mnt
 EOF
