@@ -30,6 +30,59 @@ static const struct {
 
 static void on_monitor(void *arg);
 
+void fs_hold(struct fs *fs, struct handle *h)
+{
+	h->prev = &fs->handles;
+	h->next = fs->handles.next;
+	h->next->prev = h;
+	fs->handles.next = h;
+}
+
+void fs_unhold(struct handle *h)
+{
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+}
+
+struct snap {
+	struct handle h;
+	struct buf b;
+};
+
+static void snap_drop(struct handle *h)
+{
+	struct snap *s = (struct snap *)h;
+	buf_free(&s->b);
+	free(s);
+}
+
+struct buf *fs_snap_open(struct fs *fs, struct fuse_file_info *fi)
+{
+	struct snap *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->h.drop = snap_drop;
+	fs_hold(fs, &s->h);
+	fi->fh = (uintptr_t)s;
+	return &s->b;
+}
+
+static struct buf *snap_of(struct fuse_file_info *fi)
+{
+	struct snap *s = (struct snap *)(uintptr_t)fi->fh;
+	return s ? &s->b : NULL;
+}
+
+void fs_snap_close(struct fuse_file_info *fi)
+{
+	struct snap *s = (struct snap *)(uintptr_t)fi->fh;
+	if (s) {
+		fs_unhold(&s->h);
+		snap_drop(&s->h);
+	}
+	fi->fh = 0;
+}
+
 void fs_config_default(struct fs_config *cfg)
 {
 	cfg->engine = true;
@@ -43,6 +96,7 @@ struct fs *fs_new(struct loop *loop, const struct fs_config *cfg)
 	if (!fs)
 		return NULL;
 	fs->loop = loop;
+	fs->handles.prev = fs->handles.next = &fs->handles;
 	fs->diag = diag_open();
 	fs->procpid = procpid_new("/proc");
 	fs->nodes = nodes_new();
@@ -69,6 +123,11 @@ void fs_free(struct fs *fs)
 	if (!fs)
 		return;
 	engine_stop(fs);
+	while (fs->handles.next != &fs->handles) {
+		struct handle *h = fs->handles.next;
+		fs_unhold(h);
+		h->drop(h);
+	}
 	if (fs->monitor) {
 		loop_del(fs->loop, diag_fd(fs->monitor));
 		diag_close(fs->monitor);
@@ -348,20 +407,18 @@ static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct buf *list = calloc(1, sizeof(*list));
 	(void)ino;
-	if (!list) {
+	if (!fs_snap_open(fs_of(req), fi)) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)list;
 	fuse_reply_open(req, fi);
 }
 
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct buf *list = (struct buf *)(uintptr_t)fi->fh;
+	struct buf *list = snap_of(fi);
 	if (off == 0) {
 		buf_free(list);
 		int err = list_dir(fs_of(req), req, ino, list);
@@ -399,10 +456,8 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	struct buf *list = (struct buf *)(uintptr_t)fi->fh;
 	(void)ino;
-	buf_free(list);
-	free(list);
+	fs_snap_close(fi);
 	fuse_reply_err(req, 0);
 }
 
@@ -565,16 +620,13 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->direct_io = 1;
 	fi->fh = 0;
 	if (acc != O_WRONLY) {
-		struct buf *snap = calloc(1, sizeof(*snap));
+		struct buf *snap = fs_snap_open(fs, fi);
 		err = snap ? files_render(r, &c.ctx, snap) : -ENOMEM;
 		if (err < 0) {
-			if (snap)
-				buf_free(snap);
-			free(snap);
+			fs_snap_close(fi);
 			fuse_reply_err(req, -err);
 			return;
 		}
-		fi->fh = (uintptr_t)snap;
 	}
 	fuse_reply_open(req, fi);
 }
@@ -582,7 +634,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct buf *snap = (struct buf *)(uintptr_t)fi->fh;
+	struct buf *snap = snap_of(fi);
 	if (ino == INO_EVENTS) {
 		events_read_req(req, size, fi);
 		return;
@@ -630,7 +682,6 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct buf *snap = (struct buf *)(uintptr_t)fi->fh;
 	if (ino == INO_EVENTS) {
 		events_release(req, fi);
 		return;
@@ -639,10 +690,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		stream_release(req, fi);
 		return;
 	}
-	if (snap) {
-		buf_free(snap);
-		free(snap);
-	}
+	fs_snap_close(fi);
 	fuse_reply_err(req, 0);
 }
 

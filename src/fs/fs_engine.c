@@ -17,6 +17,7 @@ enum wait_kind { W_CONNECT, W_READ, W_WRITE, W_ACCEPT };
 
 /* An open data or listen file. */
 struct stream {
+	struct handle h;
 	enum files_stream kind;
 	uint32_t id;
 	bool gave; /* listen: this open has given its connection: EOF now */
@@ -444,7 +445,7 @@ void clone_open(fuse_req_t req, struct fuse_file_info *fi)
 		return;
 	}
 	struct econn *ec = adopt(fs, (uint32_t)id, fuse_req_ctx(req)->uid);
-	if (!ec || !(snap = calloc(1, sizeof(*snap)))) {
+	if (!ec || !(snap = fs_snap_open(fs, fi))) {
 		if (ec) {
 			tcp_free(tcp_of(fs), (uint32_t)id, stack_now());
 			econns_del(fs->econns, (uint32_t)id);
@@ -454,12 +455,16 @@ void clone_open(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	ec->idle_since = stack_now(); /* reaped if never used */
 	buf_printf(snap, "%d\n", id);
-	fi->fh = (uintptr_t)snap;
 	fi->direct_io = 1;
 	fuse_reply_open(req, fi);
 }
 
 /* ---- data and listen ---- */
+
+static void stream_drop(struct handle *h)
+{
+	free(h);
+}
 
 void stream_open(fuse_req_t req, struct conn *c, int row,
 		 struct fuse_file_info *fi)
@@ -469,6 +474,8 @@ void stream_open(fuse_req_t req, struct conn *c, int row,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	st->h.drop = stream_drop;
+	fs_hold(fs_of(req), &st->h);
 	st->kind = files_stream(row);
 	st->id = c->ctx.id;
 	fi->fh = (uintptr_t)st;
@@ -521,7 +528,8 @@ void stream_release(fuse_req_t req, struct fuse_file_info *fi)
 			p = &w->next;
 		}
 	}
-	free(st);
+	fs_unhold(&st->h);
+	stream_drop(&st->h);
 	fuse_reply_err(req, 0);
 }
 

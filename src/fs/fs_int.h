@@ -36,6 +36,14 @@ static inline uint64_t engine_ino(uint32_t id)
 
 struct waiter;
 
+/* What an open file or directory holds is on a list, so that what the
+ * kernel never releases (a mount detached while files were open) is freed
+ * at exit all the same. */
+struct handle {
+	struct handle *prev, *next;
+	void (*drop)(struct handle *h); /* free it */
+};
+
 struct fs {
 	struct diag *diag;
 	struct diag *monitor; /* destroyed kernel sockets; NULL if refused */
@@ -49,6 +57,7 @@ struct fs {
 	struct econns *econns;
 	struct waiter *waiters;	 /* requests the engine will answer */
 	tcp_time reap;		 /* closed connections live this long */
+	struct handle handles;	 /* list head of open files' handles */
 };
 
 /* A connection, fetched fresh, and what it shows. */
@@ -73,6 +82,14 @@ void fs_reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen);
 void fs_dir_add(struct buf *list, uint64_t ino, uint32_t mode,
 		const char *name);
 void fs_post_event(struct fs *fs, const char *what);
+/* Put H on FS's list of open handles / take it off. */
+void fs_hold(struct fs *fs, struct handle *h);
+void fs_unhold(struct handle *h);
+/* A snapshot for open file FI (its fh): a buffer rendered once, read at
+ * any offset; NULL on ENOMEM. */
+struct buf *fs_snap_open(struct fs *fs, struct fuse_file_info *fi);
+/* Free FI's snapshot. */
+void fs_snap_close(struct fuse_file_info *fi);
 
 /* fs_engine.c */
 int engine_start(struct fs *fs, const struct fs_config *cfg);
