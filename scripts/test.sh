@@ -4,6 +4,8 @@
 #   1. build/       unit and integration suites (meson test)
 #   2. build-asan/  the same suites again, built with AddressSanitizer and
 #                   UndefinedBehaviorSanitizer (warnings are errors there)
+#   3. build-fuzz/  each libFuzzer target for FUZZ_SECONDS (30) (only when
+#                   no meson test arguments are given)
 #
 #   sudo scripts/test.sh [MESON-TEST-ARGS...]    e.g. --suite unit
 #
@@ -93,5 +95,39 @@ fi
 
 section "tests: build-asan/ (ASan + UBSan)"
 run_tests build-asan --timeout-multiplier 3 "$@"
+
+# libFuzzer (clang): each target replays its corpus, then fuzzes for
+# FUZZ_SECONDS (30) from a copy of it. A crash is a failed test.
+fuzz() {
+	local seconds=${FUZZ_SECONDS:-30} t corpus
+	# shellcheck disable=SC2054 # one meson option, commas and all
+	local opts=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false)
+	if [ ! -f build-fuzz/meson-private/coredata.dat ]; then
+		CC=clang meson setup build-fuzz "${opts[@]}" >/dev/null || return 1
+	fi
+	ninja -C build-fuzz >/dev/null || return 1
+	for t in build-fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$t" ] || continue
+		corpus=$(mktemp -d)
+		cp -r "tests/fuzz/corpus/${t##*/fuzz_}/." "$corpus"
+		if "$t" -max_total_time="$seconds" -print_final_stats=1 \
+			"$corpus" >"$log" 2>&1; then
+			echo "fuzz ${t##*/}: $(grep -o 'Done [0-9]* runs.*' "$log")"
+			passed=$((passed + 1))
+		else
+			tail -n 40 "$log"
+			echo "fuzz ${t##*/}: FAILED (the input is above)" >&2
+			failed=$((failed + 1))
+		fi
+		rm -rf "$corpus"
+	done
+}
+if [ $# -eq 0 ]; then
+	section "fuzz: build-fuzz/ (clang, libFuzzer, ${FUZZ_SECONDS:-30} s a target)"
+	fuzz || {
+		echo "test: the fuzz build failed" >&2
+		failed=$((failed + 1))
+	}
+fi
 
 finish

@@ -91,7 +91,8 @@ const char *wire_err_name(enum wire_err err);
 uint32_t wire_csum_add(uint32_t sum, const void *buf, size_t len);
 /* Fold SUM to 16 bits and invert it: the value that goes on the wire. */
 uint16_t wire_csum_fold(uint32_t sum);
-/* Format EP as "1.2.3.4:80" or "[::1]:80" into BUF; its length. */
+/* Format EP as "1.2.3.4:80" or "[::1]:80" into BUF; its length (as
+ * snprintf()), or -EINVAL when EP has no family. */
 int wire_ep_format(const struct wire_ep *ep, char *buf, size_t size);
 /* Parse "ADDR:PORT", "ADDR!PORT" or "[V6]:PORT" (PORT may be omitted when
  * DEFAULT_PORT >= 0); 0, or -EINVAL with the reason in WHY. */

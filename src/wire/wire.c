@@ -155,7 +155,8 @@ static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
 		return WIRE_SHORT;
 	ihl = (size_t)(pkt[0] & 0x0f) * 4;
 	tot = get16(pkt + 2);
-	if (ihl < IP4_HLEN || tot < ihl)
+	/* The datagram must hold its header and a TCP header at least. */
+	if (ihl < IP4_HLEN || tot < ihl + TCP_HLEN)
 		return WIRE_IPHDR;
 	/* Link padding beyond the total length is not ours to read. */
 	if (tot > len)
@@ -186,6 +187,8 @@ static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
 	if (len < IP6_HLEN)
 		return WIRE_SHORT;
 	plen = get16(pkt + 4);
+	if (plen < TCP_HLEN)
+		return WIRE_IPHDR;
 	if (IP6_HLEN + plen > len)
 		return WIRE_SHORT;
 	/* Extension headers (fragments included) are refused, not walked. */
@@ -276,14 +279,12 @@ static enum wire_err parse_opts(struct wire_opts *o, const uint8_t *p, size_t n)
 	return WIRE_OK;
 }
 
+/* The TCP segment T of TLEN bytes (at least a header's worth). */
 static enum wire_err parse_tcp(const uint8_t *t, size_t tlen,
 			       struct wire_seg *seg)
 {
-	size_t doff;
+	size_t doff = (size_t)(t[12] >> 4) * 4;
 
-	if (tlen < TCP_HLEN)
-		return WIRE_TCPHDR;
-	doff = (size_t)(t[12] >> 4) * 4;
 	if (doff < TCP_HLEN || doff > tlen)
 		return WIRE_TCPHDR;
 	if (wire_csum_fold(wire_csum_add(pseudo_sum(&seg->src, &seg->dst, tlen),

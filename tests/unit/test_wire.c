@@ -642,11 +642,14 @@ static void test_tcp_header_errors(void **state)
 	p[32] = 0xb0; /* doff 11: 44 bytes of a 40-byte segment */
 	fix_tcp(p, n - 20);
 	assert_int_equal(wire_parse(p, n, &s), WIRE_TCPHDR);
-	/* An IPv4 total length leaving 19 bytes for TCP. */
+	/* IP lengths leaving 19 bytes for TCP. */
 	memcpy(p, syn4, n);
 	p[3] = 39;
 	fix_ip(p);
-	assert_int_equal(wire_parse(p, n, &s), WIRE_TCPHDR);
+	assert_int_equal(wire_parse(p, n, &s), WIRE_IPHDR);
+	memcpy(p, syn6, sizeof(syn6));
+	p[5] = 19;
+	assert_int_equal(wire_parse(p, sizeof(syn6), &s), WIRE_IPHDR);
 	memcpy(p, syn4, n);
 	p[36] ^= 0x80;
 	assert_int_equal(wire_parse(p, n, &s), WIRE_CSUM);
