@@ -6,14 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tcpfs/procpid.h"
 
 /* A scan younger than this answers every lookup; one younger than
- * RESCAN_MS answers a miss too (the socket has no holder). */
+ * RESCAN_MS answers a miss too (the socket has no holder). A scan costs
+ * about 5 us per descriptor in the system (0.5 s with 100k sockets), so
+ * both ages are at least SCAN_RATIO times the last scan's duration: then
+ * reading the pid file of every socket (or a miss after miss, for sockets
+ * no process of ours holds) spends at most 1/SCAN_RATIO of its time
+ * rescanning instead of a scan per second or per miss. */
 #define FRESH_MS 1000
 #define RESCAN_MS 100
+#define SCAN_RATIO 10
 
 struct holder {
 	uint32_t inode;
@@ -32,6 +39,7 @@ struct procpid {
 	char dir[64];
 	bool built;
 	uint64_t built_ms;
+	uint64_t scan_ms; /* how long the last scan took */
 	uint32_t *bucket;
 	size_t nbucket;
 	struct holder *h;
@@ -141,8 +149,16 @@ static int index_holders(struct procpid *pp)
 	return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int scan(struct procpid *pp, uint64_t now_ms)
 {
+	uint64_t t0 = mono_ms();
 	int procfd = open(pp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		return -errno;
@@ -161,7 +177,16 @@ static int scan(struct procpid *pp, uint64_t now_ms)
 	if (!pp->built)
 		return -ENOMEM;
 	pp->built_ms = now_ms;
+	pp->scan_ms = mono_ms() - t0;
 	return 0;
+}
+
+/* The age below which the table answers: BASE_MS, or longer if scans are
+ * slow. */
+static uint64_t young(const struct procpid *pp, uint64_t base_ms)
+{
+	uint64_t scaled = pp->scan_ms * SCAN_RATIO;
+	return scaled > base_ms ? scaled : base_ms;
 }
 
 /* True if an earlier holder in the chain from FIRST to I has I's process:
@@ -194,13 +219,13 @@ int procpid_render(struct procpid *pp, uint32_t inode, uint64_t now_ms,
 		   struct buf *out)
 {
 	uint64_t age = now_ms - pp->built_ms;
-	if (!pp->built || age >= FRESH_MS) {
+	if (!pp->built || age >= young(pp, FRESH_MS)) {
 		int err = scan(pp, now_ms);
 		if (err < 0)
 			return err;
 		age = 0;
 	}
-	if (render_from_table(pp, inode, out) || age < RESCAN_MS)
+	if (render_from_table(pp, inode, out) || age < young(pp, RESCAN_MS))
 		return out->err;
 	int err = scan(pp, now_ms);
 	if (err < 0)
