@@ -237,7 +237,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_engine *e)
 	c->accepted = true;
 	c->heap_idx = SIZE_MAX;
 	c->deadline = c->t_rtx = c->t_persist = c->t_delack = c->t_keep =
-		c->t_wait = TCP_NEVER;
+		c->t_wait = c->rtx_start = TCP_NEVER;
 	c->sndq.cap = e->cfg.sndbuf;
 	c->rcvq.cap = e->cfg.rcvbuf;
 	c->cc = e->cfg.cc == TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;
@@ -366,6 +366,10 @@ void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 		e->st.half_open += d;
 	}
 	c->state = st;
+	if (st == TCP_TIME_WAIT || st == TCP_CLOSED) /* no more to send */
+		tcp_ring_free(&c->sndq);
+	if ((st == TCP_TIME_WAIT || st == TCP_CLOSED) && !c->rcvq.len)
+		tcp_ring_free(&c->rcvq);
 	tcp_trace_state(e, c, from, st, now);
 	tcp_event(e, c, TCP_EV_STATE);
 	if (st == TCP_ESTABLISHED)
@@ -386,7 +390,6 @@ void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
 {
 	if (err)
 		c->error = err;
-	tcp_ring_free(&c->sndq);
 	tcp_set_state(e, c, TCP_CLOSED, now);
 }
 
@@ -454,8 +457,9 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 	c->local = *own;
 	c->remote = *remote;
 	c->local.port = lport;
-	rc = lport ? 0 : tcp_pick_port(e, &c->local, &c->remote);
-	if (!rc)
+	if (!lport)
+		rc = tcp_pick_port(e, &c->local, &c->remote);
+	else /* a listener on the port counts as taken */
 		rc = tcp_lookup(e, &c->local, &c->remote) ? -EADDRINUSE : 0;
 	if (!rc)
 		rc = tcp_tuple_add(e, c);
@@ -477,9 +481,24 @@ int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
 
 	if (!c)
 		return -ENOENT;
+	e->now = now;
 	rc = do_connect(e, c, remote, lport, now);
 	tcp_events_flush(e);
 	return rc;
+}
+
+/* Family 0 (any), any address of a family we have, or our address. */
+static bool listen_addr_ok(const struct tcp_engine *e,
+			   const struct wire_ep *local)
+{
+	static const uint8_t zero[16];
+	const struct wire_ep *own;
+
+	if (!local->family)
+		return true;
+	own = own_addr(e, local->family);
+	return own && (!memcmp(local->a, zero, sizeof(zero)) ||
+		       !memcmp(local->a, own->a, sizeof(own->a)));
 }
 
 /* RFC 9293 §3.10.1 OPEN (passive). */
@@ -493,7 +512,7 @@ int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 		return -ENOENT;
 	if (!conn_fresh(c))
 		return -EISCONN;
-	if (!local->port || (local->family && !own_addr(e, local->family)))
+	if (!local->port || !listen_addr_ok(e, local))
 		return -EINVAL;
 	c->local = *local;
 	if (!local->family)
@@ -505,7 +524,7 @@ int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 	c->backlog = backlog < 1 ? 1 : backlog;
 	if (c->backlog > e->cfg.backlog_max)
 		c->backlog = e->cfg.backlog_max;
-	tcp_set_state(e, c, TCP_LISTEN, 0);
+	tcp_set_state(e, c, TCP_LISTEN, e->now); /* no time given: the last */
 	tcp_events_flush(e);
 	return 0;
 }
@@ -524,6 +543,11 @@ int tcp_accept(struct tcp_engine *e, uint32_t id)
 	aq_remove(l, c);
 	c->parent = NULL;
 	c->accepted = true;
+	if (c->rcvq.len || c->fin_rcvd) /* arrived before the accept */
+		tcp_event(e, c, TCP_EV_READABLE);
+	if (c->state == TCP_CLOSED) /* reset before the accept */
+		tcp_event(e, c, TCP_EV_CLOSED);
+	tcp_events_flush(e);
 	return (int)c->id;
 }
 
@@ -800,6 +824,7 @@ void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	enum wire_err err;
 
 	e->st.in_pkts++;
+	e->now = now;
 	err = wire_parse(pkt, len, &s);
 	if (err != WIRE_OK) {
 		e->st.drop_wire[err < WIRE_NERR ? err : WIRE_SHORT]++;
@@ -811,6 +836,7 @@ void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 
 tcp_time tcp_tick(struct tcp_engine *e, tcp_time now)
 {
+	e->now = now;
 	while (e->nheap && e->heap[0]->deadline <= now)
 		tcp_timers_run(e, e->heap[0], now);
 	tcp_events_flush(e);

@@ -54,6 +54,7 @@ static void take_syn_opts(struct tcp_engine *e, struct tcp_conn *c,
 	c->mss = (mss < own ? mss : own) - (c->ts_ok ? TS_OPT_LEN : 0);
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
+	tcp_rcv_wnd_field(c, true); /* our SYN's window, now from RCV.NXT */
 }
 
 /* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)); one MSS after a lost
@@ -151,6 +152,14 @@ static void send_cookie(struct tcp_engine *e, const struct wire_seg *syn,
 	s.wnd = e->cfg.rcvbuf > 65535 ? 65535 : (uint16_t)e->cfg.rcvbuf;
 	s.opt.has_mss = true;
 	s.opt.mss = mss;
+	if (syn->opt.has_ts) {
+		s.opt.has_ts = true;
+		s.opt.tsval = tcp_cookie_tsval(&syn->opt, tcp_ts_now(now));
+		s.opt.tsecr = syn->opt.tsval;
+		s.opt.has_ws = syn->opt.has_ws;
+		s.opt.ws = tcp_wscale_for(e->cfg.rcvbuf_max);
+		s.opt.sack_ok = syn->opt.sack_ok;
+	}
 	e->st.syn_cookies_sent++;
 	tcp_send_raw(e, &s);
 }
@@ -177,6 +186,23 @@ static void listen_syn(struct tcp_engine *e, struct tcp_conn *l,
 	tcp_send_syn(e, c, now);
 }
 
+/* The options a cookie carried in our TSval, back in the peer's TSecr. */
+static void cookie_ts_opts(struct tcp_engine *e, struct tcp_conn *c,
+			   const struct wire_seg *s, tcp_time now)
+{
+	struct wire_opts o;
+
+	tcp_cookie_opts(s->opt.tsecr, &o);
+	c->ts_ok = true;
+	c->ts_recent = s->opt.tsval;
+	c->ts_recent_time = now;
+	c->mss -= TS_OPT_LEN;
+	c->sack_ok = o.sack_ok;
+	c->ws_ok = o.has_ws;
+	c->snd_wscale = o.has_ws ? o.ws : 0;
+	c->rcv_wscale = o.has_ws ? tcp_wscale_for(e->cfg.rcvbuf_max) : 0;
+}
+
 /* The ACK completing a cookie handshake: build the connection then. */
 static bool listen_cookie_ack(struct tcp_engine *e, struct tcp_conn *l,
 			      struct wire_seg *s, tcp_time now)
@@ -199,6 +225,8 @@ static bool listen_cookie_ack(struct tcp_engine *e, struct tcp_conn *l,
 	c->rcv_adv =
 		c->rcv_nxt + (e->cfg.rcvbuf > 65535 ? 65535 : e->cfg.rcvbuf);
 	c->mss = mss;
+	if (s->opt.has_ts && s->opt.tsecr)
+		cookie_ts_opts(e, c, s, now);
 	tcp_set_state(e, c, TCP_SYN_RECEIVED, now);
 	tcp_input_seg(e, s, now);
 	return true;
@@ -328,8 +356,6 @@ static void ack_new(struct tcp_engine *e, struct tcp_conn *c,
 	rtt_measure(e, c, s, now);
 	if (SEQ_GT(end, c->snd_data)) {
 		tcp_ring_drop(&c->sndq, end - c->snd_data);
-		if (!c->sndq.len)
-			tcp_ring_free(&c->sndq);
 		c->snd_data = end;
 		if (c->want_write) {
 			c->want_write = false;
@@ -340,7 +366,7 @@ static void ack_new(struct tcp_engine *e, struct tcp_conn *c,
 	if (SEQ_LT(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	c->backoff = 0;
-	c->rtx_start = 0;
+	c->rtx_start = TCP_NEVER;
 	c->dupacks = 0;
 	if (!c->in_recovery)
 		c->cc->on_ack(c, acked, now);
@@ -365,10 +391,11 @@ static bool is_dupack(const struct tcp_conn *c, const struct wire_seg *s)
 
 /* Fast retransmit (RFC 5681 §3.2, RFC 6675 §5): three duplicate ACKs, or
  * SACKs above the first hole worth three segments; not twice for one
- * window (RFC 6582 §3.2 step 2). */
+ * window (RFC 6582 §3.2 step 2: the ACK must cover more than "recover",
+ * the last byte sent, that is reach our RECOVER, one past it). */
 static void loss_detect(struct tcp_conn *c, tcp_time now)
 {
-	if (c->in_recovery || !SEQ_GT(c->snd_una, c->recover))
+	if (c->in_recovery || SEQ_LT(c->snd_una, c->recover))
 		return;
 	if (c->dupacks < 3 && tcp_sacked_bytes(c, c->snd_max) < 3u * c->mss)
 		return;
@@ -412,8 +439,9 @@ static bool ack_input(struct tcp_engine *e, struct tcp_conn *c,
 	}
 	loss_detect(c, now);
 	/* Window update: only from a newer segment (§3.10.7.4). */
-	if (SEQ_LT(c->snd_wl1, s->seq) ||
-	    (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, s->ack)))
+	if (SEQ_GEQ(s->ack, c->snd_una) &&
+	    (SEQ_LT(c->snd_wl1, s->seq) ||
+	     (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, s->ack))))
 		take_window(c, s);
 	return true;
 }
@@ -516,12 +544,19 @@ static void ts_update(struct tcp_conn *c, const struct wire_seg *s,
 }
 
 /* An unacceptable segment: ACK it (unless RST) and drop it. In TIME_WAIT a
- * retransmitted FIN also restarts the 2 MSL wait (§3.10.7.4 eighth). */
+ * retransmitted FIN also restarts the 2 MSL wait (§3.10.7.4 eighth); to
+ * a listener's child a retransmitted SYN means our SYN,ACK was lost. */
 static void unacceptable(struct tcp_engine *e, struct tcp_conn *c,
 			 const struct wire_seg *s, tcp_time now)
 {
 	if (s->flags & TCP_RST)
 		return;
+	if (c->state == TCP_SYN_RECEIVED && c->passive &&
+	    (s->flags & TCP_SYN) && s->seq == c->irs) {
+		c->rtt_timing = false; /* Karn: which one is answered? */
+		tcp_send_ctl(e, c, c->iss, TCP_SYN | TCP_ACK, now);
+		return;
+	}
 	if (c->state == TCP_TIME_WAIT && (s->flags & TCP_FIN)) {
 		c->t_wait = now + 2 * e->cfg.msl;
 		tcp_timers_update(e, c);
@@ -573,6 +608,10 @@ void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)
 {
 	struct tcp_conn *c = NULL;
 
+	if (!memcmp(&s->src, &s->dst, sizeof(s->src))) {
+		e->st.drop_no_conn++; /* a LAND attack: it would answer itself */
+		return;
+	}
 	if (own_dst(e, &s->dst))
 		c = tcp_lookup(e, &s->dst, &s->src);
 	if (!c || c->state == TCP_CLOSED) {

@@ -51,7 +51,6 @@ struct tcp_cubic {
 	double w_max, w_last_max, k, w_est; /* segments */
 	double frac;	/* bytes of growth not yet in cwnd */
 	tcp_time epoch; /* TCP_NEVER: no epoch */
-	uint32_t cwnd_epoch;
 };
 
 struct tcp_counters {
@@ -106,6 +105,7 @@ struct tcp_conn {
 	uint32_t ts_recent;
 	tcp_time ts_recent_time;
 	unsigned ack_segs; /* full segments not yet acknowledged */
+	uint32_t rcv_mss;  /* the largest segment the peer sent */
 	bool ack_now;
 	tcp_time rcv_tune_time; /* receive buffer auto-tuning epoch */
 	uint32_t rcv_tune_bytes;
@@ -133,6 +133,8 @@ struct tcp_conn {
 	int nsacked;
 
 	struct tcp_counters n;
+	tcp_time chal_sec; /* RFC 5961 §7 rate limit, per connection */
+	unsigned chal_count;
 
 	/* Trace ring. */
 	struct tcp_trace_ent *tr;
@@ -151,10 +153,9 @@ struct tcp_engine {
 	uint32_t *evq;
 	size_t nevq, evq_cap;
 	bool in_flush;
+	tcp_time now;	 /* the latest time a call brought */
 	uint64_t key[2]; /* SipHash key: ISNs, ports, cookies */
 	uint32_t eph_next;
-	tcp_time chal_sec;
-	unsigned chal_count;
 	uint8_t pkt[65600];
 	uint8_t payload[65536];
 };
@@ -195,6 +196,8 @@ uint32_t tcp_cookie_make(const struct tcp_engine *e, const struct wire_seg *syn,
 			 uint16_t *mss, tcp_time now);
 bool tcp_cookie_check(const struct tcp_engine *e, const struct wire_seg *ack,
 		      uint16_t *mss, tcp_time now);
+uint32_t tcp_cookie_tsval(const struct wire_opts *syn, uint32_t ts_now);
+void tcp_cookie_opts(uint32_t tsecr, struct wire_opts *o);
 
 /* tcp_trace.c */
 void tcp_trace_seg(const struct tcp_engine *e, struct tcp_conn *c, char dir,

@@ -143,3 +143,29 @@ bool tcp_cookie_check(const struct tcp_engine *e, const struct wire_seg *ack,
 	}
 	return false;
 }
+
+/* With timestamps the SYN's other options survive too (the Linux way): the
+ * low 6 bits of our TSval carry its window scale (15: none) and SACK-OK,
+ * and the peer's TSecr brings them back. TSval never runs ahead of the
+ * clock, or the peer's PAWS would drop what follows. */
+#define COOKIE_TS_MASK 63u
+#define COOKIE_NO_WS 15u
+#define COOKIE_SACK 16u
+
+uint32_t tcp_cookie_tsval(const struct wire_opts *syn, uint32_t ts_now)
+{
+	uint32_t bits = syn->has_ws ? (syn->ws > 14 ? 14 : syn->ws) :
+				      COOKIE_NO_WS;
+	uint32_t ts;
+
+	bits |= syn->sack_ok ? COOKIE_SACK : 0;
+	ts = (ts_now & ~COOKIE_TS_MASK) | bits;
+	return SEQ_GT(ts, ts_now) ? ts - (COOKIE_TS_MASK + 1) : ts;
+}
+
+void tcp_cookie_opts(uint32_t tsecr, struct wire_opts *o)
+{
+	o->has_ws = (tsecr & COOKIE_NO_WS) != COOKIE_NO_WS;
+	o->ws = tsecr & COOKIE_NO_WS;
+	o->sack_ok = tsecr & COOKIE_SACK;
+}

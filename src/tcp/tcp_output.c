@@ -169,18 +169,20 @@ void tcp_send_syn(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	tcp_rtx_arm(e, c, now);
 }
 
-/* RFC 5961 §7: challenge ACKs, at most TCP_CHALLENGE_PER_SEC a second. */
+/* RFC 5961 §7: challenge ACKs, at most TCP_CHALLENGE_PER_SEC a second.
+ * Counted per connection: an engine-wide count is a side channel that
+ * tells an attacker when a guess hit (CVE-2016-5696). */
 bool tcp_challenge_ack(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	tcp_time sec = now / 1000000;
 
-	if (sec != e->chal_sec) {
-		e->chal_sec = sec;
-		e->chal_count = 0;
+	if (sec != c->chal_sec) {
+		c->chal_sec = sec;
+		c->chal_count = 0;
 	}
-	if (e->chal_count >= TCP_CHALLENGE_PER_SEC)
+	if (c->chal_count >= TCP_CHALLENGE_PER_SEC)
 		return false;
-	e->chal_count++;
+	c->chal_count++;
 	e->st.challenge_acks++;
 	c->n.challenge_acks++;
 	tcp_send_ack(e, c, now);
@@ -209,7 +211,7 @@ static uint32_t send_range(struct tcp_engine *e, struct tcp_conn *c,
 		c->rtt_seq = seq;
 		c->rtt_time = now;
 	}
-	if (c->rtx_start == 0 && SEQ_LT(seq, c->snd_max))
+	if (c->rtx_start == TCP_NEVER && SEQ_LT(seq, c->snd_max))
 		c->rtx_start = now;
 	len = send_seg(e, c, seq, flags, data, now);
 	if (c->t_rtx == TCP_NEVER)

@@ -54,6 +54,7 @@ static uint32_t rx_room(const struct tcp_conn *c, uint32_t seq)
  * they now join (RFC 9293 §3.10.7.4, seventh). */
 static bool rx_advance(struct tcp_conn *c, uint32_t len)
 {
+	uint32_t from = c->rcv_nxt;
 	bool filled = false;
 
 	c->rcvq.len += len;
@@ -66,6 +67,7 @@ static bool rx_advance(struct tcp_conn *c, uint32_t len)
 		tcp_ival_trim(c->ooo, &c->nooo, c->rcv_nxt);
 		filled = true;
 	}
+	c->n.bytes_in += c->rcv_nxt - from; /* new bytes, each once */
 	return filled;
 }
 
@@ -74,7 +76,13 @@ static bool rx_advance(struct tcp_conn *c, uint32_t len)
 static void rx_ack_policy(struct tcp_engine *e, struct tcp_conn *c,
 			  uint32_t len, bool filled, tcp_time now)
 {
-	if (len >= c->mss)
+	/* Full-sized is the largest the peer sends (at least 536, RFC 9293
+	 * §3.7.1), which its path may keep below the MSS we allowed it. */
+	if (!c->rcv_mss)
+		c->rcv_mss = c->mss < 536 ? c->mss : 536;
+	if (len > c->rcv_mss)
+		c->rcv_mss = len < c->mss ? len : c->mss;
+	if (len >= c->rcv_mss)
 		c->ack_segs++;
 	if (filled || c->ack_segs >= 2)
 		c->ack_now = true;
@@ -91,9 +99,8 @@ void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 	if (SEQ_LT(seq, c->rcv_nxt)) { /* trim what we already have */
 		uint32_t skip = c->rcv_nxt - seq;
 
-		if (skip >= len) {
-			c->ack_now =
-				true; /* a duplicate: the peer lost an ACK */
+		if (skip >= len) { /* a duplicate: the peer lost an ACK */
+			c->ack_now = true;
 			return;
 		}
 		d += skip;
@@ -108,7 +115,6 @@ void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 		return;
 	}
 	tcp_ring_put(&c->rcvq, c->rcvq.len + (seq - c->rcv_nxt), d, len);
-	c->n.bytes_in += len;
 	if (seq != c->rcv_nxt) { /* out of order: keep it, ACK at once */
 		if (tcp_ival_add(c->ooo, &c->nooo, TCP_OOO_MAX, seq,
 				 seq + len) >= 0)
@@ -173,8 +179,6 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 		 tcp_time now)
 {
 	tcp_ring_drop(&c->rcvq, n);
-	if (!c->rcvq.len && !c->nooo)
-		tcp_ring_free(&c->rcvq); /* idle connections hold no buffer */
 	rx_tune(e, c, n, now);
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
 	    c->state == TCP_FIN_WAIT_2) {

@@ -183,22 +183,30 @@ static bool syn_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	return true;
 }
 
+/* R2 (RFC 9293 §3.8.3): the user timeout has run since the first
+ * unanswered retransmission; without one, TCP_R2_RTOS backoffs. */
+static bool r2_reached(const struct tcp_engine *e, const struct tcp_conn *c,
+		       tcp_time now)
+{
+	if (!e->cfg.user_timeout)
+		return c->backoff >= TCP_R2_RTOS;
+	return c->rtx_start != TCP_NEVER &&
+	       now - c->rtx_start >= e->cfg.user_timeout;
+}
+
 /* RFC 6298 §5.4-5.7 and RFC 5681 §3.1: the oldest unacknowledged segment
  * again, the window down to one segment, go-back-N from SND.UNA. */
 static void rtx_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
-	bool r2 = e->cfg.user_timeout ?
-			  c->rtx_start &&
-				  now - c->rtx_start >= e->cfg.user_timeout :
-			  c->backoff >= TCP_R2_RTOS;
-
-	if (r2) {
+	if (r2_reached(e, c, now)) {
 		give_up(e, c, now);
 		return;
 	}
 	c->n.rto_timeouts++;
 	if (!c->backoff)
 		c->cc->on_loss(c, now);
+	else /* again: the peer may have reneged on its SACKs (RFC 2018 §8) */
+		c->nsacked = 0;
 	c->cwnd = c->mss;
 	c->in_recovery = false;
 	c->recover = c->snd_max;

@@ -44,6 +44,10 @@ static void ports(void **state)
 	v6.port = 0;
 	assert_int_equal(tcp_connect(h->e, z, &v6, 0, 0), -EINVAL);
 	assert_int_equal(tcp_connect(h->e, 999, &h->peer, 0, 0), -ENOENT);
+	v6 = h->peer; /* not our address */
+	assert_int_equal(tcp_listen(h->e, z, &v6, 1), -EINVAL);
+	v6.port = 0;
+	assert_int_equal(tcp_listen(h->e, z, &v6, 1), -EINVAL);
 	h_free(h);
 }
 

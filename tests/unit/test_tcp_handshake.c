@@ -163,9 +163,11 @@ static void close_passive(void **state)
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p + 1);
 	assert_int_equal(tcp_close(h->e, id, 1200), 0);
 	assert_int_equal(h_state(h, id), TCP_LAST_ACK);
-	/* Nagle: the FIN waits for the ACK of the outstanding data. */
-	h_in(h, TCP_ACK, p + 1, iss + 4, NULL, 0, 1300);
+	/* The FIN follows at once: Nagle never holds a FIN back. */
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 4, p + 1);
+	h_in(h, TCP_ACK, p + 1, iss + 4, NULL, 0, 1300);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_LAST_ACK);
 	h_in(h, TCP_ACK, p + 1, iss + 5, NULL, 0, 1400);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
@@ -226,6 +228,30 @@ static void simultaneous_open(void **state)
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
 	assert_true(h->ev[id] & TCP_EV_ESTABLISHED);
+	h_free(h);
+}
+
+/* Close in SYN_RECEIVED (simultaneous open): the FIN goes once our SYN
+ * is acknowledged, so the trace reads SYN_RECEIVED -> ESTABLISHED ->
+ * FIN_WAIT_1. */
+static void close_in_syn_received(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	uint32_t iss;
+
+	(void)state;
+	h->me.port = 5555;
+	tcp_connect(h->e, id, &h->peer, 5555, 0);
+	iss = h_next(h)->seq;
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
+	h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
+	assert_int_equal(tcp_close(h->e, id, 20), 0);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_1);
 	h_free(h);
 }
 
@@ -301,6 +327,26 @@ static void old_duplicate_syn(void **state)
 	assert_true(id > 0);
 	assert_int_equal(h_info(h, id).irs, 100);
 	assert_int_equal(tcp_accept(h->e, l), -EAGAIN);
+	h_free(h);
+}
+
+/* A retransmitted SYN (our SYN,ACK was lost) gets the SYN,ACK again. */
+static void syn_ack_lost(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), id;
+	uint32_t iss;
+
+	(void)state;
+	tcp_listen(h->e, l, &h->me, 4);
+	h_in(h, TCP_SYN, 500, 0, NULL, 0, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, 501)->seq;
+	h_in(h, TCP_SYN, 500, 0, NULL, 0, 300 * MS);
+	h_expect(h, TCP_SYN | TCP_ACK, iss, 501);
+	h_in(h, TCP_ACK, 501, iss + 1, NULL, 0, 310 * MS);
+	id = tcp_accept(h->e, l);
+	assert_true(id > 0);
+	assert_int_equal(h_info(h, id).srtt, 0); /* Karn: no sample */
 	h_free(h);
 }
 
@@ -489,9 +535,11 @@ int main(void)
 		cmocka_unit_test(close_passive),
 		cmocka_unit_test(half_close),
 		cmocka_unit_test(simultaneous_open),
+		cmocka_unit_test(close_in_syn_received),
 		cmocka_unit_test(simultaneous_close),
 		cmocka_unit_test(fin_ack_together),
 		cmocka_unit_test(old_duplicate_syn),
+		cmocka_unit_test(syn_ack_lost),
 		cmocka_unit_test(syn_sent_bad_ack),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(reset_and_abort),

@@ -403,6 +403,7 @@ struct flow {
 	int txid, rxid;
 	uint64_t size, sent, rcvd;
 	bool shut, eof;
+	bool zero_wnd; /* a slow reader's window was seen closed */
 	size_t read_max;
 	tcp_time read_every, next_read;
 };
@@ -446,8 +447,14 @@ static void flow_read(struct flow *f, tcp_time now)
 	size_t max = f->read_max ? f->read_max : sizeof(buf);
 	long r, i;
 
-	if (f->read_every && now < f->next_read)
-		return;
+	if (f->read_every) {
+		struct tcp_info_snap i;
+
+		tcp_info_get(f->rx, f->rxid, &i);
+		f->zero_wnd |= i.state == TCP_ESTABLISHED && !i.rcv_wnd;
+		if (now < f->next_read)
+			return;
+	}
 	f->next_read = now + f->read_every;
 	while (!f->eof) {
 		r = tcp_recv(f->rx, f->rxid, buf, max, now);

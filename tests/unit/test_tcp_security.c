@@ -171,6 +171,36 @@ static void reassembly(void **state)
 	assert_int_equal(s->opt.nsack, 0);
 	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 26), 26);
 	assert_memory_equal(buf, text, 26);
+	/* A segment overlapping the left edge: only the new bytes count. */
+	h_in_opt(h, TCP_ACK, p + 24, iss + 1, 65535, "yzAB", 4, &o, 27);
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 28), 2);
+	assert_memory_equal(buf, "AB", 2);
+	h_free(h);
+}
+
+/* Sequence numbers wrap at 2^32: reassembly and ACKs across zero. */
+static void seq_wrap(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t p = 0xfffffff0u, iss;
+	int l = tcp_open(h->e), id;
+	char buf[64];
+
+	(void)state;
+	tcp_listen(h->e, l, &h->me, 4);
+	h_in(h, TCP_SYN, p - 1, 0, NULL, 0, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, p)->seq;
+	h_in(h, TCP_ACK, p, iss + 1, NULL, 0, 1);
+	id = tcp_accept(h->e, l);
+	h_in(h, TCP_ACK, p + 32, iss + 1, "CCCCCCCCCCCCCCCC", 16, 2);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p + 16, iss + 1, "BBBBBBBBBBBBBBBB", 16, 3);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p, iss + 1, "AAAAAAAAAAAAAAAA", 16, 4);
+	h_expect(h, TCP_ACK, iss + 1, 0x20); /* past zero */
+	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 5), 48);
+	assert_memory_equal(buf + 16, "BBBBBBBBBBBBBBBB", 16);
+	assert_memory_equal(buf + 32, "CCCCCCCCCCCCCCCC", 16);
 	h_free(h);
 }
 
@@ -186,7 +216,10 @@ static void syn_flood(void **state)
 {
 	struct harness *h = h_new(NULL);
 	int l = tcp_open(h->e), id, k;
+	struct wire_opts o = {0};
+	struct tcp_info_snap i;
 	struct tcp_stats st;
+	struct wire_seg *s;
 	uint32_t cookie;
 	tcp_time t;
 
@@ -206,17 +239,36 @@ static void syn_flood(void **state)
 	assert_int_equal(st.half_open, 128);
 	assert_int_equal(st.syn_cookies_sent, 100000 - 128);
 
+	/* A real client: its options ride in the cookie's timestamp. */
 	ep4(&h->peer, 77, 5555);
-	h_in(h, TCP_SYN, 424242, 0, NULL, 0, 200 * MS);
-	cookie = h_expect_flags(h, TCP_SYN | TCP_ACK, 424243)->seq;
-	assert_true(h->last.opt.has_mss);
-	h_in(h, TCP_ACK, 424243, cookie + 2, NULL, 0, 210 * MS); /* forged */
+	o.has_mss = o.has_ws = o.sack_ok = o.has_ts = true;
+	o.mss = 1400;
+	o.ws = 5;
+	o.tsval = 3333;
+	h_in_opt(h, TCP_SYN, 424242, 0, 65535, NULL, 0, &o, 200 * MS);
+	s = h_expect_flags(h, TCP_SYN | TCP_ACK, 424243);
+	cookie = s->seq;
+	assert_true(s->opt.has_mss && s->opt.has_ws && s->opt.sack_ok);
+	assert_int_equal(s->opt.mss, 1360);
+	assert_int_equal(s->opt.tsecr, 3333);
+	assert_true(s->opt.tsval <= 201); /* never ahead of the clock */
+	o.has_mss = o.has_ws = o.sack_ok = false;
+	o.tsval = 3334;
+	o.tsecr = s->opt.tsval;
+	h_in_opt(h, TCP_ACK, 424243, cookie + 2, 100, NULL, 0, &o,
+		 210 * MS); /* forged */
 	h_expect(h, TCP_RST, cookie + 2, 0);
-	h_in(h, TCP_ACK | TCP_PSH, 424243, cookie + 1, "hi", 2, 220 * MS);
+	h_in_opt(h, TCP_ACK | TCP_PSH, 424243, cookie + 1, 100, "hi", 2, &o,
+		 220 * MS);
 	id = tcp_accept(h->e, l);
 	assert_true(id > 0);
-	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
-	assert_int_equal(h_info(h, id).irs, 424242);
+	i = h_info(h, id);
+	assert_int_equal(i.state, TCP_ESTABLISHED);
+	assert_int_equal(i.irs, 424242);
+	assert_true(i.ts_ok && i.sack_ok);
+	assert_int_equal(i.snd_wscale, 5);
+	assert_int_equal(i.snd_wnd, 100 << 5);
+	assert_int_equal(i.mss, 1360 - 12);
 	assert_int_equal(tcp_readable(h->e, id), 2);
 
 	drain(h);
@@ -228,13 +280,150 @@ static void syn_flood(void **state)
 	h_free(h);
 }
 
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Random sequence and acknowledgement numbers near the live ones. */
+static uint32_t near(uint64_t *r, uint32_t base)
+{
+	switch (rnd(r) % 4) {
+	case 0:
+		return (uint32_t)rnd(r);
+	case 1:
+		return base;
+	default:
+		return base + (uint32_t)(rnd(r) % 140000) - 70000;
+	}
+}
+
+static void random_opts(uint64_t *r, struct wire_opts *o)
+{
+	int k;
+
+	memset(o, 0, sizeof(*o));
+	o->has_mss = rnd(r) % 4 == 0;
+	o->mss = (uint16_t)rnd(r);
+	o->has_ws = rnd(r) % 4 == 0;
+	o->ws = (uint8_t)(rnd(r) % 20);
+	o->sack_ok = rnd(r) % 4 == 0;
+	o->has_ts = rnd(r) % 2;
+	o->tsval = (uint32_t)rnd(r) % 8 == 0 ? (uint32_t)rnd(r) : 7000;
+	o->tsecr = (uint32_t)rnd(r);
+	o->nsack = o->has_ts ? rnd(r) % 4 : 0;
+	for (k = 0; k < o->nsack; k++) {
+		o->sack[k].left = (uint32_t)rnd(r);
+		o->sack[k].right = o->sack[k].left + (uint32_t)(rnd(r) % 9000);
+	}
+}
+
+/* Random segments at live connections in several states, random user
+ * calls and timers between them: nothing crashes, leaks or loops, and a
+ * real connection opened afterwards still works. */
+static void random_segments(void **state)
+{
+	static uint8_t data[1500];
+	struct harness *h = h_new(NULL);
+	uint32_t iss, iss2;
+	uint64_t r = 88172645463325252ull;
+	int ids[3], k, id;
+	struct tcp_info_snap i;
+	struct wire_opts o;
+	tcp_time t = 100;
+
+	(void)state;
+	ids[0] = ts_server(h, &iss, 7000);
+	h->peer.port++;
+	ids[1] = h_client(h, &iss2, 20);
+	h->peer.port++;
+	ids[2] = h_client(h, &iss2, 30);
+	tcp_close(h->e, ids[2], 40);
+	for (k = 0; k < 200000; k++, t += rnd(&r) % 5000) {
+		int c = ids[rnd(&r) % 3];
+
+		tcp_info_get(h->e, c, &i);
+		h->peer = i.remote.family ? i.remote : h->peer;
+		h->me.port = i.local.port ? i.local.port : 80;
+		random_opts(&r, &o);
+		h_in_opt(h, (uint8_t)rnd(&r), near(&r, i.rcv_nxt),
+			 near(&r, i.snd_una), (uint16_t)rnd(&r), data,
+			 rnd(&r) % 3 ? 0 : rnd(&r) % sizeof(data), &o, t);
+		if (rnd(&r) % 8 == 0)
+			tcp_tick(h->e, t);
+		if (rnd(&r) % 16 == 0)
+			tcp_send(h->e, c, data, rnd(&r) % sizeof(data), t);
+		if (rnd(&r) % 16 == 0)
+			tcp_recv(h->e, c, data, sizeof(data), t);
+		drain(h);
+	}
+	for (k = 0; k < 3; k++)
+		tcp_free(h->e, ids[k], t);
+	drain(h);
+	ep4(&h->peer, 9, 9999);
+	h->me.port = 80;
+	id = h_client(h, &iss, t);
+	assert_int_equal(tcp_send(h->e, id, "ok", 2, t), 2);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, PEER_ISS + 1);
+	h_free(h);
+}
+
+/* A SYN from the listener's own address and port is dropped (LAND). */
+static void land(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e);
+
+	(void)state;
+	tcp_listen(h->e, l, &h->me, 4);
+	h->peer = h->me;
+	h_in(h, TCP_SYN, 1, 0, NULL, 0, 0);
+	h_none(h);
+	assert_int_equal(h_info(h, l).accept_q, 0);
+	h_free(h);
+}
+
+/* Garbage and damaged packets are refused by reason and counted. */
+static void garbage(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint64_t r = 1234567;
+	uint8_t pkt[1600];
+	struct tcp_stats st;
+	uint64_t drops = 0;
+	int k, j;
+
+	(void)state;
+	for (k = 0; k < 20000; k++) {
+		size_t n = rnd(&r) % sizeof(pkt);
+
+		for (j = 0; j < (int)n; j++)
+			pkt[j] = (uint8_t)rnd(&r);
+		if (n)
+			pkt[0] = k & 1 ? 0x45 : 0x60;
+		tcp_input(h->e, pkt, n, (tcp_time)k);
+	}
+	tcp_stats_get(h->e, &st);
+	for (k = 0; k < WIRE_NERR; k++)
+		drops += st.drop_wire[k];
+	assert_int_equal(st.in_pkts, 20000);
+	assert_int_equal(drops + st.drop_no_conn, 20000);
+	assert_true(drops > 19000);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(blind_rst),  cmocka_unit_test(blind_syn),
 		cmocka_unit_test(blind_data), cmocka_unit_test(challenge_limit),
 		cmocka_unit_test(paws),	      cmocka_unit_test(reassembly),
-		cmocka_unit_test(syn_flood),
+		cmocka_unit_test(syn_flood),  cmocka_unit_test(random_segments),
+		cmocka_unit_test(land),	      cmocka_unit_test(garbage),
+		cmocka_unit_test(seq_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

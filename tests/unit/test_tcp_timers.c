@@ -217,6 +217,31 @@ static void delayed_ack(void **state)
 	h_free(h);
 }
 
+/* A peer whose path keeps its segments below our MSS: the largest it
+ * sends counts as full-sized, so every second one is ACKed at once. */
+static void delayed_ack_small_segments(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_mss = true, .mss = 1460};
+	uint32_t iss, p = PEER_ISS + 1;
+	uint8_t seg[1000] = {0};
+	int l = tcp_open(h->e);
+
+	(void)state;
+	tcp_listen(h->e, l, &h->me, 4);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_next(h)->seq;
+	h_in(h, TCP_ACK, p, iss + 1, NULL, 0, 1);
+	assert_int_equal(h_info(h, tcp_accept(h->e, l)).mss, 1460);
+	h_in(h, TCP_ACK, p, iss + 1, seg, 1000, 10);
+	h_none(h);
+	h_in(h, TCP_ACK, p + 1000, iss + 1, seg, 1000, 11);
+	h_expect(h, TCP_ACK, iss + 1, p + 2000);
+	h_in(h, TCP_ACK, p + 2000, iss + 1, seg, 200, 12);
+	h_none(h);
+	h_free(h);
+}
+
 /* A full receive window, then a read: a window update goes at once. */
 static void window_update(void **state)
 {
@@ -292,6 +317,7 @@ int main(void)
 		cmocka_unit_test(persist),
 		cmocka_unit_test(keepalive),
 		cmocka_unit_test(delayed_ack),
+		cmocka_unit_test(delayed_ack_small_segments),
 		cmocka_unit_test(window_update),
 		cmocka_unit_test(fast_retransmit),
 	};
