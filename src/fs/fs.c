@@ -29,6 +29,7 @@ static const struct {
 #define ENTRY_TIMEOUT 1.0
 
 static void on_monitor(void *arg);
+static void events_drop(struct events_sub *sub, void *arg);
 
 void fs_hold(struct fs *fs, struct handle *h)
 {
@@ -123,6 +124,8 @@ void fs_free(struct fs *fs)
 	if (!fs)
 		return;
 	engine_stop(fs);
+	if (fs->events) /* readers still waiting: the session is gone */
+		events_each(fs->events, events_drop, NULL);
 	while (fs->handles.next != &fs->handles) {
 		struct handle *h = fs->handles.next;
 		fs_unhold(h);
@@ -492,6 +495,13 @@ static void events_unpark(struct events_sub *sub, int err)
 	else
 		events_reply(sub, p->req, p->size);
 	free(p);
+}
+
+static void events_drop(struct events_sub *sub, void *arg)
+{
+	(void)arg;
+	free(*events_waiter(sub));
+	*events_waiter(sub) = NULL;
 }
 
 static void events_wake(struct events_sub *sub, void *arg)

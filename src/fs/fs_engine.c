@@ -410,7 +410,11 @@ void engine_rmdir(fuse_req_t req, const char *name)
 	}
 	if (c.info.state != TCP_CLOSED) {
 		snprintf(c.ec->err, sizeof(c.ec->err),
-			 "rmdir: the connection is %s: close or hangup first",
+			 c.info.state == TCP_TIME_WAIT
+				 ? "rmdir: the connection is in %s: wait 2 MSL, "
+				   "or hangup"
+				 : "rmdir: the connection is %s: close or hangup "
+				   "first",
 			 tcp_state_name(c.info.state));
 		fuse_reply_err(req, EBUSY);
 		return;

@@ -257,8 +257,8 @@ static struct tcp_engine *new_engine(struct stack *st)
 	memcpy(tc.addr4.a, &st->cfg.engine4, 4);
 	tc.addr6.family = AF_INET6;
 	memcpy(tc.addr6.a, &st->cfg.engine6, 16);
-	/* the larger header (IPv6, 40 bytes) and TCP's own 20 */
-	tc.mss = (uint16_t)(st->cfg.tun.mtu - 60);
+	/* IPv4's MSS; the engine takes 20 more off for IPv6's header */
+	tc.mss = (uint16_t)(st->cfg.tun.mtu - 40);
 	tc.msl = st->cfg.msl;
 	if (st->cfg.syn_retries >= 0)
 		tc.syn_retries = (unsigned)st->cfg.syn_retries;
@@ -323,13 +323,15 @@ int stack_route(struct stack *st, const struct wire_ep *dst, const char **why)
 		       "(--nat lets the engine reach other hosts)";
 		return -ENETUNREACH;
 	}
+	if (IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)dst->a)) {
+		*why = "::1 cannot be reached from the TUN link (IPv6 has no "
+		       "route_localnet); use the host's address on it";
+		return -ENETUNREACH;
+	}
 	if (in_prefix6(dst->a, &t->host6, t->prefix6) || host_address(dst))
 		return 0;
-	*why = IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)dst->a)
-		? "::1 cannot be reached from the TUN link; use the host's "
-		  "address on it"
-		: "not an address of this host or of the engine's link "
-		  "(IPv6 has no --nat)";
+	*why = "not an address of this host or of the engine's link "
+	       "(IPv6 has no --nat)";
 	return -ENETUNREACH;
 }
 

@@ -1,0 +1,192 @@
+#!/bin/bash
+# engine_errors: what fails, fails as a Unix user expects (issue 4, test 5).
+# connect to a closed port: ECONNREFUSED (the kernel's RST in the trace, the
+# reason in err and in events), IPv4, IPv6 and 127.0.0.1; to an address that
+# never answers: ETIMEDOUT after 1 + --syn-retries SYNs of one sequence
+# number; connect on an open connection: EISCONN; bad verbs and bad
+# arguments: EINVAL with the reason in err; a read of data interrupted by a
+# signal returns (EINTR) and loses nothing; off-link and ::1: ENETUNREACH; an interrupted connect returns;
+# data before connect: ENOTCONN; another user may read state but not ctl,
+# data or trace; poll on data; --reap frees closed connections.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engine_lib.sh"
+need_root
+need_cmd ip ss unshare setpriv
+enter_netns "$@"
+need_tcpfs
+
+RETRIES=1
+eng_start --msl=0.5 --syn-retries=$RETRIES -o allow_other
+events_start
+start_holder h
+hold_ok h listen l4 4 "$HOST4" 0 && P4=${HELD##*:}
+
+# --- refused: nobody listens on port 9 (discard)
+for target in "$HOST4:9" "[$HOST6]:9" "127.0.0.1:9"; do
+	eng_clone
+	n=$N
+	assert_eq ECONNREFUSED "$(ctl "$n" "connect $target")" "connect $target (closed port)"
+	assert_eq CLOSED "$(get "$n" state)" "$target: state after the refusal"
+	assert_match "[Rr]efused" "$(get "$n" err)" "$target: err says why"
+	iss=$(get "$n" iss)
+	assert_eq "> SYN seq=$iss < RST,ACK ack=$(seq_add "$iss" 1)" \
+		"$(trace_segs "$n" | awk '{ printf "%s%s %s %s", s, $1, $2, ($1 == ">" ? $3 : $4); s = " " }')" \
+		"$target: the trace: our SYN, the kernel's RST,ACK acknowledging it"
+	assert_events_match 3 "$n" "^CLOSED->SYN_SENT SYN_SENT->CLOSED$" "$target: events of engine/$n"
+	assert_match "engine/$n SYN_SENT -> CLOSED \(Connection refused\)" "$(grep "engine/$n SYN_SENT" "$EVENTS")" \
+		"$target: the event names the reason"
+	assert_eq "" "$(fsop_rmdir "$E/$n")" "$target: rmdir after the refusal"
+done
+
+# --- unreachable: neither on the link nor of this host (no --nat), and ::1
+for target in 198.18.0.99:80 "[::1]:80"; do
+	eng_clone
+	assert_eq ENETUNREACH "$(ctl "$N" "connect $target")" "connect $target"
+	assert_ne "" "$(get "$N" err)" "$target: err says why"
+	assert_eq CLOSED "$(get "$N" state)" "$target: state"
+done
+
+# --- never answers: an address on the link's IPv6 prefix that is nobody's;
+# the kernel, not forwarding, drops the SYNs without a word
+BLACKHOLE="[${HOST6%::1}::99]:80"
+eng_clone
+n=$N
+start=$SECONDS
+assert_eq ETIMEDOUT "$(ctl "$n" "connect $BLACKHOLE")" "connect to an address that never answers"
+log "ETIMEDOUT after $((SECONDS - start)) s"
+assert_eq CLOSED "$(get "$n" state)" "timeout: state"
+assert_match "timed out" "$(get "$n" err)" "timeout: err says why"
+iss=$(get "$n" iss)
+assert_eq "$(for ((i = 0; i <= RETRIES; i++)); do printf '> SYN seq=%s\n' "$iss"; done)" \
+	"$(trace_segs "$n" | awk '{ print $1, $2, $3 }')" "timeout: 1 + $RETRIES SYNs, one sequence number, nothing else"
+assert_match "engine/$n SYN_SENT -> CLOSED \(Connection timed out\)" "$(grep "engine/$n SYN_SENT" "$EVENTS")" \
+	"timeout: the event names the reason"
+
+# --- interrupted: a connect, and a read of data, with a signal (SIGALRM
+# after 1 s, whose handler raises): the call returns instead of waiting on
+intr() { # intr OP PATH [TEXT]: prints EINTR, OK..., or the errno's name
+	timeout -k 2 20 "$PY" -c '
+import errno, os, signal, sys
+class Intr(Exception):
+    pass
+def on_alarm(sig, frame):
+    raise Intr()
+signal.signal(signal.SIGALRM, on_alarm)
+op, path = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_RDONLY if op == "read" else os.O_WRONLY)
+signal.alarm(1)
+try:
+    if op == "read":
+        print("OK %r" % os.read(fd, 65536))
+    else:
+        print("OK %d" % os.write(fd, (sys.argv[3] + "\n").encode()))
+except Intr:
+    print("EINTR")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+signal.alarm(0)' "$@"
+}
+eng_clone
+n=$N
+assert_eq EINTR "$(intr write "$E/$n/ctl" "connect $BLACKHOLE")" "a connect interrupted by a signal returns"
+ctl_ok "$n" hangup
+
+eng_clone
+n=$N
+ctl_ok "$n" "connect $HOST4:$P4"
+hold_ok h accept s l4
+assert_eq EINTR "$(intr read "$E/$n/data")" "a read of data interrupted by a signal returns"
+timeout -k 5 -s INT 1 cat "$E/$n/data" >/dev/null
+assert_eq 124 $? "cat data, interrupted by SIGINT (timeout -s INT), ends"
+assert_eq ESTABLISHED "$(get "$n" state)" "the connection is still open after the interrupted reads"
+hold_ok h send s 100
+assert_eq "OK b'$(head -c 100 /dev/zero | tr '\0' x)'" "$(timeout -k 1 5 "$PY" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print("OK %r" % os.read(fd, 65536))' "$E/$n/data")" "the next read gets the 100 bytes sent after: nothing lost"
+
+# --- poll: data is writable when open, readable only once bytes are there
+pollt() { # pollt PATH in|out SECONDS: "ready" or "not ready"
+	timeout -k 1 20 "$PY" -c '
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY if sys.argv[2] == "in" else os.O_WRONLY)
+p = select.poll()
+p.register(fd, select.POLLIN if sys.argv[2] == "in" else select.POLLOUT)
+print("ready" if p.poll(float(sys.argv[3]) * 1000) else "not ready")' "$@"
+}
+assert_eq "not ready" "$(pollt "$E/$n/data" in 0.5)" "poll: data not readable with nothing received"
+assert_eq ready "$(pollt "$E/$n/data" out 5)" "poll: data writable on an open connection"
+timeout -k 1 10 "$PY" -c '
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+p = select.poll()
+p.register(fd, select.POLLIN)
+print("ready" if p.poll(8000) else "not ready", flush=True)
+print(len(os.read(fd, 65536)))' "$E/$n/data" >"$WORK/poll.out" 2>&1 &
+poller=$!
+sleep 0.3
+hold_ok h send s 77
+wait "$poller"
+assert_eq "ready
+77" "$(cat "$WORK/poll.out")" "poll: a waiting poll wakes when 77 bytes arrive, and they are read"
+
+# --- EISCONN, and verbs that are fine on an open connection
+assert_eq EISCONN "$(ctl "$n" "connect $HOST4:$P4")" "connect on an open connection"
+assert_match "already" "$(get "$n" err)" "EISCONN: err says why"
+for v in "keepalive 30" keepalive "keepalive 0" "nodelay on" "nodelay off"; do
+	assert_eq "OK $((${#v} + 1))" "$(ctl "$n" "$v")" "'$v' on an open connection"
+done
+assert_eq "" "$(get "$n" err)" "a successful write empties err"
+
+# --- EINVAL: unknown verbs, bad syntax, bad arguments
+eng_clone
+n=$N
+bad=(frobnicate "" " " "connect" "connect $HOST4" "connect $HOST4:" "connect $HOST4:0"
+	"connect $HOST4:65536" "connect $HOST4:80x" "connect 198.19.253:80" "connect [$HOST6]80"
+	"connect $HOST4:80 0" "connect $HOST4:80 70000" "connect $HOST4:80 1 2"
+	"announce" "announce 0" "announce 65536" "announce port" "listen -1"
+	"nodelay" "nodelay maybe" "keepalive soon" "keepalive -5" "close now" "CONNECT $HOST4:80")
+for v in "${bad[@]}"; do
+	ctl "$n" "$v" >"$WORK/out"
+	assert_eq EINVAL "$(cat "$WORK/out")" "'$v' > ctl"
+	assert_ne "" "$(get "$n" err)" "'$v': err says why"
+done
+assert_eq EINVAL "$(fsop write "$E/$n/ctl" 'close\x01')" "a control byte in ctl"
+assert_eq EINVAL "$(fsop write "$E/$n/ctl" "connect $(head -c 300 /dev/zero | tr '\0' 1)")" "a 300-byte command"
+assert_eq CLOSED "$(get "$n" state)" "the connection is untouched by the bad writes"
+assert_eq ENOTCONN "$(fsop write "$E/$n/data" hello)" "a write to data before connect"
+
+# --- another user: metadata yes; ctl, data, trace no
+assert_eq CLOSED "$(as_user 65534 cat "$E/$n/state" 2>&1)" "another user reads state"
+assert_eq EACCES "$(fsop_as 65534 write "$E/$n/ctl" "connect $HOST4:$P4")" "another user's write to ctl"
+assert_eq EACCES "$(fsop_as 65534 read "$E/$n/data")" "another user's read of data"
+assert_eq EACCES "$(fsop_as 65534 read "$E/$n/trace")" "another user's read of trace"
+assert_eq EPERM "$(as_user 65534 "$PY" -c '
+import errno, os, sys
+try:
+    os.rmdir(sys.argv[1]); print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$E/$n")" "another user's rmdir"
+
+# --- gone
+assert_eq "" "$(fsop_rmdir "$E/$n")" "rmdir of a fresh connection"
+assert_eq ENOENT "$(fsop write "$E/$n/ctl" close)" "ctl of a removed connection"
+assert_eq ENOENT "$(fsop_rmdir "$E/$n")" "rmdir again"
+assert_eq ENOENT "$(fsop_rmdir "$E/999999")" "rmdir of a connection that never was"
+
+# --- reaping: closed connections nobody removes go after --reap seconds
+events_stop
+stop_tcpfs
+assert_eq 0 "$TCPFS_RC" "the first daemon's exit status after SIGTERM"
+eng_start --reap=1
+eng_clone
+idle=$N
+eng_clone
+refused=$N
+assert_eq ECONNREFUSED "$(ctl "$refused" "connect $HOST4:9")" "reap: a refused connection"
+sleep 1.5
+ls "$E" >/dev/null # a listing reaps
+assert_eq "" "$(ls -1 "$E" | grep -xE "$idle|$refused")" "reap: closed connections gone from engine/ after --reap=1"
+assert_eq ENOENT "$(fsop stat "$E/$refused")" "reap: the reaped connection's directory"
+
+eng_finish

@@ -1,0 +1,201 @@
+#!/bin/bash
+# engine_options: interop with the kernel's TCP options switched off in turn
+# (issue 4, test 8). In the test's namespace, net.ipv4.tcp_sack,
+# tcp_timestamps and tcp_window_scaling go off one at a time (and all on),
+# at MTU 1500 and 9000; each time a bulk transfer both ways (4 MiB each,
+# on a link that loses, reorders and duplicates a little) arrives
+# byte-exact, and a capture on the TUN device shows the options negotiated
+# as RFC 7323 and RFC 2018 say: the engine offers MSS, SACK-permitted,
+# timestamps and window scale; the kernel's SYN,ACK answers only with what
+# is on; after the handshake timestamps appear on every segment of both
+# sides iff both offered them, SACK blocks never appear unless both said
+# SACK-permitted, and a window is scaled only if both sent the option. The
+# engine's options and wscale files say the same as the kernel's half in
+# kernel/, and the segment sizes respect each side's MSS.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engine_lib.sh"
+need_root
+need_cmd ip ss unshare tshark socat sha256sum sysctl
+enter_netns "$@"
+need_tcpfs
+
+SIZE=$((4 << 20))
+head -c "$SIZE" /dev/urandom >"$WORK/in.bin"
+head -c "$SIZE" /dev/urandom >"$WORK/out.bin"
+sum() { sha256sum <"$1" | cut -d' ' -f1; }
+SUM_IN=$(sum "$WORK/in.bin")
+SUM_OUT=$(sum "$WORK/out.bin")
+CONFIGS="all sack timestamps window_scaling"
+
+sysctl_set() { # sysctl_set OFF: every one of the three on, but OFF
+	local k
+	for k in sack timestamps window_scaling; do
+		sysctl -qw "net.ipv4.tcp_$k=$([ "$k" = "$1" ] && echo 0 || echo 1)" ||
+			die "cannot set net.ipv4.tcp_$k in the namespace"
+	done
+}
+
+# transfer CFG: one connection each way; records the engine's local ports and
+# files in $WORK/CFG.*.
+transfer() {
+	local cfg=$1 a b sink rc i
+	bg socat -u TCP4-LISTEN:9001,reuseaddr "OPEN:$WORK/$cfg.out.got,creat,trunc"
+	sink=$BG
+	bg socat -u "OPEN:$WORK/in.bin" TCP4-LISTEN:9002,reuseaddr
+	wait_until 10 eval "[ \$(ss -tlnH '( sport = :9001 or sport = :9002 )' | wc -l) = 2 ]" ||
+		die "$cfg: socat did not listen"
+	eng_clone
+	a=$N
+	eng_clone
+	b=$N
+	ctl_ok "$a" "connect $HOST4:9001"
+	ctl_ok "$b" "connect $HOST4:9002"
+	# the kernel's view of both connections, while they are open
+	local ka kb
+	ka=$(kname "$(get "$a" remote)" "$(get "$a" local)")
+	kb=$(kname "$(get "$b" remote)" "$(get "$b" local)")
+	cat "$MNT/kernel/$ka/options" >"$WORK/$cfg.kopts" 2>&1
+	cat "$MNT/kernel/$ka/wscale" >"$WORK/$cfg.kwscale" 2>/dev/null
+	(
+		timeout -k 1 60 dd if="$WORK/out.bin" of="$E/$a/data" bs=1M status=none || exit 1
+		[[ $(ctl "$a" close) == OK* ]]
+	) >"$WORK/$cfg.writer" 2>&1 &
+	local writer=$!
+	timeout -k 1 60 cat "$E/$b/data" >"$WORK/$cfg.in.got"
+	rc=$?
+	wait "$writer"
+	assert_eq 00 "$rc$?" "$cfg: both transfers end ($(cat "$WORK/$cfg.writer"))"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$sink" 2>/dev/null || break
+		sleep 0.1
+	done
+	assert_eq "$SUM_OUT" "$(sum "$WORK/$cfg.out.got")" "$cfg: engine -> kernel byte-exact"
+	assert_eq "$SUM_IN" "$(sum "$WORK/$cfg.in.got")" "$cfg: kernel -> engine byte-exact"
+	for f in local options mss rcv_wnd snd_wnd; do get "$a" $f >"$WORK/$cfg.a.$f"; done
+	for f in local options mss rcv_wnd snd_wnd; do get "$b" $f >"$WORK/$cfg.b.$f"; done
+	get "$a" wscale >"$WORK/$cfg.a.wscale"
+	cat "$MNT/kernel/$kb/options" >"$WORK/$cfg.kbopts" 2>&1 || true
+	ctl_ok "$b" close
+	A_PORT[$cfg]=$(cut -d: -f2 "$WORK/$cfg.a.local")
+	B_PORT[$cfg]=$(cut -d: -f2 "$WORK/$cfg.b.local")
+	wait_state 5 "$a" CLOSED
+	wait_state 5 "$b" CLOSED
+}
+
+# words OPTIONS...: the negotiated options as the options files say them
+expect_opts() {
+	case $1 in
+	all) echo "timestamps sack wscale" ;;
+	sack) echo "timestamps wscale" ;;
+	timestamps) echo "sack wscale" ;;
+	window_scaling) echo "timestamps sack" ;;
+	esac
+}
+
+# check CFG MTU CAPFILE: what the capture shows for CFG's two connections.
+check() {
+	local cfg=$1 mtu=$2 pkts=$3 port on_sack=1 on_ts=1 on_ws=1
+	case $cfg in sack) on_sack=0 ;; timestamps) on_ts=0 ;; window_scaling) on_ws=0 ;; esac
+	local exp
+	exp=$(expect_opts "$cfg")
+	assert_eq "$exp" "$(cat "$WORK/$cfg.a.options")" "$mtu/$cfg: the engine's options file"
+	assert_eq "$exp" "$(tr ' ' '\n' <"$WORK/$cfg.kopts" | grep -v ecn | tr '\n' ' ' | sed 's/ $//')" \
+		"$mtu/$cfg: the kernel's half in kernel/ negotiated the same"
+	if [ "$on_ws" = 1 ]; then
+		local ew kw
+		ew=$(cat "$WORK/$cfg.a.wscale")
+		kw=$(cat "$WORK/$cfg.kwscale")
+		assert_eq "${kw#*,},${kw%,*}" "$ew" "$mtu/$cfg: the engine's wscale is the kernel's, swapped"
+	else
+		assert_eq "" "$(cat "$WORK/$cfg.a.wscale")" "$mtu/$cfg: no wscale file without window scaling"
+		[ "$(cat "$WORK/$cfg.b.rcv_wnd")" -le 65535 ] && pass "$mtu/$cfg: rcv_wnd fits 16 bits unscaled" ||
+			fail "$mtu/$cfg: rcv_wnd $(cat "$WORK/$cfg.b.rcv_wnd") without window scaling"
+		[ "$(cat "$WORK/$cfg.a.snd_wnd")" -le 65535 ] && pass "$mtu/$cfg: snd_wnd fits 16 bits unscaled" ||
+			fail "$mtu/$cfg: snd_wnd $(cat "$WORK/$cfg.a.snd_wnd") without window scaling"
+	fi
+	local sacks=0
+	for port in "${A_PORT[$cfg]}" "${B_PORT[$cfg]}"; do
+		# fields: dir flags len win kinds (option kinds, ';'-joined) mss shift
+		awk -F'|' -v p="$port" -v eng="$ENG4" '
+			$2 == p || $3 == p { print ($1 == eng ? ">" : "<") "|" $4 "|" $5 "|" $6 "|" $7 "|" $8 "|" $9 }' \
+			"$pkts" >"$WORK/$cfg.$port.pkts"
+		local f=$WORK/$cfg.$port.pkts
+		local esyn ksyn
+		esyn=$(awk -F'|' '$1 == ">" && $2 == "0x0002" { print $5 "|" $6 "|" $7; exit }' "$f")
+		ksyn=$(awk -F'|' '$1 == "<" && $2 == "0x0012" { print $5 "|" $6 "|" $7; exit }' "$f")
+		local emss=${esyn#*|}
+		emss=${emss%|*}
+		assert_match "^2;4;8;1;3\|[0-9]+\|7$|^2;4;8;1;3\|[0-9]+\|[0-9]+$" "$esyn" "$mtu/$cfg/$port: the engine's SYN offers MSS, SACK-permitted, TS, WS"
+		local want="2"
+		[ "$on_sack" = 1 ] && [ "$on_ts" = 1 ] && want="2;4;8"
+		[ "$on_sack" = 1 ] && [ "$on_ts" = 0 ] && want="2;1;1;4"
+		[ "$on_sack" = 0 ] && [ "$on_ts" = 1 ] && want="2;1;1;8"
+		[ "$on_ws" = 1 ] && want="$want;1;3"
+		assert_eq "$want" "${ksyn%%|*}" "$mtu/$cfg/$port: the kernel's SYN,ACK options (kinds)"
+		local kmss=${ksyn#*|}
+		kmss=${kmss%|*}
+		assert_eq $((mtu - 40)) "$kmss" "$mtu/$cfg/$port: the kernel's MSS is MTU - 40"
+		[ "$emss" -le $((mtu - 40)) ] && pass "$mtu/$cfg/$port: the engine's MSS fits the MTU" ||
+			fail "$mtu/$cfg/$port: the engine's MSS $emss does not fit MTU $mtu"
+		# after the handshake
+		local tsn notsn sackn
+		tsn=$(awk -F'|' '$2 != "0x0002" && $2 != "0x0012" && $5 ~ /(^|;)8(;|$)/' "$f" | wc -l)
+		notsn=$(awk -F'|' '$2 != "0x0002" && $2 != "0x0012" && $5 !~ /(^|;)8(;|$)/ && $2 !~ /0x00.4/' "$f" | wc -l)
+		sackn=$(awk -F'|' '$5 ~ /(^|;)5(;|$)/' "$f" | wc -l)
+		if [ "$on_ts" = 1 ]; then
+			assert_eq 0 "$notsn" "$mtu/$cfg/$port: every segment after the SYNs carries timestamps"
+		else
+			assert_eq 0 "$tsn" "$mtu/$cfg/$port: no segment carries timestamps"
+		fi
+		if [ "$on_sack" = 0 ]; then
+			assert_eq 0 "$sackn" "$mtu/$cfg/$port: no SACK blocks"
+		fi
+		sacks=$((sacks + sackn))
+		# segment sizes: the engine's within its mss file, the kernel's
+		# within the MSS the engine announced, less the timestamps
+		local tsl=0 emax kmax
+		[ "$on_ts" = 1 ] && tsl=12
+		emax=$(awk -F'|' '$1 == ">" && $3 > m { m = $3 } END { print m + 0 }' "$f")
+		kmax=$(awk -F'|' '$1 == "<" && $3 > m { m = $3 } END { print m + 0 }' "$f")
+		local smss
+		if [ "$port" = "${A_PORT[$cfg]}" ]; then
+			smss=$(cat "$WORK/$cfg.a.mss")
+			local lim=$((emss < kmss ? emss : kmss))
+			assert_eq $((lim - tsl)) "$smss" "$mtu/$cfg: the engine's mss = min(both MSS) - timestamps"
+			assert_eq "$smss" "$emax" "$mtu/$cfg: the engine's largest segment = its mss"
+		else
+			[ "$kmax" -gt 0 ] && [ "$kmax" -le $((emss - tsl)) ] &&
+				pass "$mtu/$cfg: the kernel's segments ($kmax) fit the engine's MSS" ||
+				fail "$mtu/$cfg: the kernel's largest segment $kmax, the engine's MSS $emss - $tsl"
+		fi
+	done
+	# the link loses a few of some 6000 segments: the receivers say so
+	[ "$on_sack" = 0 ] || { [ "$sacks" -gt 0 ] && pass "$mtu/$cfg: SACK blocks in use ($sacks segments)" ||
+		fail "$mtu/$cfg: SACK negotiated, losses on the link, and not one SACK block"; }
+}
+
+declare -A A_PORT B_PORT
+for mtu in 1500 9000; do
+	eng_start --mtu=$mtu --msl=0.2 --impair=loss=0.3,reorder=0.3,dup=0.3,seed=$mtu
+	assert_eq "$mtu" "$(ip -o link show "$TUN" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')" "the TUN device's MTU is $mtu"
+	CAP=$WORK/mtu$mtu.pcapng
+	cap_start "$CAP" 128
+	for cfg in $CONFIGS; do
+		sysctl_set "$cfg"
+		transfer "$cfg"
+	done
+	cap_stop
+	sysctl_set none
+	PKTS=$WORK/mtu$mtu.txt
+	tshark -n -r "$CAP" -Y tcp -T fields -E separator='|' -E occurrence=a -E aggregator=';' \
+		-e ip.src -e tcp.srcport -e tcp.dstport -e tcp.flags -e tcp.len -e tcp.window_size_value \
+		-e tcp.option_kind -e tcp.options.mss_val -e tcp.options.wscale.shift >"$PKTS" 2>"$WORK/tshark.read.err" ||
+		fail "tshark -r: $(cat "$WORK/tshark.read.err")"
+	for cfg in $CONFIGS; do
+		check "$cfg" "$mtu" "$PKTS"
+	done
+	stop_tcpfs
+	wait_until 5 eval "! ip link show $TUN" || fail "$TUN still there after the daemon stopped"
+done
+
+eng_finish
