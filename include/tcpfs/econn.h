@@ -2,7 +2,7 @@
  *
  * The engine holds a connection's state; the filesystem adds its owner,
  * the last ctl error, the last state it announced, a poll handle and when
- * it closed (to reap it). Ids only grow, so the table stays sorted by id. */
+ * it closed (to reap it). The table is sorted by id. */
 #ifndef TCPFS_ECONN_H
 #define TCPFS_ECONN_H
 
@@ -30,8 +30,7 @@ struct econns;
 struct econns *econns_new(void);
 /* Free the table and every entry (poll handles are the caller's). */
 void econns_free(struct econns *t);
-/* A new entry for ID (larger than any before), owned by OWNER; NULL on
- * ENOMEM. */
+/* A new entry for ID, owned by OWNER; NULL on ENOMEM or if ID is there. */
 struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner);
 /* The entry for ID, or NULL. */
 struct econn *econns_find(struct econns *t, uint32_t id);

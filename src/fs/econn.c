@@ -41,8 +41,9 @@ static size_t search(const struct econns *t, uint32_t id)
 
 struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner)
 {
-	if (t->n && t->v[t->n - 1]->id >= id)
-		return NULL; /* ids only grow */
+	size_t at = search(t, id);
+	if (at < t->n && t->v[at]->id == id)
+		return NULL;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 16;
 		struct econn **v = realloc(t->v, cap * sizeof(*v));
@@ -57,7 +58,10 @@ struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner)
 	c->id = id;
 	c->owner = owner;
 	snprintf(c->label, sizeof(c->label), "engine/%u", id);
-	t->v[t->n++] = c;
+	/* new connections come last, but one accepted late sits earlier */
+	memmove(&t->v[at + 1], &t->v[at], (t->n - at) * sizeof(t->v[0]));
+	t->v[at] = c;
+	t->n++;
 	return c;
 }
 

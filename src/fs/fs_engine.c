@@ -30,8 +30,10 @@ struct waiter {
 	uint32_t id;
 	size_t size; /* read: at most; connect, write: bytes to answer */
 	size_t done; /* write: bytes the engine has taken */
+	size_t skip; /* write: bytes taken before SRC was copied */
+	const char *src; /* write: bytes SKIP.. of the write */
 	struct stream *st;
-	char data[]; /* write: the bytes */
+	char data[]; /* write: the copy SRC points to when parked */
 };
 
 static struct tcp_engine *tcp_of(struct fs *fs)
@@ -73,7 +75,7 @@ static bool read_done(struct fs *fs, struct waiter *w)
 
 static bool write_done(struct fs *fs, struct waiter *w)
 {
-	long n = tcp_send(tcp_of(fs), w->id, w->data + w->done,
+	long n = tcp_send(tcp_of(fs), w->id, w->src + (w->done - w->skip),
 			  w->size - w->done, stack_now());
 	if (n == -EAGAIN || (n >= 0 && w->done + (size_t)n < w->size)) {
 		w->done += n > 0 ? (size_t)n : 0;
@@ -203,7 +205,7 @@ static void answer_or_park(struct fs *fs, struct waiter *w)
 static struct waiter *waiter_new(fuse_req_t req, enum wait_kind kind,
 				 uint32_t id, size_t size, size_t data)
 {
-	struct waiter *w = calloc(1, sizeof(*w) + data);
+	struct waiter *w = malloc(sizeof(*w) + data);
 	if (!w) {
 		fuse_reply_err(req, ENOMEM);
 		return NULL;
@@ -256,10 +258,16 @@ static void on_engine_event(void *ctx, uint32_t id, unsigned events)
 	}
 }
 
+/* A scan of every connection at most this often (clone is frequent). */
+#define REAP_EVERY 100000
+
 /* Free connections closed longer than fs->reap that nobody waits on. */
 static void reap(struct fs *fs)
 {
 	tcp_time now = stack_now();
+	if (now - fs->reaped < REAP_EVERY)
+		return;
+	fs->reaped = now;
 	for (size_t i = 0; i < econns_count(fs->econns);) {
 		struct econn *ec = econns_at(fs->econns, i);
 		if (ec->state != TCP_CLOSED || !ec->idle_since ||
@@ -312,9 +320,13 @@ void engine_stop(struct fs *fs)
 		fs->waiters = w->next;
 		free(w);
 	}
-	for (size_t i = 0; fs->econns && i < econns_count(fs->econns); i++)
-		if (econns_at(fs->econns, i)->poll)
-			fuse_pollhandle_destroy(econns_at(fs->econns, i)->poll);
+	for (size_t i = 0; fs->econns && i < econns_count(fs->econns); i++) {
+		struct econn *ec = econns_at(fs->econns, i);
+		if (ec->poll)
+			fuse_pollhandle_destroy(ec->poll);
+		if (fs->stack) /* the peers learn it now, not at a timeout */
+			tcp_abort(tcp_of(fs), ec->id, stack_now());
+	}
 	econns_free(fs->econns);
 	stack_free(fs->stack);
 }
@@ -510,12 +522,24 @@ void stream_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	struct waiter *w = waiter_new(req, W_WRITE, st->id, size, size);
+	/* Most writes fit in the send buffer: take them from FUSE's buffer,
+	 * and copy only what has to wait. */
+	struct fs *fs = fs_of(req);
+	struct waiter now = {.req = req, .kind = W_WRITE, .id = st->id,
+			     .size = size, .src = data, .st = st};
+	if (!queued(fs, W_WRITE, st->id) && write_done(fs, &now)) {
+		engine_kick(fs);
+		return;
+	}
+	struct waiter *w = waiter_new(req, W_WRITE, st->id, size,
+				      size - now.done);
 	if (!w)
 		return;
-	memcpy(w->data, data, size);
+	memcpy(w->data, data + now.done, size - now.done);
+	w->done = w->skip = now.done;
+	w->src = w->data;
 	w->st = st;
-	answer_or_park(fs_of(req), w);
+	answer_or_park(fs, w);
 }
 
 void stream_release(fuse_req_t req, struct fuse_file_info *fi)

@@ -57,6 +57,7 @@ struct fs {
 	struct econns *econns;
 	struct waiter *waiters;	 /* requests the engine will answer */
 	tcp_time reap;		 /* closed connections live this long */
+	tcp_time reaped;	 /* when reap() last looked */
 	struct handle handles;	 /* list head of open files' handles */
 };
 

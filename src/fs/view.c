@@ -166,6 +166,8 @@ void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner)
 	if (i->local.family) {
 		wire_ep_format(&i->local, a, sizeof(a));
 		view_set(v, VF_LOCAL, "%s", a);
+	} else if (i->local.port) { /* a listener on every address */
+		view_set(v, VF_LOCAL, "*:%u", i->local.port);
 	}
 	if (i->remote.family) {
 		wire_ep_format(&i->remote, a, sizeof(a));

@@ -203,11 +203,15 @@ int stack_impair_parse(const char *spec, struct impair_config *cfg,
 		char *eq = strchr(tok, '='), *end;
 		double v = eq ? strtod(eq + 1, &end) : -1;
 		if (!eq || end == eq + 1 || *end || v < 0) {
-			snprintf(why, whylen, "--impair: '%s' is not KEY=NUMBER",
-				 tok);
+			snprintf(why, whylen, "'%s' is not KEY=NUMBER", tok);
 			return -1;
 		}
 		*eq = 0;
+		if (v > 100 && strcmp(tok, "delay") && strcmp(tok, "seed")) {
+			snprintf(why, whylen, "%s=%g: a percentage is 0 to 100",
+				 tok, v);
+			return -1;
+		}
 		if (strcmp(tok, "loss") == 0)
 			cfg->loss = v;
 		else if (strcmp(tok, "dup") == 0)
@@ -221,8 +225,8 @@ int stack_impair_parse(const char *spec, struct impair_config *cfg,
 		else if (strcmp(tok, "seed") == 0)
 			*seed = (uint64_t)v;
 		else {
-			snprintf(why, whylen, "--impair: unknown key '%s' (loss, "
-				 "dup, reorder, corrupt, delay, seed)", tok);
+			snprintf(why, whylen, "unknown key '%s' (loss, dup, "
+				 "reorder, corrupt, delay, seed)", tok);
 			return -1;
 		}
 	}
@@ -234,8 +238,11 @@ static int impair_open(struct stack *st, const char *spec, char *why,
 {
 	struct impair_config ic;
 	uint64_t seed;
-	if (stack_impair_parse(spec, &ic, &seed, why, whylen) < 0)
+	char bad[160];
+	if (stack_impair_parse(spec, &ic, &seed, bad, sizeof(bad)) < 0) {
+		snprintf(why, whylen, "--impair: %s", bad);
 		return -1;
+	}
 	/* a queue as deep as a real interface's, so only the rates drop */
 	ic.queue_max = 4u << 20;
 	st->out = impair_new(&ic, seed);

@@ -123,6 +123,19 @@ serve() {
 serve v4 "$ENG4:8080" "${HOST4//./\\.}"
 serve v6 "[$ENG6]:8080" "\\[$HOST6\\]"
 
+# A connection accepted after a newer one exists (a clone made while it
+# waited in the accept queue) is adopted all the same.
+bg nc -d "$ENG4" 8080
+wait_until 5 eval "[ \$(ss -tnH state established '( dport = :8080 )' | wc -l) = 1 ]" ||
+	fail "nc did not connect to the listener"
+eng_clone
+newer=$N
+acc=$(timeout -k 1 10 cat "$E/$L/listen")
+[[ $acc =~ ^[0-9]+$ && $acc -lt $newer ]] && pass "accepted $acc after clone $newer" ||
+	fail "accept after a newer clone: '$acc' (clone $newer)"
+assert_eq ESTABLISHED "$(get "$acc" state)" "the connection accepted late"
+ctl_ok "$acc" hangup
+
 # nc: a file in, EOF, the engine answers in CLOSE_WAIT and closes.
 head -c 300000 /dev/urandom >"$WORK/nc.src"
 printf 'thanks, engine here\n' >"$WORK/nc.reply"
