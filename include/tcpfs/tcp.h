@@ -167,10 +167,13 @@ struct tcp_trace_ent {
 	enum tcp_state from, to; /* for '*' */
 };
 
-/* Entries of ID's trace, oldest first: copies up to MAX into OUT and
- * returns how many; *DROPPED gets how many older ones the ring lost. */
+/* Entries of ID's trace, oldest first: the connection's open (kept for
+ * its life), then a ring of the latest ones. Copies up to MAX into OUT and
+ * returns how many; *DROPPED gets how many the ring lost between them. */
 int tcp_trace_get(const struct tcp_engine *e, uint32_t id,
 		  struct tcp_trace_ent *out, int max, uint64_t *dropped);
+/* How many entries at the start of ID's trace are its open. */
+unsigned tcp_trace_kept(const struct tcp_engine *e, uint32_t id);
 /* One trace line (no newline) with time relative to T0, e.g.
  * "0.000141 < SYN,ACK seq=91238 ack=2841594 win=65535 <mss 1460,...>". */
 int tcp_trace_format(const struct tcp_trace_ent *ent, tcp_time t0, char *buf,

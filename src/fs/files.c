@@ -56,7 +56,7 @@ static int render_err(const struct file_ctx *ctx, struct buf *out)
 	return out->err;
 }
 
-/* The trace ring, a line per entry, times from its first entry. */
+/* The trace, a line per entry, times from the connection's first. */
 static int render_trace(const struct file_ctx *ctx, struct buf *out)
 {
 	enum { MAX = 4096 };
@@ -66,12 +66,13 @@ static int render_trace(const struct file_ctx *ctx, struct buf *out)
 
 	if (!ent)
 		return -ENOMEM;
-	int n = tcp_trace_get(stack_tcp(ctx->stack), ctx->id, ent, MAX,
-			      &dropped);
-	if (dropped)
-		buf_printf(out, "# %llu earlier entries dropped\n",
-			   (unsigned long long)dropped);
+	struct tcp_engine *tcp = stack_tcp(ctx->stack);
+	int n = tcp_trace_get(tcp, ctx->id, ent, MAX, &dropped);
+	int kept = (int)tcp_trace_kept(tcp, ctx->id);
 	for (int i = 0; i < n; i++) {
+		if (i == kept && dropped) /* between the open and the latest */
+			buf_printf(out, "# %llu entries dropped\n",
+				   (unsigned long long)dropped);
 		tcp_trace_format(&ent[i], ent[0].t, line, sizeof(line));
 		buf_printf(out, "%s\n", line);
 	}

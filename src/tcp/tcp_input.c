@@ -1,7 +1,8 @@
 /* Segment arrival, RFC 9293 §3.10.7: LISTEN, SYN-SENT, then the
  * synchronized states in the RFC's order: sequence number, RST, SYN, ACK,
  * (URG ignored), text, FIN. With RFC 5961 (blind attacks), RFC 7323
- * (PAWS) and the loss detection of RFC 5681/6582/6675. */
+ * (PAWS) and the loss detection of RFC 5681/6582/6675, with RACK-TLP's
+ * (RFC 8985) answers to lost tails and lost retransmissions. */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -389,28 +390,91 @@ static bool is_dupack(const struct tcp_conn *c, const struct wire_seg *s)
 	       c->snd_una != c->snd_max;
 }
 
+/* The tail loss probe arrived (SACKed) while data sent before it, at
+ * least a PTO earlier, did not: that data is lost (RFC 8985 §6.2, the
+ * reordering window long over). */
+static bool tlp_sacked(const struct tcp_conn *c)
+{
+	uint32_t end;
+
+	return c->tlp_out && SEQ_LT(c->snd_una, c->tlp_seq) &&
+	       tcp_sack_is_sacked(c, c->tlp_seq, &end);
+}
+
 /* Fast retransmit (RFC 5681 §3.2, RFC 6675 §5): three duplicate ACKs, or
- * SACKs above the first hole worth three segments; not twice for one
- * window (RFC 6582 §3.2 step 2: the ACK must cover more than "recover",
- * the last byte sent, that is reach our RECOVER, one past it). */
+ * SACKs above the first hole worth three segments, or a SACKed tail loss
+ * probe; not twice for one window (RFC 6582 §3.2 step 2: the ACK must
+ * cover more than "recover", the last byte sent, that is reach our
+ * RECOVER, one past it). The recovery answers for the probe too. */
 static void loss_detect(struct tcp_conn *c, tcp_time now)
 {
 	if (c->in_recovery || SEQ_LT(c->snd_una, c->recover))
 		return;
-	if (c->dupacks < 3 && tcp_sacked_bytes(c, c->snd_max) < 3u * c->mss)
+	if (c->dupacks < 3 && tcp_sacked_bytes(c, c->snd_max) < 3u * c->mss &&
+	    !tlp_sacked(c))
 		return;
-	c->cc->on_loss(c, now);
-	c->cwnd = c->ssthresh;
-	c->in_recovery = true;
-	c->recover = c->snd_max;
-	c->high_rxt = c->snd_una;
-	c->n.fast_retrans++;
+	tcp_recovery_start(c, now);
+}
+
+/* A retransmission is lost when data sent after it has been SACKed (the
+ * idea of RFC 8985 §6.2, by sequence: nothing is resent out of order
+ * after it). Resend the holes again, rather than wait for the RTO. */
+static void rxt_lost_detect(struct tcp_conn *c)
+{
+	uint32_t after;
+
+	if (!c->in_recovery || !SEQ_GT(c->high_rxt, c->snd_una))
+		return;
+	after = tcp_sacked_bytes(c, c->snd_max) -
+		tcp_sacked_bytes(c, c->rxt_mark);
+	if (after >= TCP_RXT_LOST_SEGS * c->mss) {
+		c->high_rxt = c->snd_una;
+		c->rxt_mark = c->snd_max;
+	}
+}
+
+/* Bytes SACKed that went after the latest resend of the hole at SND.UNA
+ * in the go-back-N after an RTO (0 outside it). */
+static uint32_t rto_sacked_after(const struct tcp_conn *c)
+{
+	if (c->in_recovery || !SEQ_LT(c->snd_una, c->recover) ||
+	    !SEQ_LT(c->rxt_mark, c->snd_nxt))
+		return 0;
+	return tcp_sacked_bytes(c, c->snd_nxt) -
+	       tcp_sacked_bytes(c, c->rxt_mark);
+}
+
+/* The same after an RTO: when data resent after the hole at SND.UNA is
+ * SACKed anew and the hole stays, its resend was lost; resend it now
+ * rather than after a doubled RTO. */
+static void rto_rxt_lost(struct tcp_engine *e, struct tcp_conn *c,
+			 const struct wire_seg *s, uint32_t before,
+			 tcp_time now)
+{
+	if (s->ack == c->snd_una && rto_sacked_after(c) > before)
+		tcp_resend_una(e, c, now);
+}
+
+/* RFC 8985 §7.4: the ACK of a probe. A resent segment that was missing
+ * means a loss the probe repaired: without DSACK to say the original got
+ * there too, the congestion response of a fast recovery. */
+static void tlp_ack(struct tcp_conn *c, const struct wire_seg *s, tcp_time now)
+{
+	if (!c->tlp_out || SEQ_LT(s->ack, c->tlp_end))
+		return;
+	c->tlp_out = false;
+	if (c->tlp_rxt) {
+		c->cc->on_loss(c, now);
+		c->cwnd = c->ssthresh;
+	}
 }
 
 /* §3.10.7.4 fifth: the ACK field. False when the segment is done with. */
 static bool ack_input(struct tcp_engine *e, struct tcp_conn *c,
 		      const struct wire_seg *s, tcp_time now)
 {
+	uint32_t before, ack_before = c->snd_una;
+
 	if (c->state == TCP_SYN_RECEIVED) {
 		if (SEQ_LEQ(s->ack, c->snd_una) || SEQ_GT(s->ack, c->snd_max)) {
 			tcp_send_ctl(e, c, s->ack, TCP_RST, now);
@@ -428,7 +492,9 @@ static bool ack_input(struct tcp_engine *e, struct tcp_conn *c,
 		tcp_challenge_ack(e, c, now);
 		return false;
 	}
+	before = rto_sacked_after(c);
 	tcp_sack_update(c, &s->opt);
+	rto_rxt_lost(e, c, s, before, now);
 	if (is_dupack(c, s)) {
 		c->dupacks++;
 		c->n.dup_acks++;
@@ -436,8 +502,12 @@ static bool ack_input(struct tcp_engine *e, struct tcp_conn *c,
 	if (SEQ_GT(s->ack, c->snd_una)) {
 		ack_new(e, c, s, now);
 		tcp_ival_trim(c->sacked, &c->nsacked, c->snd_una);
+		tlp_ack(c, s, now);
 	}
+	rxt_lost_detect(c);
 	loss_detect(c, now);
+	if (SEQ_GT(s->ack, ack_before) || tcp_rack_hole(c))
+		tcp_tlp_arm(e, c, now);
 	/* Window update: only from a newer segment (§3.10.7.4). */
 	if (SEQ_GEQ(s->ack, c->snd_una) &&
 	    (SEQ_LT(c->snd_wl1, s->seq) ||

@@ -22,6 +22,10 @@
 #define TCP_CHALLENGE_PER_SEC 100		/* RFC 5961 §7 */
 #define TCP_EPH_MIN 32768
 #define TCP_EPH_MAX 60999
+#define TCP_TRACE_PIN 8	      /* trace entries of a connection's open kept */
+#define TCP_TLP_MIN 2000      /* PTO floor: RTT samples are whole ms */
+#define TCP_TLP_DELACK 200000 /* RFC 8985 §7.2 WCDelAckT */
+#define TCP_RXT_LOST_SEGS 1   /* SACKed after a resend: it was lost */
 
 /* A byte ring. BUF is allocated on first use so that a connection that
  * never moves data costs no buffer memory. */
@@ -119,6 +123,7 @@ struct tcp_conn {
 	bool syn_lost;	    /* our SYN was retransmitted: IW of one segment */
 	tcp_time rtx_start; /* first unanswered retransmission (R2) */
 	tcp_time t_rtx, t_persist, t_delack, t_keep, t_wait;
+	tcp_time t_pto; /* tail loss probe (RFC 8985 §7), with t_rtx only */
 	tcp_time keep_idle, last_rcv;
 	unsigned keep_sent;
 
@@ -128,7 +133,10 @@ struct tcp_conn {
 	uint32_t cwnd, ssthresh, ca_acked;
 	bool in_recovery;
 	uint32_t recover, high_rxt;
+	uint32_t rxt_mark; /* data from here went after the latest resend */
 	unsigned dupacks;
+	bool tlp_out, tlp_rxt;	   /* a probe is out; it was a resend */
+	uint32_t tlp_seq, tlp_end; /* its sequence range */
 	struct tcp_ival sacked[TCP_SACKED_MAX];
 	int nsacked;
 
@@ -136,9 +144,13 @@ struct tcp_conn {
 	tcp_time chal_sec; /* RFC 5961 §7 rate limit, per connection */
 	unsigned chal_count;
 
-	/* Trace ring. */
+	/* Trace: TR[0, tr_pin) is the connection's open, kept for its life;
+	 * TR[tr_pin, tr_cap) a ring of the latest entries (tr_count from
+	 * tr_head). tr_dropped counts what the ring lost in between. */
 	struct tcp_trace_ent *tr;
-	unsigned tr_cap, tr_head, tr_count;
+	unsigned tr_cap, tr_pin, tr_head, tr_count;
+	bool tr_pinning; /* the open is still being recorded */
+	bool tr_pin_ack; /* ... up to our ACK of the SYN,ACK */
 	uint64_t tr_dropped;
 };
 
@@ -211,6 +223,8 @@ void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
 		      tcp_time now);
 uint8_t tcp_wscale_for(uint32_t bytes);
 void tcp_send_probe(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+void tcp_send_tlp(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+void tcp_resend_una(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
 void tcp_send_ctl(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		  uint8_t flags, tcp_time now);
 void tcp_send_ack(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
@@ -231,6 +245,7 @@ void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
 void tcp_rtt_sample(struct tcp_conn *c, tcp_time rtt,
 		    const struct tcp_config *cfg);
 void tcp_rtx_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+void tcp_tlp_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
 void tcp_keep_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
 void tcp_delack_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
 uint32_t tcp_ts_now(tcp_time now);
@@ -247,6 +262,8 @@ uint32_t tcp_sacked_bytes(const struct tcp_conn *c, uint32_t below);
 bool tcp_sack_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end);
 uint32_t tcp_pipe(const struct tcp_conn *c);
 bool tcp_next_rxt(const struct tcp_conn *c, uint32_t *seq, uint32_t *len);
+bool tcp_rack_hole(const struct tcp_conn *c);
+void tcp_recovery_start(struct tcp_conn *c, tcp_time now);
 
 /* tcp_rx.c: reassembly and the receive window. */
 void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,

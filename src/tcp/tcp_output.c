@@ -1,5 +1,6 @@
 /* Segments out: building, the send decision (Nagle, sender SWS avoidance,
- * congestion and flow control), retransmission of holes, RST and ACK. */
+ * congestion and flow control), retransmission of holes, the tail loss
+ * probe (RFC 8985), RST and ACK. */
 #include <string.h>
 
 #include "tcp_int.h"
@@ -283,6 +284,7 @@ static bool send_rxt(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	if (SEQ_GT(c->high_rxt, c->snd_una) && tcp_pipe(c) >= c->cwnd)
 		return false;
 	c->high_rxt = seq + send_range(e, c, seq, len, now);
+	c->rxt_mark = c->snd_max;
 	return true;
 }
 
@@ -331,11 +333,17 @@ void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
 		      tcp_time now)
 {
 	if (can_send_data(c->state)) {
+		bool sent = false;
+
 		while (send_rxt(e, c, now))
-			;
-		if (send_new(e, c, force, now))
+			sent = true;
+		if (send_new(e, c, force, now)) {
 			while (send_new(e, c, false, now))
 				;
+			sent = true;
+		}
+		if (sent) /* a new tail */
+			tcp_tlp_arm(e, c, now);
 		persist_check(c, now);
 	}
 	if (c->ack_now)
@@ -346,6 +354,51 @@ void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
 void tcp_output(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	tcp_output_force(e, c, false, now);
+}
+
+/* The hole at SND.UNA once more, up to an MSS, outside the congestion
+ * window like the first retransmission of a recovery. */
+void tcp_resend_una(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	uint32_t end, len;
+
+	tcp_sack_is_sacked(c, c->snd_una, &end);
+	len = SEQ_MIN(end, c->snd_max) - c->snd_una;
+	send_range(e, c, c->snd_una, len < c->mss ? len : c->mss, now);
+	c->rxt_mark = c->snd_nxt;
+}
+
+/* RFC 8985 §7.3: the tail loss probe. One new segment if the peer's
+ * window takes it (whatever the congestion window says), else the last
+ * segment again; its answer (ACK or SACK) starts recovery where RTO would
+ * have. Then the RTO runs, not another PTO. */
+void tcp_send_tlp(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	uint32_t data = unsent(c) - (c->fin_queued && unsent(c));
+	uint32_t len = data < c->mss ? data : c->mss, seq;
+	bool rxt;
+
+	if (!can_send_data(c->state) || c->snd_una == c->snd_max)
+		return;
+	if (len > wnd_room(c))
+		len = wnd_room(c);
+	rxt = !len;
+	if (!rxt) {
+		seq = c->snd_nxt;
+		c->snd_nxt += send_range(
+			e, c, seq, len + (len == data && c->fin_queued), now);
+		c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
+	} else {
+		len = c->snd_max - c->snd_una;
+		len = len < c->mss ? len : c->mss;
+		seq = c->snd_max - len;
+		send_range(e, c, seq, len, now);
+	}
+	c->tlp_out = true;
+	c->tlp_rxt = rxt && !c->in_recovery; /* recovery cut the window */
+	c->tlp_seq = seq;
+	c->tlp_end = c->snd_max;
+	tcp_rtx_arm(e, c, now);
 }
 
 /* A zero-window or keepalive probe: an old sequence number the peer must

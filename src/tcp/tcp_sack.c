@@ -1,5 +1,6 @@
 /* Sequence intervals, the sender's SACK scoreboard (RFC 2018) and loss
- * recovery's pipe and next segment (RFC 6675, NewReno RFC 6582). */
+ * recovery's pipe and next segment (RFC 6675, NewReno RFC 6582), its
+ * start, and RACK's view of a hole (RFC 8985). */
 #include <string.h>
 
 #include "tcp_int.h"
@@ -104,8 +105,9 @@ uint32_t tcp_sacked_bytes(const struct tcp_conn *c, uint32_t below)
  * limited transmit's share (RFC 3042: each of the first two duplicate
  * ACKs lets one more segment go).
  * In recovery, holes below the
- * highest SACK are lost unless retransmitted; without SACK each duplicate
- * ACK stands for one segment that left (RFC 5681 §3.2 inflation). */
+ * highest SACK (or resent, RACK-TLP found losses without SACKs above)
+ * are lost unless retransmitted; without SACK each duplicate ACK stands
+ * for one segment that left (RFC 5681 §3.2 inflation). */
 uint32_t tcp_pipe(const struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_nxt - c->snd_una, high, rxt, gone;
@@ -115,8 +117,8 @@ uint32_t tcp_pipe(const struct tcp_conn *c)
 				    (c->dupacks < 2 ? c->dupacks : 2) * c->mss;
 		return gone < flight ? flight - gone : 0;
 	}
-	if (c->sack_ok && c->nsacked) {
-		high = tcp_sack_high(c);
+	if (c->sack_ok) { /* a resent hole counts once: as the resend */
+		high = SEQ_MAX(tcp_sack_high(c), c->high_rxt);
 		rxt = SEQ_GT(c->high_rxt, c->snd_una) ?
 			      c->high_rxt - c->snd_una -
 				      tcp_sacked_bytes(c, c->high_rxt) :
@@ -149,4 +151,26 @@ bool tcp_next_rxt(const struct tcp_conn *c, uint32_t *seq, uint32_t *len)
 		s = end;
 	}
 	return false;
+}
+
+/* RFC 8985 §6.2 for data sent once: SACKed data above SND.UNA went out
+ * after the hole there (the sequence order is the sending order), so the
+ * hole is lost after a reordering window; outside any recovery. */
+bool tcp_rack_hole(const struct tcp_conn *c)
+{
+	return c->nsacked && !c->in_recovery && SEQ_GEQ(c->snd_una, c->recover);
+}
+
+/* Enter fast recovery (RFC 6675 §5, RFC 6582 §3.2): the congestion
+ * response, then resend from SND.UNA up to RECOVER. A probe out is
+ * answered for by this response. */
+void tcp_recovery_start(struct tcp_conn *c, tcp_time now)
+{
+	c->cc->on_loss(c, now);
+	c->cwnd = c->ssthresh;
+	c->in_recovery = true;
+	c->recover = c->snd_max;
+	c->high_rxt = c->rxt_mark = c->snd_una;
+	c->tlp_out = false;
+	c->n.fast_retrans++;
 }

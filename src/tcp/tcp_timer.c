@@ -1,5 +1,6 @@
-/* Timers: retransmission (RFC 6298, with Karn and backoff), SYN retries,
- * persist, delayed ACK, keepalive, user timeout (R2) and TIME_WAIT. Each
+/* Timers: retransmission (RFC 6298, with Karn and backoff), the tail loss
+ * probe and RACK's reordering window (RFC 8985), SYN retries, persist,
+ * delayed ACK, keepalive, user timeout (R2) and TIME_WAIT. Each
  * connection sits in one min-heap by its earliest deadline. */
 #include <errno.h>
 #include <stdlib.h>
@@ -85,7 +86,9 @@ static tcp_time tmin(tcp_time a, tcp_time b)
 /* Re-file C after any of its timers changed. */
 void tcp_timers_update(struct tcp_engine *e, struct tcp_conn *c)
 {
-	c->deadline = tmin(tmin(tmin(c->t_rtx, c->t_persist),
+	if (c->t_rtx == TCP_NEVER) /* nothing in flight: nothing to probe */
+		c->t_pto = TCP_NEVER;
+	c->deadline = tmin(tmin(tmin(tmin(c->t_rtx, c->t_pto), c->t_persist),
 				tmin(c->t_delack, c->t_keep)),
 			   c->t_wait);
 	if (c->deadline == TCP_NEVER)
@@ -127,6 +130,66 @@ void tcp_rtx_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	c->t_rtx = now + c->rto;
 	c->t_persist = TCP_NEVER;
 	tcp_timers_update(e, c);
+}
+
+/* RFC 8985 §7.2: a tail loss probe is worth it with SACK (its answer
+ * shows what was lost), one per tail, not in the go-back-N after an RTO.
+ * Unlike §7.2 also in fast recovery: there the ACK clock stops as soon
+ * as a resend and the new data after it are lost, and the probe's SACK
+ * (see rxt_lost_detect) restarts it some hundred RTTs before the RTO
+ * would on a LAN. */
+static bool tlp_allowed(const struct tcp_conn *c)
+{
+	return c->sack_ok && c->rtt_valid && !c->tlp_out &&
+	       (c->in_recovery || SEQ_GEQ(c->snd_una, c->recover)) &&
+	       c->snd_una != c->snd_max;
+}
+
+/* The probe's delay: PTO = 2 SRTT, plus the worst case delayed ACK when
+ * a lone segment is in flight (its ACK may wait for a second one). When
+ * a hole lies below SACKed data instead, RACK's reordering window
+ * (RFC 8985 §6.2, SRTT / 4): the hole's data went before what was
+ * SACKed, so it is lost unless merely reordered. */
+static tcp_time pto_delay(const struct tcp_conn *c)
+{
+	tcp_time pto = tcp_rack_hole(c) ? c->srtt / 4 : 2 * c->srtt;
+
+	if (pto < TCP_TLP_MIN)
+		pto = TCP_TLP_MIN;
+	if (!tcp_rack_hole(c) && c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_TLP_DELACK;
+	return pto;
+}
+
+/* Arm the probe (or RACK's reordering) timer, unless the RTO comes
+ * first. A reordering deadline already set stays: it counts from the
+ * first SACK above the hole. */
+void tcp_tlp_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	tcp_time old = c->t_pto, t;
+
+	c->t_pto = TCP_NEVER;
+	if (tlp_allowed(c) || (tcp_rack_hole(c) && c->rtt_valid)) {
+		t = now + pto_delay(c);
+		if (tcp_rack_hole(c) && old < t)
+			t = old;
+		if (t < c->t_rtx)
+			c->t_pto = t;
+	}
+	tcp_timers_update(e, c);
+}
+
+/* The probe timer: a hole that has outlived the reordering window is
+ * lost (fast recovery), else the tail is probed. */
+static void pto_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	c->t_pto = TCP_NEVER;
+	if (tcp_rack_hole(c)) {
+		tcp_recovery_start(c, now);
+		tcp_output(e, c, now);
+	} else {
+		tcp_send_tlp(e, c, now);
+	}
 }
 
 void tcp_delack_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
@@ -209,6 +272,7 @@ static void rtx_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 		c->nsacked = 0;
 	c->cwnd = c->mss;
 	c->in_recovery = false;
+	c->tlp_out = false;
 	c->recover = c->snd_max;
 	c->dupacks = 0;
 	c->snd_nxt = c->high_rxt = c->snd_una;
@@ -216,6 +280,7 @@ static void rtx_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	c->rto = backed_off(e, c->rto);
 	c->t_rtx = TCP_NEVER;
 	tcp_output(e, c, now);
+	c->rxt_mark = c->snd_nxt; /* what goes from here went after the hole */
 	if (c->t_rtx == TCP_NEVER && c->snd_una != c->snd_max)
 		tcp_rtx_arm(e, c, now);
 }
@@ -274,6 +339,8 @@ void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 		if (c->state == TCP_CLOSED)
 			return;
 	}
+	if (c->t_pto <= now)
+		pto_timeout(e, c, now);
 	if (c->t_persist <= now)
 		persist_timeout(e, c, now);
 	if (c->t_delack <= now) {

@@ -1,9 +1,9 @@
-/* Per-connection trace: a bounded ring of segments and state changes. */
+/* Per-connection trace: the connection's open, pinned, and a bounded ring of
+ * the latest segments and state changes. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "tcp_int.h"
 
@@ -23,11 +23,22 @@ const char *tcp_state_name(enum tcp_state state)
 	return state_names[state];
 }
 
-/* Room for one more entry: the ring starts small and doubles up to
- * trace_len, so that an idle connection holds a few entries only. */
+/* The open pinned at most: TCP_TRACE_PIN entries, and never more than
+ * half the trace, so that the ring keeps the rest. */
+static unsigned pin_max(const struct tcp_engine *e)
+{
+	unsigned half = e->cfg.trace_len / 2;
+
+	return half < TCP_TRACE_PIN ? half : TCP_TRACE_PIN;
+}
+
+/* Room for more entries: the array starts at TCP_TRACE_PIN entries and
+ * doubles up to trace_len, so that an idle connection holds its open
+ * only. The pinned head stays; the ring restarts at its slot 0. */
 static bool trace_grow(const struct tcp_engine *e, struct tcp_conn *c)
 {
-	unsigned cap = c->tr_cap ? c->tr_cap * 2 : 8, i;
+	unsigned cap = c->tr_cap ? c->tr_cap * 2 : TCP_TRACE_PIN, i;
+	unsigned ring = c->tr_cap - c->tr_pin;
 	struct tcp_trace_ent *t;
 
 	if (cap > e->cfg.trace_len)
@@ -35,8 +46,10 @@ static bool trace_grow(const struct tcp_engine *e, struct tcp_conn *c)
 	t = malloc(cap * sizeof(*t));
 	if (!t)
 		return false;
+	for (i = 0; i < c->tr_pin; i++)
+		t[i] = c->tr[i];
 	for (i = 0; i < c->tr_count; i++)
-		t[i] = c->tr[(c->tr_head + i) % c->tr_cap];
+		t[c->tr_pin + i] = c->tr[c->tr_pin + (c->tr_head + i) % ring];
 	free(c->tr);
 	c->tr = t;
 	c->tr_cap = cap;
@@ -44,70 +57,115 @@ static bool trace_grow(const struct tcp_engine *e, struct tcp_conn *c)
 	return true;
 }
 
-/* The next slot of C's ring; the oldest entry goes when it is full. */
+/* The next slot: in the head while the open is recorded, else in the
+ * ring, whose oldest entry goes when it is full. */
 static struct tcp_trace_ent *trace_slot(const struct tcp_engine *e,
 					struct tcp_conn *c)
 {
-	unsigned i;
+	unsigned ring, i;
 
-	if (c->tr_count == c->tr_cap && c->tr_cap < e->cfg.trace_len)
+	if (c->tr_pin + c->tr_count == c->tr_cap &&
+	    c->tr_cap < e->cfg.trace_len)
 		trace_grow(e, c);
-	if (!c->tr_cap)
+	if (c->tr_pinning && c->tr_pin < pin_max(e) && c->tr_pin < c->tr_cap)
+		return &c->tr[c->tr_pin++];
+	c->tr_pinning = false;
+	ring = c->tr_cap - c->tr_pin;
+	if (!ring) {
+		c->tr_dropped++;
 		return NULL;
-	i = (c->tr_head + c->tr_count) % c->tr_cap;
-	if (c->tr_count == c->tr_cap) {
-		c->tr_head = (c->tr_head + 1) % c->tr_cap;
+	}
+	i = (c->tr_head + c->tr_count) % ring;
+	if (c->tr_count == ring) {
+		c->tr_head = (c->tr_head + 1) % ring;
 		c->tr_dropped++;
 	} else {
 		c->tr_count++;
 	}
-	memset(&c->tr[i], 0, sizeof(c->tr[i]));
-	return &c->tr[i];
+	return &c->tr[c->tr_pin + i];
+}
+
+/* The open ends with the move to ESTABLISHED; an active opener's ACK of
+ * the SYN,ACK follows that move and is the handshake's third segment,
+ * so it is kept too. (Whatever happens, trace_slot() ends it after
+ * pin_max entries.) */
+static void pin_update(struct tcp_conn *c, const struct tcp_trace_ent *t)
+{
+	if (t->dir == '*' && t->to == TCP_ESTABLISHED) {
+		c->tr_pin_ack = t->from == TCP_SYN_SENT;
+		c->tr_pinning = c->tr_pin_ack;
+	} else if (c->tr_pin_ack && t->dir == '>') {
+		c->tr_pinning = false;
+	}
+}
+
+static void trace_add(const struct tcp_engine *e, struct tcp_conn *c,
+		      const struct tcp_trace_ent *t)
+{
+	struct tcp_trace_ent *slot;
+
+	if (!e->cfg.trace_len)
+		return;
+	slot = trace_slot(e, c);
+	if (slot)
+		*slot = *t;
+	if (c->tr_pinning)
+		pin_update(c, t);
 }
 
 void tcp_trace_seg(const struct tcp_engine *e, struct tcp_conn *c, char dir,
 		   const struct wire_seg *s, tcp_time now)
 {
-	struct tcp_trace_ent *t = trace_slot(e, c);
+	struct tcp_trace_ent t = {
+		.t = now,
+		.dir = dir,
+		.flags = s->flags,
+		.seq = s->seq,
+		.ack = s->ack,
+		.wnd = s->wnd,
+		.len = (uint32_t)s->len,
+		.opt = s->opt,
+	};
 
-	if (!t)
-		return;
-	t->t = now;
-	t->dir = dir;
-	t->flags = s->flags;
-	t->seq = s->seq;
-	t->ack = s->ack;
-	t->wnd = s->wnd;
-	t->len = (uint32_t)s->len;
-	t->opt = s->opt;
+	trace_add(e, c, &t);
 }
 
 void tcp_trace_state(const struct tcp_engine *e, struct tcp_conn *c,
 		     enum tcp_state from, enum tcp_state to, tcp_time now)
 {
-	struct tcp_trace_ent *t = trace_slot(e, c);
+	struct tcp_trace_ent t = {.t = now, .dir = '*', .from = from, .to = to};
 
-	if (!t)
-		return;
-	t->t = now;
-	t->dir = '*';
-	t->from = from;
-	t->to = to;
+	trace_add(e, c, &t);
 }
 
+/* The pinned open, then the ring from its oldest entry; the ring's losses
+ * lie between the two. */
 int tcp_trace_get(const struct tcp_engine *e, uint32_t id,
 		  struct tcp_trace_ent *out, int max, uint64_t *dropped)
 {
 	const struct tcp_conn *c = tcp_conn_find(e, id);
-	int i;
+	unsigned n, i, ring;
 
 	if (dropped)
 		*dropped = c ? c->tr_dropped : 0;
-	if (!c || !c->tr)
+	if (!c || !c->tr || max <= 0)
 		return 0;
-	for (i = 0; i < max && (unsigned)i < c->tr_count; i++)
-		out[i] = c->tr[(c->tr_head + i) % c->tr_cap];
-	return i;
+	ring = c->tr_cap - c->tr_pin;
+	n = c->tr_pin + c->tr_count;
+	if (n > (unsigned)max)
+		n = (unsigned)max;
+	for (i = 0; i < n; i++)
+		out[i] = i < c->tr_pin ?
+				 c->tr[i] :
+				 c->tr[c->tr_pin +
+				       (c->tr_head + i - c->tr_pin) % ring];
+	return (int)n;
+}
+
+unsigned tcp_trace_kept(const struct tcp_engine *e, uint32_t id)
+{
+	const struct tcp_conn *c = tcp_conn_find(e, id);
+	return c && c->tr ? c->tr_pin : 0;
 }
 
 /* Append to BUF at *POS, never past SIZE (snprintf semantics overall). */

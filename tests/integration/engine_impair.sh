@@ -74,4 +74,13 @@ assert_eq "$SIZE" "$(get "$b" bytes_received)" "receiver: bytes_received counts 
 ctl_ok "$b" close
 assert_state 5 "$b" CLOSED "the receiver closes"
 
+# After 64 MiB the trace still opens with the handshake, from time zero,
+# says how much it dropped, and ends with the close.
+trace=$(cat "$E/$a/trace")
+opening=$(head -n 4 <<<"$trace" | awk '{ print $1, $2, $3 }' | tr '\n' '|')
+assert_eq "0.000000 * CLOSED|0.000000 > SYN|" "$(cut -d'|' -f1-2 <<<"$opening")|" "the trace opens with the SYN"
+assert_match "^[0-9.]+ < SYN,ACK\|[0-9.]+ \* SYN_SENT\|" "$(cut -d'|' -f3-4 <<<"$opening")|" "then the SYN,ACK and ESTABLISHED"
+assert_match "^# [0-9]+ entries dropped$" "$(grep '^#' <<<"$trace")" "one line says what the trace dropped"
+assert_match "TIME_WAIT -> CLOSED$" "$(tail -n 1 <<<"$trace")" "the trace ends with the close"
+
 eng_finish

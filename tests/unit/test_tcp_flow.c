@@ -86,7 +86,11 @@ static void sack_recovery(void **state)
 	h_free(h);
 }
 
-/* After an RTO the resend skips what the peer SACKed. */
+/* RACK (RFC 8985 §6.2): two segments SACKed above a hole are not yet a
+ * loss by RFC 6675's count, but once the reordering window (SRTT / 4, here
+ * the 2 ms floor) has passed the hole is resent in fast recovery. That
+ * resend is lost too, and the tail probe after it: after the RTO the
+ * resend skips what the peer SACKed. */
 static void rto_skips_sacked(void **state)
 {
 	struct harness *h = h_new(NULL);
@@ -99,8 +103,18 @@ static void rto_skips_sacked(void **state)
 	o.sack[0].left = iss + 1 + 1448;
 	o.sack[0].right = iss + 1 + 3 * 1448;
 	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 30);
-	h_none(h); /* two segments SACKed: not yet a loss */
+	h_none(h); /* two segments SACKed: maybe reordered */
 	t = tcp_tick(h->e, 30);
+	assert_true(t <= 30 + 2 * MS);
+	tcp_tick(h->e, t);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_none(h);
+	assert_int_equal(h_info(h, id).fast_retrans, 1);
+	t = tcp_tick(h->e, t); /* the probe: the last segment again */
+	tcp_tick(h->e, t);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p);
+	h_none(h);
+	t = tcp_tick(h->e, t);
 	tcp_tick(h->e, t);
 	h_expect(h, TCP_ACK, iss + 1, p);
 	h_in_opt(h, TCP_ACK, p, iss + 1 + 1448, 65535, NULL, 0, &o, t + 10);
@@ -108,7 +122,183 @@ static void rto_skips_sacked(void **state)
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p);
 	h_none(h);
 	assert_int_equal(h_info(h, id).rto_timeouts, 1);
-	assert_int_equal(h_info(h, id).retrans_segs, 3);
+	assert_int_equal(h_info(h, id).retrans_segs, 5);
+	h_free(h);
+}
+
+/* ... and a hole filled within the reordering window was only
+ * reordered: nothing is resent, the window is not cut. */
+static void rack_reordered(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200, .nsack = 1};
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = sack_server(h, &iss);
+	tcp_time t;
+
+	(void)state;
+	o.sack[0].left = iss + 1 + 1448;
+	o.sack[0].right = iss + 1 + 3 * 1448;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 30);
+	h_in_opt(h, TCP_ACK, p, iss + 1 + 3 * 1448, 65535, NULL, 0, NULL,
+		 1 * MS);
+	h_none(h);
+	t = tcp_tick(h->e, 1 * MS);
+	tcp_tick(h->e, t); /* the probe for the two left */
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p);
+	assert_int_equal(h_info(h, id).fast_retrans, 0);
+	assert_int_equal(h_info(h, id).ssthresh, UINT32_MAX);
+	h_free(h);
+}
+
+/* RFC 8985 §7: the tail of a flight is lost. Two RTTs later (here the
+ * 2 ms floor) the last segment goes again; its ACK repairs the loss, so
+ * the window takes a fast recovery's cut, and no RTO is needed. */
+static void tlp_repairs_tail(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200};
+	uint32_t iss, p = PEER_ISS + 1;
+	struct tcp_info_snap i;
+	int id = sack_server(h, &iss);
+	tcp_time t;
+
+	(void)state;
+	h_in_opt(h, TCP_ACK, p, iss + 1 + 3 * 1448, 65535, NULL, 0, &o, 30);
+	h_none(h);
+	t = tcp_tick(h->e, 30);
+	assert_int_equal(t, 30 + 2 * MS);
+	tcp_tick(h->e, t);
+	assert_int_equal(
+		h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p)->len,
+		1448);
+	h_none(h);
+	/* one probe per tail: the RTO is next */
+	assert_int_equal(tcp_tick(h->e, t), t + h_info(h, id).rto);
+	i = h_info(h, id);
+	h_in_opt(h, TCP_ACK, p, iss + 1 + 5 * 1448, 65535, NULL, 0, &o, t + 10);
+	h_none(h);
+	assert_int_equal(tcp_tick(h->e, t + 10), TCP_NEVER);
+	/* slow start takes the ACK's 2 segments first, then CUBIC cuts */
+	assert_int_equal(h_info(h, id).ssthresh,
+			 (uint32_t)((i.cwnd + 2 * 1448) * 0.7));
+	assert_int_equal(h_info(h, id).cwnd, h_info(h, id).ssthresh);
+	assert_int_equal(h_info(h, id).retrans_segs, 1);
+	assert_int_equal(h_info(h, id).rto_timeouts, 0);
+	h_free(h);
+}
+
+/* With data waiting for the congestion window, the probe is a new
+ * segment; SACKed while everything before it is missing, it shows those
+ * lost: fast recovery resends from SND.UNA at once. */
+static void tlp_new_data_starts_recovery(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200, .nsack = 1};
+	static uint8_t buf[1448 * 10];
+	uint32_t iss, p = PEER_ISS + 1, probe = 0;
+	struct tcp_info_snap i;
+	int id = sack_server(h, &iss), k;
+	tcp_time t;
+
+	(void)state;
+	tcp_send(h->e, id, buf, sizeof(buf), 25); /* 5 fit the IW of 10 */
+	for (k = 5; k < 10; k++)
+		h_expect(h, TCP_ACK, iss + 1 + 1448u * k, p);
+	h_none(h);
+	t = tcp_tick(h->e, 25);
+	assert_int_equal(t, 25 + 2 * MS);
+	tcp_tick(h->e, t);
+	probe = iss + 1 + 10 * 1448;
+	assert_int_equal(h_expect(h, TCP_ACK, probe, p)->len, 1448);
+	h_none(h);
+	o.sack[0].left = probe;
+	o.sack[0].right = probe + 1448;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, t + 10);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	i = h_info(h, id);
+	assert_int_equal(i.fast_retrans, 1);
+	assert_int_equal(i.rto_timeouts, 0);
+	assert_int_equal(i.cwnd, 10136); /* CUBIC's 0.7 of 14480 */
+	h_free(h);
+}
+
+/* Segment K (from 1) of a sack_server() connection. */
+static uint32_t seg(uint32_t iss, unsigned k)
+{
+	return iss + 1 + 1448u * (k - 1);
+}
+
+static void drain(struct harness *h)
+{
+	while (h->n)
+		h_next(h);
+}
+
+/* In fast recovery the resend of segment 1 is lost: once new data sent
+ * after it is SACKed, segment 1 goes again, without an RTO. */
+static void rxt_lost_in_recovery(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200, .nsack = 1};
+	static uint8_t buf[1448 * 10];
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = sack_server(h, &iss), k;
+
+	(void)state;
+	tcp_send(h->e, id, buf, sizeof(buf), 25);
+	for (k = 6; k <= 10; k++) /* the IW; segments 11 to 15 wait */
+		h_expect(h, TCP_ACK, seg(iss, k), p);
+	o.sack[0].left = seg(iss, 2);
+	o.sack[0].right = seg(iss, 5);
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 30);
+	h_expect(h, TCP_ACK, seg(iss, 1), p); /* fast retransmit */
+	h_none(h);
+	o.sack[0].right = seg(iss, 9);
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 31);
+	for (k = 11; k <= 14; k++) /* pipe 3 of a window of 7 */
+		h_expect(h, TCP_ACK, seg(iss, k), p);
+	h_none(h);
+	o.nsack = 2;
+	o.sack[1].left = seg(iss, 11);
+	o.sack[1].right = seg(iss, 12);
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 32);
+	h_expect(h, TCP_ACK, seg(iss, 1), p); /* its resend was lost */
+	drain(h);
+	assert_int_equal(h_info(h, id).fast_retrans, 1);
+	assert_int_equal(h_info(h, id).rto_timeouts, 0);
+	h_free(h);
+}
+
+/* After an RTO the go-back-N resends segments 2 and 3; 3 is SACKed, 2
+ * not: 2's resend was lost, it goes again at once. */
+static void rxt_lost_after_rto(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200, .nsack = 1};
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = sack_server(h, &iss);
+	tcp_time t;
+
+	(void)state;
+	t = tcp_tick(h->e, 20);
+	tcp_tick(h->e, t);
+	h_expect(h, TCP_ACK | TCP_PSH, seg(iss, 5), p); /* the probe */
+	t = tcp_tick(h->e, t);
+	tcp_tick(h->e, t);
+	h_expect(h, TCP_ACK, seg(iss, 1), p); /* the RTO */
+	h_none(h);
+	h_in_opt(h, TCP_ACK, p, seg(iss, 2), 65535, NULL, 0, NULL, t + 10);
+	h_expect(h, TCP_ACK, seg(iss, 2), p);
+	h_expect(h, TCP_ACK, seg(iss, 3), p);
+	h_none(h);
+	o.sack[0].left = seg(iss, 3);
+	o.sack[0].right = seg(iss, 4);
+	h_in_opt(h, TCP_ACK, p, seg(iss, 2), 65535, NULL, 0, &o, t + 20);
+	h_expect(h, TCP_ACK, seg(iss, 2), p);
+	drain(h);
+	assert_int_equal(h_info(h, id).rto_timeouts, 1);
+	assert_int_equal(h_info(h, id).fast_retrans, 0);
 	h_free(h);
 }
 
@@ -197,6 +387,11 @@ int main(void)
 		cmocka_unit_test(nagle),
 		cmocka_unit_test(sack_recovery),
 		cmocka_unit_test(rto_skips_sacked),
+		cmocka_unit_test(rack_reordered),
+		cmocka_unit_test(tlp_repairs_tail),
+		cmocka_unit_test(tlp_new_data_starts_recovery),
+		cmocka_unit_test(rxt_lost_in_recovery),
+		cmocka_unit_test(rxt_lost_after_rto),
 		cmocka_unit_test(autotune),
 		cmocka_unit_test(goodput_table),
 	};

@@ -526,6 +526,177 @@ static void trace_lines(void **state)
 	h_free(h);
 }
 
+/* The entries of E's connection ID, formatted from its first entry. */
+static int trace_text(struct tcp_engine *e, int id, char (*line)[160],
+		      uint64_t *dropped)
+{
+	struct tcp_trace_ent t[128];
+	int n = tcp_trace_get(e, id, t, 128, dropped), i;
+
+	for (i = 0; i < n; i++)
+		tcp_trace_format(&t[i], t[0].t, line[i], sizeof(line[i]));
+	return n;
+}
+
+/* LINE (without its time) matches WANT: an entry's start. */
+static void line_is(const char *line, const char *want)
+{
+	const char *s = strchr(line, ' ');
+
+	assert_non_null(s);
+	if (strncmp(s + 1, want, strlen(want)))
+		fail_msg("trace line \"%s\", want \"%s...\"", line, want);
+}
+
+/* WANT, in order, among the last lines of the ring. */
+static void trace_ends_with(char (*line)[160], int n, const char **want, int nw)
+{
+	int i, k = 0;
+
+	for (i = n - 12; i < n && k < nw; i++)
+		if (!strncmp(strchr(line[i], ' ') + 1, want[k],
+			     strlen(want[k])))
+			k++;
+	if (k < nw)
+		fail_msg("trace misses \"%s\" at its end", want[k]);
+}
+
+/* A sends SIZE bytes to B, both read everything; then A closes, B closes
+ * at A's FIN, and both reach CLOSED. */
+static void send_then_close(struct pair *p, uint64_t size)
+{
+	static uint8_t buf[65536];
+	uint64_t sent = 0, rcvd = 0;
+	struct tcp_info_snap i;
+	bool b_closed = false;
+	long r;
+
+	memset(buf, 'x', sizeof(buf));
+	for (;;) {
+		while (sent < size &&
+		       (r = tcp_send(p->a, p->ida, buf,
+				     size - sent < sizeof(buf) ? size - sent :
+								 sizeof(buf),
+				     p->now)) > 0)
+			sent += (uint64_t)r;
+		while ((r = tcp_recv(p->b, p->idb, buf, sizeof(buf), p->now)) >
+		       0)
+			rcvd += (uint64_t)r;
+		tcp_info_get(p->a, p->ida, &i);
+		if (rcvd == size && i.state == TCP_ESTABLISHED && !i.send_q)
+			tcp_close(p->a, p->ida, p->now);
+		if (!r && !b_closed) {
+			tcp_close(p->b, p->idb, p->now);
+			b_closed = true;
+		}
+		if (!pair_step(p, TCP_NEVER))
+			break;
+	}
+	assert_int_equal(rcvd, size);
+	assert_int_equal(pair_state(p->a, p->ida), TCP_CLOSED);
+	assert_int_equal(pair_state(p->b, p->idb), TCP_CLOSED);
+}
+
+/* A transfer that wraps the ring many times over: the handshake is still
+ * the trace's start (time 0 its first entry), the four-way close its
+ * end, and every entry is either kept or counted as dropped. */
+static void trace_keeps_open(void **state)
+{
+	static const char *open_a[] = {
+		"* CLOSED -> SYN_SENT",
+		"> SYN seq=", "< SYN,ACK seq=", "* SYN_SENT -> ESTABLISHED",
+		"> ACK seq="};
+	static const char *open_b[] = {"< SYN seq=", "* CLOSED -> SYN_RECEIVED",
+				       "> SYN,ACK seq=", "< ACK seq=",
+				       "* SYN_RECEIVED -> ESTABLISHED"};
+	static const char *close_a[] = {"* ESTABLISHED -> FIN_WAIT_1",
+					"> FIN,ACK",
+					"< ACK",
+					"* FIN_WAIT_1 -> FIN_WAIT_2",
+					"< FIN,ACK",
+					"* FIN_WAIT_2 -> TIME_WAIT",
+					"> ACK",
+					"* TIME_WAIT -> CLOSED"};
+	static const char *close_b[] = {"* ESTABLISHED -> CLOSE_WAIT",
+					"* CLOSE_WAIT -> LAST_ACK", "> FIN,ACK",
+					"< ACK", "* LAST_ACK -> CLOSED"};
+	static char line[128][160];
+	struct pair *p = pair_new(NULL, NULL);
+	struct tcp_info_snap ia, ib;
+	uint64_t dropped;
+	int n, i;
+
+	(void)state;
+	send_then_close(p, 1 << 20);
+	tcp_info_get(p->a, p->ida, &ia);
+	tcp_info_get(p->b, p->idb, &ib);
+
+	n = trace_text(p->a, p->ida, line, &dropped);
+	assert_int_equal(n, 64);
+	assert_true(dropped > 100);
+	/* every segment and the six state changes: kept or dropped */
+	assert_int_equal(n + dropped, ia.segs_in + ia.segs_out + 6);
+	for (i = 0; i < 5; i++)
+		line_is(line[i], open_a[i]);
+	assert_int_equal(strncmp(line[0], "0.000000 ", 9), 0);
+	trace_ends_with(line, n, close_a, 8);
+
+	n = trace_text(p->b, p->idb, line, &dropped);
+	assert_int_equal(n, 64);
+	assert_int_equal(n + dropped, ib.segs_in + ib.segs_out + 5);
+	for (i = 0; i < 5; i++)
+		line_is(line[i], open_b[i]);
+	trace_ends_with(line, n, close_b, 5);
+	pair_free(p);
+}
+
+/* An idle connection keeps just its open: the trace starts small. */
+static void trace_idle(void **state)
+{
+	struct harness *h = h_new(NULL);
+	static char line[128][160];
+	uint64_t dropped;
+	uint32_t iss;
+	int id = h_client(h, &iss, 0), i, n;
+
+	(void)state;
+	for (i = 0; i < 100; i++) /* keepalive-like traffic wraps the ring */
+		h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 10 + i);
+	n = trace_text(h->e, id, line, &dropped);
+	assert_int_equal(n, 64);
+	assert_int_equal(dropped, 100 + 5 - 64);
+	line_is(line[4], "> ACK seq=");
+	line_is(line[5], "< ACK seq=");
+	h_free(h);
+}
+
+/* A trace of 4 entries pins half of them: the first two, the ring the
+ * last two, the one between counted as dropped. */
+static void trace_short(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	static char line[128][160];
+	uint64_t dropped;
+	uint32_t iss;
+	int id, n;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.seed = 1;
+	cfg.trace_len = 4;
+	h = h_new(&cfg);
+	id = h_client(h, &iss, 0);
+	n = trace_text(h->e, id, line, &dropped);
+	assert_int_equal(n, 4);
+	assert_int_equal(dropped, 1);
+	line_is(line[0], "* CLOSED -> SYN_SENT");
+	line_is(line[1], "> SYN seq=");
+	line_is(line[2], "* SYN_SENT -> ESTABLISHED");
+	line_is(line[3], "> ACK seq=");
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +717,9 @@ int main(void)
 		cmocka_unit_test(reset_other_states),
 		cmocka_unit_test(close_listen_and_syn_sent),
 		cmocka_unit_test(trace_lines),
+		cmocka_unit_test(trace_keeps_open),
+		cmocka_unit_test(trace_idle),
+		cmocka_unit_test(trace_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
