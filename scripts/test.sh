@@ -107,7 +107,7 @@ fuzz() {
 	fi
 	ninja -C build-fuzz >/dev/null || return 1
 	for t in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue # not fuzz_*.p/
 		corpus=$(mktemp -d)
 		cp -r "tests/fuzz/corpus/${t##*/fuzz_}/." "$corpus"
 		if "$t" -max_total_time="$seconds" -print_final_stats=1 \

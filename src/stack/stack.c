@@ -330,7 +330,7 @@ int stack_route(struct stack *st, const struct wire_ep *dst, const char **why)
 		       "(--nat lets the engine reach other hosts)";
 		return -ENETUNREACH;
 	}
-	if (IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)dst->a)) {
+	if (memcmp(dst->a, &in6addr_loopback, 16) == 0) {
 		*why = "::1 cannot be reached from the TUN link (IPv6 has no "
 		       "route_localnet); use the host's address on it";
 		return -ENETUNREACH;
