@@ -449,8 +449,7 @@ void clone_open(fuse_req_t req, struct fuse_file_info *fi)
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	if (!fs->stack) {
-		tlog(LOG_NOTICE, "engine/clone: %s", fs->engine_off);
+	if (!fs->stack) { /* the log said why at start, once */
 		fuse_reply_err(req, ENETDOWN);
 		return;
 	}
