@@ -133,7 +133,8 @@ int main(int argc, char **argv)
 	while (!g.done) {
 		int err = loop_once(loop);
 		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "engine_raw: loop: %s\n", strerror(-err));
+			fprintf(stderr, "engine_raw: loop: %s\n",
+				strerror(-err));
 			return 1;
 		}
 	}

@@ -232,8 +232,8 @@ int main(int argc, char **argv)
 		for (struct dirent *de; (de = readdir(d));) {
 			if (de->d_name[0] < '1' || de->d_name[0] > '9')
 				continue;
-			snprintf(path, sizeof(path), "%s/engine/%s/data", argv[2],
-				 de->d_name);
+			snprintf(path, sizeof(path), "%s/engine/%s/data",
+				 argv[2], de->d_name);
 			int fd = open(path, O_WRONLY);
 			if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
 				die(path);
@@ -243,7 +243,8 @@ int main(int argc, char **argv)
 		closedir(d);
 		printf("%ld %.6f\n", n, now() - t0);
 	} else {
-		fprintf(stderr, "usage: see the comment at the top of tcpio.c\n");
+		fprintf(stderr,
+			"usage: see the comment at the top of tcpio.c\n");
 		return 2;
 	}
 	return 0;

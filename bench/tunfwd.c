@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 {
 	int threads = argc > 1 && strcmp(argv[1], "-t") == 0;
 	if (argc != 5 + threads) {
-		fprintf(stderr, "usage: tunfwd [-t] NETNS_A IF_A NETNS_B IF_B\n");
+		fprintf(stderr,
+			"usage: tunfwd [-t] NETNS_A IF_A NETNS_B IF_B\n");
 		return 2;
 	}
 	char **a = argv + 1 + threads;

@@ -183,7 +183,8 @@ int main(int argc, char *argv[])
 	int ret = 2;
 
 	fs_config_default(&cfg);
-	if (options_parse(&args, &opt) < 0 || fuse_parse_cmdline(&args, &cmd) != 0)
+	if (options_parse(&args, &opt) < 0 ||
+	    fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out_args;
 	if (cmd.show_help) {
 		usage(argv[0]);
@@ -198,7 +199,8 @@ int main(int argc, char *argv[])
 		goto out_args;
 	}
 	if (!cmd.mountpoint) {
-		fprintf(stderr, "usage: %s MOUNTPOINT [options]  (-h for help)\n",
+		fprintf(stderr,
+			"usage: %s MOUNTPOINT [options]  (-h for help)\n",
 			argv[0]);
 		goto out_args;
 	}

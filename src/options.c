@@ -22,8 +22,8 @@ enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT };
 /* fuse_opt gives "--NAME=X" to the '=' template and "--NAME X" to the ' '
  * one as "--NAMEX": both are keys, and option_proc takes the value. */
 static const struct fuse_opt spec[] = {
-#define OPT_SPEC(id, name)                                                    \
-	FUSE_OPT_KEY("--" name "=", OPT_##id),                                \
+#define OPT_SPEC(id, name)                                                     \
+	FUSE_OPT_KEY("--" name "=", OPT_##id),                                 \
 		FUSE_OPT_KEY("--" name " ", OPT_##id),
 	OPTIONS(OPT_SPEC)
 #undef OPT_SPEC
@@ -125,7 +125,8 @@ int options_config(const struct options *opt, struct fs_config *cfg)
 		else
 			strcpy(sc->tun.name, v[OPT_TUN]);
 	}
-	if (v[OPT_MTU] && !(err |= number(OPT_MTU, v[OPT_MTU], 1280, 65535, 1, &n)))
+	if (v[OPT_MTU] &&
+	    !(err |= number(OPT_MTU, v[OPT_MTU], 1280, 65535, 1, &n)))
 		sc->tun.mtu = (unsigned)n;
 	if (v[OPT_HOST4])
 		err |= address(OPT_HOST4, v[OPT_HOST4], AF_INET, &sc->tun.host4,
@@ -134,17 +135,19 @@ int options_config(const struct options *opt, struct fs_config *cfg)
 		err |= address(OPT_ENGINE4, v[OPT_ENGINE4], AF_INET,
 			       &sc->engine4, NULL);
 	if (v[OPT_HOST6])
-		err |= address(OPT_HOST6, v[OPT_HOST6], AF_INET6, &sc->tun.host6,
-			       &sc->tun.prefix6);
+		err |= address(OPT_HOST6, v[OPT_HOST6], AF_INET6,
+			       &sc->tun.host6, &sc->tun.prefix6);
 	if (v[OPT_ENGINE6])
 		err |= address(OPT_ENGINE6, v[OPT_ENGINE6], AF_INET6,
 			       &sc->engine6, NULL);
-	if (v[OPT_MSL] && !(err |= number(OPT_MSL, v[OPT_MSL], 0.001, 600, 1e6, &n)))
+	if (v[OPT_MSL] &&
+	    !(err |= number(OPT_MSL, v[OPT_MSL], 0.001, 600, 1e6, &n)))
 		sc->msl = n;
 	if (v[OPT_SYN_RETRIES] &&
 	    !(err |= number(OPT_SYN_RETRIES, v[OPT_SYN_RETRIES], 0, 10, 1, &n)))
 		sc->syn_retries = (int)n;
-	if (v[OPT_REAP] && !(err |= number(OPT_REAP, v[OPT_REAP], 0, 86400, 1e6, &n)))
+	if (v[OPT_REAP] &&
+	    !(err |= number(OPT_REAP, v[OPT_REAP], 0, 86400, 1e6, &n)))
 		cfg->reap = n;
 	if (v[OPT_IMPAIR]) {
 		struct impair_config ic;

@@ -32,9 +32,9 @@ struct diag_tcp_info {
 };
 
 /* True if the kernel's tcp_info carried field FIELD. */
-#define diag_info_has(s, field)                                               \
-	((s)->info_len >= offsetof(struct diag_tcp_info, field) +             \
-				  sizeof((s)->info.field))
+#define diag_info_has(s, field)                                                \
+	((s)->info_len >=                                                      \
+	 offsetof(struct diag_tcp_info, field) + sizeof((s)->info.field))
 
 /* What identifies one kernel socket: the 4-tuple and its cookie. */
 struct diag_key {

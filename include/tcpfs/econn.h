@@ -21,7 +21,7 @@ struct econn {
 	tcp_time idle_since;  /* CLOSED since (reaping), 0 while open */
 	char label[24];	      /* "engine/ID" */
 	char err[ECONN_ERR_MAX];
-	void *poll;	      /* a FUSE poll handle to notify, or NULL */
+	void *poll; /* a FUSE poll handle to notify, or NULL */
 };
 
 struct econns;

@@ -30,11 +30,11 @@ enum files_stream { FILES_NOT_STREAM, FILES_DATA, FILES_LISTEN };
 /* What a row's functions see: one connection, freshly fetched. */
 struct file_ctx {
 	enum conn_kind kind;
-	const char *label;	/* "kernel/NAME" or "engine/N", for messages */
-	char *err;		/* its last ctl error: FILES_ERR_MAX bytes */
-	bool owned;		/* OWNER is known (not for TIME_WAIT, ...) */
+	const char *label; /* "kernel/NAME" or "engine/N", for messages */
+	char *err;	   /* its last ctl error: FILES_ERR_MAX bytes */
+	bool owned;	   /* OWNER is known (not for TIME_WAIT, ...) */
 	uid_t owner;
-	uid_t caller;		/* uid of the process making the request */
+	uid_t caller; /* uid of the process making the request */
 	const struct view *view;
 	/* kernel sockets */
 	struct diag *diag;

@@ -16,9 +16,9 @@ struct fs;
 struct loop;
 
 struct fs_config {
-	bool engine;		 /* run the userspace engine on a TUN link */
+	bool engine; /* run the userspace engine on a TUN link */
 	struct stack_config stack;
-	tcp_time reap;		 /* closed engine connections live this long */
+	tcp_time reap; /* closed engine connections live this long */
 };
 
 /* Fill CFG with the defaults: engine on, stack defaults, reap 300 s. */

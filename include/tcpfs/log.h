@@ -7,6 +7,7 @@
 /* Send further messages to syslog (after daemonizing). */
 void log_to_syslog(void);
 /* Log a message at syslog level LEVEL. */
-void tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tlog(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

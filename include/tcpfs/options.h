@@ -9,17 +9,17 @@
 
 #include "tcpfs/fs.h"
 
-#define OPTIONS(X)                                                            \
-	X(NETNS, "netns")                                                     \
-	X(TUN, "tun")                                                         \
-	X(MTU, "mtu")                                                         \
-	X(HOST4, "host4")                                                     \
-	X(ENGINE4, "engine4")                                                 \
-	X(HOST6, "host6")                                                     \
-	X(ENGINE6, "engine6")                                                 \
-	X(MSL, "msl")                                                         \
-	X(SYN_RETRIES, "syn-retries")                                         \
-	X(REAP, "reap")                                                       \
+#define OPTIONS(X)                                                             \
+	X(NETNS, "netns")                                                      \
+	X(TUN, "tun")                                                          \
+	X(MTU, "mtu")                                                          \
+	X(HOST4, "host4")                                                      \
+	X(ENGINE4, "engine4")                                                  \
+	X(HOST6, "host6")                                                      \
+	X(ENGINE6, "engine6")                                                  \
+	X(MSL, "msl")                                                          \
+	X(SYN_RETRIES, "syn-retries")                                          \
+	X(REAP, "reap")                                                        \
 	X(IMPAIR, "impair")
 
 enum option_id {

@@ -17,13 +17,13 @@ struct loop;
 struct stack;
 
 struct stack_config {
-	struct tun_config tun;	     /* the host's side of the link */
-	struct in_addr engine4;	     /* the engine's own addresses */
+	struct tun_config tun;	/* the host's side of the link */
+	struct in_addr engine4; /* the engine's own addresses */
 	struct in6_addr engine6;
-	tcp_time msl;		     /* TIME_WAIT is 2 * msl */
-	int syn_retries;	     /* -1: the engine's default */
-	bool nat;		     /* masquerade the link to other hosts */
-	const char *impair;	     /* test option, see stack_impair_parse() */
+	tcp_time msl;	    /* TIME_WAIT is 2 * msl */
+	int syn_retries;    /* -1: the engine's default */
+	bool nat;	    /* masquerade the link to other hosts */
+	const char *impair; /* test option, see stack_impair_parse() */
 	/* Connection ID saw EVENTS (TCP_EV_*); called after the engine call
 	 * that caused them has returned, so it may call the engine. */
 	void (*event)(void *ctx, uint32_t id, unsigned events);

@@ -59,15 +59,15 @@ struct tcp_config {
 	uint32_t rcvbuf_max;	     /* auto-tuning bound (>= rcvbuf) */
 	tcp_time msl;		     /* TIME_WAIT lasts 2 * msl */
 	tcp_time rto_min, rto_max, rto_initial;
-	tcp_time delack;	     /* delayed ACK, at most 40 ms */
-	unsigned syn_retries;	     /* connect gives up: ETIMEDOUT */
-	tcp_time user_timeout;	     /* R2: give up retransmitting (0 = off) */
-	unsigned max_conns;	     /* every connection, listeners included */
-	unsigned max_half_open;	     /* SYN_RECEIVED in total */
-	unsigned backlog_max;	     /* cap on listen()'s backlog */
-	unsigned trace_len;	     /* trace entries kept per connection */
+	tcp_time delack;	/* delayed ACK, at most 40 ms */
+	unsigned syn_retries;	/* connect gives up: ETIMEDOUT */
+	tcp_time user_timeout;	/* R2: give up retransmitting (0 = off) */
+	unsigned max_conns;	/* every connection, listeners included */
+	unsigned max_half_open; /* SYN_RECEIVED in total */
+	unsigned backlog_max;	/* cap on listen()'s backlog */
+	unsigned trace_len;	/* trace entries kept per connection */
 	enum tcp_cc_algo cc;
-	uint64_t seed;		     /* ISN key, ports, SYN cookies */
+	uint64_t seed; /* ISN key, ports, SYN cookies */
 	/* Send one IP packet (headers built, checksums done). */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
 	/* Connection ID saw EVENTS (TCP_EV_*); may call back into the engine
@@ -131,22 +131,22 @@ long tcp_writable(struct tcp_engine *e, uint32_t id);
 struct tcp_info_snap {
 	enum tcp_state state;
 	struct wire_ep local, remote;
-	int error;		  /* errno it closed with, 0 if none */
+	int error; /* errno it closed with, 0 if none */
 	bool listener;
 	uint32_t iss, irs;
 	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rcv_nxt, rcv_wnd;
 	uint8_t snd_wscale, rcv_wscale;
 	bool sack_ok, ts_ok;
-	uint16_t mss;		  /* effective send MSS */
+	uint16_t mss;		    /* effective send MSS */
 	tcp_time srtt, rttvar, rto; /* microseconds */
-	uint32_t cwnd, ssthresh;  /* bytes */
-	const char *cc;		  /* "cubic" or "newreno" */
-	uint32_t send_q, recv_q;  /* bytes queued */
+	uint32_t cwnd, ssthresh;    /* bytes */
+	const char *cc;		    /* "cubic" or "newreno" */
+	uint32_t send_q, recv_q;    /* bytes queued */
 	uint64_t segs_in, segs_out, bytes_in, bytes_out;
 	uint64_t retrans_segs, fast_retrans, rto_timeouts, dup_acks;
 	uint64_t ooo_segs, challenge_acks;
-	unsigned accept_q;	  /* listener: established, not accepted */
+	unsigned accept_q; /* listener: established, not accepted */
 };
 
 /* Snapshot of ID into OUT; 0 or -ENOENT. */

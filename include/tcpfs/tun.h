@@ -14,13 +14,13 @@
 #include <sys/types.h>
 
 struct tun_config {
-	char name[IFNAMSIZ];	   /* device name */
-	unsigned mtu;		   /* bytes */
-	struct in_addr host4;	   /* the host's address on the link */
-	unsigned prefix4;	   /* prefix length of the link's IPv4 net */
-	struct in6_addr host6;	   /* the host's IPv6 address */
-	unsigned prefix6;	   /* prefix length of the link's IPv6 net */
-	bool route_localnet;	   /* let the engine reach 127.0.0.0/8 */
+	char name[IFNAMSIZ];   /* device name */
+	unsigned mtu;	       /* bytes */
+	struct in_addr host4;  /* the host's address on the link */
+	unsigned prefix4;      /* prefix length of the link's IPv4 net */
+	struct in6_addr host6; /* the host's IPv6 address */
+	unsigned prefix6;      /* prefix length of the link's IPv6 net */
+	bool route_localnet;   /* let the engine reach 127.0.0.0/8 */
 };
 
 struct tun;

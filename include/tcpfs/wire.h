@@ -62,16 +62,16 @@ struct wire_seg {
 /* Why a packet was refused; WIRE_OK is 0. */
 enum wire_err {
 	WIRE_OK = 0,
-	WIRE_SHORT,	/* buffer shorter than a header says */
-	WIRE_VERSION,	/* not IPv4 or IPv6 */
-	WIRE_IPHDR,	/* bad IPv4 IHL / total length, IPv6 payload length */
-	WIRE_IPCSUM,	/* bad IPv4 header checksum */
-	WIRE_FRAGMENT,	/* a fragment (tcpfs never reassembles) */
-	WIRE_NOT_TCP,	/* another protocol, or IPv6 extension headers */
-	WIRE_TCPHDR,	/* data offset below 5 or past the segment */
-	WIRE_OPTION,	/* an option whose length overruns or is invalid */
-	WIRE_CSUM,	/* bad TCP checksum */
-	WIRE_ADDR,	/* source or destination unusable (multicast, port 0) */
+	WIRE_SHORT,    /* buffer shorter than a header says */
+	WIRE_VERSION,  /* not IPv4 or IPv6 */
+	WIRE_IPHDR,    /* bad IPv4 IHL / total length, IPv6 payload length */
+	WIRE_IPCSUM,   /* bad IPv4 header checksum */
+	WIRE_FRAGMENT, /* a fragment (tcpfs never reassembles) */
+	WIRE_NOT_TCP,  /* another protocol, or IPv6 extension headers */
+	WIRE_TCPHDR,   /* data offset below 5 or past the segment */
+	WIRE_OPTION,   /* an option whose length overruns or is invalid */
+	WIRE_CSUM,     /* bad TCP checksum */
+	WIRE_ADDR,     /* source or destination unusable (multicast, port 0) */
 	WIRE_NERR
 };
 

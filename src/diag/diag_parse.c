@@ -116,7 +116,8 @@ int diag_parse(const void *buf, size_t len, struct diag_sock *s)
 
 	const struct nlattr *a;
 	size_t off = sizeof(*m);
-	mnl_attr_for_each(a, nlh, off) parse_attr(a, s);
+	mnl_attr_for_each(a, nlh, off)
+		parse_attr(a, s);
 	/* mnl_attr_for_each stops at the first attribute that overruns: an
 	 * unconsumed tail means the message lied about a length. */
 	if ((const char *)a != (const char *)mnl_nlmsg_get_payload_tail(nlh))

@@ -64,7 +64,8 @@ static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = ++d->seq;
 
-	struct inet_diag_req_v2 *r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+	struct inet_diag_req_v2 *r =
+		mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
 	r->sdiag_family = (uint8_t)family;
 	r->sdiag_protocol = IPPROTO_TCP;
 	r->idiag_states = states;

@@ -11,10 +11,10 @@ static const struct {
 	enum ctl_verb verb;
 	int min_args, max_args;
 } verbs[] = {
-	{"close", CTL_CLOSE, 0, 0},	    {"hangup", CTL_HANGUP, 0, 0},
-	{"abort", CTL_HANGUP, 0, 0},	    {"connect", CTL_CONNECT, 1, 2},
-	{"announce", CTL_ANNOUNCE, 1, 1},   {"listen", CTL_ANNOUNCE, 1, 1},
-	{"shutdown", CTL_SHUTDOWN, 0, 0},   {"keepalive", CTL_KEEPALIVE, 0, 1},
+	{"close", CTL_CLOSE, 0, 0},	  {"hangup", CTL_HANGUP, 0, 0},
+	{"abort", CTL_HANGUP, 0, 0},	  {"connect", CTL_CONNECT, 1, 2},
+	{"announce", CTL_ANNOUNCE, 1, 1}, {"listen", CTL_ANNOUNCE, 1, 1},
+	{"shutdown", CTL_SHUTDOWN, 0, 0}, {"keepalive", CTL_KEEPALIVE, 0, 1},
 	{"nodelay", CTL_NODELAY, 1, 1},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -27,8 +27,8 @@ const char *ctl_verb_name(enum ctl_verb verb)
 	return "?";
 }
 
-__attribute__((format(printf, 3, 4))) static int
-fail(char *why, size_t whylen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *why, size_t whylen,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

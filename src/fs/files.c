@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -45,7 +45,8 @@ static int render_pid(const struct file_ctx *ctx, struct buf *out)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	uint64_t now_ms =
+		(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	return procpid_render(ctx->procpid, ctx->sock->inode, now_ms, out);
 }
 
@@ -120,18 +121,22 @@ static int write_kernel_ctl(const struct file_ctx *ctx,
 	case -ENOENT:
 		return fail(ctx, err, "the socket is gone");
 	case -EOPNOTSUPP:
-		return fail(ctx, err, "this kernel cannot destroy sockets "
-				      "(CONFIG_INET_DIAG_DESTROY is off)");
+		return fail(ctx, err,
+			    "this kernel cannot destroy sockets "
+			    "(CONFIG_INET_DIAG_DESTROY is off)");
 	case -EPERM:
 	case -EACCES:
-		return fail(ctx, -EPERM, "the kernel refused: SOCK_DESTROY "
-					 "needs CAP_NET_ADMIN in the namespace");
+		return fail(ctx, -EPERM,
+			    "the kernel refused: SOCK_DESTROY "
+			    "needs CAP_NET_ADMIN in the namespace");
 	case -EBUSY:
-		return fail(ctx, -EBUSY, "the kernel's lookup of this tuple "
-					 "finds another socket (SO_REUSEPORT); "
-					 "it cannot be destroyed by cookie");
+		return fail(ctx, -EBUSY,
+			    "the kernel's lookup of this tuple "
+			    "finds another socket (SO_REUSEPORT); "
+			    "it cannot be destroyed by cookie");
 	default:
-		return fail(ctx, err, "SOCK_DESTROY failed: %s", strerror(-err));
+		return fail(ctx, err, "SOCK_DESTROY failed: %s",
+			    strerror(-err));
 	}
 }
 
@@ -141,19 +146,30 @@ static int engine_fail(const struct file_ctx *ctx, const struct ctl_cmd *cmd,
 {
 	const char *why;
 	switch (-err) {
-	case EISCONN: why = "the connection is already open"; break;
-	case ENOTCONN: why = "the connection is not open"; break;
-	case EADDRINUSE: why = "that local address and port are in use"; break;
-	case ENETUNREACH: why = "the engine has no address of that family"; break;
-	case ENOENT: why = "the connection is gone"; break;
-	default: why = strerror(-err); break;
+	case EISCONN:
+		why = "the connection is already open";
+		break;
+	case ENOTCONN:
+		why = "the connection is not open";
+		break;
+	case EADDRINUSE:
+		why = "that local address and port are in use";
+		break;
+	case ENETUNREACH:
+		why = "the engine has no address of that family";
+		break;
+	case ENOENT:
+		why = "the connection is gone";
+		break;
+	default:
+		why = strerror(-err);
+		break;
 	}
 	return fail(ctx, err, "%s: %s", ctl_verb_name(cmd->verb), why);
 }
 
 /* "PORT", "*:PORT" or "ADDR:PORT" (also with '!'): where to listen. */
-static int parse_announce(const char *arg, struct wire_ep *ep,
-			  const char **why)
+static int parse_announce(const char *arg, struct wire_ep *ep, const char **why)
 {
 	char *end;
 	if (arg[0] == '*' && (arg[1] == ':' || arg[1] == '!'))
@@ -163,7 +179,8 @@ static int parse_announce(const char *arg, struct wire_ep *ep,
 		memset(ep, 0, sizeof(*ep));
 		ep->port = (uint16_t)port;
 		*why = "port out of range";
-		return (*arg && !*end && port > 0 && port < 65536) ? 0 : -EINVAL;
+		return (*arg && !*end && port > 0 && port < 65536) ? 0 :
+								     -EINVAL;
 	}
 	return wire_ep_parse(arg, -1, ep, why);
 }
@@ -189,7 +206,8 @@ static int parse_seconds(const struct ctl_cmd *cmd, tcp_time *us)
 }
 
 /* Engine connections take every verb. connect answers later. */
-static int write_engine_ctl(const struct file_ctx *ctx, const struct ctl_cmd *cmd)
+static int write_engine_ctl(const struct file_ctx *ctx,
+			    const struct ctl_cmd *cmd)
 {
 	struct tcp_engine *tcp = stack_tcp(ctx->stack);
 	tcp_time now = stack_now(), us;
@@ -234,15 +252,18 @@ static int write_engine_ctl(const struct file_ctx *ctx, const struct ctl_cmd *cm
 		break;
 	case CTL_KEEPALIVE:
 		if (parse_seconds(cmd, &us) < 0)
-			return fail(ctx, -EINVAL, "keepalive: '%s' is not a "
+			return fail(ctx, -EINVAL,
+				    "keepalive: '%s' is not a "
 				    "number of seconds (0 to 604800)",
 				    cmd->argv[0]);
 		err = tcp_set_keepalive(tcp, ctx->id, us);
 		break;
 	case CTL_NODELAY:
 		if (parse_switch(cmd->argv[0], &on) < 0)
-			return fail(ctx, -EINVAL, "nodelay: say on or off, "
-				    "not '%s'", cmd->argv[0]);
+			return fail(ctx, -EINVAL,
+				    "nodelay: say on or off, "
+				    "not '%s'",
+				    cmd->argv[0]);
 		err = tcp_set_nodelay(tcp, ctx->id, on);
 		break;
 	default:
@@ -260,9 +281,10 @@ static int write_ctl(const struct file_ctx *ctx, const char *data, size_t len)
 	char why[FILES_ERR_MAX];
 
 	if (!owner_or_root(ctx))
-		return fail(ctx, -EPERM, "uid %u may not control a "
-			    "connection of uid %u", (unsigned)ctx->caller,
-			    (unsigned)ctx->owner);
+		return fail(ctx, -EPERM,
+			    "uid %u may not control a "
+			    "connection of uid %u",
+			    (unsigned)ctx->caller, (unsigned)ctx->owner);
 	if (ctl_parse(data, len, &cmd, why, sizeof(why)) < 0)
 		return fail(ctx, -EINVAL, "%s", why);
 	if (ctx->kind == CONN_ENGINE)
@@ -271,7 +293,8 @@ static int write_ctl(const struct file_ctx *ctx, const char *data, size_t len)
 }
 
 static const struct row special[] = {
-	{"status", 0444, CONN_KERNEL | CONN_ENGINE, 0, NULL, render_status, NULL},
+	{"status", 0444, CONN_KERNEL | CONN_ENGINE, 0, NULL, render_status,
+	 NULL},
 	{"pid", 0444, CONN_KERNEL, 0, has_holders, render_pid, NULL},
 	{"ctl", 0200, CONN_KERNEL | CONN_ENGINE, 0, NULL, NULL, write_ctl},
 	{"err", 0444, CONN_KERNEL | CONN_ENGINE, 0, NULL, render_err, NULL},

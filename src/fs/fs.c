@@ -142,8 +142,8 @@ void fs_free(struct fs *fs)
 	free(fs);
 }
 
-void fs_fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino,
-		      mode_t mode, uid_t uid)
+void fs_fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino, mode_t mode,
+		  uid_t uid)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -287,7 +287,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (parent == INO_ROOT) {
 		for (size_t i = 0; i < NROOT; i++)
 			if (strcmp(name, root_entries[i].name) == 0) {
-				stat_fixed(fs_of(req), &st, root_entries[i].ino);
+				stat_fixed(fs_of(req), &st,
+					   root_entries[i].ino);
 				fs_reply_entry(req, &st, 0);
 				return;
 			}
@@ -362,8 +363,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 /* Directory listings: records of (ino, mode, name), taken whole at offset
  * 0 and served from that snapshot; a record's offset is its byte position. */
-void fs_dir_add(struct buf *list, uint64_t ino, uint32_t mode,
-		    const char *name)
+void fs_dir_add(struct buf *list, uint64_t ino, uint32_t mode, const char *name)
 {
 	buf_add(list, &ino, sizeof(ino));
 	buf_add(list, &mode, sizeof(mode));
@@ -386,8 +386,8 @@ static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 	if (ino == INO_ROOT) {
 		for (size_t i = 0; i < NROOT; i++)
 			fs_dir_add(list, root_entries[i].ino,
-				root_entries[i].mode & S_IFMT,
-				root_entries[i].name);
+				   root_entries[i].mode & S_IFMT,
+				   root_entries[i].name);
 		return list->err;
 	}
 	if (ino == INO_KERNEL) {
@@ -404,11 +404,12 @@ static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 	for (int r = 0; r < files_count(); r++)
 		if (files_present(r, &c.ctx))
 			fs_dir_add(list, ino + (fuse_ino_t)r + 1, S_IFREG,
-				files_name(r));
+				   files_name(r));
 	return list->err;
 }
 
-static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
 	(void)ino;
 	if (!fs_snap_open(fs_of(req), fi)) {
@@ -587,7 +588,8 @@ static void on_monitor(void *arg)
 {
 	struct fs *fs = arg;
 	if (diag_monitor_read(fs->monitor, on_destroyed, fs) == -ENOBUFS)
-		fs_post_event(fs, "kernel lost destroy events (netlink overrun)");
+		fs_post_event(fs,
+			      "kernel lost destroy events (netlink overrun)");
 }
 
 /* data and listen: served by the engine, not from a snapshot */
@@ -690,7 +692,8 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		fuse_reply_write(req, size);
 }
 
-static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
 	if (ino == INO_EVENTS) {
 		events_release(req, fi);

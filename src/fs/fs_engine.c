@@ -28,9 +28,9 @@ struct waiter {
 	fuse_req_t req;
 	enum wait_kind kind;
 	uint32_t id;
-	size_t size; /* read: at most; connect, write: bytes to answer */
-	size_t done; /* write: bytes the engine has taken */
-	size_t skip; /* write: bytes taken before SRC was copied */
+	size_t size;	 /* read: at most; connect, write: bytes to answer */
+	size_t done;	 /* write: bytes the engine has taken */
+	size_t skip;	 /* write: bytes taken before SRC was copied */
 	const char *src; /* write: bytes SKIP.. of the write */
 	struct stream *st;
 	char data[]; /* write: the copy SRC points to when parked */
@@ -271,7 +271,8 @@ static void reap(struct fs *fs)
 	for (size_t i = 0; i < econns_count(fs->econns);) {
 		struct econn *ec = econns_at(fs->econns, i);
 		if (ec->state != TCP_CLOSED || !ec->idle_since ||
-		    now - ec->idle_since < fs->reap || queued(fs, W_READ, ec->id) ||
+		    now - ec->idle_since < fs->reap ||
+		    queued(fs, W_READ, ec->id) ||
 		    queued(fs, W_ACCEPT, ec->id)) {
 			i++;
 			continue;
@@ -422,11 +423,11 @@ void engine_rmdir(fuse_req_t req, const char *name)
 	}
 	if (c.info.state != TCP_CLOSED) {
 		snprintf(c.ec->err, sizeof(c.ec->err),
-			 c.info.state == TCP_TIME_WAIT
-				 ? "rmdir: the connection is in %s: wait 2 MSL, "
-				   "or hangup"
-				 : "rmdir: the connection is %s: close or hangup "
-				   "first",
+			 c.info.state == TCP_TIME_WAIT ?
+				 "rmdir: the connection is in %s: wait 2 MSL, "
+				 "or hangup" :
+				 "rmdir: the connection is %s: close or hangup "
+				 "first",
 			 tcp_state_name(c.info.state));
 		fuse_reply_err(req, EBUSY);
 		return;
@@ -512,8 +513,8 @@ void stream_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	answer_or_park(fs_of(req), w);
 }
 
-void stream_write(fuse_req_t req, fuse_ino_t ino, const char *data,
-		  size_t size, struct fuse_file_info *fi)
+void stream_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
+		  struct fuse_file_info *fi)
 {
 	struct stream *st = (struct stream *)(uintptr_t)fi->fh;
 	(void)ino;
@@ -524,14 +525,18 @@ void stream_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 	/* Most writes fit in the send buffer: take them from FUSE's buffer,
 	 * and copy only what has to wait. */
 	struct fs *fs = fs_of(req);
-	struct waiter now = {.req = req, .kind = W_WRITE, .id = st->id,
-			     .size = size, .src = data, .st = st};
+	struct waiter now = {.req = req,
+			     .kind = W_WRITE,
+			     .id = st->id,
+			     .size = size,
+			     .src = data,
+			     .st = st};
 	if (!queued(fs, W_WRITE, st->id) && write_done(fs, &now)) {
 		engine_kick(fs);
 		return;
 	}
-	struct waiter *w = waiter_new(req, W_WRITE, st->id, size,
-				      size - now.done);
+	struct waiter *w =
+		waiter_new(req, W_WRITE, st->id, size, size - now.done);
 	if (!w)
 		return;
 	memcpy(w->data, data + now.done, size - now.done);

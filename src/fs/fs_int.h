@@ -52,19 +52,19 @@ struct fs {
 	struct nodes *nodes;
 	struct events *events;
 	struct timespec mounted;
-	struct stack *stack;	 /* NULL: the engine is off, see engine_off */
+	struct stack *stack; /* NULL: the engine is off, see engine_off */
 	char engine_off[256];
 	struct econns *econns;
-	struct waiter *waiters;	 /* requests the engine will answer */
-	tcp_time reap;		 /* closed connections live this long */
-	tcp_time reaped;	 /* when reap() last looked */
-	struct handle handles;	 /* list head of open files' handles */
+	struct waiter *waiters; /* requests the engine will answer */
+	tcp_time reap;		/* closed connections live this long */
+	tcp_time reaped;	/* when reap() last looked */
+	struct handle handles;	/* list head of open files' handles */
 };
 
 /* A connection, fetched fresh, and what it shows. */
 struct conn {
-	struct node *node;  /* kernel */
-	struct econn *ec;   /* engine */
+	struct node *node; /* kernel */
+	struct econn *ec;  /* engine */
 	struct diag_sock sock;
 	struct tcp_info_snap info;
 	struct view view;
@@ -104,8 +104,8 @@ void stream_open(fuse_req_t req, struct conn *c, int row,
 		 struct fuse_file_info *fi);
 void stream_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		 struct fuse_file_info *fi);
-void stream_write(fuse_req_t req, fuse_ino_t ino, const char *data,
-		  size_t size, struct fuse_file_info *fi);
+void stream_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
+		  struct fuse_file_info *fi);
 void stream_release(fuse_req_t req, struct fuse_file_info *fi);
 void stream_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		 struct fuse_pollhandle *ph);

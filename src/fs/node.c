@@ -51,7 +51,8 @@ static uint32_t slot_of(uint64_t ino)
 
 struct node *nodes_find(struct nodes *t, const char *name)
 {
-	for (uint32_t i = t->bucket[hash(name)]; i != NONE; i = t->slot[i]->hnext)
+	for (uint32_t i = t->bucket[hash(name)]; i != NONE;
+	     i = t->slot[i]->hnext)
 		if (strcmp(t->slot[i]->name, name) == 0)
 			return t->slot[i];
 	return NULL;

@@ -42,8 +42,8 @@ static const char *const shutdown_names[] = {"none", "read", "write", "both"};
 
 static void set_options(struct view *v, uint8_t o)
 {
-	static const char *const words[] = {"timestamps", "sack",     "wscale",
-					    "ecn",	  "ecn_seen", "syn_data"};
+	static const char *const words[] = {
+		"timestamps", "sack", "wscale", "ecn", "ecn_seen", "syn_data"};
 	char s[VIEW_VAL_MAX] = "";
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -58,16 +58,17 @@ static void set_options(struct view *v, uint8_t o)
 #define NO_MIN_RTT 0xffffffffu
 #define NO_PACING_RATE UINT64_MAX
 
-#define SET_INFO(v, s, F, field, fmt)                                         \
-	do {                                                                  \
-		if (diag_info_has(s, field))                                  \
-			view_set(v, F, fmt, (s)->info.field);                 \
+#define SET_INFO(v, s, F, field, fmt)                                          \
+	do {                                                                   \
+		if (diag_info_has(s, field))                                   \
+			view_set(v, F, fmt, (s)->info.field);                  \
 	} while (0)
 
 static void set_pacing(struct view *v, const struct diag_sock *s)
 {
 	SET_INFO(v, s, VF_CWND, snd_cwnd, "%u");
-	if (diag_info_has(s, pacing_rate) && s->info.pacing_rate != NO_PACING_RATE)
+	if (diag_info_has(s, pacing_rate) &&
+	    s->info.pacing_rate != NO_PACING_RATE)
 		view_set(v, VF_PACING_RATE, "%llu",
 			 (unsigned long long)s->info.pacing_rate);
 }
@@ -92,7 +93,8 @@ static void set_tcp_info(struct view *v, const struct diag_sock *s)
 	SET_INFO(v, s, VF_SND_WND, snd_wnd, "%u");
 	SET_INFO(v, s, VF_RCV_WND, rcv_wnd, "%u");
 	SET_INFO(v, s, VF_RCV_SPACE, rcv_space, "%u");
-	if (diag_info_has(s, snd_ssthresh) && i->snd_ssthresh < INFINITE_SSTHRESH)
+	if (diag_info_has(s, snd_ssthresh) &&
+	    i->snd_ssthresh < INFINITE_SSTHRESH)
 		view_set(v, VF_SSTHRESH, "%u", i->snd_ssthresh);
 	SET_INFO(v, s, VF_RTT, rtt, "%u");
 	SET_INFO(v, s, VF_RTTVAR, rttvar, "%u");

@@ -60,7 +60,8 @@ struct nat *nat_open(const char *dev, struct in_addr net, unsigned prefix,
 	int fd = open(FORWARD, O_RDONLY | O_CLOEXEC);
 
 	if (!n || fd < 0 || read(fd, &n->forward, 1) != 1) {
-		snprintf(why, whylen, "--nat: %s: %s", FORWARD, strerror(errno));
+		snprintf(why, whylen, "--nat: %s: %s", FORWARD,
+			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		free(n);
@@ -79,8 +80,10 @@ struct nat *nat_open(const char *dev, struct in_addr net, unsigned prefix,
 		 "}\n",
 		 n->table, addr, prefix, dev, dev, dev);
 	if (nft(script) < 0) {
-		snprintf(why, whylen, "--nat: nft could not load table %s "
-			 "(is nftables installed?)", n->table);
+		snprintf(why, whylen,
+			 "--nat: nft could not load table %s "
+			 "(is nftables installed?)",
+			 n->table);
 		free(n);
 		return NULL;
 	}
@@ -89,8 +92,10 @@ struct nat *nat_open(const char *dev, struct in_addr net, unsigned prefix,
 		nat_close(n);
 		return NULL;
 	}
-	tlog(LOG_NOTICE, "nat: %s/%u masqueraded (nft table ip %s); "
-	     "ip_forward on", addr, prefix, n->table);
+	tlog(LOG_NOTICE,
+	     "nat: %s/%u masqueraded (nft table ip %s); "
+	     "ip_forward on",
+	     addr, prefix, n->table);
 	return n;
 }
 

@@ -116,7 +116,8 @@ static void drain(struct stack *st)
 	st->draining = true;
 	for (size_t i = 0; i < st->nq; i++)
 		if (st->cfg.event)
-			st->cfg.event(st->cfg.ctx, st->q[i].id, st->q[i].events);
+			st->cfg.event(st->cfg.ctx, st->q[i].id,
+				      st->q[i].events);
 	st->nq = 0;
 	st->draining = false;
 }
@@ -150,7 +151,8 @@ void stack_kick(struct stack *st)
 		if (st->out) {
 			flush(st, st->in, stack_now());
 			flush(st, st->out, stack_now());
-			next = min3(next, impair_next(st->in), impair_next(st->out));
+			next = min3(next, impair_next(st->in),
+				    impair_next(st->out));
 		}
 		drain(st);
 		if (!st->nq) {
@@ -225,8 +227,10 @@ int stack_impair_parse(const char *spec, struct impair_config *cfg,
 		else if (strcmp(tok, "seed") == 0)
 			*seed = (uint64_t)v;
 		else {
-			snprintf(why, whylen, "unknown key '%s' (loss, dup, "
-				 "reorder, corrupt, delay, seed)", tok);
+			snprintf(why, whylen,
+				 "unknown key '%s' (loss, dup, "
+				 "reorder, corrupt, delay, seed)",
+				 tok);
 			return -1;
 		}
 	}
@@ -251,8 +255,10 @@ static int impair_open(struct stack *st, const char *spec, char *why,
 		snprintf(why, whylen, "--impair: %s", strerror(errno));
 		return -1;
 	}
-	tlog(LOG_WARNING, "test option --impair %s: the engine's link loses, "
-	     "duplicates, reorders or corrupts packets on purpose", spec);
+	tlog(LOG_WARNING,
+	     "test option --impair %s: the engine's link loses, "
+	     "duplicates, reorders or corrupts packets on purpose",
+	     spec);
 	return 0;
 }
 
@@ -307,9 +313,14 @@ static bool host_address(const struct wire_ep *dst)
 	for (i = ifa; i && !found; i = i->ifa_next) {
 		if (!i->ifa_addr || i->ifa_addr->sa_family != dst->family)
 			continue;
-		const void *a = dst->family == AF_INET
-			? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
-			: (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		const void *a =
+			dst->family == AF_INET ?
+				(const void *)&(
+					(struct sockaddr_in *)i->ifa_addr)
+					->sin_addr :
+				(const void *)&(
+					(struct sockaddr_in6 *)i->ifa_addr)
+					->sin6_addr;
 		found = memcmp(a, dst->a, dst->family == AF_INET ? 4 : 16) == 0;
 	}
 	freeifaddrs(ifa);
@@ -353,7 +364,8 @@ struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
 	st->cfg = *cfg;
 	st->loop = loop;
 	st->armed = TCP_NEVER;
-	st->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	st->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	st->tun = tun_open(&cfg->tun, why, whylen);
 	if (st->tun && cfg->nat)
 		st->nat = nat_open(cfg->tun.name, link_net4(&cfg->tun),

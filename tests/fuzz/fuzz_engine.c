@@ -27,9 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NPEERS 3 /* established, half-open (SYN_RECEIVED), SYN_SENT */
 
 struct peer {
-	struct wire_ep ep;   /* the remote end we play */
-	uint32_t snd_nxt;    /* our next sequence number */
-	uint32_t rcv_nxt;    /* what we expect from the engine */
+	struct wire_ep ep; /* the remote end we play */
+	uint32_t snd_nxt;  /* our next sequence number */
+	uint32_t rcv_nxt;  /* what we expect from the engine */
 };
 
 static struct {
@@ -45,7 +45,7 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
 	(void)ctx;
 	if (wire_parse(pkt, len, &F.last) != WIRE_OK)
-		abort(); /* the engine must only send what parses */
+		abort();    /* the engine must only send what parses */
 	F.last.data = NULL; /* the packet does not outlive this call */
 	F.sent++;
 }
@@ -64,9 +64,14 @@ static void segment(const struct peer *p, uint8_t flags, uint32_t seq,
 		    const uint8_t *payload, size_t len)
 {
 	static uint8_t pkt[2048];
-	struct wire_seg s = {.src = p->ep, .dst = F.self, .seq = seq,
-			     .ack = ack, .flags = flags, .wnd = wnd,
-			     .data = payload, .len = len};
+	struct wire_seg s = {.src = p->ep,
+			     .dst = F.self,
+			     .seq = seq,
+			     .ack = ack,
+			     .flags = flags,
+			     .wnd = wnd,
+			     .data = payload,
+			     .len = len};
 	if (opt)
 		s.opt = *opt;
 	size_t n = wire_build(pkt, sizeof(pkt), &s);
@@ -111,8 +116,8 @@ static void setup(void)
 	handshake(&F.peer[0], true);
 	handshake(&F.peer[1], false);
 	int c = tcp_open(F.e); /* SYN_SENT towards peer 2 */
-	if (c < 0 || tcp_connect(F.e, (uint32_t)c, &F.peer[2].ep, 50000,
-				 F.now) < 0)
+	if (c < 0 ||
+	    tcp_connect(F.e, (uint32_t)c, &F.peer[2].ep, 50000, F.now) < 0)
 		abort();
 	F.peer[2].rcv_nxt = F.last.seq + 1;
 	int a = tcp_accept(F.e, (uint32_t)l);
@@ -127,11 +132,21 @@ static void op(uint8_t conn, uint8_t what)
 	static char buf[4096];
 	uint32_t id = 2 + conn % 6;
 	switch (what % 5) {
-	case 0: tcp_send(F.e, id, buf, what * 16u, F.now); break;
-	case 1: tcp_recv(F.e, id, buf, sizeof(buf), F.now); break;
-	case 2: tcp_shutdown(F.e, id, F.now); break;
-	case 3: tcp_close(F.e, id, F.now); break;
-	case 4: tcp_abort(F.e, id, F.now); break;
+	case 0:
+		tcp_send(F.e, id, buf, what * 16u, F.now);
+		break;
+	case 1:
+		tcp_recv(F.e, id, buf, sizeof(buf), F.now);
+		break;
+	case 2:
+		tcp_shutdown(F.e, id, F.now);
+		break;
+	case 3:
+		tcp_close(F.e, id, F.now);
+		break;
+	case 4:
+		tcp_abort(F.e, id, F.now);
+		break;
 	}
 }
 
@@ -157,8 +172,9 @@ static void crafted(const uint8_t *d, size_t n, size_t *used)
 		o.sack[0].left = p->rcv_nxt + (uint32_t)dack;
 		o.sack[0].right = o.sack[0].left + d[9] * 8u;
 	}
-	segment(p, d[1], p->snd_nxt + (uint32_t)dseq, p->rcv_nxt + (uint32_t)dack,
-		(uint16_t)(d[6] << 8 | d[7]), &o, payload, d[9] * 5u);
+	segment(p, d[1], p->snd_nxt + (uint32_t)dseq,
+		p->rcv_nxt + (uint32_t)dack, (uint16_t)(d[6] << 8 | d[7]), &o,
+		payload, d[9] * 5u);
 	if (!(d[1] & TCP_RST) && dseq == 0)
 		p->snd_nxt += d[9] * 5u + !!(d[1] & (TCP_SYN | TCP_FIN));
 	*used = 10;
@@ -172,7 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t left = size - i - 1, used = 0;
 		switch (data[i] % 4) {
 		case 0:
-			used = left ? 1 + (d[0] < left - 1 ? d[0] : left - 1) : 0;
+			used = left ? 1 + (d[0] < left - 1 ? d[0] : left - 1) :
+				      0;
 			if (used)
 				tcp_input(F.e, d + 1, used - 1, F.now);
 			break;

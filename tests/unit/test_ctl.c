@@ -70,7 +70,8 @@ static void test_nul_and_long(void **state)
 	(void)state;
 	struct ctl_cmd c;
 	char why[128], big[1000];
-	assert_int_equal(ctl_parse("close\0x", 7, &c, why, sizeof(why)), -EINVAL);
+	assert_int_equal(ctl_parse("close\0x", 7, &c, why, sizeof(why)),
+			 -EINVAL);
 	assert_string_equal(why, "control character in command");
 	memset(big, 'a', sizeof(big));
 	assert_int_equal(ctl_parse(big, sizeof(big), &c, why, sizeof(why)),

@@ -113,7 +113,8 @@ static void test_time_wait_has_no_owner(void **state)
 	nlh = reply(AF_INET, DIAG_TCP_SYN_RECV, 0);
 	assert_int_equal(diag_parse(buf, nlh->nlmsg_len, &s), 0);
 	assert_false(s.full);
-	nlh = reply(AF_INET, DIAG_TCP_SYN_RECV, 77); /* a full SYN_RECV socket */
+	nlh = reply(AF_INET, DIAG_TCP_SYN_RECV,
+		    77); /* a full SYN_RECV socket */
 	assert_int_equal(diag_parse(buf, nlh->nlmsg_len, &s), 0);
 	assert_true(s.full);
 }
@@ -139,8 +140,9 @@ static void test_hostile_attributes(void **state)
 	struct diag_sock s;
 	struct nlmsghdr *nlh = reply(AF_INET, DIAG_TCP_ESTABLISHED, 1);
 	put_info(nlh, 100);
-	struct nlattr *a = (struct nlattr *)((char *)mnl_nlmsg_get_payload(nlh) +
-					     sizeof(struct inet_diag_msg));
+	struct nlattr *a =
+		(struct nlattr *)((char *)mnl_nlmsg_get_payload(nlh) +
+				  sizeof(struct inet_diag_msg));
 	a->nla_len = 2000; /* past the end of the message */
 	assert_int_equal(diag_parse(buf, nlh->nlmsg_len, &s), -EINVAL);
 	a->nla_len = 2; /* shorter than an attribute header */
@@ -181,7 +183,8 @@ static void test_wrong_type_or_family(void **state)
 static void test_state_names(void **state)
 {
 	(void)state;
-	assert_string_equal(diag_state_name(DIAG_TCP_ESTABLISHED), "ESTABLISHED");
+	assert_string_equal(diag_state_name(DIAG_TCP_ESTABLISHED),
+			    "ESTABLISHED");
 	assert_string_equal(diag_state_name(DIAG_TCP_SYN_RECV), "SYN_RECEIVED");
 	assert_string_equal(diag_state_name(DIAG_TCP_NEW_SYN_RECV),
 			    "SYN_RECEIVED");

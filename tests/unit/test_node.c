@@ -41,8 +41,8 @@ static void test_forget_frees_and_reuses(void **state)
 	assert_null(nodes_find(t, "a"));
 	assert_null(nodes_get(t, ino));
 	struct node *c = nodes_add(t, "c");
-	assert_int_equal(c->ino, ino); /* slot reused ... */
-	assert_true(c->gen != gen);    /* ... under a new generation */
+	assert_int_equal(c->ino, ino);		/* slot reused ... */
+	assert_true(c->gen != gen);		/* ... under a new generation */
 	nodes_forget(t, 12345 * NODE_FIXED, 1); /* unknown: ignored */
 	nodes_free(t);
 }

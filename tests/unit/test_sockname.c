@@ -13,8 +13,10 @@
 static struct diag_key v4(const char *src, int sport, const char *dst,
 			  int dport, uint64_t cookie)
 {
-	struct diag_key k = {.family = AF_INET, .sport = (uint16_t)sport,
-			     .dport = (uint16_t)dport, .cookie = cookie};
+	struct diag_key k = {.family = AF_INET,
+			     .sport = (uint16_t)sport,
+			     .dport = (uint16_t)dport,
+			     .cookie = cookie};
 	inet_pton(AF_INET, src, k.src);
 	inet_pton(AF_INET, dst, k.dst);
 	return k;
@@ -32,7 +34,9 @@ static void test_format_v4(void **state)
 static void test_roundtrip_v6(void **state)
 {
 	(void)state;
-	struct diag_key k = {.family = AF_INET6, .sport = 22, .dport = 0,
+	struct diag_key k = {.family = AF_INET6,
+			     .sport = 22,
+			     .dport = 0,
 			     .cookie = UINT64_MAX};
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", k.src);
 	char name[SOCKNAME_MAX];

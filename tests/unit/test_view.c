@@ -100,8 +100,8 @@ static void test_time_wait(void **state)
 	assert_string_equal(v.val[VF_STATE], "TIME_WAIT");
 	assert_string_equal(v.val[VF_TIMER], "timewait 59000");
 	static const enum view_field absent[] = {
-		VF_UID,	 VF_INODE, VF_RTT,    VF_CWND,	    VF_OPTIONS,
-		VF_WSCALE, VF_RTO, VF_SND_WND, VF_SHUTDOWN, VF_CONGESTION,
+		VF_UID,	   VF_INODE, VF_RTT,	 VF_CWND,     VF_OPTIONS,
+		VF_WSCALE, VF_RTO,   VF_SND_WND, VF_SHUTDOWN, VF_CONGESTION,
 	};
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
 		if (view_has(&v, absent[i]))
