@@ -712,7 +712,9 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (parent == INO_ENGINE)
 		engine_rmdir(req, name);
 	else
-		fuse_reply_err(req, parent == INO_KERNEL ? EPERM : ENOTDIR);
+		fuse_reply_err(req, parent == INO_KERNEL || parent == INO_ROOT ?
+					    EPERM :
+					    ENOTDIR);
 }
 
 static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,

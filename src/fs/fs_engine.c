@@ -73,10 +73,20 @@ static bool read_done(struct fs *fs, struct waiter *w)
 	return n != -EAGAIN;
 }
 
+/* True while ID's handshake is under way. */
+static bool opening(struct fs *fs, uint32_t id)
+{
+	struct tcp_info_snap i;
+	return tcp_info_get(tcp_of(fs), id, &i) == 0 &&
+	       (i.state == TCP_SYN_SENT || i.state == TCP_SYN_RECEIVED);
+}
+
 static bool write_done(struct fs *fs, struct waiter *w)
 {
 	long n = tcp_send(tcp_of(fs), w->id, w->src + (w->done - w->skip),
 			  w->size - w->done, stack_now());
+	if (n == -ENOTCONN && opening(fs, w->id))
+		n = -EAGAIN; /* as send(2) on a connecting socket: wait */
 	if (n == -EAGAIN || (n >= 0 && w->done + (size_t)n < w->size)) {
 		w->done += n > 0 ? (size_t)n : 0;
 		return false;

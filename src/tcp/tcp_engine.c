@@ -446,8 +446,8 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 	const struct wire_ep *own;
 	int rc;
 
-	if (!conn_fresh(c))
-		return -EISCONN;
+	if (!conn_fresh(c)) /* connect(2): EALREADY while it is under way */
+		return c->state == TCP_SYN_SENT ? -EALREADY : -EISCONN;
 	if (remote->family != AF_INET && remote->family != AF_INET6)
 		return -EINVAL;
 	if (!remote->port)
@@ -502,6 +502,26 @@ static bool listen_addr_ok(const struct tcp_engine *e,
 		       !memcmp(local->a, own->a, sizeof(own->a)));
 }
 
+/* True if a listener already holds some address of LOCAL on its port
+ * (what bind(2) without SO_REUSEADDR refuses with EADDRINUSE). */
+static bool listen_taken(struct tcp_engine *e, const struct wire_ep *local)
+{
+	static const uint8_t fams[] = {AF_INET, AF_INET6};
+	const struct wire_ep any = {0};
+
+	for (size_t i = 0; i < sizeof(fams); i++) {
+		const struct wire_ep *own = own_addr(e, fams[i]);
+		struct wire_ep l;
+		if (!own || (local->family && local->family != fams[i]))
+			continue;
+		l = *own;
+		l.port = local->port;
+		if (tcp_lookup(e, &l, &any)) /* ours, any of the family, any */
+			return true;
+	}
+	return false;
+}
+
 /* RFC 9293 §3.10.1 OPEN (passive). */
 int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 	       unsigned backlog)
@@ -515,6 +535,8 @@ int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 		return -EISCONN;
 	if (!local->port || !listen_addr_ok(e, local))
 		return -EINVAL;
+	if (listen_taken(e, local))
+		return -EADDRINUSE;
 	c->local = *local;
 	if (!local->family)
 		memset(c->local.a, 0, sizeof(c->local.a));

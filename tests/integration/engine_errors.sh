@@ -3,7 +3,8 @@
 # connect to a closed port: ECONNREFUSED (the kernel's RST in the trace, the
 # reason in err and in events), IPv4, IPv6 and 127.0.0.1; to an address that
 # never answers: ETIMEDOUT after 1 + --syn-retries SYNs of one sequence
-# number; connect on an open connection: EISCONN; bad verbs and bad
+# number; connect on an open connection: EISCONN, on a connecting one:
+# EALREADY (and a write of data waits for it); bad verbs and bad
 # arguments: EINVAL with the reason in err; a read of data interrupted by a
 # signal returns (EINTR) and loses nothing; off-link and ::1: ENETUNREACH; an interrupted connect returns;
 # data before connect: ENOTCONN; another user may read state but not ctl,
@@ -89,6 +90,9 @@ signal.alarm(0)' "$@"
 eng_clone
 n=$N
 assert_eq EINTR "$(intr write "$E/$n/ctl" "connect $BLACKHOLE")" "a connect interrupted by a signal returns"
+assert_eq SYN_SENT "$(get "$n" state)" "the interrupted connect goes on"
+assert_eq EALREADY "$(ctl "$n" "connect $BLACKHOLE")" "connect again while under way: EALREADY"
+assert_eq EINTR "$(intr write "$E/$n/data" hello)" "a write of data waits for the handshake (interrupted)"
 ctl_ok "$n" hangup
 
 eng_clone

@@ -37,7 +37,8 @@ static void ports(void **state)
 	assert_int_not_equal(a.iss, b.iss);
 	assert_int_equal(tcp_connect(h->e, z, &h->peer, a.local.port, 0),
 			 -EADDRINUSE);
-	assert_int_equal(tcp_connect(h->e, x, &h->peer, 0, 0), -EISCONN);
+	/* connect(2): EALREADY while under way, EISCONN once open */
+	assert_int_equal(tcp_connect(h->e, x, &h->peer, 0, 0), -EALREADY);
 	ep6(&v6, 2, 80);
 	assert_int_equal(tcp_connect(h->e, z, &v6, 0, 0), -ENETUNREACH);
 	v6 = h->peer;
@@ -95,6 +96,34 @@ static void dual_listener(void **state)
 	h_in(h, TCP_ACK, 21, s->seq + 1, NULL, 0, 10);
 	assert_true(tcp_accept(h->e, l) > 0);
 	assert_int_equal(h_info(h, l).accept_q, 0);
+	h_free(h);
+}
+
+/* A second listener on an address and port a listener holds: EADDRINUSE,
+ * whichever of the two is the wildcard; another port is free. */
+static void listen_conflicts(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	struct wire_ep any = {.port = 80}, v4, v4any, v6;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	ep6(&cfg.addr6, 1, 0);
+	h = h_new(&cfg);
+	ep4(&v4, 1, 80);
+	v4any = v4;
+	memset(v4any.a, 0, sizeof(v4any.a));
+	ep6(&v6, 1, 80);
+	assert_int_equal(tcp_listen(h->e, tcp_open(h->e), &v4, 4), 0);
+	assert_int_equal(tcp_listen(h->e, tcp_open(h->e), &any, 4),
+			 -EADDRINUSE);
+	assert_int_equal(tcp_listen(h->e, tcp_open(h->e), &v4any, 4),
+			 -EADDRINUSE);
+	assert_int_equal(tcp_listen(h->e, tcp_open(h->e), &v6, 4), 0);
+	any.port = v4.port = 81;
+	assert_int_equal(tcp_listen(h->e, tcp_open(h->e), &any, 4), 0);
+	assert_int_equal(tcp_listen(h->e, tcp_open(h->e), &v4, 4), -EADDRINUSE);
 	h_free(h);
 }
 
@@ -190,6 +219,7 @@ int main(void)
 		cmocka_unit_test(ports),
 		cmocka_unit_test(isn_clock),
 		cmocka_unit_test(dual_listener),
+		cmocka_unit_test(listen_conflicts),
 		cmocka_unit_test(limits),
 		cmocka_unit_test(events),
 		cmocka_unit_test(ipv6_transfer),
