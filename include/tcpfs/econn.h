@@ -1,7 +1,7 @@
 /* tcpfs econn: what the filesystem keeps of each engine connection.
  *
  * The engine holds a connection's state; the filesystem adds its owner,
- * the last ctl error, the last state it announced, a poll handle and when
+ * the last ctl error, the last state it announced, poll handles and when
  * it closed (to reap it). The table is sorted by id. */
 #ifndef TCPFS_ECONN_H
 #define TCPFS_ECONN_H
@@ -13,6 +13,7 @@
 #include "tcpfs/tcp.h"
 
 #define ECONN_ERR_MAX 256
+#define ECONN_POLLERS 4 /* pollers woken at once; more wait their turn */
 
 struct econn {
 	uint32_t id;
@@ -21,7 +22,7 @@ struct econn {
 	tcp_time idle_since;  /* CLOSED since (reaping), 0 while open */
 	char label[24];	      /* "engine/ID" */
 	char err[ECONN_ERR_MAX];
-	void *poll; /* a FUSE poll handle to notify, or NULL */
+	void *poll[ECONN_POLLERS]; /* FUSE poll handles to notify, or NULL */
 };
 
 struct econns;

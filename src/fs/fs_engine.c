@@ -250,6 +250,36 @@ static void announce(struct fs *fs, struct econn *ec,
 	ec->idle_since = i->state == TCP_CLOSED ? stack_now() : 0;
 }
 
+/* Wake (if NOTIFY) and forget every poller of EC. */
+static void poll_wake(struct econn *ec, bool notify)
+{
+	for (int i = 0; i < ECONN_POLLERS; i++) {
+		if (!ec->poll[i])
+			continue;
+		if (notify)
+			fuse_lowlevel_notify_poll(ec->poll[i]);
+		fuse_pollhandle_destroy(ec->poll[i]);
+		ec->poll[i] = NULL;
+	}
+}
+
+/* Keep PH to wake; when every place is taken the oldest is woken now (it
+ * polls again and waits its turn). */
+static void poll_keep(struct econn *ec, struct fuse_pollhandle *ph)
+{
+	int i = 0;
+	while (i < ECONN_POLLERS && ec->poll[i])
+		i++;
+	if (i == ECONN_POLLERS) {
+		fuse_lowlevel_notify_poll(ec->poll[0]);
+		fuse_pollhandle_destroy(ec->poll[0]);
+		memmove(&ec->poll[0], &ec->poll[1],
+			(ECONN_POLLERS - 1) * sizeof(ec->poll[0]));
+		i = ECONN_POLLERS - 1;
+	}
+	ec->poll[i] = ph;
+}
+
 static void on_engine_event(void *ctx, uint32_t id, unsigned events)
 {
 	struct fs *fs = ctx;
@@ -261,11 +291,8 @@ static void on_engine_event(void *ctx, uint32_t id, unsigned events)
 	if (tcp_info_get(tcp_of(fs), id, &i) == 0 && i.state != ec->state)
 		announce(fs, ec, &i);
 	wake(fs, id);
-	if (ec->poll && events) {
-		fuse_lowlevel_notify_poll(ec->poll);
-		fuse_pollhandle_destroy(ec->poll);
-		ec->poll = NULL;
-	}
+	if (events)
+		poll_wake(ec, true);
 }
 
 /* A scan of every connection at most this often (clone is frequent). */
@@ -289,8 +316,7 @@ static void reap(struct fs *fs)
 		}
 		tlog(LOG_INFO, "%s: reaped, closed for %llu s", ec->label,
 		     (unsigned long long)((now - ec->idle_since) / 1000000));
-		if (ec->poll)
-			fuse_pollhandle_destroy(ec->poll);
+		poll_wake(ec, false);
 		tcp_free(tcp_of(fs), ec->id, now);
 		econns_del(fs->econns, ec->id);
 	}
@@ -333,8 +359,7 @@ void engine_stop(struct fs *fs)
 	}
 	for (size_t i = 0; fs->econns && i < econns_count(fs->econns); i++) {
 		struct econn *ec = econns_at(fs->econns, i);
-		if (ec->poll)
-			fuse_pollhandle_destroy(ec->poll);
+		poll_wake(ec, false);
 		if (fs->stack) /* the peers learn it now, not at a timeout */
 			tcp_abort(tcp_of(fs), ec->id, stack_now());
 	}
@@ -442,8 +467,7 @@ void engine_rmdir(fuse_req_t req, const char *name)
 		fuse_reply_err(req, EBUSY);
 		return;
 	}
-	if (c.ec->poll)
-		fuse_pollhandle_destroy(c.ec->poll);
+	poll_wake(c.ec, false);
 	tcp_free(tcp_of(fs), id, stack_now());
 	econns_del(fs->econns, id);
 	wake(fs, id); /* anyone still waiting learns it is gone */
@@ -614,9 +638,7 @@ void stream_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		ev = poll_events(fs, ec->id);
 	}
 	if (ph && ec) {
-		if (ec->poll)
-			fuse_pollhandle_destroy(ec->poll);
-		ec->poll = ph;
+		poll_keep(ec, ph);
 	} else if (ph) {
 		fuse_pollhandle_destroy(ph);
 	}

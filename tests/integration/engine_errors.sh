@@ -120,6 +120,14 @@ print("ready" if p.poll(float(sys.argv[3]) * 1000) else "not ready")' "$@"
 }
 assert_eq "not ready" "$(pollt "$E/$n/data" in 0.5)" "poll: data not readable with nothing received"
 assert_eq ready "$(pollt "$E/$n/data" out 5)" "poll: data writable on an open connection"
+# Two processes poll the same connection; both wake when bytes arrive.
+timeout -k 1 10 "$PY" -c '
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+p = select.poll()
+p.register(fd, select.POLLIN)
+print("ready" if p.poll(8000) else "not ready", flush=True)' "$E/$n/data" >"$WORK/poll2.out" 2>&1 &
+poller2=$!
 timeout -k 1 10 "$PY" -c '
 import os, select, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
@@ -133,6 +141,8 @@ hold_ok h send s 77
 wait "$poller"
 assert_eq "ready
 77" "$(cat "$WORK/poll.out")" "poll: a waiting poll wakes when 77 bytes arrive, and they are read"
+wait "$poller2" # a poller never woken would say "not ready" at its timeout
+assert_eq ready "$(cat "$WORK/poll2.out")" "poll: the other process polling the same connection wakes too"
 
 # --- EISCONN, and verbs that are fine on an open connection
 assert_eq EISCONN "$(ctl "$n" "connect $HOST4:$P4")" "connect on an open connection"
