@@ -690,10 +690,13 @@ int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
 
 	if (!c)
 		return -ENOENT;
-	if (c->listener)
+	if (c->listener) {
 		listener_close(e, c, now);
-	else if (c->state != TCP_CLOSED)
+	} else if (c->state != TCP_CLOSED) {
+		c->orphan = true;
 		rc = do_shutdown(e, c, now);
+		tcp_fin_wait_2_timer(e, c, now); /* after a shutdown */
+	}
 	tcp_events_flush(e);
 	return rc;
 }

@@ -535,6 +535,7 @@ static bool fin_acked_input(struct tcp_engine *e, struct tcp_conn *c,
 	switch (c->state) {
 	case TCP_FIN_WAIT_1:
 		tcp_set_state(e, c, TCP_FIN_WAIT_2, now);
+		tcp_fin_wait_2_timer(e, c, now);
 		return true;
 	case TCP_CLOSING:
 		enter_time_wait(e, c, now);

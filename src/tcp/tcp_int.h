@@ -92,6 +92,7 @@ struct tcp_conn {
 	uint32_t max_snd_wnd;
 	uint32_t snd_data; /* sequence number of sndq's first byte */
 	bool fin_queued;   /* the user shut down the sending side */
+	bool orphan;	   /* the user closed: FIN_WAIT_2 ends after 2 MSL */
 	struct tcp_ring sndq;
 	uint16_t mss; /* effective send MSS */
 	uint8_t snd_wscale, rcv_wscale;
@@ -242,6 +243,9 @@ void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now);
 void tcp_timers_update(struct tcp_engine *e, struct tcp_conn *c);
 void tcp_heap_del(struct tcp_engine *e, struct tcp_conn *c);
 void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+/* Arm FIN_WAIT_2's limit if C was closed (not only shut down). */
+void tcp_fin_wait_2_timer(struct tcp_engine *e, struct tcp_conn *c,
+			  tcp_time now);
 void tcp_rtt_sample(struct tcp_conn *c, tcp_time rtt,
 		    const struct tcp_config *cfg);
 void tcp_rtx_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);

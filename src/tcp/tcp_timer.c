@@ -320,6 +320,18 @@ static void keep_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 							   TCP_KEEP_INTVL);
 }
 
+/* A closed connection waits in FIN_WAIT_2 for the peer's FIN no longer
+ * than 2 MSL (Linux's tcp_fin_timeout for orphaned sockets): nobody will
+ * read it again. A half-closed one (shutdown) waits as long as it takes. */
+void tcp_fin_wait_2_timer(struct tcp_engine *e, struct tcp_conn *c,
+			  tcp_time now)
+{
+	if (c->state != TCP_FIN_WAIT_2 || !c->orphan)
+		return;
+	c->t_wait = now + 2 * e->cfg.msl;
+	tcp_timers_update(e, c);
+}
+
 /* Run C's expired timers; C may be gone afterwards. */
 void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {

@@ -202,6 +202,39 @@ static void half_close(void **state)
 	h_free(h);
 }
 
+/* A closed connection gives up FIN_WAIT_2 after 2 MSL without the peer's
+ * FIN; a half-closed one (shutdown) keeps waiting. */
+static void fin_wait_2_limit(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, jss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	tcp_time msl = h->cfg.msl;
+
+	(void)state;
+	assert_int_equal(tcp_close(h->e, id, 10), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	assert_int_equal(tcp_tick(h->e, 20), 20 + 2 * msl);
+	tcp_tick(h->e, 20 + 2 * msl - 1);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	tcp_tick(h->e, 20 + 2 * msl);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, 0);
+	h_none(h);
+	h_free(h);
+
+	h = h_new(NULL);
+	id = h_client(h, &jss, 0);
+	assert_int_equal(tcp_shutdown(h->e, id, 10), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, jss + 1, p);
+	h_in(h, TCP_ACK, p, jss + 2, NULL, 0, 20);
+	tcp_tick(h->e, 20 + 10 * msl);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	h_free(h);
+}
+
 /* Simultaneous open (RFC 9293 figure 7): SYN_SENT -> SYN_RECEIVED ->
  * ESTABLISHED. */
 static void simultaneous_open(void **state)
@@ -705,6 +738,7 @@ int main(void)
 		cmocka_unit_test(close_active),
 		cmocka_unit_test(close_passive),
 		cmocka_unit_test(half_close),
+		cmocka_unit_test(fin_wait_2_limit),
 		cmocka_unit_test(simultaneous_open),
 		cmocka_unit_test(close_in_syn_received),
 		cmocka_unit_test(simultaneous_close),
