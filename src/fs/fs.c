@@ -154,7 +154,7 @@ void fs_fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino, mode_t mode,
 }
 
 /* The attributes of fixed inode INO; -ENOENT if there is none. */
-static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
+int fs_stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 {
 	if (ino == INO_ROOT) {
 		fs_fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
@@ -196,8 +196,8 @@ static int conn_load(struct fs *fs, fuse_req_t req, struct node *node,
 }
 
 /* The attributes of connection directory or file INO. */
-static int conn_stat(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
-		     struct conn *c, struct stat *st)
+int fs_conn_stat(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct conn *c,
+		 struct stat *st)
 {
 	int err;
 	if (ino_is_engine(ino)) {
@@ -248,7 +248,7 @@ static void lookup_socket(fuse_req_t req, const char *name)
 		return;
 	}
 	node->key = key;
-	int err = conn_stat(fs, req, node->ino, &c, &st);
+	int err = fs_conn_stat(fs, req, node->ino, &c, &st);
 	if (err < 0) {
 		if (node->nlookup == 0)
 			nodes_forget(fs->nodes, node->ino, 0);
@@ -270,7 +270,7 @@ static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	int err = conn_stat(fs, req, parent + (fuse_ino_t)r + 1, &c, &st);
+	int err = fs_conn_stat(fs, req, parent + (fuse_ino_t)r + 1, &c, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
@@ -287,8 +287,8 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (parent == INO_ROOT) {
 		for (size_t i = 0; i < NROOT; i++)
 			if (strcmp(name, root_entries[i].name) == 0) {
-				stat_fixed(fs_of(req), &st,
-					   root_entries[i].ino);
+				fs_stat_fixed(fs_of(req), &st,
+					      root_entries[i].ino);
 				fs_reply_entry(req, &st, 0);
 				return;
 			}
@@ -333,12 +333,12 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	(void)fi;
 
 	if (ino < NODE_FIXED) {
-		if (stat_fixed(fs, &st, ino) < 0) {
+		if (fs_stat_fixed(fs, &st, ino) < 0) {
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
 	} else {
-		int err = conn_stat(fs, req, ino, &c, &st);
+		int err = fs_conn_stat(fs, req, ino, &c, &st);
 		if (err < 0) {
 			fuse_reply_err(req, -err);
 			return;
@@ -398,7 +398,7 @@ static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
 		return engine_list(fs, list);
 	struct conn c;
 	struct stat st;
-	int err = conn_stat(fs, req, ino, &c, &st);
+	int err = fs_conn_stat(fs, req, ino, &c, &st);
 	if (err < 0)
 		return err;
 	for (int r = 0; r < files_count(); r++)
@@ -614,7 +614,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		clone_open(req, fi);
 		return;
 	}
-	int err = ino < NODE_FIXED ? -EISDIR : conn_stat(fs, req, ino, &c, &st);
+	int err = ino < NODE_FIXED ? -EISDIR :
+				     fs_conn_stat(fs, req, ino, &c, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
@@ -678,7 +679,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		stream_write(req, ino, data, size, fi);
 		return;
 	}
-	int err = conn_stat(fs, req, ino, &c, &st);
+	int err = fs_conn_stat(fs, req, ino, &c, &st);
 	if (err == 0) {
 		err = files_write(node_row(ino), &c.ctx, data, size);
 		if (c.ctx.kind == CONN_ENGINE)

@@ -288,7 +288,9 @@ static void on_engine_event(void *ctx, uint32_t id, unsigned events)
 
 	if (!ec)
 		return; /* not accepted yet: it has no directory */
-	if (tcp_info_get(tcp_of(fs), id, &i) == 0 && i.state != ec->state)
+	/* every change of state says so: no snapshot per packet otherwise */
+	if ((events & TCP_EV_STATE) && tcp_info_get(tcp_of(fs), id, &i) == 0 &&
+	    i.state != ec->state)
 		announce(fs, ec, &i);
 	wake(fs, id);
 	if (events)
@@ -414,17 +416,15 @@ void engine_lookup(fuse_req_t req, const char *name)
 	struct conn c;
 	struct stat st;
 	uint32_t id = parse_id(name);
+	int err = strcmp(name, "clone") == 0 ?
+			  fs_stat_fixed(fs, &st, INO_CLONE) :
+		  id ? fs_conn_stat(fs, req, engine_ino(id), &c, &st) :
+		       -ENOENT;
 
-	if (strcmp(name, "clone") == 0) {
-		fs_fill_stat(fs, &st, INO_CLONE, S_IFREG | 0444, 0);
+	if (err < 0)
+		fuse_reply_err(req, -err);
+	else
 		fs_reply_entry(req, &st, 0);
-	} else if (id && engine_load(fs, req, id, &c) == 0) {
-		fs_fill_stat(fs, &st, engine_ino(id), S_IFDIR | 0555,
-			     c.ctx.owner);
-		fs_reply_entry(req, &st, 0);
-	} else {
-		fuse_reply_err(req, ENOENT);
-	}
 }
 
 int engine_list(struct fs *fs, struct buf *list)

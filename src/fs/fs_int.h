@@ -80,6 +80,12 @@ static inline struct fs *fs_of(fuse_req_t req)
 void fs_fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino, mode_t mode,
 		  uid_t uid);
 void fs_reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen);
+/* The attributes of fixed inode INO; -ENOENT if there is none. */
+int fs_stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino);
+/* Load connection directory or file INO (kernel or engine) into C and its
+ * attributes into ST; 0 or -ENOENT. */
+int fs_conn_stat(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct conn *c,
+		 struct stat *st);
 void fs_dir_add(struct buf *list, uint64_t ino, uint32_t mode,
 		const char *name);
 void fs_post_event(struct fs *fs, const char *what);
