@@ -21,18 +21,9 @@ grep -q "impair" "$TCPFS_LOG" && pass "the daemon warns about --impair" ||
 
 head -c "$SIZE" /dev/urandom >"$WORK/out.bin" # engine -> kernel
 head -c "$SIZE" /dev/urandom >"$WORK/in.bin"  # kernel -> engine
-bg socat -u TCP4-LISTEN:9001,reuseaddr "OPEN:$WORK/out.got,creat,trunc"
-SINK=$BG
-bg socat -u "OPEN:$WORK/in.bin" TCP4-LISTEN:9002,reuseaddr
-wait_until 10 eval "[ \$(ss -tlnH '( sport = :9001 or sport = :9002 )' | wc -l) = 2 ]" ||
-	die "socat did not listen"
-
-eng_clone
-a=$N
-eng_clone
-b=$N
-ctl_ok "$a" "connect $HOST4:9001"
-ctl_ok "$b" "connect $HOST4:9002"
+two_way "$WORK/out.got"
+a=$A
+b=$B
 assert_eq ESTABLISHED "$(get "$a" state)" "sender established"
 assert_eq ESTABLISHED "$(get "$b" state)" "receiver established"
 
@@ -48,11 +39,7 @@ rc=$?
 assert_eq 0 "$rc" "the engine read to EOF"
 wait "$writer"
 assert_eq 0 $? "the engine wrote 64 MiB and closed ($(cat "$WORK/writer.log"))"
-# socat writes its file and exits at the engine's FIN
-for ((i = 0; i < 100; i++)); do
-	kill -0 "$SINK" 2>/dev/null || break
-	sleep 0.1
-done
+sink_done
 log "64 MiB each way in $((SECONDS - start)) s with --impair=$IMPAIR"
 
 sum() { sha256sum <"$1" | cut -d' ' -f1; }

@@ -46,6 +46,29 @@ eng_clone() {
 	[ -d "$E/$N" ] || die "$E/$N does not exist after clone"
 }
 
+# two_way OUT: kernel peers on the host, a sink on 9001 that writes OUT and
+# a source on 9002 that sends $WORK/in.bin, and two engine connections to
+# them: A sends to the sink, B receives from the source. Sets A, B, SINK.
+two_way() {
+	bg socat -u TCP4-LISTEN:9001,reuseaddr "OPEN:$1,creat,trunc"
+	SINK=$BG
+	bg socat -u "OPEN:$WORK/in.bin" TCP4-LISTEN:9002,reuseaddr
+	wait_until 10 eval "[ \$(ss -tlnH '( sport = :9001 or sport = :9002 )' | wc -l) = 2 ]" ||
+		die "socat did not listen"
+	eng_clone
+	A=$N
+	eng_clone
+	B=$N
+	ctl_ok "$A" "connect $HOST4:9001"
+	ctl_ok "$B" "connect $HOST4:9002"
+}
+
+# sink_done: the sink of two_way writes its file and exits at the engine's
+# FIN; wait for that (10 s at most).
+sink_done() {
+	wait_until 10 eval "! kill -0 $SINK 2>/dev/null" || true
+}
+
 # ctl N TEXT: write TEXT to N's ctl in one write(2) (with a newline); prints
 # "OK count" or the errno's name (ECONNREFUSED, EINVAL, ...).
 ctl() {

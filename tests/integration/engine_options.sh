@@ -38,18 +38,10 @@ sysctl_set() { # sysctl_set OFF: every one of the three on, but OFF
 # transfer CFG: one connection each way; records the engine's local ports and
 # files in $WORK/CFG.*.
 transfer() {
-	local cfg=$1 a b sink rc i
-	bg socat -u TCP4-LISTEN:9001,reuseaddr "OPEN:$WORK/$cfg.out.got,creat,trunc"
-	sink=$BG
-	bg socat -u "OPEN:$WORK/in.bin" TCP4-LISTEN:9002,reuseaddr
-	wait_until 10 eval "[ \$(ss -tlnH '( sport = :9001 or sport = :9002 )' | wc -l) = 2 ]" ||
-		die "$cfg: socat did not listen"
-	eng_clone
-	a=$N
-	eng_clone
-	b=$N
-	ctl_ok "$a" "connect $HOST4:9001"
-	ctl_ok "$b" "connect $HOST4:9002"
+	local cfg=$1 a b rc
+	two_way "$WORK/$cfg.out.got"
+	a=$A
+	b=$B
 	# the kernel's view of both connections, while they are open
 	local ka kb
 	ka=$(kname "$(get "$a" remote)" "$(get "$a" local)")
@@ -65,10 +57,7 @@ transfer() {
 	rc=$?
 	wait "$writer"
 	assert_eq 00 "$rc$?" "$cfg: both transfers end ($(cat "$WORK/$cfg.writer"))"
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$sink" 2>/dev/null || break
-		sleep 0.1
-	done
+	sink_done
 	assert_eq "$SUM_OUT" "$(sum "$WORK/$cfg.out.got")" "$cfg: engine -> kernel byte-exact"
 	assert_eq "$SUM_IN" "$(sum "$WORK/$cfg.in.got")" "$cfg: kernel -> engine byte-exact"
 	for f in local options mss rcv_wnd snd_wnd; do get "$a" $f >"$WORK/$cfg.a.$f"; done
