@@ -106,7 +106,7 @@ static void pair_fini(struct pair *p)
 /* Run timers and the link up to the next event; false when none is left. */
 static bool pair_step(struct pair *p)
 {
-	tcp_time a = tcp_tick(p->e[0], p->now), b = tcp_tick(p->e[1], p->now);
+	tcp_time a = tcp_dispatch(p->e[0], p->now), b = tcp_dispatch(p->e[1], p->now);
 	tcp_time t = memlink_next(p->l);
 
 	t = a < t ? a : t;

@@ -129,7 +129,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	g.id = (uint32_t)id;
-	stack_kick(g.st);
 	while (!g.done) {
 		int err = loop_once(loop);
 		if (err < 0 && err != -EINTR) {

@@ -16,7 +16,13 @@ void loop_free(struct loop *l);
 int loop_add(struct loop *l, int fd, loop_fn fn, void *arg);
 /* Stop watching FD. */
 void loop_del(struct loop *l, int fd);
-/* Wait for readable fds and call their functions once; -errno on error. */
+/* Call FN(ARG) after every round of fd callbacks (before every wait, so
+ * also after what the owner did before the first); 0 or -ENOSPC. */
+int loop_after(struct loop *l, loop_fn fn, void *arg);
+/* Stop calling FN(ARG) after rounds. */
+void loop_after_del(struct loop *l, loop_fn fn, void *arg);
+/* Call the after functions, wait for readable fds and call their
+ * functions once; -errno on error. */
 int loop_once(struct loop *l);
 
 #endif

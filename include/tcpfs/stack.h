@@ -3,8 +3,9 @@
  * A stack owns the engine (tcp.h), the TUN device its packets cross
  * (tun.h), an optional impairment stage on that link (a test option) and a
  * timerfd armed at the engine's next deadline. The loop feeds it packets
- * and timer ticks; the owner makes engine calls through stack_tcp() and
- * then calls stack_kick() so that new deadlines are armed. */
+ * and timer ticks, and after every round of the loop the stack calls
+ * tcp_dispatch(): the owner makes engine calls through stack_tcp() and
+ * needs do nothing more. */
 #ifndef TCPFS_STACK_H
 #define TCPFS_STACK_H
 
@@ -24,8 +25,8 @@ struct stack_config {
 	int syn_retries;    /* -1: the engine's default */
 	bool nat;	    /* masquerade the link to other hosts */
 	const char *impair; /* test option, see stack_impair_parse() */
-	/* Connection ID saw EVENTS (TCP_EV_*); called after the engine call
-	 * that caused them has returned, so it may call the engine. */
+	/* Connection ID saw EVENTS (TCP_EV_*); called from tcp_dispatch(),
+	 * so it may call the engine. */
 	void (*event)(void *ctx, uint32_t id, unsigned events);
 	void *ctx;
 };
@@ -44,8 +45,6 @@ struct tcp_engine *stack_tcp(struct stack *st);
 tcp_time stack_now(void);
 /* Whether the engine can reach DST: 0, or -ENETUNREACH with WHY. */
 int stack_route(struct stack *st, const struct wire_ep *dst, const char **why);
-/* After engine calls: run due timers, deliver events, re-arm the timer. */
-void stack_kick(struct stack *st);
 
 struct impair_config;
 /* Parse --impair SPEC, "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,

@@ -2,8 +2,10 @@
  *
  * The engine never reads a clock and never touches a file descriptor: the
  * caller passes packets in with tcp_input(), the time with every call, and
- * gets packets out through cfg.output. tcp_tick() runs the timers due at NOW
- * and returns the next deadline. Everything is single threaded.
+ * gets packets out through cfg.output. tcp_dispatch() runs the timers due
+ * at NOW, delivers events and returns the next deadline: the caller calls it
+ * after every batch of packets and every batch of user calls (smoltcp's
+ * process/dispatch/poll_at). Everything is single threaded.
  *
  * A connection is named by a small integer id (> 0) that is never reused
  * while the engine lives. It exists from tcp_open() until tcp_free(): a
@@ -70,8 +72,10 @@ struct tcp_config {
 	uint64_t seed; /* ISN key, ports, SYN cookies */
 	/* Send one IP packet (headers built, checksums done). */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
-	/* Connection ID saw EVENTS (TCP_EV_*); may call back into the engine
-	 * for reads and writes, but not tcp_free() ID. May be NULL. */
+	/* Connection ID saw EVENTS (TCP_EV_*). Called only from
+	 * tcp_dispatch(), which goes on until no event is left, so it may call
+	 * back into the engine for reads and writes, but not tcp_free() ID.
+	 * May be NULL. */
 	void (*event)(void *ctx, uint32_t id, unsigned events);
 	void *ctx;
 };
@@ -87,8 +91,9 @@ void tcp_engine_free(struct tcp_engine *e);
  * counted; segments for no connection get RST (RFC 9293 §3.10.7.1). */
 void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	       tcp_time now);
-/* Run the timers due at NOW; the next deadline, or TCP_NEVER. */
-tcp_time tcp_tick(struct tcp_engine *e, tcp_time now);
+/* Run the timers due at NOW, send what is due and deliver the events of
+ * everything since the last call; the next deadline, or TCP_NEVER. */
+tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now);
 
 /* A new connection in CLOSED; its id, or -ENOMEM / -EMFILE. */
 int tcp_open(struct tcp_engine *e);
@@ -123,6 +128,17 @@ void tcp_free(struct tcp_engine *e, uint32_t id, tcp_time now);
 /* Per-connection switches: keepalive idle time (0 = off), Nagle. */
 int tcp_set_keepalive(struct tcp_engine *e, uint32_t id, tcp_time idle);
 int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on);
+/* Readiness of a connection, as poll(2) sees a socket. */
+enum {
+	TCP_READY_IN = 0x01,  /* data or EOF to read; listener: to accept */
+	TCP_READY_OUT = 0x02, /* send buffer space, and sending is open */
+	TCP_READY_HUP = 0x04, /* the peer's FIN arrived, or CLOSED */
+	TCP_READY_ERR = 0x08, /* CLOSED with an error (or no such id) */
+};
+/* ID's state (enum tcp_state), or -ENOENT. Cheap: no snapshot. */
+int tcp_state(const struct tcp_engine *e, uint32_t id);
+/* ID's readiness, TCP_READY_* or-ed; ERR|HUP for a bad id. */
+unsigned tcp_ready(const struct tcp_engine *e, uint32_t id);
 /* Bytes readable now / send buffer space now; -ENOENT for a bad id. */
 long tcp_readable(struct tcp_engine *e, uint32_t id);
 long tcp_writable(struct tcp_engine *e, uint32_t id);

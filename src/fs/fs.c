@@ -680,11 +680,8 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		return;
 	}
 	int err = fs_conn_stat(fs, req, ino, &c, &st);
-	if (err == 0) {
+	if (err == 0)
 		err = files_write(node_row(ino), &c.ctx, data, size);
-		if (c.ctx.kind == CONN_ENGINE)
-			engine_kick(fs);
-	}
 	if (err == -EINPROGRESS)
 		engine_park_connect(req, c.ctx.id, size);
 	else if (err < 0)

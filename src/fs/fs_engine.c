@@ -209,7 +209,6 @@ static void answer_or_park(struct fs *fs, struct waiter *w)
 		/* calls on_interrupt at once if already interrupted */
 		fuse_req_interrupt_func(w->req, on_interrupt, fs);
 	}
-	engine_kick(fs);
 }
 
 static struct waiter *waiter_new(fuse_req_t req, enum wait_kind kind,
@@ -367,12 +366,6 @@ void engine_stop(struct fs *fs)
 	}
 	econns_free(fs->econns);
 	stack_free(fs->stack);
-}
-
-void engine_kick(struct fs *fs)
-{
-	if (fs->stack)
-		stack_kick(fs->stack);
 }
 
 /* ---- engine/ and its directories ---- */
@@ -565,10 +558,8 @@ void stream_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
 			     .size = size,
 			     .src = data,
 			     .st = st};
-	if (!queued(fs, W_WRITE, st->id) && write_done(fs, &now)) {
-		engine_kick(fs);
+	if (!queued(fs, W_WRITE, st->id) && write_done(fs, &now))
 		return;
-	}
 	struct waiter *w =
 		waiter_new(req, W_WRITE, st->id, size, size - now.done);
 	if (!w)

@@ -116,6 +116,5 @@ void stream_release(fuse_req_t req, struct fuse_file_info *fi);
 void stream_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		 struct fuse_pollhandle *ph);
 void engine_park_connect(fuse_req_t req, uint32_t id, size_t size);
-void engine_kick(struct fs *fs);
 
 #endif

@@ -20,11 +20,6 @@
 #define READ_BATCH 64
 #define PKT_MAX 65536
 
-struct pending {
-	uint32_t id;
-	unsigned events;
-};
-
 struct stack {
 	struct stack_config cfg;
 	struct loop *loop;
@@ -34,9 +29,6 @@ struct stack {
 	struct tcp_engine *tcp;
 	int timerfd;
 	tcp_time armed;
-	struct pending *q; /* events not yet delivered */
-	size_t nq, capq;
-	bool draining;
 	uint8_t pkt[PKT_MAX];
 };
 
@@ -87,39 +79,12 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 	flush(st, st->out, stack_now());
 }
 
-/* The engine's events wait here until its call has returned. */
+/* Called from tcp_dispatch() only, so the owner may call the engine. */
 static void on_event(void *ctx, uint32_t id, unsigned events)
 {
 	struct stack *st = ctx;
-	if (st->nq && st->q[st->nq - 1].id == id) {
-		st->q[st->nq - 1].events |= events;
-		return;
-	}
-	if (st->nq == st->capq) {
-		size_t cap = st->capq ? 2 * st->capq : 64;
-		struct pending *q = realloc(st->q, cap * sizeof(*q));
-		if (!q) {
-			tlog(LOG_ERR, "engine: out of memory: event lost");
-			return;
-		}
-		st->q = q;
-		st->capq = cap;
-	}
-	st->q[st->nq++] = (struct pending){id, events};
-}
-
-/* Deliver queued events; those they cause are delivered in turn. */
-static void drain(struct stack *st)
-{
-	if (st->draining)
-		return;
-	st->draining = true;
-	for (size_t i = 0; i < st->nq; i++)
-		if (st->cfg.event)
-			st->cfg.event(st->cfg.ctx, st->q[i].id,
-				      st->q[i].events);
-	st->nq = 0;
-	st->draining = false;
+	if (st->cfg.event)
+		st->cfg.event(st->cfg.ctx, id, events);
 }
 
 static void arm(struct stack *st, tcp_time deadline)
@@ -143,24 +108,19 @@ static tcp_time min3(tcp_time a, tcp_time b, tcp_time c)
 	return m < c ? m : c;
 }
 
-void stack_kick(struct stack *st)
+/* After every round of the loop (packets, timer, FUSE requests that made
+ * engine calls): one dispatch, then the timer at the next deadline. */
+static void dispatch(void *arg)
 {
-	/* events may lead to engine calls, and those to new deadlines */
-	for (int i = 0; i < 8; i++) {
-		tcp_time next = tcp_tick(st->tcp, stack_now());
-		if (st->out) {
-			flush(st, st->in, stack_now());
-			flush(st, st->out, stack_now());
-			next = min3(next, impair_next(st->in),
-				    impair_next(st->out));
-		}
-		drain(st);
-		if (!st->nq) {
-			arm(st, next);
-			return;
-		}
+	struct stack *st = arg;
+	if (st->in)
+		flush(st, st->in, stack_now());
+	tcp_time next = tcp_dispatch(st->tcp, stack_now());
+	if (st->out) {
+		flush(st, st->out, stack_now());
+		next = min3(next, impair_next(st->in), impair_next(st->out));
 	}
-	arm(st, stack_now()); /* still busy: come back through the loop */
+	arm(st, next);
 }
 
 static void on_timer(void *arg)
@@ -170,7 +130,6 @@ static void on_timer(void *arg)
 	if (read(st->timerfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		tlog(LOG_WARNING, "engine: timerfd: %s", strerror(errno));
 	st->armed = TCP_NEVER;
-	stack_kick(st);
 }
 
 static void on_packets(void *arg)
@@ -186,9 +145,7 @@ static void on_packets(void *arg)
 		} else {
 			tcp_input(st->tcp, st->pkt, (size_t)n, stack_now());
 		}
-		drain(st);
 	}
-	stack_kick(st);
 }
 
 /* --impair SPEC: "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,
@@ -382,7 +339,8 @@ struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
 	}
 	st->tcp = new_engine(st);
 	if (!st->tcp || loop_add(loop, tun_fd(st->tun), on_packets, st) < 0 ||
-	    loop_add(loop, st->timerfd, on_timer, st) < 0) {
+	    loop_add(loop, st->timerfd, on_timer, st) < 0 ||
+	    loop_after(loop, dispatch, st) < 0) {
 		snprintf(why, whylen, "engine: %s", strerror(errno));
 		stack_free(st);
 		return NULL;
@@ -395,6 +353,7 @@ void stack_free(struct stack *st)
 	if (!st)
 		return;
 	nat_close(st->nat);
+	loop_after_del(st->loop, dispatch, st);
 	if (st->tun) {
 		loop_del(st->loop, tun_fd(st->tun));
 		tun_close(st->tun);
@@ -407,7 +366,6 @@ void stack_free(struct stack *st)
 	}
 	if (st->tcp)
 		tcp_engine_free(st->tcp);
-	free(st->q);
 	free(st);
 }
 

@@ -484,7 +484,6 @@ int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
 		return -ENOENT;
 	e->now = now;
 	rc = do_connect(e, c, remote, lport, now);
-	tcp_events_flush(e);
 	return rc;
 }
 
@@ -548,7 +547,6 @@ int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 	if (c->backlog > e->cfg.backlog_max)
 		c->backlog = e->cfg.backlog_max;
 	tcp_set_state(e, c, TCP_LISTEN, e->now); /* no time given: the last */
-	tcp_events_flush(e);
 	return 0;
 }
 
@@ -570,7 +568,6 @@ int tcp_accept(struct tcp_engine *e, uint32_t id)
 		tcp_event(e, c, TCP_EV_READABLE);
 	if (c->state == TCP_CLOSED) /* reset before the accept */
 		tcp_event(e, c, TCP_EV_CLOSED);
-	tcp_events_flush(e);
 	return (int)c->id;
 }
 
@@ -595,7 +592,6 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	if (!n)
 		return -EAGAIN;
 	tcp_output(e, c, now);
-	tcp_events_flush(e);
 	return n;
 }
 
@@ -612,7 +608,6 @@ long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
 	if (n) {
 		tcp_ring_peek(&c->rcvq, 0, buf, n);
 		tcp_rx_read(e, c, n, now);
-		tcp_events_flush(e);
 		return n;
 	}
 	if (c->fin_rcvd)
@@ -658,7 +653,6 @@ int tcp_shutdown(struct tcp_engine *e, uint32_t id, tcp_time now)
 	if (!c)
 		return -ENOENT;
 	rc = c->listener ? -ENOTCONN : do_shutdown(e, c, now);
-	tcp_events_flush(e);
 	return rc;
 }
 
@@ -697,7 +691,6 @@ int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
 		rc = do_shutdown(e, c, now);
 		tcp_fin_wait_2_timer(e, c, now); /* after a shutdown */
 	}
-	tcp_events_flush(e);
 	return rc;
 }
 
@@ -728,7 +721,6 @@ int tcp_abort(struct tcp_engine *e, uint32_t id, tcp_time now)
 	if (!c)
 		return -ENOENT;
 	do_abort(e, c, now);
-	tcp_events_flush(e);
 	return 0;
 }
 
@@ -741,7 +733,6 @@ void tcp_free(struct tcp_engine *e, uint32_t id, tcp_time now)
 	if (c->state != TCP_TIME_WAIT)
 		do_abort(e, c, now);
 	tcp_conn_destroy(e, c);
-	tcp_events_flush(e);
 }
 
 int tcp_set_keepalive(struct tcp_engine *e, uint32_t id, tcp_time idle)
@@ -764,6 +755,35 @@ int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on)
 		return -ENOENT;
 	c->nodelay = on;
 	return 0;
+}
+
+int tcp_state(const struct tcp_engine *e, uint32_t id)
+{
+	const struct tcp_conn *c = tcp_conn_find(e, id);
+
+	return c ? (int)c->state : -ENOENT;
+}
+
+unsigned tcp_ready(const struct tcp_engine *e, uint32_t id)
+{
+	const struct tcp_conn *c = tcp_conn_find(e, id);
+	unsigned r = 0;
+
+	if (!c)
+		return TCP_READY_ERR | TCP_READY_HUP;
+	if (c->listener)
+		return c->aq_len ? TCP_READY_IN : 0;
+	if (c->rcvq.len || c->fin_rcvd || c->state == TCP_CLOSED)
+		r |= TCP_READY_IN;
+	if (c->fin_rcvd || c->state == TCP_CLOSED)
+		r |= TCP_READY_HUP;
+	if (!c->fin_queued &&
+	    (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) &&
+	    c->sndq.len < c->sndq.cap)
+		r |= TCP_READY_OUT;
+	if (c->state == TCP_CLOSED && c->error)
+		r |= TCP_READY_ERR;
+	return r;
 }
 
 long tcp_readable(struct tcp_engine *e, uint32_t id)
@@ -857,10 +877,9 @@ void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 		return;
 	}
 	tcp_input_seg(e, &s, now);
-	tcp_events_flush(e);
 }
 
-tcp_time tcp_tick(struct tcp_engine *e, tcp_time now)
+tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now)
 {
 	e->now = now;
 	while (e->nheap && e->heap[0]->deadline <= now)

@@ -15,9 +15,14 @@ struct watch {
 	void *arg;
 };
 
+/* Work that follows every round of callbacks (the engine's dispatch). */
+#define LOOP_AFTER_MAX 4
+
 struct loop {
 	int ep;
 	struct watch w[LOOP_MAX];
+	struct watch after[LOOP_AFTER_MAX]; /* fd unused */
+	int nafter;
 };
 
 struct loop *loop_new(void)
@@ -66,9 +71,30 @@ void loop_del(struct loop *l, int fd)
 		}
 }
 
+int loop_after(struct loop *l, loop_fn fn, void *arg)
+{
+	if (l->nafter == LOOP_AFTER_MAX)
+		return -ENOSPC;
+	l->after[l->nafter++] = (struct watch){-1, fn, arg};
+	return 0;
+}
+
+void loop_after_del(struct loop *l, loop_fn fn, void *arg)
+{
+	for (int i = 0; i < l->nafter; i++)
+		if (l->after[i].fn == fn && l->after[i].arg == arg) {
+			l->after[i] = l->after[--l->nafter];
+			return;
+		}
+}
+
 int loop_once(struct loop *l)
 {
 	struct epoll_event ev[LOOP_MAX];
+	/* the work that follows the previous round (or the callers' calls
+	 * before the first one) is done before sleeping */
+	for (int i = 0; i < l->nafter; i++)
+		l->after[i].fn(l->after[i].arg);
 	int n = epoll_wait(l->ep, ev, LOOP_MAX, -1);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

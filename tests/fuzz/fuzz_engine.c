@@ -199,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2:
 			used = left < 2 ? left : 2;
 			F.now += used == 2 ? (d[0] << 8 | d[1]) * 1000u : 1000;
-			tcp_tick(F.e, F.now);
+			tcp_dispatch(F.e, F.now);
 			break;
 		case 3:
 			used = left < 2 ? left : 2;

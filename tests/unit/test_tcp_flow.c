@@ -82,7 +82,7 @@ static void sack_recovery(void **state)
 	o.nsack = 0;
 	h_in_opt(h, TCP_ACK, p, iss + 1 + 5 * 1448, 65535, NULL, 0, &o, 40);
 	h_none(h);
-	assert_int_equal(tcp_tick(h->e, 40), TCP_NEVER);
+	assert_int_equal(tcp_dispatch(h->e, 40), TCP_NEVER);
 	h_free(h);
 }
 
@@ -104,18 +104,18 @@ static void rto_skips_sacked(void **state)
 	o.sack[0].right = iss + 1 + 3 * 1448;
 	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 30);
 	h_none(h); /* two segments SACKed: maybe reordered */
-	t = tcp_tick(h->e, 30);
+	t = tcp_dispatch(h->e, 30);
 	assert_true(t <= 30 + 2 * MS);
-	tcp_tick(h->e, t);
+	tcp_dispatch(h->e, t);
 	h_expect(h, TCP_ACK, iss + 1, p);
 	h_none(h);
 	assert_int_equal(h_info(h, id).fast_retrans, 1);
-	t = tcp_tick(h->e, t); /* the probe: the last segment again */
-	tcp_tick(h->e, t);
+	t = tcp_dispatch(h->e, t); /* the probe: the last segment again */
+	tcp_dispatch(h->e, t);
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p);
 	h_none(h);
-	t = tcp_tick(h->e, t);
-	tcp_tick(h->e, t);
+	t = tcp_dispatch(h->e, t);
+	tcp_dispatch(h->e, t);
 	h_expect(h, TCP_ACK, iss + 1, p);
 	h_in_opt(h, TCP_ACK, p, iss + 1 + 1448, 65535, NULL, 0, &o, t + 10);
 	h_expect(h, TCP_ACK, iss + 1 + 3 * 1448, p);
@@ -143,8 +143,8 @@ static void rack_reordered(void **state)
 	h_in_opt(h, TCP_ACK, p, iss + 1 + 3 * 1448, 65535, NULL, 0, NULL,
 		 1 * MS);
 	h_none(h);
-	t = tcp_tick(h->e, 1 * MS);
-	tcp_tick(h->e, t); /* the probe for the two left */
+	t = tcp_dispatch(h->e, 1 * MS);
+	tcp_dispatch(h->e, t); /* the probe for the two left */
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p);
 	assert_int_equal(h_info(h, id).fast_retrans, 0);
 	assert_int_equal(h_info(h, id).ssthresh, UINT32_MAX);
@@ -166,19 +166,19 @@ static void tlp_repairs_tail(void **state)
 	(void)state;
 	h_in_opt(h, TCP_ACK, p, iss + 1 + 3 * 1448, 65535, NULL, 0, &o, 30);
 	h_none(h);
-	t = tcp_tick(h->e, 30);
+	t = tcp_dispatch(h->e, 30);
 	assert_int_equal(t, 30 + 2 * MS);
-	tcp_tick(h->e, t);
+	tcp_dispatch(h->e, t);
 	assert_int_equal(
 		h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p)->len,
 		1448);
 	h_none(h);
 	/* one probe per tail: the RTO is next */
-	assert_int_equal(tcp_tick(h->e, t), t + h_info(h, id).rto);
+	assert_int_equal(tcp_dispatch(h->e, t), t + h_info(h, id).rto);
 	i = h_info(h, id);
 	h_in_opt(h, TCP_ACK, p, iss + 1 + 5 * 1448, 65535, NULL, 0, &o, t + 10);
 	h_none(h);
-	assert_int_equal(tcp_tick(h->e, t + 10), TCP_NEVER);
+	assert_int_equal(tcp_dispatch(h->e, t + 10), TCP_NEVER);
 	/* slow start takes the ACK's 2 segments first, then CUBIC cuts */
 	assert_int_equal(h_info(h, id).ssthresh,
 			 (uint32_t)((i.cwnd + 2 * 1448) * 0.7));
@@ -206,9 +206,9 @@ static void tlp_new_data_starts_recovery(void **state)
 	for (k = 5; k < 10; k++)
 		h_expect(h, TCP_ACK, iss + 1 + 1448u * k, p);
 	h_none(h);
-	t = tcp_tick(h->e, 25);
+	t = tcp_dispatch(h->e, 25);
 	assert_int_equal(t, 25 + 2 * MS);
-	tcp_tick(h->e, t);
+	tcp_dispatch(h->e, t);
 	probe = iss + 1 + 10 * 1448;
 	assert_int_equal(h_expect(h, TCP_ACK, probe, p)->len, 1448);
 	h_none(h);
@@ -281,11 +281,11 @@ static void rxt_lost_after_rto(void **state)
 	tcp_time t;
 
 	(void)state;
-	t = tcp_tick(h->e, 20);
-	tcp_tick(h->e, t);
+	t = tcp_dispatch(h->e, 20);
+	tcp_dispatch(h->e, t);
 	h_expect(h, TCP_ACK | TCP_PSH, seg(iss, 5), p); /* the probe */
-	t = tcp_tick(h->e, t);
-	tcp_tick(h->e, t);
+	t = tcp_dispatch(h->e, t);
+	tcp_dispatch(h->e, t);
 	h_expect(h, TCP_ACK, seg(iss, 1), p); /* the RTO */
 	h_none(h);
 	h_in_opt(h, TCP_ACK, p, seg(iss, 2), 65535, NULL, 0, NULL, t + 10);

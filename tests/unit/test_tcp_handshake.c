@@ -130,16 +130,16 @@ static void close_active(void **state)
 	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
 	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 4000), 0);
 
-	t = tcp_tick(h->e, 4000);
+	t = tcp_dispatch(h->e, 4000);
 	assert_int_equal(t, 4000 + 2 * MSL);
-	tcp_tick(h->e, t - 1);
+	tcp_dispatch(h->e, t - 1);
 	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
-	tcp_tick(h->e, t);
+	tcp_dispatch(h->e, t);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, 0);
 	assert_true(h->ev[id] & TCP_EV_CLOSED);
 	h_none(h);
-	assert_int_equal(tcp_tick(h->e, t), TCP_NEVER);
+	assert_int_equal(tcp_dispatch(h->e, t), TCP_NEVER);
 	h_free(h);
 }
 
@@ -172,7 +172,7 @@ static void close_passive(void **state)
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, 0);
-	assert_int_equal(tcp_tick(h->e, 1400), TCP_NEVER);
+	assert_int_equal(tcp_dispatch(h->e, 1400), TCP_NEVER);
 	h_free(h);
 }
 
@@ -194,8 +194,8 @@ static void half_close(void **state)
 	/* Every second segment is ACKed at once (RFC 5681 §4.2) only when
 	 * full-sized: these wait for the delayed ACK. */
 	h_none(h);
-	assert_int_equal(tcp_tick(h->e, 31), 30 + 40 * MS);
-	tcp_tick(h->e, 30 + 40 * MS);
+	assert_int_equal(tcp_dispatch(h->e, 31), 30 + 40 * MS);
+	tcp_dispatch(h->e, 30 + 40 * MS);
 	h_expect(h, TCP_ACK, iss + 2, p + 6);
 	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 50 * MS), 6);
 	assert_memory_equal(buf, "abcdef", 6);
@@ -216,10 +216,10 @@ static void fin_wait_2_limit(void **state)
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
-	assert_int_equal(tcp_tick(h->e, 20), 20 + 2 * msl);
-	tcp_tick(h->e, 20 + 2 * msl - 1);
+	assert_int_equal(tcp_dispatch(h->e, 20), 20 + 2 * msl);
+	tcp_dispatch(h->e, 20 + 2 * msl - 1);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
-	tcp_tick(h->e, 20 + 2 * msl);
+	tcp_dispatch(h->e, 20 + 2 * msl);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, 0);
 	h_none(h);
@@ -230,7 +230,7 @@ static void fin_wait_2_limit(void **state)
 	assert_int_equal(tcp_shutdown(h->e, id, 10), 0);
 	h_expect(h, TCP_FIN | TCP_ACK, jss + 1, p);
 	h_in(h, TCP_ACK, p, jss + 2, NULL, 0, 20);
-	tcp_tick(h->e, 20 + 10 * msl);
+	tcp_dispatch(h->e, 20 + 10 * msl);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
 	h_free(h);
 }
@@ -303,7 +303,7 @@ static void simultaneous_close(void **state)
 	assert_int_equal(h_state(h, id), TCP_CLOSING);
 	h_in(h, TCP_ACK, p + 1, iss + 2, NULL, 0, 120);
 	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
-	tcp_tick(h->e, 120 + 2 * MSL);
+	tcp_dispatch(h->e, 120 + 2 * MSL);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	h_free(h);
 }
@@ -324,9 +324,9 @@ static void fin_ack_together(void **state)
 	/* A retransmitted FIN is ACKed again and restarts 2 MSL. */
 	h_in(h, TCP_FIN | TCP_ACK, p, iss + 2, NULL, 0, MSL);
 	h_expect(h, TCP_ACK, iss + 2, p + 1);
-	tcp_tick(h->e, 110 + 2 * MSL);
+	tcp_dispatch(h->e, 110 + 2 * MSL);
 	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
-	tcp_tick(h->e, 3 * MSL);
+	tcp_dispatch(h->e, 3 * MSL);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	h_free(h);
 }
@@ -519,7 +519,7 @@ static void close_listen_and_syn_sent(void **state)
 	assert_int_equal(tcp_close(h->e, c, 30), 0);
 	h_none(h);
 	assert_int_equal(h_state(h, c), TCP_CLOSED);
-	assert_int_equal(tcp_tick(h->e, 30), TCP_NEVER);
+	assert_int_equal(tcp_dispatch(h->e, 30), TCP_NEVER);
 	h_free(h);
 }
 

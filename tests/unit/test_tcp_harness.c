@@ -168,6 +168,7 @@ static void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq,
 	n = wire_build(pkt, sizeof(pkt), &s);
 	assert_true(n > 0);
 	tcp_input(h->e, pkt, n, now);
+	tcp_dispatch(h->e, now);
 }
 
 static void h_in(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
@@ -241,6 +242,7 @@ struct pair {
 static void deliver(void *ctx, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	tcp_input(ctx, pkt, len, now);
+	tcp_dispatch(ctx, now);
 }
 
 static void ep6(struct wire_ep *ep, uint8_t last, uint16_t port)
@@ -321,8 +323,8 @@ static bool pair_step(struct pair *p, tcp_time wake)
 {
 	tcp_time t;
 
-	p->next_a = tcp_tick(p->a, p->now);
-	p->next_b = tcp_tick(p->b, p->now);
+	p->next_a = tcp_dispatch(p->a, p->now);
+	p->next_b = tcp_dispatch(p->b, p->now);
 	t = tmin3(memlink_next(p->l), p->next_a, p->next_b);
 	if (wake < t)
 		t = wake;

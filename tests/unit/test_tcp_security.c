@@ -273,7 +273,7 @@ static void syn_flood(void **state)
 
 	drain(h);
 	for (t = 220 * MS; t < 200 * SEC;)
-		t = tcp_tick(h->e, t);
+		t = tcp_dispatch(h->e, t);
 	tcp_stats_get(h->e, &st);
 	assert_int_equal(st.conns, 2);
 	assert_int_equal(st.half_open, 0);
@@ -353,7 +353,7 @@ static void random_segments(void **state)
 			 near(&r, i.snd_una), (uint16_t)rnd(&r), data,
 			 rnd(&r) % 3 ? 0 : rnd(&r) % sizeof(data), &o, t);
 		if (rnd(&r) % 8 == 0)
-			tcp_tick(h->e, t);
+			tcp_dispatch(h->e, t);
 		if (rnd(&r) % 16 == 0)
 			tcp_send(h->e, c, data, rnd(&r) % sizeof(data), t);
 		if (rnd(&r) % 16 == 0)

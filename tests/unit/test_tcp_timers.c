@@ -18,11 +18,11 @@ static void rto_backoff(void **state)
 	assert_int_equal(tcp_send(h->e, id, "hello", 5, t), 5);
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
 	for (k = 0; k < 4; k++) {
-		assert_int_equal(tcp_tick(h->e, t), t + rto);
-		tcp_tick(h->e, t + rto - 1);
+		assert_int_equal(tcp_dispatch(h->e, t), t + rto);
+		tcp_dispatch(h->e, t + rto - 1);
 		h_none(h);
 		t += rto;
-		tcp_tick(h->e, t);
+		tcp_dispatch(h->e, t);
 		h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
 		rto *= 2;
 		assert_int_equal(h_info(h, id).rto, rto);
@@ -31,7 +31,7 @@ static void rto_backoff(void **state)
 	assert_int_equal(h_info(h, id).retrans_segs, 4);
 	assert_int_equal(h_info(h, id).cwnd, 536);
 	h_in(h, TCP_ACK, p, iss + 6, NULL, 0, t + 10);
-	assert_int_equal(tcp_tick(h->e, t + 10), TCP_NEVER);
+	assert_int_equal(tcp_dispatch(h->e, t + 10), TCP_NEVER);
 	assert_int_equal(h_info(h, id).snd_una, iss + 6);
 	h_free(h);
 }
@@ -50,13 +50,13 @@ static void syn_retries(void **state)
 	h->me.port = h->last.src.port;
 	for (k = 0; k < 6; k++) {
 		t += rto;
-		assert_int_equal(tcp_tick(h->e, t - 1), t);
-		tcp_tick(h->e, t);
+		assert_int_equal(tcp_dispatch(h->e, t - 1), t);
+		tcp_dispatch(h->e, t);
 		h_expect(h, TCP_SYN, iss, 0);
 		rto *= 2;
 	}
 	t += rto;
-	tcp_tick(h->e, t);
+	tcp_dispatch(h->e, t);
 	h_none(h); /* no RST for a SYN nobody answered */
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
@@ -76,7 +76,7 @@ static void syn_lost_once(void **state)
 	tcp_connect(h->e, id, &h->peer, 0, 0);
 	iss = h_next(h)->seq;
 	h->me.port = h->last.src.port;
-	tcp_tick(h->e, SEC);
+	tcp_dispatch(h->e, SEC);
 	h_expect(h, TCP_SYN, iss, 0);
 	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, SEC + 500);
 	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
@@ -104,14 +104,14 @@ static void user_timeout(void **state)
 	/* Retransmissions at 0.2, 0.6, 1.4, 3.0, 6.2 s; 12.6 s is past the
 	 * 10 s counted from the first one. */
 	for (k = 0; k < 5; k++) {
-		t = tcp_tick(h->e, t);
-		tcp_tick(h->e, t);
+		t = tcp_dispatch(h->e, t);
+		tcp_dispatch(h->e, t);
 		h_expect(h, TCP_ACK | TCP_PSH, iss + 1, PEER_ISS + 1);
 	}
 	assert_int_equal(t, 6200 * MS);
-	t = tcp_tick(h->e, t);
+	t = tcp_dispatch(h->e, t);
 	assert_int_equal(t, 12600 * MS);
-	tcp_tick(h->e, t);
+	tcp_dispatch(h->e, t);
 	h_expect(h, TCP_RST, iss + 2, 0);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
@@ -135,8 +135,8 @@ static void persist(void **state)
 	h_none(h);
 	for (k = 0; k < 4; k++) {
 		t += ival;
-		assert_int_equal(tcp_tick(h->e, t - 1), t);
-		tcp_tick(h->e, t);
+		assert_int_equal(tcp_dispatch(h->e, t - 1), t);
+		tcp_dispatch(h->e, t);
 		h_expect(h, TCP_ACK, iss, p); /* SND.UNA - 1: must be ACKed */
 		h_in_opt(h, TCP_ACK, p, iss + 1, 0, NULL, 0, NULL, t + 10);
 		h_none(h);
@@ -147,8 +147,8 @@ static void persist(void **state)
 	/* Four bytes of window: too small to fill a segment (SWS), sent
 	 * when the persist timer runs out. */
 	h_none(h);
-	t = tcp_tick(h->e, t + 20);
-	tcp_tick(h->e, t);
+	t = tcp_dispatch(h->e, t + 20);
+	tcp_dispatch(h->e, t);
 	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p)->len, 4);
 	h_in_opt(h, TCP_ACK, p, iss + 5, 1000, NULL, 0, NULL, t + 30);
 	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 5, p)->len, 6);
@@ -165,21 +165,21 @@ static void keepalive(void **state)
 	tcp_time t;
 
 	(void)state;
-	assert_int_equal(tcp_tick(h->e, 0), TCP_NEVER);
+	assert_int_equal(tcp_dispatch(h->e, 0), TCP_NEVER);
 	assert_int_equal(tcp_set_keepalive(h->e, id, 10 * SEC), 0);
-	t = tcp_tick(h->e, 0);
+	t = tcp_dispatch(h->e, 0);
 	assert_int_equal(t, 10 * SEC);
-	tcp_tick(h->e, t);
+	tcp_dispatch(h->e, t);
 	h_expect(h, TCP_ACK, iss, p);
 	h_in(h, TCP_ACK, p, iss + 1, NULL, 0, t + 5);
-	assert_int_equal(tcp_tick(h->e, t + 5), t + 5 + 10 * SEC);
+	assert_int_equal(tcp_dispatch(h->e, t + 5), t + 5 + 10 * SEC);
 	t += 5;
 	for (k = 0; k < 9; k++) {
 		t += 10 * SEC;
-		tcp_tick(h->e, t);
+		tcp_dispatch(h->e, t);
 		h_expect(h, TCP_ACK, iss, p);
 	}
-	tcp_tick(h->e, t + 10 * SEC);
+	tcp_dispatch(h->e, t + 10 * SEC);
 	h_expect(h, TCP_RST, iss + 1, 0);
 	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
 	h_free(h);
@@ -198,8 +198,8 @@ static void delayed_ack(void **state)
 	(void)id;
 	h_in(h, TCP_ACK, p, iss + 1, "ab", 2, 100);
 	h_none(h);
-	assert_int_equal(tcp_tick(h->e, 100), 100 + 40 * MS);
-	tcp_tick(h->e, 100 + 40 * MS);
+	assert_int_equal(tcp_dispatch(h->e, 100), 100 + 40 * MS);
+	tcp_dispatch(h->e, 100 + 40 * MS);
 	h_expect(h, TCP_ACK, iss + 1, p + 2);
 	p += 2;
 
@@ -303,7 +303,7 @@ static void fast_retransmit(void **state)
 	h_in(h, TCP_ACK, p, iss + 1 + 2144, NULL, 0, 40);
 	h_none(h);
 	assert_int_equal(h_info(h, id).retrans_segs, 2);
-	assert_int_equal(tcp_tick(h->e, 40), TCP_NEVER);
+	assert_int_equal(tcp_dispatch(h->e, 40), TCP_NEVER);
 	h_free(h);
 }
 
