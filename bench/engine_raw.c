@@ -1,5 +1,5 @@
 /* bench/engine_raw.c: the engine's own throughput over its TUN device,
- * without FUSE: the daemon's stack (src/stack: TUN link, timerfd, epoll
+ * without FUSE: the daemon's engine driver (src/drv: TUN link, timerfd, epoll
  * loop) driven from memory instead of from the `data` file.
  *
  *   engine_raw send MTU HOST:PORT SECS   connect, send zeros for SECS, close
@@ -18,12 +18,12 @@
 #include <string.h>
 
 #include "tcpfs/loop.h"
-#include "tcpfs/stack.h"
 #include "tcpfs/tcp.h"
+#include "tcpfs/tundrv.h"
 #include "tcpfs/wire.h"
 
 static struct {
-	struct stack *st;
+	struct tundrv *st;
 	uint32_t id;
 	int send;
 	tcp_time dur, t0, t1, end;
@@ -37,8 +37,8 @@ static char zeros[1 << 20], sink[1 << 20];
 
 static void on_event(void *ctx, uint32_t id, unsigned events)
 {
-	struct tcp_engine *e = stack_tcp(g.st);
-	tcp_time now = stack_now();
+	struct tcp_engine *e = tundrv_tcp(g.st);
+	tcp_time now = tundrv_now();
 	struct tcp_info_snap i;
 	(void)ctx;
 	if (id != g.id || g.done)
@@ -95,7 +95,7 @@ static void on_event(void *ctx, uint32_t id, unsigned events)
 
 int main(int argc, char **argv)
 {
-	struct stack_config sc;
+	struct tundrv_config sc;
 	struct wire_ep ep;
 	const char *why = NULL;
 	char whybuf[256];
@@ -112,19 +112,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "engine_raw: %s: %s\n", argv[3], why);
 		return 2;
 	}
-	stack_config_default(&sc);
+	tundrv_config_default(&sc);
 	sc.tun.mtu = (unsigned)atoi(argv[2]);
 	sc.msl = 1000000;
 	sc.event = on_event;
 	struct loop *loop = loop_new();
-	g.st = loop ? stack_new(loop, &sc, whybuf, sizeof(whybuf)) : NULL;
+	g.st = loop ? tundrv_new(loop, &sc, whybuf, sizeof(whybuf)) : NULL;
 	if (!g.st) {
 		fprintf(stderr, "engine_raw: %s\n", loop ? whybuf : "loop");
 		return 1;
 	}
-	struct tcp_engine *e = stack_tcp(g.st);
+	struct tcp_engine *e = tundrv_tcp(g.st);
 	int id = tcp_open(e);
-	if (id < 0 || tcp_connect(e, (uint32_t)id, &ep, 0, stack_now()) < 0) {
+	if (id < 0 || tcp_connect(e, (uint32_t)id, &ep, 0, tundrv_now()) < 0) {
 		fprintf(stderr, "engine_raw: cannot connect\n");
 		return 1;
 	}
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("%llu %.6f\n", g.bytes, (double)(g.t1 - g.t0) / 1e6);
-	stack_free(g.st);
+	tundrv_free(g.st);
 	loop_free(loop);
 	return 0;
 }

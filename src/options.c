@@ -111,7 +111,7 @@ static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
 
 int options_config(const struct options *opt, struct fs_config *cfg)
 {
-	struct stack_config *sc = &cfg->stack;
+	struct tundrv_config *sc = &cfg->drv;
 	const char *const *v = (const char *const *)opt->val;
 	uint64_t n;
 	int err = 0;
@@ -153,8 +153,8 @@ int options_config(const struct options *opt, struct fs_config *cfg)
 		struct impair_config ic;
 		uint64_t seed;
 		char why[200];
-		if (stack_impair_parse(v[OPT_IMPAIR], &ic, &seed, why,
-				       sizeof(why)) < 0)
+		if (tundrv_impair_parse(v[OPT_IMPAIR], &ic, &seed, why,
+					sizeof(why)) < 0)
 			err |= bad(OPT_IMPAIR, "%s", why);
 		sc->impair = v[OPT_IMPAIR];
 	}

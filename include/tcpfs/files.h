@@ -17,7 +17,7 @@
 #include "tcpfs/buf.h"
 #include "tcpfs/diag.h"
 #include "tcpfs/procpid.h"
-#include "tcpfs/stack.h"
+#include "tcpfs/tundrv.h"
 #include "tcpfs/view.h"
 
 #define FILES_ERR_MAX 256
@@ -41,7 +41,7 @@ struct file_ctx {
 	struct procpid *procpid;
 	const struct diag_sock *sock;
 	/* engine connections */
-	struct stack *stack;
+	struct tundrv *drv;
 	uint32_t id;
 	const struct tcp_info_snap *info;
 };

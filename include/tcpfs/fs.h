@@ -10,18 +10,18 @@
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
 
-#include "tcpfs/stack.h"
+#include "tcpfs/tundrv.h"
 
 struct fs;
 struct loop;
 
 struct fs_config {
 	bool engine; /* run the userspace engine on a TUN link */
-	struct stack_config stack;
+	struct tundrv_config drv;
 	tcp_time reap; /* closed engine connections live this long */
 };
 
-/* Fill CFG with the defaults: engine on, stack defaults, reap 300 s. */
+/* Fill CFG with the defaults: engine on, driver defaults, reap 300 s. */
 void fs_config_default(struct fs_config *cfg);
 /* A filesystem over the current network namespace, waiting for its own
  * sources (kernel events, the engine's link) in LOOP; NULL with errno set.

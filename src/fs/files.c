@@ -67,7 +67,7 @@ static int render_trace(const struct file_ctx *ctx, struct buf *out)
 
 	if (!ent)
 		return -ENOMEM;
-	struct tcp_engine *tcp = stack_tcp(ctx->stack);
+	struct tcp_engine *tcp = tundrv_tcp(ctx->drv);
 	int n = tcp_trace_get(tcp, ctx->id, ent, MAX, &dropped);
 	int kept = (int)tcp_trace_kept(tcp, ctx->id);
 	for (int i = 0; i < n; i++) {
@@ -209,8 +209,8 @@ static int parse_seconds(const struct ctl_cmd *cmd, tcp_time *us)
 static int write_engine_ctl(const struct file_ctx *ctx,
 			    const struct ctl_cmd *cmd)
 {
-	struct tcp_engine *tcp = stack_tcp(ctx->stack);
-	tcp_time now = stack_now(), us;
+	struct tcp_engine *tcp = tundrv_tcp(ctx->drv);
+	tcp_time now = tundrv_now(), us;
 	struct wire_ep ep;
 	const char *why = "";
 	char *end;
@@ -229,7 +229,7 @@ static int write_engine_ctl(const struct file_ctx *ctx,
 			return fail(ctx, -EINVAL,
 				    "connect: local port '%s' out of range",
 				    cmd->argv[1]);
-		if ((err = stack_route(ctx->stack, &ep, &why)) < 0)
+		if ((err = tundrv_route(ctx->drv, &ep, &why)) < 0)
 			return fail(ctx, err, "connect: %s: %s", cmd->argv[0],
 				    why);
 		err = tcp_connect(tcp, ctx->id, &ep, (uint16_t)lport, now);

@@ -87,7 +87,7 @@ void fs_snap_close(struct fuse_file_info *fi)
 void fs_config_default(struct fs_config *cfg)
 {
 	cfg->engine = true;
-	stack_config_default(&cfg->stack);
+	tundrv_config_default(&cfg->drv);
 	cfg->reap = 300 * 1000000ull;
 }
 

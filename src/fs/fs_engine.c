@@ -38,7 +38,7 @@ struct waiter {
 
 static struct tcp_engine *tcp_of(struct fs *fs)
 {
-	return stack_tcp(fs->stack);
+	return tundrv_tcp(fs->drv);
 }
 
 /* ---- answering waiting requests ---- */
@@ -64,7 +64,7 @@ static bool read_done(struct fs *fs, struct waiter *w)
 		fuse_reply_err(w->req, ENOMEM);
 		return true;
 	}
-	long n = tcp_recv(tcp_of(fs), w->id, buf, w->size, stack_now());
+	long n = tcp_recv(tcp_of(fs), w->id, buf, w->size, tundrv_now());
 	if (n >= 0)
 		fuse_reply_buf(w->req, buf, (size_t)n);
 	else if (n != -EAGAIN)
@@ -84,7 +84,7 @@ static bool opening(struct fs *fs, uint32_t id)
 static bool write_done(struct fs *fs, struct waiter *w)
 {
 	long n = tcp_send(tcp_of(fs), w->id, w->src + (w->done - w->skip),
-			  w->size - w->done, stack_now());
+			  w->size - w->done, tundrv_now());
 	if (n == -ENOTCONN && opening(fs, w->id))
 		n = -EAGAIN; /* as send(2) on a connecting socket: wait */
 	if (n == -EAGAIN || (n >= 0 && w->done + (size_t)n < w->size)) {
@@ -106,7 +106,7 @@ static struct econn *adopt(struct fs *fs, uint32_t id, uid_t owner)
 	struct tcp_info_snap i;
 	struct econn *ec = econns_add(fs->econns, id, owner);
 	if (!ec) {
-		tcp_free(tcp_of(fs), id, stack_now());
+		tcp_free(tcp_of(fs), id, tundrv_now());
 		return NULL;
 	}
 	if (tcp_info_get(tcp_of(fs), id, &i) == 0)
@@ -246,7 +246,7 @@ static void announce(struct fs *fs, struct econn *ec,
 		snprintf(ec->err, sizeof(ec->err), "closed: %s",
 			 strerror(i->error));
 	ec->state = i->state;
-	ec->idle_since = i->state == TCP_CLOSED ? stack_now() : 0;
+	ec->idle_since = i->state == TCP_CLOSED ? tundrv_now() : 0;
 }
 
 /* Wake (if NOTIFY) and forget every poller of EC. */
@@ -302,7 +302,7 @@ static void on_engine_event(void *ctx, uint32_t id, unsigned events)
 /* Free connections closed longer than fs->reap that nobody waits on. */
 static void reap(struct fs *fs)
 {
-	tcp_time now = stack_now();
+	tcp_time now = tundrv_now();
 	if (now - fs->reaped < REAP_EVERY)
 		return;
 	fs->reaped = now;
@@ -327,7 +327,7 @@ static void reap(struct fs *fs)
 
 int engine_start(struct fs *fs, const struct fs_config *cfg)
 {
-	struct stack_config sc = cfg->stack;
+	struct tundrv_config sc = cfg->drv;
 	char why[200];
 
 	fs->reap = cfg->reap;
@@ -341,8 +341,8 @@ int engine_start(struct fs *fs, const struct fs_config *cfg)
 	}
 	sc.event = on_engine_event;
 	sc.ctx = fs;
-	fs->stack = stack_new(fs->loop, &sc, why, sizeof(why));
-	if (!fs->stack) {
+	fs->drv = tundrv_new(fs->loop, &sc, why, sizeof(why));
+	if (!fs->drv) {
 		snprintf(fs->engine_off, sizeof(fs->engine_off),
 			 "the engine is off: %s", why);
 		tlog(LOG_WARNING, "%s; kernel/ works, engine/ answers ENETDOWN",
@@ -361,11 +361,11 @@ void engine_stop(struct fs *fs)
 	for (size_t i = 0; fs->econns && i < econns_count(fs->econns); i++) {
 		struct econn *ec = econns_at(fs->econns, i);
 		poll_wake(ec, false);
-		if (fs->stack) /* the peers learn it now, not at a timeout */
-			tcp_abort(tcp_of(fs), ec->id, stack_now());
+		if (fs->drv) /* the peers learn it now, not at a timeout */
+			tcp_abort(tcp_of(fs), ec->id, tundrv_now());
 	}
 	econns_free(fs->econns);
-	stack_free(fs->stack);
+	tundrv_free(fs->drv);
 }
 
 /* ---- engine/ and its directories ---- */
@@ -373,7 +373,7 @@ void engine_stop(struct fs *fs)
 int engine_load(struct fs *fs, fuse_req_t req, uint32_t id, struct conn *c)
 {
 	struct econn *ec = econns_find(fs->econns, id);
-	if (!ec || !fs->stack || tcp_info_get(tcp_of(fs), id, &c->info) < 0)
+	if (!ec || !fs->drv || tcp_info_get(tcp_of(fs), id, &c->info) < 0)
 		return -ENOENT;
 	view_from_tcp(&c->view, &c->info, ec->owner);
 	c->node = NULL;
@@ -386,7 +386,7 @@ int engine_load(struct fs *fs, fuse_req_t req, uint32_t id, struct conn *c)
 		.owner = ec->owner,
 		.caller = req ? fuse_req_ctx(req)->uid : 0,
 		.view = &c->view,
-		.stack = fs->stack,
+		.drv = fs->drv,
 		.id = id,
 		.info = &c->info,
 	};
@@ -423,7 +423,7 @@ void engine_lookup(fuse_req_t req, const char *name)
 int engine_list(struct fs *fs, struct buf *list)
 {
 	char name[16];
-	if (fs->stack)
+	if (fs->drv)
 		reap(fs);
 	fs_dir_add(list, INO_CLONE, S_IFREG, "clone");
 	for (size_t i = 0; i < econns_count(fs->econns); i++) {
@@ -461,7 +461,7 @@ void engine_rmdir(fuse_req_t req, const char *name)
 		return;
 	}
 	poll_wake(c.ec, false);
-	tcp_free(tcp_of(fs), id, stack_now());
+	tcp_free(tcp_of(fs), id, tundrv_now());
 	econns_del(fs->econns, id);
 	wake(fs, id); /* anyone still waiting learns it is gone */
 	fuse_reply_err(req, 0);
@@ -477,7 +477,7 @@ void clone_open(fuse_req_t req, struct fuse_file_info *fi)
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	if (!fs->stack) { /* the log said why at start, once */
+	if (!fs->drv) { /* the log said why at start, once */
 		fuse_reply_err(req, ENETDOWN);
 		return;
 	}
@@ -490,13 +490,13 @@ void clone_open(fuse_req_t req, struct fuse_file_info *fi)
 	struct econn *ec = adopt(fs, (uint32_t)id, fuse_req_ctx(req)->uid);
 	if (!ec || !(snap = fs_snap_open(fs, fi))) {
 		if (ec) {
-			tcp_free(tcp_of(fs), (uint32_t)id, stack_now());
+			tcp_free(tcp_of(fs), (uint32_t)id, tundrv_now());
 			econns_del(fs->econns, (uint32_t)id);
 		}
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ec->idle_since = stack_now(); /* reaped if never used */
+	ec->idle_since = tundrv_now(); /* reaped if never used */
 	buf_printf(snap, "%d\n", id);
 	fi->direct_io = 1;
 	fuse_reply_open(req, fi);
@@ -617,7 +617,7 @@ void stream_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct econn *ec = econns_find(fs->econns, ino_engine_id(ino));
 	unsigned ev;
 
-	if (!ec || !fs->stack) {
+	if (!ec || !fs->drv) {
 		ev = POLLERR;
 	} else if (st->kind == FILES_LISTEN) {
 		struct tcp_info_snap i;

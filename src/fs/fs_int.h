@@ -52,7 +52,7 @@ struct fs {
 	struct nodes *nodes;
 	struct events *events;
 	struct timespec mounted;
-	struct stack *stack; /* NULL: the engine is off, see engine_off */
+	struct tundrv *drv; /* NULL: the engine is off, see engine_off */
 	char engine_off[256];
 	struct econns *econns;
 	struct waiter *waiters; /* requests the engine will answer */

@@ -1,13 +1,14 @@
-/* tcpfs stack: the userspace TCP engine on its link, in the daemon's loop.
+/* tcpfs tundrv: the driver that runs the userspace TCP engine on its TUN
+ * device, in the daemon's loop.
  *
- * A stack owns the engine (tcp.h), the TUN device its packets cross
+ * A driver owns the engine (tcp.h), the TUN device its packets cross
  * (tun.h), an optional impairment stage on that link (a test option) and a
  * timerfd armed at the engine's next deadline. The loop feeds it packets
- * and timer ticks, and after every round of the loop the stack calls
- * tcp_dispatch(): the owner makes engine calls through stack_tcp() and
+ * and timer ticks, and after every round of the loop the driver calls
+ * tcp_dispatch(): the owner makes engine calls through tundrv_tcp() and
  * needs do nothing more. */
-#ifndef TCPFS_STACK_H
-#define TCPFS_STACK_H
+#ifndef TCPFS_TUNDRV_H
+#define TCPFS_TUNDRV_H
 
 #include <stddef.h>
 
@@ -15,16 +16,16 @@
 #include "tcpfs/tun.h"
 
 struct loop;
-struct stack;
+struct tundrv;
 
-struct stack_config {
+struct tundrv_config {
 	struct tun_config tun;	/* the host's side of the link */
 	struct in_addr engine4; /* the engine's own addresses */
 	struct in6_addr engine6;
 	tcp_time msl;	    /* TIME_WAIT is 2 * msl */
 	int syn_retries;    /* -1: the engine's default */
 	bool nat;	    /* masquerade the link to other hosts */
-	const char *impair; /* test option, see stack_impair_parse() */
+	const char *impair; /* test option, see tundrv_impair_parse() */
 	/* Connection ID saw EVENTS (TCP_EV_*); called from tcp_dispatch(),
 	 * so it may call the engine. */
 	void (*event)(void *ctx, uint32_t id, unsigned events);
@@ -33,23 +34,24 @@ struct stack_config {
 
 /* Fill CFG with the defaults: device tcpfs0, MTU 1500, host 198.19.253.1/30
  * and fdcf:7c9f:7cfa::1/64, engine .2 and ::2, route_localnet on. */
-void stack_config_default(struct stack_config *cfg);
+void tundrv_config_default(struct tundrv_config *cfg);
 /* Create the device and the engine and join LOOP; NULL with WHY. */
-struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
-			char *why, size_t whylen);
+struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
+			  char *why, size_t whylen);
 /* Leave the loop, free the engine and remove the device. */
-void stack_free(struct stack *st);
+void tundrv_free(struct tundrv *st);
 /* The engine, for connection calls. */
-struct tcp_engine *stack_tcp(struct stack *st);
-/* The stack's clock (CLOCK_MONOTONIC), in microseconds. */
-tcp_time stack_now(void);
+struct tcp_engine *tundrv_tcp(struct tundrv *st);
+/* The driver's clock (CLOCK_MONOTONIC), in microseconds. */
+tcp_time tundrv_now(void);
 /* Whether the engine can reach DST: 0, or -ENETUNREACH with WHY. */
-int stack_route(struct stack *st, const struct wire_ep *dst, const char **why);
+int tundrv_route(struct tundrv *st, const struct wire_ep *dst,
+		 const char **why);
 
 struct impair_config;
 /* Parse --impair SPEC, "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,
  * seed=N", into CFG and SEED; 0, or -1 with the reason in WHY. */
-int stack_impair_parse(const char *spec, struct impair_config *cfg,
-		       uint64_t *seed, char *why, size_t whylen);
+int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
+			uint64_t *seed, char *why, size_t whylen);
 
 #endif

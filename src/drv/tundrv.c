@@ -13,15 +13,15 @@
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/nat.h"
-#include "tcpfs/stack.h"
+#include "tcpfs/tundrv.h"
 
 /* Packets read from the device per wakeup: enough to batch, few enough
  * that FUSE requests are not starved. */
 #define READ_BATCH 64
 #define PKT_MAX 65536
 
-struct stack {
-	struct stack_config cfg;
+struct tundrv {
+	struct tundrv_config cfg;
 	struct loop *loop;
 	struct tun *tun;
 	struct nat *nat;
@@ -32,7 +32,7 @@ struct stack {
 	uint8_t pkt[PKT_MAX];
 };
 
-void stack_config_default(struct stack_config *cfg)
+void tundrv_config_default(struct tundrv_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->tun.name, "tcpfs0");
@@ -48,7 +48,7 @@ void stack_config_default(struct stack_config *cfg)
 	cfg->syn_retries = -1;
 }
 
-tcp_time stack_now(void)
+tcp_time tundrv_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -56,40 +56,40 @@ tcp_time stack_now(void)
 }
 
 /* Hand every packet due at NOW from IMP to the device or the engine. */
-static void flush(struct stack *st, struct impair *imp, tcp_time now)
+static void flush(struct tundrv *drv, struct impair *imp, tcp_time now)
 {
 	uint8_t pkt[LINK_MAX_PKT];
 	size_t n;
 	while ((n = impair_pop(imp, now, pkt, sizeof(pkt))) > 0) {
-		if (imp == st->out)
-			tun_write(st->tun, pkt, n);
+		if (imp == drv->out)
+			tun_write(drv->tun, pkt, n);
 		else
-			tcp_input(st->tcp, pkt, n, now);
+			tcp_input(drv->tcp, pkt, n, now);
 	}
 }
 
 static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
-	struct stack *st = ctx;
-	if (!st->out) {
-		tun_write(st->tun, pkt, len);
+	struct tundrv *drv = ctx;
+	if (!drv->out) {
+		tun_write(drv->tun, pkt, len);
 		return;
 	}
-	impair_push(st->out, pkt, len, stack_now());
-	flush(st, st->out, stack_now());
+	impair_push(drv->out, pkt, len, tundrv_now());
+	flush(drv, drv->out, tundrv_now());
 }
 
 /* Called from tcp_dispatch() only, so the owner may call the engine. */
 static void on_event(void *ctx, uint32_t id, unsigned events)
 {
-	struct stack *st = ctx;
-	if (st->cfg.event)
-		st->cfg.event(st->cfg.ctx, id, events);
+	struct tundrv *drv = ctx;
+	if (drv->cfg.event)
+		drv->cfg.event(drv->cfg.ctx, id, events);
 }
 
-static void arm(struct stack *st, tcp_time deadline)
+static void arm(struct tundrv *drv, tcp_time deadline)
 {
-	if (deadline == st->armed)
+	if (deadline == drv->armed)
 		return;
 	struct itimerspec its = {0};
 	if (deadline != TCP_NEVER) {
@@ -98,8 +98,8 @@ static void arm(struct stack *st, tcp_time deadline)
 		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 			its.it_value.tv_nsec = 1; /* zero would disarm */
 	}
-	timerfd_settime(st->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
-	st->armed = deadline;
+	timerfd_settime(drv->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	drv->armed = deadline;
 }
 
 static tcp_time min3(tcp_time a, tcp_time b, tcp_time c)
@@ -112,46 +112,46 @@ static tcp_time min3(tcp_time a, tcp_time b, tcp_time c)
  * engine calls): one dispatch, then the timer at the next deadline. */
 static void dispatch(void *arg)
 {
-	struct stack *st = arg;
-	if (st->in)
-		flush(st, st->in, stack_now());
-	tcp_time next = tcp_dispatch(st->tcp, stack_now());
-	if (st->out) {
-		flush(st, st->out, stack_now());
-		next = min3(next, impair_next(st->in), impair_next(st->out));
+	struct tundrv *drv = arg;
+	if (drv->in)
+		flush(drv, drv->in, tundrv_now());
+	tcp_time next = tcp_dispatch(drv->tcp, tundrv_now());
+	if (drv->out) {
+		flush(drv, drv->out, tundrv_now());
+		next = min3(next, impair_next(drv->in), impair_next(drv->out));
 	}
-	arm(st, next);
+	arm(drv, next);
 }
 
 static void on_timer(void *arg)
 {
-	struct stack *st = arg;
+	struct tundrv *drv = arg;
 	uint64_t n;
-	if (read(st->timerfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+	if (read(drv->timerfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		tlog(LOG_WARNING, "engine: timerfd: %s", strerror(errno));
-	st->armed = TCP_NEVER;
+	drv->armed = TCP_NEVER;
 }
 
 static void on_packets(void *arg)
 {
-	struct stack *st = arg;
+	struct tundrv *drv = arg;
 	for (int i = 0; i < READ_BATCH; i++) {
-		ssize_t n = tun_read(st->tun, st->pkt, sizeof(st->pkt));
+		ssize_t n = tun_read(drv->tun, drv->pkt, sizeof(drv->pkt));
 		if (n <= 0)
 			break;
-		if (st->in) {
-			impair_push(st->in, st->pkt, (size_t)n, stack_now());
-			flush(st, st->in, stack_now());
+		if (drv->in) {
+			impair_push(drv->in, drv->pkt, (size_t)n, tundrv_now());
+			flush(drv, drv->in, tundrv_now());
 		} else {
-			tcp_input(st->tcp, st->pkt, (size_t)n, stack_now());
+			tcp_input(drv->tcp, drv->pkt, (size_t)n, tundrv_now());
 		}
 	}
 }
 
 /* --impair SPEC: "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,
  * seed=N", the same in both directions (a test option). */
-int stack_impair_parse(const char *spec, struct impair_config *cfg,
-		       uint64_t *seed, char *why, size_t whylen)
+int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
+			uint64_t *seed, char *why, size_t whylen)
 {
 	char buf[256], *save, *tok;
 	memset(cfg, 0, sizeof(*cfg));
@@ -194,21 +194,21 @@ int stack_impair_parse(const char *spec, struct impair_config *cfg,
 	return 0;
 }
 
-static int impair_open(struct stack *st, const char *spec, char *why,
+static int impair_open(struct tundrv *drv, const char *spec, char *why,
 		       size_t whylen)
 {
 	struct impair_config ic;
 	uint64_t seed;
 	char bad[160];
-	if (stack_impair_parse(spec, &ic, &seed, bad, sizeof(bad)) < 0) {
+	if (tundrv_impair_parse(spec, &ic, &seed, bad, sizeof(bad)) < 0) {
 		snprintf(why, whylen, "--impair: %s", bad);
 		return -1;
 	}
 	/* a queue as deep as a real interface's, so only the rates drop */
 	ic.queue_max = 4u << 20;
-	st->out = impair_new(&ic, seed);
-	st->in = impair_new(&ic, seed + 1);
-	if (!st->out || !st->in) {
+	drv->out = impair_new(&ic, seed);
+	drv->in = impair_new(&ic, seed + 1);
+	if (!drv->out || !drv->in) {
 		snprintf(why, whylen, "--impair: %s", strerror(errno));
 		return -1;
 	}
@@ -219,23 +219,23 @@ static int impair_open(struct stack *st, const char *spec, char *why,
 	return 0;
 }
 
-static struct tcp_engine *new_engine(struct stack *st)
+static struct tcp_engine *new_engine(struct tundrv *drv)
 {
 	struct tcp_config tc;
 	tcp_config_default(&tc);
 	tc.addr4.family = AF_INET;
-	memcpy(tc.addr4.a, &st->cfg.engine4, 4);
+	memcpy(tc.addr4.a, &drv->cfg.engine4, 4);
 	tc.addr6.family = AF_INET6;
-	memcpy(tc.addr6.a, &st->cfg.engine6, 16);
+	memcpy(tc.addr6.a, &drv->cfg.engine6, 16);
 	/* IPv4's MSS; the engine takes 20 more off for IPv6's header */
-	tc.mss = (uint16_t)(st->cfg.tun.mtu - 40);
-	tc.msl = st->cfg.msl;
-	if (st->cfg.syn_retries >= 0)
-		tc.syn_retries = (unsigned)st->cfg.syn_retries;
-	tc.seed = stack_now() ^ ((uint64_t)getpid() << 32);
+	tc.mss = (uint16_t)(drv->cfg.tun.mtu - 40);
+	tc.msl = drv->cfg.msl;
+	if (drv->cfg.syn_retries >= 0)
+		tc.syn_retries = (unsigned)drv->cfg.syn_retries;
+	tc.seed = tundrv_now() ^ ((uint64_t)getpid() << 32);
 	tc.output = on_output;
 	tc.event = on_event;
-	tc.ctx = st;
+	tc.ctx = drv;
 	return tcp_engine_new(&tc);
 }
 
@@ -284,13 +284,15 @@ static bool host_address(const struct wire_ep *dst)
 	return found;
 }
 
-int stack_route(struct stack *st, const struct wire_ep *dst, const char **why)
+int tundrv_route(struct tundrv *drv, const struct wire_ep *dst,
+		 const char **why)
 {
-	const struct tun_config *t = &st->cfg.tun;
+	const struct tun_config *t = &drv->cfg.tun;
 	if (dst->family == AF_INET) {
 		uint32_t a;
 		memcpy(&a, dst->a, 4);
-		if (st->nat || (a & mask4(t->prefix4)) == link_net4(t).s_addr ||
+		if (drv->nat ||
+		    (a & mask4(t->prefix4)) == link_net4(t).s_addr ||
 		    ((ntohl(a) >> 24) == 127 && t->route_localnet) ||
 		    host_address(dst))
 			return 0;
@@ -310,66 +312,67 @@ int stack_route(struct stack *st, const struct wire_ep *dst, const char **why)
 	return -ENETUNREACH;
 }
 
-struct stack *stack_new(struct loop *loop, const struct stack_config *cfg,
-			char *why, size_t whylen)
+struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
+			  char *why, size_t whylen)
 {
-	struct stack *st = calloc(1, sizeof(*st));
-	if (!st) {
+	struct tundrv *drv = calloc(1, sizeof(*drv));
+	if (!drv) {
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	st->cfg = *cfg;
-	st->loop = loop;
-	st->armed = TCP_NEVER;
-	st->timerfd =
+	drv->cfg = *cfg;
+	drv->loop = loop;
+	drv->armed = TCP_NEVER;
+	drv->timerfd =
 		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	st->tun = tun_open(&cfg->tun, why, whylen);
-	if (st->tun && cfg->nat)
-		st->nat = nat_open(cfg->tun.name, link_net4(&cfg->tun),
-				   cfg->tun.prefix4, why, whylen);
-	if (!st->tun || (cfg->nat && !st->nat) || st->timerfd < 0) {
-		if (st->timerfd < 0)
+	drv->tun = tun_open(&cfg->tun, why, whylen);
+	if (drv->tun && cfg->nat)
+		drv->nat = nat_open(cfg->tun.name, link_net4(&cfg->tun),
+				    cfg->tun.prefix4, why, whylen);
+	if (!drv->tun || (cfg->nat && !drv->nat) || drv->timerfd < 0) {
+		if (drv->timerfd < 0)
 			snprintf(why, whylen, "timerfd: %s", strerror(errno));
-		stack_free(st);
+		tundrv_free(drv);
 		return NULL;
 	}
-	if (cfg->impair && impair_open(st, cfg->impair, why, whylen) < 0) {
-		stack_free(st);
+	if (cfg->impair && impair_open(drv, cfg->impair, why, whylen) < 0) {
+		tundrv_free(drv);
 		return NULL;
 	}
-	st->tcp = new_engine(st);
-	if (!st->tcp || loop_add(loop, tun_fd(st->tun), on_packets, st) < 0 ||
-	    loop_add(loop, st->timerfd, on_timer, st) < 0 ||
-	    loop_after(loop, dispatch, st) < 0) {
+	drv->tcp = new_engine(drv);
+	if (!drv->tcp ||
+	    loop_add(loop, tun_fd(drv->tun), on_packets, drv) < 0 ||
+	    loop_add(loop, drv->timerfd, on_timer, drv) < 0 ||
+	    loop_after(loop, dispatch, drv) < 0) {
 		snprintf(why, whylen, "engine: %s", strerror(errno));
-		stack_free(st);
+		tundrv_free(drv);
 		return NULL;
 	}
-	return st;
+	return drv;
 }
 
-void stack_free(struct stack *st)
+void tundrv_free(struct tundrv *drv)
 {
-	if (!st)
+	if (!drv)
 		return;
-	nat_close(st->nat);
-	loop_after_del(st->loop, dispatch, st);
-	if (st->tun) {
-		loop_del(st->loop, tun_fd(st->tun));
-		tun_close(st->tun);
+	nat_close(drv->nat);
+	loop_after_del(drv->loop, dispatch, drv);
+	if (drv->tun) {
+		loop_del(drv->loop, tun_fd(drv->tun));
+		tun_close(drv->tun);
 	}
-	impair_free(st->out);
-	impair_free(st->in);
-	if (st->timerfd >= 0) {
-		loop_del(st->loop, st->timerfd);
-		close(st->timerfd);
+	impair_free(drv->out);
+	impair_free(drv->in);
+	if (drv->timerfd >= 0) {
+		loop_del(drv->loop, drv->timerfd);
+		close(drv->timerfd);
 	}
-	if (st->tcp)
-		tcp_engine_free(st->tcp);
-	free(st);
+	if (drv->tcp)
+		tcp_engine_free(drv->tcp);
+	free(drv);
 }
 
-struct tcp_engine *stack_tcp(struct stack *st)
+struct tcp_engine *tundrv_tcp(struct tundrv *drv)
 {
-	return st->tcp;
+	return drv->tcp;
 }
