@@ -102,7 +102,7 @@ cc -O2 -o "$BIN/tcpio" "$HERE/tcpio.c" || exit 1
 cc -O2 -pthread -o "$BIN/tunfwd" "$HERE/tunfwd.c" || exit 1
 RAW=1
 if ! cc -O2 -D_GNU_SOURCE -I"$HERE/../include" -o "$BIN/engine_raw" "$HERE/engine_raw.c" \
-	"$BUILD/src/libtcpfs_core.a" "$BUILD/src/tcp/libtcp.a" "$BUILD/src/link/liblink.a" \
+	"$BUILD/src/drv/libdrv.a" "$BUILD/src/util/libutil.a" "$BUILD/src/tcp/libtcp.a" "$BUILD/src/link/liblink.a" \
 	"$BUILD/src/wire/libwire.a" $(pkg-config --libs libmnl fuse3) -lm 2>"$WORK/raw.err"; then
 	RAW=0
 	echo "engine_raw did not build against $BUILD (engine-only figures skipped):"
