@@ -146,6 +146,25 @@ static uint32_t pseudo_sum(const struct wire_ep *src, const struct wire_ep *dst,
 	return sum + IPPROTO_TCP_ + (uint32_t)tcplen;
 }
 
+/* The addresses and TTL (or hop limit) of an IP header into SEG;
+ * WIRE_ADDR if either address cannot be a TCP endpoint. */
+static enum wire_err take_addrs(struct wire_seg *seg, uint8_t family,
+				const uint8_t *src, const uint8_t *dst,
+				uint8_t ttl)
+{
+	bool v4 = family == AF_INET;
+	size_t alen = v4 ? 4 : 16;
+
+	seg->src.family = seg->dst.family = family;
+	memcpy(seg->src.a, src, alen);
+	memcpy(seg->dst.a, dst, alen);
+	seg->ttl = ttl;
+	if (v4 ? addr4_bad(src) || addr4_bad(dst) :
+		 addr6_bad(src) || addr6_bad(dst))
+		return WIRE_ADDR;
+	return WIRE_OK;
+}
+
 static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
 			       struct wire_seg *seg, size_t *off, size_t *end)
 {
@@ -168,15 +187,9 @@ static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
 		return WIRE_FRAGMENT;
 	if (pkt[9] != IPPROTO_TCP_)
 		return WIRE_NOT_TCP;
-	seg->src.family = seg->dst.family = AF_INET;
-	memcpy(seg->src.a, pkt + 12, 4);
-	memcpy(seg->dst.a, pkt + 16, 4);
-	if (addr4_bad(seg->src.a) || addr4_bad(seg->dst.a))
-		return WIRE_ADDR;
-	seg->ttl = pkt[8];
 	*off = ihl;
 	*end = tot;
-	return WIRE_OK;
+	return take_addrs(seg, AF_INET, pkt + 12, pkt + 16, pkt[8]);
 }
 
 static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
@@ -194,15 +207,9 @@ static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
 	/* Extension headers (fragments included) are refused, not walked. */
 	if (pkt[6] != IPPROTO_TCP_)
 		return WIRE_NOT_TCP;
-	seg->src.family = seg->dst.family = AF_INET6;
-	memcpy(seg->src.a, pkt + 8, 16);
-	memcpy(seg->dst.a, pkt + 24, 16);
-	if (addr6_bad(seg->src.a) || addr6_bad(seg->dst.a))
-		return WIRE_ADDR;
-	seg->ttl = pkt[7];
 	*off = IP6_HLEN;
 	*end = IP6_HLEN + plen;
-	return WIRE_OK;
+	return take_addrs(seg, AF_INET6, pkt + 8, pkt + 24, pkt[7]);
 }
 
 /* Whether OLEN is right for a known option KIND; unknown kinds are skipped.
