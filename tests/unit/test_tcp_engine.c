@@ -1,7 +1,7 @@
 /* The engine's tables and limits: ports (RFC 6056), ISNs (RFC 6528),
  * IPv6 and dual-family listeners, connection and backlog limits, bad
  * configurations, events. */
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 static void bad_config(void **state)
 {

@@ -3,7 +3,7 @@
  * of goodput under loss and delay. */
 #include <time.h>
 
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 /* Nagle (RFC 896): a small segment waits while data is unacknowledged,
  * unless the connection is set nodelay. */
@@ -229,12 +229,6 @@ static uint32_t seg(uint32_t iss, unsigned k)
 	return iss + 1 + 1448u * (k - 1);
 }
 
-static void drain(struct harness *h)
-{
-	while (h->n)
-		h_next(h);
-}
-
 /* In fast recovery the resend of segment 1 is lost: once new data sent
  * after it is SACKed, segment 1 goes again, without an RTO. */
 static void rxt_lost_in_recovery(void **state)
@@ -264,7 +258,7 @@ static void rxt_lost_in_recovery(void **state)
 	o.sack[1].right = seg(iss, 12);
 	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 32);
 	h_expect(h, TCP_ACK, seg(iss, 1), p); /* its resend was lost */
-	drain(h);
+	h_drain(h);
 	assert_int_equal(h_info(h, id).fast_retrans, 1);
 	assert_int_equal(h_info(h, id).rto_timeouts, 0);
 	h_free(h);
@@ -296,7 +290,7 @@ static void rxt_lost_after_rto(void **state)
 	o.sack[0].right = seg(iss, 4);
 	h_in_opt(h, TCP_ACK, p, seg(iss, 2), 65535, NULL, 0, &o, t + 20);
 	h_expect(h, TCP_ACK, seg(iss, 2), p);
-	drain(h);
+	h_drain(h);
 	assert_int_equal(h_info(h, id).rto_timeouts, 1);
 	assert_int_equal(h_info(h, id).fast_retrans, 0);
 	h_free(h);

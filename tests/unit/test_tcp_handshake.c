@@ -1,6 +1,6 @@
 /* Segment scripts: the three-way handshake, the four-way close and every
  * transition of the RFC 9293 §3.3.2 diagram, segment by segment. */
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 #define MSL (60 * SEC)
 

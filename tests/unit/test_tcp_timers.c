@@ -1,6 +1,6 @@
 /* Timers in simulated time: RTO with backoff, SYN retries, user timeout,
  * persist, keepalive, delayed ACK, fast retransmit. */
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 #define RTO_MIN (200 * MS)
 
