@@ -102,6 +102,7 @@ void tcp_engine_free(struct tcp_engine *e)
 	free(e->by_tuple);
 	free(e->heap);
 	free(e->evq);
+	free(e->outq);
 	free(e);
 }
 
@@ -266,6 +267,17 @@ static void aq_remove(struct tcp_conn *l, struct tcp_conn *c)
 	l->aq_len--;
 }
 
+/* C leaves the output queue (it is being destroyed). */
+static void outq_del(struct tcp_engine *e, struct tcp_conn *c)
+{
+	size_t i;
+
+	for (i = 0; c->out_queued && i < e->noutq; i++)
+		if (e->outq[i] == c)
+			e->outq[i] = NULL;
+	c->out_queued = false;
+}
+
 /* Unlink C from everything and free it; sends nothing. */
 void tcp_conn_destroy(struct tcp_engine *e, struct tcp_conn *c)
 {
@@ -279,6 +291,7 @@ void tcp_conn_destroy(struct tcp_engine *e, struct tcp_conn *c)
 		aq_remove(c->parent, c);
 	tcp_tuple_del(e, c);
 	tcp_heap_del(e, c);
+	outq_del(e, c);
 	while (*p != c)
 		p = &(*p)->id_next;
 	*p = c->id_next;
@@ -310,15 +323,33 @@ void tcp_event(struct tcp_engine *e, struct tcp_conn *c, unsigned ev)
 	c->ev_queued = true;
 }
 
+/* C has something to send (data, a FIN, its SYN, an ACK): tcp_dispatch()
+ * sends it, once for everything that happened since the last one. */
+void tcp_conn_mark(struct tcp_engine *e, struct tcp_conn *c)
+{
+	if (c->out_queued)
+		return;
+	c->out_queued = true;
+	if (e->noutq == e->outq_cap) {
+		size_t cap = e->outq_cap ? e->outq_cap * 2 : 64;
+		struct tcp_conn **q = realloc(e->outq, cap * sizeof(*q));
+
+		if (!q) { /* no room: dispatch looks at every connection */
+			e->outq_lost = true;
+			return;
+		}
+		e->outq = q;
+		e->outq_cap = cap;
+	}
+	e->outq[e->noutq++] = c;
+}
+
 /* Deliver queued events once the engine is consistent again, so that the
  * callback may call back in. */
 static void tcp_events_flush(struct tcp_engine *e)
 {
 	size_t i;
 
-	if (e->in_flush)
-		return;
-	e->in_flush = true;
 	for (i = 0; i < e->nevq; i++) {
 		struct tcp_conn *c = tcp_conn_find(e, e->evq[i]);
 		unsigned ev;
@@ -332,7 +363,6 @@ static void tcp_events_flush(struct tcp_engine *e)
 			e->cfg.event(e->cfg.ctx, c->id, ev);
 	}
 	e->nevq = 0;
-	e->in_flush = false;
 }
 
 /* A child reached ESTABLISHED: from the half-open set to the accept
@@ -385,12 +415,17 @@ void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 	tcp_timers_update(e, c);
 }
 
-/* Enter CLOSED with ERR (0: a normal end). */
+/* The normal end: CLOSED, without an error for the user. */
+void tcp_conn_end(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	tcp_set_state(e, c, TCP_CLOSED, now);
+}
+
+/* The connection failed: CLOSED, and calls return -ERR from now on. */
 void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
 		   tcp_time now)
 {
-	if (err)
-		c->error = err;
+	c->error = err;
 	tcp_set_state(e, c, TCP_CLOSED, now);
 }
 
@@ -470,7 +505,7 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 	}
 	tcp_conn_init_seq(e, c, now);
 	tcp_set_state(e, c, TCP_SYN_SENT, now);
-	tcp_send_syn(e, c, now);
+	tcp_conn_mark(e, c); /* the SYN goes with the next dispatch */
 	return 0;
 }
 
@@ -591,7 +626,8 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 		c->want_write = true;
 	if (!n)
 		return -EAGAIN;
-	tcp_output(e, c, now);
+	e->now = now;
+	tcp_conn_mark(e, c);
 	return n;
 }
 
@@ -622,7 +658,7 @@ static int do_shutdown(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	switch (c->state) {
 	case TCP_SYN_SENT:
-		tcp_conn_fail(e, c, 0, now);
+		tcp_conn_end(e, c, now);
 		return 0;
 	case TCP_SYN_RECEIVED: /* FIN goes once ESTABLISHED */
 		c->fin_queued = true;
@@ -641,7 +677,7 @@ static int do_shutdown(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	default: /* already closing */
 		return 0;
 	}
-	tcp_output(e, c, now);
+	tcp_conn_mark(e, c);
 	return 0;
 }
 
@@ -879,11 +915,62 @@ void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	tcp_input_seg(e, &s, now);
 }
 
+/* Send what the connections marked since the last dispatch have to send:
+ * the data their windows allow and at most one ACK each, which the data
+ * carries when there is any (RFC 9293 §3.10.7.4: a TCP "MUST aggregate
+ * ACK segments whenever possible" (MUST-58) and process a series of
+ * queued segments before it sends any ACK (MUST-59)). */
+static void outq_run(struct tcp_engine *e, tcp_time now)
+{
+	size_t i, b;
+
+	for (i = 0; i < e->noutq; i++) {
+		struct tcp_conn *c = e->outq[i];
+
+		if (!c)
+			continue;
+		c->out_queued = false;
+		if (c->state != TCP_CLOSED)
+			tcp_output(e, c, now);
+	}
+	e->noutq = 0;
+	if (!e->outq_lost)
+		return;
+	e->outq_lost = false;
+	for (b = 0; b < e->nbuckets; b++) {
+		struct tcp_conn *c;
+
+		for (c = e->by_id[b]; c; c = c->id_next) {
+			if (!c->out_queued)
+				continue;
+			c->out_queued = false;
+			if (c->state != TCP_CLOSED)
+				tcp_output(e, c, now);
+		}
+	}
+}
+
+/* Rounds of output, timers and events in one dispatch: an event callback
+ * that keeps calling in cannot hold the loop for ever. */
+#define TCP_DISPATCH_ROUNDS 16
+
 tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now)
 {
+	int round = 0;
+
 	e->now = now;
-	while (e->nheap && e->heap[0]->deadline <= now)
-		tcp_timers_run(e, e->heap[0], now);
-	tcp_events_flush(e);
+	if (e->in_dispatch) /* from an event callback: the outer call goes on */
+		return now;
+	e->in_dispatch = true;
+	do {
+		outq_run(e, now);
+		while (e->nheap && e->heap[0]->deadline <= now)
+			tcp_timers_run(e, e->heap[0], now);
+		tcp_events_flush(e);
+	} while ((e->noutq || e->outq_lost || e->nevq) &&
+		 ++round < TCP_DISPATCH_ROUNDS);
+	e->in_dispatch = false;
+	if (e->noutq || e->outq_lost || e->nevq)
+		return now; /* more to do: call again at once */
 	return e->nheap ? e->heap[0]->deadline : TCP_NEVER;
 }

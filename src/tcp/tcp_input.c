@@ -282,7 +282,7 @@ static void syn_sent_input(struct tcp_engine *e, struct tcp_conn *c,
 	c->t_rtx = TCP_NEVER;
 	established(e, c, now);
 	c->ack_now = true; /* data on the SYN,ACK is left for a resend */
-	tcp_output(e, c, now);
+	tcp_conn_mark(e, c);
 }
 
 /* ---- Synchronized states (§3.10.7.4) ---- */
@@ -343,7 +343,7 @@ static void rst_input(struct tcp_engine *e, struct tcp_conn *c,
 		tcp_conn_fail(e, c, ECONNRESET, now);
 		return;
 	default: /* CLOSING, LAST_ACK, TIME_WAIT */
-		tcp_conn_fail(e, c, 0, now);
+		tcp_conn_end(e, c, now);
 	}
 }
 
@@ -541,7 +541,7 @@ static bool fin_acked_input(struct tcp_engine *e, struct tcp_conn *c,
 		enter_time_wait(e, c, now);
 		return true;
 	case TCP_LAST_ACK:
-		tcp_conn_fail(e, c, 0, now);
+		tcp_conn_end(e, c, now);
 		return false;
 	default:
 		return true;
@@ -632,7 +632,8 @@ static void unacceptable(struct tcp_engine *e, struct tcp_conn *c,
 		c->t_wait = now + 2 * e->cfg.msl;
 		tcp_timers_update(e, c);
 	}
-	tcp_send_ack(e, c, now);
+	c->ack_now = true;
+	tcp_conn_mark(e, c);
 }
 
 static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
@@ -672,7 +673,15 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 	c->keep_sent = 0;
 	tcp_keep_arm(e, c, now);
 	text_fin_input(e, c, s, now);
-	tcp_output(e, c, now);
+	/* RFC 5681 §4.2: out-of-order data gets its duplicate ACK at once,
+	 * one for each such segment, so that each SACKs its own island
+	 * first (RFC 2018 §4): one ACK for the batch could name only three
+	 * and would stall the sender's loss detection. */
+	if (c->ack_dup) {
+		c->ack_dup = false;
+		tcp_send_ack(e, c, now);
+	}
+	tcp_conn_mark(e, c); /* dispatch sends data and at most one ACK */
 }
 
 void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)

@@ -72,6 +72,7 @@ struct tcp_conn {
 	bool passive;	   /* came from a listener (RFC 9293 §3.10.7.4) */
 	bool accepted;	   /* handed to the user (or never a child) */
 	bool ev_queued;	   /* id is in the engine's event queue */
+	bool out_queued;   /* in the engine's output queue */
 	bool want_write;   /* tcp_send hit a full buffer */
 	bool nodelay;	   /* Nagle off */
 	unsigned ev;	   /* TCP_EV_* waiting for delivery */
@@ -112,6 +113,7 @@ struct tcp_conn {
 	unsigned ack_segs; /* full segments not yet acknowledged */
 	uint32_t rcv_mss;  /* the largest segment the peer sent */
 	bool ack_now;
+	bool ack_dup; /* out-of-order data: its duplicate ACK goes at once */
 	tcp_time rcv_tune_time; /* receive buffer auto-tuning epoch */
 	uint32_t rcv_tune_bytes;
 
@@ -165,7 +167,11 @@ struct tcp_engine {
 	size_t nheap, heap_cap;
 	uint32_t *evq;
 	size_t nevq, evq_cap;
-	bool in_flush;
+	/* Connections with something to send: tcp_dispatch() sends it. */
+	struct tcp_conn **outq;
+	size_t noutq, outq_cap;
+	bool outq_lost; /* a mark found no room: walk every connection */
+	bool in_dispatch;
 	tcp_time now;	 /* the latest time a call brought */
 	uint64_t key[2]; /* SipHash key: ISNs, ports, cookies */
 	uint32_t eph_next;
@@ -183,6 +189,8 @@ int tcp_tuple_add(struct tcp_engine *e, struct tcp_conn *c);
 void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 		   tcp_time now);
 void tcp_event(struct tcp_engine *e, struct tcp_conn *c, unsigned ev);
+void tcp_conn_mark(struct tcp_engine *e, struct tcp_conn *c);
+void tcp_conn_end(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
 void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
 		   tcp_time now);
 void tcp_conn_init_seq(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);

@@ -120,7 +120,7 @@ void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 				 seq + len) >= 0)
 			c->ooo_last = seq;
 		c->n.ooo_segs++;
-		c->ack_now = true;
+		c->ack_dup = true;
 		return;
 	}
 	rx_ack_policy(e, c, len, rx_advance(c, len), now);
@@ -184,7 +184,7 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 	    c->state == TCP_FIN_WAIT_2) {
 		if (SEQ_GEQ(edge_now(c), c->rcv_adv + wnd_step(c))) {
 			c->ack_now = true;
-			tcp_output(e, c, now);
+			tcp_conn_mark(e, c);
 		}
 	}
 }

@@ -337,7 +337,7 @@ void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	if (c->t_wait <= now) { /* 2 MSL over (RFC 9293 §3.10.8) */
 		c->t_wait = TCP_NEVER;
-		tcp_conn_fail(e, c, 0, now);
+		tcp_conn_end(e, c, now);
 		return;
 	}
 	if (c->t_rtx <= now) {

@@ -21,6 +21,8 @@ static void h_event(void *ctx, uint32_t id, unsigned ev)
 
 	if (id < 64)
 		h->ev[id] |= ev;
+	if (h->on_event)
+		h->on_event(h, id, ev);
 }
 
 void ep4(struct wire_ep *ep, uint8_t last, uint16_t port)
@@ -117,10 +119,9 @@ struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
 	return s;
 }
 
-/* The peer sends a segment at NOW; O may be NULL. */
-void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
-	      uint16_t wnd, const void *data, size_t len,
-	      const struct wire_opts *o, tcp_time now)
+void h_feed(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
+	    uint16_t wnd, const void *data, size_t len,
+	    const struct wire_opts *o, tcp_time now)
 {
 	struct wire_seg s;
 	uint8_t pkt[H_PKT];
@@ -140,6 +141,13 @@ void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	n = wire_build(pkt, sizeof(pkt), &s);
 	assert_true(n > 0);
 	tcp_input(h->e, pkt, n, now);
+}
+
+void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
+	      uint16_t wnd, const void *data, size_t len,
+	      const struct wire_opts *o, tcp_time now)
+{
+	h_feed(h, flags, seq, ack, wnd, data, len, o, now);
 	tcp_dispatch(h->e, now);
 }
 
@@ -147,6 +155,56 @@ void h_in(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	  const void *data, size_t len, tcp_time now)
 {
 	h_in_opt(h, flags, seq, ack, 65535, data, len, NULL, now);
+}
+
+int h_connect(struct harness *h, int id, const struct wire_ep *remote,
+	      uint16_t lport, tcp_time now)
+{
+	int rc = tcp_connect(h->e, (uint32_t)id, remote, lport, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+long h_send(struct harness *h, int id, const void *buf, size_t len,
+	    tcp_time now)
+{
+	long rc = tcp_send(h->e, (uint32_t)id, buf, len, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+long h_recv(struct harness *h, int id, void *buf, size_t len, tcp_time now)
+{
+	long rc = tcp_recv(h->e, (uint32_t)id, buf, len, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+int h_shutdown(struct harness *h, int id, tcp_time now)
+{
+	int rc = tcp_shutdown(h->e, (uint32_t)id, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+int h_close(struct harness *h, int id, tcp_time now)
+{
+	int rc = tcp_close(h->e, (uint32_t)id, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+int h_abort(struct harness *h, int id, tcp_time now)
+{
+	int rc = tcp_abort(h->e, (uint32_t)id, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
 }
 
 struct tcp_info_snap h_info(struct harness *h, int id)
@@ -170,7 +228,7 @@ int h_client(struct harness *h, uint32_t *iss, tcp_time now)
 	struct wire_seg *s;
 
 	assert_true(id > 0);
-	assert_int_equal(tcp_connect(h->e, (uint32_t)id, &h->peer, 0, now), 0);
+	assert_int_equal(h_connect(h, id, &h->peer, 0, now), 0);
 	s = h_next(h);
 	assert_int_equal(s->flags, TCP_SYN);
 	h->me.port = s->src.port;

@@ -36,6 +36,9 @@ struct harness {
 	unsigned head, n;
 	unsigned ev[64]; /* events seen, by id */
 	struct wire_seg last;
+	/* Called for every event after it is noted in ev (may be NULL). */
+	void (*on_event)(struct harness *h, uint32_t id, unsigned ev);
+	void *user; /* for on_event */
 };
 
 /* cfg.output of the harness: queues the packet for h_next(). */
@@ -59,14 +62,28 @@ struct wire_seg *h_expect_flags(struct harness *h, uint8_t flags, uint32_t ack);
 /* ... and SEQ too. */
 struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
 			  uint32_t ack);
-/* The peer sends a segment at NOW (O may be NULL); then the loop's
- * tcp_dispatch() at NOW. */
+/* The peer's segment reaches tcp_input() at NOW (O may be NULL), and
+ * nothing else: one packet of a batch. */
+void h_feed(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
+	    uint16_t wnd, const void *data, size_t len,
+	    const struct wire_opts *o, tcp_time now);
+/* The same, then the loop's tcp_dispatch() at NOW: a batch of one. */
 void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	      uint16_t wnd, const void *data, size_t len,
 	      const struct wire_opts *o, tcp_time now);
 /* The same with a window of 65535 and no options. */
 void h_in(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	  const void *data, size_t len, tcp_time now);
+/* User calls as the daemon's loop makes them: the call at NOW, then
+ * tcp_dispatch() at NOW (its after-hook); the call's result. */
+int h_connect(struct harness *h, int id, const struct wire_ep *remote,
+	      uint16_t lport, tcp_time now);
+long h_send(struct harness *h, int id, const void *buf, size_t len,
+	    tcp_time now);
+long h_recv(struct harness *h, int id, void *buf, size_t len, tcp_time now);
+int h_shutdown(struct harness *h, int id, tcp_time now);
+int h_close(struct harness *h, int id, tcp_time now);
+int h_abort(struct harness *h, int id, tcp_time now);
 struct tcp_info_snap h_info(struct harness *h, int id);
 enum tcp_state h_state(struct harness *h, int id);
 /* A client connection ESTABLISHED with the scripted peer (no options);
