@@ -4,7 +4,7 @@
  * for. */
 #include <math.h>
 
-#include "tcp_int.h"
+#include "tcp_cc.h"
 
 #define CWND_MAX (1u << 30)
 #define CUBIC_C 0.4
