@@ -222,17 +222,23 @@ enum tcp_state h_state(struct harness *h, int id)
 
 /* A client connection ESTABLISHED with the scripted peer (no options);
  * *ISS gets its initial sequence number. */
-int h_client(struct harness *h, uint32_t *iss, tcp_time now)
+uint32_t h_syn_sent(struct harness *h, int id, tcp_time now)
 {
-	int id = tcp_open(h->e);
 	struct wire_seg *s;
 
-	assert_true(id > 0);
 	assert_int_equal(h_connect(h, id, &h->peer, 0, now), 0);
 	s = h_next(h);
 	assert_int_equal(s->flags, TCP_SYN);
 	h->me.port = s->src.port;
-	*iss = s->seq;
+	return s->seq;
+}
+
+int h_client(struct harness *h, uint32_t *iss, tcp_time now)
+{
+	int id = tcp_open(h->e);
+
+	assert_true(id > 0);
+	*iss = h_syn_sent(h, id, now);
 	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, *iss + 1, NULL, 0, now);
 	h_expect(h, TCP_ACK, *iss + 1, PEER_ISS + 1);
 	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);

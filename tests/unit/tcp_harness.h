@@ -86,6 +86,9 @@ int h_close(struct harness *h, int id, tcp_time now);
 int h_abort(struct harness *h, int id, tcp_time now);
 struct tcp_info_snap h_info(struct harness *h, int id);
 enum tcp_state h_state(struct harness *h, int id);
+/* Connection ID connects to the peer (ephemeral port) at NOW: its SYN is
+ * taken, h->me.port set; the SYN's sequence number (ISS). */
+uint32_t h_syn_sent(struct harness *h, int id, tcp_time now);
 /* A client connection ESTABLISHED with the scripted peer (no options);
  * *ISS gets its initial sequence number. */
 int h_client(struct harness *h, uint32_t *iss, tcp_time now);

@@ -392,9 +392,7 @@ static void syn_sent_bad_ack(void **state)
 	uint32_t iss;
 
 	(void)state;
-	h_connect(h, id, &h->peer, 0, 0);
-	iss = h_next(h)->seq;
-	h->me.port = h->last.src.port;
+	iss = h_syn_sent(h, id, 0);
 	h_in(h, TCP_SYN | TCP_ACK, 300, iss - 5, NULL, 0, 10);
 	h_expect(h, TCP_RST, iss - 5, 0);
 	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
@@ -426,9 +424,7 @@ static void refused(void **state)
 	assert_int_equal(st.rst_sent, 2);
 	assert_int_equal(st.drop_no_conn, 3);
 
-	h_connect(h, id, &h->peer, 0, 0);
-	iss = h_next(h)->seq;
-	h->me.port = h->last.src.port;
+	iss = h_syn_sent(h, id, 0);
 	h_in(h, TCP_RST | TCP_ACK, 0, iss + 1, NULL, 0, 10);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);

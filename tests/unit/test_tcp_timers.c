@@ -45,9 +45,7 @@ static void syn_retries(void **state)
 	uint32_t iss;
 
 	(void)state;
-	h_connect(h, id, &h->peer, 0, 0);
-	iss = h_next(h)->seq;
-	h->me.port = h->last.src.port;
+	iss = h_syn_sent(h, id, 0);
 	for (k = 0; k < 6; k++) {
 		t += rto;
 		assert_int_equal(tcp_dispatch(h->e, t - 1), t);
@@ -73,9 +71,7 @@ static void syn_lost_once(void **state)
 	uint32_t iss;
 
 	(void)state;
-	h_connect(h, id, &h->peer, 0, 0);
-	iss = h_next(h)->seq;
-	h->me.port = h->last.src.port;
+	iss = h_syn_sent(h, id, 0);
 	tcp_dispatch(h->e, SEC);
 	h_expect(h, TCP_SYN, iss, 0);
 	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, SEC + 500);
