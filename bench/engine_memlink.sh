@@ -6,6 +6,7 @@
 #
 # usage: bench/engine_memlink.sh
 # env:   SRC (default: this checkout) the tree whose engine is measured,
+#        ENGINE_BATCH=1: one dispatch per instant's packets (see the .c),
 #        TABLE (default: $SRC/bench/engine_goodput.txt; "" to skip),
 #        CC (default cc)
 set -eu

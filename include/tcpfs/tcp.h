@@ -80,52 +80,87 @@ struct tcp_config {
 	void *ctx;
 };
 
-/* Fill CFG with the defaults (Linux-like: rto_min 200 ms, msl 60 s, ...). */
+/* Fill CFG with the defaults (Linux-like: rto_min 200 ms, msl 60 s, ...);
+ * output, event, ctx and the addresses are left for the caller. */
 void tcp_config_default(struct tcp_config *cfg);
-/* A new engine; NULL on ENOMEM or a bad config (errno set). */
+/* A new engine with a copy of CFG. Returns it, or NULL with errno
+ * EINVAL: no output, or a value out of range (mss 64..65495, delack at
+ * most 40 ms, rto_min <= rto_initial, ...); ENOMEM: out of memory. */
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg);
 /* Free the engine and every connection, sending nothing. */
 void tcp_engine_free(struct tcp_engine *e);
 
-/* One packet from the link at NOW. Malformed packets are dropped and
- * counted; segments for no connection get RST (RFC 9293 §3.10.7.1). */
+/* One packet PKT of LEN bytes from the link at NOW. It changes state and
+ * sends only what answers this one segment at once (RST, challenge ACK,
+ * SYN,ACK, the duplicate ACK of out-of-order data); data and ACKs wait
+ * for tcp_dispatch(), so that a batch of packets gets one ACK (RFC 9293
+ * §3.10.7.4, MUST-58/59). Malformed packets are dropped and counted;
+ * segments for no connection get RST (RFC 9293 §3.10.7.1). No errors. */
 void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	       tcp_time now);
-/* Run the timers due at NOW, send what is due and deliver the events of
- * everything since the last call; the next deadline, or TCP_NEVER. */
+/* Send what the packets and calls since the last call left to send (data
+ * the windows allow, at most one ACK a connection), run the timers due at
+ * NOW, deliver the events (the callbacks may call in; their sends go out
+ * in the same call), in rounds until quiet. Returns the next deadline:
+ * TCP_NEVER for none, NOW when work is left (call again). Called from an
+ * event callback it does nothing and returns NOW. No errors. */
 tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now);
 
-/* A new connection in CLOSED; its id, or -ENOMEM / -EMFILE. */
+/* A new connection in CLOSED. Returns its id (> 0), or
+ * -EMFILE: cfg.max_conns connections exist;
+ * -ENOMEM: out of memory. */
 int tcp_open(struct tcp_engine *e);
-/* Active open to REMOTE from LPORT (0: random, RFC 6056). 0 or -errno:
- * EISCONN, EADDRINUSE, ENETUNREACH (no address of that family), EINVAL. */
+/* Active open of ID to REMOTE from LPORT (0: random, RFC 6056) at NOW:
+ * SYN_SENT at once, the SYN with the next tcp_dispatch(). Returns 0, or
+ * -ENOENT: no connection ID;
+ * -EALREADY: ID's connect is under way; -EISCONN: ID is in use;
+ * -EINVAL: REMOTE is not IPv4/IPv6, or its port is 0;
+ * -ENETUNREACH: the engine has no address of REMOTE's family;
+ * -EADDRINUSE: LPORT (or every ephemeral port) is taken. */
 int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
 		uint16_t lport, tcp_time now);
-/* Passive open on LOCAL (family 0: both families; port required). 0 or
- * -errno: EADDRINUSE, EISCONN, EINVAL. */
+/* Passive open of ID on LOCAL (family 0: both families; port required),
+ * with an accept queue of BACKLOG (1 to cfg.backlog_max). Returns 0, or
+ * -ENOENT: no connection ID; -EISCONN: ID is in use;
+ * -EINVAL: port 0, or an address that is not the engine's;
+ * -EADDRINUSE: a listener holds the port on an address of LOCAL's. */
 int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 	       unsigned backlog);
-/* Take an established connection from listener ID: its id, or -EAGAIN. */
+/* Take an established connection from listener ID. Returns its id, or
+ * -ENOENT: no connection ID; -EINVAL: ID is no listener (or closed);
+ * -EAGAIN: none to accept yet. */
 int tcp_accept(struct tcp_engine *e, uint32_t id);
-/* Queue up to LEN bytes; bytes taken, -EAGAIN when the buffer is full,
- * -EPIPE after shutdown/close, -ENOTCONN before ESTABLISHED, or the
- * connection's error. */
+/* Queue up to LEN bytes of BUF on ID at NOW (sent by tcp_dispatch()).
+ * Returns the bytes taken, or -ENOENT: no connection ID;
+ * -EAGAIN: the send buffer is full; -EPIPE: after shutdown or close;
+ * -ENOTCONN: not ESTABLISHED or CLOSE_WAIT;
+ * -E...: the error ID failed with (ECONNRESET, ETIMEDOUT, ...). */
 long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	      tcp_time now);
-/* Take up to LEN received bytes; bytes, 0 at the peer's FIN (EOF),
- * -EAGAIN when nothing has arrived, or the connection's error. */
+/* Take up to LEN received bytes of ID into BUF at NOW (a window update
+ * goes with tcp_dispatch()). Returns the bytes, 0 at the peer's FIN
+ * (EOF), or -ENOENT: no connection ID; -EAGAIN: nothing has arrived;
+ * -ENOTCONN: CLOSED (or a listener) without an error;
+ * -E...: the error ID failed with. */
 long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
 	      tcp_time now);
-/* Close the sending side (FIN after queued data). 0 or -ENOTCONN. */
+/* Close ID's sending side at NOW: FIN after the queued data (with
+ * tcp_dispatch()). Returns 0, or -ENOENT: no connection ID;
+ * -ENOTCONN: CLOSED or a listener (-E...: the error it failed with). */
 int tcp_shutdown(struct tcp_engine *e, uint32_t id, tcp_time now);
-/* Graceful close: shutdown, then the four-way close to TIME_WAIT/CLOSED.
- * A listener closes at once. 0 or -errno. */
+/* Graceful close of ID at NOW: shutdown, then the four-way close to
+ * TIME_WAIT/CLOSED; FIN_WAIT_2 lasts at most 2 MSL. A listener closes at
+ * once, its children not accepted with a RST. Returns 0, or
+ * -ENOENT: no connection ID; -ENOTCONN (-E...) as tcp_shutdown(). */
 int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now);
-/* Abort: RST to the peer (if synchronized), CLOSED with ECONNABORTED. */
+/* Abort ID at NOW: RST to the peer at once (if synchronized), CLOSED
+ * with ECONNABORTED. Returns 0, or -ENOENT: no connection ID. */
 int tcp_abort(struct tcp_engine *e, uint32_t id, tcp_time now);
-/* Forget a connection; an open one is aborted first. */
+/* Forget ID at NOW (its id is not reused); an open connection is aborted
+ * first (RST), one in TIME_WAIT is dropped silently. No such ID: no-op. */
 void tcp_free(struct tcp_engine *e, uint32_t id, tcp_time now);
-/* Per-connection switches: keepalive idle time (0 = off), Nagle. */
+/* Per-connection switches: keepalive after IDLE µs (0 = off), Nagle off
+ * (ON). Return 0, or -ENOENT: no connection ID. */
 int tcp_set_keepalive(struct tcp_engine *e, uint32_t id, tcp_time idle);
 int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on);
 /* Readiness of a connection, as poll(2) sees a socket. */
@@ -165,7 +200,7 @@ struct tcp_info_snap {
 	unsigned accept_q; /* listener: established, not accepted */
 };
 
-/* Snapshot of ID into OUT; 0 or -ENOENT. */
+/* Snapshot of ID into OUT. Returns 0, or -ENOENT: no connection ID. */
 int tcp_info_get(const struct tcp_engine *e, uint32_t id,
 		 struct tcp_info_snap *out);
 /* RFC 9293 name of STATE, e.g. "SYN_RECEIVED". */

@@ -1,9 +1,10 @@
 /* Congestion control behind a small interface: NewReno (RFC 5681, RFC
  * 6582) and CUBIC (RFC 9438, the default), both with appropriate byte
- * counting in slow start (RFC 3465, L = 2). */
+ * counting (RFC 3465) that takes a stretch ACK for the ACKs it stands
+ * for. */
 #include <math.h>
 
-#include "tcp_int.h"
+#include "tcp_cc.h"
 
 #define CWND_MAX (1u << 30)
 #define CUBIC_C 0.4
@@ -14,10 +15,18 @@ static void cwnd_add(struct tcp_conn *c, uint32_t bytes)
 	c->cwnd = c->cwnd + bytes > CWND_MAX ? CWND_MAX : c->cwnd + bytes;
 }
 
-/* RFC 3465 §2.2: grow by the bytes acknowledged, at most 2 SMSS an ACK. */
-static void slow_start(struct tcp_conn *c, uint32_t acked)
+/* RFC 3465 §2.2: grow by the bytes acknowledged, up to ssthresh; what is
+ * left goes to congestion avoidance. RFC 3465 §2.3's limit of L = 2 SMSS
+ * an ACK is not applied: the peer aggregates its ACKs (RFC 9293 MUST-58),
+ * so one ACK may stand for a whole window, and capping it would make slow
+ * start linear (Linux's stretch ACK fixes, 2015, do the same). */
+static uint32_t slow_start(struct tcp_conn *c, uint32_t acked)
 {
-	cwnd_add(c, acked < 2u * c->mss ? acked : 2u * c->mss);
+	uint32_t room = c->ssthresh - c->cwnd;
+	uint32_t grow = acked < room ? acked : room;
+
+	cwnd_add(c, grow);
+	return acked - grow;
 }
 
 /* RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2 SMSS). */
@@ -35,16 +44,15 @@ static void reno_init(struct tcp_conn *c)
 	c->ca_acked = 0;
 }
 
-/* Congestion avoidance by byte counting (RFC 5681 §3.1, RFC 3465). */
+/* Congestion avoidance by byte counting (RFC 5681 §3.1, RFC 3465): one
+ * SMSS for every cwnd bytes acknowledged, several for a stretch ACK. */
 static void reno_ack(struct tcp_conn *c, uint32_t acked, tcp_time now)
 {
 	(void)now;
-	if (c->cwnd < c->ssthresh) {
-		slow_start(c, acked);
+	if (c->cwnd < c->ssthresh && !(acked = slow_start(c, acked)))
 		return;
-	}
 	c->ca_acked += acked;
-	if (c->ca_acked >= c->cwnd) {
+	while (c->ca_acked >= c->cwnd) {
 		c->ca_acked -= c->cwnd;
 		cwnd_add(c, c->mss);
 	}
@@ -102,10 +110,8 @@ static void cubic_ack(struct tcp_conn *c, uint32_t acked, tcp_time now)
 	struct tcp_cubic *k = &c->cubic;
 	double cw, t, target, alpha, add;
 
-	if (c->cwnd < c->ssthresh) {
-		slow_start(c, acked);
+	if (c->cwnd < c->ssthresh && !(acked = slow_start(c, acked)))
 		return;
-	}
 	if (k->epoch == TCP_NEVER)
 		cubic_epoch(c, now);
 	cw = (double)c->cwnd / c->mss;

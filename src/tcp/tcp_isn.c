@@ -1,9 +1,9 @@
-/* Secrets of the sequence space: ISNs (RFC 6528), ephemeral ports (RFC 6056
- * algorithm 3) and SYN cookies, all from one keyed hash (SipHash-2-4). */
-#include <errno.h>
+/* Secrets of the sequence space: ISNs (RFC 6528), the tuple hash behind the
+ * tables and ephemeral ports (RFC 6056) and SYN cookies, all from one
+ * keyed hash (SipHash-2-4). */
 #include <string.h>
 
-#include "tcp_int.h"
+#include "tcp_isn.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
@@ -54,9 +54,8 @@ uint64_t tcp_siphash(const uint64_t key[2], const void *msg, size_t len)
 }
 
 /* Hash of the connection identifiers plus EXTRA. */
-static uint64_t tuple_hash(const struct tcp_engine *e,
-			   const struct wire_ep *local,
-			   const struct wire_ep *remote, uint64_t extra)
+uint64_t tcp_tuple_hash(const struct tcp_engine *e, const struct wire_ep *local,
+			const struct wire_ep *remote, uint64_t extra)
 {
 	uint8_t m[16 + 16 + 2 + 2 + 1 + 8];
 
@@ -74,26 +73,8 @@ static uint64_t tuple_hash(const struct tcp_engine *e,
 uint32_t tcp_isn(const struct tcp_engine *e, const struct wire_ep *local,
 		 const struct wire_ep *remote, tcp_time now)
 {
-	return (uint32_t)(now / 4) + (uint32_t)tuple_hash(e, local, remote, 0);
-}
-
-/* RFC 6056 §3.3.3 (algorithm 3): a per-destination offset plus a global
- * counter, skipping ports whose 4-tuple is taken. */
-int tcp_pick_port(struct tcp_engine *e, struct wire_ep *local,
-		  const struct wire_ep *remote)
-{
-	const uint32_t num = TCP_EPH_MAX - TCP_EPH_MIN + 1;
-	struct wire_ep l = *local;
-	uint32_t off, i;
-
-	l.port = 0;
-	off = (uint32_t)tuple_hash(e, &l, remote, 1);
-	for (i = 0; i < num; i++) {
-		local->port = TCP_EPH_MIN + (off + e->eph_next++) % num;
-		if (!tcp_lookup(e, local, remote))
-			return 0;
-	}
-	return -EADDRINUSE;
+	return (uint32_t)(now / 4) +
+	       (uint32_t)tcp_tuple_hash(e, local, remote, 0);
 }
 
 /* SYN cookies: the ISN carries a keyed hash of the 4-tuple, the peer's ISN
@@ -109,7 +90,7 @@ static uint32_t cookie_hash(const struct tcp_engine *e,
 {
 	uint64_t x = (count << 35) ^ ((uint64_t)idx << 32) ^ peer_isn;
 
-	return ((uint32_t)tuple_hash(e, &s->dst, &s->src, x) & ~7u) | idx;
+	return ((uint32_t)tcp_tuple_hash(e, &s->dst, &s->src, x) & ~7u) | idx;
 }
 
 uint32_t tcp_cookie_make(const struct tcp_engine *e, const struct wire_seg *syn,

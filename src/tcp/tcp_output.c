@@ -1,9 +1,23 @@
-/* Segments out: building, the send decision (Nagle, sender SWS avoidance,
- * congestion and flow control), retransmission of holes, the tail loss
- * probe (RFC 8985), RST and ACK. */
+/* Segments out: building, the send decision (Nagle, sender SWS
+ * avoidance, congestion and flow control), retransmission of holes, RST
+ * and ACK. tcp_output() runs from tcp_dispatch() (and the timers); the
+ * segments that answer one segment at once go through tcp_send_ctl(),
+ * tcp_send_ack() and tcp_send_rst_reply(). */
 #include <string.h>
 
-#include "tcp_int.h"
+#include "tcp_opts.h"
+#include "tcp_output.h"
+#include "tcp_ring.h"
+#include "tcp_rx.h"
+#include "tcp_sack.h"
+#include "tcp_timer.h"
+#include "tcp_trace.h"
+
+uint32_t tcp_seg_len(const struct wire_seg *s)
+{
+	return (uint32_t)s->len + !!(s->flags & TCP_SYN) +
+	       !!(s->flags & TCP_FIN);
+}
 
 uint32_t tcp_fin_seq(const struct tcp_conn *c)
 {
@@ -13,6 +27,20 @@ uint32_t tcp_fin_seq(const struct tcp_conn *c)
 bool tcp_fin_acked(const struct tcp_conn *c)
 {
 	return c->fin_queued && SEQ_GT(c->snd_una, tcp_fin_seq(c));
+}
+
+void tcp_take_window(struct tcp_conn *c, const struct wire_seg *s)
+{
+	uint32_t wnd = (uint32_t)s->wnd
+		       << ((s->flags & TCP_SYN) ? 0 : c->snd_wscale);
+
+	if (!c->snd_wnd && wnd)
+		c->backoff = 0; /* the persist episode is over */
+	c->snd_wnd = wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	if (wnd > c->max_snd_wnd)
+		c->max_snd_wnd = wnd;
 }
 
 void tcp_send_raw(struct tcp_engine *e, struct wire_seg *s)
@@ -39,22 +67,11 @@ void tcp_send_rst_reply(struct tcp_engine *e, const struct wire_seg *in)
 		s.seq = in->ack;
 		s.flags = TCP_RST;
 	} else {
-		s.ack = in->seq + (uint32_t)in->len + !!(in->flags & TCP_SYN) +
-			!!(in->flags & TCP_FIN);
+		s.ack = in->seq + tcp_seg_len(in);
 		s.flags = TCP_RST | TCP_ACK;
 	}
 	e->st.rst_sent++;
 	tcp_send_raw(e, &s);
-}
-
-/* The window scale that lets the largest receive buffer be announced. */
-uint8_t tcp_wscale_for(uint32_t bytes)
-{
-	uint8_t ws = 0;
-
-	while (ws < 14 && (bytes >> ws) > 65535)
-		ws++;
-	return ws;
 }
 
 /* Options of a SYN: offer everything when opening, answer with what the
@@ -62,18 +79,18 @@ uint8_t tcp_wscale_for(uint32_t bytes)
 static void syn_opts(struct tcp_engine *e, struct tcp_conn *c,
 		     struct wire_opts *o)
 {
-	bool offer = c->state == TCP_SYN_SENT;
+	struct tcp_synopt w;
 
-	o->has_mss = true;
-	o->mss = tcp_own_mss(e, c->local.family);
-	if (offer) {
+	if (c->state == TCP_SYN_SENT) {
 		c->ws_ok = c->sack_ok = c->ts_ok = true;
 		c->rcv_wscale = tcp_wscale_for(e->cfg.rcvbuf_max);
 	}
-	o->has_ws = c->ws_ok;
-	o->ws = c->rcv_wscale;
-	o->sack_ok = c->sack_ok;
-	o->has_ts = c->ts_ok;
+	w.mss = tcp_own_mss(e, c->local.family);
+	w.ws = c->ws_ok;
+	w.wscale = c->rcv_wscale;
+	w.sack = c->sack_ok;
+	w.ts = c->ts_ok;
+	tcp_syn_opts(&w, o);
 }
 
 static void seg_opts(struct tcp_engine *e, struct tcp_conn *c, uint8_t flags,
@@ -192,8 +209,8 @@ bool tcp_challenge_ack(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 
 /* Send LEN sequence numbers at SEQ: data from the queue, and the FIN if
  * the range reaches it; how many went. */
-static uint32_t send_range(struct tcp_engine *e, struct tcp_conn *c,
-			   uint32_t seq, uint32_t len, tcp_time now)
+uint32_t tcp_send_range(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
+			uint32_t len, tcp_time now)
 {
 	uint32_t end = tcp_fin_seq(c), data = len;
 	uint8_t flags = TCP_ACK;
@@ -220,14 +237,14 @@ static uint32_t send_range(struct tcp_engine *e, struct tcp_conn *c,
 	return len < data ? len : len + !!(flags & TCP_FIN);
 }
 
-static bool can_send_data(enum tcp_state st)
+bool tcp_can_send_data(enum tcp_state st)
 {
 	return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT ||
 	       st == TCP_FIN_WAIT_1 || st == TCP_CLOSING || st == TCP_LAST_ACK;
 }
 
 /* Sequence numbers not yet sent from SND.NXT: data, and 1 for the FIN. */
-static uint32_t unsent(const struct tcp_conn *c)
+uint32_t tcp_unsent(const struct tcp_conn *c)
 {
 	uint32_t end = tcp_fin_seq(c) + c->fin_queued;
 
@@ -235,7 +252,7 @@ static uint32_t unsent(const struct tcp_conn *c)
 }
 
 /* Room the peer's window leaves at SND.NXT. */
-static uint32_t wnd_room(const struct tcp_conn *c)
+uint32_t tcp_wnd_room(const struct tcp_conn *c)
 {
 	uint32_t edge = c->snd_una + c->snd_wnd;
 
@@ -248,7 +265,8 @@ static uint32_t wnd_room(const struct tcp_conn *c)
  * timeout. */
 static uint32_t next_len(const struct tcp_conn *c, uint32_t hole, bool force)
 {
-	uint32_t want = unsent(c), room = wnd_room(c), pipe = tcp_pipe(c);
+	uint32_t want = tcp_unsent(c), room = tcp_wnd_room(c),
+		 pipe = tcp_pipe(c);
 	bool fin = c->fin_queued && want;
 	uint32_t data = want - fin, len = data;
 	uint32_t cw = c->cwnd > pipe ? c->cwnd - pipe : 0;
@@ -283,7 +301,7 @@ static bool send_rxt(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 		return false;
 	if (SEQ_GT(c->high_rxt, c->snd_una) && tcp_pipe(c) >= c->cwnd)
 		return false;
-	c->high_rxt = seq + send_range(e, c, seq, len, now);
+	c->high_rxt = seq + tcp_send_range(e, c, seq, len, now);
 	c->rxt_mark = c->snd_max;
 	return true;
 }
@@ -309,7 +327,7 @@ static bool send_new(struct tcp_engine *e, struct tcp_conn *c, bool force,
 
 	if (!len)
 		return false;
-	c->snd_nxt += send_range(e, c, c->snd_nxt, len, now);
+	c->snd_nxt += tcp_send_range(e, c, c->snd_nxt, len, now);
 	if (SEQ_GT(c->snd_nxt, c->snd_max))
 		c->snd_max = c->snd_nxt;
 	return true;
@@ -319,7 +337,7 @@ static bool send_new(struct tcp_engine *e, struct tcp_conn *c, bool force,
  * peer's window does not let it go. */
 static void persist_check(struct tcp_conn *c, tcp_time now)
 {
-	bool stuck = unsent(c) && c->snd_nxt == c->snd_una &&
+	bool stuck = tcp_unsent(c) && c->snd_nxt == c->snd_una &&
 		     c->t_rtx == TCP_NEVER;
 
 	if (!stuck)
@@ -328,13 +346,33 @@ static void persist_check(struct tcp_conn *c, tcp_time now)
 		c->t_persist = now + c->rto;
 }
 
+/* The hole at SND.UNA once more, up to an MSS, outside the congestion
+ * window like the first retransmission of a recovery. */
+static void resend_una(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	uint32_t end, len;
+
+	tcp_sack_is_sacked(c, c->snd_una, &end);
+	len = SEQ_MIN(end, c->snd_max) - c->snd_una;
+	tcp_send_range(e, c, c->snd_una, len < c->mss ? len : c->mss, now);
+	c->rxt_mark = c->snd_nxt;
+}
+
 /* Send what the state, windows and queue allow; then a pending ACK. */
 void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
 		      tcp_time now)
 {
-	if (can_send_data(c->state)) {
+	if (c->state == TCP_SYN_SENT && c->snd_max == c->iss) {
+		tcp_send_syn(e, c, now); /* a connect's first SYN */
+		return;
+	}
+	if (tcp_can_send_data(c->state)) {
 		bool sent = false;
 
+		if (c->rxt_una) { /* tcp_rto_rxt_lost() found its resend lost */
+			c->rxt_una = false;
+			resend_una(e, c, now);
+		}
 		while (send_rxt(e, c, now))
 			sent = true;
 		if (send_new(e, c, force, now)) {
@@ -354,51 +392,6 @@ void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
 void tcp_output(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	tcp_output_force(e, c, false, now);
-}
-
-/* The hole at SND.UNA once more, up to an MSS, outside the congestion
- * window like the first retransmission of a recovery. */
-void tcp_resend_una(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	uint32_t end, len;
-
-	tcp_sack_is_sacked(c, c->snd_una, &end);
-	len = SEQ_MIN(end, c->snd_max) - c->snd_una;
-	send_range(e, c, c->snd_una, len < c->mss ? len : c->mss, now);
-	c->rxt_mark = c->snd_nxt;
-}
-
-/* RFC 8985 §7.3: the tail loss probe. One new segment if the peer's
- * window takes it (whatever the congestion window says), else the last
- * segment again; its answer (ACK or SACK) starts recovery where RTO would
- * have. Then the RTO runs, not another PTO. */
-void tcp_send_tlp(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	uint32_t data = unsent(c) - (c->fin_queued && unsent(c));
-	uint32_t len = data < c->mss ? data : c->mss, seq;
-	bool rxt;
-
-	if (!can_send_data(c->state) || c->snd_una == c->snd_max)
-		return;
-	if (len > wnd_room(c))
-		len = wnd_room(c);
-	rxt = !len;
-	if (!rxt) {
-		seq = c->snd_nxt;
-		c->snd_nxt += send_range(
-			e, c, seq, len + (len == data && c->fin_queued), now);
-		c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
-	} else {
-		len = c->snd_max - c->snd_una;
-		len = len < c->mss ? len : c->mss;
-		seq = c->snd_max - len;
-		send_range(e, c, seq, len, now);
-	}
-	c->tlp_out = true;
-	c->tlp_rxt = rxt && !c->in_recovery; /* recovery cut the window */
-	c->tlp_seq = seq;
-	c->tlp_end = c->snd_max;
-	tcp_rtx_arm(e, c, now);
 }
 
 /* A zero-window or keepalive probe: an old sequence number the peer must

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcp_int.h"
+#include "tcp_ring.h"
 
 /* Allocate the storage on first use: idle connections hold no buffers. */
 static bool tcp_ring_reserve(struct tcp_ring *r)

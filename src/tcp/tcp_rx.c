@@ -1,6 +1,11 @@
 /* The receive path: reassembly in the receive ring (bounded by the window
- * we announced), SACK blocks, the receive window and its auto-tuning. */
-#include "tcp_int.h"
+ * we announced), SACK blocks, the receive window (its one formula) and
+ * its auto-tuning. */
+#include "tcp_rx.h"
+#include "tcp_conn.h"
+#include "tcp_ring.h"
+#include "tcp_sack.h"
+#include "tcp_timer.h"
 
 static uint32_t tcp_rcv_space(const struct tcp_conn *c)
 {
@@ -22,19 +27,28 @@ static uint32_t edge_now(const struct tcp_conn *c)
 	return c->rcv_nxt + (space < max ? space : max);
 }
 
+uint32_t tcp_rcv_wnd(const struct tcp_conn *c)
+{
+	return SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+}
+
+uint16_t tcp_syn_wnd(uint32_t space)
+{
+	return space > 65535 ? 65535 : (uint16_t)space;
+}
+
 uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn)
 {
 	uint32_t edge = edge_now(c), wnd;
 
-	if (syn) { /* RFC 7323 §2.2: a SYN's window is never scaled */
-		wnd = tcp_rcv_space(c) > 65535 ? 65535 : tcp_rcv_space(c);
+	if (syn) {
+		wnd = tcp_syn_wnd(tcp_rcv_space(c));
 		c->rcv_adv = c->rcv_nxt + wnd;
 		return (uint16_t)wnd;
 	}
 	if (SEQ_GEQ(edge, c->rcv_adv + wnd_step(c)))
 		c->rcv_adv = edge;
-	wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	wnd >>= c->rcv_wscale;
+	wnd = tcp_rcv_wnd(c) >> c->rcv_wscale;
 	return wnd > 65535 ? 65535 : (uint16_t)wnd;
 }
 
@@ -42,8 +56,7 @@ uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn)
 static uint32_t rx_room(const struct tcp_conn *c, uint32_t seq)
 {
 	uint32_t off = seq - c->rcv_nxt, lim = tcp_rcv_space(c);
-	uint32_t wnd =
-		SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t wnd = tcp_rcv_wnd(c);
 
 	if (wnd < lim)
 		lim = wnd;
@@ -120,7 +133,7 @@ void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 				 seq + len) >= 0)
 			c->ooo_last = seq;
 		c->n.ooo_segs++;
-		c->ack_now = true;
+		c->ack_dup = true;
 		return;
 	}
 	rx_ack_policy(e, c, len, rx_advance(c, len), now);
@@ -184,7 +197,7 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 	    c->state == TCP_FIN_WAIT_2) {
 		if (SEQ_GEQ(edge_now(c), c->rcv_adv + wnd_step(c))) {
 			c->ack_now = true;
-			tcp_output(e, c, now);
+			tcp_conn_mark(e, c);
 		}
 	}
 }

@@ -1,9 +1,10 @@
-/* Sequence intervals, the sender's SACK scoreboard (RFC 2018) and loss
- * recovery's pipe and next segment (RFC 6675, NewReno RFC 6582), its
- * start, and RACK's view of a hole (RFC 8985). */
+/* Sequence intervals and the sender's SACK scoreboard (RFC 2018), with
+ * what recovery asks of it: the pipe and the next segment to resend (RFC
+ * 6675, NewReno RFC 6582 without SACK), and RACK's view of a hole (RFC
+ * 8985). */
 #include <string.h>
 
-#include "tcp_int.h"
+#include "tcp_sack.h"
 
 /* Merge [LEFT, RIGHT) into the sorted, disjoint V of *N (at most MAX);
  * the index of the interval now holding it, or -1 when there is no room. */
@@ -159,18 +160,4 @@ bool tcp_next_rxt(const struct tcp_conn *c, uint32_t *seq, uint32_t *len)
 bool tcp_rack_hole(const struct tcp_conn *c)
 {
 	return c->nsacked && !c->in_recovery && SEQ_GEQ(c->snd_una, c->recover);
-}
-
-/* Enter fast recovery (RFC 6675 §5, RFC 6582 §3.2): the congestion
- * response, then resend from SND.UNA up to RECOVER. A probe out is
- * answered for by this response. */
-void tcp_recovery_start(struct tcp_conn *c, tcp_time now)
-{
-	c->cc->on_loss(c, now);
-	c->cwnd = c->ssthresh;
-	c->in_recovery = true;
-	c->recover = c->snd_max;
-	c->high_rxt = c->rxt_mark = c->snd_una;
-	c->tlp_out = false;
-	c->n.fast_retrans++;
 }

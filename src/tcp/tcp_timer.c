@@ -1,20 +1,17 @@
-/* Timers: retransmission (RFC 6298, with Karn and backoff), the tail loss
- * probe and RACK's reordering window (RFC 8985), SYN retries, persist,
- * delayed ACK, keepalive, user timeout (R2) and TIME_WAIT. Each
- * connection sits in one min-heap by its earliest deadline. */
-#include <errno.h>
+/* Timers, the arming side: each connection sits in one min-heap by its
+ * earliest deadline; the RTT estimator and RTO (RFC 6298), the tail loss
+ * probe's and RACK's reordering deadlines (RFC 8985), delayed ACK,
+ * keepalive, FIN_WAIT_2's limit. What happens when one runs out is
+ * tcp_timeout.c's. */
 #include <stdlib.h>
 
-#include "tcp_int.h"
-
-#define TCP_R2_RTOS 15 /* R2 without a user timeout, as Linux's retries2 */
+#include "tcp_sack.h"
+#include "tcp_timer.h"
 
 uint32_t tcp_ts_now(tcp_time now)
 {
 	return (uint32_t)(now / TCP_TS_HZ_DIV) + 1;
 }
-
-/* ---- The heap ---- */
 
 static void heap_swap(struct tcp_engine *e, size_t a, size_t b)
 {
@@ -99,8 +96,6 @@ void tcp_timers_update(struct tcp_engine *e, struct tcp_conn *c)
 		heap_fix(e, c->heap_idx);
 }
 
-/* ---- Arming ---- */
-
 /* RFC 6298 §2: RTO = SRTT + max(G, 4 RTTVAR), within [min, max]. */
 void tcp_rtt_sample(struct tcp_conn *c, tcp_time r,
 		    const struct tcp_config *cfg)
@@ -179,19 +174,6 @@ void tcp_tlp_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	tcp_timers_update(e, c);
 }
 
-/* The probe timer: a hole that has outlived the reordering window is
- * lost (fast recovery), else the tail is probed. */
-static void pto_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	c->t_pto = TCP_NEVER;
-	if (tcp_rack_hole(c)) {
-		tcp_recovery_start(c, now);
-		tcp_output(e, c, now);
-	} else {
-		tcp_send_tlp(e, c, now);
-	}
-}
-
 void tcp_delack_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	if (c->t_delack == TCP_NEVER)
@@ -209,117 +191,6 @@ void tcp_keep_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	tcp_timers_update(e, c);
 }
 
-/* ---- Expiry ---- */
-
-/* Give up: RST to the peer if it may still listen, ETIMEDOUT for us. */
-static void give_up(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	if (c->state != TCP_SYN_SENT)
-		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
-	tcp_conn_fail(e, c, ETIMEDOUT, now);
-}
-
-static tcp_time backed_off(const struct tcp_engine *e, tcp_time rto)
-{
-	return rto * 2 < e->cfg.rto_max ? rto * 2 : e->cfg.rto_max;
-}
-
-/* SYN or SYN,ACK lost (RFC 9293 §3.8.1, RFC 6298 §5.7). False when C was
- * destroyed. */
-static bool syn_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	unsigned max = c->state == TCP_SYN_SENT ? e->cfg.syn_retries :
-						  TCP_SYNACK_RETRIES;
-
-	if (c->backoff >= max) {
-		if (c->passive && !c->accepted) {
-			tcp_conn_destroy(e, c);
-			return false;
-		}
-		give_up(e, c, now);
-		return true;
-	}
-	c->backoff++;
-	c->syn_lost = true;
-	c->rto = backed_off(e, c->rto);
-	tcp_send_syn(e, c, now);
-	return true;
-}
-
-/* R2 (RFC 9293 §3.8.3): the user timeout has run since the first
- * unanswered retransmission; without one, TCP_R2_RTOS backoffs. */
-static bool r2_reached(const struct tcp_engine *e, const struct tcp_conn *c,
-		       tcp_time now)
-{
-	if (!e->cfg.user_timeout)
-		return c->backoff >= TCP_R2_RTOS;
-	return c->rtx_start != TCP_NEVER &&
-	       now - c->rtx_start >= e->cfg.user_timeout;
-}
-
-/* RFC 6298 §5.4-5.7 and RFC 5681 §3.1: the oldest unacknowledged segment
- * again, the window down to one segment, go-back-N from SND.UNA. */
-static void rtx_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	if (r2_reached(e, c, now)) {
-		give_up(e, c, now);
-		return;
-	}
-	c->n.rto_timeouts++;
-	if (!c->backoff)
-		c->cc->on_loss(c, now);
-	else /* again: the peer may have reneged on its SACKs (RFC 2018 §8) */
-		c->nsacked = 0;
-	c->cwnd = c->mss;
-	c->in_recovery = false;
-	c->tlp_out = false;
-	c->recover = c->snd_max;
-	c->dupacks = 0;
-	c->snd_nxt = c->high_rxt = c->snd_una;
-	c->backoff++;
-	c->rto = backed_off(e, c->rto);
-	c->t_rtx = TCP_NEVER;
-	tcp_output(e, c, now);
-	c->rxt_mark = c->snd_nxt; /* what goes from here went after the hole */
-	if (c->t_rtx == TCP_NEVER && c->snd_una != c->snd_max)
-		tcp_rtx_arm(e, c, now);
-}
-
-static tcp_time persist_ival(const struct tcp_engine *e,
-			     const struct tcp_conn *c)
-{
-	tcp_time t = c->rto << (c->backoff < 10 ? c->backoff : 10);
-
-	return t < e->cfg.rto_max ? t : e->cfg.rto_max;
-}
-
-/* Window still closed: probe, backing off; with some window open but too
- * small for SWS avoidance, send what fits (the override timeout). */
-static void persist_timeout(struct tcp_engine *e, struct tcp_conn *c,
-			    tcp_time now)
-{
-	c->t_persist = TCP_NEVER;
-	if (c->snd_wnd)
-		tcp_output_force(e, c, true, now);
-	if (c->t_rtx != TCP_NEVER)
-		return;
-	tcp_send_probe(e, c, now);
-	c->backoff++;
-	c->t_persist = now + persist_ival(e, c);
-}
-
-static void keep_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	if (c->keep_sent >= TCP_KEEP_PROBES) {
-		give_up(e, c, now);
-		return;
-	}
-	tcp_send_probe(e, c, now);
-	c->keep_sent++;
-	c->t_keep = now + (c->keep_idle < TCP_KEEP_INTVL ? c->keep_idle :
-							   TCP_KEEP_INTVL);
-}
-
 /* A closed connection waits in FIN_WAIT_2 for the peer's FIN no longer
  * than 2 MSL (Linux's tcp_fin_timeout for orphaned sockets): nobody will
  * read it again. A half-closed one (shutdown) waits as long as it takes. */
@@ -329,37 +200,5 @@ void tcp_fin_wait_2_timer(struct tcp_engine *e, struct tcp_conn *c,
 	if (c->state != TCP_FIN_WAIT_2 || !c->orphan)
 		return;
 	c->t_wait = now + 2 * e->cfg.msl;
-	tcp_timers_update(e, c);
-}
-
-/* Run C's expired timers; C may be gone afterwards. */
-void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	if (c->t_wait <= now) { /* 2 MSL over (RFC 9293 §3.10.8) */
-		c->t_wait = TCP_NEVER;
-		tcp_conn_fail(e, c, 0, now);
-		return;
-	}
-	if (c->t_rtx <= now) {
-		c->t_rtx = TCP_NEVER;
-		if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
-			if (!syn_timeout(e, c, now))
-				return;
-		} else {
-			rtx_timeout(e, c, now);
-		}
-		if (c->state == TCP_CLOSED)
-			return;
-	}
-	if (c->t_pto <= now)
-		pto_timeout(e, c, now);
-	if (c->t_persist <= now)
-		persist_timeout(e, c, now);
-	if (c->t_delack <= now) {
-		c->t_delack = TCP_NEVER;
-		tcp_send_ack(e, c, now);
-	}
-	if (c->t_keep <= now)
-		keep_timeout(e, c, now);
 	tcp_timers_update(e, c);
 }

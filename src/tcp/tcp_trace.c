@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "tcp_int.h"
+#include "tcp_trace.h"
 
 static const char *const state_names[] = {
 	[TCP_CLOSED] = "CLOSED",	   [TCP_LISTEN] = "LISTEN",
@@ -138,17 +138,20 @@ void tcp_trace_state(const struct tcp_engine *e, struct tcp_conn *c,
 	trace_add(e, c, &t);
 }
 
+void tcp_trace_in(const struct tcp_engine *e, struct tcp_conn *c,
+		  const struct wire_seg *s, tcp_time now)
+{
+	tcp_trace_seg(e, c, '<', s, now);
+	c->n.segs_in++;
+}
+
 /* The pinned open, then the ring from its oldest entry; the ring's losses
  * lie between the two. */
-int tcp_trace_get(const struct tcp_engine *e, uint32_t id,
-		  struct tcp_trace_ent *out, int max, uint64_t *dropped)
+int tcp_trace_copy(const struct tcp_conn *c, struct tcp_trace_ent *out, int max)
 {
-	const struct tcp_conn *c = tcp_conn_find(e, id);
 	unsigned n, i, ring;
 
-	if (dropped)
-		*dropped = c ? c->tr_dropped : 0;
-	if (!c || !c->tr || max <= 0)
+	if (!c->tr || max <= 0)
 		return 0;
 	ring = c->tr_cap - c->tr_pin;
 	n = c->tr_pin + c->tr_count;
@@ -160,12 +163,6 @@ int tcp_trace_get(const struct tcp_engine *e, uint32_t id,
 				 c->tr[c->tr_pin +
 				       (c->tr_head + i - c->tr_pin) % ring];
 	return (int)n;
-}
-
-unsigned tcp_trace_kept(const struct tcp_engine *e, uint32_t id)
-{
-	const struct tcp_conn *c = tcp_conn_find(e, id);
-	return c && c->tr ? c->tr_pin : 0;
 }
 
 /* Append to BUF at *POS, never past SIZE (snprintf semantics overall). */

@@ -1,7 +1,7 @@
 /* The engine's tables and limits: ports (RFC 6056), ISNs (RFC 6528),
  * IPv6 and dual-family listeners, connection and backlog limits, bad
  * configurations, events. */
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 static void bad_config(void **state)
 {
@@ -27,24 +27,24 @@ static void ports(void **state)
 	int x = tcp_open(h->e), y = tcp_open(h->e), z = tcp_open(h->e);
 
 	(void)state;
-	assert_int_equal(tcp_connect(h->e, x, &h->peer, 0, 0), 0);
-	assert_int_equal(tcp_connect(h->e, y, &h->peer, 0, 0), 0);
+	assert_int_equal(h_connect(h, x, &h->peer, 0, 0), 0);
+	assert_int_equal(h_connect(h, y, &h->peer, 0, 0), 0);
 	a = h_info(h, x);
 	b = h_info(h, y);
 	assert_true(a.local.port >= 32768 && a.local.port <= 60999);
 	assert_true(b.local.port >= 32768 && b.local.port <= 60999);
 	assert_int_not_equal(a.local.port, b.local.port);
 	assert_int_not_equal(a.iss, b.iss);
-	assert_int_equal(tcp_connect(h->e, z, &h->peer, a.local.port, 0),
+	assert_int_equal(h_connect(h, z, &h->peer, a.local.port, 0),
 			 -EADDRINUSE);
 	/* connect(2): EALREADY while under way, EISCONN once open */
-	assert_int_equal(tcp_connect(h->e, x, &h->peer, 0, 0), -EALREADY);
+	assert_int_equal(h_connect(h, x, &h->peer, 0, 0), -EALREADY);
 	ep6(&v6, 2, 80);
-	assert_int_equal(tcp_connect(h->e, z, &v6, 0, 0), -ENETUNREACH);
+	assert_int_equal(h_connect(h, z, &v6, 0, 0), -ENETUNREACH);
 	v6 = h->peer;
 	v6.port = 0;
-	assert_int_equal(tcp_connect(h->e, z, &v6, 0, 0), -EINVAL);
-	assert_int_equal(tcp_connect(h->e, 999, &h->peer, 0, 0), -ENOENT);
+	assert_int_equal(h_connect(h, z, &v6, 0, 0), -EINVAL);
+	assert_int_equal(h_connect(h, 999, &h->peer, 0, 0), -ENOENT);
 	v6 = h->peer; /* not our address */
 	assert_int_equal(tcp_listen(h->e, z, &v6, 1), -EINVAL);
 	v6.port = 0;
@@ -61,12 +61,12 @@ static void isn_clock(void **state)
 	uint32_t i1;
 
 	(void)state;
-	tcp_connect(h->e, x, &h->peer, 5000, 1000);
+	h_connect(h, x, &h->peer, 5000, 1000);
 	i1 = h_info(h, x).iss;
 	tcp_free(h->e, x, 2000);
 	y = tcp_open(h->e);
 	assert_int_not_equal(x, y); /* ids are never reused */
-	tcp_connect(h->e, y, &h->peer, 5000, 41000);
+	h_connect(h, y, &h->peer, 5000, 41000);
 	assert_int_equal(h_info(h, y).iss, i1 + 10000);
 	h_free(h);
 }
@@ -179,8 +179,8 @@ static void events(void **state)
 	id = h_client(h, &iss, 0);
 	assert_true(h->ev[id] & TCP_EV_ESTABLISHED);
 	assert_int_equal(tcp_writable(h->e, id), 2048);
-	assert_int_equal(tcp_send(h->e, id, buf, sizeof(buf), 0), 2048);
-	assert_int_equal(tcp_send(h->e, id, buf, 1, 0), -EAGAIN);
+	assert_int_equal(h_send(h, id, buf, sizeof(buf), 0), 2048);
+	assert_int_equal(h_send(h, id, buf, 1, 0), -EAGAIN);
 	assert_int_equal(tcp_writable(h->e, id), 0);
 	h->ev[id] = 0;
 	h_in(h, TCP_ACK, p, iss + 1 + 536, "z", 1, 10);

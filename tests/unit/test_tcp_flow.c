@@ -3,7 +3,7 @@
  * of goodput under loss and delay. */
 #include <time.h>
 
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 /* Nagle (RFC 896): a small segment waits while data is unacknowledged,
  * unless the connection is set nodelay. */
@@ -14,16 +14,16 @@ static void nagle(void **state)
 	int id = h_client(h, &iss, 0);
 
 	(void)state;
-	tcp_send(h->e, id, "a", 1, 10);
+	h_send(h, id, "a", 1, 10);
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
-	tcp_send(h->e, id, "b", 1, 11);
-	tcp_send(h->e, id, "c", 1, 12);
+	h_send(h, id, "b", 1, 11);
+	h_send(h, id, "c", 1, 12);
 	h_none(h);
 	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
 	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 2, p)->len, 2);
 	assert_memory_equal(h->last.data, "bc", 2);
 	assert_int_equal(tcp_set_nodelay(h->e, id, true), 0);
-	tcp_send(h->e, id, "d", 1, 30);
+	h_send(h, id, "d", 1, 30);
 	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 4, p)->len, 1);
 	h_free(h);
 }
@@ -45,7 +45,7 @@ static int sack_server(struct harness *h, uint32_t *iss)
 	o.has_mss = o.sack_ok = false;
 	h_in_opt(h, TCP_ACK, PEER_ISS + 1, *iss + 1, 65535, NULL, 0, &o, 10);
 	id = tcp_accept(h->e, l);
-	assert_int_equal(tcp_send(h->e, id, buf, sizeof(buf), 20),
+	assert_int_equal(h_send(h, id, buf, sizeof(buf), 20),
 			 (long)sizeof(buf));
 	for (k = 0; k < 5; k++)
 		assert_int_equal(h_next(h)->seq, *iss + 1 + 1448u * k);
@@ -202,7 +202,7 @@ static void tlp_new_data_starts_recovery(void **state)
 	tcp_time t;
 
 	(void)state;
-	tcp_send(h->e, id, buf, sizeof(buf), 25); /* 5 fit the IW of 10 */
+	h_send(h, id, buf, sizeof(buf), 25); /* 5 fit the IW of 10 */
 	for (k = 5; k < 10; k++)
 		h_expect(h, TCP_ACK, iss + 1 + 1448u * k, p);
 	h_none(h);
@@ -229,12 +229,6 @@ static uint32_t seg(uint32_t iss, unsigned k)
 	return iss + 1 + 1448u * (k - 1);
 }
 
-static void drain(struct harness *h)
-{
-	while (h->n)
-		h_next(h);
-}
-
 /* In fast recovery the resend of segment 1 is lost: once new data sent
  * after it is SACKed, segment 1 goes again, without an RTO. */
 static void rxt_lost_in_recovery(void **state)
@@ -246,7 +240,7 @@ static void rxt_lost_in_recovery(void **state)
 	int id = sack_server(h, &iss), k;
 
 	(void)state;
-	tcp_send(h->e, id, buf, sizeof(buf), 25);
+	h_send(h, id, buf, sizeof(buf), 25);
 	for (k = 6; k <= 10; k++) /* the IW; segments 11 to 15 wait */
 		h_expect(h, TCP_ACK, seg(iss, k), p);
 	o.sack[0].left = seg(iss, 2);
@@ -264,7 +258,7 @@ static void rxt_lost_in_recovery(void **state)
 	o.sack[1].right = seg(iss, 12);
 	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 32);
 	h_expect(h, TCP_ACK, seg(iss, 1), p); /* its resend was lost */
-	drain(h);
+	h_drain(h);
 	assert_int_equal(h_info(h, id).fast_retrans, 1);
 	assert_int_equal(h_info(h, id).rto_timeouts, 0);
 	h_free(h);
@@ -296,7 +290,7 @@ static void rxt_lost_after_rto(void **state)
 	o.sack[0].right = seg(iss, 4);
 	h_in_opt(h, TCP_ACK, p, seg(iss, 2), 65535, NULL, 0, &o, t + 20);
 	h_expect(h, TCP_ACK, seg(iss, 2), p);
-	drain(h);
+	h_drain(h);
 	assert_int_equal(h_info(h, id).rto_timeouts, 1);
 	assert_int_equal(h_info(h, id).fast_retrans, 0);
 	h_free(h);

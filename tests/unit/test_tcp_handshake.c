@@ -1,6 +1,6 @@
 /* Segment scripts: the three-way handshake, the four-way close and every
  * transition of the RFC 9293 §3.3.2 diagram, segment by segment. */
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 #define MSL (60 * SEC)
 
@@ -15,7 +15,7 @@ static void active_open(void **state)
 	uint32_t iss;
 
 	(void)state;
-	assert_int_equal(tcp_connect(h->e, id, &h->peer, 0, 0), 0);
+	assert_int_equal(h_connect(h, id, &h->peer, 0, 0), 0);
 	s = h_next(h);
 	assert_int_equal(s->flags, TCP_SYN);
 	assert_true(s->opt.has_mss && s->opt.mss == 1460);
@@ -45,7 +45,7 @@ static void active_open(void **state)
 	assert_int_equal(i.mss, 536); /* no MSS option: RFC 9293 §3.7.1 */
 	assert_int_equal(i.srtt, 100);
 	assert_true(h->ev[id] & TCP_EV_ESTABLISHED);
-	assert_int_equal(tcp_send(h->e, id, "x", 1, 100), 1);
+	assert_int_equal(h_send(h, id, "x", 1, 100), 1);
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, PEER_ISS + 1);
 	h_free(h);
 }
@@ -112,23 +112,23 @@ static void close_active(void **state)
 	tcp_time t;
 
 	(void)state;
-	assert_int_equal(tcp_close(h->e, id, 1000), 0);
+	assert_int_equal(h_close(h, id, 1000), 0);
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_1);
-	assert_int_equal(tcp_send(h->e, id, "x", 1, 1000), -EPIPE);
+	assert_int_equal(h_send(h, id, "x", 1, 1000), -EPIPE);
 
 	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 2000);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
 
 	h_in(h, TCP_ACK | TCP_PSH, p, iss + 2, "late data", 9, 3000);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 3000), 9);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 3000), 9);
 	assert_memory_equal(buf, "late data", 9);
 	p += 9;
 	h_in(h, TCP_FIN | TCP_ACK, p, iss + 2, NULL, 0, 4000);
 	h_expect(h, TCP_ACK, iss + 2, p + 1);
 	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 4000), 0);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 4000), 0);
 
 	t = tcp_dispatch(h->e, 4000);
 	assert_int_equal(t, 4000 + 2 * MSL);
@@ -156,12 +156,12 @@ static void close_passive(void **state)
 	h_in(h, TCP_FIN | TCP_ACK, p, iss + 1, NULL, 0, 1000);
 	h_expect(h, TCP_ACK, iss + 1, p + 1);
 	assert_int_equal(h_state(h, id), TCP_CLOSE_WAIT);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 1000), 0);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 1000), 0);
 	assert_true(h->ev[id] & TCP_EV_READABLE);
 
-	assert_int_equal(tcp_send(h->e, id, "bye", 3, 1100), 3);
+	assert_int_equal(h_send(h, id, "bye", 3, 1100), 3);
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p + 1);
-	assert_int_equal(tcp_close(h->e, id, 1200), 0);
+	assert_int_equal(h_close(h, id, 1200), 0);
 	assert_int_equal(h_state(h, id), TCP_LAST_ACK);
 	/* The FIN follows at once: Nagle never holds a FIN back. */
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 4, p + 1);
@@ -185,7 +185,7 @@ static void half_close(void **state)
 	char buf[8];
 
 	(void)state;
-	assert_int_equal(tcp_shutdown(h->e, id, 10), 0);
+	assert_int_equal(h_shutdown(h, id, 10), 0);
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
@@ -197,7 +197,7 @@ static void half_close(void **state)
 	assert_int_equal(tcp_dispatch(h->e, 31), 30 + 40 * MS);
 	tcp_dispatch(h->e, 30 + 40 * MS);
 	h_expect(h, TCP_ACK, iss + 2, p + 6);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 50 * MS), 6);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 50 * MS), 6);
 	assert_memory_equal(buf, "abcdef", 6);
 	h_free(h);
 }
@@ -212,7 +212,7 @@ static void fin_wait_2_limit(void **state)
 	tcp_time msl = h->cfg.msl;
 
 	(void)state;
-	assert_int_equal(tcp_close(h->e, id, 10), 0);
+	assert_int_equal(h_close(h, id, 10), 0);
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
@@ -227,7 +227,7 @@ static void fin_wait_2_limit(void **state)
 
 	h = h_new(NULL);
 	id = h_client(h, &jss, 0);
-	assert_int_equal(tcp_shutdown(h->e, id, 10), 0);
+	assert_int_equal(h_shutdown(h, id, 10), 0);
 	h_expect(h, TCP_FIN | TCP_ACK, jss + 1, p);
 	h_in(h, TCP_ACK, p, jss + 2, NULL, 0, 20);
 	tcp_dispatch(h->e, 20 + 10 * msl);
@@ -246,7 +246,7 @@ static void simultaneous_open(void **state)
 
 	(void)state;
 	h->me.port = 5555;
-	assert_int_equal(tcp_connect(h->e, id, &h->peer, 5555, 0), 0);
+	assert_int_equal(h_connect(h, id, &h->peer, 5555, 0), 0);
 	iss = h_next(h)->seq;
 	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
 	s = h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
@@ -275,11 +275,11 @@ static void close_in_syn_received(void **state)
 
 	(void)state;
 	h->me.port = 5555;
-	tcp_connect(h->e, id, &h->peer, 5555, 0);
+	h_connect(h, id, &h->peer, 5555, 0);
 	iss = h_next(h)->seq;
 	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
 	h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
-	assert_int_equal(tcp_close(h->e, id, 20), 0);
+	assert_int_equal(h_close(h, id, 20), 0);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
 	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
@@ -296,7 +296,7 @@ static void simultaneous_close(void **state)
 	int id = h_client(h, &iss, 0);
 
 	(void)state;
-	assert_int_equal(tcp_close(h->e, id, 100), 0);
+	assert_int_equal(h_close(h, id, 100), 0);
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	h_in(h, TCP_FIN | TCP_ACK, p, iss + 1, NULL, 0, 110);
 	h_expect(h, TCP_ACK, iss + 2, p + 1);
@@ -316,7 +316,7 @@ static void fin_ack_together(void **state)
 	int id = h_client(h, &iss, 0);
 
 	(void)state;
-	tcp_close(h->e, id, 100);
+	h_close(h, id, 100);
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	h_in(h, TCP_FIN | TCP_ACK, p, iss + 2, NULL, 0, 110);
 	h_expect(h, TCP_ACK, iss + 2, p + 1);
@@ -392,9 +392,7 @@ static void syn_sent_bad_ack(void **state)
 	uint32_t iss;
 
 	(void)state;
-	tcp_connect(h->e, id, &h->peer, 0, 0);
-	iss = h_next(h)->seq;
-	h->me.port = h->last.src.port;
+	iss = h_syn_sent(h, id, 0);
 	h_in(h, TCP_SYN | TCP_ACK, 300, iss - 5, NULL, 0, 10);
 	h_expect(h, TCP_RST, iss - 5, 0);
 	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
@@ -426,16 +424,14 @@ static void refused(void **state)
 	assert_int_equal(st.rst_sent, 2);
 	assert_int_equal(st.drop_no_conn, 3);
 
-	tcp_connect(h->e, id, &h->peer, 0, 0);
-	iss = h_next(h)->seq;
-	h->me.port = h->last.src.port;
+	iss = h_syn_sent(h, id, 0);
 	h_in(h, TCP_RST | TCP_ACK, 0, iss + 1, NULL, 0, 10);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, ECONNREFUSED);
 	assert_true(h->ev[id] & TCP_EV_CLOSED);
-	assert_int_equal(tcp_recv(h->e, id, b, 4, 10), -ECONNREFUSED);
-	assert_int_equal(tcp_send(h->e, id, b, 4, 10), -ECONNREFUSED);
+	assert_int_equal(h_recv(h, id, b, 4, 10), -ECONNREFUSED);
+	assert_int_equal(h_send(h, id, b, 4, 10), -ECONNREFUSED);
 	h_free(h);
 }
 
@@ -453,7 +449,7 @@ static void reset_and_abort(void **state)
 	assert_int_equal(h_info(h, id).error, ECONNRESET);
 
 	id2 = h_client(h, &iss, 20);
-	assert_int_equal(tcp_abort(h->e, id2, 30), 0);
+	assert_int_equal(h_abort(h, id2, 30), 0);
 	h_expect(h, TCP_RST, iss + 1, 0);
 	assert_int_equal(h_state(h, id2), TCP_CLOSED);
 	assert_int_equal(h_info(h, id2).error, ECONNABORTED);
@@ -486,7 +482,7 @@ static void reset_other_states(void **state)
 
 	h->peer.port++;
 	id = h_client(h, &iss, 30);
-	tcp_close(h->e, id, 40);
+	h_close(h, id, 40);
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 50);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
@@ -508,15 +504,15 @@ static void close_listen_and_syn_sent(void **state)
 	assert_int_equal(tcp_listen(h->e, l2, &h->me, 4), -EADDRINUSE);
 	h_in(h, TCP_SYN, 7, 0, NULL, 0, 0);
 	h_expect_flags(h, TCP_SYN | TCP_ACK, 8);
-	assert_int_equal(tcp_close(h->e, l, 10), 0);
+	assert_int_equal(h_close(h, l, 10), 0);
 	/* The half-open child dies with a RST. */
 	h_expect_flags(h, TCP_RST, 0);
 	assert_int_equal(h_state(h, l), TCP_CLOSED);
 	assert_int_equal(tcp_listen(h->e, l2, &h->me, 4), 0);
 
-	tcp_connect(h->e, c, &h->peer, 0, 20);
+	h_connect(h, c, &h->peer, 0, 20);
 	h_next(h);
-	assert_int_equal(tcp_close(h->e, c, 30), 0);
+	assert_int_equal(h_close(h, c, 30), 0);
 	h_none(h);
 	assert_int_equal(h_state(h, c), TCP_CLOSED);
 	assert_int_equal(tcp_dispatch(h->e, 30), TCP_NEVER);

@@ -1,6 +1,6 @@
 /* Blind attacks (RFC 5961), PAWS (RFC 7323), reassembly with SACK blocks,
  * and a spoofed SYN flood against SYN cookies. */
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 /* RFC 5961 §3: a RST in the window but not at RCV.NXT gets a challenge
  * ACK; outside the window it is dropped; neither resets. */
@@ -64,11 +64,11 @@ static void blind_data(void **state)
 	h_expect(h, TCP_ACK, iss + 1, p);
 	h_in(h, TCP_PSH, p, iss + 1, "evil", 4, 10); /* no ACK bit */
 	h_none(h);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 20), -EAGAIN);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 20), -EAGAIN);
 	assert_int_equal(h_info(h, id).rcv_nxt, p);
 	/* An old ACK within MAX.SND.WND is fine. */
 	h_in(h, TCP_ACK | TCP_PSH, p, iss, "good", 4, 30);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 30), 4);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 30), 4);
 	assert_memory_equal(buf, "good", 4);
 	h_free(h);
 }
@@ -129,7 +129,7 @@ static void paws(void **state)
 	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p + 3)->opt.tsecr, 5000);
 	tcp_stats_get(h->e, &st);
 	assert_int_equal(st.paws_drops, 1);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 40), 3);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 40), 3);
 	assert_memory_equal(buf, "new", 3);
 	h_free(h);
 }
@@ -165,15 +165,15 @@ static void reassembly(void **state)
 	assert_int_equal(s->opt.sack[0].right, p + 26);
 	h_in_opt(h, TCP_ACK, p + 10, iss + 1, 65535, text + 10, 5, &o, 23);
 	h_expect(h, TCP_ACK, iss + 1, p);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 24), -EAGAIN);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 24), -EAGAIN);
 	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, text, 11, &o, 25);
 	s = h_expect(h, TCP_ACK, iss + 1, p + 26);
 	assert_int_equal(s->opt.nsack, 0);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 26), 26);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 26), 26);
 	assert_memory_equal(buf, text, 26);
 	/* A segment overlapping the left edge: only the new bytes count. */
 	h_in_opt(h, TCP_ACK, p + 24, iss + 1, 65535, "yzAB", 4, &o, 27);
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 28), 2);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 28), 2);
 	assert_memory_equal(buf, "AB", 2);
 	h_free(h);
 }
@@ -198,15 +198,10 @@ static void seq_wrap(void **state)
 	h_expect(h, TCP_ACK, iss + 1, p);
 	h_in(h, TCP_ACK, p, iss + 1, "AAAAAAAAAAAAAAAA", 16, 4);
 	h_expect(h, TCP_ACK, iss + 1, 0x20); /* past zero */
-	assert_int_equal(tcp_recv(h->e, id, buf, sizeof(buf), 5), 48);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 5), 48);
 	assert_memory_equal(buf + 16, "BBBBBBBBBBBBBBBB", 16);
 	assert_memory_equal(buf + 32, "CCCCCCCCCCCCCCCC", 16);
 	h_free(h);
-}
-
-static void drain(struct harness *h)
-{
-	h->head = h->n = 0;
 }
 
 /* 100k spoofed SYNs: state stays at the listener's backlog, the rest get
@@ -231,9 +226,9 @@ static void syn_flood(void **state)
 		h->peer.port = (uint16_t)(1024 + k % 50000);
 		h_in(h, TCP_SYN, (uint32_t)k * 7919u, 0, NULL, 0, k);
 		if (h->n > 1000)
-			drain(h);
+			h_drain(h);
 	}
-	drain(h);
+	h_drain(h);
 	tcp_stats_get(h->e, &st);
 	assert_int_equal(st.conns, 1 + 128);
 	assert_int_equal(st.half_open, 128);
@@ -271,7 +266,7 @@ static void syn_flood(void **state)
 	assert_int_equal(i.mss, 1360 - 12);
 	assert_int_equal(tcp_readable(h->e, id), 2);
 
-	drain(h);
+	h_drain(h);
 	for (t = 220 * MS; t < 200 * SEC;)
 		t = tcp_dispatch(h->e, t);
 	tcp_stats_get(h->e, &st);
@@ -341,7 +336,7 @@ static void random_segments(void **state)
 	ids[1] = h_client(h, &iss2, 20);
 	h->peer.port++;
 	ids[2] = h_client(h, &iss2, 30);
-	tcp_close(h->e, ids[2], 40);
+	h_close(h, ids[2], 40);
 	for (k = 0; k < 200000; k++, t += rnd(&r) % 5000) {
 		int c = ids[rnd(&r) % 3];
 
@@ -355,18 +350,18 @@ static void random_segments(void **state)
 		if (rnd(&r) % 8 == 0)
 			tcp_dispatch(h->e, t);
 		if (rnd(&r) % 16 == 0)
-			tcp_send(h->e, c, data, rnd(&r) % sizeof(data), t);
+			h_send(h, c, data, rnd(&r) % sizeof(data), t);
 		if (rnd(&r) % 16 == 0)
-			tcp_recv(h->e, c, data, sizeof(data), t);
-		drain(h);
+			h_recv(h, c, data, sizeof(data), t);
+		h_drain(h);
 	}
 	for (k = 0; k < 3; k++)
 		tcp_free(h->e, ids[k], t);
-	drain(h);
+	h_drain(h);
 	ep4(&h->peer, 9, 9999);
 	h->me.port = 80;
 	id = h_client(h, &iss, t);
-	assert_int_equal(tcp_send(h->e, id, "ok", 2, t), 2);
+	assert_int_equal(h_send(h, id, "ok", 2, t), 2);
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, PEER_ISS + 1);
 	h_free(h);
 }

@@ -1,6 +1,6 @@
 /* Timers in simulated time: RTO with backoff, SYN retries, user timeout,
  * persist, keepalive, delayed ACK, fast retransmit. */
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 #define RTO_MIN (200 * MS)
 
@@ -15,7 +15,7 @@ static void rto_backoff(void **state)
 
 	(void)state;
 	assert_int_equal(h_info(h, id).rto, RTO_MIN);
-	assert_int_equal(tcp_send(h->e, id, "hello", 5, t), 5);
+	assert_int_equal(h_send(h, id, "hello", 5, t), 5);
 	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
 	for (k = 0; k < 4; k++) {
 		assert_int_equal(tcp_dispatch(h->e, t), t + rto);
@@ -45,9 +45,7 @@ static void syn_retries(void **state)
 	uint32_t iss;
 
 	(void)state;
-	tcp_connect(h->e, id, &h->peer, 0, 0);
-	iss = h_next(h)->seq;
-	h->me.port = h->last.src.port;
+	iss = h_syn_sent(h, id, 0);
 	for (k = 0; k < 6; k++) {
 		t += rto;
 		assert_int_equal(tcp_dispatch(h->e, t - 1), t);
@@ -73,9 +71,7 @@ static void syn_lost_once(void **state)
 	uint32_t iss;
 
 	(void)state;
-	tcp_connect(h->e, id, &h->peer, 0, 0);
-	iss = h_next(h)->seq;
-	h->me.port = h->last.src.port;
+	iss = h_syn_sent(h, id, 0);
 	tcp_dispatch(h->e, SEC);
 	h_expect(h, TCP_SYN, iss, 0);
 	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, SEC + 500);
@@ -99,7 +95,7 @@ static void user_timeout(void **state)
 	cfg.user_timeout = 10 * SEC;
 	h = h_new(&cfg);
 	id = h_client(h, &iss, 0);
-	tcp_send(h->e, id, "x", 1, 0);
+	h_send(h, id, "x", 1, 0);
 	h_next(h);
 	/* Retransmissions at 0.2, 0.6, 1.4, 3.0, 6.2 s; 12.6 s is past the
 	 * 10 s counted from the first one. */
@@ -115,7 +111,7 @@ static void user_timeout(void **state)
 	h_expect(h, TCP_RST, iss + 2, 0);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
-	assert_int_equal(tcp_send(h->e, id, "x", 1, t), -ETIMEDOUT);
+	assert_int_equal(h_send(h, id, "x", 1, t), -ETIMEDOUT);
 	h_free(h);
 }
 
@@ -131,7 +127,7 @@ static void persist(void **state)
 	(void)state;
 	h_in_opt(h, TCP_ACK, p, iss + 1, 0, NULL, 0, NULL, 0);
 	assert_int_equal(h_info(h, id).snd_wnd, 0);
-	assert_int_equal(tcp_send(h->e, id, "0123456789", 10, 0), 10);
+	assert_int_equal(h_send(h, id, "0123456789", 10, 0), 10);
 	h_none(h);
 	for (k = 0; k < 4; k++) {
 		t += ival;
@@ -263,9 +259,9 @@ static void window_update(void **state)
 	/* Beyond the window: dropped, ACKed. */
 	h_in(h, TCP_ACK, p + 1072, iss + 1, buf, 10, 12);
 	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p + 1072)->wnd, 0);
-	assert_int_equal(tcp_recv(h->e, id, buf, 100, 20), 100);
+	assert_int_equal(h_recv(h, id, buf, 100, 20), 100);
 	h_none(h); /* less than min(buffer / 2, MSS): no update (SWS) */
-	assert_int_equal(tcp_recv(h->e, id, buf, 2048, 30), 972);
+	assert_int_equal(h_recv(h, id, buf, 2048, 30), 972);
 	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p + 1072)->wnd, 1072);
 	h_free(h);
 }
@@ -287,7 +283,7 @@ static void fast_retransmit(void **state)
 	h = h_new(&cfg);
 	id = h_client(h, &iss, 0);
 	assert_string_equal(h_info(h, id).cc, "newreno");
-	assert_int_equal(tcp_send(h->e, id, buf, sizeof(buf), 10), 2144);
+	assert_int_equal(h_send(h, id, buf, sizeof(buf), 10), 2144);
 	for (k = 0; k < 4; k++)
 		h_expect(h, TCP_ACK | (k == 3 ? TCP_PSH : 0), iss + 1 + 536 * k,
 			 p);

@@ -3,7 +3,7 @@
  * at once, and into a slow reader (zero windows). */
 #include <time.h>
 
-#include "test_tcp_harness.c"
+#include "tcp_harness.h"
 
 static const struct impair_config bad = {
 	.loss = 10,

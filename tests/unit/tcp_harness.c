@@ -1,42 +1,9 @@
-/* Shared by the test_tcp_*.c tests (included, not built alone): one engine
- * driven by hand-built segments, and two engines joined by memlink. */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-
-#include <cmocka.h>
-
-/* Each test file uses its own part of this harness. */
-#pragma GCC diagnostic ignored "-Wunused-function"
-
-#include "tcpfs/link.h"
-#include "tcpfs/tcp.h"
-
-#define H_QUEUE 4096
-#define H_PKT 1600
-#define MS 1000ull
-#define SEC 1000000ull
+/* The engine tests' harness: see tcp_harness.h. */
+#include "tcp_harness.h"
 
 /* ---- One engine and a scripted peer ---- */
 
-struct harness {
-	struct tcp_engine *e;
-	struct tcp_config cfg;
-	struct wire_ep me, peer; /* me.port: the engine side's port */
-	uint8_t (*q)[H_PKT];
-	size_t qlen[H_QUEUE];
-	unsigned head, n;
-	unsigned ev[64]; /* events seen, by id */
-	struct wire_seg last;
-};
-
-static void h_output(void *ctx, const uint8_t *pkt, size_t len)
+void h_output(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct harness *h = ctx;
 	unsigned i = (h->head + h->n) % H_QUEUE;
@@ -54,9 +21,11 @@ static void h_event(void *ctx, uint32_t id, unsigned ev)
 
 	if (id < 64)
 		h->ev[id] |= ev;
+	if (h->on_event)
+		h->on_event(h, id, ev);
 }
 
-static void ep4(struct wire_ep *ep, uint8_t last, uint16_t port)
+void ep4(struct wire_ep *ep, uint8_t last, uint16_t port)
 {
 	memset(ep, 0, sizeof(*ep));
 	ep->family = AF_INET;
@@ -67,7 +36,7 @@ static void ep4(struct wire_ep *ep, uint8_t last, uint16_t port)
 }
 
 /* CFG NULL: defaults with seed 1. */
-static struct harness *h_new(const struct tcp_config *cfg)
+struct harness *h_new(const struct tcp_config *cfg)
 {
 	struct harness *h = calloc(1, sizeof(*h));
 
@@ -91,7 +60,7 @@ static struct harness *h_new(const struct tcp_config *cfg)
 	return h;
 }
 
-static void h_free(struct harness *h)
+void h_free(struct harness *h)
 {
 	tcp_engine_free(h->e);
 	free(h->q);
@@ -100,7 +69,7 @@ static void h_free(struct harness *h)
 
 /* The next packet the engine sent, parsed (data valid until the next
  * call); fails the test if there is none. */
-static struct wire_seg *h_next(struct harness *h)
+struct wire_seg *h_next(struct harness *h)
 {
 	unsigned i = h->head;
 
@@ -111,7 +80,7 @@ static struct wire_seg *h_next(struct harness *h)
 	return &h->last;
 }
 
-static void h_none(struct harness *h)
+void h_none(struct harness *h)
 {
 	if (h->n) {
 		struct wire_seg *s = h_next(h);
@@ -121,9 +90,14 @@ static void h_none(struct harness *h)
 	}
 }
 
+void h_drain(struct harness *h)
+{
+	while (h->n)
+		h_next(h);
+}
+
 /* The next segment must have exactly FLAGS and (with ACK) ACK. */
-static struct wire_seg *h_expect_flags(struct harness *h, uint8_t flags,
-				       uint32_t ack)
+struct wire_seg *h_expect_flags(struct harness *h, uint8_t flags, uint32_t ack)
 {
 	struct wire_seg *s = h_next(h);
 
@@ -136,8 +110,8 @@ static struct wire_seg *h_expect_flags(struct harness *h, uint8_t flags,
 }
 
 /* ... and SEQ too. */
-static struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
-				 uint32_t ack)
+struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
+			  uint32_t ack)
 {
 	struct wire_seg *s = h_expect_flags(h, flags, ack);
 
@@ -145,10 +119,9 @@ static struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
 	return s;
 }
 
-/* The peer sends a segment at NOW; O may be NULL. */
-static void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq,
-		     uint32_t ack, uint16_t wnd, const void *data, size_t len,
-		     const struct wire_opts *o, tcp_time now)
+void h_feed(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
+	    uint16_t wnd, const void *data, size_t len,
+	    const struct wire_opts *o, tcp_time now)
 {
 	struct wire_seg s;
 	uint8_t pkt[H_PKT];
@@ -168,16 +141,73 @@ static void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq,
 	n = wire_build(pkt, sizeof(pkt), &s);
 	assert_true(n > 0);
 	tcp_input(h->e, pkt, n, now);
+}
+
+void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
+	      uint16_t wnd, const void *data, size_t len,
+	      const struct wire_opts *o, tcp_time now)
+{
+	h_feed(h, flags, seq, ack, wnd, data, len, o, now);
 	tcp_dispatch(h->e, now);
 }
 
-static void h_in(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
-		 const void *data, size_t len, tcp_time now)
+void h_in(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
+	  const void *data, size_t len, tcp_time now)
 {
 	h_in_opt(h, flags, seq, ack, 65535, data, len, NULL, now);
 }
 
-static struct tcp_info_snap h_info(struct harness *h, int id)
+int h_connect(struct harness *h, int id, const struct wire_ep *remote,
+	      uint16_t lport, tcp_time now)
+{
+	int rc = tcp_connect(h->e, (uint32_t)id, remote, lport, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+long h_send(struct harness *h, int id, const void *buf, size_t len,
+	    tcp_time now)
+{
+	long rc = tcp_send(h->e, (uint32_t)id, buf, len, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+long h_recv(struct harness *h, int id, void *buf, size_t len, tcp_time now)
+{
+	long rc = tcp_recv(h->e, (uint32_t)id, buf, len, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+int h_shutdown(struct harness *h, int id, tcp_time now)
+{
+	int rc = tcp_shutdown(h->e, (uint32_t)id, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+int h_close(struct harness *h, int id, tcp_time now)
+{
+	int rc = tcp_close(h->e, (uint32_t)id, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+int h_abort(struct harness *h, int id, tcp_time now)
+{
+	int rc = tcp_abort(h->e, (uint32_t)id, now);
+
+	tcp_dispatch(h->e, now);
+	return rc;
+}
+
+struct tcp_info_snap h_info(struct harness *h, int id)
 {
 	struct tcp_info_snap i;
 
@@ -185,26 +215,30 @@ static struct tcp_info_snap h_info(struct harness *h, int id)
 	return i;
 }
 
-static enum tcp_state h_state(struct harness *h, int id)
+enum tcp_state h_state(struct harness *h, int id)
 {
 	return h_info(h, id).state;
 }
 
-#define PEER_ISS 1000000u
-
 /* A client connection ESTABLISHED with the scripted peer (no options);
  * *ISS gets its initial sequence number. */
-static int h_client(struct harness *h, uint32_t *iss, tcp_time now)
+uint32_t h_syn_sent(struct harness *h, int id, tcp_time now)
 {
-	int id = tcp_open(h->e);
 	struct wire_seg *s;
 
-	assert_true(id > 0);
-	assert_int_equal(tcp_connect(h->e, (uint32_t)id, &h->peer, 0, now), 0);
+	assert_int_equal(h_connect(h, id, &h->peer, 0, now), 0);
 	s = h_next(h);
 	assert_int_equal(s->flags, TCP_SYN);
 	h->me.port = s->src.port;
-	*iss = s->seq;
+	return s->seq;
+}
+
+int h_client(struct harness *h, uint32_t *iss, tcp_time now)
+{
+	int id = tcp_open(h->e);
+
+	assert_true(id > 0);
+	*iss = h_syn_sent(h, id, now);
 	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, *iss + 1, NULL, 0, now);
 	h_expect(h, TCP_ACK, *iss + 1, PEER_ISS + 1);
 	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
@@ -212,7 +246,7 @@ static int h_client(struct harness *h, uint32_t *iss, tcp_time now)
 }
 
 /* A server connection: listener on port 80, SYN, SYN,ACK, ACK, accept. */
-static int h_server(struct harness *h, uint32_t *iss, tcp_time now)
+int h_server(struct harness *h, uint32_t *iss, tcp_time now)
 {
 	int l = tcp_open(h->e), id;
 	struct wire_seg *s;
@@ -232,20 +266,13 @@ static int h_server(struct harness *h, uint32_t *iss, tcp_time now)
 
 /* ---- Two engines over memlink ---- */
 
-struct pair {
-	struct memlink *l;
-	struct tcp_engine *a, *b;
-	tcp_time now, next_a, next_b;
-	int ida, idb; /* the connection on each side */
-};
-
 static void deliver(void *ctx, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	tcp_input(ctx, pkt, len, now);
 	tcp_dispatch(ctx, now);
 }
 
-static void ep6(struct wire_ep *ep, uint8_t last, uint16_t port)
+void ep6(struct wire_ep *ep, uint8_t last, uint16_t port)
 {
 	memset(ep, 0, sizeof(*ep));
 	ep->family = AF_INET6;
@@ -319,7 +346,7 @@ static void pair_dump(struct pair *p)
 
 /* Advance to the next event: a packet arriving or a timer. False when
  * there is none: everything has stopped. */
-static bool pair_step(struct pair *p, tcp_time wake)
+bool pair_step(struct pair *p, tcp_time wake)
 {
 	tcp_time t;
 
@@ -339,8 +366,8 @@ static bool pair_step(struct pair *p, tcp_time wake)
 
 /* A connects to B's listener on port 80 (both families) over a link with
  * IMP each way, by IPv4 or (V6) IPv6. */
-static struct pair *pair_new_fam(const struct impair_config *imp,
-				 const struct tcp_config *cfg, bool v6)
+struct pair *pair_new_fam(const struct impair_config *imp,
+			  const struct tcp_config *cfg, bool v6)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	struct wire_ep lep = {.port = 80}, rep;
@@ -367,13 +394,13 @@ static struct pair *pair_new_fam(const struct impair_config *imp,
 	return p;
 }
 
-static struct pair *pair_new(const struct impair_config *imp,
-			     const struct tcp_config *cfg)
+struct pair *pair_new(const struct impair_config *imp,
+		      const struct tcp_config *cfg)
 {
 	return pair_new_fam(imp, cfg, false);
 }
 
-static void pair_free(struct pair *p)
+void pair_free(struct pair *p)
 {
 	tcp_engine_free(p->a);
 	tcp_engine_free(p->b);
@@ -381,7 +408,7 @@ static void pair_free(struct pair *p)
 	free(p);
 }
 
-static enum tcp_state pair_state(struct tcp_engine *e, int id)
+enum tcp_state pair_state(struct tcp_engine *e, int id)
 {
 	struct tcp_info_snap i;
 
@@ -397,20 +424,7 @@ static uint8_t pattern(uint64_t i)
 	return (uint8_t)(x >> (8 * (i % 4)));
 }
 
-/* One direction of a transfer: TX writes SIZE pattern bytes then shuts
- * down; RX reads (at most READ_MAX every READ_EVERY, when slow) and
- * checks. */
-struct flow {
-	struct tcp_engine *tx, *rx;
-	int txid, rxid;
-	uint64_t size, sent, rcvd;
-	bool shut, eof;
-	bool zero_wnd; /* a slow reader's window was seen closed */
-	size_t read_max;
-	tcp_time read_every, next_read;
-};
-
-static void flow_write(struct flow *f, tcp_time now)
+void flow_write(struct flow *f, tcp_time now)
 {
 	static uint8_t buf[65536];
 
@@ -443,7 +457,7 @@ static void flow_write(struct flow *f, tcp_time now)
 	}
 }
 
-static void flow_read(struct flow *f, tcp_time now)
+void flow_read(struct flow *f, tcp_time now)
 {
 	static uint8_t buf[65536];
 	size_t max = f->read_max ? f->read_max : sizeof(buf);
@@ -504,7 +518,7 @@ static bool flows_done(struct pair *p, struct flow *f, int nf, tcp_time *wake)
 
 /* Run the flows (NF of them) to their ends, then until both sides are
  * CLOSED; at most MAX_STEPS events. */
-static void pair_run(struct pair *p, struct flow *f, int nf, long max_steps)
+void pair_run(struct pair *p, struct flow *f, int nf, long max_steps)
 {
 	tcp_time wake;
 	long steps;
@@ -528,7 +542,7 @@ static void pair_run(struct pair *p, struct flow *f, int nf, long max_steps)
 }
 
 /* The transfer size: TCPFS_TEST_MIB (default 64) MiB. */
-static uint64_t test_size(void)
+uint64_t test_size(void)
 {
 	const char *s = getenv("TCPFS_TEST_MIB");
 

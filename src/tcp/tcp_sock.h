@@ -1,6 +1,11 @@
-/* tcpfs tcp: the engine's private structures, shared by the engine files. */
-#ifndef TCPFS_TCP_INT_H
-#define TCPFS_TCP_INT_H
+/* tcpfs tcp: the engine's shared structures (a connection, the engine),
+ * sequence arithmetic and limits: the bottom layer, a header only. Each
+ * module's functions are in its own header (src/tcp/meson.build lists the
+ * layers). */
+#ifndef TCPFS_TCP_SOCK_H
+#define TCPFS_TCP_SOCK_H
+
+#include <sys/socket.h>
 
 #include "tcpfs/tcp.h"
 
@@ -57,10 +62,16 @@ struct tcp_cubic {
 	tcp_time epoch; /* TCP_NEVER: no epoch */
 };
 
+/* A connection's counters, each also a field of struct tcp_info_snap. */
+#define TCP_COUNTERS(X)                                                        \
+	X(segs_in)                                                             \
+	X(segs_out) X(bytes_in) X(bytes_out) X(retrans_segs) X(fast_retrans)   \
+		X(rto_timeouts) X(dup_acks) X(ooo_segs) X(challenge_acks)
+
 struct tcp_counters {
-	uint64_t segs_in, segs_out, bytes_in, bytes_out;
-	uint64_t retrans_segs, fast_retrans, rto_timeouts, dup_acks;
-	uint64_t ooo_segs, challenge_acks;
+#define FIELD(f) uint64_t f;
+	TCP_COUNTERS(FIELD)
+#undef FIELD
 };
 
 struct tcp_conn {
@@ -72,7 +83,9 @@ struct tcp_conn {
 	bool passive;	   /* came from a listener (RFC 9293 §3.10.7.4) */
 	bool accepted;	   /* handed to the user (or never a child) */
 	bool ev_queued;	   /* id is in the engine's event queue */
+	bool out_queued;   /* in the engine's output queue */
 	bool want_write;   /* tcp_send hit a full buffer */
+	bool rxt_una;	   /* SND.UNA's hole goes again with the next output */
 	bool nodelay;	   /* Nagle off */
 	unsigned ev;	   /* TCP_EV_* waiting for delivery */
 	size_t heap_idx;   /* in the timer heap; SIZE_MAX if not */
@@ -112,6 +125,7 @@ struct tcp_conn {
 	unsigned ack_segs; /* full segments not yet acknowledged */
 	uint32_t rcv_mss;  /* the largest segment the peer sent */
 	bool ack_now;
+	bool ack_dup; /* out-of-order data: its duplicate ACK goes at once */
 	tcp_time rcv_tune_time; /* receive buffer auto-tuning epoch */
 	uint32_t rcv_tune_bytes;
 
@@ -165,7 +179,11 @@ struct tcp_engine {
 	size_t nheap, heap_cap;
 	uint32_t *evq;
 	size_t nevq, evq_cap;
-	bool in_flush;
+	/* Connections with something to send: tcp_dispatch() sends it. */
+	struct tcp_conn **outq;
+	size_t noutq, outq_cap;
+	bool outq_lost; /* a mark found no room: walk every connection */
+	bool in_dispatch;
 	tcp_time now;	 /* the latest time a call brought */
 	uint64_t key[2]; /* SipHash key: ISNs, ports, cookies */
 	uint32_t eph_next;
@@ -173,108 +191,11 @@ struct tcp_engine {
 	uint8_t payload[65536];
 };
 
-/* tcp_engine.c */
-struct tcp_conn *tcp_conn_new(struct tcp_engine *e);
-void tcp_conn_destroy(struct tcp_engine *e, struct tcp_conn *c);
-struct tcp_conn *tcp_conn_find(const struct tcp_engine *e, uint32_t id);
-struct tcp_conn *tcp_lookup(struct tcp_engine *e, const struct wire_ep *local,
-			    const struct wire_ep *remote);
-int tcp_tuple_add(struct tcp_engine *e, struct tcp_conn *c);
-void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
-		   tcp_time now);
-void tcp_event(struct tcp_engine *e, struct tcp_conn *c, unsigned ev);
-void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
-		   tcp_time now);
-void tcp_conn_init_seq(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_child_established(struct tcp_engine *e, struct tcp_conn *c);
-uint16_t tcp_own_mss(const struct tcp_engine *e, int family);
-
-/* tcp_ring.c */
-uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
-void tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src,
-		  uint32_t n);
-void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, void *dst,
-		   uint32_t n);
-void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
-bool tcp_ring_grow(struct tcp_ring *r, uint32_t cap);
-void tcp_ring_free(struct tcp_ring *r);
-
-/* tcp_isn.c */
-uint64_t tcp_siphash(const uint64_t key[2], const void *msg, size_t len);
-uint32_t tcp_isn(const struct tcp_engine *e, const struct wire_ep *local,
-		 const struct wire_ep *remote, tcp_time now);
-int tcp_pick_port(struct tcp_engine *e, struct wire_ep *local,
-		  const struct wire_ep *remote);
-uint32_t tcp_cookie_make(const struct tcp_engine *e, const struct wire_seg *syn,
-			 uint16_t *mss, tcp_time now);
-bool tcp_cookie_check(const struct tcp_engine *e, const struct wire_seg *ack,
-		      uint16_t *mss, tcp_time now);
-uint32_t tcp_cookie_tsval(const struct wire_opts *syn, uint32_t ts_now);
-void tcp_cookie_opts(uint32_t tsecr, struct wire_opts *o);
-
-/* tcp_trace.c */
-void tcp_trace_seg(const struct tcp_engine *e, struct tcp_conn *c, char dir,
-		   const struct wire_seg *s, tcp_time now);
-void tcp_trace_state(const struct tcp_engine *e, struct tcp_conn *c,
-		     enum tcp_state from, enum tcp_state to, tcp_time now);
-
-/* tcp_output.c */
-void tcp_output(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
-		      tcp_time now);
-uint8_t tcp_wscale_for(uint32_t bytes);
-void tcp_send_probe(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_send_tlp(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_resend_una(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_send_ctl(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
-		  uint8_t flags, tcp_time now);
-void tcp_send_ack(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_send_syn(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_send_rst_reply(struct tcp_engine *e, const struct wire_seg *s);
-void tcp_send_raw(struct tcp_engine *e, struct wire_seg *s);
-bool tcp_challenge_ack(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-uint32_t tcp_fin_seq(const struct tcp_conn *c);
-bool tcp_fin_acked(const struct tcp_conn *c);
-
-/* tcp_input.c */
-void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now);
-
-/* tcp_timer.c */
-void tcp_timers_update(struct tcp_engine *e, struct tcp_conn *c);
-void tcp_heap_del(struct tcp_engine *e, struct tcp_conn *c);
-void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-/* Arm FIN_WAIT_2's limit if C was closed (not only shut down). */
-void tcp_fin_wait_2_timer(struct tcp_engine *e, struct tcp_conn *c,
-			  tcp_time now);
-void tcp_rtt_sample(struct tcp_conn *c, tcp_time rtt,
-		    const struct tcp_config *cfg);
-void tcp_rtx_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_tlp_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_keep_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-void tcp_delack_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
-uint32_t tcp_ts_now(tcp_time now);
-
-/* tcp_cc.c */
-extern const struct tcp_cc_ops tcp_cc_newreno, tcp_cc_cubic;
-
-/* tcp_sack.c: the sender's scoreboard and RFC 6675 recovery. */
-int tcp_ival_add(struct tcp_ival *v, int *n, int max, uint32_t left,
-		 uint32_t right);
-void tcp_ival_trim(struct tcp_ival *v, int *n, uint32_t upto);
-void tcp_sack_update(struct tcp_conn *c, const struct wire_opts *o);
-uint32_t tcp_sacked_bytes(const struct tcp_conn *c, uint32_t below);
-bool tcp_sack_is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end);
-uint32_t tcp_pipe(const struct tcp_conn *c);
-bool tcp_next_rxt(const struct tcp_conn *c, uint32_t *seq, uint32_t *len);
-bool tcp_rack_hole(const struct tcp_conn *c);
-void tcp_recovery_start(struct tcp_conn *c, tcp_time now);
-
-/* tcp_rx.c: reassembly and the receive window. */
-void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
-		 const struct wire_seg *s, tcp_time now);
-uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn);
-void tcp_rx_sack_blocks(const struct tcp_conn *c, struct wire_opts *o);
-void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
-		 tcp_time now);
+/* The MSS we announce: cfg.mss is the IPv4 figure (MTU - 40); IPv6
+ * headers take 20 bytes more. */
+static inline uint16_t tcp_own_mss(const struct tcp_engine *e, int family)
+{
+	return e->cfg.mss - (family == AF_INET6 ? 20 : 0);
+}
 
 #endif

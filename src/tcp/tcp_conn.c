@@ -1,0 +1,206 @@
+/* The connection core: a connection's birth and death, its state
+ * changes (RFC 9293 §3.3.2), its normal end and its failure, the events
+ * for the user, the output queue that tcp_dispatch() works off, and the
+ * accept queue's links. */
+#include <stdlib.h>
+
+#include "tcp_cc.h"
+#include "tcp_conn.h"
+#include "tcp_isn.h"
+#include "tcp_ring.h"
+#include "tcp_table.h"
+#include "tcp_timer.h"
+#include "tcp_trace.h"
+
+void tcp_conn_release(struct tcp_conn *c)
+{
+	tcp_ring_free(&c->sndq);
+	tcp_ring_free(&c->rcvq);
+	free(c->tr);
+	free(c);
+}
+
+struct tcp_conn *tcp_conn_new(struct tcp_engine *e)
+{
+	struct tcp_conn *c;
+
+	if (e->nconns >= e->cfg.max_conns)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = e->next_id++;
+	c->accepted = true;
+	c->tr_pinning = true;
+	c->heap_idx = SIZE_MAX;
+	c->deadline = c->t_rtx = c->t_persist = c->t_delack = c->t_keep =
+		c->t_wait = c->t_pto = c->rtx_start = TCP_NEVER;
+	c->sndq.cap = e->cfg.sndbuf;
+	c->rcvq.cap = e->cfg.rcvbuf;
+	c->cc = e->cfg.cc == TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;
+	c->mss = 536; /* RFC 9293 §3.7.1 default until the peer says */
+	tcp_table_link(e, c);
+	return c;
+}
+
+void tcp_aq_remove(struct tcp_conn *l, struct tcp_conn *c)
+{
+	struct tcp_conn **p = &l->aq_head, *prev = NULL;
+
+	while (*p && *p != c) {
+		prev = *p;
+		p = &(*p)->aq_next;
+	}
+	if (!*p)
+		return;
+	*p = c->aq_next;
+	if (l->aq_tail == c)
+		l->aq_tail = prev;
+	l->aq_len--;
+}
+
+/* C leaves the output queue (it is being destroyed). */
+static void outq_del(struct tcp_engine *e, struct tcp_conn *c)
+{
+	size_t i;
+
+	for (i = 0; c->out_queued && i < e->noutq; i++)
+		if (e->outq[i] == c)
+			e->outq[i] = NULL;
+	c->out_queued = false;
+}
+
+/* Unlink C from everything and free it; sends nothing. */
+void tcp_conn_destroy(struct tcp_engine *e, struct tcp_conn *c)
+{
+	if (c->state == TCP_SYN_RECEIVED && c->parent) {
+		c->parent->half_open--;
+		e->st.half_open--;
+	}
+	if (c->parent)
+		tcp_aq_remove(c->parent, c);
+	tcp_table_unlink(e, c);
+	tcp_heap_del(e, c);
+	outq_del(e, c);
+	tcp_conn_release(c);
+}
+
+void tcp_event(struct tcp_engine *e, struct tcp_conn *c, unsigned ev)
+{
+	uint32_t *q;
+
+	if (!c->accepted || !e->cfg.event)
+		return;
+	c->ev |= ev;
+	if (c->ev_queued)
+		return;
+	if (e->nevq == e->evq_cap) {
+		size_t cap = e->evq_cap ? e->evq_cap * 2 : 16;
+
+		q = realloc(e->evq, cap * sizeof(*q));
+		if (!q)
+			return;
+		e->evq = q;
+		e->evq_cap = cap;
+	}
+	e->evq[e->nevq++] = c->id;
+	c->ev_queued = true;
+}
+
+/* C has something to send (data, a FIN, its SYN, an ACK): tcp_dispatch()
+ * sends it, once for everything that happened since the last one. */
+void tcp_conn_mark(struct tcp_engine *e, struct tcp_conn *c)
+{
+	if (c->out_queued)
+		return;
+	c->out_queued = true;
+	if (e->noutq == e->outq_cap) {
+		size_t cap = e->outq_cap ? e->outq_cap * 2 : 64;
+		struct tcp_conn **q = realloc(e->outq, cap * sizeof(*q));
+
+		if (!q) { /* no room: dispatch looks at every connection */
+			e->outq_lost = true;
+			return;
+		}
+		e->outq = q;
+		e->outq_cap = cap;
+	}
+	e->outq[e->noutq++] = c;
+}
+
+/* Deliver queued events once the engine is consistent again, so that the
+ * callback may call back in. */
+void tcp_events_flush(struct tcp_engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nevq; i++) {
+		struct tcp_conn *c = tcp_conn_find(e, e->evq[i]);
+		unsigned ev;
+
+		if (!c)
+			continue;
+		ev = c->ev;
+		c->ev = 0;
+		c->ev_queued = false;
+		if (ev)
+			e->cfg.event(e->cfg.ctx, c->id, ev);
+	}
+	e->nevq = 0;
+}
+
+void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
+		   tcp_time now)
+{
+	enum tcp_state from = c->state;
+
+	if (from == st)
+		return;
+	if (c->parent && !c->accepted) {
+		int d = (st == TCP_SYN_RECEIVED) - (from == TCP_SYN_RECEIVED);
+
+		c->parent->half_open += d;
+		e->st.half_open += d;
+	}
+	c->state = st;
+	if (st == TCP_TIME_WAIT || st == TCP_CLOSED) /* no more to send */
+		tcp_ring_free(&c->sndq);
+	if ((st == TCP_TIME_WAIT || st == TCP_CLOSED) && !c->rcvq.len)
+		tcp_ring_free(&c->rcvq);
+	tcp_trace_state(e, c, from, st, now);
+	tcp_event(e, c, TCP_EV_STATE);
+	if (st == TCP_ESTABLISHED)
+		tcp_event(e, c, TCP_EV_ESTABLISHED | TCP_EV_WRITABLE);
+	if (st == TCP_CLOSED) {
+		tcp_tuple_del(e, c);
+		c->t_rtx = c->t_persist = c->t_delack = c->t_keep = c->t_wait =
+			TCP_NEVER;
+		tcp_event(e, c,
+			  TCP_EV_CLOSED | TCP_EV_READABLE | TCP_EV_WRITABLE);
+	}
+	tcp_timers_update(e, c);
+}
+
+/* The normal end: CLOSED, without an error for the user. */
+void tcp_conn_end(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	tcp_set_state(e, c, TCP_CLOSED, now);
+}
+
+/* The connection failed: CLOSED, and calls return -ERR from now on. */
+void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
+		   tcp_time now)
+{
+	c->error = err;
+	tcp_set_state(e, c, TCP_CLOSED, now);
+}
+
+void tcp_conn_init_seq(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	c->iss = tcp_isn(e, &c->local, &c->remote, now);
+	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
+	c->snd_data = c->iss + 1;
+	c->rto = e->cfg.rto_initial;
+	c->ssthresh = UINT32_MAX;
+	c->last_rcv = now;
+}

@@ -1,0 +1,33 @@
+/* The connection core (tcp_conn.c). */
+#ifndef TCPFS_TCP_CONN_H
+#define TCPFS_TCP_CONN_H
+
+#include "tcp_sock.h"
+
+/* A new connection in CLOSED, in the id table; NULL at max_conns or on
+ * ENOMEM. */
+struct tcp_conn *tcp_conn_new(struct tcp_engine *e);
+/* Free C's memory only (the engine is going). */
+void tcp_conn_release(struct tcp_conn *c);
+/* Unlink C from everything and free it; sends nothing. */
+void tcp_conn_destroy(struct tcp_engine *e, struct tcp_conn *c);
+/* ISS (RFC 6528) and the send variables, RTO, for a connection opening. */
+void tcp_conn_init_seq(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+/* Enter state ST: half-open counts, buffers, trace, events, timers. */
+void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
+		   tcp_time now);
+/* The normal end: CLOSED without an error. */
+void tcp_conn_end(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+/* Failure: CLOSED, and the user's calls return -ERR (ERR > 0). */
+void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
+		   tcp_time now);
+/* Queue events EV (TCP_EV_*) of C for tcp_dispatch() to deliver. */
+void tcp_event(struct tcp_engine *e, struct tcp_conn *c, unsigned ev);
+/* Deliver the queued events to cfg.event (tcp_dispatch() only). */
+void tcp_events_flush(struct tcp_engine *e);
+/* C has something to send: tcp_dispatch() calls tcp_output() for it. */
+void tcp_conn_mark(struct tcp_engine *e, struct tcp_conn *c);
+/* Take C from listener L's accept queue (if there). */
+void tcp_aq_remove(struct tcp_conn *l, struct tcp_conn *c);
+
+#endif

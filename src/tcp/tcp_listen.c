@@ -1,0 +1,177 @@
+/* Listeners and their children, Linux's tcp_minisocks.c: LISTEN's
+ * segments (RFC 9293 §3.10.7.2), half-open children, SYN cookies (RFC
+ * 4987 §3.6), the accept queue, and a listener's close. */
+#include <string.h>
+
+#include "tcp_conn.h"
+#include "tcp_isn.h"
+#include "tcp_listen.h"
+#include "tcp_opts.h"
+#include "tcp_output.h"
+#include "tcp_rx.h"
+#include "tcp_table.h"
+#include "tcp_timer.h"
+#include "tcp_trace.h"
+
+static struct tcp_conn *child_new(struct tcp_engine *e, struct tcp_conn *l,
+				  const struct wire_seg *s, tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_new(e);
+
+	if (!c)
+		return NULL;
+	c->local = s->dst;
+	c->remote = s->src;
+	c->parent = l;
+	c->passive = true;
+	c->accepted = false;
+	c->nodelay = l->nodelay;
+	c->keep_idle = l->keep_idle;
+	if (tcp_tuple_add(e, c)) {
+		tcp_conn_destroy(e, c);
+		return NULL;
+	}
+	tcp_conn_init_seq(e, c, now);
+	return c;
+}
+
+/* No room for state: answer with a SYN cookie (RFC 4987 §3.6). */
+static void send_cookie(struct tcp_engine *e, const struct wire_seg *syn,
+			tcp_time now)
+{
+	struct tcp_synopt w;
+	struct wire_seg s;
+	uint16_t mss;
+
+	memset(&s, 0, sizeof(s));
+	s.src = syn->dst;
+	s.dst = syn->src;
+	s.seq = tcp_cookie_make(e, syn, &mss, now);
+	s.ack = syn->seq + 1;
+	s.flags = TCP_SYN | TCP_ACK;
+	s.wnd = tcp_syn_wnd(e->cfg.rcvbuf);
+	/* Window scale and SACK-OK survive only in the timestamp. */
+	w.mss = mss;
+	w.ts = syn->opt.has_ts;
+	w.ws = w.ts && syn->opt.has_ws;
+	w.wscale = tcp_wscale_for(e->cfg.rcvbuf_max);
+	w.sack = w.ts && syn->opt.sack_ok;
+	tcp_syn_opts(&w, &s.opt);
+	if (w.ts) {
+		s.opt.tsval = tcp_cookie_tsval(&syn->opt, tcp_ts_now(now));
+		s.opt.tsecr = syn->opt.tsval;
+	}
+	e->st.syn_cookies_sent++;
+	tcp_send_raw(e, &s);
+}
+
+static void listen_syn(struct tcp_engine *e, struct tcp_conn *l,
+		       const struct wire_seg *s, tcp_time now)
+{
+	struct tcp_conn *c;
+
+	if (l->aq_len >= l->backlog) {
+		e->st.syn_dropped++; /* the user is not accepting */
+		return;
+	}
+	if (l->half_open >= l->backlog ||
+	    e->st.half_open >= e->cfg.max_half_open ||
+	    !(c = child_new(e, l, s, now))) {
+		send_cookie(e, s, now);
+		return;
+	}
+	tcp_trace_in(e, c, s, now);
+	tcp_take_syn_opts(e, c, s, now);
+	tcp_take_window(c, s);
+	tcp_set_state(e, c, TCP_SYN_RECEIVED, now);
+	tcp_send_syn(e, c, now);
+}
+
+/* The ACK completing a cookie handshake: build the connection then, in
+ * SYN-RECEIVED, for the segment to go on to. False if S is no cookie's
+ * ACK; *CHILD NULL when it was but there is no room. */
+static bool listen_cookie_ack(struct tcp_engine *e, struct tcp_conn *l,
+			      struct wire_seg *s, struct tcp_conn **child,
+			      tcp_time now)
+{
+	struct tcp_conn *c;
+	uint16_t mss;
+
+	*child = NULL;
+	if (!tcp_cookie_check(e, s, &mss, now))
+		return false;
+	if (l->aq_len >= l->backlog || !(c = child_new(e, l, s, now))) {
+		e->st.syn_dropped++;
+		return true;
+	}
+	c->iss = s->ack - 1;
+	c->snd_una = c->recover = c->iss;
+	c->snd_nxt = c->snd_max = s->ack;
+	c->snd_data = s->ack;
+	c->irs = s->seq - 1;
+	c->rcv_nxt = s->seq;
+	tcp_rcv_wnd_field(c, true); /* the window our cookie's SYN,ACK had */
+	c->mss = mss;
+	if (s->opt.has_ts && s->opt.tsecr)
+		tcp_take_cookie_opts(e, c, s, now);
+	tcp_set_state(e, c, TCP_SYN_RECEIVED, now);
+	*child = c;
+	return true;
+}
+
+struct tcp_conn *tcp_listen_input(struct tcp_engine *e, struct tcp_conn *l,
+				  struct wire_seg *s, tcp_time now)
+{
+	struct tcp_conn *child;
+
+	if (s->flags & TCP_RST)
+		return NULL;
+	if (s->flags & TCP_ACK) {
+		if (!(s->flags & TCP_SYN) &&
+		    listen_cookie_ack(e, l, s, &child, now))
+			return child;
+		tcp_send_rst_reply(e, s);
+		return NULL;
+	}
+	if (s->flags & TCP_SYN)
+		listen_syn(e, l, s, now);
+	return NULL;
+}
+
+/* A child reached ESTABLISHED: from the half-open set to the accept
+ * queue. */
+void tcp_child_established(struct tcp_engine *e, struct tcp_conn *c)
+{
+	struct tcp_conn *l = c->parent;
+
+	if (!l || c->accepted)
+		return;
+	if (l->aq_tail)
+		l->aq_tail->aq_next = c;
+	else
+		l->aq_head = c;
+	l->aq_tail = c;
+	c->aq_next = NULL;
+	l->aq_len++;
+	tcp_event(e, l, TCP_EV_ACCEPT);
+}
+
+/* Children not yet accepted die with their listener, with a RST. */
+void tcp_listener_close(struct tcp_engine *e, struct tcp_conn *l, tcp_time now)
+{
+	size_t i;
+
+	for (i = 0; i < e->nbuckets; i++) {
+		struct tcp_conn *c = e->by_id[i], *next;
+
+		for (; c; c = next) {
+			next = c->id_next;
+			if (c->parent != l)
+				continue;
+			if (c->state != TCP_CLOSED)
+				tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
+			tcp_conn_destroy(e, c);
+		}
+	}
+	tcp_set_state(e, l, TCP_CLOSED, now);
+}

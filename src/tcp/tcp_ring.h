@@ -1,0 +1,22 @@
+/* Byte rings: the send and receive queues (tcp_ring.c). */
+#ifndef TCPFS_TCP_RING_H
+#define TCPFS_TCP_RING_H
+
+#include "tcp_sock.h"
+
+/* Append up to N bytes; how many fit (0 when the storage cannot be had). */
+uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
+/* Store N bytes at OFF past the head; the length stays (out of order). */
+void tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src,
+		  uint32_t n);
+/* Copy N bytes at OFF past the head to DST. */
+void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, void *dst,
+		   uint32_t n);
+/* Forget the first N bytes. */
+void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
+/* Enlarge to CAP, every byte at its offset; false on ENOMEM. */
+bool tcp_ring_grow(struct tcp_ring *r, uint32_t cap);
+/* Free the storage; empty (capacity kept: it is allocated again on use). */
+void tcp_ring_free(struct tcp_ring *r);
+
+#endif

@@ -1,0 +1,28 @@
+/* Timers, the arming side (tcp_timer.c); expiry is tcp_timeout.h's. */
+#ifndef TCPFS_TCP_TIMER_H
+#define TCPFS_TCP_TIMER_H
+
+#include "tcp_sock.h"
+
+/* The timestamp clock at NOW (RFC 7323 §5.4: 1 ms). */
+uint32_t tcp_ts_now(tcp_time now);
+/* File C again in the heap after any of its timers changed. */
+void tcp_timers_update(struct tcp_engine *e, struct tcp_conn *c);
+/* Take C out of the heap. */
+void tcp_heap_del(struct tcp_engine *e, struct tcp_conn *c);
+/* An RTT sample R (RFC 6298 §2): SRTT, RTTVAR, RTO within CFG's bounds. */
+void tcp_rtt_sample(struct tcp_conn *c, tcp_time r,
+		    const struct tcp_config *cfg);
+/* Retransmission timer at NOW + RTO (persist off). */
+void tcp_rtx_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+/* The tail loss probe or RACK's reordering deadline, if before the RTO. */
+void tcp_tlp_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+/* Delayed ACK within cfg.delack (kept if already armed). */
+void tcp_delack_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+/* Keepalive from NOW, when on and synchronized. */
+void tcp_keep_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+/* FIN_WAIT_2's limit of 2 MSL, if C was closed (not only shut down). */
+void tcp_fin_wait_2_timer(struct tcp_engine *e, struct tcp_conn *c,
+			  tcp_time now);
+
+#endif

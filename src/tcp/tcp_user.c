@@ -1,0 +1,330 @@
+/* The user calls of RFC 9293 §3.10.1-§3.10.6: OPEN (active and
+ * passive), SEND, RECEIVE, CLOSE, ABORT; with accept, shutdown, free and
+ * the per-connection switches. They change state and mark the
+ * connection; tcp_dispatch() sends. Only ABORT's RST goes at once. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "tcp_conn.h"
+#include "tcp_listen.h"
+#include "tcp_output.h"
+#include "tcp_ring.h"
+#include "tcp_rx.h"
+#include "tcp_table.h"
+#include "tcp_timer.h"
+
+/* A connection that has done nothing yet: connect/listen allowed. */
+static bool conn_fresh(const struct tcp_conn *c)
+{
+	return c->state == TCP_CLOSED && !c->listener && !c->remote.family;
+}
+
+int tcp_open(struct tcp_engine *e)
+{
+	struct tcp_conn *c;
+
+	if (e->nconns >= e->cfg.max_conns)
+		return -EMFILE;
+	c = tcp_conn_new(e);
+	return c ? (int)c->id : -ENOMEM;
+}
+
+/* RFC 9293 §3.10.1 OPEN (active): send SYN, enter SYN-SENT. */
+static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
+		      const struct wire_ep *remote, uint16_t lport,
+		      tcp_time now)
+{
+	const struct wire_ep *own;
+	int rc;
+
+	if (!conn_fresh(c)) /* connect(2): EALREADY while it is under way */
+		return c->state == TCP_SYN_SENT ? -EALREADY : -EISCONN;
+	if (remote->family != AF_INET && remote->family != AF_INET6)
+		return -EINVAL;
+	if (!remote->port)
+		return -EINVAL;
+	own = tcp_own_addr(e, remote->family);
+	if (!own)
+		return -ENETUNREACH;
+	c->local = *own;
+	c->remote = *remote;
+	c->local.port = lport;
+	if (!lport)
+		rc = tcp_pick_port(e, &c->local, &c->remote);
+	else /* a listener on the port counts as taken */
+		rc = tcp_lookup(e, &c->local, &c->remote) ? -EADDRINUSE : 0;
+	if (!rc)
+		rc = tcp_tuple_add(e, c);
+	if (rc) {
+		memset(&c->remote, 0, sizeof(c->remote));
+		return rc;
+	}
+	tcp_conn_init_seq(e, c, now);
+	tcp_set_state(e, c, TCP_SYN_SENT, now);
+	tcp_conn_mark(e, c); /* the SYN goes with the next dispatch */
+	return 0;
+}
+
+int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
+		uint16_t lport, tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	int rc;
+
+	if (!c)
+		return -ENOENT;
+	e->now = now;
+	rc = do_connect(e, c, remote, lport, now);
+	return rc;
+}
+
+/* Family 0 (any), any address of a family we have, or our address. */
+static bool listen_addr_ok(const struct tcp_engine *e,
+			   const struct wire_ep *local)
+{
+	static const uint8_t zero[16];
+	const struct wire_ep *own;
+
+	if (!local->family)
+		return true;
+	own = tcp_own_addr(e, local->family);
+	return own && (!memcmp(local->a, zero, sizeof(zero)) ||
+		       !memcmp(local->a, own->a, sizeof(own->a)));
+}
+
+/* True if a listener already holds some address of LOCAL on its port
+ * (what bind(2) without SO_REUSEADDR refuses with EADDRINUSE). */
+static bool listen_taken(struct tcp_engine *e, const struct wire_ep *local)
+{
+	static const uint8_t fams[] = {AF_INET, AF_INET6};
+	const struct wire_ep any = {0};
+
+	for (size_t i = 0; i < sizeof(fams); i++) {
+		const struct wire_ep *own = tcp_own_addr(e, fams[i]);
+		struct wire_ep l;
+		if (!own || (local->family && local->family != fams[i]))
+			continue;
+		l = *own;
+		l.port = local->port;
+		if (tcp_lookup(e, &l, &any)) /* ours, any of the family, any */
+			return true;
+	}
+	return false;
+}
+
+/* RFC 9293 §3.10.1 OPEN (passive). */
+int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
+	       unsigned backlog)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	int rc;
+
+	if (!c)
+		return -ENOENT;
+	if (!conn_fresh(c))
+		return -EISCONN;
+	if (!local->port || !listen_addr_ok(e, local))
+		return -EINVAL;
+	if (listen_taken(e, local))
+		return -EADDRINUSE;
+	c->local = *local;
+	if (!local->family)
+		memset(c->local.a, 0, sizeof(c->local.a));
+	rc = tcp_tuple_add(e, c);
+	if (rc)
+		return rc;
+	c->listener = true;
+	c->backlog = backlog < 1 ? 1 : backlog;
+	if (c->backlog > e->cfg.backlog_max)
+		c->backlog = e->cfg.backlog_max;
+	tcp_set_state(e, c, TCP_LISTEN, e->now); /* no time given: the last */
+	return 0;
+}
+
+int tcp_accept(struct tcp_engine *e, uint32_t id)
+{
+	struct tcp_conn *l = tcp_conn_find(e, id), *c;
+
+	if (!l)
+		return -ENOENT;
+	if (!l->listener)
+		return -EINVAL;
+	c = l->aq_head;
+	if (!c)
+		return l->state == TCP_LISTEN ? -EAGAIN : -EINVAL;
+	tcp_aq_remove(l, c);
+	c->parent = NULL;
+	c->accepted = true;
+	if (c->rcvq.len || c->fin_rcvd) /* arrived before the accept */
+		tcp_event(e, c, TCP_EV_READABLE);
+	if (c->state == TCP_CLOSED) /* reset before the accept */
+		tcp_event(e, c, TCP_EV_CLOSED);
+	return (int)c->id;
+}
+
+/* RFC 9293 §3.10.2 SEND. */
+long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
+	      tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	uint32_t n;
+
+	if (!c)
+		return -ENOENT;
+	if (c->error)
+		return -c->error;
+	if (c->fin_queued)
+		return -EPIPE;
+	if (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT)
+		return -ENOTCONN;
+	n = tcp_ring_write(&c->sndq, buf, len > UINT32_MAX ? UINT32_MAX : len);
+	if (n < len)
+		c->want_write = true;
+	if (!n)
+		return -EAGAIN;
+	e->now = now;
+	tcp_conn_mark(e, c);
+	return n;
+}
+
+/* RFC 9293 §3.10.3 RECEIVE. */
+long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
+	      tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	uint32_t n;
+
+	if (!c)
+		return -ENOENT;
+	n = len < c->rcvq.len ? (uint32_t)len : c->rcvq.len;
+	if (n) {
+		tcp_ring_peek(&c->rcvq, 0, buf, n);
+		tcp_rx_read(e, c, n, now);
+		return n;
+	}
+	if (c->fin_rcvd)
+		return 0;
+	if (c->state == TCP_CLOSED || c->listener)
+		return c->error ? -c->error : -ENOTCONN;
+	return -EAGAIN;
+}
+
+/* The sending side is done: FIN after the queued data (§3.10.4). */
+static int do_shutdown(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	switch (c->state) {
+	case TCP_SYN_SENT:
+		tcp_conn_end(e, c, now);
+		return 0;
+	case TCP_SYN_RECEIVED: /* FIN goes once ESTABLISHED */
+		c->fin_queued = true;
+		return 0;
+	case TCP_ESTABLISHED:
+		c->fin_queued = true;
+		tcp_set_state(e, c, TCP_FIN_WAIT_1, now);
+		break;
+	case TCP_CLOSE_WAIT:
+		c->fin_queued = true;
+		tcp_set_state(e, c, TCP_LAST_ACK, now);
+		break;
+	case TCP_CLOSED:
+	case TCP_LISTEN:
+		return c->error ? -c->error : -ENOTCONN;
+	default: /* already closing */
+		return 0;
+	}
+	tcp_conn_mark(e, c);
+	return 0;
+}
+
+int tcp_shutdown(struct tcp_engine *e, uint32_t id, tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	int rc;
+
+	if (!c)
+		return -ENOENT;
+	rc = c->listener ? -ENOTCONN : do_shutdown(e, c, now);
+	return rc;
+}
+
+int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	int rc = 0;
+
+	if (!c)
+		return -ENOENT;
+	if (c->listener) {
+		tcp_listener_close(e, c, now);
+	} else if (c->state != TCP_CLOSED) {
+		c->orphan = true;
+		rc = do_shutdown(e, c, now);
+		tcp_fin_wait_2_timer(e, c, now); /* after a shutdown */
+	}
+	return rc;
+}
+
+/* RFC 9293 §3.10.5 ABORT. */
+static void do_abort(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT_1:
+	case TCP_FIN_WAIT_2:
+	case TCP_CLOSE_WAIT:
+		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
+		break;
+	default:
+		break;
+	}
+	if (c->listener)
+		tcp_listener_close(e, c, now);
+	else if (c->state != TCP_CLOSED)
+		tcp_conn_fail(e, c, ECONNABORTED, now);
+}
+
+int tcp_abort(struct tcp_engine *e, uint32_t id, tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (!c)
+		return -ENOENT;
+	do_abort(e, c, now);
+	return 0;
+}
+
+void tcp_free(struct tcp_engine *e, uint32_t id, tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (!c)
+		return;
+	if (c->state != TCP_TIME_WAIT)
+		do_abort(e, c, now);
+	tcp_conn_destroy(e, c);
+}
+
+int tcp_set_keepalive(struct tcp_engine *e, uint32_t id, tcp_time idle)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (!c)
+		return -ENOENT;
+	c->keep_idle = idle;
+	c->keep_sent = 0;
+	tcp_keep_arm(e, c, c->last_rcv);
+	return 0;
+}
+
+int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (!c)
+		return -ENOENT;
+	c->nodelay = on;
+	return 0;
+}

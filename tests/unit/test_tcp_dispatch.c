@@ -1,0 +1,164 @@
+/* Processing apart from transmitting: tcp_input() and the user calls
+ * change state, tcp_dispatch() sends. A batch of segments gets one
+ * cumulative ACK (RFC 9293 §3.10.7.4, MUST-58 and MUST-59), data carries
+ * the ACK a batch owes, a connect's SYN waits for the dispatch, and an
+ * event callback's calls are sent by the same dispatch. */
+#include "tcp_harness.h"
+
+#define FULL 536 /* the client's MSS: the peer offered no option */
+
+/* Four full-sized segments in one batch: nothing until the dispatch, then
+ * exactly one ACK for all of them, not one for every second one. */
+static void one_ack_per_batch(void **state)
+{
+	static const uint8_t seg[FULL];
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), k;
+
+	(void)state;
+	for (k = 0; k < 4; k++)
+		h_feed(h, TCP_ACK, p + FULL * k, iss + 1, 65535, seg, FULL,
+		       NULL, 10);
+	h_none(h); /* tcp_input() sent nothing */
+	assert_int_equal(tcp_readable(h->e, id), 4 * FULL);
+	tcp_dispatch(h->e, 10);
+	h_expect(h, TCP_ACK, iss + 1, p + 4 * FULL);
+	h_none(h);
+	assert_int_equal(tcp_dispatch(h->e, 10), TCP_NEVER); /* no delack */
+	h_free(h);
+}
+
+/* Small segments in one batch still wait for the delayed ACK. An
+ * out-of-order segment is answered at once by tcp_input(), as every such
+ * segment is (RFC 5681 §4.2), and the segment filling its hole in the
+ * same batch gets the dispatch's ACK, for everything. */
+static void batch_keeps_ack_rules(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	h_feed(h, TCP_ACK, p, iss + 1, 65535, "ab", 2, NULL, 10);
+	h_feed(h, TCP_ACK, p + 2, iss + 1, 65535, "cd", 2, NULL, 10);
+	assert_int_equal(tcp_dispatch(h->e, 10), 10 + 40 * MS);
+	h_none(h);
+	tcp_dispatch(h->e, 10 + 40 * MS);
+	h_expect(h, TCP_ACK, iss + 1, p + 4);
+	p += 4;
+
+	h_feed(h, TCP_ACK, p + 3, iss + 1, 65535, "later", 5, NULL, 50 * MS);
+	h_expect(h, TCP_ACK, iss + 1, p); /* the duplicate ACK */
+	h_feed(h, TCP_ACK, p, iss + 1, 65535, "xyz", 3, NULL, 50 * MS);
+	h_none(h);
+	tcp_dispatch(h->e, 50 * MS);
+	h_expect(h, TCP_ACK, iss + 1, p + 8);
+	h_none(h);
+	assert_int_equal(h_info(h, id).ooo_segs, 1);
+	h_free(h);
+}
+
+/* Data in and a write in one batch: the data segment carries the ACK;
+ * no pure ACK goes, and no delayed ACK waits. */
+static void write_carries_ack(void **state)
+{
+	static const uint8_t seg[FULL];
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	struct wire_seg *s;
+
+	(void)state;
+	h_feed(h, TCP_ACK, p, iss + 1, 65535, seg, FULL, NULL, 10);
+	h_feed(h, TCP_ACK, p + FULL, iss + 1, 65535, seg, FULL, NULL, 10);
+	assert_int_equal(tcp_send(h->e, id, "reply", 5, 10), 5);
+	h_none(h);
+	tcp_dispatch(h->e, 10);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p + 2 * FULL);
+	assert_int_equal(s->len, 5);
+	h_none(h);
+
+	/* One small segment would wait for the delayed ACK: the reply
+	 * carries it at once. */
+	h_feed(h, TCP_ACK, p + 2 * FULL, iss + 6, 65535, "q", 1, NULL, 20);
+	assert_int_equal(tcp_send(h->e, id, "a", 1, 20), 1);
+	tcp_dispatch(h->e, 20);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 6, p + 2 * FULL + 1);
+	assert_int_equal(s->len, 1);
+	h_none(h);
+	assert_int_equal(tcp_dispatch(h->e, 20), 20 + h_info(h, id).rto);
+	h_free(h);
+}
+
+/* A connect's SYN goes with the dispatch; a connect closed in the same
+ * batch sends nothing at all. */
+static void connect_sends_at_dispatch(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int a = tcp_open(h->e), b = tcp_open(h->e);
+
+	(void)state;
+	assert_int_equal(tcp_connect(h->e, a, &h->peer, 0, 0), 0);
+	assert_int_equal(tcp_state(h->e, a), TCP_SYN_SENT);
+	h_none(h);
+	assert_int_equal(tcp_dispatch(h->e, 0), SEC); /* the SYN's RTO */
+	assert_int_equal(h_next(h)->flags, TCP_SYN);
+	h_none(h);
+
+	assert_int_equal(tcp_connect(h->e, b, &h->peer, 0, 5), 0);
+	assert_int_equal(tcp_close(h->e, b, 5), 0);
+	tcp_dispatch(h->e, 5);
+	h_none(h);
+	assert_int_equal(tcp_state(h->e, b), TCP_CLOSED);
+	h_free(h);
+}
+
+/* The callback echoes what it reads. */
+static void echo(struct harness *h, uint32_t id, unsigned ev)
+{
+	char buf[64];
+	long n;
+
+	if (!(ev & TCP_EV_READABLE))
+		return;
+	n = tcp_recv(h->e, id, buf, sizeof(buf), 0);
+	if (n > 0)
+		assert_int_equal(tcp_send(h->e, id, buf, (size_t)n, 0), n);
+	*(int *)h->user += 1;
+}
+
+/* Calls from an event callback are sent by the dispatch that delivered
+ * the event: the echo leaves at once, with the ACK of what it echoes. */
+static void event_calls_in(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), calls = 0;
+	struct wire_seg *s;
+
+	(void)state;
+	h->user = &calls;
+	h->on_event = echo;
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 1, "ping", 4, 10);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p + 4);
+	assert_int_equal(s->len, 4);
+	assert_memory_equal(s->data, "ping", 4);
+	h_none(h);
+	assert_int_equal(calls, 1);
+	assert_int_equal(tcp_readable(h->e, id), 0);
+	h_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(one_ack_per_batch),
+		cmocka_unit_test(batch_keeps_ack_rules),
+		cmocka_unit_test(write_carries_ack),
+		cmocka_unit_test(connect_sends_at_dispatch),
+		cmocka_unit_test(event_calls_in),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
