@@ -111,7 +111,7 @@ tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now);
  * -ENOMEM: out of memory. */
 int tcp_open(struct tcp_engine *e);
 /* Active open of ID to REMOTE from LPORT (0: random, RFC 6056) at NOW:
- * SYN_SENT at once, the SYN with the next tcp_dispatch(). Returns 0, or
+ * SYN_SENT and its SYN at once. Returns 0, or
  * -ENOENT: no connection ID;
  * -EALREADY: ID's connect is under way; -EISCONN: ID is in use;
  * -EINVAL: REMOTE is not IPv4/IPv6, or its port is 0;

@@ -362,10 +362,6 @@ static void resend_una(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
 		      tcp_time now)
 {
-	if (c->state == TCP_SYN_SENT && c->snd_max == c->iss) {
-		tcp_send_syn(e, c, now); /* a connect's first SYN */
-		return;
-	}
 	if (tcp_can_send_data(c->state)) {
 		bool sent = false;
 

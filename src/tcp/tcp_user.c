@@ -62,7 +62,8 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 	}
 	tcp_conn_init_seq(e, c, now);
 	tcp_set_state(e, c, TCP_SYN_SENT, now);
-	tcp_conn_mark(e, c); /* the SYN goes with the next dispatch */
+	/* the SYN at once, as a SYN,ACK: the trace shows it at the call */
+	tcp_send_syn(e, c, now);
 	return 0;
 }
 
