@@ -15,7 +15,7 @@ SRC=${SRC:-$here}
 TABLE=${TABLE-$SRC/bench/engine_goodput.txt}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-${CC:-cc} -O2 -g -std=gnu11 -D_GNU_SOURCE -DNDEBUG -I"$SRC/include" \
+${CC:-cc} -O2 -flto -g -std=gnu11 -D_GNU_SOURCE -DNDEBUG -I"$SRC/include" \
 	-o "$tmp/engine_memlink" "$here/bench/engine_memlink.c" \
 	"$SRC"/src/tcp/*.c "$SRC/src/wire/wire.c" "$SRC/src/wire/ep.c" \
 	"$SRC/src/link/impair.c" "$SRC/src/link/memlink.c" -lm

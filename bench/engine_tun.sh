@@ -101,7 +101,7 @@ mkdir -p "$MNT" "$BIN"
 cc -O2 -o "$BIN/tcpio" "$HERE/tcpio.c" || exit 1
 cc -O2 -pthread -o "$BIN/tunfwd" "$HERE/tunfwd.c" || exit 1
 RAW=1
-if ! cc -O2 -D_GNU_SOURCE -I"$HERE/../include" -o "$BIN/engine_raw" "$HERE/engine_raw.c" \
+if ! cc -O2 -flto -D_GNU_SOURCE -I"$HERE/../include" -o "$BIN/engine_raw" "$HERE/engine_raw.c" \
 	"$BUILD/src/drv/libdrv.a" "$BUILD/src/util/libutil.a" "$BUILD/src/tcp/libtcp.a" "$BUILD/src/link/liblink.a" \
 	"$BUILD/src/wire/libwire.a" $(pkg-config --libs libmnl fuse3) -lm 2>"$WORK/raw.err"; then
 	RAW=0

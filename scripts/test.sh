@@ -78,7 +78,7 @@ run_tests build "$@"
 section "build: build-asan/ (ASan + UBSan)"
 asan_build() {
 	# shellcheck disable=SC2054 # one meson option, commas and all
-	local opts=(-Db_sanitize=address,undefined -Db_lundef=false --werror)
+	local opts=(-Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false --werror)
 	if [ -f build-asan/meson-private/coredata.dat ]; then
 		meson setup --reconfigure build-asan "${opts[@]}" >/dev/null ||
 			return
@@ -101,7 +101,7 @@ run_tests build-asan --timeout-multiplier 3 "$@"
 fuzz() {
 	local seconds=${FUZZ_SECONDS:-30} t corpus
 	# shellcheck disable=SC2054 # one meson option, commas and all
-	local opts=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false)
+	local opts=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false)
 	if [ ! -f build-fuzz/meson-private/coredata.dat ]; then
 		CC=clang meson setup build-fuzz "${opts[@]}" >/dev/null || return 1
 	fi
