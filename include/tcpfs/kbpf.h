@@ -132,7 +132,8 @@ typedef void (*kbpf_event_cb)(const struct kbpf_event *e, void *arg);
  * lookup in the calling thread's namespace finds the socket's TIME_WAIT
  * mini-socket (same cookie): drain from the watched namespace. */
 int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg);
-/* Events lost so far because the ring buffer was full (0 if K is NULL). */
+/* Events lost so far: the ring buffer was full, or a tracepoint fired
+ * while its program ran on the same CPU (0 if K is NULL). */
 uint64_t kbpf_lost(const struct kbpf *k);
 
 #endif

@@ -12,6 +12,7 @@
  * reader until the ring is half full: the reader drains on a timer. */
 #include "kbpf_core.h"
 
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -27,14 +28,6 @@ struct {
 	__type(value, __u8);
 } watch SEC(".maps");
 
-/* iss/irs of connections whose handshake was seen, by socket cookie. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 131072);
-	__type(key, __u64);
-	__type(value, struct kbpf_abi_isn);
-} isn SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, KBPF_ABI_RING_SIZE);
@@ -44,17 +37,6 @@ struct {
 __u64 lost = 0;
 
 /* ---- sequence numbers by tuple (test run) ---- */
-
-static __always_inline void fill_isn(struct kbpf_abi_resp *r, __u64 cookie)
-{
-	struct kbpf_abi_isn *v = bpf_map_lookup_elem(&isn, &cookie);
-
-	if (v) {
-		r->iss = v->iss;
-		r->irs = v->irs;
-		r->has |= KBPF_ABI_ISS | KBPF_ABI_IRS;
-	}
-}
 
 static __always_inline int seq_of(struct bpf_sock *skc, __u64 want,
 				  struct kbpf_abi_resp *r)
@@ -81,7 +63,6 @@ static __always_inline int seq_of(struct bpf_sock *skc, __u64 want,
 		r->has = KBPF_ABI_SND_UNA | KBPF_ABI_SND_NXT |
 			 KBPF_ABI_RCV_NXT | KBPF_ABI_SND_WL1 |
 			 KBPF_ABI_WRITE_SEQ | KBPF_ABI_COPIED_SEQ;
-		fill_isn(r, r->cookie);
 		return 0;
 	}
 	rq = bpf_skc_to_tcp_request_sock(skc);
@@ -108,7 +89,6 @@ static __always_inline int seq_of(struct bpf_sock *skc, __u64 want,
 		r->snd_nxt = tw->tw_sk.__tw_common.skc_tw_snd_nxt;
 		r->rcv_nxt = tw->tw_sk.__tw_common.skc_tw_rcv_nxt;
 		r->has = KBPF_ABI_SND_NXT | KBPF_ABI_RCV_NXT;
-		fill_isn(r, r->cookie);
 		return 0;
 	}
 	return 2;
@@ -240,12 +220,54 @@ static __always_inline void ev_any(struct kbpf_abi_ev *e, void *sk)
 	}
 }
 
+/* How far down an ehash chain to look for a TIME_WAIT mini-socket: it is
+ * put at the head, and chains are about one socket long. */
+#define TW_CHAIN_MAX 8
+
+/* True if the TIME_WAIT mini-socket with COOKIE is in SK's ehash chain.
+ * Racy reads of a live RCU list through bpf_probe_read_kernel: at worst
+ * a miss, and then the event says CLOSE, as the tracepoint did. */
+static __always_inline int tw_hashed(struct sock *sk, __u64 cookie)
+{
+	__u32 off = bpf_core_field_offset(struct sock_common, skc_nulls_node);
+	struct inet_ehash_bucket *b;
+	struct hlist_nulls_node *n;
+	struct inet_hashinfo *h;
+	struct sock_common *c;
+	__u32 mask;
+	__u64 ck;
+	__u8 st;
+
+	if (!bpf_core_field_exists(struct inet_timewait_death_row, hashinfo))
+		return 0;
+	h = BPF_CORE_READ(sk, __sk_common.skc_net.net,
+			  ipv4.tcp_death_row.hashinfo);
+	if (!h)
+		return 0;
+	b = BPF_CORE_READ(h, ehash);
+	mask = BPF_CORE_READ(h, ehash_mask);
+	b = (void *)((char *)b +
+		     (sk->__sk_common.skc_hash & mask) *
+			     bpf_core_type_size(struct inet_ehash_bucket));
+	n = BPF_CORE_READ(b, chain.first);
+	for (int i = 0; i < TW_CHAIN_MAX; i++) {
+		if ((unsigned long)n & 1) /* the nulls marker: the end */
+			return 0;
+		c = (struct sock_common *)((char *)n - off);
+		ck = BPF_CORE_READ(c, skc_cookie.counter);
+		st = BPF_CORE_READ(c, skc_state);
+		if (ck == cookie && st == TCP_TIME_WAIT)
+			return 1;
+		n = BPF_CORE_READ(n, next);
+	}
+	return 0;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int kbpf_state(__u64 *ctx)
 {
 	struct sock *sk = (struct sock *)ctx[0];
 	int from = (int)ctx[1], to = (int)ctx[2];
-	struct kbpf_abi_isn v;
 	struct kbpf_abi_ev *e;
 	struct tcp_sock *tp;
 
@@ -272,22 +294,17 @@ int kbpf_state(__u64 *ctx)
 	    (from == TCP_SYN_SENT || from == TCP_SYN_RECV)) {
 		/* A client's bytes_acked counts its SYN, a server's does not;
 		 * bytes_received never counts the peer's SYN. */
-		v.iss = tp->snd_una - (__u32)tp->bytes_acked;
+		e->iss = tp->snd_una - (__u32)tp->bytes_acked;
 		if (from == TCP_SYN_RECV)
-			v.iss -= 1;
-		v.irs = tp->rcv_nxt - (__u32)tp->bytes_received - 1;
-		e->iss = v.iss;
-		e->irs = v.irs;
+			e->iss -= 1;
+		e->irs = tp->rcv_nxt - (__u32)tp->bytes_received - 1;
 		e->has |= KBPF_ABI_ISS | KBPF_ABI_IRS;
-		bpf_map_update_elem(&isn, &e->cookie, &v, BPF_ANY);
 	}
-	if (to == TCP_CLOSE) {
-		if ((from == TCP_FIN_WAIT2 || from == TCP_CLOSING) &&
-		    !sk->sk_err)
-			e->flags |= KBPF_ABI_EVF_TW_CANDIDATE;
-		else
-			bpf_map_delete_elem(&isn, &e->cookie);
-	}
+	/* A socket that becomes a TIME_WAIT mini-socket is closed after its
+	 * mini-socket took its place (and cookie) in the hash table. */
+	if (to == TCP_CLOSE && (from == TCP_FIN_WAIT2 || from == TCP_CLOSING) &&
+	    !sk->sk_err && tw_hashed(sk, e->cookie))
+		e->to = TCP_TIME_WAIT;
 	ev_submit(e);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -31,8 +32,23 @@
 #define TCP_TIME_WAIT 6
 #define TCP_CLOSE 7
 
+/* iss and irs of the connections whose handshake an event showed, by
+ * cookie: an open-addressing table (linear probing, at most half full). */
+struct isn {
+	uint64_t cookie; /* 0: a free slot */
+	uint64_t expire; /* TIME_WAIT: CLOCK_MONOTONIC ns it ends by, else 0 */
+	uint32_t iss, irs;
+};
+
+struct isn_tab {
+	struct isn *v;
+	size_t cap, n; /* cap: 0 or a power of 2 */
+};
+
 struct kbpf {
 	struct kbpf_skel *skel;
+	struct isn_tab isn;
+	uint64_t next_purge; /* ns: when to drop ended TIME_WAIT entries */
 	struct ring_buffer *rb;
 	int epfd, tfd;
 	int seq_fd, watch_fd;
@@ -172,6 +188,7 @@ void kbpf_close(struct kbpf *k)
 {
 	if (!k)
 		return;
+	free(k->isn.v);
 	ring_buffer__free(k->rb);
 	kbpf_skel__destroy(k->skel);
 	if (k->epfd >= 0)
@@ -179,6 +196,115 @@ void kbpf_close(struct kbpf *k)
 	if (k->tfd >= 0)
 		close(k->tfd);
 	free(k);
+}
+
+/* ---- iss and irs ---- */
+
+/* The table never holds more than this many connections (48 MiB). */
+#define ISN_MAX (1u << 21)
+/* A TIME_WAIT mini-socket lives TCP_TIMEWAIT_LEN (60 s); keep a margin. */
+#define TW_LIFE_NS (61ull * 1000000000)
+#define PURGE_NS (10ull * 1000000000)
+
+static size_t isn_slot(const struct isn_tab *t, uint64_t cookie)
+{
+	return (cookie * 0x9e3779b97f4a7c15ull) >> 32 & (t->cap - 1);
+}
+
+static struct isn *isn_find(const struct isn_tab *t, uint64_t cookie)
+{
+	size_t i;
+
+	if (!t->cap)
+		return NULL;
+	for (i = isn_slot(t, cookie); t->v[i].cookie;
+	     i = (i + 1) & (t->cap - 1))
+		if (t->v[i].cookie == cookie)
+			return &t->v[i];
+	return NULL;
+}
+
+/* Place V (its cookie not in T) in T, which has room. */
+static void isn_place(struct isn_tab *t, const struct isn *v)
+{
+	size_t i = isn_slot(t, v->cookie);
+
+	while (t->v[i].cookie)
+		i = (i + 1) & (t->cap - 1);
+	t->v[i] = *v;
+	t->n++;
+}
+
+/* Rebuild T with CAP slots, leaving out the entries that ended by NOW
+ * (0: none ended); 0 or -ENOMEM (T unchanged). */
+static int isn_rebuild(struct isn_tab *t, size_t cap, uint64_t now)
+{
+	struct isn_tab nt = {calloc(cap, sizeof(struct isn)), cap, 0};
+	size_t i;
+
+	if (!nt.v)
+		return -ENOMEM;
+	for (i = 0; i < t->cap; i++)
+		if (t->v[i].cookie &&
+		    !(now && t->v[i].expire && t->v[i].expire <= now))
+			isn_place(&nt, &t->v[i]);
+	free(t->v);
+	*t = nt;
+	return 0;
+}
+
+static void isn_put(struct isn_tab *t, uint64_t cookie, uint32_t iss,
+		    uint32_t irs)
+{
+	struct isn v = {cookie, 0, iss, irs}, *p = isn_find(t, cookie);
+
+	if (p) {
+		*p = v;
+		return;
+	}
+	if (t->n >= ISN_MAX)
+		return; /* full: this one goes without */
+	if ((t->n + 1) * 2 > t->cap &&
+	    isn_rebuild(t, t->cap ? t->cap * 2 : 1024, 0) < 0)
+		return;
+	isn_place(t, &v);
+}
+
+/* Remove the entry of COOKIE, shifting the ones after it back. */
+static void isn_del(struct isn_tab *t, uint64_t cookie)
+{
+	struct isn *p = isn_find(t, cookie);
+	size_t i, j, h;
+
+	if (!p)
+		return;
+	i = p - t->v;
+	for (j = (i + 1) & (t->cap - 1); t->v[j].cookie;
+	     j = (j + 1) & (t->cap - 1)) {
+		h = isn_slot(t, t->v[j].cookie);
+		/* move j into the hole i unless its home lies in (i, j] */
+		if (((j - h) & (t->cap - 1)) >= ((j - i) & (t->cap - 1))) {
+			t->v[i] = t->v[j];
+			i = j;
+		}
+	}
+	t->v[i].cookie = 0;
+	t->n--;
+}
+
+/* Record what a state change says about a connection's iss and irs. */
+static void isn_event(struct kbpf *k, const struct kbpf_event *e)
+{
+	struct isn *p;
+
+	if (e->type != KBPF_EV_STATE)
+		return;
+	if ((e->has & KBPF_ISS) && (e->has & KBPF_IRS))
+		isn_put(&k->isn, e->cookie, e->iss, e->irs);
+	else if (e->to == TCP_TIME_WAIT && (p = isn_find(&k->isn, e->cookie)))
+		p->expire = e->ts_ns + TW_LIFE_NS;
+	else if (e->to == TCP_CLOSE)
+		isn_del(&k->isn, e->cookie);
 }
 
 /* ---- sequence numbers ---- */
@@ -197,6 +323,7 @@ int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
 	uint8_t in[PKT_LEN] = {0}, res[PKT_LEN] = {0};
 	struct kbpf_abi_req q = {0};
 	struct kbpf_abi_resp rr, *r = &rr;
+	struct isn *p;
 	int err;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
 		    .data_size_in = sizeof(in), .data_out = res,
@@ -247,6 +374,11 @@ int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
 	out->copied_seq = r->copied_seq;
 	out->iss = r->iss;
 	out->irs = r->irs;
+	if (!(out->has & KBPF_ISS) && (p = isn_find(&k->isn, out->cookie))) {
+		out->iss = p->iss;
+		out->irs = p->irs;
+		out->has |= KBPF_ISS | KBPF_IRS;
+	}
 	return 0;
 }
 
@@ -312,9 +444,30 @@ int kbpf_fd(const struct kbpf *k)
 	return k ? k->epfd : -EINVAL;
 }
 
+/* Times PROG did not run because it was running already on that CPU (a
+ * softirq's state change inside a process's, say): events lost too. */
+static uint64_t misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) < 0)
+		return 0;
+	return info.recursion_misses;
+}
+
 uint64_t kbpf_lost(const struct kbpf *k)
 {
-	return k ? __atomic_load_n(&k->skel->bss->lost, __ATOMIC_RELAXED) : 0;
+	struct bpf_program *p = NULL;
+	uint64_t n;
+
+	if (!k)
+		return 0;
+	n = __atomic_load_n(&k->skel->bss->lost, __ATOMIC_RELAXED);
+	while ((p = bpf_object__next_program(k->skel->obj, p)))
+		n += misses(p);
+	return n;
 }
 
 static int on_record(void *ctx, void *data, size_t len)
@@ -322,7 +475,6 @@ static int on_record(void *ctx, void *data, size_t len)
 	struct kbpf *k = ctx;
 	const struct kbpf_abi_ev *r = data;
 	struct kbpf_event e = {0};
-	struct kbpf_seq s;
 
 	if (len < sizeof(*r))
 		return 0;
@@ -346,18 +498,22 @@ static int on_record(void *ctx, void *data, size_t len)
 	e.irs = r->irs;
 	e.seq = r->seq;
 	e.end_seq = r->end_seq;
-	/* The tracepoint says CLOSE when a socket becomes a TIME_WAIT
-	 * mini-socket; the mini-socket keeps the cookie. */
-	if ((r->flags & KBPF_ABI_EVF_TW_CANDIDATE) && e.cookie &&
-	    kbpf_seq(k, &e.tuple, e.cookie, &s) == 0 && s.kind == KBPF_TIMEWAIT)
-		e.to = TCP_TIME_WAIT;
+	isn_event(k, &e);
 	k->cb(&e, k->arg);
 	return 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg)
 {
-	uint64_t ticks;
+	uint64_t ticks, now;
 	int n;
 
 	if (!k || !cb)
@@ -369,5 +525,11 @@ int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg)
 	n = ring_buffer__consume(k->rb);
 	k->cb = NULL;
 	k->arg = NULL;
+	now = now_ns();
+	if (now >= k->next_purge) {
+		if (k->isn.n)
+			isn_rebuild(&k->isn, k->isn.cap, now);
+		k->next_purge = now + PURGE_NS;
+	}
 	return n;
 }

@@ -47,19 +47,12 @@ struct kbpf_abi_resp {
 	__u32 write_seq, copied_seq, iss, irs;
 };
 
-/* The first-sequence numbers of a connection whose handshake the state
- * program saw, by socket cookie. */
-struct kbpf_abi_isn {
-	__u32 iss, irs;
-};
-
 /* Ring buffer record types */
 #define KBPF_ABI_EV_STATE 1
 #define KBPF_ABI_EV_RESET_SENT 2
 #define KBPF_ABI_EV_RESET_RECV 3
 #define KBPF_ABI_EV_RETRANS 4
 
-/* kbpf_abi_ev.flags */
 #define KBPF_ABI_EVF_TW_CANDIDATE                                              \
 	(1u << 0) /* FIN_WAIT2/CLOSING -> CLOSE,
 					      * no error: likely TIME_WAIT */
@@ -74,7 +67,7 @@ struct kbpf_abi_ev {
 	__be16 lport, rport;
 	__u8 laddr[16], raddr[16];
 	__u32 has; /* KBPF_ABI_* bits of the fields below */
-	__u32 flags;
+	__u32 pad3;
 	__u32 snd_una, snd_nxt, rcv_nxt, iss, irs;
 	__u32 seq, end_seq; /* RETRANS: the segment */
 	__u32 pad2;

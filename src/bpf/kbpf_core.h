@@ -81,8 +81,34 @@ struct ns_common {
 	unsigned int inum;
 } KBPF_CORE;
 
+struct hlist_nulls_node {
+	struct hlist_nulls_node *next;
+} KBPF_CORE;
+
+struct hlist_nulls_head {
+	struct hlist_nulls_node *first;
+} KBPF_CORE;
+
+struct inet_ehash_bucket {
+	struct hlist_nulls_head chain;
+} KBPF_CORE;
+
+struct inet_hashinfo {
+	struct inet_ehash_bucket *ehash;
+	unsigned int ehash_mask;
+} KBPF_CORE;
+
+struct inet_timewait_death_row {
+	struct inet_hashinfo *hashinfo;
+} KBPF_CORE;
+
+struct netns_ipv4 {
+	struct inet_timewait_death_row tcp_death_row;
+} KBPF_CORE;
+
 struct net {
 	struct ns_common ns;
+	struct netns_ipv4 ipv4;
 } KBPF_CORE;
 
 typedef struct {
@@ -108,6 +134,9 @@ struct sock_common {
 		};
 	};
 	union {
+		unsigned int skc_hash;
+	};
+	union {
 		struct {
 			__be16 skc_dport;
 			__u16 skc_num;
@@ -119,6 +148,9 @@ struct sock_common {
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
 	atomic64_t skc_cookie;
+	union {
+		struct hlist_nulls_node skc_nulls_node;
+	};
 	union {
 		__u32 skc_tw_rcv_nxt;
 	};

@@ -162,7 +162,13 @@ def start_capture(port):
 def main():
     global SERVER
     netns = os.stat("/proc/self/ns/net").st_ino
+    # a connection older than the backend: no handshake seen, no iss
+    lo_, co, so = pair(socket.AF_INET, "127.0.0.1", 4999)
     ev = SERVER = Server(sys.argv[2])
+    cos = seq_of(co)
+    eq("ESTABLISHED", cos.get("state"), "older connection: found")
+    check("iss" not in cos and "irs" not in cos,
+          "older connection: no iss/irs (%s)" % " ".join(cos.get("words", [])))
     eq(netns, ev.netns, "events: the watched namespace is ours")
 
     # Another namespace: its sockets must not show.
@@ -305,7 +311,45 @@ def main():
     nft("delete table inet kbpft")
     eq(1000, recv_all(s8, 1000), "retransmitted data arrives")
 
+    # --- FIN_WAIT_2 ended by a reset: CLOSE, not TIME_WAIT ---
+    l9, c9, s9 = pair(socket.AF_INET, "127.0.0.1", 5006)
+    c9s = seq_of(c9)
+    c9.shutdown(socket.SHUT_WR)
+    eq(0, len(s9.recv(10)), "FIN_WAIT_2 pair: server reads EOF")
+    time.sleep(0.05)
+    s9.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s9.close()
+    time.sleep(0.05)
+
+    # --- many connections: the iss/irs table grows, shrinks, stays right ---
+    lm = socket.socket()
+    lm.bind(("127.0.0.1", 5007))
+    lm.listen(1024)
+    many = []
+    for i in range(1500):
+        c = socket.socket()
+        c.connect(("127.0.0.1", 5007))
+        s_, _ = lm.accept()
+        many.append((c, s_))
+    for c, s_ in many[::2]:  # half go: the server closes first
+        s_.close()
+        c.close()
+    bad = 0
+    for c, s_ in many[1::2]:
+        a, b = seq_of(c), seq_of(s_)
+        if a.get("iss") is None or a.get("iss") != b.get("irs") or \
+           b.get("iss") != a.get("irs"):
+            bad += 1
+    eq(0, bad, "750 live pairs among 1500: every iss = peer's irs")
+    for c, s_ in many[1::2]:
+        c.close()
+        s_.close()
+
     ev.stop()
+    eq([("ESTABLISHED", "FIN_WAIT_1"), ("FIN_WAIT_1", "FIN_WAIT_2"),
+        ("FIN_WAIT_2", "CLOSED")], transitions(ev, c9s["cookie"])[2:],
+       "FIN_WAIT_2 ended by a reset: CLOSE")
+    eq(1, len(ev.of(c9s["cookie"], "rst_recv")), "FIN_WAIT_2: the reset")
     eq([("CLOSED", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
         ("ESTABLISHED", "FIN_WAIT_1"), ("FIN_WAIT_1", "FIN_WAIT_2"),
         ("FIN_WAIT_2", "TIME_WAIT")], transitions(ev, cs["cookie"]),

@@ -9,6 +9,9 @@
  *   kbpf_probe events SECONDS
  *	watch the current namespace; print "ready netns=N", then one line
  *	per event for SECONDS, then "lost=N"
+ *   kbpf_probe count
+ *	watch the current namespace, print "ready netns=N", count events
+ *	until stdin closes, then print "events=N lost=N"
  *   kbpf_probe serve EVENTFILE
  *	the same with one kbpf for events and lookups (iss and irs come from
  *	the handshakes it saw): events go to EVENTFILE, "ready netns=N" and
@@ -197,6 +200,35 @@ static int cmd_events(struct kbpf *k, double secs)
 	return 0;
 }
 
+static void count_event(const struct kbpf_event *e, void *arg)
+{
+	(void)e;
+	++*(uint64_t *)arg;
+}
+
+static int cmd_count(struct kbpf *k)
+{
+	struct pollfd p[2] = {{.fd = kbpf_fd(k), .events = POLLIN},
+			      {.fd = 0, .events = POLLIN}};
+	struct epoll_event ev;
+	uint64_t n = 0;
+	char c;
+
+	if (watch_self(k) < 0)
+		return 3;
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return 3;
+		(void)epoll_wait(p[0].fd, &ev, 1, 0);
+		kbpf_drain(k, count_event, &n);
+		if (p[1].revents && read(0, &c, 1) <= 0)
+			break;
+	}
+	kbpf_drain(k, count_event, &n);
+	printf("events=%" PRIu64 " lost=%" PRIu64 "\n", n, kbpf_lost(k));
+	return 0;
+}
+
 /* One "seq ..." command line: answer it on stdout. */
 static void serve_line(struct kbpf *k, char *line)
 {
@@ -317,6 +349,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "events") && argc == 3) {
 		k = open_or_die();
 		rc = cmd_events(k, atof(argv[2]));
+	} else if (!strcmp(argv[1], "count") && argc == 2) {
+		k = open_or_die();
+		rc = cmd_count(k);
 	} else if (!strcmp(argv[1], "serve") && argc == 3) {
 		k = open_or_die();
 		rc = cmd_serve(k, argv[2]);
@@ -333,7 +368,7 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr,
 		"usage: kbpf_probe open | seq LADDR LPORT RADDR RPORT "
-		"[COOKIE] | events SECONDS | serve EVENTFILE | seqbench LADDR LPORT "
+		"[COOKIE] | events SECONDS | count | serve EVENTFILE | seqbench LADDR LPORT "
 		"RADDR RPORT N\n");
 	return 1;
 }
