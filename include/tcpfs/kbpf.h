@@ -14,6 +14,13 @@
  * also readable every KBPF_DRAIN_MS while a namespace is watched, and call
  * kbpf_drain() whenever it is.
  *
+ * iss and irs are known for connections whose handshake kbpf_drain() saw
+ * (an ESTABLISHED event), and exactly for request sockets; never for
+ * sockets older than the watch.
+ *
+ * Not thread-safe: one thread at a time per struct kbpf (kbpf_seq() from
+ * another thread, in another namespace, needs its own lock).
+ *
  * All sequence numbers are absolute (as on the wire), host order. */
 #ifndef TCPFS_KBPF_H
 #define TCPFS_KBPF_H
@@ -76,7 +83,10 @@ enum kbpf_event_type {
 	KBPF_EV_RETRANS = 4,	/* a segment [seq, end_seq) was retransmitted */
 };
 
-/* One event of one socket. */
+/* One event of one socket. Sequence numbers are absent entering SYN_SENT
+ * (no ISN chosen yet) and SYN_RECV (the new socket still holds its
+ * listener's), and for listeners; the local port is 0 entering SYN_SENT
+ * (none chosen yet). */
 struct kbpf_event {
 	uint64_t ts_ns;		 /* CLOCK_MONOTONIC, ns */
 	uint64_t cookie;	 /* the socket's cookie */
@@ -85,7 +95,8 @@ struct kbpf_event {
 	uint8_t type;		 /* enum kbpf_event_type */
 	uint8_t from, to; /* STATE: kernel TCP_* states; to is TIME_WAIT when
 			   * the socket became a TIME_WAIT mini-socket (the
-			   * tracepoint says CLOSE) */
+			   * tracepoint says CLOSE; the program found the
+			   * mini-socket with the same cookie) */
 	uint8_t state;	  /* the socket's state at the event */
 	uint32_t has;	  /* KBPF_* bits: the fields below that are valid */
 	uint32_t snd_una, snd_nxt, rcv_nxt; /* at that moment */
@@ -126,11 +137,9 @@ int kbpf_netns_self(uint64_t *out);
 int kbpf_fd(const struct kbpf *k);
 /* Callback for each event; the event is valid during the call only. */
 typedef void (*kbpf_event_cb)(const struct kbpf_event *e, void *arg);
-/* Call CB for every event queued, oldest first; the number of events, or
- * -EINVAL if K or CB is NULL, or the -errno of reading the ring. A STATE
- * event FIN_WAIT2/CLOSING -> CLOSE is reported with to = TIME_WAIT when a
- * lookup in the calling thread's namespace finds the socket's TIME_WAIT
- * mini-socket (same cookie): drain from the watched namespace. */
+/* Call CB for every event queued, oldest first (one ring for all CPUs);
+ * the number of events, or -EINVAL if K or CB is NULL, or the -errno
+ * of reading the ring. Also keeps the iss/irs that kbpf_seq() reports. */
 int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg);
 /* Events lost so far: the ring buffer was full, or a tracepoint fired
  * while its program ran on the same CPU (0 if K is NULL). */
