@@ -200,8 +200,9 @@ void kbpf_close(struct kbpf *k)
 
 /* ---- iss and irs ---- */
 
-/* The table never holds more than this many connections (48 MiB). */
-#define ISN_MAX (1u << 21)
+/* The table never holds more than this many connections (at most 2^21
+ * slots of 24 bytes: 48 MiB). */
+#define ISN_MAX (1u << 20)
 /* A TIME_WAIT mini-socket lives TCP_TIMEWAIT_LEN (60 s); keep a margin. */
 #define TW_LIFE_NS (61ull * 1000000000)
 #define PURGE_NS (10ull * 1000000000)
@@ -513,13 +514,17 @@ static uint64_t now_ns(void)
 
 int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg)
 {
+	struct epoll_event evs[2];
 	uint64_t ticks, now;
 	int n;
 
 	if (!k || !cb)
 		return -EINVAL;
+	/* clear the readiness of kbpf_fd(): the timer's, and the epoll
+	 * set's own (it says ready until someone asks it) */
 	while (read(k->tfd, &ticks, sizeof(ticks)) > 0)
 		;
+	(void)epoll_wait(k->epfd, evs, 2, 0);
 	k->cb = cb;
 	k->arg = arg;
 	n = ring_buffer__consume(k->rb);

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,12 +172,8 @@ static int watch_self(struct kbpf *k)
 	return 0;
 }
 
-/* Take the readiness off kbpf_fd(), then drain into F. */
 static void drain(struct kbpf *k, FILE *f)
 {
-	struct epoll_event ev;
-
-	(void)epoll_wait(kbpf_fd(k), &ev, 1, 0);
 	kbpf_drain(k, print_event, f);
 	fflush(f);
 }
@@ -210,7 +205,6 @@ static int cmd_count(struct kbpf *k)
 {
 	struct pollfd p[2] = {{.fd = kbpf_fd(k), .events = POLLIN},
 			      {.fd = 0, .events = POLLIN}};
-	struct epoll_event ev;
 	uint64_t n = 0;
 	char c;
 
@@ -219,7 +213,6 @@ static int cmd_count(struct kbpf *k)
 	for (;;) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return 3;
-		(void)epoll_wait(p[0].fd, &ev, 1, 0);
 		kbpf_drain(k, count_event, &n);
 		if (p[1].revents && read(0, &c, 1) <= 0)
 			break;

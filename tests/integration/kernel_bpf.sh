@@ -12,7 +12,7 @@
 need_root
 [ -n "${KBPF_PROBE:-}" ] && [ -x "$KBPF_PROBE" ] ||
 	skip "no kbpf_probe (KBPF_PROBE unset: kbpf is not built, see meson -Dbpf)"
-need_cmd nft unshare setpriv ip
+need_cmd nft unshare setpriv ip bc
 enter_netns "$@"
 
 out=$("$KBPF_PROBE" open)
@@ -42,6 +42,17 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups -- test -x "$KBPF_PROBE"; 
 else
 	log "nobody cannot run $KBPF_PROBE: that check is left out"
 fi
+
+# Exactly CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (as nobody): enough.
+caps=+bpf,+perfmon,+net_admin
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$caps \
+	--ambient-caps=$caps -- "$KBPF_PROBE" seq 127.0.0.1 1 127.0.0.1 2)
+assert_eq "error ENOENT" "$out" "CAP_BPF+CAP_PERFMON+CAP_NET_ADMIN: open, look up"
+
+# Idle, the reader wakes every 50 ms and does not spin.
+TIMEFORMAT=%U+%S
+cpu=$( { time "$KBPF_PROBE" events 1 >/dev/null; } 2>&1)
+assert_eq 1 "$(echo "$cpu < 0.2" | bc -l)" "idle events for 1 s: CPU $cpu s < 0.2 s"
 
 if "$PY" "$LIB_DIR/kbpf_check.py" "$KBPF_PROBE" "$WORK/events.txt"; then
 	pass "kbpf_check.py"
