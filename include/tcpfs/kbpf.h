@@ -107,7 +107,8 @@ struct kbpf_event {
 
 struct kbpf;
 
-/* Load and attach the programs; the handle, or NULL with errno set and a
+/* Load the programs (the event ones are attached while a namespace is
+ * watched); the handle, or NULL with errno set and a
  * one-line reason in WHY (WHYLEN bytes, may be 0): EPERM without CAP_BPF,
  * CAP_PERFMON and CAP_NET_ADMIN (or CAP_SYS_ADMIN), ENOENT without kernel
  * BTF, ENOSYS if BPF is disabled, ENOMEM, or the loader's errno. */
@@ -124,10 +125,11 @@ int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
 	     struct kbpf_seq *out);
 /* Record events of the network namespace whose inode is NETNS (see
  * kbpf_netns_self()); 0, -E2BIG if 256 are watched already, -EINVAL if K
- * is NULL or NETNS is 0 or above 32 bits, or -errno of the map update. */
+ * is NULL or NETNS is 0 or above 32 bits, or -errno of the map update or
+ * of attaching the event programs to their tracepoints (the first one). */
 int kbpf_watch_netns(struct kbpf *k, uint64_t netns);
-/* Stop recording events of NETNS; 0, -ENOENT if it was not watched,
- * -EINVAL if K is NULL. */
+/* Stop recording events of NETNS (the last one detaches the programs); 0,
+ * -ENOENT if it was not watched, -EINVAL if K is NULL. */
 int kbpf_unwatch_netns(struct kbpf *k, uint64_t netns);
 /* The inode of the calling thread's network namespace into OUT; 0 or
  * -errno of stat(2) on /proc/thread-self/ns/net. */

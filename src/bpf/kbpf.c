@@ -147,8 +147,6 @@ struct kbpf *kbpf_open(char *why, size_t whylen)
 	old = libbpf_set_print(capture_print);
 	k->skel = kbpf_skel__open();
 	err = k->skel ? kbpf_skel__load(k->skel) : -errno;
-	if (!err)
-		err = kbpf_skel__attach(k->skel);
 	libbpf_set_print(old);
 	if (err) {
 		err = err < 0 ? -err : EINVAL;
@@ -395,16 +393,48 @@ int kbpf_netns_self(uint64_t *out)
 	return 0;
 }
 
-/* Arm the drain timer while a namespace is watched, disarm it after. */
-static int arm(struct kbpf *k)
+/* The event programs and their links, in the same order. */
+static void event_progs(struct kbpf *k, struct bpf_program *p[4],
+			struct bpf_link **l[4])
+{
+	struct kbpf_skel *s = k->skel;
+
+	p[0] = s->progs.kbpf_state;
+	p[1] = s->progs.kbpf_rst_sent;
+	p[2] = s->progs.kbpf_rst_recv;
+	p[3] = s->progs.kbpf_retrans;
+	l[0] = &s->links.kbpf_state;
+	l[1] = &s->links.kbpf_rst_sent;
+	l[2] = &s->links.kbpf_rst_recv;
+	l[3] = &s->links.kbpf_retrans;
+}
+
+/* While a namespace is watched: the event programs attached and the drain
+ * timer armed; else neither (nothing runs on a state change). 0 or -errno
+ * of attaching (all detached then). */
+static int follow(struct kbpf *k)
 {
 	struct itimerspec it = {0};
+	struct bpf_program *p[4];
+	struct bpf_link **l[4];
+	int i, err = 0;
 
-	if (k->nwatch) {
+	event_progs(k, p, l);
+	for (i = 0; i < 4 && k->nwatch && !err; i++)
+		if (!*l[i] && !(*l[i] = bpf_program__attach(p[i])))
+			err = -errno;
+	if (err || !k->nwatch)
+		for (i = 0; i < 4; i++) {
+			bpf_link__destroy(*l[i]);
+			*l[i] = NULL;
+		}
+	if (k->nwatch && !err) {
 		it.it_interval.tv_nsec = KBPF_DRAIN_MS * 1000000L;
 		it.it_value = it.it_interval;
 	}
-	return timerfd_settime(k->tfd, 0, &it, NULL) < 0 ? -errno : 0;
+	if (timerfd_settime(k->tfd, 0, &it, NULL) < 0 && !err)
+		err = -errno;
+	return err;
 }
 
 int kbpf_watch_netns(struct kbpf *k, uint64_t netns)
@@ -421,7 +451,13 @@ int kbpf_watch_netns(struct kbpf *k, uint64_t netns)
 	if (err)
 		return err;
 	k->nwatch++;
-	return arm(k);
+	err = follow(k);
+	if (err) {
+		bpf_map_delete_elem(k->watch_fd, &key);
+		k->nwatch--;
+		follow(k);
+	}
+	return err;
 }
 
 int kbpf_unwatch_netns(struct kbpf *k, uint64_t netns)
@@ -437,7 +473,7 @@ int kbpf_unwatch_netns(struct kbpf *k, uint64_t netns)
 	if (err)
 		return err;
 	k->nwatch--;
-	return arm(k);
+	return follow(k);
 }
 
 int kbpf_fd(const struct kbpf *k)
