@@ -10,7 +10,8 @@
 #   rate:  kernel connect()+close() per second on loopback (tcpio connloop
 #          against tcpio drain), without kbpf and with kbpf attached and
 #          the namespace watched (a kbpf_probe counts the events, draining
-#          as the daemon would), alternated RUNS times; target >= 0.95x
+#          as the daemon would), alternated RUNS times; target >= 0.95x;
+#          once on every CPU, once all on CPU 0 (CPU-bound: the worst case)
 # Each figure is the median of RUNS runs. Prints absolute figures and ratios.
 #
 # usage: bench/kernel_bpf.sh [seq|rate] [N...]   (default both)
@@ -98,22 +99,27 @@ printf 'seq  kbpf at N=%s / at N=%s: %.2fx (target <= 1.2x): %s\n' "$last" "$fir
 
 rate_bench() {
 # Each run in a namespace of its own: the TIME_WAIT sockets of a run (60 s)
-# would slow the next one's connect().
+# would slow the next one's connect(). CPUS: "all", or a list for taskset
+# (the loop, its peer and the event reader all on those CPUs).
 cat >"$WORK/run.sh" <<'RUN'
-# run.sh TCPIO CONNS [PROBE]: connect+close rate in this (fresh) namespace,
-# with PROBE counting the events of the namespace if given
+# run.sh TCPIO CONNS CPUS [PROBE]: connect+close rate in this (fresh)
+# namespace, with PROBE counting the events of the namespace if given
 ip link set lo up
-"$1" drain 9000 &
+sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
+pin=()
+[ "$3" = all ] || pin=(taskset -c "$3")
+"${pin[@]}" "$1" drain 9000 &
 d=$!
 cnt=
-if [ -n "${3:-}" ]; then
-	coproc CNT { "$3" count; }
+if [ -n "${4:-}" ]; then
+	coproc CNT { "${pin[@]}" "$4" count; }
 	read -r ready <&"${CNT[0]}"
 	[[ $ready == ready* ]] || { echo "kbpf_probe count: $ready" >&2; exit 1; }
 fi
 sleep 0.1
-r=$("$1" connloop 127.0.0.1 9000 "$2" | awk '{printf "%.0f", $1 / $2}')
-if [ -n "${3:-}" ]; then
+r=$("${pin[@]}" "$1" connloop 127.0.0.1 9000 "$2" | awk '{printf "%.0f", $1 / $2}')
+if [ -n "${4:-}" ]; then
+	sleep 0.5 # the peer may still be closing its last sockets
 	exec {CNT[1]}>&-
 	read -r cnt <&"${CNT[0]}"
 	wait "$CNT_PID"
@@ -121,25 +127,30 @@ fi
 kill "$d"
 echo "$r $cnt"
 RUN
-rate() { unshare --net bash "$WORK/run.sh" "$WORK/tcpio" "$CONNS" "$@"; }
-: >"$WORK/off"
-: >"$WORK/on"
-rate >/dev/null # warm-up
-for ((i = 0; i < RUNS; i++)); do
-	# off and on in turns, the first of each pair changing (ABBA)
-	if ((i % 2)); then
-		a=$(rate "$KBPF_PROBE") b=$(rate)
-	else
-		b=$(rate) a=$(rate "$KBPF_PROBE")
-	fi
-	echo "${b%% *}" >>"$WORK/off"
-	echo "${a%% *}" >>"$WORK/on"
-	echo "  run $i: off ${b%% *}/s, on ${a%% *}/s (${a#* })"
+local cpus
+for cpus in all 0; do
+	rate() { unshare --net bash "$WORK/run.sh" "$WORK/tcpio" "$CONNS" "$cpus" "$@"; }
+	: >"$WORK/off"
+	: >"$WORK/on"
+	echo "rate on CPUs: $cpus"
+	rate >/dev/null # warm-up
+	for ((i = 0; i < RUNS; i++)); do
+		# off and on in turns, the first of each pair changing (ABBA)
+		if ((i % 2)); then
+			a=$(rate "$KBPF_PROBE") b=$(rate)
+		else
+			b=$(rate) a=$(rate "$KBPF_PROBE")
+		fi
+		echo "${b%% *}" >>"$WORK/off"
+		echo "${a%% *}" >>"$WORK/on"
+		echo "  run $i: off ${b%% *}/s, on ${a%% *}/s (${a#* })"
+	done
+	off=$(median <"$WORK/off") on=$(median <"$WORK/on")
+	ratio=$(echo "$on / $off" | bc -l)
+	printf 'rate connect+close (CPUs %s): off %s/s, kbpf on %s/s: %.3fx (target >= 0.95x): %s\n' \
+		"$cpus" "$off" "$on" "$ratio" \
+		"$(echo "$ratio >= 0.95" | bc -l | sed 's/1/met/;s/0/NOT met/')"
 done
-off=$(median <"$WORK/off") on=$(median <"$WORK/on")
-ratio=$(echo "$on / $off" | bc -l)
-printf 'rate connect+close: off %s/s, kbpf on %s/s: %.3fx (target >= 0.95x): %s\n' "$off" "$on" "$ratio" \
-	"$(echo "$ratio >= 0.95" | bc -l | sed 's/1/met/;s/0/NOT met/')"
 }
 
 # seq before rate: the sockets kernel_pairs.py holds are gone by then
