@@ -124,9 +124,9 @@ void kbpf_close(struct kbpf *k);
 int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
 	     struct kbpf_seq *out);
 /* Record events of the network namespace whose inode is NETNS (see
- * kbpf_netns_self()); 0, -E2BIG if 256 are watched already, -EINVAL if K
- * is NULL or NETNS is 0 or above 32 bits, or -errno of the map update or
- * of attaching the event programs to their tracepoints (the first one). */
+ * kbpf_netns_self()); 0, -E2BIG if 16 are watched already, -EINVAL if K
+ * is NULL or NETNS is 0 or above 32 bits, or -errno of attaching the
+ * event programs to their tracepoints (the first one). */
 int kbpf_watch_netns(struct kbpf *k, uint64_t netns);
 /* Stop recording events of NETNS (the last one detaches the programs); 0,
  * -ENOENT if it was not watched, -EINVAL if K is NULL. */

@@ -51,7 +51,7 @@ struct kbpf {
 	uint64_t next_purge; /* ns: when to drop ended TIME_WAIT entries */
 	struct ring_buffer *rb;
 	int epfd, tfd;
-	int seq_fd, watch_fd;
+	int seq_fd;
 	unsigned int nwatch;
 	/* the drain in progress */
 	kbpf_event_cb cb;
@@ -163,7 +163,6 @@ struct kbpf *kbpf_open(char *why, size_t whylen)
 			    last_warn[0] ? ": " : "", last_warn);
 	}
 	k->seq_fd = bpf_program__fd(k->skel->progs.kbpf_seq);
-	k->watch_fd = bpf_map__fd(k->skel->maps.watch);
 
 	k->rb = ring_buffer__new(bpf_map__fd(k->skel->maps.ring), on_record, k,
 				 NULL);
@@ -437,23 +436,30 @@ static int follow(struct kbpf *k)
 	return err;
 }
 
+/* The slot of NETNS in the programs' watch list, or -1. */
+static int watch_slot(const struct kbpf *k, uint32_t netns)
+{
+	for (int i = 0; i < KBPF_ABI_WATCH_MAX; i++)
+		if (k->skel->bss->watch[i] == netns)
+			return i;
+	return -1;
+}
+
 int kbpf_watch_netns(struct kbpf *k, uint64_t netns)
 {
-	uint32_t key = netns;
-	uint8_t one = 1;
-	int err;
+	int i, err;
 
 	if (!k || !netns || netns > UINT32_MAX)
 		return -EINVAL;
-	if (bpf_map_lookup_elem(k->watch_fd, &key, &one) == 0)
+	if (watch_slot(k, netns) >= 0)
 		return 0;
-	err = bpf_map_update_elem(k->watch_fd, &key, &one, BPF_NOEXIST);
-	if (err)
-		return err;
+	if ((i = watch_slot(k, 0)) < 0)
+		return -E2BIG;
+	__atomic_store_n(&k->skel->bss->watch[i], netns, __ATOMIC_RELEASE);
 	k->nwatch++;
 	err = follow(k);
 	if (err) {
-		bpf_map_delete_elem(k->watch_fd, &key);
+		__atomic_store_n(&k->skel->bss->watch[i], 0, __ATOMIC_RELEASE);
 		k->nwatch--;
 		follow(k);
 	}
@@ -462,16 +468,13 @@ int kbpf_watch_netns(struct kbpf *k, uint64_t netns)
 
 int kbpf_unwatch_netns(struct kbpf *k, uint64_t netns)
 {
-	uint32_t key = netns;
-	int err;
+	int i;
 
 	if (!k)
 		return -EINVAL;
-	if (netns > UINT32_MAX)
+	if (!netns || netns > UINT32_MAX || (i = watch_slot(k, netns)) < 0)
 		return -ENOENT;
-	err = bpf_map_delete_elem(k->watch_fd, &key);
-	if (err)
-		return err;
+	__atomic_store_n(&k->skel->bss->watch[i], 0, __ATOMIC_RELEASE);
 	k->nwatch--;
 	return follow(k);
 }

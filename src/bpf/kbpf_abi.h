@@ -73,6 +73,9 @@ struct kbpf_abi_ev {
 	__u32 pad2;
 };
 
+/* How many network namespaces the programs can watch at once. */
+#define KBPF_ABI_WATCH_MAX 16
+
 /* Ring buffer size (bytes, a power of 2 and a multiple of the page). */
 #define KBPF_ABI_RING_SIZE (1u << 22)
 
