@@ -20,6 +20,7 @@
 
 #include "kbpf.skel.h"
 #include "kbpf_abi.h"
+#include "kbpf_isn.h"
 #include "tcpfs/kbpf.h"
 
 #ifndef CAP_PERFMON
@@ -32,23 +33,10 @@
 #define TCP_TIME_WAIT 6
 #define TCP_CLOSE 7
 
-/* iss and irs of the connections whose handshake an event showed, by
- * cookie: an open-addressing table (linear probing, at most half full). */
-struct isn {
-	uint64_t cookie; /* 0: a free slot */
-	uint64_t expire; /* TIME_WAIT: CLOCK_MONOTONIC ns it ends by, else 0 */
-	uint32_t iss, irs;
-};
-
-struct isn_tab {
-	struct isn *v;
-	size_t cap, n; /* cap: 0 or a power of 2 */
-};
-
 struct kbpf {
 	struct kbpf_skel *skel;
-	struct isn_tab isn;
-	uint64_t next_purge; /* ns: when to drop ended TIME_WAIT entries */
+	struct kbpf_isn_tab isn; /* of the handshakes events showed */
+	uint64_t next_purge;	 /* ns: when to drop ended TIME_WAIT entries */
 	struct ring_buffer *rb;
 	int epfd, tfd;
 	int seq_fd;
@@ -185,7 +173,7 @@ void kbpf_close(struct kbpf *k)
 {
 	if (!k)
 		return;
-	free(k->isn.v);
+	kbpf_isn_free(&k->isn);
 	ring_buffer__free(k->rb);
 	kbpf_skel__destroy(k->skel);
 	if (k->epfd >= 0)
@@ -197,112 +185,25 @@ void kbpf_close(struct kbpf *k)
 
 /* ---- iss and irs ---- */
 
-/* The table never holds more than this many connections (at most 2^21
- * slots of 24 bytes: 48 MiB). */
-#define ISN_MAX (1u << 20)
 /* A TIME_WAIT mini-socket lives TCP_TIMEWAIT_LEN (60 s); keep a margin. */
 #define TW_LIFE_NS (61ull * 1000000000)
+/* How often kbpf_drain() drops the ended TIME_WAIT entries. */
 #define PURGE_NS (10ull * 1000000000)
-
-static size_t isn_slot(const struct isn_tab *t, uint64_t cookie)
-{
-	return (cookie * 0x9e3779b97f4a7c15ull) >> 32 & (t->cap - 1);
-}
-
-static struct isn *isn_find(const struct isn_tab *t, uint64_t cookie)
-{
-	size_t i;
-
-	if (!t->cap)
-		return NULL;
-	for (i = isn_slot(t, cookie); t->v[i].cookie;
-	     i = (i + 1) & (t->cap - 1))
-		if (t->v[i].cookie == cookie)
-			return &t->v[i];
-	return NULL;
-}
-
-/* Place V (its cookie not in T) in T, which has room. */
-static void isn_place(struct isn_tab *t, const struct isn *v)
-{
-	size_t i = isn_slot(t, v->cookie);
-
-	while (t->v[i].cookie)
-		i = (i + 1) & (t->cap - 1);
-	t->v[i] = *v;
-	t->n++;
-}
-
-/* Rebuild T with CAP slots, leaving out the entries that ended by NOW
- * (0: none ended); 0 or -ENOMEM (T unchanged). */
-static int isn_rebuild(struct isn_tab *t, size_t cap, uint64_t now)
-{
-	struct isn_tab nt = {calloc(cap, sizeof(struct isn)), cap, 0};
-	size_t i;
-
-	if (!nt.v)
-		return -ENOMEM;
-	for (i = 0; i < t->cap; i++)
-		if (t->v[i].cookie &&
-		    !(now && t->v[i].expire && t->v[i].expire <= now))
-			isn_place(&nt, &t->v[i]);
-	free(t->v);
-	*t = nt;
-	return 0;
-}
-
-static void isn_put(struct isn_tab *t, uint64_t cookie, uint32_t iss,
-		    uint32_t irs)
-{
-	struct isn v = {cookie, 0, iss, irs}, *p = isn_find(t, cookie);
-
-	if (p) {
-		*p = v;
-		return;
-	}
-	if (t->n >= ISN_MAX)
-		return; /* full: this one goes without */
-	if ((t->n + 1) * 2 > t->cap &&
-	    isn_rebuild(t, t->cap ? t->cap * 2 : 1024, 0) < 0)
-		return;
-	isn_place(t, &v);
-}
-
-/* Remove the entry of COOKIE, shifting the ones after it back. */
-static void isn_del(struct isn_tab *t, uint64_t cookie)
-{
-	struct isn *p = isn_find(t, cookie);
-	size_t i, j, h;
-
-	if (!p)
-		return;
-	i = p - t->v;
-	for (j = (i + 1) & (t->cap - 1); t->v[j].cookie;
-	     j = (j + 1) & (t->cap - 1)) {
-		h = isn_slot(t, t->v[j].cookie);
-		/* move j into the hole i unless its home lies in (i, j] */
-		if (((j - h) & (t->cap - 1)) >= ((j - i) & (t->cap - 1))) {
-			t->v[i] = t->v[j];
-			i = j;
-		}
-	}
-	t->v[i].cookie = 0;
-	t->n--;
-}
 
 /* Record what a state change says about a connection's iss and irs. */
 static void isn_event(struct kbpf *k, const struct kbpf_event *e)
 {
-	struct isn *p;
+	struct kbpf_isn *p;
 
 	if (e->type != KBPF_EV_STATE)
 		return;
 	if ((e->has & KBPF_ISS) && (e->has & KBPF_IRS))
-		isn_put(&k->isn, e->cookie, e->iss, e->irs);
-	else if (e->to == TCP_TIME_WAIT && (p = isn_find(&k->isn, e->cookie)))
+		(void)kbpf_isn_put(&k->isn, e->cookie, e->iss, e->irs);
+	else if (e->to == TCP_TIME_WAIT &&
+		 (p = kbpf_isn_find(&k->isn, e->cookie)))
 		p->expire = e->ts_ns + TW_LIFE_NS;
 	else if (e->to == TCP_CLOSE)
-		isn_del(&k->isn, e->cookie);
+		kbpf_isn_del(&k->isn, e->cookie);
 }
 
 /* ---- sequence numbers ---- */
@@ -321,7 +222,7 @@ int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
 	uint8_t in[PKT_LEN] = {0}, res[PKT_LEN] = {0};
 	struct kbpf_abi_req q = {0};
 	struct kbpf_abi_resp rr, *r = &rr;
-	struct isn *p;
+	struct kbpf_isn *p;
 	int err;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
 		    .data_size_in = sizeof(in), .data_out = res,
@@ -372,7 +273,8 @@ int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
 	out->copied_seq = r->copied_seq;
 	out->iss = r->iss;
 	out->irs = r->irs;
-	if (!(out->has & KBPF_ISS) && (p = isn_find(&k->isn, out->cookie))) {
+	if (!(out->has & KBPF_ISS) &&
+	    (p = kbpf_isn_find(&k->isn, out->cookie))) {
 		out->iss = p->iss;
 		out->irs = p->irs;
 		out->has |= KBPF_ISS | KBPF_IRS;
@@ -571,8 +473,7 @@ int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg)
 	k->arg = NULL;
 	now = now_ns();
 	if (now >= k->next_purge) {
-		if (k->isn.n)
-			isn_rebuild(&k->isn, k->isn.cap, now);
+		(void)kbpf_isn_purge(&k->isn, now);
 		k->next_purge = now + PURGE_NS;
 	}
 	return n;
