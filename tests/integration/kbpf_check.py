@@ -254,6 +254,14 @@ def main():
     eq(repair(c6)[0], c6s.get("write_seq"), "IPv6 client write_seq = TCP_REPAIR")
     eq(c6s.get("snd_nxt"), s6s.get("rcv_nxt"), "IPv6 client snd_nxt = server rcv_nxt")
     eq(777, (c6s.get("write_seq", 0) - c6s.get("iss", 0) - 1) & MASK, "IPv6 client: bytes written")
+    c6t = (c6.getsockname()[:2], c6.getpeername()[:2])
+    c6.close()
+    eq(0, len(s6.recv(10)), "IPv6 server reads EOF")
+    s6.close()
+    time.sleep(0.1)
+    tw6 = seq(c6t[0][0], c6t[0][1], c6t[1][0], c6t[1][1], c6s["cookie"])
+    eq("timewait", tw6.get("kind"), "IPv6 TIME_WAIT mini-socket")
+    eq((c6s["write_seq"] + 1) & MASK, tw6.get("snd_nxt"), "IPv6 TIME_WAIT snd_nxt")
 
     # Dual stack: an IPv6 listener, an IPv4 client: the server socket is
     # IPv6 with v4-mapped addresses.
@@ -358,6 +366,8 @@ def main():
         ("ESTABLISHED", "CLOSE_WAIT"), ("CLOSE_WAIT", "LAST_ACK"),
         ("LAST_ACK", "CLOSED")], transitions(ev, ss["cookie"]),
        "server history")
+    eq(("FIN_WAIT_2", "TIME_WAIT"), (transitions(ev, c6s["cookie"]) or [None])[-1],
+       "IPv6 client history ends in TIME_WAIT")
     est = [e for e in ev.of(cs["cookie"], "state") if e["to"] == "ESTABLISHED"]
     if est:
         eq(cs.get("iss"), est[0].get("iss"), "ESTABLISHED event: iss")
