@@ -18,8 +18,9 @@
  * (an ESTABLISHED event), and exactly for request sockets; never for
  * sockets older than the watch.
  *
- * Not thread-safe: one thread at a time per struct kbpf (kbpf_seq() from
- * another thread, in another namespace, needs its own lock).
+ * Threads: kbpf_seq() may run in any thread (in the namespace it looks
+ * in) at the same time as the rest; kbpf_watch_netns(), kbpf_unwatch_netns(),
+ * kbpf_drain() and kbpf_close() belong to one thread (the event loop's).
  *
  * All sequence numbers are absolute (as on the wire), host order. */
 #ifndef TCPFS_KBPF_H

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 struct kbpf {
 	struct kbpf_skel *skel;
 	struct kbpf_isn_tab isn; /* of the handshakes events showed */
+	pthread_mutex_t lock;	 /* of isn: kbpf_seq() may run elsewhere */
 	uint64_t next_purge;	 /* ns: when to drop ended TIME_WAIT entries */
 	struct ring_buffer *rb;
 	int epfd, tfd;
@@ -130,6 +132,7 @@ struct kbpf *kbpf_open(char *why, size_t whylen)
 	if (!k)
 		return fail(NULL, ENOMEM, why, whylen, "kbpf: out of memory");
 	k->epfd = k->tfd = -1;
+	pthread_mutex_init(&k->lock, NULL);
 
 	last_warn[0] = '\0';
 	old = libbpf_set_print(capture_print);
@@ -174,6 +177,7 @@ void kbpf_close(struct kbpf *k)
 	if (!k)
 		return;
 	kbpf_isn_free(&k->isn);
+	pthread_mutex_destroy(&k->lock);
 	ring_buffer__free(k->rb);
 	kbpf_skel__destroy(k->skel);
 	if (k->epfd >= 0)
@@ -195,8 +199,11 @@ static void isn_event(struct kbpf *k, const struct kbpf_event *e)
 {
 	struct kbpf_isn *p;
 
-	if (e->type != KBPF_EV_STATE)
+	if (e->type != KBPF_EV_STATE ||
+	    !(e->has & KBPF_ISS || e->to == TCP_TIME_WAIT ||
+	      e->to == TCP_CLOSE))
 		return;
+	pthread_mutex_lock(&k->lock);
 	if ((e->has & KBPF_ISS) && (e->has & KBPF_IRS))
 		(void)kbpf_isn_put(&k->isn, e->cookie, e->iss, e->irs);
 	else if (e->to == TCP_TIME_WAIT &&
@@ -204,6 +211,7 @@ static void isn_event(struct kbpf *k, const struct kbpf_event *e)
 		p->expire = e->ts_ns + TW_LIFE_NS;
 	else if (e->to == TCP_CLOSE)
 		kbpf_isn_del(&k->isn, e->cookie);
+	pthread_mutex_unlock(&k->lock);
 }
 
 /* ---- sequence numbers ---- */
@@ -273,12 +281,15 @@ int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
 	out->copied_seq = r->copied_seq;
 	out->iss = r->iss;
 	out->irs = r->irs;
-	if (!(out->has & KBPF_ISS) &&
-	    (p = kbpf_isn_find(&k->isn, out->cookie))) {
+	if (out->has & KBPF_ISS)
+		return 0;
+	pthread_mutex_lock(&k->lock);
+	if ((p = kbpf_isn_find(&k->isn, out->cookie))) {
 		out->iss = p->iss;
 		out->irs = p->irs;
 		out->has |= KBPF_ISS | KBPF_IRS;
 	}
+	pthread_mutex_unlock(&k->lock);
 	return 0;
 }
 
@@ -473,7 +484,9 @@ int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg)
 	k->arg = NULL;
 	now = now_ns();
 	if (now >= k->next_purge) {
+		pthread_mutex_lock(&k->lock);
 		(void)kbpf_isn_purge(&k->isn, now);
+		pthread_mutex_unlock(&k->lock);
 		k->next_purge = now + PURGE_NS;
 	}
 	return n;
