@@ -15,8 +15,9 @@
  * kbpf_drain() whenever it is.
  *
  * iss and irs are known for connections whose handshake kbpf_drain() saw
- * (an ESTABLISHED event), and exactly for request sockets; never for
- * sockets older than the watch.
+ * (an ESTABLISHED event), and exactly for request sockets (both) and
+ * SYN_SENT sockets (iss: snd_una until the SYN is acknowledged); never for
+ * other sockets older than the watch.
  *
  * Threads: kbpf_seq() may run in any thread (in the namespace it looks
  * in) at the same time as the rest; kbpf_watch_netns(), kbpf_unwatch_netns(),

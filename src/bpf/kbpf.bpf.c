@@ -60,6 +60,10 @@ static __always_inline int seq_of(struct bpf_sock *skc, __u64 want,
 		r->has = KBPF_ABI_SND_UNA | KBPF_ABI_SND_NXT |
 			 KBPF_ABI_RCV_NXT | KBPF_ABI_SND_WL1 |
 			 KBPF_ABI_WRITE_SEQ | KBPF_ABI_COPIED_SEQ;
+		if (r->state == TCP_SYN_SENT) { /* its SYN is unacknowledged */
+			r->iss = r->snd_una;
+			r->has |= KBPF_ABI_ISS;
+		}
 		return 0;
 	}
 	rq = bpf_skc_to_tcp_request_sock(skc);

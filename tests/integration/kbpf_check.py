@@ -295,6 +295,34 @@ def main():
     cr.close()
     nft("delete table inet kbpft")
 
+    # --- SYN_SENT: the SYN-ACK dropped on input ---
+    nft("add table inet kbpft")
+    nft("add chain inet kbpft in { type filter hook input priority 0; }")
+    nft("add rule inet kbpft in tcp sport 5008 drop")
+    ls_ = socket.socket()
+    ls_.bind(("127.0.0.1", 5008))
+    ls_.listen()
+    cap = start_capture(5008)
+    cs_ = socket.socket()
+    cs_.setblocking(False)
+    try:
+        cs_.connect(("127.0.0.1", 5008))
+    except BlockingIOError:
+        pass
+    time.sleep(0.1)
+    ss_ = seq("127.0.0.1", cs_.getsockname()[1], "127.0.0.1", 5008)
+    eq("SYN_SENT", ss_.get("state"), "SYN_SENT socket: state")
+    eq(ss_.get("snd_una"), ss_.get("iss"), "SYN_SENT: iss = snd_una")
+    eq((ss_.get("iss", 0) + 1) & MASK, ss_.get("snd_nxt"), "SYN_SENT: snd_nxt = iss + 1")
+    check("irs" not in ss_, "SYN_SENT: no irs")
+    if cap:
+        out, _ = cap.communicate(timeout=10)
+        syn = dict(tuple(l.split()) for l in out.splitlines() if l.strip())
+        eq(str(ss_.get("iss")), syn.get("0"), "SYN_SENT: iss = the SYN's seq (tshark)")
+    cs_.close()
+    ls_.close()
+    nft("delete table inet kbpft")
+
     # --- a reset: SO_LINGER 0 ---
     l7, c7, s7 = pair(socket.AF_INET, "127.0.0.1", 5004)
     c7s, s7s = seq_of(c7), seq_of(s7)
