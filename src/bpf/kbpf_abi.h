@@ -53,10 +53,6 @@ struct kbpf_abi_resp {
 #define KBPF_ABI_EV_RESET_RECV 3
 #define KBPF_ABI_EV_RETRANS 4
 
-#define KBPF_ABI_EVF_TW_CANDIDATE                                              \
-	(1u << 0) /* FIN_WAIT2/CLOSING -> CLOSE,
-					      * no error: likely TIME_WAIT */
-
 /* One ring buffer record. */
 struct kbpf_abi_ev {
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
