@@ -15,7 +15,7 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	libfuse3-dev fuse3 libmnl-dev libcmocka-dev
 	iproute2 nftables python3 socat netcat-openbsd curl tshark procps util-linux
-	clang valgrind
+	clang valgrind libbpf-dev bpftool
 )
 
 say() { printf 'setup: %s\n' "$*"; }
