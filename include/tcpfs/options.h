@@ -7,7 +7,7 @@
 #include <fuse_opt.h>
 #include <stdbool.h>
 
-#include "tcpfs/fs.h"
+#include "tcpfs/tundrv.h"
 
 #define OPTIONS(X)                                                             \
 	X(NETNS, "netns")                                                      \
@@ -29,6 +29,13 @@ enum option_id {
 		OPT_COUNT
 };
 
+/* What the options set, part by part; main.c hands each part its own. */
+struct tcpfs_config {
+	bool engine;		  /* run the userspace engine on a TUN link */
+	struct tundrv_config drv; /* the engine's driver and link */
+	tcp_time reap;		  /* closed engine connections live this long */
+};
+
 struct options {
 	char *val[OPT_COUNT]; /* as given, or NULL */
 	bool no_engine;	      /* --no-engine */
@@ -37,8 +44,10 @@ struct options {
 
 /* Take tcpfs's options out of ARGS into OPT; 0, or -1 on ENOMEM. */
 int options_parse(struct fuse_args *args, struct options *opt);
+/* Fill CFG with the defaults: engine on, driver defaults, reap 300 s. */
+void options_config_default(struct tcpfs_config *cfg);
 /* Turn OPT into CFG (over its defaults); 0, or -1 after saying why. */
-int options_config(const struct options *opt, struct fs_config *cfg);
+int options_config(const struct options *opt, struct tcpfs_config *cfg);
 /* Print the options' help. */
 void options_help(void);
 /* Free what options_parse() kept. */

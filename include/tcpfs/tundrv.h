@@ -40,6 +40,11 @@ struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
 			  char *why, size_t whylen);
 /* Leave the loop, free the engine and remove the device. */
 void tundrv_free(struct tundrv *st);
+/* Call EVENT(CTX, id, events) for the engine's events from now on, in
+ * place of the config's. */
+void tundrv_set_event(struct tundrv *st,
+		      void (*event)(void *ctx, uint32_t id, unsigned events),
+		      void *ctx);
 /* The engine, for connection calls. */
 struct tcp_engine *tundrv_tcp(struct tundrv *st);
 /* The driver's clock (CLOCK_MONOTONIC), in microseconds. */

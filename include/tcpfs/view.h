@@ -1,17 +1,14 @@
 /* tcpfs view: the values a connection directory shows, source-independent.
  *
- * A view is one optional string per field. The kernel adapter (and later the
- * engine's) fills the fields it has real values for; a field left absent has
- * no file. One field, one file of the same name, in every connection kind. */
+ * A view is one optional string per field. Each kind's adapter (kinds.h)
+ * fills the fields it has real values for; a field left absent has no file.
+ * One field, one file of the same name, in every connection kind. */
 #ifndef TCPFS_VIEW_H
 #define TCPFS_VIEW_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#include "tcpfs/diag.h"
-#include "tcpfs/tcp.h"
 
 /* X(ID, file name): every one-value file, in `status` order. */
 #define VIEW_FIELDS(X)                                                         \
@@ -73,7 +70,7 @@ struct view {
 	char val[VF_COUNT][VIEW_VAL_MAX];
 };
 
-/* File name of field F. */
+/* File name of field F (F < VF_COUNT). */
 const char *view_name(enum view_field f);
 /* Field named NAME, or -1. */
 int view_lookup(const char *name);
@@ -85,9 +82,5 @@ static inline bool view_has(const struct view *v, enum view_field f)
 /* Set field F of V, printf style. */
 void view_set(struct view *v, enum view_field f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Fill V from kernel socket S: only what the kernel really sent. */
-void view_from_diag(struct view *v, const struct diag_sock *s);
-/* Fill V from engine connection I, created by OWNER. */
-void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner);
 
 #endif

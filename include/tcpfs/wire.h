@@ -94,6 +94,10 @@ uint16_t wire_csum_fold(uint32_t sum);
 /* Format EP as "1.2.3.4:80" or "[::1]:80" into BUF; its length (as
  * snprintf()), or -EINVAL when EP has no family. */
 int wire_ep_format(const struct wire_ep *ep, char *buf, size_t size);
+/* Parse S, a port: decimal, 1 to 65535, nothing else. 0, or -EINVAL with
+ * the reason ("missing port", "bad port", "port out of range") in *WHY
+ * (if WHY is not NULL). */
+int wire_port_parse(const char *s, uint16_t *port, const char **why);
 /* Parse "ADDR:PORT", "ADDR!PORT" or "[V6]:PORT" (PORT may be omitted when
  * DEFAULT_PORT >= 0); 0, or -EINVAL with the reason in WHY. */
 int wire_ep_parse(const char *s, int default_port, struct wire_ep *ep,

@@ -372,6 +372,14 @@ void tundrv_free(struct tundrv *drv)
 	free(drv);
 }
 
+void tundrv_set_event(struct tundrv *drv,
+		      void (*event)(void *ctx, uint32_t id, unsigned events),
+		      void *ctx)
+{
+	drv->cfg.event = event;
+	drv->cfg.ctx = ctx;
+}
+
 struct tcp_engine *tundrv_tcp(struct tundrv *drv)
 {
 	return drv->tcp;

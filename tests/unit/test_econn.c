@@ -5,7 +5,7 @@
 
 #include <cmocka.h>
 
-#include "tcpfs/econn.h"
+#include "econn.h"
 
 static void test_order(void **state)
 {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcpfs/econn.h"
+#include "econn.h"
 
 struct econns {
 	struct econn **v;
@@ -58,6 +58,7 @@ struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner)
 	c->id = id;
 	c->owner = owner;
 	snprintf(c->label, sizeof(c->label), "engine/%u", id);
+	waitq_init(&c->wq);
 	/* new connections come last, but one accepted late sits earlier */
 	memmove(&t->v[at + 1], &t->v[at], (t->n - at) * sizeof(t->v[0]));
 	t->v[at] = c;

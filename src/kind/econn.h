@@ -1,8 +1,8 @@
-/* tcpfs econn: what the filesystem keeps of each engine connection.
+/* econn: the engine kind's table of the connections it shows.
  *
- * The engine holds a connection's state; the filesystem adds its owner,
- * the last ctl error, the last state it announced, poll handles and when
- * it closed (to reap it). The table is sorted by id. */
+ * The engine holds a connection's state; the engine kind adds its owner,
+ * the last ctl error, the last state it announced, the wait queue of whoever
+ * waits for it, and when it closed (to reap it). The table is sorted by id. */
 #ifndef TCPFS_ECONN_H
 #define TCPFS_ECONN_H
 
@@ -10,10 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tcpfs/kind.h"
 #include "tcpfs/tcp.h"
-
-#define ECONN_ERR_MAX 256
-#define ECONN_POLLERS 4 /* pollers woken at once; more wait their turn */
+#include "tcpfs/waitq.h"
 
 struct econn {
 	uint32_t id;
@@ -21,15 +20,16 @@ struct econn {
 	enum tcp_state state; /* as last announced in events */
 	tcp_time idle_since;  /* CLOSED since (reaping), 0 while open */
 	char label[24];	      /* "engine/ID" */
-	char err[ECONN_ERR_MAX];
-	void *poll[ECONN_POLLERS]; /* FUSE poll handles to notify, or NULL */
+	char err[TCPFS_ERR_MAX];
+	struct waitq wq; /* woken when its readiness or state changes */
+	bool gone;	 /* being freed: its waiters are told */
 };
 
 struct econns;
 
 /* An empty table. */
 struct econns *econns_new(void);
-/* Free the table and every entry (poll handles are the caller's). */
+/* Free the table and every entry (nobody may wait on one). */
 void econns_free(struct econns *t);
 /* A new entry for ID, owned by OWNER; NULL on ENOMEM or if ID is there. */
 struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner);
