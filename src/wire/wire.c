@@ -146,6 +146,23 @@ static uint32_t pseudo_sum(const struct wire_ep *src, const struct wire_ep *dst,
 	return sum + IPPROTO_TCP_ + (uint32_t)tcplen;
 }
 
+/* SEG's addresses (source then destination, back to back at ADDRS) and
+ * TTL from an IP header of FAMILY; WIRE_ADDR if one is unusable. */
+static enum wire_err take_addrs(struct wire_seg *seg, int family,
+				const uint8_t *addrs, uint8_t ttl)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+	bool (*bad)(const uint8_t *) = family == AF_INET ? addr4_bad :
+							   addr6_bad;
+	seg->src.family = seg->dst.family = (uint8_t)family;
+	memcpy(seg->src.a, addrs, alen);
+	memcpy(seg->dst.a, addrs + alen, alen);
+	if (bad(seg->src.a) || bad(seg->dst.a))
+		return WIRE_ADDR;
+	seg->ttl = ttl;
+	return WIRE_OK;
+}
+
 static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
 			       struct wire_seg *seg, size_t *off, size_t *end)
 {
@@ -168,15 +185,9 @@ static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
 		return WIRE_FRAGMENT;
 	if (pkt[9] != IPPROTO_TCP_)
 		return WIRE_NOT_TCP;
-	seg->src.family = seg->dst.family = AF_INET;
-	memcpy(seg->src.a, pkt + 12, 4);
-	memcpy(seg->dst.a, pkt + 16, 4);
-	if (addr4_bad(seg->src.a) || addr4_bad(seg->dst.a))
-		return WIRE_ADDR;
-	seg->ttl = pkt[8];
 	*off = ihl;
 	*end = tot;
-	return WIRE_OK;
+	return take_addrs(seg, AF_INET, pkt + 12, pkt[8]);
 }
 
 static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
@@ -194,15 +205,9 @@ static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
 	/* Extension headers (fragments included) are refused, not walked. */
 	if (pkt[6] != IPPROTO_TCP_)
 		return WIRE_NOT_TCP;
-	seg->src.family = seg->dst.family = AF_INET6;
-	memcpy(seg->src.a, pkt + 8, 16);
-	memcpy(seg->dst.a, pkt + 24, 16);
-	if (addr6_bad(seg->src.a) || addr6_bad(seg->dst.a))
-		return WIRE_ADDR;
-	seg->ttl = pkt[7];
 	*off = IP6_HLEN;
 	*end = IP6_HLEN + plen;
-	return WIRE_OK;
+	return take_addrs(seg, AF_INET6, pkt + 8, pkt[7]);
 }
 
 /* Whether OLEN is right for a known option KIND; unknown kinds are skipped.
