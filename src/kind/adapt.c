@@ -2,6 +2,7 @@
  * connection, each as the one-value files show them. */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -130,6 +131,38 @@ static void set_engine_options(struct view *v, const struct tcp_info_snap *i)
 		view_set(v, VF_WSCALE, "%u,%u", i->snd_wscale, i->rcv_wscale);
 }
 
+/* The engine's 32-bit numbers, each shown as the file of its meaning: once
+ * it sent something, and once it is synchronized. */
+struct u32_field {
+	enum view_field f;
+	size_t off; /* in struct tcp_info_snap */
+};
+#define U32(f, field)                                                          \
+	{                                                                      \
+		f, offsetof(struct tcp_info_snap, field)                       \
+	}
+static const struct u32_field sent_u32[] = {
+	U32(VF_ISS, iss),	  U32(VF_SND_UNA, snd_una),
+	U32(VF_SND_NXT, snd_nxt), U32(VF_RECV_Q, recv_q),
+	U32(VF_SEND_Q, send_q),
+};
+static const struct u32_field synced_u32[] = {
+	U32(VF_IRS, irs),	  U32(VF_RCV_NXT, rcv_nxt),
+	U32(VF_RCV_WND, rcv_wnd), U32(VF_SND_WND, snd_wnd),
+	U32(VF_SND_WL1, snd_wl1), U32(VF_SND_WL2, snd_wl2),
+};
+#undef U32
+
+static void set_u32s(struct view *v, const struct tcp_info_snap *i,
+		     const struct u32_field *t, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		uint32_t x;
+		memcpy(&x, (const char *)i + t[k].off, sizeof(x));
+		view_set(v, t[k].f, "%u", x);
+	}
+}
+
 void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner)
 {
 	char a[SOCKNAME_ADDR_MAX];
@@ -151,13 +184,9 @@ void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner)
 	view_set(v, VF_UID, "%u", (unsigned)owner);
 	if (i->listener || (i->state == TCP_CLOSED && !i->iss))
 		return; /* nothing sent or received: no numbers to show */
-	view_set(v, VF_ISS, "%u", i->iss);
-	view_set(v, VF_SND_UNA, "%u", i->snd_una);
-	view_set(v, VF_SND_NXT, "%u", i->snd_nxt);
+	set_u32s(v, i, sent_u32, sizeof(sent_u32) / sizeof(sent_u32[0]));
 	view_set(v, VF_MSS, "%u", i->mss);
 	view_set(v, VF_SND_MSS, "%u", i->mss);
-	view_set(v, VF_RECV_Q, "%u", i->recv_q);
-	view_set(v, VF_SEND_Q, "%u", i->send_q);
 	view_set(v, VF_CWND, "%u", segments(i->cwnd, i->mss));
 	if (i->ssthresh < INFINITE_SSTHRESH)
 		view_set(v, VF_SSTHRESH, "%u", segments(i->ssthresh, i->mss));
@@ -170,12 +199,7 @@ void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner)
 	view_set(v, VF_TOTAL_RETRANS, "%" PRIu64, i->retrans_segs);
 	if (!synced)
 		return;
-	view_set(v, VF_IRS, "%u", i->irs);
-	view_set(v, VF_RCV_NXT, "%u", i->rcv_nxt);
-	view_set(v, VF_RCV_WND, "%u", i->rcv_wnd);
-	view_set(v, VF_SND_WND, "%u", i->snd_wnd);
-	view_set(v, VF_SND_WL1, "%u", i->snd_wl1);
-	view_set(v, VF_SND_WL2, "%u", i->snd_wl2);
+	set_u32s(v, i, synced_u32, sizeof(synced_u32) / sizeof(synced_u32[0]));
 	set_engine_options(v, i);
 	if (i->srtt) {
 		view_set(v, VF_RTT, "%llu", (unsigned long long)i->srtt);
