@@ -20,27 +20,61 @@
 struct events;
 struct events_sub;
 
-/* An empty hub; NULL on ENOMEM. */
+/**
+ * events_new - an empty hub
+ * Returns it, or NULL with errno ENOMEM.
+ */
 struct events *events_new(void);
-/* Free the hub and every subscriber (nobody may wait on one). */
+/**
+ * events_free - free a hub and every subscriber
+ * \param ev: the hub, or NULL; nobody may wait on a subscriber
+ */
 void events_free(struct events *ev);
-/* A new subscriber: it sees the lines posted from now on; NULL on ENOMEM. */
+/**
+ * events_subscribe - a new subscriber, seeing the lines posted from now on
+ * \param ev: the hub
+ * Returns it, or NULL with errno ENOMEM.
+ */
 struct events_sub *events_subscribe(struct events *ev);
-/* Remove and free subscriber SUB of EV (nobody may wait on it). */
+/**
+ * events_unsubscribe - remove and free a subscriber
+ * \param ev: the hub
+ * \param sub: its subscriber; nobody may wait on it
+ */
 void events_unsubscribe(struct events *ev, struct events_sub *sub);
-/* Queue LINE (a newline is added) for every subscriber of EV and wake
- * their wait queues. */
+/**
+ * events_post - queue a line for every subscriber and wake their queues
+ * \param ev: the hub
+ * \param line: the line, without its newline (one is added)
+ */
 void events_post(struct events *ev, const char *line);
-/* Post to EV the line FMT formats, after the wall clock time
- * ("SECONDS.MICROSECONDS "); cut to 512 bytes. */
+/**
+ * events_say - post a line stamped with the wall clock
+ * \param ev: the hub
+ * \param fmt: the line after "SECONDS.MICROSECONDS ", printf style; the
+ *              whole line is cut to 511 bytes
+ */
 void events_say(struct events *ev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* True if SUB has something to read. */
+/**
+ * events_pending - whether a subscriber has something to read
+ * \param sub: the subscriber
+ * Returns true if a read would give bytes.
+ */
 bool events_pending(const struct events_sub *sub);
-/* Move whole lines, at most SIZE bytes, from SUB's queue to BUF; returns
- * the bytes moved (a line longer than SIZE is cut to fit). */
+/**
+ * events_read - take whole lines from a subscriber's queue
+ * \param sub: the subscriber
+ * \param buf: where to, SIZE bytes
+ * \param size: at most this many bytes
+ * Returns the bytes moved: whole lines, or one line cut to fit in SIZE.
+ */
 size_t events_read(struct events_sub *sub, char *buf, size_t size);
-/* SUB's wait queue: woken whenever a line is posted. */
+/**
+ * events_waitq - a subscriber's wait queue
+ * \param sub: the subscriber
+ * Returns the queue woken whenever a line is posted.
+ */
 struct waitq *events_waitq(struct events_sub *sub);
 
 #endif

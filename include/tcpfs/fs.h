@@ -19,12 +19,19 @@
 struct events;
 struct fs;
 
-/* A filesystem over the NKINDS kinds at KINDS (copied; they must outlive
- * it), whose events file reads EVENTS. NULL with errno ENOMEM, or EINVAL
- * for more than FS_KINDS_MAX kinds. */
+/**
+ * fs_new - a filesystem over its kinds
+ * \param events: the hub its events file reads
+ * \param kinds: the kinds, copied (they must outlive it); root order
+ * \param nkinds: how many, at most FS_KINDS_MAX
+ * Returns it; NULL with errno ENOMEM, or EINVAL for too many kinds.
+ */
 struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds);
-/* Free FS and every open file and waiting request it still has (without
- * answering them: the session is gone); free it before its kinds. */
+/**
+ * fs_free - free a filesystem, before its kinds and hub
+ * \param fs: it, or NULL; every open file and waiting request it still
+ *            has goes too, unanswered (the session is gone)
+ */
 void fs_free(struct fs *fs);
 /* The operations to pass to fuse_session_new() with FS as userdata. */
 extern const struct fuse_lowlevel_ops fs_ops;

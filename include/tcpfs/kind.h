@@ -66,52 +66,114 @@ struct kind_file {
  * for readdir (d_ino), 0 if none. */
 typedef void (*kind_list_fn)(void *arg, const char *name, uint64_t hint);
 
+/* What a kind does. In every op, K is the kind's priv. No op blocks; an
+ * op may fail with any -errno its sources give besides those listed. */
 struct kind_ops {
-	const char *dir; /* its directory under the root: "kernel" */
-	const struct kind_file *files;
-	int nfiles;		  /* at most KIND_FILES_MAX */
-	const char *const *fixed; /* fixed files of its directory */
-	int nfixed;		  /* at most KIND_FIXED_MAX */
+	const char *dir;	       /* its directory under the root */
+	const struct kind_file *files; /* its own rows */
+	int nfiles;		       /* at most KIND_FILES_MAX */
+	const char *const *fixed;      /* fixed files of its directory */
+	int nfixed;		       /* at most KIND_FIXED_MAX */
 
-	/* Call FN(ARG, name, hint) for every connection; 0 or -errno. */
+	/**
+	 * list - every connection, for readdir
+	 * \param fn: called with ARG, each connection's name and a d_ino hint
+	 * Returns 0, or -errno of the source (e.g. -ENOBUFS from netlink).
+	 */
 	int (*list)(void *k, kind_list_fn fn, void *arg);
-	/* Load the connection NAME into C; 0, -ENOENT if there is none. */
+	/**
+	 * load - one connection, fresh
+	 * \param name: its name in the kind's directory
+	 * \param c: filled: view, owned/owner, key, priv (err may be replaced)
+	 * Returns 0; -ENOENT if there is no such connection (any more).
+	 */
 	int (*load)(void *k, const char *name, struct kind_conn *c);
-	/* Perform CMD, parsed and allowed (CALLER is root or the owner).
-	 * 0; -EINPROGRESS when it finishes later (see ctl_wait); or -errno
-	 * with the reason in c->err. */
+	/**
+	 * ctl - perform a command, already parsed and allowed
+	 * \param c: the connection, just loaded
+	 * \param cmd: the verb and its arguments
+	 * \param caller: uid of the writer (root or the owner)
+	 * Returns 0 (c->err cleared); -EINPROGRESS when it finishes later
+	 * (see ctl_wait); -EINVAL for a verb or argument it does not take;
+	 * else the -errno of the operation; every error with its reason in
+	 * c->err (kind_fail()).
+	 */
 	int (*ctl)(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 		   uid_t caller);
-	/* After -EINPROGRESS from ctl on connection KEY: 0 when it is done,
-	 * -EAGAIN with *WQ to wait on, or -errno. */
+	/**
+	 * ctl_wait - whether a command that said -EINPROGRESS is done
+	 * \param key: the connection's key
+	 * \param wq: set to the queue to wait on when not done
+	 * Returns 0 when done; -EAGAIN with *WQ while under way; -ENOENT if
+	 * the connection is gone; else the -errno it failed with.
+	 */
 	int (*ctl_wait)(void *k, uint64_t key, struct waitq **wq);
-	/* rmdir of C, by root or its owner: 0 or -errno (the reason in
-	 * c->err). NULL: the kind's directories cannot be removed (EPERM). */
+	/**
+	 * rmdir - remove a connection's directory (NULL: EPERM, always)
+	 * \param c: the connection, just loaded; the caller is root or owner
+	 * Returns 0; -EBUSY if it cannot go yet (the reason in c->err);
+	 * -ENOENT if it is gone.
+	 */
 	int (*rmdir)(void *k, struct kind_conn *c);
-	/* Open fixed file I for reading by CALLER: its contents into OUT; 0
-	 * or -errno. */
+	/**
+	 * fixed_open - open a fixed file of the kind's directory for reading
+	 * \param i: which, an index into fixed
+	 * \param caller: uid of the opener
+	 * \param out: its contents
+	 * Returns 0; -ENOMEM; or the kind's -errno (engine: -ENETDOWN).
+	 */
 	int (*fixed_open)(void *k, int i, uid_t caller, struct buf *out);
 
-	/* Streams (rows with stream set). Open row R of C: the stream in
-	 * *S; 0 or -errno. */
+	/**
+	 * stream_open - open a stream row
+	 * \param c: the connection, just loaded
+	 * \param r: the row, an index into files
+	 * \param s: set to the kind's stream
+	 * Returns 0 or -ENOMEM.
+	 */
 	int (*stream_open)(void *k, const struct kind_conn *c, int r, void **s);
-	/* Read up to SIZE bytes into BUF: bytes (0 at EOF), -EAGAIN with
-	 * *WQ to wait on, or -errno. */
+	/**
+	 * stream_read - read from a stream
+	 * \param s: the stream
+	 * \param buf: SIZE bytes to fill
+	 * \param wq: set to the queue to wait on when nothing is there
+	 * Returns the bytes (0 at EOF); -EAGAIN with *WQ; -ENOENT if the
+	 * connection is gone; or the connection's -errno.
+	 */
 	long (*stream_read)(void *k, void *s, char *buf, size_t size,
 			    struct waitq **wq);
-	/* Write up to SIZE bytes of DATA: bytes taken (maybe fewer), -EAGAIN
-	 * with *WQ to wait on, or -errno. */
+	/**
+	 * stream_write - write to a stream
+	 * \param s: the stream
+	 * \param data: SIZE bytes
+	 * \param wq: set to the queue to wait on when it took fewer than SIZE
+	 * Returns the bytes taken (with *WQ if fewer); -EAGAIN with *WQ;
+	 * -EBADF if the stream takes no writes; -ENOENT if the connection is
+	 * gone; -EPIPE after shutdown; or the connection's -errno.
+	 */
 	long (*stream_write)(void *k, void *s, const char *data, size_t size,
 			     struct waitq **wq);
-	/* poll(2) bits of S now; *WQ: what to wait on for a change, or NULL
-	 * if nothing will change. */
+	/**
+	 * stream_poll - readiness of a stream
+	 * \param s: the stream
+	 * \param wq: set to the queue woken on a change, or NULL if none will
+	 * Returns POLLIN, POLLOUT, POLLERR... as poll(2); never fails.
+	 */
 	unsigned (*stream_poll)(void *k, void *s, struct waitq **wq);
-	/* Free S. */
+	/**
+	 * stream_close - free a stream (nobody waits on it any more)
+	 * \param s: the stream
+	 */
 	void (*stream_close)(void *k, void *s);
 };
 
-/* Write the reason FMT formats into C's err, log it ("LABEL: ctl: ..."),
- * and return ERR: for a kind's ctl and rmdir. */
+/**
+ * kind_fail - fail a ctl or rmdir, saying why
+ * \param c: the connection: its err gets the reason, its label the log
+ * \param err: the -errno to return
+ * \param fmt: the reason, printf style
+ * Returns ERR.
+ */
 int kind_fail(struct kind_conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -21,29 +21,57 @@ struct loop;
 struct procpid;
 struct tundrv;
 
-/* The kernel kind over DIAG (required), MONITOR (NULL: no destroy events)
- * and PROCPID (required), posting to EVENTS, watching MONITOR in LOOP. It
- * owns DIAG, MONITOR and PROCPID from now on, even on failure. 0, or
- * -ENOMEM, or loop_add()'s -errno (then *K is unset). */
+/**
+ * kernel_kind_new - the kernel kind: kernel/
+ * \param k: set to the kind
+ * \param loop: where MONITOR is watched
+ * \param events: the hub destroy lines go to
+ * \param diag: sock_diag (required); owned from now on, even on failure
+ * \param monitor: the destroy monitor, or NULL; owned from now on
+ * \param procpid: the /proc table (required); owned from now on
+ * Returns 0; -ENOMEM (also for a NULL DIAG or PROCPID); or -ENOSPC or
+ * epoll's -errno from loop_add() (then *K is unset).
+ */
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		    struct diag *diag, struct diag *monitor,
 		    struct procpid *procpid);
-/* Free it and what it owns; K's operations are no longer callable. */
+/**
+ * kernel_kind_free - free the kernel kind and what it owns
+ * \param k: it; its operations are no longer callable
+ */
 void kernel_kind_free(struct kind *k);
 
-/* The engine kind over DRV (NULL: the engine is off, and engine/ holds only
- * clone, which answers ENETDOWN), posting to EVENTS; closed connections are
- * freed REAP microseconds after they closed, on a timer in LOOP. It owns
- * DRV from now on, even on failure. 0, -ENOMEM, or -errno of the timer. */
+/**
+ * engine_kind_new - the engine kind: engine/
+ * \param k: set to the kind
+ * \param loop: where its reap timer is watched
+ * \param events: the hub state changes go to
+ * \param drv: the engine's driver, owned from now on (even on failure);
+ *             NULL: the engine is off, engine/ holds only clone, which
+ *             answers ENETDOWN
+ * \param reap: microseconds a closed connection lives
+ * Returns 0; -ENOMEM; timerfd_create()'s -errno; or loop_add()'s.
+ */
 int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		    struct tundrv *drv, tcp_time reap);
-/* Reset every connection (the peers learn it now), free the engine kind,
- * the driver and its TUN device. */
+/**
+ * engine_kind_free - reset every connection, free the kind and its driver
+ * \param k: it; the peers learn of the resets now, the TUN device goes
+ */
 void engine_kind_free(struct kind *k);
 
-/* Fill V from kernel socket S: only what the kernel really sent. */
+/**
+ * view_from_diag - the view of a kernel socket: only what the kernel sent
+ * \param v: filled
+ * \param s: the socket, as sock_diag described it
+ */
 void view_from_diag(struct view *v, const struct diag_sock *s);
-/* Fill V from engine connection I, created by OWNER. */
+/**
+ * view_from_tcp - the view of an engine connection
+ * \param v: filled
+ * \param i: the engine's snapshot of it
+ * \param owner: the uid it belongs to
+ */
 void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner);
 
 #endif

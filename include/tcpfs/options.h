@@ -42,15 +42,33 @@ struct options {
 	bool nat;	      /* --nat */
 };
 
-/* Take tcpfs's options out of ARGS into OPT; 0, or -1 on ENOMEM. */
+/**
+ * options_parse - take tcpfs's options out of the command line
+ * \param args: the command line; FUSE's options stay in it
+ * \param opt: filled; free with options_free()
+ * Returns 0, or -1 on ENOMEM.
+ */
 int options_parse(struct fuse_args *args, struct options *opt);
-/* Fill CFG with the defaults: engine on, driver defaults, reap 300 s. */
+/**
+ * options_config_default - the defaults
+ * \param cfg: filled: engine on, tundrv defaults, reap 300 s
+ */
 void options_config_default(struct tcpfs_config *cfg);
-/* Turn OPT into CFG (over its defaults); 0, or -1 after saying why. */
+/**
+ * options_config - turn the options into each part's config
+ * \param opt: as options_parse() filled it
+ * \param cfg: changed where an option says
+ * Returns 0, or -1 after logging what is wrong.
+ */
 int options_config(const struct options *opt, struct tcpfs_config *cfg);
-/* Print the options' help. */
+/**
+ * options_help - print the options' help to stdout
+ */
 void options_help(void);
-/* Free what options_parse() kept. */
+/**
+ * options_free - free what options_parse() kept
+ * \param opt: it
+ */
 void options_free(struct options *opt);
 
 #endif

@@ -70,16 +70,34 @@ struct view {
 	char val[VF_COUNT][VIEW_VAL_MAX];
 };
 
-/* File name of field F (F < VF_COUNT). */
+/**
+ * view_name - the file name of a field
+ * \param f: the field, below VF_COUNT
+ * Returns its name, e.g. "snd_una".
+ */
 const char *view_name(enum view_field f);
-/* Field named NAME, or -1. */
+/**
+ * view_lookup - the field a file name names
+ * \param name: a file name
+ * Returns the field, or -1 if NAME is none.
+ */
 int view_lookup(const char *name);
-/* True if V has field F. */
+/**
+ * view_has - whether a view has a field
+ * \param v: the view
+ * \param f: the field
+ * Returns true if F has a value (and a file).
+ */
 static inline bool view_has(const struct view *v, enum view_field f)
 {
 	return v->have & (UINT64_C(1) << f);
 }
-/* Set field F of V, printf style. */
+/**
+ * view_set - give a field its value
+ * \param v: the view
+ * \param f: the field
+ * \param fmt: its value, printf style, cut to VIEW_VAL_MAX - 1 bytes
+ */
 void view_set(struct view *v, enum view_field f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

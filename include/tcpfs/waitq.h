@@ -22,22 +22,47 @@ struct waitq {
 	struct waiter head; /* of a circular list; wake unused */
 };
 
-/* Make WQ an empty queue. */
+/**
+ * waitq_init - make an empty queue
+ * \param wq: the queue
+ */
 void waitq_init(struct waitq *wq);
-/* Make W a waiter that is on no queue and calls WAKE when woken. */
+/**
+ * waiter_init - make a waiter that is on no queue
+ * \param w: the waiter
+ * \param wake: what waitq_wake() calls, W already off the queue
+ */
 void waiter_init(struct waiter *w, waiter_fn wake);
-/* True if WQ has no waiter. */
+/**
+ * waitq_empty - whether nobody waits
+ * \param wq: the queue
+ * Returns true if WQ has no waiter.
+ */
 bool waitq_empty(const struct waitq *wq);
-/* Put W (on no queue) at the end of WQ. */
+/**
+ * waitq_add - wait, last in line
+ * \param wq: the queue
+ * \param w: a waiter on no queue
+ */
 void waitq_add(struct waitq *wq, struct waiter *w);
-/* Take W off its queue; nothing if it is on none. */
+/**
+ * waiter_del - stop waiting
+ * \param w: the waiter; nothing happens if it is on no queue
+ */
 void waiter_del(struct waiter *w);
-/* True if W is on a queue. */
+/**
+ * waiter_queued - whether a waiter waits
+ * \param w: the waiter
+ * Returns true if W is on a queue.
+ */
 bool waiter_queued(const struct waiter *w);
-/* Wake every waiter on WQ, oldest first: each is taken off, then its
- * callback runs. A callback may free itself, put itself back on WQ (it is
- * then woken at the next wake, not again now), or take any other waiter
- * off; waiters added during the wake wait for the next one. */
+/**
+ * waitq_wake - wake every waiter, oldest first
+ * \param wq: the queue; each waiter is taken off, then its callback runs.
+ *             A callback may free itself, put itself back on WQ (woken at
+ *             the next wake, not again now) or take any other waiter off;
+ *             waiters added during the wake wait for the next one.
+ */
 void waitq_wake(struct waitq *wq);
 
 #endif
