@@ -24,7 +24,7 @@
 #include "tcpfs/kinds.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
-#include "tcpfs/options.h"
+#include "options.h"
 #include "tcpfs/procpid.h"
 #include "tcpfs/tundrv.h"
 

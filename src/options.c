@@ -9,7 +9,7 @@
 
 #include "tcpfs/link.h"
 #include "tcpfs/log.h"
-#include "tcpfs/options.h"
+#include "options.h"
 
 static const char *const names[OPT_COUNT] = {
 #define OPT_NAME(id, name) [OPT_##id] = name,

@@ -28,7 +28,7 @@ struct tundrv_config {
 	const char *impair; /* test option, see tundrv_impair_parse() */
 	/* Connection ID saw EVENTS (TCP_EV_*); called from tcp_dispatch(),
 	 * so it may call the engine. */
-	void (*event)(void *ctx, uint32_t id, unsigned events);
+	void (*tcp_ev)(void *ctx, uint32_t id, unsigned events);
 	void *ctx;
 };
 
@@ -53,14 +53,14 @@ struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
  */
 void tundrv_free(struct tundrv *st);
 /**
- * tundrv_set_event - who hears the engine's TCP_EV_ events from now on
+ * tundrv_set_tcp_ev - who hears the engine's TCP_EV_ events from now on
  * \param st: the driver
- * \param event: called from tcp_dispatch() with CTX, an id and its
+ * \param tcp_ev: called from tcp_dispatch() with CTX, an id and its
  *               TCP_EV_ bits; it may call the engine
  */
-void tundrv_set_event(struct tundrv *st,
-		      void (*event)(void *ctx, uint32_t id, unsigned events),
-		      void *ctx);
+void tundrv_set_tcp_ev(struct tundrv *st,
+		       void (*tcp_ev)(void *ctx, uint32_t id, unsigned events),
+		       void *ctx);
 /**
  * tundrv_tcp - the engine, for connection calls
  * \param st: the driver

@@ -131,7 +131,7 @@ static void announce(struct engine *e, struct econn *ec, int state)
 		reap_arm(e);
 }
 
-static void on_engine_event(void *ctx, uint32_t id, unsigned events)
+static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
 {
 	struct engine *e = ctx;
 	struct econn *ec = econns_find(e->econns, id);
@@ -583,7 +583,7 @@ int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		goto fail;
 	}
 	if (drv)
-		tundrv_set_event(drv, on_engine_event, e);
+		tundrv_set_tcp_ev(drv, on_tcp_ev, e);
 	k->ops = &engine_ops;
 	k->priv = e;
 	return 0;

@@ -1,4 +1,4 @@
-/* tcpfs options: the daemon's own command line options (FUSE's are
+/* options: the daemon's own command line options (FUSE's are
  * fuse_parse_cmdline's), each given as --NAME=VALUE or --NAME VALUE. */
 #ifndef TCPFS_OPTIONS_H
 #define TCPFS_OPTIONS_H
