@@ -18,13 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "tcpfs/diag.h"
 #include "tcpfs/events.h"
 #include "tcpfs/fs.h"
 #include "tcpfs/kinds.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
-#include "options.h"
 #include "tcpfs/procpid.h"
 #include "tcpfs/tundrv.h"
 
@@ -243,10 +243,8 @@ static int build(struct parts *p, struct loop *loop,
 static void unbuild(struct parts *p)
 {
 	fs_free(p->fs);
-	if (p->kinds[1].ops)
-		engine_kind_free(&p->kinds[1]);
-	if (p->kinds[0].ops)
-		kernel_kind_free(&p->kinds[0]);
+	kind_free(&p->kinds[1]);
+	kind_free(&p->kinds[0]);
 	events_free(p->events);
 }
 

@@ -165,6 +165,12 @@ struct kind_ops {
 	 * \param s: the stream
 	 */
 	void (*stream_close)(void *k, void *s);
+
+	/**
+	 * destroy - free the kind and what it owns (its sources, its
+	 * connections: an engine resets them); after the filesystem is freed
+	 */
+	void (*destroy)(void *k);
 };
 
 /**
@@ -182,5 +188,11 @@ struct kind {
 	const struct kind_ops *ops;
 	void *priv;
 };
+
+/**
+ * kind_free - free a kind (its destroy op), after the filesystem
+ * \param k: it; nothing happens if it was never built (ops NULL)
+ */
+void kind_free(struct kind *k);
 
 #endif

@@ -29,17 +29,13 @@ struct tundrv;
  * \param diag: sock_diag (required); owned from now on, even on failure
  * \param monitor: the destroy monitor, or NULL; owned from now on
  * \param procpid: the /proc table (required); owned from now on
- * Returns 0; -ENOMEM (also for a NULL DIAG or PROCPID); or -ENOSPC or
+ * Free it with kind_free(). Returns 0; -ENOMEM (also for a NULL DIAG or
+ * PROCPID); or -ENOSPC or
  * epoll's -errno from loop_add() (then *K is unset).
  */
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		    struct diag *diag, struct diag *monitor,
 		    struct procpid *procpid);
-/**
- * kernel_kind_free - free the kernel kind and what it owns
- * \param k: it; its operations are no longer callable
- */
-void kernel_kind_free(struct kind *k);
 
 /**
  * engine_kind_new - the engine kind: engine/
@@ -50,15 +46,12 @@ void kernel_kind_free(struct kind *k);
  *             NULL: the engine is off, engine/ holds only clone, which
  *             answers ENETDOWN
  * \param reap: microseconds a closed connection lives
- * Returns 0; -ENOMEM; timerfd_create()'s -errno; or loop_add()'s.
+ * Free it with kind_free(): every connection is reset (the peers learn it
+ * now) and the TUN device goes. Returns 0; -ENOMEM; timerfd_create()'s
+ * -errno; or loop_add()'s.
  */
 int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		    struct tundrv *drv, tcp_time reap);
-/**
- * engine_kind_free - reset every connection, free the kind and its driver
- * \param k: it; the peers learn of the resets now, the TUN device goes
- */
-void engine_kind_free(struct kind *k);
 
 /**
  * view_from_diag - the view of a kernel socket: only what the kernel sent

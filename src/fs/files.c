@@ -139,3 +139,10 @@ int files_write(const struct kind *k, int r, struct kind_conn *c, uid_t caller,
 		return kind_fail(c, -EINVAL, "%s", why);
 	return k->ops->ctl(k->priv, c, &cmd, caller);
 }
+
+void kind_free(struct kind *k)
+{
+	if (k->ops)
+		k->ops->destroy(k->priv);
+	*k = (struct kind){NULL, NULL};
+}

@@ -17,11 +17,10 @@ struct econns *econns_new(void)
 
 void econns_free(struct econns *t)
 {
-	if (!t)
-		return;
-	for (size_t i = 0; i < t->n; i++)
-		free(t->v[i]);
-	free(t->v);
+	while (t && t->n)
+		free(t->v[--t->n]);
+	if (t)
+		free(t->v);
 	free(t);
 }
 

@@ -28,6 +28,7 @@ struct engine {
 	struct econns *econns;
 	tcp_time reap; /* closed connections live this long */
 	int timer;     /* timerfd: the next reap */
+	bool watching; /* TIMER is in the loop */
 };
 
 /* An open data or listen file. */
@@ -541,6 +542,8 @@ static unsigned stream_poll(void *k, void *s, struct waitq **wq)
 
 static const char *const engine_fixed[] = {"clone"};
 
+static void engine_drop(void *k);
+
 static const struct kind_ops engine_ops = {
 	.dir = "engine",
 	.files = engine_files,
@@ -558,58 +561,56 @@ static const struct kind_ops engine_ops = {
 	.stream_write = stream_write,
 	.stream_poll = stream_poll,
 	.stream_close = stream_close,
+	.destroy = engine_drop,
 };
 
 /* ---- the kind's life ---- */
+
+/* Reset every connection (the peers learn it now, not at a timeout) and
+ * free E and what it owns. */
+static void engine_drop(void *k)
+{
+	struct engine *e = k;
+	for (size_t i = 0; e->econns && i < econns_count(e->econns); i++) {
+		struct econn *ec = econns_at(e->econns, i);
+		waitq_wake(&ec->wq); /* nobody should wait any more */
+		if (e->drv)
+			tcp_abort(tcp_of(e), ec->id, tundrv_now());
+	}
+	if (e->watching)
+		loop_del(e->loop, e->timer);
+	if (e->timer >= 0)
+		close(e->timer);
+	econns_free(e->econns);
+	tundrv_free(e->drv);
+	free(e);
+}
 
 int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		    struct tundrv *drv, tcp_time reap)
 {
 	struct engine *e = calloc(1, sizeof(*e));
-	int err = -ENOMEM;
-	if (!e || !(e->econns = econns_new()))
-		goto fail;
-	e->loop = loop;
-	e->events = events;
-	e->drv = drv;
-	e->reap = reap;
-	e->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (e->timer < 0) {
-		err = -errno;
-		goto fail;
+	if (!e) {
+		tundrv_free(drv);
+		return -ENOMEM;
 	}
-	if ((err = loop_add(loop, e->timer, on_reap, e)) < 0) {
-		close(e->timer);
-		goto fail;
+	*e = (struct engine){.loop = loop,
+			     .events = events,
+			     .drv = drv,
+			     .reap = reap,
+			     .timer = -1};
+	int err = (e->econns = econns_new()) ? 0 : -ENOMEM;
+	if (!err && (e->timer = timerfd_create(CLOCK_MONOTONIC,
+					       TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+		err = -errno;
+	if (!err && !(err = loop_add(loop, e->timer, on_reap, e)))
+		e->watching = true;
+	if (err < 0) {
+		engine_drop(e);
+		return err;
 	}
 	if (drv)
 		tundrv_set_tcp_ev(drv, on_tcp_ev, e);
-	k->ops = &engine_ops;
-	k->priv = e;
+	*k = (struct kind){&engine_ops, e};
 	return 0;
-fail:
-	if (e)
-		econns_free(e->econns);
-	free(e);
-	tundrv_free(drv);
-	return err;
-}
-
-void engine_kind_free(struct kind *k)
-{
-	struct engine *e = k->priv;
-	if (!e)
-		return;
-	for (size_t i = 0; e->drv && i < econns_count(e->econns); i++) {
-		struct econn *ec = econns_at(e->econns, i);
-		waitq_wake(&ec->wq); /* nobody should wait any more */
-		/* the peers learn it now, not at a timeout */
-		tcp_abort(tcp_of(e), ec->id, tundrv_now());
-	}
-	loop_del(e->loop, e->timer);
-	close(e->timer);
-	econns_free(e->econns);
-	tundrv_free(e->drv);
-	free(e);
-	k->priv = NULL;
 }

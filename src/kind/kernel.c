@@ -22,6 +22,7 @@ struct kernel {
 	struct diag *diag;
 	struct diag *monitor; /* NULL: no destroy events */
 	struct procpid *procpid;
+	bool watching; /* MONITOR is in the loop */
 };
 
 _Static_assert(sizeof(struct diag_sock) <= KIND_PRIV_MAX, "priv too small");
@@ -136,13 +137,18 @@ static const struct kind_file kernel_files[] = {
 	{"pid", 0444, false, has_holders, render_pid},
 };
 
+static void kernel_drop(void *k);
+
 static const struct kind_ops kernel_ops = {
 	.dir = "kernel",
 	.files = kernel_files,
 	.nfiles = 1,
+	/* no fixed files, no streams; no rmdir: the kernel's sockets are
+	 * closed through ctl, their directories go with them */
 	.list = kernel_list,
 	.load = kernel_load,
 	.ctl = kernel_ctl,
+	.destroy = kernel_drop,
 };
 
 static void on_destroyed(const struct diag_sock *s, void *arg)
@@ -161,40 +167,38 @@ static void on_monitor(void *arg)
 			   "kernel lost destroy events (netlink overrun)");
 }
 
+/* Free KK and what it owns. */
+static void kernel_drop(void *k)
+{
+	struct kernel *kk = k;
+	if (kk->watching)
+		loop_del(kk->loop, diag_fd(kk->monitor));
+	diag_close(kk->monitor);
+	diag_close(kk->diag);
+	procpid_free(kk->procpid);
+	free(kk);
+}
+
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		    struct diag *diag, struct diag *monitor,
 		    struct procpid *procpid)
 {
 	struct kernel *kk = calloc(1, sizeof(*kk));
-	int err = -ENOMEM;
-	if (!kk || !diag || !procpid)
-		goto fail;
-	*kk = (struct kernel){loop, events, diag, monitor, procpid};
-	if (monitor &&
-	    (err = loop_add(loop, diag_fd(monitor), on_monitor, kk)) < 0)
-		goto fail;
-	k->ops = &kernel_ops;
-	k->priv = kk;
-	return 0;
-fail:
-	free(kk);
-	diag_close(diag);
-	diag_close(monitor);
-	procpid_free(procpid);
-	return err;
-}
-
-void kernel_kind_free(struct kind *k)
-{
-	struct kernel *kk = k->priv;
-	if (!kk)
-		return;
-	if (kk->monitor) {
-		loop_del(kk->loop, diag_fd(kk->monitor));
-		diag_close(kk->monitor);
+	if (!kk) {
+		diag_close(diag);
+		diag_close(monitor);
+		procpid_free(procpid);
+		return -ENOMEM;
 	}
-	diag_close(kk->diag);
-	procpid_free(kk->procpid);
-	free(kk);
-	k->priv = NULL;
+	*kk = (struct kernel){loop, events, diag, monitor, procpid, false};
+	int err = diag && procpid ? 0 : -ENOMEM;
+	if (!err && monitor &&
+	    !(err = loop_add(loop, diag_fd(monitor), on_monitor, kk)))
+		kk->watching = true;
+	if (err < 0) {
+		kernel_drop(kk);
+		return err;
+	}
+	*k = (struct kind){&kernel_ops, kk};
+	return 0;
 }
