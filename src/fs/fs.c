@@ -37,6 +37,7 @@ static void handle_drop(struct fs *fs, struct handle *h)
 	if (h->type == H_SNAP) {
 		buf_free(&((struct snap *)h)->b);
 	} else if (h->type == H_EVENTS) {
+		park_cancel(&((struct evfile *)h)->lane);
 		events_unsubscribe(fs->events, ((struct evfile *)h)->sub);
 	} else if (h->type == H_STREAM) {
 		struct stream *st = (struct stream *)h;

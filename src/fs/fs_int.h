@@ -91,6 +91,8 @@ void park_connect(struct fs *fs, fuse_req_t req, const struct kind *k,
 		  uint64_t key, size_t size);
 /* Notify PH when WQ is woken; replaces ST's previous poll handle. */
 void park_poll(struct stream *st, struct waitq *wq, struct fuse_pollhandle *ph);
+/* Answer every request parked on LANE EINTR (its open file is closed). */
+void park_cancel(struct waitq *lane);
 /* ST is being closed: answer its parked requests EINTR, drop its poll
  * handle. */
 void park_stream_close(struct stream *st);

@@ -215,6 +215,10 @@ void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
 
 void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size)
 {
+	if (!waitq_empty(&ef->lane)) { /* one reader waits per open file */
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
 	struct parked *p =
 		parked_new(fs, req, try_events, ef, &ef->lane, size, 0);
 	if (p)
@@ -262,16 +266,21 @@ void park_poll(struct stream *st, struct waitq *wq, struct fuse_pollhandle *ph)
 	waitq_add(wq, &st->pw);
 }
 
+void park_cancel(struct waitq *lane)
+{
+	while (!waitq_empty(lane)) {
+		struct parked *p =
+			CONTAINER(lane->head.next, struct parked, lw);
+		fuse_reply_err(p->req, EINTR);
+		p->lane = NULL; /* the others go too, not try */
+		finish(p);
+	}
+}
+
 void park_stream_close(struct stream *st)
 {
-	for (int i = 0; i < 2; i++)
-		while (!waitq_empty(&st->lanes[i])) {
-			struct parked *p = CONTAINER(st->lanes[i].head.next,
-						     struct parked, lw);
-			fuse_reply_err(p->req, EINTR);
-			p->lane = NULL; /* the others go too, not try */
-			finish(p);
-		}
+	park_cancel(&st->lanes[0]);
+	park_cancel(&st->lanes[1]);
 	waiter_del(&st->pw);
 	if (st->ph)
 		fuse_pollhandle_destroy(st->ph);

@@ -185,6 +185,9 @@ static void test_events_read_waits(void **state)
 	assert_int_equal(a->replies, 1);
 	assert_string_equal(a->buf, "one\n");
 	fuse_req_t b = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	fuse_req_t busy = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	assert_int_equal(busy->err, EBUSY); /* one waiting read per open */
+	fake_free(busy);
 	fake_interrupt(b);
 	assert_int_equal(b->err, EINTR);
 	events_post(h.events, "two");
@@ -193,8 +196,17 @@ static void test_events_read_waits(void **state)
 	fake_free(a);
 	fake_free(b);
 	fake_free(c);
+	/* closing the file answers its waiting read */
 	fuse_req_t d = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
-	harness_fini(&h); /* still parked: freed without an answer */
+	op_release(&h, INO_EVENTS_T, &fi);
+	assert_int_equal(d->replies, 1);
+	assert_int_equal(d->err, EINTR);
+	fake_free(d);
+	events_post(h.events, "nobody");
+	/* at exit, what still waits is freed without an answer */
+	fi = open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
+	d = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	harness_fini(&h);
 	assert_int_equal(d->replies, 0);
 	fake_free(d);
 }
