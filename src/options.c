@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "tcpfs/link.h"
 #include "tcpfs/log.h"
-#include "options.h"
 
 static const char *const names[OPT_COUNT] = {
 #define OPT_NAME(id, name) [OPT_##id] = name,
