@@ -69,7 +69,6 @@ typedef void (*kind_list_fn)(void *arg, const char *name, uint64_t hint);
 /* What a kind does. In every op, K is the kind's priv. No op blocks; an
  * op may fail with any -errno its sources give besides those listed. */
 struct kind_ops {
-	const char *dir;	       /* its directory under the root */
 	const struct kind_file *files; /* its own rows */
 	int nfiles;		       /* at most KIND_FILES_MAX */
 	const char *const *fixed;      /* fixed files of its directory */
@@ -183,10 +182,13 @@ struct kind_ops {
 int kind_fail(struct kind_conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* A kind: its operations and its own state, passed to every op as K. */
+/* A kind: its operations, its own state (passed to every op as K) and its
+ * directory under the root. Two instances of one kind (say, the kernel's
+ * sockets of two network namespaces) differ in PRIV and DIR. */
 struct kind {
 	const struct kind_ops *ops;
 	void *priv;
+	const char *dir; /* "kernel", "engine" */
 };
 
 /**

@@ -144,5 +144,5 @@ void kind_free(struct kind *k)
 {
 	if (k->ops)
 		k->ops->destroy(k->priv);
-	*k = (struct kind){NULL, NULL};
+	*k = (struct kind){NULL, NULL, NULL};
 }

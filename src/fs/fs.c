@@ -199,7 +199,7 @@ static void lookup_root(fuse_req_t req, const char *name)
 	struct stat st;
 	fuse_ino_t ino = strcmp(name, "events") == 0 ? INO_EVENTS : 0;
 	for (int i = 0; i < fs->nkinds && !ino; i++)
-		if (strcmp(name, fs->kinds[i].ops->dir) == 0)
+		if (strcmp(name, fs->kinds[i].dir) == 0)
 			ino = INO_KIND0 + (fuse_ino_t)i;
 	if (!ino) {
 		fuse_reply_err(req, ENOENT);
@@ -222,7 +222,7 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 			reply_entry(req, &st, 0);
 			return;
 		}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", k->ops->dir, name) >=
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", k->dir, name) >=
 	    sizeof(path)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -347,7 +347,7 @@ static int list_dir(struct fs *fs, fuse_ino_t ino, struct buf *list)
 	if (ino == INO_ROOT) {
 		for (int i = 0; i < fs->nkinds; i++) {
 			dir_add(list, INO_KIND0 + (fuse_ino_t)i, S_IFDIR,
-				fs->kinds[i].ops->dir);
+				fs->kinds[i].dir);
 			if (i == 0)
 				dir_add(list, INO_EVENTS, S_IFREG, "events");
 		}
@@ -461,7 +461,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/%s", k->ops->dir, name);
+	snprintf(path, sizeof(path), "%s/%s", k->dir, name);
 	struct node *node = nodes_find(fs->nodes, path);
 	if (node) /* its err file tells why not */
 		c.err = node->err;

@@ -545,7 +545,6 @@ static const char *const engine_fixed[] = {"clone"};
 static void engine_drop(void *k);
 
 static const struct kind_ops engine_ops = {
-	.dir = "engine",
 	.files = engine_files,
 	.nfiles = 3,
 	.fixed = engine_fixed,
@@ -611,6 +610,6 @@ int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
 	}
 	if (drv)
 		tundrv_set_tcp_ev(drv, on_tcp_ev, e);
-	*k = (struct kind){&engine_ops, e};
+	*k = (struct kind){&engine_ops, e, "engine"};
 	return 0;
 }

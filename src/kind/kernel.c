@@ -140,7 +140,6 @@ static const struct kind_file kernel_files[] = {
 static void kernel_drop(void *k);
 
 static const struct kind_ops kernel_ops = {
-	.dir = "kernel",
 	.files = kernel_files,
 	.nfiles = 1,
 	/* no fixed files, no streams; no rmdir: the kernel's sockets are
@@ -199,6 +198,6 @@ int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		kernel_drop(kk);
 		return err;
 	}
-	*k = (struct kind){&kernel_ops, kk};
+	*k = (struct kind){&kernel_ops, kk, "kernel"};
 	return 0;
 }

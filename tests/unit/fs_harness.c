@@ -169,7 +169,6 @@ static const struct kind_file f_files[] = {
 static const char *const f_fixed[] = {"make"};
 
 static const struct kind_ops f_ops = {
-	.dir = "fake",
 	.files = f_files,
 	.nfiles = 2,
 	.fixed = f_fixed,
@@ -197,7 +196,7 @@ void harness_init(struct harness *h, int n)
 		fc->alive = true;
 		waitq_init(&fc->wq);
 	}
-	h->kind = (struct kind){&f_ops, &h->fk};
+	h->kind = (struct kind){&f_ops, &h->fk, "fake"};
 	h->events = events_new();
 	h->fs = fs_new(h->events, &h->kind, 1);
 	fake_notified = fake_destroyed = 0;
