@@ -14,7 +14,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "econn.h"
+#include "edir.h"
 #include "tcpfs/events.h"
 #include "tcpfs/kinds.h"
 #include "tcpfs/log.h"
@@ -25,10 +25,10 @@ struct engine {
 	struct loop *loop;
 	struct events *events;
 	struct tundrv *drv; /* NULL: the engine is off */
-	struct econns *econns;
-	tcp_time reap; /* closed connections live this long */
-	int timer;     /* timerfd: the next reap */
-	bool watching; /* TIMER is in the loop */
+	struct edirs *dirs; /* the connections engine/ shows */
+	tcp_time reap;	    /* closed connections live this long */
+	int timer;	    /* timerfd: the next reap */
+	bool watching;	    /* TIMER is in the loop */
 };
 
 /* An open data or listen file. */
@@ -51,9 +51,9 @@ static const struct tcp_info_snap *info_of(const struct kind_conn *c)
 }
 
 /* The entry of ID if it is alive, else NULL. */
-static struct econn *find(struct engine *e, uint32_t id)
+static struct edir *find(struct engine *e, uint32_t id)
 {
-	struct econn *ec = e->drv ? econns_find(e->econns, id) : NULL;
+	struct edir *ec = e->drv ? edirs_find(e->dirs, id) : NULL;
 	return ec && !ec->gone ? ec : NULL;
 }
 
@@ -63,8 +63,8 @@ static struct econn *find(struct engine *e, uint32_t id)
 static void reap_arm(struct engine *e)
 {
 	tcp_time first = TCP_NEVER;
-	for (size_t i = 0; i < econns_count(e->econns); i++) {
-		struct econn *ec = econns_at(e->econns, i);
+	for (size_t i = 0; i < edirs_count(e->dirs); i++) {
+		struct edir *ec = edirs_at(e->dirs, i);
 		if (ec->state == TCP_CLOSED && ec->idle_since &&
 		    ec->idle_since + e->reap < first)
 			first = ec->idle_since + e->reap;
@@ -79,13 +79,13 @@ static void reap_arm(struct engine *e)
 }
 
 /* Forget EC: whoever waits on it is woken and finds it gone. */
-static void drop(struct engine *e, struct econn *ec, tcp_time now)
+static void drop(struct engine *e, struct edir *ec, tcp_time now)
 {
 	uint32_t id = ec->id;
 	tcp_free(tcp_of(e), id, now);
 	ec->gone = true;
 	waitq_wake(&ec->wq);
-	econns_del(e->econns, id);
+	edirs_del(e->dirs, id);
 }
 
 static void on_reap(void *arg)
@@ -95,8 +95,8 @@ static void on_reap(void *arg)
 	if (read(e->timer, &n, sizeof(n)) < 0)
 		return;
 	tcp_time now = tundrv_now();
-	for (size_t i = 0; i < econns_count(e->econns);) {
-		struct econn *ec = econns_at(e->econns, i);
+	for (size_t i = 0; i < edirs_count(e->dirs);) {
+		struct edir *ec = edirs_at(e->dirs, i);
 		if (ec->state != TCP_CLOSED || !ec->idle_since ||
 		    now - ec->idle_since < e->reap) {
 			i++;
@@ -111,7 +111,7 @@ static void on_reap(void *arg)
 
 /* ---- what the engine reports ---- */
 
-static void announce(struct engine *e, struct econn *ec, int state)
+static void announce(struct engine *e, struct edir *ec, int state)
 {
 	struct tcp_info_snap i = {.state = state};
 	if (state == TCP_CLOSED)
@@ -135,7 +135,7 @@ static void announce(struct engine *e, struct econn *ec, int state)
 static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
 {
 	struct engine *e = ctx;
-	struct econn *ec = econns_find(e->econns, id);
+	struct edir *ec = edirs_find(e->dirs, id);
 	if (!ec)
 		return; /* not accepted yet: it has no directory */
 	/* every change of state says so: no snapshot per packet otherwise */
@@ -146,9 +146,9 @@ static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
 }
 
 /* A connection a listener accepted, or clone made, belongs to OWNER. */
-static struct econn *adopt(struct engine *e, uint32_t id, uid_t owner)
+static struct edir *adopt(struct engine *e, uint32_t id, uid_t owner)
 {
-	struct econn *ec = econns_add(e->econns, id, owner);
+	struct edir *ec = edirs_add(e->dirs, id, owner);
 	if (!ec) {
 		tcp_free(tcp_of(e), id, tundrv_now());
 		return NULL;
@@ -175,8 +175,8 @@ static int engine_list(void *k, kind_list_fn fn, void *arg)
 {
 	struct engine *e = k;
 	char name[16];
-	for (size_t i = 0; i < econns_count(e->econns); i++) {
-		uint32_t id = econns_at(e->econns, i)->id;
+	for (size_t i = 0; i < edirs_count(e->dirs); i++) {
+		uint32_t id = edirs_at(e->dirs, i)->id;
 		snprintf(name, sizeof(name), "%u", id);
 		fn(arg, name, 0);
 	}
@@ -188,7 +188,7 @@ static int engine_load(void *k, const char *name, struct kind_conn *c)
 	struct engine *e = k;
 	struct tcp_info_snap *i = (struct tcp_info_snap *)c->priv;
 	uint32_t id = parse_id(name);
-	struct econn *ec = id ? find(e, id) : NULL;
+	struct edir *ec = id ? find(e, id) : NULL;
 	if (!ec || tcp_info_get(tcp_of(e), id, i) < 0)
 		return -ENOENT;
 	view_from_tcp(&c->view, i, ec->owner);
@@ -202,7 +202,7 @@ static int engine_load(void *k, const char *name, struct kind_conn *c)
 static int engine_rmdir(void *k, struct kind_conn *c)
 {
 	struct engine *e = k;
-	struct econn *ec = find(e, (uint32_t)c->key);
+	struct edir *ec = find(e, (uint32_t)c->key);
 	enum tcp_state state = info_of(c)->state;
 	if (!ec)
 		return -ENOENT;
@@ -230,7 +230,7 @@ static int engine_clone(void *k, int i, uid_t caller, struct buf *out)
 	int id = tcp_open(tcp_of(e));
 	if (id < 0)
 		return id;
-	struct econn *ec = adopt(e, (uint32_t)id, caller);
+	struct edir *ec = adopt(e, (uint32_t)id, caller);
 	if (!ec)
 		return -ENOMEM;
 	ec->idle_since = tundrv_now(); /* reaped if never used */
@@ -381,7 +381,7 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 static int engine_ctl_wait(void *k, uint64_t key, struct waitq **wq)
 {
 	struct engine *e = k;
-	struct econn *ec = find(e, (uint32_t)key);
+	struct edir *ec = find(e, (uint32_t)key);
 	int state = ec ? tcp_state(tcp_of(e), ec->id) : -ENOENT;
 	if (state < 0)
 		return -ENOENT;
@@ -463,7 +463,7 @@ static bool opening(struct engine *e, uint32_t id)
 	return state == TCP_SYN_SENT || state == TCP_SYN_RECEIVED;
 }
 
-static long accept_one(struct engine *e, struct estream *st, struct econn *lec,
+static long accept_one(struct engine *e, struct estream *st, struct edir *lec,
 		       char *buf, size_t size, struct waitq **wq)
 {
 	char line[16];
@@ -488,7 +488,7 @@ static long stream_read(void *k, void *s, char *buf, size_t size,
 {
 	struct engine *e = k;
 	struct estream *st = s;
-	struct econn *ec = find(e, st->id);
+	struct edir *ec = find(e, st->id);
 	if (st->listen)
 		return accept_one(e, st, ec, buf, size, wq);
 	if (!ec)
@@ -504,7 +504,7 @@ static long stream_write(void *k, void *s, const char *data, size_t size,
 {
 	struct engine *e = k;
 	struct estream *st = s;
-	struct econn *ec = find(e, st->id);
+	struct edir *ec = find(e, st->id);
 	if (st->listen)
 		return -EBADF;
 	if (!ec)
@@ -521,7 +521,7 @@ static unsigned stream_poll(void *k, void *s, struct waitq **wq)
 {
 	struct engine *e = k;
 	struct estream *st = s;
-	struct econn *ec = find(e, st->id);
+	struct edir *ec = find(e, st->id);
 	*wq = NULL;
 	if (!ec)
 		return POLLERR;
@@ -570,8 +570,8 @@ static const struct kind_ops engine_ops = {
 static void engine_drop(void *k)
 {
 	struct engine *e = k;
-	for (size_t i = 0; e->econns && i < econns_count(e->econns); i++) {
-		struct econn *ec = econns_at(e->econns, i);
+	for (size_t i = 0; e->dirs && i < edirs_count(e->dirs); i++) {
+		struct edir *ec = edirs_at(e->dirs, i);
 		waitq_wake(&ec->wq); /* nobody should wait any more */
 		if (e->drv)
 			tcp_abort(tcp_of(e), ec->id, tundrv_now());
@@ -580,7 +580,7 @@ static void engine_drop(void *k)
 		loop_del(e->loop, e->timer);
 	if (e->timer >= 0)
 		close(e->timer);
-	econns_free(e->econns);
+	edirs_free(e->dirs);
 	tundrv_free(e->drv);
 	free(e);
 }
@@ -598,7 +598,7 @@ int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
 			     .drv = drv,
 			     .reap = reap,
 			     .timer = -1};
-	int err = (e->econns = econns_new()) ? 0 : -ENOMEM;
+	int err = (e->dirs = edirs_new()) ? 0 : -ENOMEM;
 	if (!err && (e->timer = timerfd_create(CLOCK_MONOTONIC,
 					       TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
 		err = -errno;

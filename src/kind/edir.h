@@ -1,10 +1,11 @@
-/* econn: the engine kind's table of the connections it shows.
+/* edir: the engine kind's table of the connections it shows, one per
+ * directory of engine/ (not the engine's own struct tcp_conn).
  *
  * The engine holds a connection's state; the engine kind adds its owner,
  * the last ctl error, the last state it announced, the wait queue of whoever
  * waits for it, and when it closed (to reap it). The table is sorted by id. */
-#ifndef TCPFS_ECONN_H
-#define TCPFS_ECONN_H
+#ifndef TCPFS_EDIR_H
+#define TCPFS_EDIR_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +15,7 @@
 #include "tcpfs/tcp.h"
 #include "tcpfs/waitq.h"
 
-struct econn {
+struct edir {
 	uint32_t id;
 	uid_t owner;
 	enum tcp_state state; /* as last announced in events */
@@ -25,21 +26,21 @@ struct econn {
 	bool gone;	 /* being freed: its waiters are told */
 };
 
-struct econns;
+struct edirs;
 
 /* An empty table. */
-struct econns *econns_new(void);
+struct edirs *edirs_new(void);
 /* Free the table and every entry (nobody may wait on one). */
-void econns_free(struct econns *t);
+void edirs_free(struct edirs *t);
 /* A new entry for ID, owned by OWNER; NULL on ENOMEM or if ID is there. */
-struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner);
+struct edir *edirs_add(struct edirs *t, uint32_t id, uid_t owner);
 /* The entry for ID, or NULL. */
-struct econn *econns_find(struct econns *t, uint32_t id);
+struct edir *edirs_find(struct edirs *t, uint32_t id);
 /* Remove and free the entry for ID. */
-void econns_del(struct econns *t, uint32_t id);
+void edirs_del(struct edirs *t, uint32_t id);
 /* Number of entries. */
-size_t econns_count(const struct econns *t);
+size_t edirs_count(const struct edirs *t);
 /* Entry I (0 <= I < count), in id order. */
-struct econn *econns_at(struct econns *t, size_t i);
+struct edir *edirs_at(struct edirs *t, size_t i);
 
 #endif
