@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 	tundrv_config_default(&sc);
 	sc.tun.mtu = (unsigned)atoi(argv[2]);
 	sc.msl = 1000000;
-	sc.event = on_event;
+	sc.tcp_ev = on_event;
 	struct loop *loop = loop_new();
 	g.st = loop ? tundrv_new(loop, &sc, whybuf, sizeof(whybuf)) : NULL;
 	if (!g.st) {

@@ -1,4 +1,7 @@
-/* tcpfs: options, network namespace, mount, and the one event loop. */
+/* tcpfs: options, network namespace, the parts, mount, and the one event
+ * loop. This is where the daemon is composed: the sources of each kind of
+ * connection are opened here, the kinds built over them, and the kinds
+ * handed to the filesystem. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,10 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "options.h"
+#include "tcpfs/diag.h"
+#include "tcpfs/events.h"
 #include "tcpfs/fs.h"
+#include "tcpfs/kinds.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
-#include "tcpfs/options.h"
+#include "tcpfs/procpid.h"
+#include "tcpfs/tundrv.h"
 
 /* How long to keep polling the FUSE device after a request. */
 #define POLL_NS 50000
@@ -174,15 +182,82 @@ static int run(struct loop *loop, struct fuse_session *se)
 	return d.ret;
 }
 
+/* The daemon's parts, built in main() and freed in reverse. */
+struct parts {
+	struct events *events;
+	struct kind kinds[2]; /* kernel, engine; ops NULL: not built */
+	struct fs *fs;
+};
+
+/* The kernel kind: sock_diag, its destroy monitor, /proc. */
+static int build_kernel(struct parts *p, struct loop *loop)
+{
+	struct diag *diag = diag_open();
+	struct diag *monitor = diag_monitor_open();
+	if (!monitor)
+		tlog(LOG_WARNING, "events: no kernel socket destroy events: %s",
+		     strerror(errno));
+	struct procpid *procpid = procpid_new("/proc");
+	if (!diag || !procpid) {
+		int err = errno ? errno : ENOMEM;
+		diag_close(diag);
+		diag_close(monitor);
+		procpid_free(procpid);
+		return -err;
+	}
+	return kernel_kind_new(&p->kinds[0], loop, p->events, diag, monitor,
+			       procpid);
+}
+
+/* The engine kind, over its driver if the engine can run. */
+static int build_engine(struct parts *p, struct loop *loop,
+			const struct tcpfs_config *cfg)
+{
+	struct tundrv *drv = NULL;
+	char why[200];
+	if (cfg->engine) {
+		drv = tundrv_new(loop, &cfg->drv, why, sizeof(why));
+		if (!drv)
+			tlog(LOG_WARNING,
+			     "the engine is off: %s; kernel/ works, engine/ "
+			     "answers ENETDOWN",
+			     why);
+	}
+	return engine_kind_new(&p->kinds[1], loop, p->events, drv, cfg->reap);
+}
+
+static int build(struct parts *p, struct loop *loop,
+		 const struct tcpfs_config *cfg)
+{
+	int err;
+	if (!(p->events = events_new()))
+		return -ENOMEM;
+	if ((err = build_kernel(p, loop)) < 0 ||
+	    (err = build_engine(p, loop, cfg)) < 0)
+		return err;
+	if (!(p->fs = fs_new(p->events, p->kinds, 2)))
+		return -errno;
+	return 0;
+}
+
+static void unbuild(struct parts *p)
+{
+	fs_free(p->fs);
+	kind_free(&p->kinds[1]);
+	kind_free(&p->kinds[0]);
+	events_free(p->events);
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = {0};
 	struct options opt = {0};
-	struct fs_config cfg;
+	struct tcpfs_config cfg;
+	struct parts parts = {0};
 	int ret = 2;
 
-	fs_config_default(&cfg);
+	options_config_default(&cfg);
 	if (options_parse(&args, &opt) < 0 ||
 	    fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out_args;
@@ -211,13 +286,13 @@ int main(int argc, char *argv[])
 		goto out_args;
 
 	struct loop *loop = loop_new();
-	struct fs *fs = loop ? fs_new(loop, &cfg) : NULL;
-	if (!fs) {
-		tlog(LOG_ERR, "cannot start: %s", strerror(errno));
+	int err = loop ? build(&parts, loop, &cfg) : -errno;
+	if (err < 0) {
+		tlog(LOG_ERR, "cannot start: %s", strerror(-err));
 		goto out_fs;
 	}
 	struct fuse_session *se =
-		fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+		fuse_session_new(&args, &fs_ops, sizeof(fs_ops), parts.fs);
 	if (!se)
 		goto out_fs;
 	clean_stale_mount(cmd.mountpoint);
@@ -234,7 +309,7 @@ out_unmount:
 out_session:
 	fuse_session_destroy(se);
 out_fs:
-	fs_free(fs);
+	unbuild(&parts);
 	loop_free(loop);
 out_args:
 	free(cmd.mountpoint);

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "tcpfs/link.h"
 #include "tcpfs/log.h"
-#include "tcpfs/options.h"
 
 static const char *const names[OPT_COUNT] = {
 #define OPT_NAME(id, name) [OPT_##id] = name,
@@ -109,7 +109,14 @@ static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
 	return 0;
 }
 
-int options_config(const struct options *opt, struct fs_config *cfg)
+void options_config_default(struct tcpfs_config *cfg)
+{
+	cfg->engine = true;
+	tundrv_config_default(&cfg->drv);
+	cfg->reap = 300 * 1000000ull;
+}
+
+int options_config(const struct options *opt, struct tcpfs_config *cfg)
 {
 	struct tundrv_config *sc = &cfg->drv;
 	const char *const *v = (const char *const *)opt->val;

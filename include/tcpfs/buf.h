@@ -10,12 +10,22 @@ struct buf {
 	int err; /* -ENOMEM once an append failed; later appends do nothing */
 };
 
-/* Append LEN bytes of DATA. */
+/**
+ * buf_add - append bytes
+ * \param b: the buffer; on ENOMEM b->err is -ENOMEM and it stays so
+ * \param data: LEN bytes
+ */
 void buf_add(struct buf *b, const void *data, size_t len);
-/* Append printf-formatted text. */
+/**
+ * buf_printf - append text, printf style
+ * \param b: the buffer; on ENOMEM b->err is -ENOMEM
+ */
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Release the memory; B is empty and usable again. */
+/**
+ * buf_free - release the memory
+ * \param b: the buffer; it is empty and usable again
+ */
 void buf_free(struct buf *b);
 
 #endif

@@ -27,10 +27,20 @@ struct ctl_cmd {
 	char argv[CTL_MAX_ARGS][CTL_MAX_LEN];
 };
 
-/* Parse the LEN bytes at BUF into CMD. 0, or -EINVAL with the reason in WHY. */
+/**
+ * ctl_parse - parse one write to a ctl file
+ * \param buf: the LEN bytes written (one trailing newline allowed)
+ * \param cmd: filled with the verb and its arguments
+ * \param why: the reason it is refused, WHYLEN bytes
+ * Returns 0, or -EINVAL with the reason in WHY.
+ */
 int ctl_parse(const char *buf, size_t len, struct ctl_cmd *cmd, char *why,
 	      size_t whylen);
-/* Canonical name of VERB. */
+/**
+ * ctl_verb_name - the canonical name of a verb
+ * \param verb: the verb
+ * Returns its name ("close"), or "?" for none.
+ */
 const char *ctl_verb_name(enum ctl_verb verb);
 
 #endif

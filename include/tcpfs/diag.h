@@ -77,35 +77,75 @@ enum diag_kstate {
 	DIAG_TCP_BOUND_INACTIVE,
 };
 
-/* Parse the SOCK_DIAG_BY_FAMILY reply at BUF (LEN bytes) into OUT; 0, or
- * -EINVAL if it is malformed or truncated. */
+/**
+ * diag_parse - parse one SOCK_DIAG_BY_FAMILY reply
+ * \param buf: LEN bytes of it
+ * \param out: filled
+ * Returns 0, or -EINVAL if it is malformed or truncated.
+ */
 int diag_parse(const void *buf, size_t len, struct diag_sock *out);
-/* RFC 9293 name of kernel TCP state KSTATE ("UNKNOWN" if out of range). */
+/**
+ * diag_state_name - the RFC 9293 name of a kernel TCP state
+ * \param kstate: the kernel's state number
+ * Returns e.g. "ESTABLISHED"; "UNKNOWN" if out of range.
+ */
 const char *diag_state_name(uint8_t kstate);
 
 struct diag;
 /* Callback for each socket of a dump. */
 typedef void (*diag_cb)(const struct diag_sock *s, void *arg);
 
-/* Open a sock_diag netlink socket in the current network namespace. */
+/**
+ * diag_open - a sock_diag socket in the current network namespace
+ * Returns it, or NULL with errno set (socket() or bind()'s, or ENOMEM).
+ */
 struct diag *diag_open(void);
-/* Close it. */
+/**
+ * diag_close - close it
+ * \param d: it, or NULL
+ */
 void diag_close(struct diag *d);
-/* Dump every TCP socket, IPv4 then IPv6, every state, without tcp_info
- * (a listing needs only the identity); 0 or -errno. */
+/**
+ * diag_dump - every TCP socket, IPv4 then IPv6, every state, no tcp_info
+ * \param d: the socket
+ * \param cb: called with ARG for each (a listing needs only identities)
+ * Returns 0, or -errno (-ENOBUFS, -EINTR from netlink, ...).
+ */
 int diag_dump(struct diag *d, diag_cb cb, void *arg);
-/* Fetch the one socket KEY names (cookie included); 0, -ENOENT if gone. */
+/**
+ * diag_get - the one socket a key names, cookie included
+ * \param d: the socket
+ * \param key: the tuple and cookie
+ * \param out: filled
+ * Returns 0; -ENOENT if it is gone; or netlink's -errno.
+ */
 int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out);
-/* SOCK_DESTROY the socket KEY names, cookie included; 0 or -errno. */
+/**
+ * diag_destroy - SOCK_DESTROY the socket a key names, cookie included
+ * \param d: the socket
+ * \param key: the tuple and cookie
+ * Returns 0; -ENOENT; -EOPNOTSUPP (no CONFIG_INET_DIAG_DESTROY); -EPERM
+ * (no CAP_NET_ADMIN); or netlink's -errno.
+ */
 int diag_destroy(struct diag *d, const struct diag_key *key);
 
-/* A non-blocking socket that receives every TCP socket the kernel destroys
- * (the sock_diag destroy multicast groups; needs CAP_NET_ADMIN). */
+/**
+ * diag_monitor_open - a socket told of every TCP socket the kernel destroys
+ * Returns it (non-blocking; needs CAP_NET_ADMIN), or NULL with errno set.
+ */
 struct diag *diag_monitor_open(void);
-/* The fd to poll. */
+/**
+ * diag_fd - the fd to poll
+ * \param d: the socket
+ * Returns the fd.
+ */
 int diag_fd(const struct diag *d);
-/* Call CB for every destroyed socket queued; 0, or -ENOBUFS if the kernel
- * dropped notifications, or -errno. */
+/**
+ * diag_monitor_read - every destroyed socket queued
+ * \param d: a monitor
+ * \param cb: called with ARG for each
+ * Returns 0; -ENOBUFS if the kernel dropped notifications; or -errno.
+ */
 int diag_monitor_read(struct diag *d, diag_cb cb, void *arg);
 
 #endif

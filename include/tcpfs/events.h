@@ -1,7 +1,10 @@
-/* tcpfs events: lines broadcast to every open reader of MNT/events.
+/* tcpfs events: the hub of lines broadcast to every open reader of
+ * MNT/events (not the engine's TCP_EV_ events, nor the kernel's destroy
+ * monitor, which both post here).
  *
- * Each subscriber has its own bounded queue; a reader too slow to keep up
- * loses lines, and is told how many in a line of its own. */
+ * Each subscriber has its own bounded queue and a wait queue woken when a
+ * line is posted; a reader too slow to keep up loses lines, and is told how
+ * many in a line of its own. */
 #ifndef TCPFS_EVENTS_H
 #define TCPFS_EVENTS_H
 
@@ -9,31 +12,69 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tcpfs/waitq.h"
+
 /* Bytes a subscriber may have queued. */
 #define EVENTS_QUEUE_MAX (256 * 1024)
 
 struct events;
 struct events_sub;
 
-/* An empty hub. */
+/**
+ * events_new - an empty hub
+ * Returns it, or NULL with errno ENOMEM.
+ */
 struct events *events_new(void);
-/* Free the hub and every subscriber. */
+/**
+ * events_free - free a hub and every subscriber
+ * \param ev: the hub, or NULL; nobody may wait on a subscriber
+ */
 void events_free(struct events *ev);
-/* A new subscriber: it sees the lines posted from now on. */
+/**
+ * events_subscribe - a new subscriber, seeing the lines posted from now on
+ * \param ev: the hub
+ * Returns it, or NULL with errno ENOMEM.
+ */
 struct events_sub *events_subscribe(struct events *ev);
-/* Remove and free a subscriber. */
+/**
+ * events_unsubscribe - remove and free a subscriber
+ * \param ev: the hub
+ * \param sub: its subscriber; nobody may wait on it
+ */
 void events_unsubscribe(struct events *ev, struct events_sub *sub);
-/* Queue LINE (a newline is added) for every subscriber. */
+/**
+ * events_post - queue a line for every subscriber and wake their queues
+ * \param ev: the hub
+ * \param line: the line, without its newline (one is added)
+ */
 void events_post(struct events *ev, const char *line);
-/* True if SUB has something to read. */
+/**
+ * events_say - post a line stamped with the wall clock
+ * \param ev: the hub
+ * \param fmt: the line after "SECONDS.MICROSECONDS ", printf style; the
+ *              whole line is cut to 511 bytes
+ */
+void events_say(struct events *ev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/**
+ * events_pending - whether a subscriber has something to read
+ * \param sub: the subscriber
+ * Returns true if a read would give bytes.
+ */
 bool events_pending(const struct events_sub *sub);
-/* Move whole lines, at most SIZE bytes, from SUB's queue to BUF; the bytes
- * moved (a line longer than SIZE is cut to fit). */
+/**
+ * events_read - take whole lines from a subscriber's queue
+ * \param sub: the subscriber
+ * \param buf: where to, SIZE bytes
+ * \param size: at most this many bytes
+ * Returns the bytes moved: whole lines, or one line cut to fit in SIZE.
+ */
 size_t events_read(struct events_sub *sub, char *buf, size_t size);
-/* The opaque pointer a subscriber carries (a parked request). */
-void **events_waiter(struct events_sub *sub);
-/* Call FN for every subscriber. */
-void events_each(struct events *ev, void (*fn)(struct events_sub *, void *),
-		 void *arg);
+/**
+ * events_waitq - a subscriber's wait queue
+ * \param sub: the subscriber
+ * Returns the queue woken whenever a line is posted.
+ */
+struct waitq *events_waitq(struct events_sub *sub);
 
 #endif

@@ -1,34 +1,37 @@
 /* tcpfs fs: the filesystem, as FUSE low-level operations.
  *
- * Layout: / holds events, kernel/ with one directory per kernel TCP socket
- * (see sockname.h), and engine/ with clone and one directory per engine
- * connection; every connection's files come from one table (files.h). */
+ * Layout: / holds events and one directory per kind of connection (kind.h),
+ * in the order given: kernel/ with one directory per kernel TCP socket,
+ * engine/ with clone and one directory per engine connection. fs owns the
+ * inodes, permissions, snapshots, the requests that wait and every reply;
+ * the kinds own their connections. */
 #ifndef TCPFS_FS_H
 #define TCPFS_FS_H
 
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
-#include <stdbool.h>
 
-#include "tcpfs/tundrv.h"
+#include "tcpfs/kind.h"
 
+/* Most kinds a filesystem serves. */
+#define FS_KINDS_MAX 4
+
+struct events;
 struct fs;
-struct loop;
 
-struct fs_config {
-	bool engine; /* run the userspace engine on a TUN link */
-	struct tundrv_config drv;
-	tcp_time reap; /* closed engine connections live this long */
-};
-
-/* Fill CFG with the defaults: engine on, driver defaults, reap 300 s. */
-void fs_config_default(struct fs_config *cfg);
-/* A filesystem over the current network namespace, waiting for its own
- * sources (kernel events, the engine's link) in LOOP; NULL with errno set.
- * Without the engine (no privilege for TUN) it still serves the kernel
- * view and says why once in the log. */
-struct fs *fs_new(struct loop *loop, const struct fs_config *cfg);
-/* Free it: engine connections are dropped, the TUN device removed. */
+/**
+ * fs_new - a filesystem over its kinds
+ * \param events: the hub its events file reads
+ * \param kinds: the kinds, copied (they must outlive it); root order
+ * \param nkinds: how many, at most FS_KINDS_MAX
+ * Returns it; NULL with errno ENOMEM, or EINVAL for too many kinds.
+ */
+struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds);
+/**
+ * fs_free - free a filesystem, before its kinds and hub
+ * \param fs: it, or NULL; every open file and waiting request it still
+ *            has goes too, unanswered (the session is gone)
+ */
 void fs_free(struct fs *fs);
 /* The operations to pass to fuse_session_new() with FS as userdata. */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -56,22 +56,48 @@ struct impair_stats {
 
 struct impair;
 
-/* A stage with CFG (NULL: a perfect link) and PRNG SEED; NULL with errno
- * EINVAL (a value out of range: a percentage outside 0..100, a time
- * over 2^48) or ENOMEM. */
+/**
+ * impair_new - an impairment stage
+ * \param cfg: its impairments (NULL: a perfect link)
+ * \param seed: its PRNG's
+ * Returns it; NULL with errno EINVAL (a percentage outside 0..100, a time
+ * over 2^48) or ENOMEM.
+ */
 struct impair *impair_new(const struct impair_config *cfg, uint64_t seed);
-/* Free IMP and every packet in it. */
+/**
+ * impair_free - free a stage and every packet in it
+ * \param imp: it, or NULL
+ */
 void impair_free(struct impair *imp);
-/* Offer a packet of LEN bytes at NOW; 0 (even if the stage dropped it), or
- * -EINVAL (LEN 0 or above LINK_MAX_PKT), -ENOMEM. */
+/**
+ * impair_push - offer a packet
+ * \param imp: the stage
+ * \param pkt: LEN bytes
+ * \param now: the time
+ * Returns 0 (even if the stage dropped it); -EINVAL (LEN 0 or above
+ * LINK_MAX_PKT); -ENOMEM.
+ */
 int impair_push(struct impair *imp, const uint8_t *pkt, size_t len,
 		uint64_t now);
-/* The next packet due at NOW into BUF (at most CAP bytes of it); its full
- * length, or 0 when none is due. */
+/**
+ * impair_pop - the next packet due
+ * \param imp: the stage
+ * \param now: the time
+ * \param buf: CAP bytes get the packet (cut to fit)
+ * Returns its full length, or 0 when none is due.
+ */
 size_t impair_pop(struct impair *imp, uint64_t now, uint8_t *buf, size_t cap);
-/* When impair_pop() will next have a packet (or LINK_NEVER): exactly. */
+/**
+ * impair_next - when impair_pop() will next have a packet, exactly
+ * \param imp: the stage
+ * Returns the time, or LINK_NEVER.
+ */
 uint64_t impair_next(const struct impair *imp);
-/* Counters of IMP into OUT. */
+/**
+ * impair_stats_get - a stage's counters
+ * \param imp: the stage
+ * \param out: filled
+ */
 void impair_stats_get(const struct impair *imp, struct impair_stats *out);
 
 enum memlink_side { MEMLINK_A, MEMLINK_B };
@@ -83,32 +109,76 @@ struct memlink;
 typedef void memlink_deliver_fn(void *ctx, const uint8_t *pkt, size_t len,
 				uint64_t now);
 
-/* A link with impairments A_TO_B and B_TO_A (NULL: perfect) and SEED; NULL
- * with errno EINVAL or ENOMEM. */
+/**
+ * memlink_new - a link of two sides in memory
+ * \param a_to_b: impairments of that direction (NULL: perfect)
+ * \param b_to_a: and of the other
+ * \param seed: for both stages
+ * Returns it; NULL with errno EINVAL or ENOMEM.
+ */
 struct memlink *memlink_new(const struct impair_config *a_to_b,
 			    const struct impair_config *b_to_a, uint64_t seed);
-/* Free L and every packet in flight. */
+/**
+ * memlink_free - free a link and every packet in flight
+ * \param l: it, or NULL
+ */
 void memlink_free(struct memlink *l);
-/* Deliver packets arriving at SIDE to FN(CTX, ...); without one they are
- * dropped on arrival. */
+/**
+ * memlink_attach - who gets the packets arriving at a side
+ * \param l: the link
+ * \param side: the side
+ * \param fn: called with CTX; NULL: they are dropped on arrival
+ */
 void memlink_attach(struct memlink *l, enum memlink_side side,
 		    memlink_deliver_fn *fn, void *ctx);
-/* Send a packet from SIDE to the other side at NOW; as impair_push(). */
+/**
+ * memlink_send - send a packet to the other side
+ * \param l: the link
+ * \param side: from
+ * \param pkt: LEN bytes
+ * \param now: the time
+ * Returns as impair_push().
+ */
 int memlink_send(struct memlink *l, enum memlink_side side, const uint8_t *pkt,
 		 size_t len, uint64_t now);
-/* Deliver every packet due at NOW, including those sent meanwhile by the
- * deliver functions; how many. */
+/**
+ * memlink_run - deliver every packet due, also those sent meanwhile
+ * \param l: the link
+ * \param now: the time
+ * Returns how many were delivered.
+ */
 unsigned memlink_run(struct memlink *l, uint64_t now);
-/* When the next packet is due (or LINK_NEVER). */
+/**
+ * memlink_next - when the next packet is due
+ * \param l: the link
+ * Returns the time, or LINK_NEVER.
+ */
 uint64_t memlink_next(const struct memlink *l);
-/* Set the time memlink_output() stamps packets with (memlink_run() sets it
- * too). */
+/**
+ * memlink_clock - the time memlink_output() stamps packets with
+ * \param l: the link
+ * \param now: the time (memlink_run() sets it too)
+ */
 void memlink_clock(struct memlink *l, uint64_t now);
-/* A ctx for memlink_output() that sends from SIDE of L. */
+/**
+ * memlink_port - a ctx for memlink_output()
+ * \param l: the link
+ * \param side: it sends from
+ * Returns the ctx.
+ */
 void *memlink_port(struct memlink *l, enum memlink_side side);
-/* Send from the port PORT at the link's clock: fits tcp_config.output. */
+/**
+ * memlink_output - send at the link's clock; fits tcp_config.output
+ * \param port: from memlink_port()
+ * \param pkt: LEN bytes
+ */
 void memlink_output(void *port, const uint8_t *pkt, size_t len);
-/* Counters of the direction from SIDE into OUT. */
+/**
+ * memlink_stats_get - the counters of one direction
+ * \param l: the link
+ * \param side: from
+ * \param out: filled
+ */
 void memlink_stats_get(const struct memlink *l, enum memlink_side side,
 		       struct impair_stats *out);
 

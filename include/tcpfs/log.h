@@ -2,12 +2,27 @@
 #ifndef TCPFS_LOG_H
 #define TCPFS_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 
-/* Send further messages to syslog (after daemonizing). */
+/**
+ * log_to_syslog - send further messages to syslog (after daemonizing)
+ */
 void log_to_syslog(void);
-/* Log a message at syslog level LEVEL. */
+/**
+ * tlog - log a line
+ * \param level: its syslog level
+ * \param fmt: the line, printf style
+ */
 void tlog(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/**
+ * tsay - say why a call failed, for its caller
+ * \param why: where to, WHYLEN bytes (cut to fit)
+ * \param fmt: the reason, printf style
+ */
+void tsay(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

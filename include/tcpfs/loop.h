@@ -8,21 +8,48 @@ struct loop;
 /* Called when FD is readable. */
 typedef void (*loop_fn)(void *arg);
 
-/* A new loop, or NULL with errno set. */
+/**
+ * loop_new - a new loop
+ * Returns it, or NULL with errno set (ENOMEM, or epoll_create1()'s).
+ */
 struct loop *loop_new(void);
-/* Free it (the fds stay open: their owners close them). */
+/**
+ * loop_free - free a loop; the fds stay open, their owners close them
+ * \param l: it, or NULL
+ */
 void loop_free(struct loop *l);
-/* Call FN(ARG) whenever FD is readable; 0 or -errno. */
+/**
+ * loop_add - call a function whenever an fd is readable
+ * \param l: the loop
+ * \param fd: the fd
+ * \param fn: called with ARG
+ * Returns 0; -ENOSPC with LOOP_MAX fds already; or epoll_ctl()'s -errno.
+ */
 int loop_add(struct loop *l, int fd, loop_fn fn, void *arg);
-/* Stop watching FD. */
+/**
+ * loop_del - stop watching an fd
+ * \param l: the loop
+ * \param fd: the fd; nothing happens if it is not watched
+ */
 void loop_del(struct loop *l, int fd);
-/* Call FN(ARG) after every round of fd callbacks (before every wait, so
- * also after what the owner did before the first); 0 or -ENOSPC. */
+/**
+ * loop_after - call a function after every round of fd callbacks
+ * \param l: the loop; FN also runs before the first wait
+ * \param fn: called with ARG
+ * Returns 0, or -ENOSPC with LOOP_AFTER_MAX already.
+ */
 int loop_after(struct loop *l, loop_fn fn, void *arg);
-/* Stop calling FN(ARG) after rounds. */
+/**
+ * loop_after_del - stop calling a function after rounds
+ * \param l: the loop
+ * \param fn: with ARG, as given to loop_after()
+ */
 void loop_after_del(struct loop *l, loop_fn fn, void *arg);
-/* Call the after functions, wait for readable fds and call their
- * functions once; -errno on error. */
+/**
+ * loop_once - one round: the after functions, one wait, the fds' callbacks
+ * \param l: the loop
+ * Returns 0 (also when a signal interrupted the wait), or epoll_wait()'s -errno.
+ */
 int loop_once(struct loop *l);
 
 #endif

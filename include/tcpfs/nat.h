@@ -11,11 +11,19 @@
 
 struct nat;
 
-/* Masquerade NET/PREFIX arriving on device DEV; NULL with the reason in
- * WHY (no nft, no privilege). */
+/**
+ * nat_open - masquerade a net arriving on a device
+ * \param dev: the device
+ * \param net: the net, with PREFIX
+ * \param why: the reason it failed, WHYLEN bytes (no nft, no privilege)
+ * Returns it, or NULL with the reason in WHY.
+ */
 struct nat *nat_open(const char *dev, struct in_addr net, unsigned prefix,
 		     char *why, size_t whylen);
-/* Undo everything nat_open() did. */
+/**
+ * nat_close - undo everything nat_open() did
+ * \param n: it, or NULL
+ */
 void nat_close(struct nat *n);
 
 #endif

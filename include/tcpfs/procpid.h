@@ -12,12 +12,25 @@
 
 struct procpid;
 
-/* A table over the /proc at PROCDIR ("/proc" in the daemon). */
+/**
+ * procpid_new - a table of socket holders over a /proc
+ * \param procdir: the /proc to scan ("/proc" in the daemon)
+ * Returns it, or NULL with errno ENOMEM.
+ */
 struct procpid *procpid_new(const char *procdir);
-/* Free it. */
+/**
+ * procpid_free - free the table
+ * \param pp: it, or NULL
+ */
 void procpid_free(struct procpid *pp);
-/* Append "PID COMM\n" for every holder of socket INODE to OUT; NOW_MS is
- * the caller's clock, used to decide whether the last scan is still fresh. */
+/**
+ * procpid_render - the holders of a socket, "PID COMM" a line
+ * \param pp: the table
+ * \param inode: the socket inode
+ * \param now_ms: the caller's clock, to judge whether the last scan is fresh
+ * \param out: where the lines go
+ * Returns 0; -ENOMEM; or opendir()'s -errno for PROCDIR (e.g. -ENOENT).
+ */
 int procpid_render(struct procpid *pp, uint32_t inode, uint64_t now_ms,
 		   struct buf *out);
 

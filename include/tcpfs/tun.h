@@ -25,17 +25,43 @@ struct tun_config {
 
 struct tun;
 
-/* Create and configure the device; NULL with the reason in WHY. */
+/**
+ * tun_open - create and configure the device
+ * \param cfg: name, MTU, the host's addresses
+ * \param why: the reason it failed, WHYLEN bytes
+ * Returns it, or NULL with the reason in WHY.
+ */
 struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen);
-/* Remove the device. */
+/**
+ * tun_close - remove the device
+ * \param t: it, or NULL
+ */
 void tun_close(struct tun *t);
-/* The fd to poll (non-blocking). */
+/**
+ * tun_fd - the fd to poll (non-blocking)
+ * \param t: the device
+ * Returns the fd.
+ */
 int tun_fd(const struct tun *t);
-/* The device's interface index. */
+/**
+ * tun_ifindex - the device's interface index
+ * \param t: the device
+ * Returns the index.
+ */
 int tun_ifindex(const struct tun *t);
-/* Read one packet; its length, 0 if none is waiting, or -errno. */
+/**
+ * tun_read - read one packet
+ * \param t: the device
+ * \param buf: SIZE bytes
+ * Returns its length, 0 if none is waiting, or read()'s -errno.
+ */
 ssize_t tun_read(struct tun *t, void *buf, size_t size);
-/* Write one packet; 0 or -errno (a full queue drops it: TCP recovers). */
+/**
+ * tun_write - write one packet
+ * \param t: the device
+ * \param pkt: LEN bytes
+ * Returns 0 (also when a full queue drops it: TCP recovers), or -errno.
+ */
 int tun_write(struct tun *t, const void *pkt, size_t len);
 
 #endif

@@ -28,29 +28,69 @@ struct tundrv_config {
 	const char *impair; /* test option, see tundrv_impair_parse() */
 	/* Connection ID saw EVENTS (TCP_EV_*); called from tcp_dispatch(),
 	 * so it may call the engine. */
-	void (*event)(void *ctx, uint32_t id, unsigned events);
+	void (*tcp_ev)(void *ctx, uint32_t id, unsigned events);
 	void *ctx;
 };
 
-/* Fill CFG with the defaults: device tcpfs0, MTU 1500, host 198.19.253.1/30
- * and fdcf:7c9f:7cfa::1/64, engine .2 and ::2, route_localnet on. */
+/**
+ * tundrv_config_default - the defaults
+ * \param cfg: filled: device tcpfs0, MTU 1500, host 198.19.253.1/30 and
+ *            fdcf:7c9f:7cfa::1/64, engine .2 and ::2, route_localnet on
+ */
 void tundrv_config_default(struct tundrv_config *cfg);
-/* Create the device and the engine and join LOOP; NULL with WHY. */
+/**
+ * tundrv_new - create the TUN device and the engine, and join the loop
+ * \param loop: where its packets and timer are watched
+ * \param cfg: the link, the engine and the event callback
+ * \param why: the reason it failed, WHYLEN bytes
+ * Returns it, or NULL with the reason in WHY (no privilege, ...).
+ */
 struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
 			  char *why, size_t whylen);
-/* Leave the loop, free the engine and remove the device. */
+/**
+ * tundrv_free - leave the loop, free the engine and remove the device
+ * \param st: it, or NULL
+ */
 void tundrv_free(struct tundrv *st);
-/* The engine, for connection calls. */
+/**
+ * tundrv_set_tcp_ev - who hears the engine's TCP_EV_ events from now on
+ * \param st: the driver
+ * \param tcp_ev: called from tcp_dispatch() with CTX, an id and its
+ *               TCP_EV_ bits; it may call the engine
+ */
+void tundrv_set_tcp_ev(struct tundrv *st,
+		       void (*tcp_ev)(void *ctx, uint32_t id, unsigned events),
+		       void *ctx);
+/**
+ * tundrv_tcp - the engine, for connection calls
+ * \param st: the driver
+ * Returns its engine.
+ */
 struct tcp_engine *tundrv_tcp(struct tundrv *st);
-/* The driver's clock (CLOCK_MONOTONIC), in microseconds. */
+/**
+ * tundrv_now - the driver's clock
+ * Returns CLOCK_MONOTONIC in microseconds.
+ */
 tcp_time tundrv_now(void);
-/* Whether the engine can reach DST: 0, or -ENETUNREACH with WHY. */
+/**
+ * tundrv_route - whether the engine can reach an address
+ * \param st: the driver
+ * \param dst: the address
+ * \param why: set to the reason when it cannot
+ * Returns 0, or -ENETUNREACH with *WHY.
+ */
 int tundrv_route(struct tundrv *st, const struct wire_ep *dst,
 		 const char **why);
 
 struct impair_config;
-/* Parse --impair SPEC, "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,
- * seed=N", into CFG and SEED; 0, or -1 with the reason in WHY. */
+/**
+ * tundrv_impair_parse - parse --impair
+ * \param spec: "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,seed=N"
+ * \param cfg: filled
+ * \param seed: filled
+ * \param why: the reason it is refused, WHYLEN bytes
+ * Returns 0, or -1 with the reason in WHY.
+ */
 int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
 			uint64_t *seed, char *why, size_t whylen);
 

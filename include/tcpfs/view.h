@@ -1,17 +1,14 @@
 /* tcpfs view: the values a connection directory shows, source-independent.
  *
- * A view is one optional string per field. The kernel adapter (and later the
- * engine's) fills the fields it has real values for; a field left absent has
- * no file. One field, one file of the same name, in every connection kind. */
+ * A view is one optional string per field. Each kind's adapter (kinds.h)
+ * fills the fields it has real values for; a field left absent has no file.
+ * One field, one file of the same name, in every connection kind. */
 #ifndef TCPFS_VIEW_H
 #define TCPFS_VIEW_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#include "tcpfs/diag.h"
-#include "tcpfs/tcp.h"
 
 /* X(ID, file name): every one-value file, in `status` order. */
 #define VIEW_FIELDS(X)                                                         \
@@ -73,21 +70,35 @@ struct view {
 	char val[VF_COUNT][VIEW_VAL_MAX];
 };
 
-/* File name of field F. */
+/**
+ * view_name - the file name of a field
+ * \param f: the field, below VF_COUNT
+ * Returns its name, e.g. "snd_una".
+ */
 const char *view_name(enum view_field f);
-/* Field named NAME, or -1. */
+/**
+ * view_lookup - the field a file name names
+ * \param name: a file name
+ * Returns the field, or -1 if NAME is none.
+ */
 int view_lookup(const char *name);
-/* True if V has field F. */
+/**
+ * view_has - whether a view has a field
+ * \param v: the view
+ * \param f: the field
+ * Returns true if F has a value (and a file).
+ */
 static inline bool view_has(const struct view *v, enum view_field f)
 {
 	return v->have & (UINT64_C(1) << f);
 }
-/* Set field F of V, printf style. */
+/**
+ * view_set - give a field its value
+ * \param v: the view
+ * \param f: the field
+ * \param fmt: its value, printf style, cut to VIEW_VAL_MAX - 1 bytes
+ */
 void view_set(struct view *v, enum view_field f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Fill V from kernel socket S: only what the kernel really sent. */
-void view_from_diag(struct view *v, const struct diag_sock *s);
-/* Fill V from engine connection I, created by OWNER. */
-void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner);
 
 #endif

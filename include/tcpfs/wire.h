@@ -75,27 +75,70 @@ enum wire_err {
 	WIRE_NERR
 };
 
-/* Parse one IP packet carrying TCP into SEG; WIRE_OK or the reason. */
+/**
+ * wire_parse - parse one IP packet carrying TCP
+ * \param pkt: LEN bytes
+ * \param seg: filled (its data points into PKT)
+ * Returns WIRE_OK, or why it is refused (WIRE_SHORT, WIRE_IPCSUM, ...).
+ */
 enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg);
-/* Build SEG (header, options, payload, checksums) into BUF; bytes or 0 if
- * CAP is too small (or the families differ, or it is over 64 KiB). The IP
- * version follows seg->src.family. SEG->data may point into BUF. */
+/**
+ * wire_build - build a segment: header, options, payload, checksums
+ * \param buf: CAP bytes; SEG->data may point into it
+ * \param seg: the segment; the IP version follows seg->src.family
+ * Returns the bytes, or 0 if CAP is too small, the families differ or it
+ * is over 64 KiB.
+ */
 size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg);
-/* Bytes of TCP options wire_build() will emit for OPT (a multiple of 4, at
- * most 40: SACK blocks that do not fit are left out, the last first). */
+/**
+ * wire_opts_len - bytes of TCP options wire_build() emits
+ * \param opt: the options
+ * Returns a multiple of 4, at most 40 (SACK blocks that do not fit are
+ * left out, the last first).
+ */
 size_t wire_opts_len(const struct wire_opts *opt);
-/* One word of reason for ERR, e.g. "checksum". */
+/**
+ * wire_err_name - one word of reason
+ * \param err: the reason
+ * Returns e.g. "checksum".
+ */
 const char *wire_err_name(enum wire_err err);
-/* Internet checksum (RFC 1071) of BUF folded onto SUM; not inverted. In a
- * chain of calls, only the last BUF may have an odd length. */
+/**
+ * wire_csum_add - the Internet checksum (RFC 1071), not inverted
+ * \param sum: the sum so far
+ * \param buf: LEN bytes; in a chain of calls only the last may be odd
+ * Returns the new sum.
+ */
 uint32_t wire_csum_add(uint32_t sum, const void *buf, size_t len);
-/* Fold SUM to 16 bits and invert it: the value that goes on the wire. */
+/**
+ * wire_csum_fold - what goes on the wire
+ * \param sum: a sum of wire_csum_add()
+ * Returns it folded to 16 bits and inverted.
+ */
 uint16_t wire_csum_fold(uint32_t sum);
-/* Format EP as "1.2.3.4:80" or "[::1]:80" into BUF; its length (as
- * snprintf()), or -EINVAL when EP has no family. */
+/**
+ * wire_ep_format - "1.2.3.4:80" or "[::1]:80"
+ * \param ep: the endpoint
+ * \param buf: SIZE bytes
+ * Returns the length as snprintf(), or -EINVAL when EP has no family.
+ */
 int wire_ep_format(const struct wire_ep *ep, char *buf, size_t size);
-/* Parse "ADDR:PORT", "ADDR!PORT" or "[V6]:PORT" (PORT may be omitted when
- * DEFAULT_PORT >= 0); 0, or -EINVAL with the reason in WHY. */
+/**
+ * wire_port_parse - a port: decimal, 1 to 65535, nothing else
+ * \param s: the text
+ * \param port: set to it
+ * \param why: set to the reason it is refused, if not NULL
+ * Returns 0, or -EINVAL ("missing port", "bad port", "port out of range").
+ */
+int wire_port_parse(const char *s, uint16_t *port, const char **why);
+/**
+ * wire_ep_parse - "ADDR:PORT", "ADDR!PORT" or "[V6]:PORT"
+ * \param s: the text
+ * \param default_port: the port when S has none, or -1: required
+ * \param ep: filled
+ * \param why: set to the reason it is refused
+ * Returns 0, or -EINVAL with *WHY.
+ */
 int wire_ep_parse(const char *s, int default_port, struct wire_ep *ep,
 		  const char **why);
 

@@ -80,11 +80,11 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 }
 
 /* Called from tcp_dispatch() only, so the owner may call the engine. */
-static void on_event(void *ctx, uint32_t id, unsigned events)
+static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
 {
 	struct tundrv *drv = ctx;
-	if (drv->cfg.event)
-		drv->cfg.event(drv->cfg.ctx, id, events);
+	if (drv->cfg.tcp_ev)
+		drv->cfg.tcp_ev(drv->cfg.ctx, id, events);
 }
 
 static void arm(struct tundrv *drv, tcp_time deadline)
@@ -234,7 +234,7 @@ static struct tcp_engine *new_engine(struct tundrv *drv)
 		tc.syn_retries = (unsigned)drv->cfg.syn_retries;
 	tc.seed = tundrv_now() ^ ((uint64_t)getpid() << 32);
 	tc.output = on_output;
-	tc.event = on_event;
+	tc.event = on_tcp_ev;
 	tc.ctx = drv;
 	return tcp_engine_new(&tc);
 }
@@ -370,6 +370,14 @@ void tundrv_free(struct tundrv *drv)
 	if (drv->tcp)
 		tcp_engine_free(drv->tcp);
 	free(drv);
+}
+
+void tundrv_set_tcp_ev(struct tundrv *drv,
+		       void (*tcp_ev)(void *ctx, uint32_t id, unsigned events),
+		       void *ctx)
+{
+	drv->cfg.tcp_ev = tcp_ev;
+	drv->cfg.ctx = ctx;
 }
 
 struct tcp_engine *tundrv_tcp(struct tundrv *drv)

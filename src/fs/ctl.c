@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tcpfs/ctl.h"
+#include "tcpfs/log.h"
 
 static const struct {
 	const char *name;
@@ -27,15 +28,8 @@ const char *ctl_verb_name(enum ctl_verb verb)
 	return "?";
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *why, size_t whylen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* Say why in WHY: -EINVAL. */
+#define fail(why, whylen, ...) (tsay(why, whylen, __VA_ARGS__), -EINVAL)
 
 int ctl_parse(const char *buf, size_t len, struct ctl_cmd *cmd, char *why,
 	      size_t whylen)

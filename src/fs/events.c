@@ -1,7 +1,9 @@
 /* Broadcast of event lines to every open reader, each with its own queue. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tcpfs/buf.h"
 #include "tcpfs/events.h"
@@ -9,9 +11,9 @@
 struct events_sub {
 	struct events_sub *next;
 	struct buf q;
-	size_t head;   /* bytes of q already read */
-	uint64_t lost; /* lines dropped since the last read */
-	void *waiter;
+	size_t head;	 /* bytes of q already read */
+	uint64_t lost;	 /* lines dropped since the last read */
+	struct waitq wq; /* readers waiting for a line */
 };
 
 struct events {
@@ -36,6 +38,7 @@ struct events_sub *events_subscribe(struct events *ev)
 {
 	struct events_sub *sub = calloc(1, sizeof(*sub));
 	if (sub) {
+		waitq_init(&sub->wq);
 		sub->next = ev->subs;
 		ev->subs = sub;
 	}
@@ -78,6 +81,24 @@ void events_post(struct events *ev, const char *line)
 	size_t len = strlen(line);
 	for (struct events_sub *s = ev->subs; s; s = s->next)
 		enqueue(s, line, len);
+	for (struct events_sub *s = ev->subs, *next; s; s = next) {
+		next = s->next;
+		waitq_wake(&s->wq);
+	}
+}
+
+void events_say(struct events *ev, const char *fmt, ...)
+{
+	struct timespec ts;
+	char line[512];
+	va_list ap;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int n = snprintf(line, sizeof(line), "%lld.%06ld ",
+			 (long long)ts.tv_sec, ts.tv_nsec / 1000);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	events_post(ev, line);
 }
 
 bool events_pending(const struct events_sub *sub)
@@ -104,16 +125,7 @@ size_t events_read(struct events_sub *sub, char *buf, size_t size)
 	return n;
 }
 
-void **events_waiter(struct events_sub *sub)
+struct waitq *events_waitq(struct events_sub *sub)
 {
-	return &sub->waiter;
-}
-
-void events_each(struct events *ev, void (*fn)(struct events_sub *, void *),
-		 void *arg)
-{
-	for (struct events_sub *s = ev->subs, *next; s; s = next) {
-		next = s->next;
-		fn(s, arg);
-	}
+	return &sub->wq;
 }

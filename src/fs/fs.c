@@ -1,4 +1,5 @@
-/* FUSE low-level operations over the node table and the file table. */
+/* FUSE low-level operations: the root, the kinds' directories, and every
+ * connection's files, through the kinds' operations (kind.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -7,32 +8,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "files.h"
 #include "fs_int.h"
-#include "tcpfs/log.h"
-#include "tcpfs/loop.h"
-#include "tcpfs/sockname.h"
 
-/* The fixed entries of the root directory. */
-static const struct {
-	const char *name;
-	fuse_ino_t ino;
-	mode_t mode;
-} root_entries[] = {
-	{"kernel", INO_KERNEL, S_IFDIR | 0555},
-	{"events", INO_EVENTS, S_IFREG | 0444},
-	{"engine", INO_ENGINE, S_IFDIR | 0555},
-};
-#define NROOT (sizeof(root_entries) / sizeof(root_entries[0]))
-
-/* Sockets come and go: the kernel may cache a name or attributes briefly,
- * every open asks the kernel afresh anyway. */
+/* Connections come and go: the kernel may cache a name or attributes
+ * briefly, every open asks the kind afresh anyway. */
 #define ENTRY_TIMEOUT 1.0
 
-static void on_monitor(void *arg);
-static void events_drop(struct events_sub *sub, void *arg);
-
-void fs_hold(struct fs *fs, struct handle *h)
+void fs_hold(struct fs *fs, struct handle *h, enum handle_type type)
 {
+	h->type = type;
 	h->prev = &fs->handles;
 	h->next = fs->handles.next;
 	h->next->prev = h;
@@ -45,77 +30,40 @@ void fs_unhold(struct handle *h)
 	h->next->prev = h->prev;
 }
 
-struct snap {
-	struct handle h;
-	struct buf b;
-};
-
-static void snap_drop(struct handle *h)
+/* Free open file H (not a parked request). */
+static void handle_drop(struct fs *fs, struct handle *h)
 {
-	struct snap *s = (struct snap *)h;
-	buf_free(&s->b);
-	free(s);
-}
-
-struct buf *fs_snap_open(struct fs *fs, struct fuse_file_info *fi)
-{
-	struct snap *s = calloc(1, sizeof(*s));
-	if (!s)
-		return NULL;
-	s->h.drop = snap_drop;
-	fs_hold(fs, &s->h);
-	fi->fh = (uintptr_t)s;
-	return &s->b;
-}
-
-static struct buf *snap_of(struct fuse_file_info *fi)
-{
-	struct snap *s = (struct snap *)(uintptr_t)fi->fh;
-	return s ? &s->b : NULL;
-}
-
-void fs_snap_close(struct fuse_file_info *fi)
-{
-	struct snap *s = (struct snap *)(uintptr_t)fi->fh;
-	if (s) {
-		fs_unhold(&s->h);
-		snap_drop(&s->h);
+	fs_unhold(h);
+	if (h->type == H_SNAP) {
+		buf_free(&((struct snap *)h)->b);
+	} else if (h->type == H_EVENTS) {
+		park_cancel(&((struct evfile *)h)->lane);
+		events_unsubscribe(fs->events, ((struct evfile *)h)->sub);
+	} else if (h->type == H_STREAM) {
+		struct stream *st = (struct stream *)h;
+		park_stream_close(st);
+		st->k->ops->stream_close(st->k->priv, st->s);
 	}
-	fi->fh = 0;
+	free(h);
 }
 
-void fs_config_default(struct fs_config *cfg)
+struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds)
 {
-	cfg->engine = true;
-	tundrv_config_default(&cfg->drv);
-	cfg->reap = 300 * 1000000ull;
-}
-
-struct fs *fs_new(struct loop *loop, const struct fs_config *cfg)
-{
+	if (nkinds < 0 || nkinds > FS_KINDS_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
 	struct fs *fs = calloc(1, sizeof(*fs));
-	if (!fs)
-		return NULL;
-	fs->loop = loop;
-	fs->handles.prev = fs->handles.next = &fs->handles;
-	fs->diag = diag_open();
-	fs->procpid = procpid_new("/proc");
-	fs->nodes = nodes_new();
-	fs->events = events_new();
-	clock_gettime(CLOCK_REALTIME, &fs->mounted);
-	fs->monitor = diag_monitor_open();
-	if (!fs->monitor)
-		tlog(LOG_WARNING, "events: no kernel socket destroy events: %s",
-		     strerror(errno));
-	else if (loop_add(loop, diag_fd(fs->monitor), on_monitor, fs) < 0)
-		tlog(LOG_WARNING, "events: cannot watch the monitor socket");
-	if (!fs->diag || !fs->procpid || !fs->nodes || !fs->events ||
-	    engine_start(fs, cfg) < 0) {
-		int err = errno;
-		fs_free(fs);
-		errno = err ? err : ENOMEM;
+	if (!fs || !(fs->nodes = nodes_new())) {
+		free(fs);
+		errno = ENOMEM;
 		return NULL;
 	}
+	fs->events = events;
+	memcpy(fs->kinds, kinds, (size_t)nkinds * sizeof(*kinds));
+	fs->nkinds = nkinds;
+	fs->handles.prev = fs->handles.next = &fs->handles;
+	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	return fs;
 }
 
@@ -123,27 +71,51 @@ void fs_free(struct fs *fs)
 {
 	if (!fs)
 		return;
-	engine_stop(fs);
-	if (fs->events) /* readers still waiting: the session is gone */
-		events_each(fs->events, events_drop, NULL);
-	while (fs->handles.next != &fs->handles) {
-		struct handle *h = fs->handles.next;
-		fs_unhold(h);
-		h->drop(h);
+	/* parked requests first: they sit on their open files' lanes */
+	for (struct handle *h = fs->handles.next, *next; h != &fs->handles;
+	     h = next) {
+		next = h->next;
+		if (h->type == H_PARKED) {
+			fs_unhold(h);
+			park_drop(h);
+		}
 	}
-	if (fs->monitor) {
-		loop_del(fs->loop, diag_fd(fs->monitor));
-		diag_close(fs->monitor);
-	}
-	diag_close(fs->diag);
-	events_free(fs->events);
-	procpid_free(fs->procpid);
+	while (fs->handles.next != &fs->handles)
+		handle_drop(fs, fs->handles.next);
 	nodes_free(fs->nodes);
 	free(fs);
 }
 
-void fs_fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino, mode_t mode,
-		  uid_t uid)
+/* ---- inodes ---- */
+
+/* The kind whose directory is INO, or NULL. */
+static const struct kind *kind_dir(struct fs *fs, fuse_ino_t ino)
+{
+	if (ino < INO_KIND0 || ino >= (fuse_ino_t)(INO_KIND0 + fs->nkinds))
+		return NULL;
+	return &fs->kinds[ino - INO_KIND0];
+}
+
+/* The kind whose fixed file INO is, and the file's index in *I; or NULL. */
+static const struct kind *kind_fixed(struct fs *fs, fuse_ino_t ino, int *i)
+{
+	if (ino < INO_FIXED0 || ino >= NODE_FIXED)
+		return NULL;
+	int n = (int)(ino - INO_FIXED0);
+	if (n / KIND_FIXED_MAX >= fs->nkinds)
+		return NULL;
+	const struct kind *k = &fs->kinds[n / KIND_FIXED_MAX];
+	*i = n % KIND_FIXED_MAX;
+	return *i < k->ops->nfixed ? k : NULL;
+}
+
+static fuse_ino_t fixed_ino(struct fs *fs, const struct kind *k, int i)
+{
+	return INO_FIXED0 + (fuse_ino_t)((k - fs->kinds) * KIND_FIXED_MAX + i);
+}
+
+static void fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino,
+		      mode_t mode, uid_t uid)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -154,72 +126,55 @@ void fs_fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino, mode_t mode,
 }
 
 /* The attributes of fixed inode INO; -ENOENT if there is none. */
-int fs_stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
+static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 {
-	if (ino == INO_ROOT) {
-		fs_fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
-		return 0;
-	}
-	if (ino == INO_CLONE) {
-		fs_fill_stat(fs, st, ino, S_IFREG | 0444, 0);
-		return 0;
-	}
-	for (size_t i = 0; i < NROOT; i++)
-		if (root_entries[i].ino == ino) {
-			fs_fill_stat(fs, st, ino, root_entries[i].mode, 0);
-			return 0;
-		}
-	return -ENOENT;
-}
-
-static int conn_load(struct fs *fs, fuse_req_t req, struct node *node,
-		     struct conn *c)
-{
-	int err = diag_get(fs->diag, &node->key, &c->sock);
-	if (err < 0)
-		return err;
-	c->node = node;
-	view_from_diag(&c->view, &c->sock);
-	c->ctx = (struct file_ctx){
-		.kind = CONN_KERNEL,
-		.label = node->label,
-		.err = node->err,
-		.owned = c->sock.full,
-		.owner = c->sock.full ? c->sock.uid : 0,
-		.caller = req ? fuse_req_ctx(req)->uid : 0,
-		.view = &c->view,
-		.diag = fs->diag,
-		.procpid = fs->procpid,
-		.sock = &c->sock,
-	};
+	int i;
+	if (ino == INO_ROOT || kind_dir(fs, ino))
+		fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
+	else if (ino == INO_EVENTS || kind_fixed(fs, ino, &i))
+		fill_stat(fs, st, ino, S_IFREG | 0444, 0);
+	else
+		return -ENOENT;
 	return 0;
 }
 
-/* The attributes of connection directory or file INO. */
-int fs_conn_stat(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct conn *c,
-		 struct stat *st)
+/* A connection directory's node, loaded fresh: the record C and its kind. */
+struct conn_at {
+	struct node *node;
+	const struct kind *k;
+	struct kind_conn c;
+};
+
+static int load(struct fs *fs, struct node *node, struct conn_at *a)
 {
-	int err;
-	if (ino_is_engine(ino)) {
-		err = engine_load(fs, req, ino_engine_id(ino), c);
-	} else {
-		struct node *node = nodes_get(fs->nodes, ino);
-		err = node ? conn_load(fs, req, node, c) : -ENOENT;
-	}
+	a->node = node;
+	a->k = &fs->kinds[node->kind];
+	a->c.label = node->name;
+	a->c.err = node->err;
+	return a->k->ops->load(a->k->priv, strchr(node->name, '/') + 1, &a->c);
+}
+
+/* Load the connection of directory or file INO into A and its attributes
+ * into ST; 0 or -ENOENT. */
+static int conn_stat(struct fs *fs, fuse_ino_t ino, struct conn_at *a,
+		     struct stat *st)
+{
+	struct node *node = nodes_get(fs->nodes, ino);
+	int err = node ? load(fs, node, a) : -ENOENT;
 	if (err < 0)
 		return err;
 	int r = node_row(ino);
 	if (r < 0) {
-		fs_fill_stat(fs, st, ino, S_IFDIR | 0555, c->ctx.owner);
+		fill_stat(fs, st, ino, S_IFDIR | 0555, a->c.owner);
 		return 0;
 	}
-	if (r >= files_count() || !files_present(r, &c->ctx))
+	if (r >= files_count(a->k) || !files_present(a->k, r, &a->c))
 		return -ENOENT;
-	fs_fill_stat(fs, st, ino, S_IFREG | files_mode(r), c->ctx.owner);
+	fill_stat(fs, st, ino, S_IFREG | files_mode(a->k, r), a->c.owner);
 	return 0;
 }
 
-void fs_reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen)
+static void reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen)
 {
 	struct fuse_entry_param e = {
 		.ino = st->st_ino,
@@ -231,24 +186,54 @@ void fs_reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen)
 	fuse_reply_entry(req, &e);
 }
 
-static void lookup_socket(fuse_req_t req, const char *name)
+static uid_t caller(fuse_req_t req)
+{
+	return fuse_req_ctx(req)->uid;
+}
+
+/* ---- lookup, forget, getattr ---- */
+
+static void lookup_root(fuse_req_t req, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	struct diag_key key;
-	struct conn c;
 	struct stat st;
-
-	if (sockname_parse(name, &key) < 0) {
+	fuse_ino_t ino = strcmp(name, "events") == 0 ? INO_EVENTS : 0;
+	for (int i = 0; i < fs->nkinds && !ino; i++)
+		if (strcmp(name, fs->kinds[i].dir) == 0)
+			ino = INO_KIND0 + (fuse_ino_t)i;
+	if (!ino) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	struct node *node = nodes_add(fs->nodes, name);
+	stat_fixed(fs, &st, ino);
+	reply_entry(req, &st, 0);
+}
+
+static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	char path[NODE_NAME_MAX];
+	struct conn_at a;
+	struct stat st;
+
+	for (int i = 0; i < k->ops->nfixed; i++)
+		if (strcmp(name, k->ops->fixed[i]) == 0) {
+			stat_fixed(fs, &st, fixed_ino(fs, k, i));
+			reply_entry(req, &st, 0);
+			return;
+		}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", k->dir, name) >=
+	    sizeof(path)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	struct node *node = nodes_add(fs->nodes, path);
 	if (!node) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	node->key = key;
-	int err = fs_conn_stat(fs, req, node->ino, &c, &st);
+	node->kind = (int)(k - fs->kinds);
+	int err = conn_stat(fs, node->ino, &a, &st);
 	if (err < 0) {
 		if (node->nlookup == 0)
 			nodes_forget(fs->nodes, node->ino, 0);
@@ -256,63 +241,46 @@ static void lookup_socket(fuse_req_t req, const char *name)
 		return;
 	}
 	node->nlookup++;
-	fs_reply_entry(req, &st, node->gen);
+	reply_entry(req, &st, node->gen);
 }
 
 static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	struct conn c;
+	struct node *node = nodes_get(fs->nodes, parent);
+	struct conn_at a;
 	struct stat st;
-	int r = files_lookup(name);
+	int r = node ? files_lookup(&fs->kinds[node->kind], name) : -1;
 
 	if (r < 0) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	int err = fs_conn_stat(fs, req, parent + (fuse_ino_t)r + 1, &c, &st);
+	int err = conn_stat(fs, parent + (fuse_ino_t)r + 1, &a, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
 	}
-	if (c.node)
-		c.node->nlookup++;
-	fs_reply_entry(req, &st, c.node ? c.node->gen : 0);
+	node->nlookup++;
+	reply_entry(req, &st, node->gen);
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct stat st;
-
-	if (parent == INO_ROOT) {
-		for (size_t i = 0; i < NROOT; i++)
-			if (strcmp(name, root_entries[i].name) == 0) {
-				fs_stat_fixed(fs_of(req), &st,
-					      root_entries[i].ino);
-				fs_reply_entry(req, &st, 0);
-				return;
-			}
-		fuse_reply_err(req, ENOENT);
-	} else if (parent == INO_KERNEL) {
-		lookup_socket(req, name);
-	} else if (parent == INO_ENGINE) {
-		engine_lookup(req, name);
-	} else if (parent >= NODE_FIXED && node_row(parent) < 0) {
+	const struct kind *k = kind_dir(fs_of(req), parent);
+	if (parent == INO_ROOT)
+		lookup_root(req, name);
+	else if (k)
+		lookup_conn(req, k, name);
+	else if (parent >= NODE_FIXED && node_row(parent) < 0)
 		lookup_file(req, parent, name);
-	} else {
+	else
 		fuse_reply_err(req, ENOENT);
-	}
-}
-
-static void forget(struct fs *fs, fuse_ino_t ino, uint64_t n)
-{
-	if (!ino_is_engine(ino)) /* engine inodes need no table */
-		nodes_forget(fs->nodes, ino, n);
 }
 
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t n)
 {
-	forget(fs_of(req), ino, n);
+	nodes_forget(fs_of(req)->nodes, ino, n);
 	fuse_reply_none(req);
 }
 
@@ -320,7 +288,7 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *list)
 {
 	for (size_t i = 0; i < count; i++)
-		forget(fs_of(req), list[i].ino, list[i].nlookup);
+		nodes_forget(fs_of(req)->nodes, list[i].ino, list[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -328,23 +296,15 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct conn c;
+	struct conn_at a;
 	struct stat st;
 	(void)fi;
-
-	if (ino < NODE_FIXED) {
-		if (fs_stat_fixed(fs, &st, ino) < 0) {
-			fuse_reply_err(req, ENOENT);
-			return;
-		}
-	} else {
-		int err = fs_conn_stat(fs, req, ino, &c, &st);
-		if (err < 0) {
-			fuse_reply_err(req, -err);
-			return;
-		}
-	}
-	fuse_reply_attr(req, &st, ENTRY_TIMEOUT);
+	int err = ino < NODE_FIXED ? stat_fixed(fs, &st, ino) :
+				     conn_stat(fs, ino, &a, &st);
+	if (err < 0)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, ENTRY_TIMEOUT);
 }
 
 /* O_TRUNC from `echo verb > ctl` arrives as a size change: accept it. */
@@ -361,58 +321,79 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	fs_getattr(req, ino, fi);
 }
 
-/* Directory listings: records of (ino, mode, name), taken whole at offset
- * 0 and served from that snapshot; a record's offset is its byte position. */
-void fs_dir_add(struct buf *list, uint64_t ino, uint32_t mode, const char *name)
+/* ---- directories ---- */
+
+/* Listings: records of (ino, mode, name), taken whole at offset 0 and
+ * served from that snapshot; a record's offset is its byte position. */
+static void dir_add(struct buf *list, uint64_t ino, uint32_t mode,
+		    const char *name)
 {
 	buf_add(list, &ino, sizeof(ino));
 	buf_add(list, &mode, sizeof(mode));
 	buf_add(list, name, strlen(name) + 1);
 }
 
-static void list_socket(const struct diag_sock *s, void *arg)
+static void list_conn(void *arg, const char *name, uint64_t hint)
 {
-	char name[SOCKNAME_MAX];
-	sockname_format(name, &s->key);
-	/* d_ino is a hint only: the socket inode, else its cookie */
-	fs_dir_add(arg, s->inode ? s->inode : s->key.cookie, S_IFDIR, name);
+	/* d_ino is a hint only: the kind's, else 1 (0 would hide it) */
+	dir_add(arg, hint ? hint : 1, S_IFDIR, name);
 }
 
-static int list_dir(struct fs *fs, fuse_req_t req, fuse_ino_t ino,
-		    struct buf *list)
+static int list_dir(struct fs *fs, fuse_ino_t ino, struct buf *list)
 {
-	fs_dir_add(list, ino, S_IFDIR, ".");
-	fs_dir_add(list, INO_ROOT, S_IFDIR, "..");
+	const struct kind *k = kind_dir(fs, ino);
+	dir_add(list, ino, S_IFDIR, ".");
+	dir_add(list, INO_ROOT, S_IFDIR, "..");
 	if (ino == INO_ROOT) {
-		for (size_t i = 0; i < NROOT; i++)
-			fs_dir_add(list, root_entries[i].ino,
-				   root_entries[i].mode & S_IFMT,
-				   root_entries[i].name);
+		for (int i = 0; i < fs->nkinds; i++) {
+			dir_add(list, INO_KIND0 + (fuse_ino_t)i, S_IFDIR,
+				fs->kinds[i].dir);
+			if (i == 0)
+				dir_add(list, INO_EVENTS, S_IFREG, "events");
+		}
+		if (fs->nkinds == 0)
+			dir_add(list, INO_EVENTS, S_IFREG, "events");
 		return list->err;
 	}
-	if (ino == INO_KERNEL) {
-		int err = diag_dump(fs->diag, list_socket, list);
+	if (k) {
+		for (int i = 0; i < k->ops->nfixed; i++)
+			dir_add(list, fixed_ino(fs, k, i), S_IFREG,
+				k->ops->fixed[i]);
+		int err = k->ops->list(k->priv, list_conn, list);
 		return err < 0 ? err : list->err;
 	}
-	if (ino == INO_ENGINE)
-		return engine_list(fs, list);
-	struct conn c;
+	struct conn_at a;
 	struct stat st;
-	int err = fs_conn_stat(fs, req, ino, &c, &st);
+	int err = ino >= NODE_FIXED ? conn_stat(fs, ino, &a, &st) : -ENOTDIR;
 	if (err < 0)
 		return err;
-	for (int r = 0; r < files_count(); r++)
-		if (files_present(r, &c.ctx))
-			fs_dir_add(list, ino + (fuse_ino_t)r + 1, S_IFREG,
-				   files_name(r));
+	for (int r = 0; r < files_count(a.k); r++)
+		if (files_present(a.k, r, &a.c))
+			dir_add(list, ino + (fuse_ino_t)r + 1, S_IFREG,
+				files_name(a.k, r));
 	return list->err;
+}
+
+static struct snap *snap_open(struct fs *fs, struct fuse_file_info *fi)
+{
+	struct snap *s = calloc(1, sizeof(*s));
+	if (s) {
+		fs_hold(fs, &s->h, H_SNAP);
+		fi->fh = (uintptr_t)s;
+	}
+	return s;
+}
+
+static struct handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
 }
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	(void)ino;
-	if (!fs_snap_open(fs_of(req), fi)) {
+	if (!snap_open(fs_of(req), fi)) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -422,10 +403,10 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct buf *list = snap_of(fi);
+	struct buf *list = &((struct snap *)handle_of(fi))->b;
 	if (off == 0) {
 		buf_free(list);
-		int err = list_dir(fs_of(req), req, ino, list);
+		int err = list_dir(fs_of(req), ino, list);
 		if (err < 0) {
 			fuse_reply_err(req, -err);
 			return;
@@ -461,142 +442,105 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	(void)ino;
-	fs_snap_close(fi);
+	handle_drop(fs_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
-/* events: every open is a subscriber; a read with nothing queued waits
- * (its request parked on the subscriber) until a line is posted, or until
- * the reader is interrupted. */
-struct parked {
-	fuse_req_t req;
-	size_t size;
-};
-
-static void events_reply(struct events_sub *sub, fuse_req_t req, size_t size)
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	char *out = malloc(size);
-	if (!out) {
-		fuse_reply_err(req, ENOMEM);
+	struct fs *fs = fs_of(req);
+	const struct kind *k = kind_dir(fs, parent);
+	char path[NODE_NAME_MAX], err_buf[TCPFS_ERR_MAX] = "";
+	struct kind_conn c = {.label = path, .err = err_buf};
+
+	if (parent == INO_ROOT || (k && !k->ops->rmdir)) {
+		fuse_reply_err(req, EPERM);
 		return;
 	}
-	fuse_reply_buf(req, out, events_read(sub, out, size));
-	free(out);
-}
-
-/* Answer SUB's parked read with ERR, or with lines if ERR is 0. */
-static void events_unpark(struct events_sub *sub, int err)
-{
-	struct parked *p = *events_waiter(sub);
-	if (!p || (!err && !events_pending(sub)))
+	if (!k) {
+		fuse_reply_err(req, ENOTDIR);
 		return;
-	*events_waiter(sub) = NULL;
-	if (err)
-		fuse_reply_err(p->req, err);
-	else
-		events_reply(sub, p->req, p->size);
-	free(p);
+	}
+	snprintf(path, sizeof(path), "%s/%s", k->dir, name);
+	struct node *node = nodes_find(fs->nodes, path);
+	if (node) /* its err file tells why not */
+		c.err = node->err;
+	int err = k->ops->load(k->priv, name, &c);
+	if (err == 0 && caller(req) != 0 &&
+	    !(c.owned && caller(req) == c.owner))
+		err = -EPERM;
+	if (err == 0)
+		err = k->ops->rmdir(k->priv, &c);
+	fuse_reply_err(req, -err);
 }
 
-static void events_drop(struct events_sub *sub, void *arg)
-{
-	(void)arg;
-	free(*events_waiter(sub));
-	*events_waiter(sub) = NULL;
-}
-
-static void events_wake(struct events_sub *sub, void *arg)
-{
-	(void)arg;
-	events_unpark(sub, 0);
-}
-
-static void events_interrupted(fuse_req_t req, void *data)
-{
-	struct events_sub *sub = data;
-	struct parked *p = *events_waiter(sub);
-	if (p && p->req == req)
-		events_unpark(sub, EINTR);
-}
+/* ---- files ---- */
 
 static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct events_sub *sub;
+	struct fs *fs = fs_of(req);
+	struct evfile *ef;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	sub = events_subscribe(fs_of(req)->events);
-	if (!sub) {
+	if (!(ef = calloc(1, sizeof(*ef))) ||
+	    !(ef->sub = events_subscribe(fs->events))) {
+		free(ef);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)sub;
+	waitq_init(&ef->lane);
+	fs_hold(fs, &ef->h, H_EVENTS);
+	fi->fh = (uintptr_t)ef;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fuse_reply_open(req, fi);
 }
 
-static void events_read_req(fuse_req_t req, size_t size,
-			    struct fuse_file_info *fi)
+/* Reading a kind's fixed file (clone) does what it does once, at open. */
+static void fixed_open(fuse_req_t req, const struct kind *k, int i,
+		       struct fuse_file_info *fi)
 {
-	struct events_sub *sub = (struct events_sub *)(uintptr_t)fi->fh;
-	struct parked *p;
-	if (events_pending(sub)) {
-		events_reply(sub, req, size);
+	struct snap *s;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EACCES);
 		return;
 	}
-	if (*events_waiter(sub) || !(p = malloc(sizeof(*p)))) {
-		fuse_reply_err(req, *events_waiter(sub) ? EBUSY : ENOMEM);
+	if (!(s = snap_open(fs_of(req), fi))) {
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	*p = (struct parked){req, size};
-	*events_waiter(sub) = p;
-	/* calls events_interrupted at once if already interrupted */
-	fuse_req_interrupt_func(req, events_interrupted, sub);
+	int err = k->ops->fixed_open(k->priv, i, caller(req), &s->b);
+	if (err < 0) {
+		handle_drop(fs_of(req), &s->h);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
 }
 
-static void events_release(fuse_req_t req, struct fuse_file_info *fi)
+static void stream_open(fuse_req_t req, struct conn_at *a, int r,
+			struct fuse_file_info *fi)
 {
-	struct events_sub *sub = (struct events_sub *)(uintptr_t)fi->fh;
-	events_unpark(sub, EINTR);
-	events_unsubscribe(fs_of(req)->events, sub);
-	fuse_reply_err(req, 0);
-}
-
-/* Post a line stamped with the wall clock and wake the parked readers. */
-void fs_post_event(struct fs *fs, const char *what)
-{
-	struct timespec ts;
-	char line[SOCKNAME_MAX + 128];
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(line, sizeof(line), "%lld.%06ld %s", (long long)ts.tv_sec,
-		 ts.tv_nsec / 1000, what);
-	events_post(fs->events, line);
-	events_each(fs->events, events_wake, NULL);
-}
-
-static void on_destroyed(const struct diag_sock *s, void *arg)
-{
-	char name[SOCKNAME_MAX], what[SOCKNAME_MAX + 32];
-	sockname_format(name, &s->key);
-	snprintf(what, sizeof(what), "kernel/%s destroyed", name);
-	fs_post_event(arg, what);
-}
-
-static void on_monitor(void *arg)
-{
-	struct fs *fs = arg;
-	if (diag_monitor_read(fs->monitor, on_destroyed, fs) == -ENOBUFS)
-		fs_post_event(fs,
-			      "kernel lost destroy events (netlink overrun)");
-}
-
-/* data and listen: served by the engine, not from a snapshot */
-static bool is_stream(fuse_ino_t ino)
-{
-	return ino_is_engine(ino) && node_row(ino) >= 0 &&
-	       files_stream(node_row(ino)) != FILES_NOT_STREAM;
+	struct stream *st = calloc(1, sizeof(*st));
+	int err = st ? a->k->ops->stream_open(a->k->priv, &a->c,
+					      r - FILES_GENERIC, &st->s) :
+		       -ENOMEM;
+	if (err < 0) {
+		free(st);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	st->k = a->k;
+	waitq_init(&st->lanes[0]);
+	waitq_init(&st->lanes[1]);
+	fs_hold(fs_of(req), &st->h, H_STREAM);
+	fi->fh = (uintptr_t)st;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	fuse_reply_open(req, fi);
 }
 
 /* Opening a file for reading renders it once: every read of this open file
@@ -604,39 +548,41 @@ static bool is_stream(fuse_ino_t ino)
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct conn c;
+	struct conn_at a;
 	struct stat st;
+	int i;
+	const struct kind *k = kind_fixed(fs, ino, &i);
 	if (ino == INO_EVENTS) {
 		events_open(req, fi);
 		return;
 	}
-	if (ino == INO_CLONE) {
-		clone_open(req, fi);
+	if (k) {
+		fixed_open(req, k, i, fi);
 		return;
 	}
-	int err = ino < NODE_FIXED ? -EISDIR :
-				     fs_conn_stat(fs, req, ino, &c, &st);
+	int err = ino < NODE_FIXED ? -EISDIR : conn_stat(fs, ino, &a, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
 	}
 	int r = node_row(ino), acc = fi->flags & O_ACCMODE;
-	bool rd = acc != O_WRONLY, wr = acc != O_RDONLY;
-	if ((wr && !files_writable(r)) || !files_may_open(r, &c.ctx, rd, wr)) {
+	if (!files_may_open(a.k, r, &a.c, caller(req), acc != O_WRONLY,
+			    acc != O_RDONLY)) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	if (files_stream(r)) {
-		stream_open(req, &c, r, fi);
+	if (files_stream(a.k, r)) {
+		stream_open(req, &a, r, fi);
 		return;
 	}
 	fi->direct_io = 1;
 	fi->fh = 0;
 	if (acc != O_WRONLY) {
-		struct buf *snap = fs_snap_open(fs, fi);
-		err = snap ? files_render(r, &c.ctx, snap) : -ENOMEM;
+		struct snap *s = snap_open(fs, fi);
+		err = s ? files_render(a.k, r, &a.c, &s->b) : -ENOMEM;
 		if (err < 0) {
-			fs_snap_close(fi);
+			if (s)
+				handle_drop(fs, &s->h);
 			fuse_reply_err(req, -err);
 			return;
 		}
@@ -647,43 +593,41 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct buf *snap = snap_of(fi);
-	if (ino == INO_EVENTS) {
-		events_read_req(req, size, fi);
-		return;
-	}
-	if (is_stream(ino)) {
-		stream_read(req, ino, size, fi);
-		return;
-	}
-	if (!snap) {
+	struct handle *h = handle_of(fi);
+	(void)ino;
+	if (!h) {
 		fuse_reply_err(req, EBADF);
-		return;
+	} else if (h->type == H_EVENTS) {
+		park_events(fs_of(req), req, (struct evfile *)h, size);
+	} else if (h->type == H_STREAM) {
+		park_read(fs_of(req), req, (struct stream *)h, size);
+	} else {
+		struct buf *snap = &((struct snap *)h)->b;
+		size_t n = (size_t)off < snap->len ? snap->len - (size_t)off :
+						     0;
+		fuse_reply_buf(req, n ? snap->p + off : NULL,
+			       n < size ? n : size);
 	}
-	if ((size_t)off >= snap->len) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	size_t n = snap->len - (size_t)off;
-	fuse_reply_buf(req, snap->p + off, n < size ? n : size);
 }
 
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct conn c;
+	struct handle *h = handle_of(fi);
+	struct conn_at a;
 	struct stat st;
 	(void)off;
-	if (is_stream(ino)) {
-		stream_write(req, ino, data, size, fi);
+	if (h && h->type == H_STREAM) {
+		park_write(fs, req, (struct stream *)h, data, size);
 		return;
 	}
-	int err = fs_conn_stat(fs, req, ino, &c, &st);
+	int err = conn_stat(fs, ino, &a, &st);
 	if (err == 0)
-		err = files_write(node_row(ino), &c.ctx, data, size);
+		err = files_write(a.k, node_row(ino), &a.c, caller(req), data,
+				  size);
 	if (err == -EINPROGRESS)
-		engine_park_connect(req, c.ctx.id, size);
+		park_connect(fs, req, a.k, a.c.key, size);
 	else if (err < 0)
 		fuse_reply_err(req, -err);
 	else
@@ -693,33 +637,26 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	if (ino == INO_EVENTS) {
-		events_release(req, fi);
-		return;
-	}
-	if (is_stream(ino)) {
-		stream_release(req, fi);
-		return;
-	}
-	fs_snap_close(fi);
+	(void)ino;
+	if (handle_of(fi))
+		handle_drop(fs_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
-}
-
-static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	if (parent == INO_ENGINE)
-		engine_rmdir(req, name);
-	else
-		fuse_reply_err(req, parent == INO_KERNEL || parent == INO_ROOT ?
-					    EPERM :
-					    ENOTDIR);
 }
 
 static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
-	if (is_stream(ino)) {
-		stream_poll(req, ino, fi, ph);
+	struct handle *h = handle_of(fi);
+	(void)ino;
+	if (h && h->type == H_STREAM) {
+		struct stream *st = (struct stream *)h;
+		struct waitq *wq = NULL;
+		unsigned ev = st->k->ops->stream_poll(st->k->priv, st->s, &wq);
+		if (ph && wq)
+			park_poll(st, wq, ph);
+		else if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, ev);
 		return;
 	}
 	if (ph)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcpfs/node.h"
+#include "node.h"
 
 #define NONE UINT32_MAX
 #define NBUCKET 4096
@@ -86,7 +86,7 @@ struct node *nodes_add(struct nodes *t, const char *name)
 	uint32_t i;
 	if (n)
 		return n;
-	if (strlen(name) >= SOCKNAME_MAX || take_slot(t, &i) < 0)
+	if (strlen(name) >= NODE_NAME_MAX || take_slot(t, &i) < 0)
 		return NULL;
 	n = calloc(1, sizeof(*n));
 	if (!n) {
@@ -94,7 +94,6 @@ struct node *nodes_add(struct nodes *t, const char *name)
 		return NULL;
 	}
 	strcpy(n->name, name);
-	snprintf(n->label, sizeof(n->label), "kernel/%s", name);
 	n->ino = (uint64_t)(i + 1) << NODE_FILE_BITS;
 	n->gen = ++t->gen;
 	uint32_t b = hash(name);

@@ -13,6 +13,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "tcpfs/log.h"
 #include "tcpfs/tun.h"
 
 struct tun {
@@ -20,15 +21,6 @@ struct tun {
 	int ifindex;
 	char name[IFNAMSIZ];
 };
-
-__attribute__((format(printf, 3, 4))) static void say(char *why, size_t whylen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Send one rtnetlink request and wait for its acknowledgement. */
 static int rtnl_call(struct nlmsghdr *nlh)
@@ -110,21 +102,21 @@ static int configure(struct tun *t, const struct tun_config *cfg, char *why,
 	/* a martian 127.0.0.1 from the engine is local traffic we want */
 	if (cfg->route_localnet &&
 	    (err = set_sysctl("ipv4", t->name, "route_localnet", "1")) < 0) {
-		say(why, whylen, "%s: route_localnet: %s", t->name,
-		    strerror(-err));
+		tsay(why, whylen, "%s: route_localnet: %s", t->name,
+		     strerror(-err));
 		return err;
 	}
 	if ((err = add_addr(t->ifindex, AF_INET, &cfg->host4, cfg->prefix4)) <
 	    0) {
-		say(why, whylen, "%s: adding IPv4 address: %s", t->name,
-		    strerror(-err));
+		tsay(why, whylen, "%s: adding IPv4 address: %s", t->name,
+		     strerror(-err));
 		return err;
 	}
 	/* IPv6 may be disabled on the host: the engine then has IPv4 only */
 	add_addr(t->ifindex, AF_INET6, &cfg->host6, cfg->prefix6);
 	if ((err = link_up(t->ifindex, cfg->mtu)) < 0) {
-		say(why, whylen, "%s: bringing the link up with MTU %u: %s",
-		    t->name, cfg->mtu, strerror(-err));
+		tsay(why, whylen, "%s: bringing the link up with MTU %u: %s",
+		     t->name, cfg->mtu, strerror(-err));
 		return err;
 	}
 	return 0;
@@ -135,27 +127,27 @@ struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen)
 	struct ifreq ifr = {0};
 	struct tun *t = calloc(1, sizeof(*t));
 	if (!t) {
-		say(why, whylen, "out of memory");
+		tsay(why, whylen, "out of memory");
 		return NULL;
 	}
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
-		say(why, whylen, "cannot open /dev/net/tun: %s",
-		    strerror(errno));
+		tsay(why, whylen, "cannot open /dev/net/tun: %s",
+		     strerror(errno));
 		goto fail;
 	}
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", cfg->name);
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		say(why, whylen, "cannot create TUN device %s: %s%s", cfg->name,
-		    strerror(errno),
-		    errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
+		tsay(why, whylen, "cannot create TUN device %s: %s%s",
+		     cfg->name, strerror(errno),
+		     errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
 	snprintf(t->name, IFNAMSIZ, "%s", ifr.ifr_name);
 	t->ifindex = (int)if_nametoindex(t->name);
 	if (!t->ifindex) {
-		say(why, whylen, "%s vanished", t->name);
+		tsay(why, whylen, "%s vanished", t->name);
 		goto fail;
 	}
 	if (configure(t, cfg, why, whylen) < 0)

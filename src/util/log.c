@@ -26,3 +26,11 @@ void tlog(int level, const char *fmt, ...)
 	}
 	va_end(ap);
 }
+
+void tsay(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}

@@ -32,13 +32,18 @@ static int fail(const char **why, const char *reason)
 static int parse_port(const char *s, int default_port, uint16_t *port,
 		      const char **why)
 {
-	unsigned long v;
-	char *end;
-
 	if (!s && default_port >= 0 && default_port <= UINT16_MAX) {
 		*port = (uint16_t)default_port;
 		return 0;
 	}
+	return wire_port_parse(s, port, why);
+}
+
+int wire_port_parse(const char *s, uint16_t *port, const char **why)
+{
+	unsigned long v;
+	char *end;
+
 	if (!s || !*s)
 		return fail(why, "missing port");
 	if (*s < '0' || *s > '9')

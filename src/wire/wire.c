@@ -146,22 +146,20 @@ static uint32_t pseudo_sum(const struct wire_ep *src, const struct wire_ep *dst,
 	return sum + IPPROTO_TCP_ + (uint32_t)tcplen;
 }
 
-/* The addresses and TTL (or hop limit) of an IP header into SEG;
- * WIRE_ADDR if either address cannot be a TCP endpoint. */
-static enum wire_err take_addrs(struct wire_seg *seg, uint8_t family,
-				const uint8_t *src, const uint8_t *dst,
-				uint8_t ttl)
+/* SEG's addresses (source then destination, back to back at ADDRS) and
+ * TTL from an IP header of FAMILY; WIRE_ADDR if one is unusable. */
+static enum wire_err take_addrs(struct wire_seg *seg, int family,
+				const uint8_t *addrs, uint8_t ttl)
 {
-	bool v4 = family == AF_INET;
-	size_t alen = v4 ? 4 : 16;
-
-	seg->src.family = seg->dst.family = family;
-	memcpy(seg->src.a, src, alen);
-	memcpy(seg->dst.a, dst, alen);
-	seg->ttl = ttl;
-	if (v4 ? addr4_bad(src) || addr4_bad(dst) :
-		 addr6_bad(src) || addr6_bad(dst))
+	size_t alen = family == AF_INET ? 4 : 16;
+	bool (*bad)(const uint8_t *) = family == AF_INET ? addr4_bad :
+							   addr6_bad;
+	seg->src.family = seg->dst.family = (uint8_t)family;
+	memcpy(seg->src.a, addrs, alen);
+	memcpy(seg->dst.a, addrs + alen, alen);
+	if (bad(seg->src.a) || bad(seg->dst.a))
 		return WIRE_ADDR;
+	seg->ttl = ttl;
 	return WIRE_OK;
 }
 
@@ -189,7 +187,7 @@ static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
 		return WIRE_NOT_TCP;
 	*off = ihl;
 	*end = tot;
-	return take_addrs(seg, AF_INET, pkt + 12, pkt + 16, pkt[8]);
+	return take_addrs(seg, AF_INET, pkt + 12, pkt[8]);
 }
 
 static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
@@ -209,7 +207,7 @@ static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
 		return WIRE_NOT_TCP;
 	*off = IP6_HLEN;
 	*end = IP6_HLEN + plen;
-	return take_addrs(seg, AF_INET6, pkt + 8, pkt + 24, pkt[7]);
+	return take_addrs(seg, AF_INET6, pkt + 8, pkt[7]);
 }
 
 /* Whether OLEN is right for a known option KIND; unknown kinds are skipped.

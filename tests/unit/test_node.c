@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "tcpfs/node.h"
+#include "node.h"
 
 static void test_files_lead_to_their_directory(void **state)
 {

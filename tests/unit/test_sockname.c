@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "tcpfs/sockname.h"
+#include "sockname.h"
 
 static struct diag_key v4(const char *src, int sport, const char *dst,
 			  int dport, uint64_t cookie)

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "tcpfs/kinds.h"
 #include "tcpfs/view.h"
 
 static struct diag_sock established(void)

@@ -1,32 +1,31 @@
-/* Engine connections as the filesystem knows them: a table sorted by id. */
+/* The engine kind's directory entries: a table sorted by id. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcpfs/econn.h"
+#include "edir.h"
 
-struct econns {
-	struct econn **v;
+struct edirs {
+	struct edir **v;
 	size_t n, cap;
 };
 
-struct econns *econns_new(void)
+struct edirs *edirs_new(void)
 {
-	return calloc(1, sizeof(struct econns));
+	return calloc(1, sizeof(struct edirs));
 }
 
-void econns_free(struct econns *t)
+void edirs_free(struct edirs *t)
 {
-	if (!t)
-		return;
-	for (size_t i = 0; i < t->n; i++)
-		free(t->v[i]);
-	free(t->v);
+	while (t && t->n)
+		free(t->v[--t->n]);
+	if (t)
+		free(t->v);
 	free(t);
 }
 
 /* Index of ID, or of where it would go. */
-static size_t search(const struct econns *t, uint32_t id)
+static size_t search(const struct edirs *t, uint32_t id)
 {
 	size_t lo = 0, hi = t->n;
 	while (lo < hi) {
@@ -39,25 +38,26 @@ static size_t search(const struct econns *t, uint32_t id)
 	return lo;
 }
 
-struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner)
+struct edir *edirs_add(struct edirs *t, uint32_t id, uid_t owner)
 {
 	size_t at = search(t, id);
 	if (at < t->n && t->v[at]->id == id)
 		return NULL;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 16;
-		struct econn **v = realloc(t->v, cap * sizeof(*v));
+		struct edir **v = realloc(t->v, cap * sizeof(*v));
 		if (!v)
 			return NULL;
 		t->v = v;
 		t->cap = cap;
 	}
-	struct econn *c = calloc(1, sizeof(*c));
+	struct edir *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->id = id;
 	c->owner = owner;
 	snprintf(c->label, sizeof(c->label), "engine/%u", id);
+	waitq_init(&c->wq);
 	/* new connections come last, but one accepted late sits earlier */
 	memmove(&t->v[at + 1], &t->v[at], (t->n - at) * sizeof(t->v[0]));
 	t->v[at] = c;
@@ -65,13 +65,13 @@ struct econn *econns_add(struct econns *t, uint32_t id, uid_t owner)
 	return c;
 }
 
-struct econn *econns_find(struct econns *t, uint32_t id)
+struct edir *edirs_find(struct edirs *t, uint32_t id)
 {
 	size_t i = search(t, id);
 	return i < t->n && t->v[i]->id == id ? t->v[i] : NULL;
 }
 
-void econns_del(struct econns *t, uint32_t id)
+void edirs_del(struct edirs *t, uint32_t id)
 {
 	size_t i = search(t, id);
 	if (i == t->n || t->v[i]->id != id)
@@ -81,12 +81,12 @@ void econns_del(struct econns *t, uint32_t id)
 	t->n--;
 }
 
-size_t econns_count(const struct econns *t)
+size_t edirs_count(const struct edirs *t)
 {
 	return t->n;
 }
 
-struct econn *econns_at(struct econns *t, size_t i)
+struct edir *edirs_at(struct edirs *t, size_t i)
 {
 	return t->v[i];
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcpfs/sockname.h"
+#include "sockname.h"
 
 /* Hand-rolled formatting: a listing of 100k sockets formats 100k names,
  * and printf was the daemon's largest cost in it. */

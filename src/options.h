@@ -1,4 +1,4 @@
-/* tcpfs options: the daemon's own command line options (FUSE's are
+/* options: the daemon's own command line options (FUSE's are
  * fuse_parse_cmdline's), each given as --NAME=VALUE or --NAME VALUE. */
 #ifndef TCPFS_OPTIONS_H
 #define TCPFS_OPTIONS_H
@@ -7,7 +7,7 @@
 #include <fuse_opt.h>
 #include <stdbool.h>
 
-#include "tcpfs/fs.h"
+#include "tcpfs/tundrv.h"
 
 #define OPTIONS(X)                                                             \
 	X(NETNS, "netns")                                                      \
@@ -29,19 +29,46 @@ enum option_id {
 		OPT_COUNT
 };
 
+/* What the options set, part by part; main.c hands each part its own. */
+struct tcpfs_config {
+	bool engine;		  /* run the userspace engine on a TUN link */
+	struct tundrv_config drv; /* the engine's driver and link */
+	tcp_time reap;		  /* closed engine connections live this long */
+};
+
 struct options {
 	char *val[OPT_COUNT]; /* as given, or NULL */
 	bool no_engine;	      /* --no-engine */
 	bool nat;	      /* --nat */
 };
 
-/* Take tcpfs's options out of ARGS into OPT; 0, or -1 on ENOMEM. */
+/**
+ * options_parse - take tcpfs's options out of the command line
+ * \param args: the command line; FUSE's options stay in it
+ * \param opt: filled; free with options_free()
+ * Returns 0, or -1 on ENOMEM.
+ */
 int options_parse(struct fuse_args *args, struct options *opt);
-/* Turn OPT into CFG (over its defaults); 0, or -1 after saying why. */
-int options_config(const struct options *opt, struct fs_config *cfg);
-/* Print the options' help. */
+/**
+ * options_config_default - the defaults
+ * \param cfg: filled: engine on, tundrv defaults, reap 300 s
+ */
+void options_config_default(struct tcpfs_config *cfg);
+/**
+ * options_config - turn the options into each part's config
+ * \param opt: as options_parse() filled it
+ * \param cfg: changed where an option says
+ * Returns 0, or -1 after logging what is wrong.
+ */
+int options_config(const struct options *opt, struct tcpfs_config *cfg);
+/**
+ * options_help - print the options' help to stdout
+ */
 void options_help(void);
-/* Free what options_parse() kept. */
+/**
+ * options_free - free what options_parse() kept
+ * \param opt: it
+ */
 void options_free(struct options *opt);
 
 #endif

@@ -1,4 +1,5 @@
-/* tcpfs node: inode numbers for connection directories and their files.
+/* node: inode numbers for connection directories and their files, of every
+ * kind (kind.h); the filesystem's own, the kinds never see them.
  *
  * Inodes below NODE_FIXED are the fixed ones (root, kernel/, ...). A
  * connection directory gets a slot; its inode is (slot + 1) << NODE_FILE_BITS
@@ -10,23 +11,22 @@
 
 #include <stdint.h>
 
-#include "tcpfs/diag.h"
-#include "tcpfs/sockname.h"
+#include "tcpfs/kind.h"
 
 #define NODE_FILE_BITS 7
 #define NODE_FIXED (UINT64_C(1) << NODE_FILE_BITS)
 #define NODE_MAX_FILES ((1 << NODE_FILE_BITS) - 1)
-#define NODE_ERR_MAX 256 /* = FILES_ERR_MAX */
+/* Longest name, NUL included: "DIR/NAME" of a connection directory. */
+#define NODE_NAME_MAX 160
 
 struct node {
 	uint64_t ino;
 	uint64_t nlookup;
 	uint64_t gen;
-	uint32_t hnext; /* next slot with the same name hash */
-	char name[SOCKNAME_MAX];
-	char label[SOCKNAME_MAX + 8]; /* "kernel/NAME", for messages */
-	struct diag_key key;
-	char err[NODE_ERR_MAX]; /* last ctl error, in words */
+	uint32_t hnext;		  /* next slot with the same name hash */
+	int kind;		  /* index of its kind in the filesystem */
+	char name[NODE_NAME_MAX]; /* "DIR/NAME": its path, for messages */
+	char err[TCPFS_ERR_MAX];  /* last ctl error, in words */
 };
 
 struct nodes;
@@ -37,7 +37,8 @@ struct nodes *nodes_new(void);
 void nodes_free(struct nodes *t);
 /* The directory node named NAME, or NULL. */
 struct node *nodes_find(struct nodes *t, const char *name);
-/* The directory node named NAME, created if new; NULL if out of memory. */
+/* The directory node named NAME, created if new; NULL if out of memory
+ * or NAME is NODE_NAME_MAX bytes or longer. */
 struct node *nodes_add(struct nodes *t, const char *name);
 /* The directory node of directory or file inode INO, or NULL. */
 struct node *nodes_get(struct nodes *t, uint64_t ino);

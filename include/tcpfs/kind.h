@@ -1,0 +1,200 @@
+/* tcpfs kind: what the filesystem asks of a kind of connection.
+ *
+ * The root of the mount holds `events` and one directory per kind
+ * (kernel/, engine/). The filesystem (fs.h) owns inodes, permissions,
+ * snapshots, parked requests and every FUSE reply; a kind owns its
+ * connections and never sees a FUSE request. main.c builds each kind over
+ * its sources and hands them to fs_new(), as a stack's core is handed its
+ * network interfaces.
+ *
+ * Every connection directory has the generic files fs serves from the
+ * loaded record: the one-value files of its view (view.h), `status`, `err`
+ * and `ctl` (parsed by fs, performed by the kind). A kind adds rows of its
+ * own (struct kind_file): snapshots it renders, or streams it reads and
+ * writes. A kind's directory may also hold fixed files (engine/clone).
+ *
+ * Whatever may have to wait returns -EAGAIN (or -EINPROGRESS) and the wait
+ * queue (waitq.h) to wait on; fs parks the request there and asks again
+ * when the kind wakes that queue. */
+#ifndef TCPFS_KIND_H
+#define TCPFS_KIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tcpfs/buf.h"
+#include "tcpfs/ctl.h"
+#include "tcpfs/view.h"
+#include "tcpfs/waitq.h"
+
+/* Bytes of every error buffer: a connection's `err`, a reason in words. */
+#define TCPFS_ERR_MAX 256
+/* Bytes a kind may keep in a loaded record (kind_conn.priv). */
+#define KIND_PRIV_MAX 512
+/* Most rows a kind may add; most fixed files in its directory. */
+#define KIND_FILES_MAX 8
+#define KIND_FIXED_MAX 4
+
+/* One connection, loaded fresh for one request. fs fills label and err
+ * (the directory's own buffer) before load; the kind fills the rest and
+ * may point err at a buffer of its own. */
+struct kind_conn {
+	const char *label; /* "kernel/NAME", "engine/N": for messages */
+	char *err;	   /* the last error in words, TCPFS_ERR_MAX bytes */
+	bool owned;	   /* OWNER is known (not for TIME_WAIT, ...) */
+	uid_t owner;
+	uint64_t key; /* the kind's handle of it, e.g. the engine's id */
+	struct view view;
+	/* the kind's own part, e.g. the socket as the kernel sent it */
+	_Alignas(8) unsigned char priv[KIND_PRIV_MAX];
+};
+
+/* A row a kind adds to its connection directories. */
+struct kind_file {
+	const char *name;
+	mode_t mode; /* permission bits: 0444, 0600, ... */
+	bool stream; /* read and written through the stream ops */
+	/* True if C has it; NULL: every connection has it. */
+	bool (*present)(void *k, const struct kind_conn *c);
+	/* Snapshot rows: the contents, into OUT; 0 or -errno. */
+	int (*render)(void *k, const struct kind_conn *c, struct buf *out);
+};
+
+/* Called by list() for each connection: NAME, and an inode number hint
+ * for readdir (d_ino), 0 if none. */
+typedef void (*kind_list_fn)(void *arg, const char *name, uint64_t hint);
+
+/* What a kind does. In every op, K is the kind's priv. No op blocks; an
+ * op may fail with any -errno its sources give besides those listed. */
+struct kind_ops {
+	const struct kind_file *files; /* its own rows */
+	int nfiles;		       /* at most KIND_FILES_MAX */
+	const char *const *fixed;      /* fixed files of its directory */
+	int nfixed;		       /* at most KIND_FIXED_MAX */
+
+	/**
+	 * list - every connection, for readdir
+	 * \param fn: called with ARG, each connection's name and a d_ino hint
+	 * Returns 0, or -errno of the source (e.g. -ENOBUFS from netlink).
+	 */
+	int (*list)(void *k, kind_list_fn fn, void *arg);
+	/**
+	 * load - one connection, fresh
+	 * \param name: its name in the kind's directory
+	 * \param c: filled: view, owned/owner, key, priv (err may be replaced)
+	 * Returns 0; -ENOENT if there is no such connection (any more).
+	 */
+	int (*load)(void *k, const char *name, struct kind_conn *c);
+	/**
+	 * ctl - perform a command, already parsed and allowed
+	 * \param c: the connection, just loaded
+	 * \param cmd: the verb and its arguments
+	 * \param caller: uid of the writer (root or the owner)
+	 * Returns 0 (c->err cleared); -EINPROGRESS when it finishes later
+	 * (see ctl_wait); -EINVAL for a verb or argument it does not take;
+	 * else the -errno of the operation; every error with its reason in
+	 * c->err (kind_fail()).
+	 */
+	int (*ctl)(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
+		   uid_t caller);
+	/**
+	 * ctl_wait - whether a command that said -EINPROGRESS is done
+	 * \param key: the connection's key
+	 * \param wq: set to the queue to wait on when not done
+	 * Returns 0 when done; -EAGAIN with *WQ while under way; -ENOENT if
+	 * the connection is gone; else the -errno it failed with.
+	 */
+	int (*ctl_wait)(void *k, uint64_t key, struct waitq **wq);
+	/**
+	 * rmdir - remove a connection's directory (NULL: EPERM, always)
+	 * \param c: the connection, just loaded; the caller is root or owner
+	 * Returns 0; -EBUSY if it cannot go yet (the reason in c->err);
+	 * -ENOENT if it is gone.
+	 */
+	int (*rmdir)(void *k, struct kind_conn *c);
+	/**
+	 * fixed_open - open a fixed file of the kind's directory for reading
+	 * \param i: which, an index into fixed
+	 * \param caller: uid of the opener
+	 * \param out: its contents
+	 * Returns 0; -ENOMEM; or the kind's -errno (engine: -ENETDOWN).
+	 */
+	int (*fixed_open)(void *k, int i, uid_t caller, struct buf *out);
+
+	/**
+	 * stream_open - open a stream row
+	 * \param c: the connection, just loaded
+	 * \param r: the row, an index into files
+	 * \param s: set to the kind's stream
+	 * Returns 0 or -ENOMEM.
+	 */
+	int (*stream_open)(void *k, const struct kind_conn *c, int r, void **s);
+	/**
+	 * stream_read - read from a stream
+	 * \param s: the stream
+	 * \param buf: SIZE bytes to fill
+	 * \param wq: set to the queue to wait on when nothing is there
+	 * Returns the bytes (0 at EOF); -EAGAIN with *WQ; -ENOENT if the
+	 * connection is gone; or the connection's -errno.
+	 */
+	long (*stream_read)(void *k, void *s, char *buf, size_t size,
+			    struct waitq **wq);
+	/**
+	 * stream_write - write to a stream
+	 * \param s: the stream
+	 * \param data: SIZE bytes
+	 * \param wq: set to the queue to wait on when it took fewer than SIZE
+	 * Returns the bytes taken (with *WQ if fewer); -EAGAIN with *WQ;
+	 * -EBADF if the stream takes no writes; -ENOENT if the connection is
+	 * gone; -EPIPE after shutdown; or the connection's -errno.
+	 */
+	long (*stream_write)(void *k, void *s, const char *data, size_t size,
+			     struct waitq **wq);
+	/**
+	 * stream_poll - readiness of a stream
+	 * \param s: the stream
+	 * \param wq: set to the queue woken on a change, or NULL if none will
+	 * Returns POLLIN, POLLOUT, POLLERR... as poll(2); never fails.
+	 */
+	unsigned (*stream_poll)(void *k, void *s, struct waitq **wq);
+	/**
+	 * stream_close - free a stream (nobody waits on it any more)
+	 * \param s: the stream
+	 */
+	void (*stream_close)(void *k, void *s);
+
+	/**
+	 * destroy - free the kind and what it owns (its sources, its
+	 * connections: an engine resets them); after the filesystem is freed
+	 */
+	void (*destroy)(void *k);
+};
+
+/**
+ * kind_fail - fail a ctl or rmdir, saying why
+ * \param c: the connection: its err gets the reason, its label the log
+ * \param err: the -errno to return
+ * \param fmt: the reason, printf style
+ * Returns ERR.
+ */
+int kind_fail(struct kind_conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A kind: its operations, its own state (passed to every op as K) and its
+ * directory under the root. Two instances of one kind (say, the kernel's
+ * sockets of two network namespaces) differ in PRIV and DIR. */
+struct kind {
+	const struct kind_ops *ops;
+	void *priv;
+	const char *dir; /* "kernel", "engine" */
+};
+
+/**
+ * kind_free - free a kind (its destroy op), after the filesystem
+ * \param k: it; nothing happens if it was never built (ops NULL)
+ */
+void kind_free(struct kind *k);
+
+#endif

@@ -1,0 +1,46 @@
+/* files: the rows of a connection directory, for any kind.
+ *
+ * Rows 0 .. VF_COUNT-1 are the one-value files of the view, in field order;
+ * then status, ctl and err, which fs serves for every kind; then the kind's
+ * own rows (kind.h). readdir, lookup, getattr, open, read and write of a
+ * connection's files all come from here. */
+#ifndef TCPFS_FILES_H
+#define TCPFS_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "tcpfs/buf.h"
+#include "tcpfs/kind.h"
+
+enum { FILES_STATUS = VF_COUNT, FILES_CTL, FILES_ERR, FILES_GENERIC };
+
+/* Number of rows of K's directories. */
+int files_count(const struct kind *k);
+/* Row named NAME in K's directories, or -1. */
+int files_lookup(const struct kind *k, const char *name);
+/* Name of row R (R < files_count(K)). */
+const char *files_name(const struct kind *k, int r);
+/* Permission bits of row R. */
+mode_t files_mode(const struct kind *k, int r);
+/* True if row R is one of K's streams (kind_ops.stream_*). */
+bool files_stream(const struct kind *k, int r);
+/* True if row R exists for connection C. */
+bool files_present(const struct kind *k, int r, const struct kind_conn *c);
+/* True if CALLER may open row R of C for reading and/or WRITING: root and
+ * the owner by the owner's bits, others by the others' bits. */
+bool files_may_open(const struct kind *k, int r, const struct kind_conn *c,
+		    uid_t caller, bool reading, bool writing);
+/* Render row R of C into OUT; 0, -EACCES if it is not a snapshot row, or
+ * the kind's -errno. */
+int files_render(const struct kind *k, int r, const struct kind_conn *c,
+		 struct buf *out);
+/* CALLER writes LEN bytes of DATA to row R of C (ctl: parse, then the
+ * kind's ctl). 0; -EINPROGRESS when the kind finishes later; -EACCES if R
+ * takes no writes; -EPERM if CALLER is neither root nor the owner, -EINVAL
+ * for a bad command, or the kind's -errno, each with the reason in c->err. */
+int files_write(const struct kind *k, int r, struct kind_conn *c, uid_t caller,
+		const char *data, size_t len);
+
+#endif

@@ -1,0 +1,288 @@
+/* Every FUSE request that waits: a stream read or write, an accept, an
+ * events read, a connect. A parked request sits on the wait queue of what
+ * it waits for (a connection's, a subscriber's); when that is woken it
+ * tries again, and is answered or parks again. Requests of one lane (an
+ * open file's reads, or its writes) go in order: only the lane's first
+ * waits on a queue, the next one tries when it is answered. One interrupt
+ * handler serves them all. Poll handles wait the same way. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+
+struct parked;
+/* Answer P if possible: true if answered, else false with *WQ set. */
+typedef bool (*try_fn)(struct parked *p, struct waitq **wq);
+
+struct parked {
+	struct handle h;
+	struct waiter w;    /* on the wait queue of what it waits for */
+	struct waiter lw;   /* on its lane */
+	struct waitq *lane; /* NULL: none (connect) */
+	fuse_req_t req;
+	try_fn try;
+	void *obj; /* the stream, the events file, or the kind */
+	uint64_t key;
+	size_t size;	 /* read: at most; write, connect: to answer */
+	size_t done;	 /* write: bytes taken */
+	size_t skip;	 /* write: bytes taken before SRC was copied */
+	const char *src; /* write: bytes SKIP.. of the write */
+	char data[];	 /* write: what SRC points to once parked */
+};
+
+#define CONTAINER(ptr, type, field)                                            \
+	((type *)(void *)((char *)(ptr)-offsetof(type, field)))
+
+static void retry(struct parked *p);
+
+/* Free P, answered, and let the next of its lane try. */
+static void finish(struct parked *p)
+{
+	struct waitq *lane = p->lane;
+	bool first = lane && lane->head.next == &p->lw;
+	waiter_del(&p->w);
+	waiter_del(&p->lw);
+	fs_unhold(&p->h);
+	free(p);
+	if (first && !waitq_empty(lane))
+		retry(CONTAINER(lane->head.next, struct parked, lw));
+}
+
+static void retry(struct parked *p)
+{
+	struct waitq *wq = NULL;
+	waiter_del(&p->w);
+	if (p->try(p, &wq))
+		finish(p);
+	else if (wq)
+		waitq_add(wq, &p->w);
+}
+
+static void woken(struct waiter *w)
+{
+	retry(CONTAINER(w, struct parked, w));
+}
+
+static void interrupted(fuse_req_t req, void *data)
+{
+	struct parked *p = data;
+	if (p->done)
+		fuse_reply_write(req, p->done);
+	else
+		fuse_reply_err(req, EINTR);
+	finish(p);
+}
+
+static struct parked *parked_new(struct fs *fs, fuse_req_t req, try_fn try,
+				 void *obj, struct waitq *lane, size_t size,
+				 size_t data)
+{
+	struct parked *p = calloc(1, sizeof(*p) + data);
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	fs_hold(fs, &p->h, H_PARKED);
+	waiter_init(&p->w, woken);
+	waiter_init(&p->lw, NULL);
+	p->lane = lane;
+	p->req = req;
+	p->try = try;
+	p->obj = obj;
+	p->size = size;
+	return p;
+}
+
+/* Park P: after its lane's first if there is one; else on WQ if it was
+ * tried already, else try it now. */
+static void park(struct parked *p, struct waitq *wq, bool tried)
+{
+	bool first = !p->lane || waitq_empty(p->lane);
+	if (first && !tried) {
+		if (p->try(p, &wq)) {
+			finish(p);
+			return;
+		}
+	}
+	if (p->lane)
+		waitq_add(p->lane, &p->lw);
+	if (first && wq)
+		waitq_add(wq, &p->w);
+	if (fuse_req_interrupted(p->req)) {
+		interrupted(p->req, p);
+		return;
+	}
+	fuse_req_interrupt_func(p->req, interrupted, p);
+}
+
+/* ---- what each kind of request tries ---- */
+
+static bool try_read(struct parked *p, struct waitq **wq)
+{
+	struct stream *st = p->obj;
+	char *buf = malloc(p->size ? p->size : 1);
+	if (!buf) {
+		fuse_reply_err(p->req, ENOMEM);
+		return true;
+	}
+	long n = st->k->ops->stream_read(st->k->priv, st->s, buf, p->size, wq);
+	if (n >= 0)
+		fuse_reply_buf(p->req, buf, (size_t)n);
+	else if (n != -EAGAIN)
+		fuse_reply_err(p->req, (int)-n);
+	free(buf);
+	return n != -EAGAIN;
+}
+
+static bool try_write(struct parked *p, struct waitq **wq)
+{
+	struct stream *st = p->obj;
+	long n = st->k->ops->stream_write(st->k->priv, st->s,
+					  p->src + (p->done - p->skip),
+					  p->size - p->done, wq);
+	if (n == -EAGAIN || (n >= 0 && p->done + (size_t)n < p->size)) {
+		p->done += n > 0 ? (size_t)n : 0;
+		return false;
+	}
+	if (n >= 0)
+		fuse_reply_write(p->req, p->size);
+	else if (p->done) /* what was taken will be sent: say so */
+		fuse_reply_write(p->req, p->done);
+	else
+		fuse_reply_err(p->req, (int)-n);
+	return true;
+}
+
+static bool try_events(struct parked *p, struct waitq **wq)
+{
+	struct evfile *ef = p->obj;
+	if (!events_pending(ef->sub)) {
+		*wq = events_waitq(ef->sub);
+		return false;
+	}
+	char *out = malloc(p->size ? p->size : 1);
+	if (!out) {
+		fuse_reply_err(p->req, ENOMEM);
+		return true;
+	}
+	fuse_reply_buf(p->req, out, events_read(ef->sub, out, p->size));
+	free(out);
+	return true;
+}
+
+static bool try_connect(struct parked *p, struct waitq **wq)
+{
+	const struct kind *k = p->obj;
+	int err = k->ops->ctl_wait(k->priv, p->key, wq);
+	if (err == -EAGAIN)
+		return false;
+	if (err < 0)
+		fuse_reply_err(p->req, -err);
+	else
+		fuse_reply_write(p->req, p->size);
+	return true;
+}
+
+void park_read(struct fs *fs, fuse_req_t req, struct stream *st, size_t size)
+{
+	struct parked *p =
+		parked_new(fs, req, try_read, st, &st->lanes[0], size, 0);
+	if (p)
+		park(p, NULL, false);
+}
+
+void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
+		const char *data, size_t size)
+{
+	/* Most writes fit in the send buffer: take them from FUSE's buffer,
+	 * and copy only what has to wait. */
+	struct parked now = {.req = req, .obj = st, .size = size, .src = data};
+	struct waitq *wq = NULL;
+	bool first = waitq_empty(&st->lanes[1]);
+	if (first && try_write(&now, &wq))
+		return;
+	struct parked *p = parked_new(fs, req, try_write, st, &st->lanes[1],
+				      size, size - now.done);
+	if (!p)
+		return;
+	memcpy(p->data, data + now.done, size - now.done);
+	p->done = p->skip = now.done;
+	p->src = p->data;
+	park(p, wq, first);
+}
+
+void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size)
+{
+	if (!waitq_empty(&ef->lane)) { /* one reader waits per open file */
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
+	struct parked *p =
+		parked_new(fs, req, try_events, ef, &ef->lane, size, 0);
+	if (p)
+		park(p, NULL, false);
+}
+
+void park_connect(struct fs *fs, fuse_req_t req, const struct kind *k,
+		  uint64_t key, size_t size)
+{
+	struct parked *p =
+		parked_new(fs, req, try_connect, (void *)k, NULL, size, 0);
+	if (p) {
+		p->key = key;
+		park(p, NULL, false);
+	}
+}
+
+void park_drop(struct handle *h)
+{
+	struct parked *p = (struct parked *)h;
+	waiter_del(&p->w);
+	waiter_del(&p->lw);
+	free(p);
+}
+
+/* ---- poll handles ---- */
+
+static void poll_woken(struct waiter *w)
+{
+	struct stream *st = CONTAINER(w, struct stream, pw);
+	fuse_lowlevel_notify_poll(st->ph);
+	fuse_pollhandle_destroy(st->ph);
+	st->ph = NULL;
+}
+
+/* The kernel wakes every poller of an open file with one notification:
+ * one handle per open file is enough. */
+void park_poll(struct stream *st, struct waitq *wq, struct fuse_pollhandle *ph)
+{
+	waiter_del(&st->pw);
+	if (st->ph)
+		fuse_pollhandle_destroy(st->ph);
+	st->ph = ph;
+	waiter_init(&st->pw, poll_woken);
+	waitq_add(wq, &st->pw);
+}
+
+void park_cancel(struct waitq *lane)
+{
+	while (!waitq_empty(lane)) {
+		struct parked *p =
+			CONTAINER(lane->head.next, struct parked, lw);
+		fuse_reply_err(p->req, EINTR);
+		p->lane = NULL; /* the others go too, not try */
+		finish(p);
+	}
+}
+
+void park_stream_close(struct stream *st)
+{
+	park_cancel(&st->lanes[0]);
+	park_cancel(&st->lanes[1]);
+	waiter_del(&st->pw);
+	if (st->ph)
+		fuse_pollhandle_destroy(st->ph);
+	st->ph = NULL;
+}

@@ -1,0 +1,615 @@
+/* The engine kind: engine/, the connections of tcpfs's own engine.
+ *
+ * clone allocates a connection for its reader; ctl drives it (connect
+ * finishes later: ctl_wait); data and listen are streams; trace renders
+ * the engine's log of the connection. The engine's event callback (called
+ * from tcp_dispatch() after every loop round) announces state changes on
+ * the events hub and wakes the connection's wait queue; a timer frees
+ * connections closed longer than the reap time. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "edir.h"
+#include "tcpfs/events.h"
+#include "tcpfs/kinds.h"
+#include "tcpfs/log.h"
+#include "tcpfs/loop.h"
+#include "tcpfs/tundrv.h"
+
+struct engine {
+	struct loop *loop;
+	struct events *events;
+	struct tundrv *drv; /* NULL: the engine is off */
+	struct edirs *dirs; /* the connections engine/ shows */
+	tcp_time reap;	    /* closed connections live this long */
+	int timer;	    /* timerfd: the next reap */
+	bool watching;	    /* TIMER is in the loop */
+};
+
+/* An open data or listen file. */
+struct estream {
+	uint32_t id;
+	bool listen;
+	bool gave; /* listen: this open has given its connection: EOF now */
+};
+
+_Static_assert(sizeof(struct tcp_info_snap) <= KIND_PRIV_MAX, "priv");
+
+static struct tcp_engine *tcp_of(struct engine *e)
+{
+	return tundrv_tcp(e->drv);
+}
+
+static const struct tcp_info_snap *info_of(const struct kind_conn *c)
+{
+	return (const struct tcp_info_snap *)c->priv;
+}
+
+/* The entry of ID if it is alive, else NULL. */
+static struct edir *find(struct engine *e, uint32_t id)
+{
+	struct edir *ec = e->drv ? edirs_find(e->dirs, id) : NULL;
+	return ec && !ec->gone ? ec : NULL;
+}
+
+/* ---- reaping ---- */
+
+/* Arm the timer at the first closed connection's reap time. */
+static void reap_arm(struct engine *e)
+{
+	tcp_time first = TCP_NEVER;
+	for (size_t i = 0; i < edirs_count(e->dirs); i++) {
+		struct edir *ec = edirs_at(e->dirs, i);
+		if (ec->state == TCP_CLOSED && ec->idle_since &&
+		    ec->idle_since + e->reap < first)
+			first = ec->idle_since + e->reap;
+	}
+	struct itimerspec its = {0};
+	if (first != TCP_NEVER) {
+		tcp_time now = tundrv_now(), in = first > now ? first - now : 1;
+		its.it_value.tv_sec = (time_t)(in / 1000000);
+		its.it_value.tv_nsec = (long)(in % 1000000) * 1000;
+	}
+	timerfd_settime(e->timer, 0, &its, NULL);
+}
+
+/* Forget EC: whoever waits on it is woken and finds it gone. */
+static void drop(struct engine *e, struct edir *ec, tcp_time now)
+{
+	uint32_t id = ec->id;
+	tcp_free(tcp_of(e), id, now);
+	ec->gone = true;
+	waitq_wake(&ec->wq);
+	edirs_del(e->dirs, id);
+}
+
+static void on_reap(void *arg)
+{
+	struct engine *e = arg;
+	uint64_t n;
+	if (read(e->timer, &n, sizeof(n)) < 0)
+		return;
+	tcp_time now = tundrv_now();
+	for (size_t i = 0; i < edirs_count(e->dirs);) {
+		struct edir *ec = edirs_at(e->dirs, i);
+		if (ec->state != TCP_CLOSED || !ec->idle_since ||
+		    now - ec->idle_since < e->reap) {
+			i++;
+			continue;
+		}
+		tlog(LOG_INFO, "%s: reaped, closed for %llu s", ec->label,
+		     (unsigned long long)((now - ec->idle_since) / 1000000));
+		drop(e, ec, now);
+	}
+	reap_arm(e);
+}
+
+/* ---- what the engine reports ---- */
+
+static void announce(struct engine *e, struct edir *ec, int state)
+{
+	struct tcp_info_snap i = {.state = state};
+	if (state == TCP_CLOSED)
+		tcp_info_get(tcp_of(e), ec->id, &i);
+	if (state == TCP_CLOSED && i.error)
+		events_say(e->events, "%s %s -> %s (%s)", ec->label,
+			   tcp_state_name(ec->state), tcp_state_name(state),
+			   strerror(i.error));
+	else
+		events_say(e->events, "%s %s -> %s", ec->label,
+			   tcp_state_name(ec->state), tcp_state_name(state));
+	if (state == TCP_CLOSED && i.error && !ec->err[0])
+		snprintf(ec->err, sizeof(ec->err), "closed: %s",
+			 strerror(i.error));
+	ec->state = state;
+	ec->idle_since = state == TCP_CLOSED ? tundrv_now() : 0;
+	if (state == TCP_CLOSED)
+		reap_arm(e);
+}
+
+static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
+{
+	struct engine *e = ctx;
+	struct edir *ec = edirs_find(e->dirs, id);
+	if (!ec)
+		return; /* not accepted yet: it has no directory */
+	/* every change of state says so: no snapshot per packet otherwise */
+	int state = (events & TCP_EV_STATE) ? tcp_state(tcp_of(e), id) : -1;
+	if (state >= 0 && state != (int)ec->state)
+		announce(e, ec, state);
+	waitq_wake(&ec->wq);
+}
+
+/* A connection a listener accepted, or clone made, belongs to OWNER. */
+static struct edir *adopt(struct engine *e, uint32_t id, uid_t owner)
+{
+	struct edir *ec = edirs_add(e->dirs, id, owner);
+	if (!ec) {
+		tcp_free(tcp_of(e), id, tundrv_now());
+		return NULL;
+	}
+	int state = tcp_state(tcp_of(e), id);
+	if (state >= 0)
+		ec->state = state;
+	return ec;
+}
+
+/* ---- engine/ and its directories ---- */
+
+/* The id NAME spells: decimal, no sign, no leading zero; 0 if none. */
+static uint32_t parse_id(const char *name)
+{
+	char *end;
+	if (name[0] < '1' || name[0] > '9')
+		return 0;
+	unsigned long id = strtoul(name, &end, 10);
+	return *end || id > UINT32_MAX ? 0 : (uint32_t)id;
+}
+
+static int engine_list(void *k, kind_list_fn fn, void *arg)
+{
+	struct engine *e = k;
+	char name[16];
+	for (size_t i = 0; i < edirs_count(e->dirs); i++) {
+		uint32_t id = edirs_at(e->dirs, i)->id;
+		snprintf(name, sizeof(name), "%u", id);
+		fn(arg, name, 0);
+	}
+	return 0;
+}
+
+static int engine_load(void *k, const char *name, struct kind_conn *c)
+{
+	struct engine *e = k;
+	struct tcp_info_snap *i = (struct tcp_info_snap *)c->priv;
+	uint32_t id = parse_id(name);
+	struct edir *ec = id ? find(e, id) : NULL;
+	if (!ec || tcp_info_get(tcp_of(e), id, i) < 0)
+		return -ENOENT;
+	view_from_tcp(&c->view, i, ec->owner);
+	c->err = ec->err;
+	c->owned = true;
+	c->owner = ec->owner;
+	c->key = id;
+	return 0;
+}
+
+static int engine_rmdir(void *k, struct kind_conn *c)
+{
+	struct engine *e = k;
+	struct edir *ec = find(e, (uint32_t)c->key);
+	enum tcp_state state = info_of(c)->state;
+	if (!ec)
+		return -ENOENT;
+	if (state != TCP_CLOSED) {
+		snprintf(ec->err, TCPFS_ERR_MAX,
+			 state == TCP_TIME_WAIT ?
+				 "rmdir: the connection is in %s: wait 2 MSL, "
+				 "or hangup" :
+				 "rmdir: the connection is %s: close or hangup "
+				 "first",
+			 tcp_state_name(state));
+		return -EBUSY;
+	}
+	drop(e, ec, tundrv_now());
+	return 0;
+}
+
+/* Reading clone allocates a connection and gives its name. */
+static int engine_clone(void *k, int i, uid_t caller, struct buf *out)
+{
+	struct engine *e = k;
+	(void)i;
+	if (!e->drv) /* the log said why at start, once */
+		return -ENETDOWN;
+	int id = tcp_open(tcp_of(e));
+	if (id < 0)
+		return id;
+	struct edir *ec = adopt(e, (uint32_t)id, caller);
+	if (!ec)
+		return -ENOMEM;
+	ec->idle_since = tundrv_now(); /* reaped if never used */
+	reap_arm(e);
+	buf_printf(out, "%d\n", id);
+	return out->err;
+}
+
+/* ---- ctl ---- */
+
+/* An engine call's error, in words, as connect(2) and friends would. */
+static int engine_fail(struct kind_conn *c, const struct ctl_cmd *cmd, int err)
+{
+	const char *why;
+	switch (-err) {
+	case EISCONN:
+		why = "the connection is already open";
+		break;
+	case ENOTCONN:
+		why = "the connection is not open";
+		break;
+	case EADDRINUSE:
+		why = "that local address and port are in use";
+		break;
+	case ENETUNREACH:
+		why = "the engine has no address of that family";
+		break;
+	case ENOENT:
+		why = "the connection is gone";
+		break;
+	default:
+		why = strerror(-err);
+		break;
+	}
+	return kind_fail(c, err, "%s: %s", ctl_verb_name(cmd->verb), why);
+}
+
+/* "PORT", "*:PORT" or "ADDR:PORT" (also with '!'): where to listen. */
+static int parse_announce(const char *arg, struct wire_ep *ep, const char **why)
+{
+	if (arg[0] == '*' && (arg[1] == ':' || arg[1] == '!'))
+		arg += 2;
+	if (!strpbrk(arg, ":!")) {
+		memset(ep, 0, sizeof(*ep));
+		return wire_port_parse(arg, &ep->port, why);
+	}
+	return wire_ep_parse(arg, -1, ep, why);
+}
+
+/* "on" or "off", as a bool in *ON. */
+static int parse_switch(const char *arg, bool *on)
+{
+	*on = strcmp(arg, "on") == 0;
+	return *on || strcmp(arg, "off") == 0 ? 0 : -EINVAL;
+}
+
+/* SECONDS of idle before keepalive probes, 0 for off; default 2 hours. */
+static int parse_seconds(const struct ctl_cmd *cmd, tcp_time *us)
+{
+	char *end;
+	if (cmd->argc == 0) {
+		*us = 7200 * 1000000ull;
+		return 0;
+	}
+	unsigned long sec = strtoul(cmd->argv[0], &end, 10);
+	*us = (tcp_time)sec * 1000000;
+	return *cmd->argv[0] && !*end && sec <= 86400 * 7 ? 0 : -EINVAL;
+}
+
+static int engine_connect(struct engine *e, struct kind_conn *c,
+			  const struct ctl_cmd *cmd)
+{
+	struct wire_ep ep;
+	const char *why = "";
+	uint16_t lport = 0;
+	int err;
+	if (wire_ep_parse(cmd->argv[0], -1, &ep, &why) < 0)
+		return kind_fail(c, -EINVAL, "connect: %s: %s", cmd->argv[0],
+				 why);
+	if (cmd->argc > 1 && wire_port_parse(cmd->argv[1], &lport, &why) < 0)
+		return kind_fail(c, -EINVAL,
+				 "connect: local port '%s' out of range",
+				 cmd->argv[1]);
+	if ((err = tundrv_route(e->drv, &ep, &why)) < 0)
+		return kind_fail(c, err, "connect: %s: %s", cmd->argv[0], why);
+	err = tcp_connect(tcp_of(e), (uint32_t)c->key, &ep, lport,
+			  tundrv_now());
+	return err < 0 ? engine_fail(c, cmd, err) : -EINPROGRESS;
+}
+
+/* Engine connections take every verb. connect answers later. */
+static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
+		      uid_t caller)
+{
+	struct engine *e = k;
+	struct tcp_engine *tcp = tcp_of(e);
+	uint32_t id = (uint32_t)c->key;
+	tcp_time now = tundrv_now(), us;
+	struct wire_ep ep;
+	const char *why = "";
+	bool on;
+	int err;
+	(void)caller;
+
+	switch (cmd->verb) {
+	case CTL_CONNECT:
+		return engine_connect(e, c, cmd);
+	case CTL_ANNOUNCE:
+		if (parse_announce(cmd->argv[0], &ep, &why) < 0)
+			return kind_fail(c, -EINVAL, "announce: %s: %s",
+					 cmd->argv[0], why);
+		err = tcp_listen(tcp, id, &ep, 128);
+		break;
+	case CTL_CLOSE:
+		err = tcp_close(tcp, id, now);
+		break;
+	case CTL_SHUTDOWN:
+		err = tcp_shutdown(tcp, id, now);
+		break;
+	case CTL_HANGUP:
+		err = tcp_abort(tcp, id, now);
+		break;
+	case CTL_KEEPALIVE:
+		if (parse_seconds(cmd, &us) < 0)
+			return kind_fail(c, -EINVAL,
+					 "keepalive: '%s' is not a "
+					 "number of seconds (0 to 604800)",
+					 cmd->argv[0]);
+		err = tcp_set_keepalive(tcp, id, us);
+		break;
+	case CTL_NODELAY:
+		if (parse_switch(cmd->argv[0], &on) < 0)
+			return kind_fail(c, -EINVAL,
+					 "nodelay: say on or off, not '%s'",
+					 cmd->argv[0]);
+		err = tcp_set_nodelay(tcp, id, on);
+		break;
+	default:
+		err = -EINVAL;
+	}
+	if (err < 0)
+		return engine_fail(c, cmd, err);
+	c->err[0] = 0;
+	return 0;
+}
+
+/* A connect under way: done when the handshake is over, either way. */
+static int engine_ctl_wait(void *k, uint64_t key, struct waitq **wq)
+{
+	struct engine *e = k;
+	struct edir *ec = find(e, (uint32_t)key);
+	int state = ec ? tcp_state(tcp_of(e), ec->id) : -ENOENT;
+	if (state < 0)
+		return -ENOENT;
+	if (state == TCP_SYN_SENT) {
+		*wq = &ec->wq;
+		return -EAGAIN;
+	}
+	if (state == TCP_CLOSED) {
+		struct tcp_info_snap i;
+		tcp_info_get(tcp_of(e), ec->id, &i);
+		return i.error ? -i.error : -ECONNABORTED;
+	}
+	return 0;
+}
+
+/* ---- rows: trace, data, listen ---- */
+
+static bool is_listener(void *k, const struct kind_conn *c)
+{
+	(void)k;
+	return info_of(c)->listener;
+}
+
+/* The trace, a line per entry, times from the connection's first. */
+static int render_trace(void *k, const struct kind_conn *c, struct buf *out)
+{
+	enum { MAX = 4096 };
+	struct engine *e = k;
+	struct tcp_trace_ent *ent = malloc(MAX * sizeof(*ent));
+	uint64_t dropped = 0;
+	uint32_t id = (uint32_t)c->key;
+	char line[512];
+
+	if (!ent)
+		return -ENOMEM;
+	int n = tcp_trace_get(tcp_of(e), id, ent, MAX, &dropped);
+	int kept = (int)tcp_trace_kept(tcp_of(e), id);
+	for (int i = 0; i < n; i++) {
+		if (i == kept && dropped) /* between the open and the latest */
+			buf_printf(out, "# %llu entries dropped\n",
+				   (unsigned long long)dropped);
+		tcp_trace_format(&ent[i], ent[0].t, line, sizeof(line));
+		buf_printf(out, "%s\n", line);
+	}
+	free(ent);
+	return out->err;
+}
+
+enum { ROW_DATA, ROW_LISTEN, ROW_TRACE };
+
+static const struct kind_file engine_files[] = {
+	[ROW_DATA] = {"data", 0600, true, NULL, NULL},
+	[ROW_LISTEN] = {"listen", 0400, true, is_listener, NULL},
+	[ROW_TRACE] = {"trace", 0400, false, NULL, render_trace},
+};
+
+static int stream_open(void *k, const struct kind_conn *c, int r, void **s)
+{
+	struct estream *st = calloc(1, sizeof(*st));
+	(void)k;
+	if (!st)
+		return -ENOMEM;
+	st->id = (uint32_t)c->key;
+	st->listen = r == ROW_LISTEN;
+	*s = st;
+	return 0;
+}
+
+static void stream_close(void *k, void *s)
+{
+	(void)k;
+	free(s);
+}
+
+/* True while ID's handshake is under way. */
+static bool opening(struct engine *e, uint32_t id)
+{
+	int state = tcp_state(tcp_of(e), id);
+	return state == TCP_SYN_SENT || state == TCP_SYN_RECEIVED;
+}
+
+static long accept_one(struct engine *e, struct estream *st, struct edir *lec,
+		       char *buf, size_t size, struct waitq **wq)
+{
+	char line[16];
+	if (st->gave || !lec)
+		return 0;
+	int id = tcp_accept(tcp_of(e), st->id);
+	if (id == -EAGAIN)
+		*wq = &lec->wq;
+	if (id < 0)
+		return id;
+	if (!adopt(e, (uint32_t)id, lec->owner))
+		return -ENOMEM;
+	st->gave = true;
+	size_t n = (size_t)snprintf(line, sizeof(line), "%d\n", id);
+	n = n < size ? n : size;
+	memcpy(buf, line, n);
+	return (long)n;
+}
+
+static long stream_read(void *k, void *s, char *buf, size_t size,
+			struct waitq **wq)
+{
+	struct engine *e = k;
+	struct estream *st = s;
+	struct edir *ec = find(e, st->id);
+	if (st->listen)
+		return accept_one(e, st, ec, buf, size, wq);
+	if (!ec)
+		return -ENOENT;
+	long n = tcp_recv(tcp_of(e), st->id, buf, size, tundrv_now());
+	if (n == -EAGAIN)
+		*wq = &ec->wq;
+	return n;
+}
+
+static long stream_write(void *k, void *s, const char *data, size_t size,
+			 struct waitq **wq)
+{
+	struct engine *e = k;
+	struct estream *st = s;
+	struct edir *ec = find(e, st->id);
+	if (st->listen)
+		return -EBADF;
+	if (!ec)
+		return -ENOENT;
+	long n = tcp_send(tcp_of(e), st->id, data, size, tundrv_now());
+	if (n == -ENOTCONN && opening(e, st->id))
+		n = -EAGAIN; /* as send(2) on a connecting socket: wait */
+	if (n == -EAGAIN || (n >= 0 && (size_t)n < size))
+		*wq = &ec->wq;
+	return n;
+}
+
+static unsigned stream_poll(void *k, void *s, struct waitq **wq)
+{
+	struct engine *e = k;
+	struct estream *st = s;
+	struct edir *ec = find(e, st->id);
+	*wq = NULL;
+	if (!ec)
+		return POLLERR;
+	*wq = &ec->wq;
+	unsigned r = tcp_ready(tcp_of(e), ec->id), ev = 0;
+	if (st->listen)
+		return st->gave || (r & (TCP_READY_IN | TCP_READY_ERR)) ?
+			       POLLIN | POLLRDNORM :
+			       0;
+	if (r & TCP_READY_IN)
+		ev |= POLLIN | POLLRDNORM;
+	if (r & TCP_READY_OUT)
+		ev |= POLLOUT | POLLWRNORM;
+	if (r & TCP_READY_ERR)
+		ev |= POLLERR;
+	return ev;
+}
+
+static const char *const engine_fixed[] = {"clone"};
+
+static void engine_drop(void *k);
+
+static const struct kind_ops engine_ops = {
+	.files = engine_files,
+	.nfiles = 3,
+	.fixed = engine_fixed,
+	.nfixed = 1,
+	.list = engine_list,
+	.load = engine_load,
+	.ctl = engine_ctl,
+	.ctl_wait = engine_ctl_wait,
+	.rmdir = engine_rmdir,
+	.fixed_open = engine_clone,
+	.stream_open = stream_open,
+	.stream_read = stream_read,
+	.stream_write = stream_write,
+	.stream_poll = stream_poll,
+	.stream_close = stream_close,
+	.destroy = engine_drop,
+};
+
+/* ---- the kind's life ---- */
+
+/* Reset every connection (the peers learn it now, not at a timeout) and
+ * free E and what it owns. */
+static void engine_drop(void *k)
+{
+	struct engine *e = k;
+	for (size_t i = 0; e->dirs && i < edirs_count(e->dirs); i++) {
+		struct edir *ec = edirs_at(e->dirs, i);
+		waitq_wake(&ec->wq); /* nobody should wait any more */
+		if (e->drv)
+			tcp_abort(tcp_of(e), ec->id, tundrv_now());
+	}
+	if (e->watching)
+		loop_del(e->loop, e->timer);
+	if (e->timer >= 0)
+		close(e->timer);
+	edirs_free(e->dirs);
+	tundrv_free(e->drv);
+	free(e);
+}
+
+int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
+		    struct tundrv *drv, tcp_time reap)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		tundrv_free(drv);
+		return -ENOMEM;
+	}
+	*e = (struct engine){.loop = loop,
+			     .events = events,
+			     .drv = drv,
+			     .reap = reap,
+			     .timer = -1};
+	int err = (e->dirs = edirs_new()) ? 0 : -ENOMEM;
+	if (!err && (e->timer = timerfd_create(CLOCK_MONOTONIC,
+					       TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+		err = -errno;
+	if (!err && !(err = loop_add(loop, e->timer, on_reap, e)))
+		e->watching = true;
+	if (err < 0) {
+		engine_drop(e);
+		return err;
+	}
+	if (drv)
+		tundrv_set_tcp_ev(drv, on_tcp_ev, e);
+	*k = (struct kind){&engine_ops, e, "engine"};
+	return 0;
+}

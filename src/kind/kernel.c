@@ -1,0 +1,203 @@
+/* The kernel kind: kernel/, one directory per kernel TCP socket.
+ *
+ * A directory's name holds the socket's tuple and cookie (sockname.h), so
+ * every load asks sock_diag for that one socket afresh. Its own row is pid;
+ * ctl close (or hangup) is SOCK_DESTROY. The destroy monitor posts an events
+ * line for every socket the kernel destroys. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sockname.h"
+#include "tcpfs/events.h"
+#include "tcpfs/kinds.h"
+#include "tcpfs/log.h"
+#include "tcpfs/loop.h"
+#include "tcpfs/procpid.h"
+
+struct kernel {
+	struct loop *loop;
+	struct events *events;
+	struct diag *diag;
+	struct diag *monitor; /* NULL: no destroy events */
+	struct procpid *procpid;
+	bool watching; /* MONITOR is in the loop */
+};
+
+_Static_assert(sizeof(struct diag_sock) <= KIND_PRIV_MAX, "priv too small");
+
+static const struct diag_sock *sock_of(const struct kind_conn *c)
+{
+	return (const struct diag_sock *)c->priv;
+}
+
+static int kernel_load(void *k, const char *name, struct kind_conn *c)
+{
+	struct kernel *kk = k;
+	struct diag_sock *s = (struct diag_sock *)c->priv;
+	struct diag_key key;
+
+	if (sockname_parse(name, &key) < 0)
+		return -ENOENT;
+	int err = diag_get(kk->diag, &key, s);
+	if (err < 0)
+		return err;
+	view_from_diag(&c->view, s);
+	c->owned = s->full;
+	c->owner = s->full ? s->uid : 0;
+	c->key = s->key.cookie;
+	return 0;
+}
+
+struct lister {
+	kind_list_fn fn;
+	void *arg;
+};
+
+static void list_socket(const struct diag_sock *s, void *arg)
+{
+	struct lister *l = arg;
+	char name[SOCKNAME_MAX];
+	sockname_format(name, &s->key);
+	/* d_ino is a hint only: the socket inode, else its cookie */
+	l->fn(l->arg, name, s->inode ? s->inode : s->key.cookie);
+}
+
+static int kernel_list(void *k, kind_list_fn fn, void *arg)
+{
+	struct kernel *kk = k;
+	struct lister l = {fn, arg};
+	return diag_dump(kk->diag, list_socket, &l);
+}
+
+static bool has_holders(void *k, const struct kind_conn *c)
+{
+	(void)k;
+	return sock_of(c)->full && sock_of(c)->inode != 0;
+}
+
+static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
+{
+	struct kernel *kk = k;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now_ms =
+		(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return procpid_render(kk->procpid, sock_of(c)->inode, now_ms, out);
+}
+
+/* Kernel sockets take close (and hangup): SOCK_DESTROY, with the cookie. */
+static int kernel_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
+		      uid_t caller)
+{
+	struct kernel *kk = k;
+	const struct diag_key *key = &sock_of(c)->key;
+	(void)caller;
+	if (cmd->verb != CTL_CLOSE && cmd->verb != CTL_HANGUP)
+		return kind_fail(c, -EINVAL,
+				 "'%s' is for engine connections; a kernel "
+				 "socket takes close or hangup",
+				 ctl_verb_name(cmd->verb));
+
+	int err = diag_destroy(kk->diag, key);
+	struct diag_sock still;
+	/* The kernel's lookup reaches one SO_REUSEPORT sibling only: for the
+	 * others it says "gone" while the socket is still there. */
+	if (err == -ENOENT && diag_get(kk->diag, key, &still) == 0)
+		err = -EBUSY;
+	switch (err) {
+	case 0:
+		c->err[0] = 0;
+		tlog(LOG_INFO, "%s: destroyed", c->label);
+		return 0;
+	case -ENOENT:
+		return kind_fail(c, err, "the socket is gone");
+	case -EOPNOTSUPP:
+		return kind_fail(c, err,
+				 "this kernel cannot destroy sockets "
+				 "(CONFIG_INET_DIAG_DESTROY is off)");
+	case -EPERM:
+	case -EACCES:
+		return kind_fail(c, -EPERM,
+				 "the kernel refused: SOCK_DESTROY "
+				 "needs CAP_NET_ADMIN in the namespace");
+	case -EBUSY:
+		return kind_fail(c, -EBUSY,
+				 "the kernel's lookup of this tuple "
+				 "finds another socket (SO_REUSEPORT); "
+				 "it cannot be destroyed by cookie");
+	default:
+		return kind_fail(c, err, "SOCK_DESTROY failed: %s",
+				 strerror(-err));
+	}
+}
+
+static const struct kind_file kernel_files[] = {
+	{"pid", 0444, false, has_holders, render_pid},
+};
+
+static void kernel_drop(void *k);
+
+static const struct kind_ops kernel_ops = {
+	.files = kernel_files,
+	.nfiles = 1,
+	/* no fixed files, no streams; no rmdir: the kernel's sockets are
+	 * closed through ctl, their directories go with them */
+	.list = kernel_list,
+	.load = kernel_load,
+	.ctl = kernel_ctl,
+	.destroy = kernel_drop,
+};
+
+static void on_destroyed(const struct diag_sock *s, void *arg)
+{
+	struct kernel *kk = arg;
+	char name[SOCKNAME_MAX];
+	sockname_format(name, &s->key);
+	events_say(kk->events, "kernel/%s destroyed", name);
+}
+
+static void on_monitor(void *arg)
+{
+	struct kernel *kk = arg;
+	if (diag_monitor_read(kk->monitor, on_destroyed, kk) == -ENOBUFS)
+		events_say(kk->events,
+			   "kernel lost destroy events (netlink overrun)");
+}
+
+/* Free KK and what it owns. */
+static void kernel_drop(void *k)
+{
+	struct kernel *kk = k;
+	if (kk->watching)
+		loop_del(kk->loop, diag_fd(kk->monitor));
+	diag_close(kk->monitor);
+	diag_close(kk->diag);
+	procpid_free(kk->procpid);
+	free(kk);
+}
+
+int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
+		    struct diag *diag, struct diag *monitor,
+		    struct procpid *procpid)
+{
+	struct kernel *kk = calloc(1, sizeof(*kk));
+	if (!kk) {
+		diag_close(diag);
+		diag_close(monitor);
+		procpid_free(procpid);
+		return -ENOMEM;
+	}
+	*kk = (struct kernel){loop, events, diag, monitor, procpid, false};
+	int err = diag && procpid ? 0 : -ENOMEM;
+	if (!err && monitor &&
+	    !(err = loop_add(loop, diag_fd(monitor), on_monitor, kk)))
+		kk->watching = true;
+	if (err < 0) {
+		kernel_drop(kk);
+		return err;
+	}
+	*k = (struct kind){&kernel_ops, kk, "kernel"};
+	return 0;
+}

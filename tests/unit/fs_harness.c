@@ -1,0 +1,351 @@
+/* The fs unit tests' harness (fs_harness.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_harness.h"
+
+static struct fconn *by_name(struct fkind *fk, const char *name)
+{
+	for (int i = 0; i < FAKE_CONNS; i++)
+		if (fk->c[i].alive && strcmp(fk->c[i].name, name) == 0)
+			return &fk->c[i];
+	return NULL;
+}
+
+static struct fconn *of(struct fkind *fk, uint64_t key)
+{
+	return key < FAKE_CONNS && fk->c[key].alive ? &fk->c[key] : NULL;
+}
+
+static int f_list(void *k, kind_list_fn fn, void *arg)
+{
+	struct fkind *fk = k;
+	for (int i = 0; i < FAKE_CONNS; i++)
+		if (fk->c[i].alive)
+			fn(arg, fk->c[i].name, 100 + (uint64_t)i);
+	return 0;
+}
+
+static int f_load(void *k, const char *name, struct kind_conn *c)
+{
+	struct fkind *fk = k;
+	struct fconn *fc = by_name(fk, name);
+	if (!fc)
+		return -ENOENT;
+	c->view.have = 0;
+	view_set(&c->view, VF_STATE, "ESTABLISHED");
+	view_set(&c->view, VF_UID, "%u", (unsigned)fc->owner);
+	c->owned = true;
+	c->owner = fc->owner;
+	c->key = (uint64_t)(fc - fk->c);
+	return 0;
+}
+
+static int f_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
+		 uid_t caller)
+{
+	struct fkind *fk = k;
+	fk->ctl_calls++;
+	fk->last = *cmd;
+	fk->last_caller = caller;
+	if (cmd->verb == CTL_CONNECT)
+		return -EINPROGRESS;
+	if (cmd->verb == CTL_HANGUP)
+		return kind_fail(c, -EBUSY, "hangup: busy");
+	c->err[0] = 0;
+	return 0;
+}
+
+static int f_ctl_wait(void *k, uint64_t key, struct waitq **wq)
+{
+	struct fconn *fc = of(k, key);
+	if (!fc)
+		return -ENOENT;
+	if (fc->connected)
+		return 0;
+	*wq = &fc->wq;
+	return -EAGAIN;
+}
+
+static int f_rmdir(void *k, struct kind_conn *c)
+{
+	struct fkind *fk = k;
+	struct fconn *fc = of(fk, c->key);
+	if (!fc)
+		return -ENOENT;
+	snprintf(fk->rmdir_name, sizeof(fk->rmdir_name), "%s", fc->name);
+	fc->alive = false;
+	waitq_wake(&fc->wq);
+	return 0;
+}
+
+static int f_fixed_open(void *k, int i, uid_t caller, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "fixed %d for %u\n", i, (unsigned)caller);
+	return out->err;
+}
+
+static int f_render(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "note of %s\n", c->label);
+	return out->err;
+}
+
+struct fstream {
+	uint64_t key;
+};
+
+static int f_stream_open(void *k, const struct kind_conn *c, int r, void **s)
+{
+	struct fkind *fk = k;
+	struct fstream *st = malloc(sizeof(*st));
+	(void)r;
+	st->key = c->key;
+	*s = st;
+	fk->streams++;
+	return 0;
+}
+
+static long f_read(void *k, void *s, char *buf, size_t size, struct waitq **wq)
+{
+	struct fconn *fc = of(k, ((struct fstream *)s)->key);
+	if (!fc)
+		return -ENOENT;
+	if (!fc->in_len) {
+		*wq = &fc->wq;
+		return -EAGAIN;
+	}
+	size_t n = fc->in_len < size ? fc->in_len : size;
+	memcpy(buf, fc->in, n);
+	memmove(fc->in, fc->in + n, fc->in_len - n);
+	fc->in_len -= n;
+	return (long)n;
+}
+
+static long f_write(void *k, void *s, const char *data, size_t size,
+		    struct waitq **wq)
+{
+	struct fconn *fc = of(k, ((struct fstream *)s)->key);
+	if (!fc)
+		return -ENOENT;
+	size_t n = fc->room < size ? fc->room : size;
+	if (n + fc->out_len > sizeof(fc->out))
+		n = sizeof(fc->out) - fc->out_len;
+	if (n < size)
+		*wq = &fc->wq;
+	if (!n)
+		return -EAGAIN;
+	memcpy(fc->out + fc->out_len, data, n);
+	fc->out_len += n;
+	fc->room -= n;
+	return (long)n;
+}
+
+static unsigned f_poll(void *k, void *s, struct waitq **wq)
+{
+	struct fconn *fc = of(k, ((struct fstream *)s)->key);
+	if (!fc)
+		return POLLERR;
+	*wq = &fc->wq;
+	return fc->in_len ? POLLIN : 0;
+}
+
+static void f_close(void *k, void *s)
+{
+	((struct fkind *)k)->streams--;
+	free(s);
+}
+
+static const struct kind_file f_files[] = {
+	{"note", 0444, false, NULL, f_render},
+	{"pipe", 0600, true, NULL, NULL},
+};
+static const char *const f_fixed[] = {"make"};
+
+static const struct kind_ops f_ops = {
+	.files = f_files,
+	.nfiles = 2,
+	.fixed = f_fixed,
+	.nfixed = 1,
+	.list = f_list,
+	.load = f_load,
+	.ctl = f_ctl,
+	.ctl_wait = f_ctl_wait,
+	.rmdir = f_rmdir,
+	.fixed_open = f_fixed_open,
+	.stream_open = f_stream_open,
+	.stream_read = f_read,
+	.stream_write = f_write,
+	.stream_poll = f_poll,
+	.stream_close = f_close,
+};
+
+void harness_init(struct harness *h, int n)
+{
+	memset(h, 0, sizeof(*h));
+	for (int i = 0; i < n; i++) {
+		struct fconn *fc = &h->fk.c[i];
+		snprintf(fc->name, sizeof(fc->name), "c%d", i);
+		fc->owner = 1000;
+		fc->alive = true;
+		waitq_init(&fc->wq);
+	}
+	h->kind = (struct kind){&f_ops, &h->fk, "fake"};
+	h->events = events_new();
+	h->fs = fs_new(h->events, &h->kind, 1);
+	fake_notified = fake_destroyed = 0;
+}
+
+void harness_fini(struct harness *h)
+{
+	fs_free(h->fs);
+	events_free(h->events);
+}
+
+void harness_feed(struct harness *h, int i, const char *bytes)
+{
+	struct fconn *fc = &h->fk.c[i];
+	size_t n = strlen(bytes);
+	memcpy(fc->in + fc->in_len, bytes, n);
+	fc->in_len += n;
+	waitq_wake(&fc->wq);
+}
+
+void harness_wake(struct harness *h, int i)
+{
+	waitq_wake(&h->fk.c[i].wq);
+}
+
+fuse_req_t op_lookup(struct harness *h, fuse_ino_t parent, const char *name,
+		     uid_t uid)
+{
+	fuse_req_t req = fake_req(h->fs, uid);
+	fs_ops.lookup(req, parent, name);
+	return req;
+}
+
+fuse_req_t op_getattr(struct harness *h, fuse_ino_t ino, uid_t uid)
+{
+	fuse_req_t req = fake_req(h->fs, uid);
+	fs_ops.getattr(req, ino, NULL);
+	return req;
+}
+
+fuse_req_t op_open(struct harness *h, fuse_ino_t ino, int flags, uid_t uid)
+{
+	fuse_req_t req = fake_req(h->fs, uid);
+	struct fuse_file_info fi = {.flags = flags};
+	fs_ops.open(req, ino, &fi);
+	return req;
+}
+
+fuse_req_t op_read(struct harness *h, fuse_ino_t ino, struct fuse_file_info *fi,
+		   size_t size, off_t off)
+{
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.read(req, ino, size, off, fi);
+	return req;
+}
+
+fuse_req_t op_write(struct harness *h, fuse_ino_t ino,
+		    struct fuse_file_info *fi, const char *data, uid_t uid)
+{
+	fuse_req_t req = fake_req(h->fs, uid);
+	fs_ops.write(req, ino, data, strlen(data), 0, fi);
+	return req;
+}
+
+fuse_req_t op_poll(struct harness *h, fuse_ino_t ino, struct fuse_file_info *fi,
+		   struct fuse_pollhandle *ph)
+{
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.poll(req, ino, fi, ph);
+	return req;
+}
+
+void op_release(struct harness *h, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.release(req, ino, fi);
+	fake_free(req);
+}
+
+fuse_req_t op_rmdir(struct harness *h, fuse_ino_t parent, const char *name,
+		    uid_t uid)
+{
+	fuse_req_t req = fake_req(h->fs, uid);
+	fs_ops.rmdir(req, parent, name);
+	return req;
+}
+
+fuse_ino_t ino_of(struct harness *h, const char *path)
+{
+	char buf[256];
+	fuse_ino_t ino = FUSE_ROOT_ID;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *save, *p = strtok_r(buf, "/", &save); p;
+	     p = strtok_r(NULL, "/", &save)) {
+		fuse_req_t req = op_lookup(h, ino, p, 0);
+		ino = req->reply == FAKE_ENTRY ? req->entry.ino : 0;
+		fake_free(req);
+		if (!ino)
+			return 0;
+	}
+	return ino;
+}
+
+struct fuse_file_info open_as(struct harness *h, fuse_ino_t ino, int flags,
+			      uid_t uid, int *err)
+{
+	fuse_req_t req = op_open(h, ino, flags, uid);
+	struct fuse_file_info fi = {0};
+	*err = req->reply == FAKE_ERR ? req->err : 0;
+	if (req->reply == FAKE_OPEN)
+		fi = req->fi;
+	fake_free(req);
+	return fi;
+}
+
+int list_names(struct harness *h, fuse_ino_t ino, size_t size, char *out,
+	       size_t outlen)
+{
+	struct fuse_file_info fi = {0};
+	fuse_req_t req = fake_req(h->fs, 0);
+	int calls = 0;
+	off_t off = 0;
+	fs_ops.opendir(req, ino, &fi);
+	fi = req->fi;
+	fake_free(req);
+	out[0] = 0;
+	for (;;) {
+		req = fake_req(h->fs, 0);
+		fs_ops.readdir(req, ino, size, off, &fi);
+		calls++;
+		if (req->reply != FAKE_BUF || req->len == 0 || calls > 1000) {
+			fake_free(req);
+			break;
+		}
+		for (size_t pos = 0; pos < req->len;) {
+			uint64_t next;
+			uint32_t nl;
+			memcpy(&next, req->buf + pos + 8, 8);
+			memcpy(&nl, req->buf + pos + 16, 4);
+			size_t used = strlen(out);
+			snprintf(out + used, outlen - used, "%s%.*s",
+				 used ? " " : "", (int)nl, req->buf + pos + 24);
+			off = (off_t)next;
+			pos += (24 + nl + 7) & ~(size_t)7;
+		}
+		fake_free(req);
+	}
+	req = fake_req(h->fs, 0);
+	fs_ops.releasedir(req, ino, &fi);
+	fake_free(req);
+	return calls;
+}

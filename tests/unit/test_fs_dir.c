@@ -1,0 +1,118 @@
+/* fs over a fake kind: lookups, attributes, listings, rmdir. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fs_harness.h"
+
+static void test_lookup(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_init(&h, 2);
+	fuse_req_t req = op_lookup(&h, FUSE_ROOT_ID, "events", 1000);
+	assert_int_equal(req->reply, FAKE_ENTRY);
+	assert_int_equal(req->entry.ino, INO_EVENTS_T);
+	assert_true(S_ISREG(req->entry.attr.st_mode));
+	fake_free(req);
+
+	fuse_ino_t dir = ino_of(&h, "fake"), c1 = ino_of(&h, "fake/c1");
+	assert_true(dir != 0 && c1 != 0 && dir != c1);
+	req = op_getattr(&h, c1, 1000);
+	assert_int_equal(req->reply, FAKE_ATTR);
+	assert_true(S_ISDIR(req->attr.st_mode));
+	assert_int_equal(req->attr.st_uid, 1000); /* the owner the kind said */
+	fake_free(req);
+
+	fuse_ino_t note = ino_of(&h, "fake/c1/note");
+	fuse_ino_t pipe = ino_of(&h, "fake/c1/pipe");
+	fuse_ino_t state_ = ino_of(&h, "fake/c1/state");
+	assert_true(note && pipe && state_);
+	assert_true(ino_of(&h, "fake/c1/ctl") && ino_of(&h, "fake/c1/err") &&
+		    ino_of(&h, "fake/c1/status") && ino_of(&h, "fake/make"));
+	req = op_getattr(&h, pipe, 0);
+	assert_int_equal(req->attr.st_mode, S_IFREG | 0600);
+	fake_free(req);
+
+	/* unknown names, a field the view lacks, a gone connection */
+	const char *none[] = {"nothing",     "fake/c7",	       "fake/c1/rtt",
+			      "fake/c1/pid", "fake/c1/note/x", "kernel"};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		assert_int_equal(ino_of(&h, none[i]), 0);
+	req = op_lookup(&h, dir, "c9", 0);
+	assert_int_equal(req->reply, FAKE_ERR);
+	assert_int_equal(req->err, ENOENT);
+	fake_free(req);
+	h.fk.c[1].alive = false;
+	req = op_getattr(&h, note, 0);
+	assert_int_equal(req->reply, FAKE_ERR);
+	assert_int_equal(req->err, ENOENT);
+	fake_free(req);
+	harness_fini(&h);
+}
+
+static void test_readdir_offsets(void **state)
+{
+	(void)state;
+	struct harness h;
+	char all[2048], small[2048];
+	harness_init(&h, 8);
+	fuse_ino_t dir = ino_of(&h, "fake");
+	assert_int_equal(list_names(&h, dir, 4096, all, sizeof(all)), 2);
+	assert_string_equal(all, ". .. make c0 c1 c2 c3 c4 c5 c6 c7");
+	/* 40 bytes hold one entry: every call resumes at the offset */
+	int calls = list_names(&h, dir, 40, small, sizeof(small));
+	assert_string_equal(small, all);
+	assert_int_equal(calls, 12);
+
+	/* two entries of 32 bytes a call, then the empty end */
+	assert_int_equal(list_names(&h, FUSE_ROOT_ID, 64, small, sizeof(small)),
+			 3);
+	assert_string_equal(small, ". .. fake events");
+
+	list_names(&h, ino_of(&h, "fake/c3"), 100, small, sizeof(small));
+	assert_string_equal(small, ". .. state uid status ctl err note pipe");
+	harness_fini(&h);
+}
+
+static void test_rmdir(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_init(&h, 2);
+	fuse_ino_t dir = ino_of(&h, "fake");
+	fuse_req_t req = op_rmdir(&h, dir, "c0", 1001); /* not the owner */
+	assert_int_equal(req->err, EPERM);
+	assert_string_equal(h.fk.rmdir_name, "");
+	fake_free(req);
+	req = op_rmdir(&h, dir, "c5", 0);
+	assert_int_equal(req->err, ENOENT);
+	fake_free(req);
+	req = op_rmdir(&h, dir, "c0", 1000);
+	assert_int_equal(req->reply, FAKE_ERR);
+	assert_int_equal(req->err, 0);
+	assert_string_equal(h.fk.rmdir_name, "c0");
+	fake_free(req);
+	req = op_rmdir(&h, FUSE_ROOT_ID, "fake", 0);
+	assert_int_equal(req->err, EPERM);
+	fake_free(req);
+	req = op_rmdir(&h, ino_of(&h, "fake/c1"), "x", 0);
+	assert_int_equal(req->err, ENOTDIR);
+	fake_free(req);
+	harness_fini(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_readdir_offsets),
+		cmocka_unit_test(test_rmdir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

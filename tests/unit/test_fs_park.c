@@ -1,0 +1,258 @@
+/* fs over a fake kind: requests that wait, their wake-up, interrupts, and
+ * poll handles. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fs_harness.h"
+
+static struct fuse_file_info open_pipe(struct harness *h, fuse_ino_t *ino)
+{
+	int err;
+	*ino = ino_of(h, "fake/c0/pipe");
+	struct fuse_file_info fi = open_as(h, *ino, O_RDWR, 1000, &err);
+	assert_int_equal(err, 0);
+	assert_true(fi.nonseekable);
+	return fi;
+}
+
+static void test_read_waits_for_the_kind(void **state)
+{
+	(void)state;
+	struct harness h;
+	fuse_ino_t ino;
+	harness_init(&h, 2);
+	struct fuse_file_info fi = open_pipe(&h, &ino);
+	fuse_req_t a = op_read(&h, ino, &fi, 100, 0);
+	fuse_req_t b = op_read(&h, ino, &fi, 100, 0);
+	assert_int_equal(a->reply, FAKE_NONE); /* parked */
+	assert_int_equal(b->reply, FAKE_NONE); /* behind it */
+	harness_wake(&h, 1);		       /* another connection */
+	harness_wake(&h, 0);		       /* nothing to read yet */
+	assert_int_equal(a->replies, 0);
+	harness_feed(&h, 0, "hello");
+	assert_int_equal(a->replies, 1);
+	assert_string_equal(a->buf, "hello");
+	assert_int_equal(b->replies, 0); /* its turn, nothing left */
+	harness_feed(&h, 0, "again");
+	assert_int_equal(b->replies, 1);
+	assert_string_equal(b->buf, "again");
+	fake_free(a);
+	fake_free(b);
+	/* something there: answered at once */
+	harness_feed(&h, 0, "now");
+	a = op_read(&h, ino, &fi, 2, 0);
+	assert_int_equal(a->replies, 1);
+	assert_string_equal(a->buf, "no");
+	fake_free(a);
+	op_release(&h, ino, &fi);
+	assert_int_equal(h.fk.streams, 0);
+	harness_fini(&h);
+}
+
+static void test_interrupt(void **state)
+{
+	(void)state;
+	struct harness h;
+	fuse_ino_t ino;
+	harness_init(&h, 1);
+	struct fuse_file_info fi = open_pipe(&h, &ino);
+	fuse_req_t a = op_read(&h, ino, &fi, 100, 0);
+	fuse_req_t b = op_read(&h, ino, &fi, 100, 0);
+	fake_interrupt(a);
+	assert_int_equal(a->replies, 1);
+	assert_int_equal(a->reply, FAKE_ERR);
+	assert_int_equal(a->err, EINTR);
+	harness_feed(&h, 0, "x"); /* b is first now */
+	assert_int_equal(b->replies, 1);
+	assert_string_equal(b->buf, "x");
+	assert_int_equal(a->replies, 1);
+
+	/* a write that took some bytes says so when interrupted */
+	h.fk.c[0].room = 3;
+	fuse_req_t w = op_write(&h, ino, &fi, "abcdef", 1000);
+	assert_int_equal(w->replies, 0);
+	fake_interrupt(w);
+	assert_int_equal(w->reply, FAKE_WRITE);
+	assert_int_equal(w->written, 3);
+
+	/* interrupted before it parks: EINTR at once */
+	fuse_req_t c = fake_req(h.fs, 0);
+	c->interrupted = true;
+	fs_ops.read(c, ino, 10, 0, &fi);
+	assert_int_equal(c->replies, 1);
+	assert_int_equal(c->err, EINTR);
+
+	/* closing the file answers what still waits */
+	fuse_req_t d = op_read(&h, ino, &fi, 100, 0);
+	op_release(&h, ino, &fi);
+	assert_int_equal(d->replies, 1);
+	assert_int_equal(d->err, EINTR);
+	fake_free(a);
+	fake_free(b);
+	fake_free(c);
+	fake_free(d);
+	fake_free(w);
+	harness_wake(&h, 0); /* nobody is left on the queue */
+	harness_fini(&h);
+}
+
+static void test_writes_in_order(void **state)
+{
+	(void)state;
+	struct harness h;
+	fuse_ino_t ino;
+	harness_init(&h, 1);
+	struct fuse_file_info fi = open_pipe(&h, &ino);
+	h.fk.c[0].room = 2;
+	fuse_req_t a = op_write(&h, ino, &fi, "1234", 1000);
+	fuse_req_t b = op_write(&h, ino, &fi, "56", 1000);
+	assert_int_equal(a->replies + b->replies, 0);
+	h.fk.c[0].room = 3;
+	harness_wake(&h, 0);
+	assert_int_equal(a->replies, 1);
+	assert_int_equal(a->written, 4);
+	assert_int_equal(b->replies, 0); /* took the last byte's room */
+	h.fk.c[0].room = 10;
+	harness_wake(&h, 0);
+	assert_int_equal(b->replies, 1);
+	assert_int_equal(b->written, 2);
+	assert_memory_equal(h.fk.c[0].out, "123456", 6);
+	fake_free(a);
+	fake_free(b);
+	op_release(&h, ino, &fi);
+	harness_fini(&h);
+}
+
+static void test_many_pollers(void **state)
+{
+	(void)state;
+	enum { N = 64 };
+	struct harness h;
+	struct fuse_file_info fi[N];
+	fuse_ino_t ino;
+	harness_init(&h, 1);
+	for (int i = 0; i < N; i++) {
+		fi[i] = open_pipe(&h, &ino);
+		fuse_req_t req = op_poll(&h, ino, &fi[i], fake_pollhandle());
+		assert_int_equal(req->reply, FAKE_POLL);
+		assert_int_equal(req->revents, 0);
+		fake_free(req);
+	}
+	/* a second poll of one open file replaces its handle */
+	fuse_req_t req = op_poll(&h, ino, &fi[0], fake_pollhandle());
+	fake_free(req);
+	assert_int_equal(fake_destroyed, 1);
+	assert_int_equal(fake_notified, 0);
+	harness_feed(&h, 0, "x");
+	assert_int_equal(fake_notified, N); /* every one, at once */
+	assert_int_equal(fake_destroyed, N + 1);
+	harness_feed(&h, 0, "y"); /* notified once each */
+	assert_int_equal(fake_notified, N);
+	req = op_poll(&h, ino, &fi[5], NULL);
+	assert_int_equal(req->revents, POLLIN);
+	fake_free(req);
+	/* closing forgets a handle not yet notified */
+	req = op_poll(&h, ino, &fi[7], fake_pollhandle());
+	fake_free(req);
+	for (int i = 0; i < N; i++)
+		op_release(&h, ino, &fi[i]);
+	assert_int_equal(fake_destroyed, N + 2);
+	harness_feed(&h, 0, "z");
+	assert_int_equal(fake_notified, N);
+	harness_fini(&h);
+}
+
+static void test_events_read_waits(void **state)
+{
+	(void)state;
+	struct harness h;
+	int err;
+	harness_init(&h, 1);
+	struct fuse_file_info fi =
+		open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
+	assert_int_equal(err, 0);
+	fuse_req_t a = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	assert_int_equal(a->replies, 0);
+	events_post(h.events, "one");
+	assert_int_equal(a->replies, 1);
+	assert_string_equal(a->buf, "one\n");
+	fuse_req_t b = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	fuse_req_t busy = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	assert_int_equal(busy->err, EBUSY); /* one waiting read per open */
+	fake_free(busy);
+	fake_interrupt(b);
+	assert_int_equal(b->err, EINTR);
+	events_post(h.events, "two");
+	fuse_req_t c = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	assert_string_equal(c->buf, "two\n");
+	fake_free(a);
+	fake_free(b);
+	fake_free(c);
+	/* closing the file answers its waiting read */
+	fuse_req_t d = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	op_release(&h, INO_EVENTS_T, &fi);
+	assert_int_equal(d->replies, 1);
+	assert_int_equal(d->err, EINTR);
+	fake_free(d);
+	events_post(h.events, "nobody");
+	/* at exit, what still waits is freed without an answer */
+	fi = open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
+	d = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	harness_fini(&h);
+	assert_int_equal(d->replies, 0);
+	fake_free(d);
+}
+
+static void test_connect_waits(void **state)
+{
+	(void)state;
+	struct harness h;
+	int err;
+	harness_init(&h, 1);
+	fuse_ino_t ctl = ino_of(&h, "fake/c0/ctl");
+	struct fuse_file_info fi = open_as(&h, ctl, O_WRONLY, 1000, &err);
+	fuse_req_t a = op_write(&h, ctl, &fi, "connect 10.0.0.1:80", 1000);
+	assert_int_equal(h.fk.last.verb, CTL_CONNECT);
+	assert_string_equal(h.fk.last.argv[0], "10.0.0.1:80");
+	assert_int_equal(a->replies, 0);
+	harness_wake(&h, 0);
+	assert_int_equal(a->replies, 0);
+	h.fk.c[0].connected = true;
+	harness_wake(&h, 0);
+	assert_int_equal(a->replies, 1);
+	assert_int_equal(a->reply, FAKE_WRITE);
+	assert_int_equal(a->written, 19);
+	fake_free(a);
+	/* the connection goes while one waits: ENOENT */
+	h.fk.c[0].connected = false;
+	a = op_write(&h, ctl, &fi, "connect 10.0.0.1:80", 1000);
+	fuse_req_t r = op_rmdir(&h, ino_of(&h, "fake"), "c0", 1000);
+	assert_int_equal(r->err, 0);
+	assert_int_equal(a->replies, 1);
+	assert_int_equal(a->err, ENOENT);
+	fake_free(a);
+	fake_free(r);
+	op_release(&h, ctl, &fi);
+	harness_fini(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_waits_for_the_kind),
+		cmocka_unit_test(test_interrupt),
+		cmocka_unit_test(test_writes_in_order),
+		cmocka_unit_test(test_many_pollers),
+		cmocka_unit_test(test_events_read_waits),
+		cmocka_unit_test(test_connect_waits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
