@@ -115,8 +115,18 @@ wait_ss() { # wait_ss SECONDS STATE FILTER...
 }
 
 # kname LOCAL REMOTE: the kernel/ directory named LOCAL-REMOTE#COOKIE.
+# The kernel may not have taken the handshake's last ACK yet when the engine
+# reports ESTABLISHED: its socket is then a request socket (SYN_RECEIVED) whose
+# cookie the full socket will not keep, so wait (5 s at most) for that.
 kname() {
-	ls -1 "$MNT/kernel" | grep -F -- "$1-$2#" | head -n 1
+	local n i
+	for i in $(seq 50); do
+		n=$(ls -1 "$MNT/kernel" | grep -F -- "$1-$2#" | head -n 1)
+		[ -n "$n" ] && [ "$(cat "$MNT/kernel/$n/state" 2>/dev/null)" != SYN_RECEIVED ] &&
+			break
+		sleep 0.1
+	done
+	echo "$n"
 }
 
 # Events: a reader of MNT/events in the background, into $EVENTS.
