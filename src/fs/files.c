@@ -112,16 +112,6 @@ int files_render(const struct kind *k, int r, const struct kind_conn *c,
 	return own(k, r)->render(k->priv, c, out);
 }
 
-int kind_fail(struct kind_conn *c, int err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->err, TCPFS_ERR_MAX, fmt, ap);
-	va_end(ap);
-	tlog(LOG_NOTICE, "%s: ctl: %s", c->label, c->err);
-	return err;
-}
-
 int files_write(const struct kind *k, int r, struct kind_conn *c, uid_t caller,
 		const char *data, size_t len)
 {
@@ -138,11 +128,4 @@ int files_write(const struct kind *k, int r, struct kind_conn *c, uid_t caller,
 	if (ctl_parse(data, len, &cmd, why, sizeof(why)) < 0)
 		return kind_fail(c, -EINVAL, "%s", why);
 	return k->ops->ctl(k->priv, c, &cmd, caller);
-}
-
-void kind_free(struct kind *k)
-{
-	if (k->ops)
-		k->ops->destroy(k->priv);
-	*k = (struct kind){NULL, NULL, NULL};
 }
