@@ -38,8 +38,9 @@
 #define KIND_FIXED_MAX 4
 
 /* One connection, loaded fresh for one request. fs fills label and err
- * (the directory's own buffer) before load; the kind fills the rest and
- * may point err at a buffer of its own. */
+ * (the directory's own buffer, or NULL while it has none) before load; the
+ * kind fills the rest, never writes err during load, and may point err at
+ * a buffer of its own. After load err is never NULL. */
 struct kind_conn {
 	const char *label; /* "kernel/NAME", "engine/N": for messages */
 	char *err;	   /* the last error in words, TCPFS_ERR_MAX bytes */

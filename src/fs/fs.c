@@ -145,13 +145,22 @@ struct conn_at {
 	struct kind_conn c;
 };
 
+/* A kind that keeps no error buffer of its own (the kernel's) gets one per
+ * directory, made at its first load; an engine directory costs none. */
 static int load(struct fs *fs, struct node *node, struct conn_at *a)
 {
 	a->node = node;
 	a->k = &fs->kinds[node->kind];
 	a->c.label = node->name;
 	a->c.err = node->err;
-	return a->k->ops->load(a->k->priv, strchr(node->name, '/') + 1, &a->c);
+	int err =
+		a->k->ops->load(a->k->priv, strchr(node->name, '/') + 1, &a->c);
+	if (err < 0 || a->c.err)
+		return err;
+	if (!(node->err = calloc(1, TCPFS_ERR_MAX)))
+		return -ENOMEM;
+	a->c.err = node->err;
+	return 0;
 }
 
 /* Load the connection of directory or file INO into A and its attributes
@@ -463,7 +472,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	snprintf(path, sizeof(path), "%s/%s", k->dir, name);
 	struct node *node = nodes_find(fs->nodes, path);
-	if (node) /* its err file tells why not */
+	if (node && node->err) /* its err file tells why not */
 		c.err = node->err;
 	int err = k->ops->load(k->priv, name, &c);
 	if (err == 0 && caller(req) != 0 &&

@@ -38,7 +38,10 @@ void nodes_free(struct nodes *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->nslot; i++)
-		free(t->slot[i]);
+		if (t->slot[i]) {
+			free(t->slot[i]->err);
+			free(t->slot[i]);
+		}
 	free(t->slot);
 	free(t->freelist);
 	free(t);
@@ -88,7 +91,7 @@ struct node *nodes_add(struct nodes *t, const char *name)
 		return n;
 	if (strlen(name) >= NODE_NAME_MAX || take_slot(t, &i) < 0)
 		return NULL;
-	n = calloc(1, sizeof(*n));
+	n = calloc(1, sizeof(*n) + strlen(name) + 1);
 	if (!n) {
 		t->freelist[t->nfree++] = i;
 		return NULL;
@@ -129,6 +132,7 @@ void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n)
 		return;
 	uint32_t i = slot_of(ino);
 	unlink_name(t, i);
+	free(node->err);
 	free(node);
 	t->slot[i] = NULL;
 	t->freelist[t->nfree++] = i;

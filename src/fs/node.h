@@ -23,10 +23,11 @@ struct node {
 	uint64_t ino;
 	uint64_t nlookup;
 	uint64_t gen;
-	uint32_t hnext;		  /* next slot with the same name hash */
-	int kind;		  /* index of its kind in the filesystem */
-	char name[NODE_NAME_MAX]; /* "DIR/NAME": its path, for messages */
-	char err[TCPFS_ERR_MAX];  /* last ctl error, in words */
+	uint32_t hnext; /* next slot with the same name hash */
+	int kind;	/* index of its kind in the filesystem */
+	char *err;	/* last ctl error, in words (TCPFS_ERR_MAX bytes), for a
+		    * kind that keeps none itself; NULL until then */
+	char name[];	/* "DIR/NAME": its path, for messages */
 };
 
 struct nodes;
