@@ -136,9 +136,15 @@ void view_add_kseq(struct view *v, const struct kbpf_seq *q)
 #undef SEQ
 	};
 
+	uint32_t has = q->has;
+	/* before the peer's SYN, what it is to send is not known yet: like
+	 * the engine's, these wait for the connection to be synchronized */
+	if (q->state == DIAG_TCP_SYN_SENT)
+		has &= ~(uint32_t)(KBPF_RCV_NXT | KBPF_SND_WL1 |
+				   KBPF_COPIED_SEQ);
 	for (size_t k = 0; k < sizeof(seqs) / sizeof(seqs[0]); k++) {
 		uint32_t x;
-		if (!(q->has & seqs[k].bit))
+		if (!(has & seqs[k].bit))
 			continue;
 		memcpy(&x, (const char *)q + seqs[k].off, sizeof(x));
 		view_set(v, seqs[k].f, "%u", x);

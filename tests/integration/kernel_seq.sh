@@ -5,7 +5,8 @@
 # write_seq and rcv_nxt agree with TCP_REPAIR's TCP_QUEUE_SEQ on the same
 # socket; an idle socket's write_seq is its snd_nxt and, all read, its
 # copied_seq is its rcv_nxt; 777 bytes more move snd_nxt by 777; the files
-# are in status too. A SYN_SENT socket shows iss and snd_nxt = iss + 1; an
+# are in status too. A SYN_SENT socket shows iss, snd_nxt = iss + 1 and
+# nothing of the peer's; an
 # established one (its handshake unseen) no iss; a TIME_WAIT socket only
 # snd_nxt and rcv_nxt (each one past the FIN); a listener none. Without
 # capabilities (as nobody) tcpfs mounts, kernel/ works, no socket shows a
@@ -132,6 +133,8 @@ iss=$(val "$SS" iss)
 assert_match '^[0-9]+$' "$iss" "a SYN_SENT socket has iss"
 assert_eq "$(seqdiff $((iss + 1)) 0)" "$(val "$SS" snd_nxt)" "SYN_SENT: snd_nxt = iss + 1"
 assert_eq "$iss" "$(val "$SS" snd_una)" "SYN_SENT: snd_una = iss"
+assert_eq "iss snd_una snd_nxt write_seq" "$(present "$SS")" \
+	"SYN_SENT: nothing of the peer's yet (no rcv_nxt, snd_wl1, copied_seq)"
 
 # TIME_WAIT: the client closes first; only snd_nxt and rcv_nxt, past the FINs
 c_nxt=$(val "$C" snd_nxt)

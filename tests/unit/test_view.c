@@ -185,6 +185,23 @@ static void test_kseq(void **state)
 	assert_string_equal(v.val[VF_ISS], "100");
 	assert_string_equal(v.val[VF_IRS], "200");
 
+	/* SYN_SENT: nothing received yet, nothing to expect */
+	view_from_diag(&v, &s);
+	q = (struct kbpf_seq){.kind = KBPF_FULL,
+			      .state = DIAG_TCP_SYN_SENT,
+			      .has = KBPF_ISS | KBPF_SND_UNA | KBPF_SND_NXT |
+				     KBPF_RCV_NXT | KBPF_SND_WL1 |
+				     KBPF_WRITE_SEQ | KBPF_COPIED_SEQ,
+			      .iss = 5,
+			      .snd_una = 5,
+			      .snd_nxt = 6,
+			      .write_seq = 6};
+	view_add_kseq(&v, &q);
+	assert_int_equal(v.have & ~before, UINT64_C(1) << VF_ISS |
+						   UINT64_C(1) << VF_SND_UNA |
+						   UINT64_C(1) << VF_SND_NXT |
+						   UINT64_C(1) << VF_WRITE_SEQ);
+
 	/* nothing */
 	view_from_diag(&v, &s);
 	q = (struct kbpf_seq){.has = 0, .snd_nxt = 1};
