@@ -1,16 +1,16 @@
 #!/bin/bash
 # kernel_seq: kernel sockets' sequence numbers in kernel/ (the eBPF backend,
-# src/bpf, wired into the kernel kind). After a known exchange on loopback,
-# a client's snd_nxt is its server's rcv_nxt and the other way round;
-# write_seq and rcv_nxt agree with TCP_REPAIR's TCP_QUEUE_SEQ on the same
-# socket; an idle socket's write_seq is its snd_nxt and, all read, its
-# copied_seq is its rcv_nxt; 777 bytes more move snd_nxt by 777; the files
-# are in status too. A SYN_SENT socket shows iss, snd_nxt = iss + 1 and
-# nothing of the peer's; an
-# established one (its handshake unseen) no iss; a TIME_WAIT socket only
-# snd_nxt and rcv_nxt (each one past the FIN); a listener none. Without
-# capabilities (as nobody) tcpfs mounts, kernel/ works, no socket shows a
-# sequence number and the log says why once.
+# src/bpf, wired into the kernel kind). After a known exchange on loopback
+# (IPv4, and IPv6 for the tuple), a client's snd_nxt is its server's rcv_nxt
+# and the other way round; write_seq and rcv_nxt agree with TCP_REPAIR's
+# TCP_QUEUE_SEQ on the same socket; an idle socket's write_seq is its
+# snd_nxt and, all read, its copied_seq is its rcv_nxt; 777 bytes more move
+# snd_nxt by 777; the files are in status too. A SYN_SENT socket shows iss,
+# snd_nxt = iss + 1 and nothing of the peer's; an established one (its
+# handshake unseen) no iss; a TIME_WAIT socket only snd_nxt and rcv_nxt
+# (each one past the FIN); a listener none. Without capabilities (root
+# without any, on a mount made for it) tcpfs mounts, kernel/ works, no
+# socket shows a sequence number and the log says why once.
 . "$(dirname "$0")/lib.sh"
 need_root
 [ -n "${KBPF_PROBE:-}" ] && [ -x "$KBPF_PROBE" ] ||
@@ -118,6 +118,20 @@ assert_eq 777 "$(seqdiff "$(val "$S" rcv_nxt)" "$s_rcv")" "server rcv_nxt moved 
 assert_eq 700 "$(seqdiff "$(val "$S" copied_seq)" "$s_rcv")" "server copied_seq moved by the 700 read"
 hold_ok h recvall s 77
 assert_eq "$(val "$S" rcv_nxt)" "$(val "$S" copied_seq)" "server read all: copied_seq = rcv_nxt"
+
+# IPv6: the same tuple conversion, 16-byte addresses
+hold_ok h listen l6 6 ::1 0
+hold_ok h pair c6 s6 l6
+read -r C6 S6 <<<"$HELD"
+hold_ok h send c6 4321
+hold_ok h recvall s6 4321
+idle c6
+hold_ok h repair c6
+read -r w r <<<"$HELD"
+assert_eq "$w" "$(val "$C6" write_seq)" "IPv6 client write_seq = TCP_REPAIR"
+assert_eq "$r" "$(val "$C6" rcv_nxt)" "IPv6 client rcv_nxt = TCP_REPAIR"
+assert_eq "$(val "$C6" snd_nxt)" "$(val "$S6" rcv_nxt)" "IPv6 client snd_nxt = server rcv_nxt"
+assert_eq "$(val "$S6" rcv_nxt)" "$(val "$S6" copied_seq)" "IPv6 server read all: copied_seq = rcv_nxt"
 
 # a listener: no sequence number at all
 assert_eq "" "$(present "$L")" "a listener has no sequence number file"
