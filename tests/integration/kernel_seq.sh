@@ -6,7 +6,8 @@
 # TCP_QUEUE_SEQ on the same socket; an idle socket's write_seq is its
 # snd_nxt and, all read, its copied_seq is its rcv_nxt; 777 bytes more move
 # snd_nxt by 777; the files are in status too. A SYN_SENT socket shows iss,
-# snd_nxt = iss + 1 and nothing of the peer's; an established one (its
+# snd_nxt = iss + 1 and nothing of the peer's; a request socket iss, irs and
+# rcv_nxt, which its client mirrors; an established one (its
 # handshake unseen) no iss; a TIME_WAIT socket only snd_nxt and rcv_nxt
 # (each one past the FIN); a listener none. Without capabilities (root
 # without any, on a mount made for it) tcpfs mounts, kernel/ works, no
@@ -149,6 +150,27 @@ assert_eq "$(seqdiff $((iss + 1)) 0)" "$(val "$SS" snd_nxt)" "SYN_SENT: snd_nxt 
 assert_eq "$iss" "$(val "$SS" snd_una)" "SYN_SENT: snd_una = iss"
 assert_eq "iss snd_una snd_nxt write_seq" "$(present "$SS")" \
 	"SYN_SENT: nothing of the peer's yet (no rcv_nxt, snd_wl1, copied_seq)"
+
+# SYN_RECEIVED: the handshake's last ACK to port 47999 is dropped, so the
+# server's side stays a request socket: iss, irs and rcv_nxt = irs + 1,
+# which the client (established) mirrors
+nft add rule inet kseq out tcp dport 47999 "tcp flags & (syn|ack) == ack" drop ||
+	die "nft: drop the last ACK"
+hold_ok h listen lq 4 127.0.0.1 47999
+hold_ok h connect cq 4 127.0.0.1 47999
+hold_ok h name cq
+CQ=$HELD
+cport=${CQ%%-*}
+cport=${cport##*:}
+RQ=$(ls -1 "$MNT/kernel" | grep -F -- "127.0.0.1:47999-127.0.0.1:$cport#" | head -n 1)
+assert_eq SYN_RECEIVED "$(val "$RQ" state)" "the server's side is a request socket"
+assert_eq "iss irs rcv_nxt" "$(present "$RQ")" "SYN_RECEIVED: iss, irs and rcv_nxt only"
+riss=$(val "$RQ" iss)
+rirs=$(val "$RQ" irs)
+assert_match '^[0-9]+$' "$riss" "SYN_RECEIVED: iss is a number"
+assert_eq "$(seqdiff $((rirs + 1)) 0)" "$(val "$RQ" rcv_nxt)" "SYN_RECEIVED: rcv_nxt = irs + 1"
+assert_eq "$(val "$RQ" rcv_nxt)" "$(val "$CQ" snd_nxt)" "client snd_nxt = its iss + 1 = the request's rcv_nxt"
+assert_eq "$(seqdiff $((riss + 1)) 0)" "$(val "$CQ" rcv_nxt)" "client rcv_nxt = the request's iss + 1"
 
 # TIME_WAIT: the client closes first; only snd_nxt and rcv_nxt, past the FINs
 c_nxt=$(val "$C" snd_nxt)
