@@ -40,7 +40,7 @@ SEQ_FILES="iss irs snd_una snd_nxt snd_wl1 rcv_nxt write_seq copied_seq"
 # listing, not a lookup: the kernel may keep a positive dentry of a file a
 # socket had in an earlier state)
 present() {
-	local f got= files
+	local f got='' files
 	files=$(ls -1 "$MNT/kernel/$1")
 	for f in $SEQ_FILES; do
 		! grep -qx "$f" <<<"$files" || got+="${got:+ }$f"
