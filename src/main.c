@@ -22,6 +22,9 @@
 #include "tcpfs/diag.h"
 #include "tcpfs/events.h"
 #include "tcpfs/fs.h"
+#ifdef HAVE_KBPF
+#include "tcpfs/kbpf.h"
+#endif
 #include "tcpfs/kinds.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
@@ -189,7 +192,24 @@ struct parts {
 	struct fs *fs;
 };
 
-/* The kernel kind: sock_diag, its destroy monitor, /proc. */
+/* The eBPF backend for kernel sockets' sequence numbers, or NULL (and why,
+ * logged once): opened in the namespace --netns entered. */
+static struct kbpf *open_kbpf(void)
+{
+#ifdef HAVE_KBPF
+	char why[200] = "";
+	struct kbpf *k = kbpf_open(why, sizeof(why));
+	if (!k)
+		tlog(LOG_WARNING,
+		     "kernel sockets' sequence numbers are off: %s",
+		     *why ? why : strerror(errno));
+	return k;
+#else
+	return NULL;
+#endif
+}
+
+/* The kernel kind: sock_diag, its destroy monitor, /proc, kbpf. */
 static int build_kernel(struct parts *p, struct loop *loop)
 {
 	struct diag *diag = diag_open();
@@ -206,7 +226,7 @@ static int build_kernel(struct parts *p, struct loop *loop)
 		return -err;
 	}
 	return kernel_kind_new(&p->kinds[0], loop, p->events, diag, monitor,
-			       procpid);
+			       procpid, open_kbpf());
 }
 
 /* The engine kind, over its driver if the engine can run. */

@@ -20,6 +20,8 @@ struct events;
 struct loop;
 struct procpid;
 struct tundrv;
+struct kbpf;
+struct kbpf_seq;
 
 /**
  * kernel_kind_new - the kernel kind: kernel/
@@ -29,13 +31,16 @@ struct tundrv;
  * \param diag: sock_diag (required); owned from now on, even on failure
  * \param monitor: the destroy monitor, or NULL; owned from now on
  * \param procpid: the /proc table (required); owned from now on
+ * \param kbpf: the eBPF backend (kbpf.h), or NULL: then no kernel socket
+ *             shows sequence numbers; owned from now on (closed with the
+ *             kind, even on failure); always NULL without HAVE_KBPF
  * Free it with kind_free(). Returns 0; -ENOMEM (also for a NULL DIAG or
  * PROCPID); or -ENOSPC or
  * epoll's -errno from loop_add() (then *K is unset).
  */
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		    struct diag *diag, struct diag *monitor,
-		    struct procpid *procpid);
+		    struct procpid *procpid, struct kbpf *kbpf);
 
 /**
  * engine_kind_new - the engine kind: engine/
@@ -59,6 +64,14 @@ int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
  * \param s: the socket, as sock_diag described it
  */
 void view_from_diag(struct view *v, const struct diag_sock *s);
+/**
+ * view_add_kseq - add a kernel socket's sequence numbers (kbpf.h) to its
+ *                 view: iss, irs, snd_una, snd_nxt, snd_wl1, rcv_nxt,
+ *                 write_seq and copied_seq, each only if Q->has it
+ * \param v: a view from view_from_diag(), its other fields kept
+ * \param q: what kbpf_seq() gave
+ */
+void view_add_kseq(struct view *v, const struct kbpf_seq *q);
 /**
  * view_from_tcp - the view of an engine connection
  * \param v: filled

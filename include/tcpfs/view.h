@@ -25,6 +25,8 @@
 	X(SND_WL1, "snd_wl1")                                                  \
 	X(SND_WL2, "snd_wl2")                                                  \
 	X(RCV_NXT, "rcv_nxt")                                                  \
+	X(WRITE_SEQ, "write_seq")                                              \
+	X(COPIED_SEQ, "copied_seq")                                            \
 	X(RECV_Q, "recv_q")                                                    \
 	X(SEND_Q, "send_q")                                                    \
 	X(TIMER, "timer")                                                      \

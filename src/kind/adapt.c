@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sockname.h"
+#include "tcpfs/kbpf.h" /* the struct only: no libbpf needed */
 #include "tcpfs/kinds.h"
 
 /* idiag_timer values, as ss names them */
@@ -114,6 +115,40 @@ void view_from_diag(struct view *v, const struct diag_sock *s)
 		view_set(v, VF_CONGESTION, "%s", s->cong);
 	if (s->info_len)
 		set_tcp_info(v, s);
+}
+
+void view_add_kseq(struct view *v, const struct kbpf_seq *q)
+{
+	static const struct {
+		uint32_t bit;
+		enum view_field f;
+		size_t off; /* in struct kbpf_seq */
+	} seqs[] = {
+#define SEQ(bit, f, field) {bit, f, offsetof(struct kbpf_seq, field)}
+		SEQ(KBPF_ISS, VF_ISS, iss),
+		SEQ(KBPF_IRS, VF_IRS, irs),
+		SEQ(KBPF_SND_UNA, VF_SND_UNA, snd_una),
+		SEQ(KBPF_SND_NXT, VF_SND_NXT, snd_nxt),
+		SEQ(KBPF_SND_WL1, VF_SND_WL1, snd_wl1),
+		SEQ(KBPF_RCV_NXT, VF_RCV_NXT, rcv_nxt),
+		SEQ(KBPF_WRITE_SEQ, VF_WRITE_SEQ, write_seq),
+		SEQ(KBPF_COPIED_SEQ, VF_COPIED_SEQ, copied_seq),
+#undef SEQ
+	};
+
+	uint32_t has = q->has;
+	/* before the peer's SYN, what it is to send is not known yet: like
+	 * the engine's, these wait for the connection to be synchronized */
+	if (q->state == DIAG_TCP_SYN_SENT)
+		has &= ~(uint32_t)(KBPF_RCV_NXT | KBPF_SND_WL1 |
+				   KBPF_COPIED_SEQ);
+	for (size_t k = 0; k < sizeof(seqs) / sizeof(seqs[0]); k++) {
+		uint32_t x;
+		if (!(has & seqs[k].bit))
+			continue;
+		memcpy(&x, (const char *)q + seqs[k].off, sizeof(x));
+		view_set(v, seqs[k].f, "%u", x);
+	}
 }
 
 /* Segments of MSS bytes in BYTES, as the kernel counts cwnd. */

@@ -11,6 +11,9 @@
 
 #include "sockname.h"
 #include "tcpfs/events.h"
+#ifdef HAVE_KBPF
+#include "tcpfs/kbpf.h"
+#endif
 #include "tcpfs/kinds.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
@@ -22,7 +25,9 @@ struct kernel {
 	struct diag *diag;
 	struct diag *monitor; /* NULL: no destroy events */
 	struct procpid *procpid;
-	bool watching; /* MONITOR is in the loop */
+	bool watching;	   /* MONITOR is in the loop */
+	struct kbpf *kbpf; /* NULL: no sequence numbers */
+	int seq_err;	   /* the last kbpf_seq() error logged, to log once */
 };
 
 _Static_assert(sizeof(struct diag_sock) <= KIND_PRIV_MAX, "priv too small");
@@ -30,6 +35,35 @@ _Static_assert(sizeof(struct diag_sock) <= KIND_PRIV_MAX, "priv too small");
 static const struct diag_sock *sock_of(const struct kind_conn *c)
 {
 	return (const struct diag_sock *)c->priv;
+}
+
+/* Add the sequence numbers kbpf has of S to V, if any: a socket that is
+ * gone or another one (-ENOENT) shows none, and neither does an error
+ * (logged at debug level when it differs from the last one). */
+static void add_seq(struct kernel *kk, const struct diag_sock *s,
+		    struct view *v)
+{
+#ifdef HAVE_KBPF
+	struct kbpf_tuple t = {.family = s->key.family,
+			       .sport = s->key.sport,
+			       .dport = s->key.dport};
+	struct kbpf_seq q;
+
+	if (!kk->kbpf)
+		return;
+	memcpy(t.src, s->key.src, sizeof(t.src));
+	memcpy(t.dst, s->key.dst, sizeof(t.dst));
+	int err = kbpf_seq(kk->kbpf, &t, s->key.cookie, &q);
+	if (err == 0) {
+		view_add_kseq(v, &q);
+	} else if (err != -ENOENT && err != kk->seq_err) {
+		kk->seq_err = err;
+		tlog(LOG_DEBUG, "kernel sequence numbers: kbpf_seq: %s",
+		     strerror(-err));
+	}
+#else
+	(void)kk, (void)s, (void)v;
+#endif
 }
 
 static int kernel_load(void *k, const char *name, struct kind_conn *c)
@@ -44,6 +78,7 @@ static int kernel_load(void *k, const char *name, struct kind_conn *c)
 	if (err < 0)
 		return err;
 	view_from_diag(&c->view, s);
+	add_seq(kk, s, &c->view);
 	c->owned = s->full;
 	c->owner = s->full ? s->uid : 0;
 	c->key = s->key.cookie;
@@ -175,21 +210,28 @@ static void kernel_drop(void *k)
 	diag_close(kk->monitor);
 	diag_close(kk->diag);
 	procpid_free(kk->procpid);
+#ifdef HAVE_KBPF
+	kbpf_close(kk->kbpf);
+#endif
 	free(kk);
 }
 
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		    struct diag *diag, struct diag *monitor,
-		    struct procpid *procpid)
+		    struct procpid *procpid, struct kbpf *kbpf)
 {
 	struct kernel *kk = calloc(1, sizeof(*kk));
 	if (!kk) {
 		diag_close(diag);
 		diag_close(monitor);
 		procpid_free(procpid);
+#ifdef HAVE_KBPF
+		kbpf_close(kbpf);
+#endif
 		return -ENOMEM;
 	}
-	*kk = (struct kernel){loop, events, diag, monitor, procpid, false};
+	*kk = (struct kernel){loop,    events, diag, monitor,
+			      procpid, false,  kbpf, 0};
 	int err = diag && procpid ? 0 : -ENOMEM;
 	if (!err && monitor &&
 	    !(err = loop_add(loop, diag_fd(monitor), on_monitor, kk)))

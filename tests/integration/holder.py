@@ -18,6 +18,12 @@ Commands:
   recv ID                      one recv, waits up to 2 s        -> ok N | ok EOF | err ...
   sendone ID                   one send of 1 byte               -> ok N | err ...
   sockerr ID                   SO_ERROR                         -> ok ERRNAME|0
+  recvall ID NBYTES            receive exactly NBYTES           -> ok NBYTES
+  repair ID                    TCP_REPAIR's TCP_QUEUE_SEQ of the send and
+                               receive queues (needs CAP_NET_ADMIN)
+                                                         -> ok WRITE_SEQ RCV_NXT
+  unacked ID                   bytes sent and not yet acknowledged (SIOCOUTQ)
+                                                                -> ok N
   pid                                                           -> ok PID
 FAM is 4 or 6. ADDR is a literal address. A name is what tcpfs calls the
 socket's directory: LOCAL-REMOTE#COOKIE, ADDR:PORT each, IPv6 as [ADDR]:PORT.
@@ -203,6 +209,51 @@ def cmd_linger0(sid):
     return ""
 
 
+def cmd_recvall(sid, n):
+    s = socks[sid]
+    left = int(n)
+    s.settimeout(STEP_TIMEOUT)
+    try:
+        while left > 0:
+            data = s.recv(min(left, 65536))
+            if not data:
+                raise OSError(errno.ECONNRESET, "EOF before %s bytes" % n)
+            left -= len(data)
+    finally:
+        s.settimeout(None)
+    return n
+
+
+TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ = 19, 20, 21
+TCP_RECV_QUEUE, TCP_SEND_QUEUE = 1, 2
+MASK = 0xFFFFFFFF
+
+
+def repair(sock):
+    """(write_seq, rcv_nxt) through TCP_REPAIR: the kernel's own answer
+    (also kbpf_check.py's)."""
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
+        w = sock.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ)
+        sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)
+        r = sock.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ)
+    finally:
+        sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+    return w & MASK, r & MASK
+
+
+def cmd_repair(sid):
+    return "%d %d" % repair(socks[sid])
+
+
+def cmd_unacked(sid):
+    import fcntl
+    import termios
+    b = fcntl.ioctl(socks[sid].fileno(), termios.TIOCOUTQ, b"\0" * 4)
+    return str(struct.unpack("i", b)[0])
+
+
 def cmd_sockerr(sid):
     e = socks[sid].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     return errno.errorcode.get(e, str(e)) if e else "0"
@@ -213,6 +264,7 @@ COMMANDS = {
     "pair": cmd_pair, "name": name_of, "recv": cmd_recv, "send": cmd_send,
     "sendone": cmd_sendone, "fill": cmd_fill, "shutdown": cmd_shutdown,
     "close": cmd_close, "linger0": cmd_linger0, "sockerr": cmd_sockerr,
+    "recvall": cmd_recvall, "repair": cmd_repair, "unacked": cmd_unacked,
     "pid": lambda: str(os.getpid()),
 }
 

@@ -18,10 +18,10 @@ import subprocess
 import sys
 import time
 
+from holder import repair  # beside this script
+
 PROBE = sys.argv[1]
 SERVER = None
-TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ = 19, 20, 21
-TCP_RECV_QUEUE, TCP_SEND_QUEUE = 1, 2
 MASK = 0xFFFFFFFF
 fails = 0
 checks = 0
@@ -61,19 +61,6 @@ def seq_of(sock, cookie=None):
     la, lp = sock.getsockname()[:2]
     ra, rp = sock.getpeername()[:2]
     return seq(la, lp, ra, rp, cookie)
-
-
-def repair(sock):
-    """(write_seq, rcv_nxt) through TCP_REPAIR: the kernel's own answer."""
-    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
-        w = sock.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ)
-        sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)
-        r = sock.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ)
-    finally:
-        sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
-    return w & MASK, r & MASK
 
 
 def recv_all(sock, n):

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "tcpfs/kbpf.h"
 #include "tcpfs/kinds.h"
 #include "tcpfs/view.h"
 
@@ -122,6 +123,92 @@ static void test_old_kernel_info(void **state)
 	assert_false(view_has(&v, VF_RCV_WND));
 }
 
+/* kbpf's numbers join the view, each only where its has bit is set, and
+ * the rest of the view stays. */
+static void test_kseq(void **state)
+{
+	(void)state;
+	struct diag_sock s = established();
+	struct view v;
+	view_from_diag(&v, &s);
+	uint64_t before = v.have;
+	struct kbpf_seq q = {
+		.kind = KBPF_FULL,
+		.has = KBPF_SND_UNA | KBPF_SND_NXT | KBPF_RCV_NXT |
+		       KBPF_SND_WL1 | KBPF_WRITE_SEQ | KBPF_COPIED_SEQ,
+		.snd_una = 1,
+		.snd_nxt = 4294967295u,
+		.rcv_nxt = 3,
+		.snd_wl1 = 4,
+		.write_seq = 5,
+		.copied_seq = 6,
+		.iss = 7,
+		.irs = 8,
+	};
+	view_add_kseq(&v, &q);
+	assert_string_equal(v.val[VF_SND_UNA], "1");
+	assert_string_equal(v.val[VF_SND_NXT], "4294967295");
+	assert_string_equal(v.val[VF_RCV_NXT], "3");
+	assert_string_equal(v.val[VF_SND_WL1], "4");
+	assert_string_equal(v.val[VF_WRITE_SEQ], "5");
+	assert_string_equal(v.val[VF_COPIED_SEQ], "6");
+	assert_false(view_has(&v, VF_ISS));
+	assert_false(view_has(&v, VF_IRS));
+	assert_false(view_has(&v, VF_SND_WL2));
+	assert_int_equal(v.have & before, before);
+	assert_string_equal(v.val[VF_STATE], "ESTABLISHED");
+
+	/* a TIME_WAIT mini-socket: snd_nxt and rcv_nxt only */
+	view_from_diag(&v, &s);
+	q = (struct kbpf_seq){.kind = KBPF_TIMEWAIT,
+			      .has = KBPF_SND_NXT | KBPF_RCV_NXT,
+			      .snd_nxt = 10,
+			      .rcv_nxt = 20,
+			      .write_seq = 30};
+	view_add_kseq(&v, &q);
+	assert_int_equal(v.have & ~before,
+			 UINT64_C(1) << VF_SND_NXT | UINT64_C(1) << VF_RCV_NXT);
+	assert_string_equal(v.val[VF_SND_NXT], "10");
+	assert_string_equal(v.val[VF_RCV_NXT], "20");
+
+	/* a request socket: iss, irs, rcv_nxt */
+	view_from_diag(&v, &s);
+	q = (struct kbpf_seq){.kind = KBPF_REQUEST,
+			      .has = KBPF_ISS | KBPF_IRS | KBPF_RCV_NXT,
+			      .iss = 100,
+			      .irs = 200,
+			      .rcv_nxt = 201};
+	view_add_kseq(&v, &q);
+	assert_int_equal(v.have & ~before, UINT64_C(1) << VF_ISS |
+						   UINT64_C(1) << VF_IRS |
+						   UINT64_C(1) << VF_RCV_NXT);
+	assert_string_equal(v.val[VF_ISS], "100");
+	assert_string_equal(v.val[VF_IRS], "200");
+
+	/* SYN_SENT: nothing received yet, nothing to expect */
+	view_from_diag(&v, &s);
+	q = (struct kbpf_seq){.kind = KBPF_FULL,
+			      .state = DIAG_TCP_SYN_SENT,
+			      .has = KBPF_ISS | KBPF_SND_UNA | KBPF_SND_NXT |
+				     KBPF_RCV_NXT | KBPF_SND_WL1 |
+				     KBPF_WRITE_SEQ | KBPF_COPIED_SEQ,
+			      .iss = 5,
+			      .snd_una = 5,
+			      .snd_nxt = 6,
+			      .write_seq = 6};
+	view_add_kseq(&v, &q);
+	assert_int_equal(v.have & ~before, UINT64_C(1) << VF_ISS |
+						   UINT64_C(1) << VF_SND_UNA |
+						   UINT64_C(1) << VF_SND_NXT |
+						   UINT64_C(1) << VF_WRITE_SEQ);
+
+	/* nothing */
+	view_from_diag(&v, &s);
+	q = (struct kbpf_seq){.has = 0, .snd_nxt = 1};
+	view_add_kseq(&v, &q);
+	assert_int_equal(v.have, before);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -139,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_listener),
 		cmocka_unit_test(test_time_wait),
 		cmocka_unit_test(test_old_kernel_info),
+		cmocka_unit_test(test_kseq),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
