@@ -65,7 +65,8 @@ struct tcp_cubic {
 /* A connection's counters, each also a field of struct tcp_info_snap. */
 #define TCP_COUNTERS(X)                                                        \
 	X(segs_in)                                                             \
-	X(segs_out) X(bytes_in) X(bytes_out) X(retrans_segs) X(fast_retrans)   \
+	X(segs_out)                                                            \
+	X(bytes_in) X(bytes_out) X(retrans_segs) X(fast_retrans)               \
 		X(rto_timeouts) X(dup_acks) X(ooo_segs) X(challenge_acks)
 
 struct tcp_counters {
