@@ -289,6 +289,7 @@ int main(int argc, char *argv[])
 	if (cmd.show_version) {
 		printf("tcpfs %s\nFUSE library %s\n", TCPFS_VERSION,
 		       fuse_pkgversion());
+		fflush(stdout); /* before fusermount3 -V, which libfuse runs */
 		fuse_lowlevel_version();
 		ret = 0;
 		goto out_args;
