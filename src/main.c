@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +269,24 @@ static void unbuild(struct parts *p)
 	events_free(p->events);
 }
 
+/* Whether libfuse takes every option left in ARGS, asked before anything
+ * is opened: a session made on a copy (libfuse consumes what it parses)
+ * says so, and which option it does not know. */
+static bool fuse_options_ok(const struct fuse_args *args)
+{
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	int i = 0;
+	while (i < args->argc && fuse_opt_add_arg(&copy, args->argv[i]) == 0)
+		i++;
+	if (i == args->argc)
+		se = fuse_session_new(&copy, &fs_ops, sizeof(fs_ops), NULL);
+	if (se)
+		fuse_session_destroy(se);
+	fuse_opt_free_args(&copy);
+	return se != NULL;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -303,7 +322,8 @@ int main(int argc, char *argv[])
 	if (options_config(&opt, &cfg) < 0)
 		goto out_args;
 	ret = 1;
-	if (opt.val[OPT_NETNS] && enter_netns(opt.val[OPT_NETNS]) < 0)
+	if (!fuse_options_ok(&args) ||
+	    (opt.val[OPT_NETNS] && enter_netns(opt.val[OPT_NETNS]) < 0))
 		goto out_args;
 
 	struct loop *loop = loop_new();

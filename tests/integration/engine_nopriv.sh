@@ -2,7 +2,8 @@
 # engine_nopriv: without the privilege to create a TUN device (no
 # CAP_NET_ADMIN) the daemon still mounts and serves kernel/, says once in
 # its log why the engine is off, creates no device, and engine/clone fails
-# with ENETDOWN. --no-engine does the same on purpose.
+# with ENETDOWN. --no-engine does the same on purpose. An unknown option is
+# refused before anything is opened.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare setpriv
@@ -39,4 +40,13 @@ start_tcpfs "$MNT" --no-engine
 assert_eq "" "$(ip -o link show tcpfs0 2>/dev/null)" "--no-engine: no TUN device"
 assert_eq ENETDOWN "$(fsop read "$MNT/engine/clone" | head -n 1)" "--no-engine: engine/clone"
 stop_tcpfs
+
+# An unknown FUSE option is refused before anything is opened: no TUN
+# error ahead of it (without CAP_NET_ADMIN), no device made and removed.
+TCPFS=$WORK/tcpfs-no-net-admin
+out=$("$TCPFS" "$MNT" -f -o no_such_option 2>&1)
+rc=$?
+assert_eq 1 "$rc" "an unknown option: exit status 1"
+assert_match "unknown option.*no_such_option" "$out" "the unknown option is named"
+assert_eq "" "$(grep -i "engine\|tun" <<<"$out")" "and nothing was opened before it"
 finish
