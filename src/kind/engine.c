@@ -318,6 +318,12 @@ static int engine_connect(struct engine *e, struct kind_conn *c,
 		return kind_fail(c, err, "connect: %s: %s", cmd->argv[0], why);
 	err = tcp_connect(tcp_of(e), (uint32_t)c->key, &ep, lport,
 			  tundrv_now());
+	if (err == -EISCONN &&
+	    tcp_state(tcp_of(e), (uint32_t)c->key) == TCP_CLOSED)
+		return kind_fail(c, err,
+				 "connect: this connection has ended and "
+				 "cannot be used again: read engine/clone "
+				 "for a new one");
 	return err < 0 ? engine_fail(c, cmd, err) : -EINPROGRESS;
 }
 

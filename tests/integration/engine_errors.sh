@@ -3,7 +3,8 @@
 # connect to a closed port: ECONNREFUSED (the kernel's RST in the trace, the
 # reason in err and in events), IPv4, IPv6 and 127.0.0.1; to an address that
 # never answers: ETIMEDOUT after 1 + --syn-retries SYNs of one sequence
-# number; connect on an open connection: EISCONN, on a connecting one:
+# number; connect on an open connection: EISCONN (on an ended one, with
+# the advice to read clone), on a connecting one:
 # EALREADY (and a write of data waits for it); bad verbs and bad
 # arguments: EINVAL with the reason in err; a read of data interrupted by a
 # signal returns (EINTR) and loses nothing; off-link and ::1: ENETUNREACH; an interrupted connect returns;
@@ -36,6 +37,9 @@ for target in "$HOST4:9" "[$HOST6]:9" "127.0.0.1:9"; do
 	assert_events_match 3 "$n" "^CLOSED->SYN_SENT SYN_SENT->CLOSED$" "$target: events of engine/$n"
 	assert_match "engine/$n SYN_SENT -> CLOSED \(Connection refused\)" "$(grep "engine/$n SYN_SENT" "$EVENTS")" \
 		"$target: the event names the reason"
+	# an ended connection is not reused: the error says what to do
+	assert_eq EISCONN "$(ctl "$n" "connect $target")" "$target: connect again on the ended connection"
+	assert_match "ended.*engine/clone" "$(get "$n" err)" "$target: err says to read engine/clone"
 	assert_eq "" "$(fsop_rmdir "$E/$n")" "$target: rmdir after the refusal"
 done
 
