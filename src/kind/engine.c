@@ -349,6 +349,12 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 			return kind_fail(c, -EINVAL, "announce: %s: %s",
 					 cmd->argv[0], why);
 		err = tcp_listen(tcp, id, &ep, 128);
+		if (err == -EINVAL) /* the port was checked above */
+			return kind_fail(c, err,
+					 "announce: %s: not an address of the "
+					 "engine's; give only a port, or one "
+					 "of the engine's addresses",
+					 cmd->argv[0]);
 		break;
 	case CTL_CLOSE:
 		err = tcp_close(tcp, id, now);

@@ -166,6 +166,9 @@ for v in "${bad[@]}"; do
 	assert_eq EINVAL "$(cat "$WORK/out")" "'$v' > ctl"
 	assert_ne "" "$(get "$n" err)" "'$v': err says why"
 done
+assert_eq EINVAL "$(ctl "$n" "announce 198.18.0.1:8080")" "announce on an address not the engine's"
+assert_match "announce: 198.18.0.1:8080: not an address of the engine" "$(get "$n" err)" \
+	"announce: err names the part that is wrong"
 assert_eq EINVAL "$(fsop write "$E/$n/ctl" 'close\x01')" "a control byte in ctl"
 assert_eq EINVAL "$(fsop write "$E/$n/ctl" "connect $(head -c 300 /dev/zero | tr '\0' 1)")" "a 300-byte command"
 assert_eq CLOSED "$(get "$n" state)" "the connection is untouched by the bad writes"
