@@ -300,6 +300,7 @@ int main(int argc, char *argv[])
 	if (options_parse(&args, &opt) < 0 ||
 	    fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out_args;
+	log_set_debug(cmd.debug);
 	if (cmd.show_help) {
 		usage(argv[0]);
 		ret = 0;

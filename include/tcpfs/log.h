@@ -2,6 +2,7 @@
 #ifndef TCPFS_LOG_H
 #define TCPFS_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <syslog.h>
 
@@ -9,6 +10,11 @@
  * log_to_syslog - send further messages to syslog (after daemonizing)
  */
 void log_to_syslog(void);
+/**
+ * log_set_debug - whether LOG_DEBUG lines are logged (off by default: -d)
+ * \param on: true to log them
+ */
+void log_set_debug(bool on);
 /**
  * tlog - log a line
  * \param level: its syslog level

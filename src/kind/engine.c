@@ -102,7 +102,7 @@ static void on_reap(void *arg)
 			i++;
 			continue;
 		}
-		tlog(LOG_INFO, "%s: reaped, closed for %llu s", ec->label,
+		tlog(LOG_DEBUG, "%s: reaped, closed for %llu s", ec->label,
 		     (unsigned long long)((now - ec->idle_since) / 1000000));
 		drop(e, ec, now);
 	}

@@ -6,6 +6,12 @@
 #include "tcpfs/log.h"
 
 static bool use_syslog;
+static bool debug;
+
+void log_set_debug(bool on)
+{
+	debug = on;
+}
 
 void log_to_syslog(void)
 {
@@ -16,6 +22,8 @@ void log_to_syslog(void)
 void tlog(int level, const char *fmt, ...)
 {
 	va_list ap;
+	if (level == LOG_DEBUG && !debug)
+		return;
 	va_start(ap, fmt);
 	if (use_syslog) {
 		vsyslog(level, fmt, ap);

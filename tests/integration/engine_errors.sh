@@ -206,5 +206,6 @@ sleep 1.5
 ls "$E" >/dev/null # a listing reaps
 assert_eq "" "$(ls -1 "$E" | grep -xE "$idle|$refused")" "reap: closed connections gone from engine/ after --reap=1"
 assert_eq ENOENT "$(fsop stat "$E/$refused")" "reap: the reaped connection's directory"
+assert_eq 0 "$(grep -c reaped "$TCPFS_LOG")" "reap: no log line per connection (debug level, -d only)"
 
 eng_finish
