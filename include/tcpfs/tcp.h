@@ -114,7 +114,8 @@ int tcp_open(struct tcp_engine *e);
  * SYN_SENT and its SYN at once. Returns 0, or
  * -ENOENT: no connection ID;
  * -EALREADY: ID's connect is under way; -EISCONN: ID is in use;
- * -EINVAL: REMOTE is not IPv4/IPv6, or its port is 0;
+ * -EINVAL: REMOTE is not IPv4/IPv6, is unspecified, broadcast or
+ *          multicast (RFC 9293 MUST-46), or its port is 0;
  * -ENETUNREACH: the engine has no address of REMOTE's family;
  * -EADDRINUSE: LPORT (or every ephemeral port) is taken. */
 int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,

@@ -124,6 +124,13 @@ uint16_t wire_csum_fold(uint32_t sum);
  */
 int wire_ep_format(const struct wire_ep *ep, char *buf, size_t size);
 /**
+ * wire_ep_unicast - whether EP's address can be a TCP endpoint
+ * \param ep: the endpoint (its port is not looked at)
+ * Returns false for an unspecified, broadcast (IPv4) or multicast address
+ * (224/4, ff00::/8), or no family: RFC 9293 MUST-46; true otherwise.
+ */
+bool wire_ep_unicast(const struct wire_ep *ep);
+/**
  * wire_port_parse - a port: decimal, 1 to 65535, nothing else
  * \param s: the text
  * \param port: set to it

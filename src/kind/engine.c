@@ -310,6 +310,11 @@ static int engine_connect(struct engine *e, struct kind_conn *c,
 	if (wire_ep_parse(cmd->argv[0], -1, &ep, &why) < 0)
 		return kind_fail(c, -EINVAL, "connect: %s: %s", cmd->argv[0],
 				 why);
+	if (!wire_ep_unicast(&ep))
+		return kind_fail(c, -EINVAL,
+				 "connect: %s: a broadcast or multicast "
+				 "address cannot be a TCP peer",
+				 cmd->argv[0]);
 	if (cmd->argc > 1 && wire_port_parse(cmd->argv[1], &lport, &why) < 0)
 		return kind_fail(c, -EINVAL,
 				 "connect: local port '%s' out of range",

@@ -40,9 +40,8 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 
 	if (!conn_fresh(c)) /* connect(2): EALREADY while it is under way */
 		return c->state == TCP_SYN_SENT ? -EALREADY : -EISCONN;
-	if (remote->family != AF_INET && remote->family != AF_INET6)
-		return -EINVAL;
-	if (!remote->port)
+	/* no broadcast or multicast peer (RFC 9293 §3.9.1.1, MUST-46) */
+	if (!wire_ep_unicast(remote) || !remote->port)
 		return -EINVAL;
 	own = tcp_own_addr(e, remote->family);
 	if (!own)

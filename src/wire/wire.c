@@ -134,6 +134,13 @@ static bool addr6_bad(const uint8_t *a)
 	return !memcmp(a, any, 16) || a[0] == 0xff;
 }
 
+bool wire_ep_unicast(const struct wire_ep *ep)
+{
+	if (ep->family == AF_INET)
+		return !addr4_bad(ep->a);
+	return ep->family == AF_INET6 && !addr6_bad(ep->a);
+}
+
 /* The pseudo-header sum (RFC 9293 §3.1, RFC 8200 §8.1) for a TCP segment of
  * TCPLEN bytes between SRC and DST. */
 static uint32_t pseudo_sum(const struct wire_ep *src, const struct wire_ep *dst,

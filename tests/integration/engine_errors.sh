@@ -166,6 +166,10 @@ for v in "${bad[@]}"; do
 	assert_eq EINVAL "$(cat "$WORK/out")" "'$v' > ctl"
 	assert_ne "" "$(get "$n" err)" "'$v': err says why"
 done
+for a in 224.0.0.1 255.255.255.255 "[ff02::1]"; do # RFC 9293 MUST-46
+	assert_eq EINVAL "$(ctl "$n" "connect $a:80")" "connect to $a (broadcast or multicast)"
+	assert_match "broadcast or multicast" "$(get "$n" err)" "connect $a: err says why"
+done
 assert_eq EINVAL "$(ctl "$n" "announce 198.18.0.1:8080")" "announce on an address not the engine's"
 assert_match "announce: 198.18.0.1:8080: not an address of the engine" "$(get "$n" err)" \
 	"announce: err names the part that is wrong"

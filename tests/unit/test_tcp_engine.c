@@ -45,6 +45,18 @@ static void ports(void **state)
 	v6.port = 0;
 	assert_int_equal(h_connect(h, z, &v6, 0, 0), -EINVAL);
 	assert_int_equal(h_connect(h, 999, &h->peer, 0, 0), -ENOENT);
+	/* RFC 9293 §3.9.1.1, MUST-46: no broadcast or multicast peer */
+	static const uint8_t bad4[][4] = {
+		{224, 0, 0, 1}, {239, 1, 2, 3}, {255, 255, 255, 255}, {0}};
+	for (size_t i = 0; i < sizeof(bad4) / sizeof(bad4[0]); i++) {
+		ep4(&v6, 1, 80);
+		memcpy(v6.a, bad4[i], 4);
+		assert_int_equal(h_connect(h, z, &v6, 0, 0), -EINVAL);
+	}
+	ep6(&v6, 1, 80);
+	v6.a[0] = 0xff; /* ff..::1, multicast */
+	assert_int_equal(h_connect(h, z, &v6, 0, 0), -EINVAL);
+	assert_int_equal(tcp_state(h->e, z), TCP_CLOSED);
 	v6 = h->peer; /* not our address */
 	assert_int_equal(tcp_listen(h->e, z, &v6, 1), -EINVAL);
 	v6.port = 0;
