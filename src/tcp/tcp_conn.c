@@ -38,7 +38,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_engine *e)
 	c->sndq.cap = e->cfg.sndbuf;
 	c->rcvq.cap = e->cfg.rcvbuf;
 	c->cc = e->cfg.cc == TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;
-	c->mss = 536; /* RFC 9293 §3.7.1 default until the peer says */
+	c->mss = TCP_DEFAULT_MSS(AF_INET); /* until the family and peer say */
 	tcp_table_link(e, c);
 	return c;
 }

@@ -96,7 +96,8 @@ static uint32_t cookie_hash(const struct tcp_engine *e,
 uint32_t tcp_cookie_make(const struct tcp_engine *e, const struct wire_seg *syn,
 			 uint16_t *mss, tcp_time now)
 {
-	uint16_t want = syn->opt.has_mss ? syn->opt.mss : 536;
+	uint16_t want = syn->opt.has_mss ? syn->opt.mss :
+					   TCP_DEFAULT_MSS(syn->dst.family);
 	uint16_t own = tcp_own_mss(e, syn->dst.family);
 	uint32_t i = 7;
 

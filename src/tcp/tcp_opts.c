@@ -36,7 +36,9 @@ void tcp_take_syn_opts(struct tcp_engine *e, struct tcp_conn *c,
 		       const struct wire_seg *s, tcp_time now)
 {
 	const struct wire_opts *o = &s->opt;
-	uint16_t mss = o->has_mss && o->mss >= 64 ? o->mss : 536;
+	uint16_t mss = o->has_mss && o->mss >= 64 ?
+			       o->mss :
+			       TCP_DEFAULT_MSS(c->local.family);
 	uint16_t own = tcp_own_mss(e, c->local.family);
 
 	c->ws_ok = o->has_ws;

@@ -17,6 +17,11 @@
 #define SEQ_MAX(a, b) (SEQ_GT(a, b) ? (a) : (b))
 #define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
 
+/* The send MSS when the peer's SYN has no MSS option (RFC 9293 §3.7.1,
+ * MUST-15): 536 for IPv4, 1220 for IPv6 (RFC 8200's 1280-byte minimum MTU
+ * less 60 bytes of headers). */
+#define TCP_DEFAULT_MSS(family) ((family) == AF_INET6 ? 1220 : 536)
+
 #define TCP_OOO_MAX 16	  /* out-of-order islands kept by the receiver */
 #define TCP_SACKED_MAX 32 /* SACKed ranges kept by the sender */
 #define TCP_SYNACK_RETRIES 5
@@ -66,8 +71,9 @@ struct tcp_cubic {
 #define TCP_COUNTERS(X)                                                        \
 	X(segs_in)                                                             \
 	X(segs_out)                                                            \
-	X(bytes_in) X(bytes_out) X(retrans_segs) X(fast_retrans)               \
-		X(rto_timeouts) X(dup_acks) X(ooo_segs) X(challenge_acks)
+	X(bytes_in)                                                            \
+	X(bytes_out) X(retrans_segs) X(fast_retrans) X(rto_timeouts)           \
+		X(dup_acks) X(ooo_segs) X(challenge_acks)
 
 struct tcp_counters {
 #define FIELD(f) uint64_t f;

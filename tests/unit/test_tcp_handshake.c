@@ -50,6 +50,26 @@ static void active_open(void **state)
 	h_free(h);
 }
 
+/* Without an MSS option the send MSS is 536 for IPv4 (above) and 1220 for
+ * IPv6 (RFC 9293 §3.7.1, MUST-15; RFC 8200's minimum MTU). */
+static void default_mss_ipv6(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	int id;
+	uint32_t iss;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	ep6(&cfg.addr6, 1, 0);
+	h = h_new(&cfg);
+	ep6(&h->me, 1, 80);
+	ep6(&h->peer, 2, 40000);
+	id = h_client(h, &iss, 0);
+	assert_int_equal(h_info(h, id).mss, 1220);
+	h_free(h);
+}
+
 /* LISTEN -> SYN_RECEIVED -> ESTABLISHED: the server on the ACK. */
 static void passive_open(void **state)
 {
@@ -730,6 +750,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(active_open),
+		cmocka_unit_test(default_mss_ipv6),
 		cmocka_unit_test(passive_open),
 		cmocka_unit_test(close_active),
 		cmocka_unit_test(close_passive),
