@@ -424,8 +424,12 @@ void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)
 		e->st.drop_no_conn++; /* a LAND attack: it would answer itself */
 		return;
 	}
-	if (own_dst(e, &s->dst))
-		c = tcp_lookup(e, &s->dst, &s->src);
+	/* Not for us: no RST with a source address that is not ours. */
+	if (!own_dst(e, &s->dst)) {
+		e->st.drop_no_conn++;
+		return;
+	}
+	c = tcp_lookup(e, &s->dst, &s->src);
 	if (!c || c->state == TCP_CLOSED) {
 		e->st.drop_no_conn++;
 		tcp_send_rst_reply(e, s);

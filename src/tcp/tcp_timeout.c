@@ -109,8 +109,16 @@ static void persist_timeout(struct tcp_engine *e, struct tcp_conn *c,
 	c->t_persist = now + persist_ival(e, c);
 }
 
+/* Keep-alive probes only while nothing is outstanding (RFC 9293 §3.8.4,
+ * MUST-26; RFC 1122 §4.2.3.6): unacknowledged data is the retransmission
+ * timer's, so the idle time starts again. */
 static void keep_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
+	if (c->snd_una != c->snd_max) {
+		c->keep_sent = 0;
+		c->t_keep = now + c->keep_idle;
+		return;
+	}
 	if (c->keep_sent >= TCP_KEEP_PROBES) {
 		give_up(e, c, now);
 		return;

@@ -410,15 +410,39 @@ static void garbage(void **state)
 	h_free(h);
 }
 
+/* A segment for an address that is not the engine's is dropped: a RST in
+ * answer would carry a source address that is not ours. */
+static void foreign_destination_dropped(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct tcp_stats st;
+
+	(void)state;
+	ep4(&h->me, 9, 80); /* the engine is .1 */
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 0);
+	h_in(h, TCP_ACK, PEER_ISS, 5, "x", 1, 1);
+	h_none(h);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.drop_no_conn, 2);
+	assert_int_equal(st.rst_sent, 0);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(blind_rst),  cmocka_unit_test(blind_syn),
-		cmocka_unit_test(blind_data), cmocka_unit_test(challenge_limit),
-		cmocka_unit_test(paws),	      cmocka_unit_test(reassembly),
-		cmocka_unit_test(syn_flood),  cmocka_unit_test(random_segments),
-		cmocka_unit_test(land),	      cmocka_unit_test(garbage),
+		cmocka_unit_test(blind_rst),
+		cmocka_unit_test(blind_syn),
+		cmocka_unit_test(blind_data),
+		cmocka_unit_test(challenge_limit),
+		cmocka_unit_test(paws),
+		cmocka_unit_test(reassembly),
+		cmocka_unit_test(syn_flood),
+		cmocka_unit_test(random_segments),
+		cmocka_unit_test(land),
+		cmocka_unit_test(garbage),
 		cmocka_unit_test(seq_wrap),
+		cmocka_unit_test(foreign_destination_dropped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

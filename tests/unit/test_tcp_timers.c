@@ -181,6 +181,33 @@ static void keepalive(void **state)
 	h_free(h);
 }
 
+/* RFC 9293 §3.8.4 (MUST-26), RFC 1122 §4.2.3.6: no keep-alive probe while
+ * data is outstanding; the retransmission timer owns that case. A probe
+ * is SND.UNA - 1: none may go out while the peer never acknowledges. */
+static void keepalive_not_with_data_outstanding(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss;
+	int id = h_client(h, &iss, 0), rtx = 0;
+	tcp_time t = 0;
+
+	(void)state;
+	assert_int_equal(tcp_set_keepalive(h->e, id, 1 * SEC), 0);
+	assert_int_equal(h_send(h, id, "x", 1, 0), 1);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, PEER_ISS + 1);
+	while ((t = tcp_dispatch(h->e, t)) <= 30 * SEC) {
+		tcp_dispatch(h->e, t);
+		while (h->n) {
+			struct wire_seg *s = h_next(h);
+			assert_int_equal(s->seq,
+					 iss + 1); /* never SND.UNA - 1 */
+			rtx++;
+		}
+	}
+	assert_true(rtx >= 3); /* the retransmission timer did its part */
+	h_free(h);
+}
+
 /* Delayed ACK: at most 40 ms, at once for every second full segment, for
  * out-of-order data and for data filling the hole. */
 static void delayed_ack(void **state)
@@ -312,6 +339,7 @@ int main(void)
 		cmocka_unit_test(user_timeout),
 		cmocka_unit_test(persist),
 		cmocka_unit_test(keepalive),
+		cmocka_unit_test(keepalive_not_with_data_outstanding),
 		cmocka_unit_test(delayed_ack),
 		cmocka_unit_test(delayed_ack_small_segments),
 		cmocka_unit_test(window_update),
