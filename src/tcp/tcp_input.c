@@ -40,9 +40,13 @@ static void init_cwnd(struct tcp_conn *c)
 	c->cc->init(c);
 }
 
-/* SYN-SENT or SYN-RECEIVED to ESTABLISHED. */
+/* SYN-SENT or SYN-RECEIVED to ESTABLISHED. After a retransmitted SYN (or
+ * SYN,ACK) and no RTT sample, data starts with an RTO of 3 s at least
+ * (RFC 6298 §5.7). */
 static void established(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
+	if (c->syn_lost && !c->rtt_valid && c->rto < TCP_RTO_SYN_LOST)
+		c->rto = TCP_RTO_SYN_LOST;
 	init_cwnd(c);
 	c->backoff = 0;
 	c->rcv_tune_time = now;

@@ -22,6 +22,7 @@
  * less 60 bytes of headers). */
 #define TCP_DEFAULT_MSS(family) ((family) == AF_INET6 ? 1220 : 536)
 
+#define TCP_RTO_SYN_LOST 3000000ull /* RFC 6298 §5.7 */
 #define TCP_OOO_MAX 16	  /* out-of-order islands kept by the receiver */
 #define TCP_SACKED_MAX 32 /* SACKed ranges kept by the sender */
 #define TCP_SYNACK_RETRIES 5
@@ -72,8 +73,9 @@ struct tcp_cubic {
 	X(segs_in)                                                             \
 	X(segs_out)                                                            \
 	X(bytes_in)                                                            \
-	X(bytes_out) X(retrans_segs) X(fast_retrans) X(rto_timeouts)           \
-		X(dup_acks) X(ooo_segs) X(challenge_acks)
+	X(bytes_out)                                                           \
+	X(retrans_segs) X(fast_retrans) X(rto_timeouts) X(dup_acks)            \
+		X(ooo_segs) X(challenge_acks)
 
 struct tcp_counters {
 #define FIELD(f) uint64_t f;

@@ -78,6 +78,8 @@ static void syn_lost_once(void **state)
 	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
 	assert_int_equal(h_info(h, id).cwnd, 536);
 	assert_int_equal(h_info(h, id).srtt, 0);
+	/* RFC 6298 §5.7: no RTT sample (Karn), so data starts at 3 s */
+	assert_int_equal(h_info(h, id).rto, 3 * SEC);
 	h_free(h);
 }
 
