@@ -23,9 +23,9 @@
 #define TCP_DEFAULT_MSS(family) ((family) == AF_INET6 ? 1220 : 536)
 
 #define TCP_RTO_SYN_LOST 3000000ull /* RFC 6298 §5.7 */
-#define TCP_OOO_MAX 16	  /* out-of-order islands kept by the receiver */
-#define TCP_SACKED_MAX 32 /* SACKed ranges kept by the sender */
-#define TCP_SYNACK_RETRIES 5
+#define TCP_OOO_MAX 16	     /* out-of-order islands kept by the receiver */
+#define TCP_SACKED_MAX 32    /* SACKed ranges kept by the sender */
+#define TCP_SYNACK_RETRIES 7 /* 255 s: RFC 1122 4.2.3.5 R2 >= 3 min */
 #define TCP_KEEP_PROBES 9
 #define TCP_KEEP_INTVL 75000000ull
 #define TCP_TS_HZ_DIV 1000 /* timestamp clock: 1 ms (RFC 7323 §5.4) */
@@ -74,8 +74,9 @@ struct tcp_cubic {
 	X(segs_out)                                                            \
 	X(bytes_in)                                                            \
 	X(bytes_out)                                                           \
-	X(retrans_segs) X(fast_retrans) X(rto_timeouts) X(dup_acks)            \
-		X(ooo_segs) X(challenge_acks)
+	X(retrans_segs)                                                        \
+	X(fast_retrans) X(rto_timeouts) X(dup_acks) X(ooo_segs)                \
+		X(challenge_acks)
 
 struct tcp_counters {
 #define FIELD(f) uint64_t f;

@@ -36,7 +36,8 @@ static void rto_backoff(void **state)
 	h_free(h);
 }
 
-/* SYN retries: 1 s, then doubling; ETIMEDOUT after syn_retries. */
+/* SYN retries: 1 s, then doubling; ETIMEDOUT after syn_retries, no
+ * sooner than 3 minutes (RFC 1122 §4.2.3.5: R2 for a SYN). */
 static void syn_retries(void **state)
 {
 	struct harness *h = h_new(NULL);
@@ -46,7 +47,7 @@ static void syn_retries(void **state)
 
 	(void)state;
 	iss = h_syn_sent(h, id, 0);
-	for (k = 0; k < 6; k++) {
+	for (k = 0; k < 7; k++) {
 		t += rto;
 		assert_int_equal(tcp_dispatch(h->e, t - 1), t);
 		tcp_dispatch(h->e, t);
@@ -58,7 +59,37 @@ static void syn_retries(void **state)
 	h_none(h); /* no RST for a SYN nobody answered */
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
-	assert_int_equal(t, 127 * SEC);
+	assert_int_equal(t, 255 * SEC);
+	assert_true(t >= 180 * SEC);
+	h_free(h);
+}
+
+/* A SYN,ACK nobody answers is sent again for 3 minutes at least (RFC 1122
+ * §4.2.3.5) before the half-open child goes. */
+static void synack_retries(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), n = 0;
+	struct tcp_stats st;
+	tcp_time t = 0, last = 0;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 8), 0);
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 0);
+	while ((t = tcp_dispatch(h->e, t)) != TCP_NEVER) {
+		tcp_dispatch(h->e, t);
+		while (h->n) {
+			h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
+			n++;
+			last = t;
+		}
+		tcp_stats_get(h->e, &st);
+		assert_true(t >= 180 * SEC || st.half_open == 1);
+	}
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.half_open, 0);
+	assert_int_equal(n, 1 + 7);
+	assert_true(last >= 127 * SEC); /* the last resend, then 128 s */
 	h_free(h);
 }
 
@@ -337,6 +368,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rto_backoff),
 		cmocka_unit_test(syn_retries),
+		cmocka_unit_test(synack_retries),
 		cmocka_unit_test(syn_lost_once),
 		cmocka_unit_test(user_timeout),
 		cmocka_unit_test(persist),
