@@ -117,6 +117,12 @@ static void passive_open(void **state)
 	assert_int_equal(i.mss, 1400 - 12);
 	assert_int_equal(i.srtt, 100);
 	assert_memory_equal(&i.remote, &h->peer, sizeof(h->peer));
+	/* timestamps on: the RST of an abort carries one too (RFC 7323
+	 * §3.2 SHOULD, as Linux), with no echo (the ACK bit is off) */
+	assert_int_equal(h_abort(h, id, 5200), 0);
+	s = h_expect(h, TCP_RST, iss + 1, 0);
+	assert_true(s->opt.has_ts);
+	assert_int_equal(s->opt.tsecr, 0);
 	h_free(h);
 }
 
