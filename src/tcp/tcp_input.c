@@ -339,11 +339,13 @@ static void text_fin_input(struct tcp_engine *e, struct tcp_conn *c,
 		fin_input(e, c, now);
 }
 
-/* RFC 7323 §4.3: remember the peer's timestamp for echoing. */
+/* RFC 7323 §4.3 (2): remember the peer's timestamp for echoing, from a
+ * segment that starts at or before Last.ACK.sent only: a delayed ACK then
+ * echoes the earliest segment it acknowledges. */
 static void ts_update(struct tcp_conn *c, const struct wire_seg *s,
-		      uint32_t rcv_nxt, tcp_time now)
+		      tcp_time now)
 {
-	if (c->ts_ok && s->opt.has_ts && SEQ_LEQ(s->seq, rcv_nxt) &&
+	if (c->ts_ok && s->opt.has_ts && SEQ_LEQ(s->seq, c->last_ack_sent) &&
 	    SEQ_GEQ(s->opt.tsval, c->ts_recent)) {
 		c->ts_recent = s->opt.tsval;
 		c->ts_recent_time = now;
@@ -375,8 +377,6 @@ static void unacceptable(struct tcp_engine *e, struct tcp_conn *c,
 static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 		       struct wire_seg *s, tcp_time now)
 {
-	uint32_t rcv_nxt = c->rcv_nxt;
-
 	tcp_trace_in(e, c, s, now);
 	if (paws_reject(c, s, now)) {
 		e->st.paws_drops++;
@@ -404,7 +404,7 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 		return;
 	if (!fin_acked_input(e, c, now))
 		return;
-	ts_update(c, s, rcv_nxt, now);
+	ts_update(c, s, now);
 	c->last_rcv = now;
 	c->keep_sent = 0;
 	tcp_keep_arm(e, c, now);

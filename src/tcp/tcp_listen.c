@@ -109,7 +109,8 @@ static bool listen_cookie_ack(struct tcp_engine *e, struct tcp_conn *l,
 	c->snd_nxt = c->snd_max = s->ack;
 	c->snd_data = s->ack;
 	c->irs = s->seq - 1;
-	c->rcv_nxt = s->seq;
+	c->rcv_nxt = c->last_ack_sent =
+		s->seq;		    /* our cookie SYN,ACK acked it */
 	tcp_rcv_wnd_field(c, true); /* the window our cookie's SYN,ACK had */
 	c->mss = mss;
 	if (s->opt.has_ts && s->opt.tsecr)

@@ -53,7 +53,7 @@ void tcp_take_syn_opts(struct tcp_engine *e, struct tcp_conn *c,
 	/* RFC 6691: the MSS excludes options; leave room for timestamps. */
 	c->mss = (mss < own ? mss : own) - (c->ts_ok ? TS_OPT_LEN : 0);
 	c->irs = s->seq;
-	c->rcv_nxt = s->seq + 1;
+	c->rcv_nxt = c->last_ack_sent = s->seq + 1; /* what we ACK first */
 	tcp_rcv_wnd_field(c, true); /* our SYN's window, now from RCV.NXT */
 }
 

@@ -75,8 +75,8 @@ struct tcp_cubic {
 	X(bytes_in)                                                            \
 	X(bytes_out)                                                           \
 	X(retrans_segs)                                                        \
-	X(fast_retrans) X(rto_timeouts) X(dup_acks) X(ooo_segs)                \
-		X(challenge_acks)
+	X(fast_retrans)                                                        \
+	X(rto_timeouts) X(dup_acks) X(ooo_segs) X(challenge_acks)
 
 struct tcp_counters {
 #define FIELD(f) uint64_t f;
@@ -122,8 +122,9 @@ struct tcp_conn {
 	bool ws_ok, ts_ok, sack_ok;
 
 	/* Receive sequence variables. RCV_ADV is the right window edge we
-	 * announced; it never moves left (RFC 9293 §3.8.6.2.2). */
-	uint32_t irs, rcv_nxt, rcv_adv;
+	 * announced; it never moves left (RFC 9293 §3.8.6.2.2). LAST_ACK_SENT
+	 * is the ACK field we sent last (RFC 7323 §4.3). */
+	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
 	struct tcp_ring rcvq; /* in order unread bytes, then room for OOO */
 	struct tcp_ival ooo[TCP_OOO_MAX];
 	int nooo;

@@ -134,6 +134,29 @@ static void paws(void **state)
 	h_free(h);
 }
 
+/* RFC 7323 §4.3 (2): TS.Recent takes a segment's TSval only if the segment
+ * starts at or before Last.ACK.sent, so a delayed ACK echoes the earliest
+ * segment it acknowledges (the RTT then includes the delay). */
+static void ts_recent_last_ack_sent(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 7000};
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = ts_server(h, &iss, 6998);
+	tcp_time t;
+
+	(void)state;
+	(void)id;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, "a", 1, &o, 20);
+	o.tsval = 7100;
+	h_in_opt(h, TCP_ACK, p + 1, iss + 1, 65535, "b", 1, &o, 21);
+	h_none(h); /* two small segments: the ACK is delayed */
+	t = tcp_dispatch(h->e, 21);
+	tcp_dispatch(h->e, t);
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p + 2)->opt.tsecr, 7000);
+	h_free(h);
+}
+
 /* Out of order, duplicate and overlapping segments: reassembled exactly,
  * with SACK blocks naming the latest island first (RFC 2018 §4). */
 static void reassembly(void **state)
@@ -443,6 +466,7 @@ int main(void)
 		cmocka_unit_test(garbage),
 		cmocka_unit_test(seq_wrap),
 		cmocka_unit_test(foreign_destination_dropped),
+		cmocka_unit_test(ts_recent_last_ack_sent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
