@@ -64,11 +64,12 @@ static uint32_t rx_room(const struct tcp_conn *c, uint32_t seq)
 }
 
 /* In-order bytes arrived: move RCV.NXT over them and over any island
- * they now join (RFC 9293 §3.10.7.4, seventh). */
+ * they now join (RFC 9293 §3.10.7.4, seventh). True if they filled all or
+ * part of a gap: islands were waiting beyond them. */
 static bool rx_advance(struct tcp_conn *c, uint32_t len)
 {
 	uint32_t from = c->rcv_nxt;
-	bool filled = false;
+	bool filled = c->nooo > 0;
 
 	c->rcvq.len += len;
 	c->rcv_nxt += len;
@@ -78,14 +79,14 @@ static bool rx_advance(struct tcp_conn *c, uint32_t len)
 			c->rcv_nxt = c->ooo[0].right;
 		}
 		tcp_ival_trim(c->ooo, &c->nooo, c->rcv_nxt);
-		filled = true;
 	}
 	c->n.bytes_in += c->rcv_nxt - from; /* new bytes, each once */
 	return filled;
 }
 
 /* Acknowledge in-order data: at once for every second full segment or a
- * filled hole (RFC 5681 §4.2, RFC 9293 §3.8.6.3), else within DELACK. */
+ * hole filled in all or in part (RFC 5681 §4.2, RFC 9293 §3.8.6.3), else
+ * within DELACK. */
 static void rx_ack_policy(struct tcp_engine *e, struct tcp_conn *c,
 			  uint32_t len, bool filled, tcp_time now)
 {

@@ -241,6 +241,24 @@ static void keepalive_not_with_data_outstanding(void **state)
 	h_free(h);
 }
 
+/* RFC 5681 §4.2, RFC 9293 §3.8.6.3: a segment that fills part of a gap
+ * is acknowledged at once, not after the delayed-ACK time. */
+static void ack_partial_gap_fill(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	(void)id;
+	h_in(h, TCP_ACK, p + 10, iss + 1, "klmno", 5, 10);
+	h_expect(h, TCP_ACK, iss + 1, p); /* out of order: at once */
+	h_in(h, TCP_ACK, p, iss + 1, "abcde", 5, 20); /* p+5..p+10 missing */
+	h_expect(h, TCP_ACK, iss + 1, p + 5);
+	h_none(h);
+	h_free(h);
+}
+
 /* Delayed ACK: at most 40 ms, at once for every second full segment, for
  * out-of-order data and for data filling the hole. */
 static void delayed_ack(void **state)
@@ -374,6 +392,7 @@ int main(void)
 		cmocka_unit_test(persist),
 		cmocka_unit_test(keepalive),
 		cmocka_unit_test(keepalive_not_with_data_outstanding),
+		cmocka_unit_test(ack_partial_gap_fill),
 		cmocka_unit_test(delayed_ack),
 		cmocka_unit_test(delayed_ack_small_segments),
 		cmocka_unit_test(window_update),
