@@ -10,18 +10,10 @@
 # "reset received" lines. Sockets of another namespace make no line.
 . "$(dirname "$0")/lib.sh"
 need_root
-[ -n "${KBPF_PROBE:-}" ] && [ -x "$KBPF_PROBE" ] ||
-	skip "no kbpf_probe (KBPF_PROBE unset: kbpf is not built, see meson -Dbpf)"
 need_cmd ip unshare
 enter_netns "$@"
 need_tcpfs
-
-out=$("$KBPF_PROBE" open) || {
-	case $out in
-	"error ENOENT "* | "error ENOSYS "*) skip "kbpf cannot run here: $out" ;;
-	esac
-	die "kbpf_probe open as root: $out"
-}
+need_kbpf
 
 MASK=4294967295
 seqdiff() { echo $((($1 - $2) & MASK)); }
