@@ -95,8 +95,11 @@ hold_ok h pair c2 s2 l
 read -r C2 S2 <<<"$HELD"
 wait_until 5 trace_has "$S2" "SYN_RECEIVED -> ESTABLISHED" || fail "no history of $S2"
 hold_ok h linger0 c2
-wait_until 5 events_has "kernel/$S2 ESTABLISHED -> CLOSED" ||
-	fail "events has no kernel/$S2 ESTABLISHED -> CLOSED"
+# every line of the reset, whatever the order the two ends' events were read
+for l in "kernel/$S2 ESTABLISHED -> CLOSED" "kernel/$C2 ESTABLISHED -> CLOSED" \
+	"kernel/$C2 reset sent" "kernel/$S2 reset received"; do
+	wait_until 5 events_has "$l" || fail "events has no $l"
+done
 assert_eq 1 "$(grep -cF " kernel/$C2 reset sent" "$EV")" "events: the client sent a reset"
 assert_eq 1 "$(grep -cF " kernel/$S2 reset received" "$EV")" "events: the server received it"
 assert_eq "ESTABLISHED -> CLOSED" "$(ev_transitions "$C2" | sed 's/.*,//')" \
