@@ -7,7 +7,9 @@
 # SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT while it is there; events has
 # every transition of both as "kernel/NAME A -> B" lines, the server's
 # LAST_ACK -> CLOSED too. A close with SO_LINGER 0 makes "reset sent" and
-# "reset received" lines. Sockets of another namespace make no line.
+# "reset received" lines. A retransmission shows in the sender's trace, not
+# in events. Sockets of another namespace make no line; a socket older than
+# the mount that never changed has no trace.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip unshare
@@ -104,6 +106,31 @@ assert_eq 1 "$(grep -cF " kernel/$C2 reset sent" "$EV")" "events: the client sen
 assert_eq 1 "$(grep -cF " kernel/$S2 reset received" "$EV")" "events: the server received it"
 assert_eq "ESTABLISHED -> CLOSED" "$(ev_transitions "$C2" | sed 's/.*,//')" \
 	"events: the client's last transition"
+
+# retransmits: in the trace, never in events. What reaches the server's port
+# is dropped for a while (on input: the sending succeeded), so the client's
+# 500 bytes go again on its timer.
+if command -v nft >/dev/null; then
+	hold_ok h pair c4 s4 l
+	read -r C4 _ <<<"$HELD"
+	hold_ok h name l
+	lport=${HELD%%-*}
+	lport=${lport##*:}
+	nft add table inet khist &&
+		nft add chain inet khist in '{ type filter hook input priority 0; }' &&
+		nft add rule inet khist in tcp dport "$lport" ip length \> 100 drop || die "nft"
+	at_exit "nft delete table inet khist 2>/dev/null"
+	hold_ok h send c4 500
+	wait_until 5 trace_has "$C4" "retransmit seq=" ||
+		fail "the client's trace has no retransmit: $(cat "$MNT/kernel/$C4/trace" 2>&1)"
+	nft delete table inet khist
+	assert_match "retransmit seq=[0-9]+ len=500" "$(grep -m1 retransmit "$MNT/kernel/$C4/trace")" \
+		"the client's trace: the 500 bytes retransmitted"
+	assert_eq 0 "$(grep -c retransmit "$EV")" "events: no retransmit line"
+	log "retransmitting client trace:"$'\n'"$(cat "$MNT/kernel/$C4/trace")"
+else
+	log "no nft: retransmits not tested"
+fi
 
 # another namespace: no line
 netns_add khist_other
