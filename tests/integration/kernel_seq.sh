@@ -8,24 +8,17 @@
 # snd_nxt by 777; the files are in status too. A SYN_SENT socket shows iss,
 # snd_nxt = iss + 1 and nothing of the peer's; a request socket iss, irs and
 # rcv_nxt, which its client mirrors; an established one (its
-# handshake unseen) no iss; a TIME_WAIT socket only snd_nxt and rcv_nxt
-# (each one past the FIN); a listener none. Without capabilities (root
+# handshake seen by the mounted daemon's history) iss and irs, the peer's
+# irs and iss; a TIME_WAIT socket snd_nxt and rcv_nxt (each one past the
+# FIN) and the iss and irs its history kept; a listener none. Without capabilities (root
 # without any, on a mount made for it) tcpfs mounts, kernel/ works, no
 # socket shows a sequence number and the log says why once.
 . "$(dirname "$0")/lib.sh"
 need_root
-[ -n "${KBPF_PROBE:-}" ] && [ -x "$KBPF_PROBE" ] ||
-	skip "no kbpf_probe (KBPF_PROBE unset: kbpf is not built, see meson -Dbpf)"
 need_cmd ip unshare setpriv
 enter_netns "$@"
 need_tcpfs
-
-out=$("$KBPF_PROBE" open) || {
-	case $out in
-	"error ENOENT "* | "error ENOSYS "*) skip "kbpf cannot run here: $out" ;;
-	esac
-	die "kbpf_probe open as root: $out"
-}
+need_kbpf
 
 MASK=4294967295
 # seqdiff A B: (A - B) mod 2^32
@@ -93,9 +86,14 @@ for x in C S; do
 	d=${!x}
 	assert_eq "$(val "$d" snd_nxt)" "$(val "$d" write_seq)" "idle $x: write_seq = snd_nxt"
 	assert_eq "$(val "$d" rcv_nxt)" "$(val "$d" copied_seq)" "all read $x: copied_seq = rcv_nxt"
-	assert_eq "snd_una snd_nxt snd_wl1 rcv_nxt write_seq copied_seq" "$(present "$d")" \
-		"established $x (handshake unseen): every sequence number but iss, irs"
+	assert_eq "$SEQ_FILES" "$(present "$d")" \
+		"established $x (handshake seen): every sequence number"
 done
+c_iss=$(val "$C" iss)
+c_irs=$(val "$C" irs)
+assert_match '^[0-9]+$' "$c_iss" "client iss is a number"
+assert_eq "$c_iss" "$(val "$S" irs)" "client iss = server irs"
+assert_eq "$c_irs" "$(val "$S" iss)" "client irs = server iss"
 # TCP_REPAIR on the same sockets
 hold_ok h repair c
 read -r w r <<<"$HELD"
@@ -172,7 +170,8 @@ assert_eq "$(seqdiff $((rirs + 1)) 0)" "$(val "$RQ" rcv_nxt)" "SYN_RECEIVED: rcv
 assert_eq "$(val "$RQ" rcv_nxt)" "$(val "$CQ" snd_nxt)" "client snd_nxt = its iss + 1 = the request's rcv_nxt"
 assert_eq "$(seqdiff $((riss + 1)) 0)" "$(val "$CQ" rcv_nxt)" "client rcv_nxt = the request's iss + 1"
 
-# TIME_WAIT: the client closes first; only snd_nxt and rcv_nxt, past the FINs
+# TIME_WAIT: the client closes first; snd_nxt and rcv_nxt past the FINs, and
+# the iss and irs of its history
 c_nxt=$(val "$C" snd_nxt)
 c_rcv=$(val "$C" rcv_nxt)
 hold_ok h close c
@@ -185,7 +184,10 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 assert_eq TIME_WAIT "$(val "$tw" state)" "the client is in TIME_WAIT"
-assert_eq "snd_nxt rcv_nxt" "$(present "$tw")" "TIME_WAIT: only snd_nxt and rcv_nxt"
+assert_eq "iss irs snd_nxt rcv_nxt" "$(present "$tw")" \
+	"TIME_WAIT: snd_nxt and rcv_nxt, iss and irs from the history"
+assert_eq "$c_iss $c_irs" "$(val "$tw" iss) $(val "$tw" irs)" \
+	"TIME_WAIT: the iss and irs it had established"
 assert_eq 1 "$(seqdiff "$(val "$tw" snd_nxt)" "$c_nxt")" "TIME_WAIT: snd_nxt is one past the FIN"
 assert_eq 1 "$(seqdiff "$(val "$tw" rcv_nxt)" "$c_rcv")" "TIME_WAIT: rcv_nxt is one past the peer's FIN"
 stop_tcpfs

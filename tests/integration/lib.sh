@@ -106,6 +106,20 @@ need_tcpfs() {
 	[ -x "$TCPFS" ] || die "no tcpfs executable at '$TCPFS' (set TCPFS=...)"
 	[ -e /dev/fuse ] || skip "needs /dev/fuse"
 }
+# need_kbpf: skip unless kbpf is built (KBPF_PROBE, the test driver) and can
+# run here (BTF, BPF enabled); as root, any other failure to open ends the
+# test.
+need_kbpf() {
+	local out
+	[ -n "${KBPF_PROBE:-}" ] && [ -x "$KBPF_PROBE" ] ||
+		skip "no kbpf_probe (KBPF_PROBE unset: kbpf is not built, see meson -Dbpf)"
+	out=$("$KBPF_PROBE" open) || {
+		case $out in
+		"error ENOENT "* | "error ENOSYS "*) skip "kbpf cannot run here: $out" ;;
+		esac
+		die "kbpf_probe open as root: $out"
+	}
+}
 
 # Cleanup actions, run in reverse order at exit, whatever the exit.
 CLEANUPS=()

@@ -1,0 +1,223 @@
+/* Kernel sockets' state history: a hash by cookie and an LRU list. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "khist.h"
+
+struct khist {
+	size_t max, count, nbuckets;
+	struct khist_sock **buckets;
+	struct khist_sock *head, *tail; /* most recent first */
+};
+
+static size_t bucket(const struct khist *h, uint64_t cookie)
+{
+	uint64_t x = cookie * 0x9e3779b97f4a7c15ull;
+	return (size_t)(x >> 32) & (h->nbuckets - 1);
+}
+
+struct khist *khist_new(size_t max)
+{
+	if (max == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct khist *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->max = max;
+	h->nbuckets = 16;
+	while (h->nbuckets < max * 2)
+		h->nbuckets *= 2;
+	h->buckets = calloc(h->nbuckets, sizeof(*h->buckets));
+	if (!h->buckets) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void khist_free(struct khist *h)
+{
+	if (!h)
+		return;
+	for (struct khist_sock *s = h->head, *n; s; s = n) {
+		n = s->next;
+		free(s);
+	}
+	free(h->buckets);
+	free(h);
+}
+
+struct khist_sock *khist_get(const struct khist *h, uint64_t cookie)
+{
+	for (struct khist_sock *s = h->buckets[bucket(h, cookie)]; s;
+	     s = s->hnext)
+		if (s->cookie == cookie)
+			return s;
+	return NULL;
+}
+
+size_t khist_count(const struct khist *h)
+{
+	return h->count;
+}
+
+static void unlink_lru(struct khist *h, struct khist_sock *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		h->tail = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void push_lru(struct khist *h, struct khist_sock *s)
+{
+	s->prev = NULL;
+	s->next = h->head;
+	if (h->head)
+		h->head->prev = s;
+	h->head = s;
+	if (!h->tail)
+		h->tail = s;
+}
+
+static void evict(struct khist *h, struct khist_sock *s)
+{
+	struct khist_sock **p = &h->buckets[bucket(h, s->cookie)];
+	while (*p != s)
+		p = &(*p)->hnext;
+	*p = s->hnext;
+	unlink_lru(h, s);
+	h->count--;
+	free(s);
+}
+
+uint32_t khist_first(const struct khist_sock *s)
+{
+	return s->n > KHIST_DEPTH ? s->n - KHIST_DEPTH : 0;
+}
+
+const struct khist_ent *khist_at(const struct khist_sock *s, uint32_t i)
+{
+	return &s->ent[i % KHIST_DEPTH];
+}
+
+struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
+			     const struct khist_ent *e)
+{
+	struct khist_sock *s = khist_get(h, key->cookie);
+	if (s) {
+		unlink_lru(h, s);
+	} else {
+		if (h->count >= h->max)
+			evict(h, h->tail);
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		s->cookie = key->cookie;
+		size_t b = bucket(h, s->cookie);
+		s->hnext = h->buckets[b];
+		h->buckets[b] = s;
+		h->count++;
+	}
+	push_lru(h, s);
+	if (key->sport && key->dport) {
+		s->key = *key;
+		s->named = true;
+	}
+	if (e->type == KHIST_STATE && (e->has & KHIST_ISS)) {
+		s->has_iss = true;
+		s->iss = e->iss;
+	}
+	if (e->type == KHIST_STATE && (e->has & KHIST_IRS)) {
+		s->has_irs = true;
+		s->irs = e->irs;
+	}
+	if (e->type == KHIST_RETRANS) {
+		s->retrans++;
+		if (s->n > 0) {
+			struct khist_ent *last =
+				&s->ent[(s->n - 1) % KHIST_DEPTH];
+			if (last->type == KHIST_RETRANS &&
+			    last->seq == e->seq &&
+			    last->end_seq == e->end_seq) {
+				last->count++;
+				last->ts_ns = e->ts_ns;
+				return s;
+			}
+		}
+	}
+	struct khist_ent *slot = &s->ent[s->n % KHIST_DEPTH];
+	*slot = *e;
+	slot->count = 1;
+	s->n++;
+	return s;
+}
+
+static void put(char *buf, size_t size, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t size, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(*pos < size ? buf + *pos : NULL,
+			  *pos < size ? size - *pos : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos += (size_t)n;
+}
+
+int khist_format(const struct khist_ent *e, uint64_t t0, char *buf, size_t size)
+{
+	uint64_t t = e->ts_ns >= t0 ? (e->ts_ns - t0) / 1000 : 0;
+	size_t pos = 0;
+
+	if (size)
+		buf[0] = 0;
+	put(buf, size, &pos, "%" PRIu64 ".%06" PRIu64 " ", t / 1000000,
+	    t % 1000000);
+	switch (e->type) {
+	case KHIST_STATE:
+		put(buf, size, &pos, "* %s -> %s", diag_state_name(e->from),
+		    diag_state_name(e->to));
+		break;
+	case KHIST_RESET_SENT:
+		put(buf, size, &pos, "> RST");
+		break;
+	case KHIST_RESET_RECV:
+		put(buf, size, &pos, "< RST");
+		break;
+	case KHIST_RETRANS:
+		put(buf, size, &pos, "retransmit");
+		if (e->has & KHIST_SEQ)
+			put(buf, size, &pos, " seq=%" PRIu32 " len=%" PRIu32,
+			    e->seq, e->end_seq - e->seq);
+		if (e->count > 1)
+			put(buf, size, &pos, " times=%" PRIu32, e->count);
+		break;
+	default:
+		put(buf, size, &pos, "? type %u", e->type);
+		break;
+	}
+	if (e->has & KHIST_SND_UNA)
+		put(buf, size, &pos, " snd_una=%" PRIu32, e->snd_una);
+	if (e->has & KHIST_SND_NXT)
+		put(buf, size, &pos, " snd_nxt=%" PRIu32, e->snd_nxt);
+	if (e->has & KHIST_RCV_NXT)
+		put(buf, size, &pos, " rcv_nxt=%" PRIu32, e->rcv_nxt);
+	if (e->has & KHIST_ISS)
+		put(buf, size, &pos, " iss=%" PRIu32, e->iss);
+	if (e->has & KHIST_IRS)
+		put(buf, size, &pos, " irs=%" PRIu32, e->irs);
+	return (int)pos;
+}

@@ -1,0 +1,153 @@
+#!/bin/bash
+# kernel_history: kernel sockets' state history (the eBPF backend's events,
+# src/bpf, kept by src/kind/khist.c). A client connects on loopback,
+# exchanges bytes and closes first: its trace shows exactly CLOSED ->
+# SYN_SENT -> ESTABLISHED -> FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT, its iss
+# and irs files are those TCP_REPAIR implies; the server's shows LISTEN ->
+# SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT while it is there; events has
+# every transition of both as "kernel/NAME A -> B" lines, the server's
+# LAST_ACK -> CLOSED too. A close with SO_LINGER 0 makes "reset sent" and
+# "reset received" lines. A retransmission shows in the sender's trace, not
+# in events. Sockets of another namespace make no line; a socket older than
+# the mount that never changed has no trace.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd ip unshare
+enter_netns "$@"
+need_tcpfs
+need_kbpf
+
+MASK=4294967295
+seqdiff() { echo $((($1 - $2) & MASK)); }
+
+MNT=$WORK/mnt
+EV=$WORK/events
+start_holder h
+hold_ok h listen l0 4 127.0.0.1 0
+hold_ok h name l0
+L0=$HELD
+start_tcpfs "$MNT" --no-engine
+cat "$MNT/events" >"$EV" &
+EVPID=$!
+at_exit "kill $EVPID 2>/dev/null"
+
+# transitions FILE: the "A -> B" of each state line of a trace
+transitions() { awk '$2 == "*" { print $3 " " $4 " " $5 }' "$1" | paste -sd, -; }
+# ev_transitions NAME: the "A -> B" of the events lines of kernel/NAME
+ev_transitions() {
+	awk -v d="kernel/$1" '$2 == d && $4 == "->" { print $3 " " $4 " " $5 }' "$EV" |
+		paste -sd, -
+}
+# trace_has DIR TEXT: DIR's trace has a line with TEXT
+trace_has() { grep -qF -- "$2" "$MNT/kernel/$1/trace"; }
+events_has() { grep -qF -- "$1" "$EV"; }
+
+hold_ok h listen l 4 127.0.0.1 0
+hold_ok h pair c s l
+read -r C S <<<"$HELD"
+hold_ok h send c 1000
+hold_ok h recvall s 1000
+hold_ok h send s 300
+hold_ok h recvall c 300
+hold_ok h repair c
+read -r c_write c_rcv <<<"$HELD"
+want_iss=$(seqdiff "$c_write" 1001)
+want_irs=$(seqdiff "$c_rcv" 301)
+
+# the client closes first: the server in CLOSE_WAIT still has its directory
+hold_ok h close c
+wait_until 5 trace_has "$S" "ESTABLISHED -> CLOSE_WAIT" ||
+	fail "the server's trace has no ESTABLISHED -> CLOSE_WAIT: $(cat "$MNT/kernel/$S/trace" 2>&1)"
+cp "$MNT/kernel/$S/trace" "$WORK/s.trace"
+assert_eq "LISTEN -> SYN_RECEIVED,SYN_RECEIVED -> ESTABLISHED,ESTABLISHED -> CLOSE_WAIT" \
+	"$(transitions "$WORK/s.trace")" "server trace: its transitions, in order"
+assert_match '^0\.000000 \* ' "$(head -n 1 "$WORK/s.trace")" "server trace: times from the first entry"
+hold_ok h close s
+
+# the client in TIME_WAIT: same name (same cookie)
+wait_until 5 trace_has "$C" "FIN_WAIT_2 -> TIME_WAIT" ||
+	fail "the client's trace has no FIN_WAIT_2 -> TIME_WAIT: $(cat "$MNT/kernel/$C/trace" 2>&1)"
+assert_eq TIME_WAIT "$(cat "$MNT/kernel/$C/state")" "the client is in TIME_WAIT"
+cp "$MNT/kernel/$C/trace" "$WORK/c.trace"
+assert_eq "CLOSED -> SYN_SENT,SYN_SENT -> ESTABLISHED,ESTABLISHED -> FIN_WAIT_1,FIN_WAIT_1 -> FIN_WAIT_2,FIN_WAIT_2 -> TIME_WAIT" \
+	"$(transitions "$WORK/c.trace")" "client trace: its transitions, in order"
+assert_match "\\* SYN_SENT -> ESTABLISHED .*iss=$want_iss irs=$want_irs" \
+	"$(grep -F 'SYN_SENT -> ESTABLISHED' "$WORK/c.trace")" \
+	"client trace: the handshake's iss and irs"
+assert_eq "$want_iss" "$(cat "$MNT/kernel/$C/iss" 2>&1)" "client iss = TCP_REPAIR send seq - 1001"
+assert_eq "$want_irs" "$(cat "$MNT/kernel/$C/irs" 2>&1)" "client irs = TCP_REPAIR receive seq - 301"
+grep -q '^trace$' <<<"$(ls "$MNT/kernel/$C")" || fail "the client's directory lists trace"
+hold_ok h name l
+assert_eq "CLOSED -> LISTEN" "$(awk '$2 == "*" { print $3 " " $4 " " $5 }' "$MNT/kernel/$HELD/trace")" \
+	"the listener's trace"
+assert_eq absent "$([ -e "$MNT/kernel/$L0/trace" ] && echo present || echo absent)" \
+	"a listener older than the mount (no event since) has no trace"
+grep -q '^trace$' <<<"$(ls "$MNT/kernel/$L0")" && fail "the old listener's directory lists trace"
+
+# events: the same transitions; the server's to CLOSED too
+wait_until 5 events_has "kernel/$S LAST_ACK -> CLOSED" ||
+	fail "events has no kernel/$S LAST_ACK -> CLOSED"
+assert_eq "CLOSED -> SYN_SENT,SYN_SENT -> ESTABLISHED,ESTABLISHED -> FIN_WAIT_1,FIN_WAIT_1 -> FIN_WAIT_2,FIN_WAIT_2 -> TIME_WAIT" \
+	"$(ev_transitions "$C")" "events: the client's transitions, in order"
+assert_eq "LISTEN -> SYN_RECEIVED,SYN_RECEIVED -> ESTABLISHED,ESTABLISHED -> CLOSE_WAIT,CLOSE_WAIT -> LAST_ACK,LAST_ACK -> CLOSED" \
+	"$(ev_transitions "$S")" "events: the server's transitions, in order"
+
+# a reset: the client closes with SO_LINGER 0
+hold_ok h pair c2 s2 l
+read -r C2 S2 <<<"$HELD"
+wait_until 5 trace_has "$S2" "SYN_RECEIVED -> ESTABLISHED" || fail "no history of $S2"
+hold_ok h linger0 c2
+# every line of the reset, whatever the order the two ends' events were read
+for l in "kernel/$S2 ESTABLISHED -> CLOSED" "kernel/$C2 ESTABLISHED -> CLOSED" \
+	"kernel/$C2 reset sent" "kernel/$S2 reset received"; do
+	wait_until 5 events_has "$l" || fail "events has no $l"
+done
+assert_eq 1 "$(grep -cF " kernel/$C2 reset sent" "$EV")" "events: the client sent a reset"
+assert_eq 1 "$(grep -cF " kernel/$S2 reset received" "$EV")" "events: the server received it"
+assert_eq "ESTABLISHED -> CLOSED" "$(ev_transitions "$C2" | sed 's/.*,//')" \
+	"events: the client's last transition"
+
+# retransmits: in the trace, never in events. What reaches the server's port
+# is dropped for a while (on input: the sending succeeded), so the client's
+# 500 bytes go again on its timer.
+if command -v nft >/dev/null; then
+	hold_ok h pair c4 s4 l
+	read -r C4 _ <<<"$HELD"
+	hold_ok h name l
+	lport=${HELD%%-*}
+	lport=${lport##*:}
+	nft add table inet khist &&
+		nft add chain inet khist in '{ type filter hook input priority 0; }' &&
+		nft add rule inet khist in tcp dport "$lport" ip length \> 100 drop || die "nft"
+	at_exit "nft delete table inet khist 2>/dev/null"
+	hold_ok h send c4 500
+	wait_until 5 trace_has "$C4" "retransmit seq=" ||
+		fail "the client's trace has no retransmit: $(cat "$MNT/kernel/$C4/trace" 2>&1)"
+	nft delete table inet khist
+	assert_match "retransmit seq=[0-9]+ len=500" "$(grep -m1 retransmit "$MNT/kernel/$C4/trace")" \
+		"the client's trace: the 500 bytes retransmitted"
+	assert_eq 0 "$(grep -c retransmit "$EV")" "events: no retransmit line"
+	log "retransmitting client trace:"$'\n'"$(cat "$MNT/kernel/$C4/trace")"
+else
+	log "no nft: retransmits not tested"
+fi
+
+# another namespace: no line
+netns_add khist_other
+start_holder o ip netns exec khist_other
+hold_ok o listen ol 4 127.0.0.1 0
+hold_ok o pair oc os ol
+read -r OC OS <<<"$HELD"
+hold_ok o close oc
+hold_ok o close os
+# a marker from this namespace, to know the feed is past the other's events
+hold_ok h pair c3 s3 l
+read -r C3 _ <<<"$HELD"
+wait_until 5 events_has "kernel/$C3 SYN_SENT -> ESTABLISHED" || fail "no events of $C3"
+assert_eq 0 "$(grep -cF -e "#${OC##*#} " -e "#${OS##*#} " "$EV")" \
+	"events: no line of another namespace's sockets"
+assert_eq 0 "$(grep -c 'lost' "$EV")" "events: nothing lost"
+log "client trace:"$'\n'"$(cat "$WORK/c.trace")"
+log "server trace:"$'\n'"$(cat "$WORK/s.trace")"
+log "events:"$'\n'"$(cat "$EV")"
+finish

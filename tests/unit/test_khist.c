@@ -1,0 +1,173 @@
+/* khist: per-cookie history, ring of KHIST_DEPTH, LRU eviction, iss/irs,
+ * retransmits counted, the trace line format. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "khist.h"
+
+static struct diag_key key_of(uint64_t cookie, uint16_t sport)
+{
+	struct diag_key k = {
+		.family = 2, .sport = sport, .dport = 80, .cookie = cookie};
+	k.src[0] = 127, k.src[3] = 1, k.dst[0] = 127, k.dst[3] = 1;
+	return k;
+}
+
+static struct khist_ent state(uint64_t ts, uint8_t from, uint8_t to)
+{
+	return (struct khist_ent){
+		.ts_ns = ts, .type = KHIST_STATE, .from = from, .to = to};
+}
+
+static void test_add_get(void **st)
+{
+	(void)st;
+	struct khist *h = khist_new(4);
+	assert_non_null(h);
+	assert_null(khist_get(h, 7));
+	struct diag_key k = key_of(7, 0); /* port not known yet */
+	struct khist_ent e = state(1000, DIAG_TCP_CLOSE, DIAG_TCP_SYN_SENT);
+	struct khist_sock *s = khist_add(h, &k, &e);
+	assert_non_null(s);
+	assert_false(s->named);
+	k = key_of(7, 5555);
+	e = state(2000, DIAG_TCP_SYN_SENT, DIAG_TCP_ESTABLISHED);
+	e.has = KHIST_ISS | KHIST_IRS | KHIST_SND_NXT;
+	e.iss = 100, e.irs = 200, e.snd_nxt = 101;
+	assert_ptr_equal(khist_add(h, &k, &e), s);
+	assert_true(s->named);
+	assert_int_equal(s->key.sport, 5555);
+	assert_int_equal(s->key.cookie, 7);
+	assert_true(s->has_iss && s->has_irs);
+	assert_int_equal(s->iss, 100);
+	assert_int_equal(s->irs, 200);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(khist_first(s), 0);
+	assert_int_equal(khist_at(s, 1)->to, DIAG_TCP_ESTABLISHED);
+	/* a later event with no ports keeps the tuple */
+	k = key_of(7, 0);
+	e = state(3000, DIAG_TCP_ESTABLISHED, DIAG_TCP_FIN_WAIT1);
+	khist_add(h, &k, &e);
+	assert_int_equal(s->key.sport, 5555);
+	assert_ptr_equal(khist_get(h, 7), s);
+	assert_int_equal(khist_count(h), 1);
+	khist_free(h);
+}
+
+static void test_ring(void **st)
+{
+	(void)st;
+	struct khist *h = khist_new(2);
+	struct diag_key k = key_of(9, 1);
+	struct khist_sock *s = NULL;
+	for (uint32_t i = 0; i < KHIST_DEPTH + 5; i++) {
+		struct khist_ent e =
+			state(i, DIAG_TCP_ESTABLISHED, DIAG_TCP_CLOSE_WAIT);
+		e.has = KHIST_SND_UNA;
+		e.snd_una = i;
+		s = khist_add(h, &k, &e);
+	}
+	assert_int_equal(s->n, KHIST_DEPTH + 5);
+	assert_int_equal(khist_first(s), 5);
+	assert_int_equal(khist_at(s, 5)->snd_una, 5);
+	assert_int_equal(khist_at(s, KHIST_DEPTH + 4)->snd_una,
+			 KHIST_DEPTH + 4);
+	khist_free(h);
+}
+
+static void test_lru(void **st)
+{
+	(void)st;
+	struct khist *h = khist_new(3);
+	struct khist_ent e = state(1, DIAG_TCP_CLOSE, DIAG_TCP_SYN_SENT);
+	for (uint64_t c = 1; c <= 3; c++) {
+		struct diag_key k = key_of(c, 1);
+		assert_non_null(khist_add(h, &k, &e));
+	}
+	/* 1 is added to again: 2 is now the least recent */
+	struct diag_key k1 = key_of(1, 1);
+	khist_add(h, &k1, &e);
+	struct diag_key k4 = key_of(4, 1);
+	khist_add(h, &k4, &e);
+	assert_int_equal(khist_count(h), 3);
+	assert_non_null(khist_get(h, 1));
+	assert_null(khist_get(h, 2));
+	assert_non_null(khist_get(h, 3));
+	assert_non_null(khist_get(h, 4));
+	struct diag_key k5 = key_of(5, 1);
+	khist_add(h, &k5, &e);
+	assert_null(khist_get(h, 3));
+	assert_non_null(khist_get(h, 1));
+	assert_int_equal(khist_count(h), 3);
+	khist_free(h);
+	assert_null(khist_new(0));
+}
+
+static void test_retrans(void **st)
+{
+	(void)st;
+	struct khist *h = khist_new(1);
+	struct diag_key k = key_of(3, 1);
+	struct khist_ent r = {.ts_ns = 10,
+			      .type = KHIST_RETRANS,
+			      .has = KHIST_SEQ,
+			      .seq = 1000,
+			      .end_seq = 1100};
+	struct khist_sock *s = khist_add(h, &k, &r);
+	r.ts_ns = 20;
+	khist_add(h, &k, &r);
+	r.seq = 1100, r.end_seq = 1200;
+	khist_add(h, &k, &r);
+	assert_int_equal(s->retrans, 3);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(khist_at(s, 0)->count, 2);
+	assert_int_equal(khist_at(s, 1)->count, 1);
+	char line[256];
+	khist_format(khist_at(s, 0), 10, line, sizeof(line));
+	assert_string_equal(line,
+			    "0.000000 retransmit seq=1000 len=100 times=2");
+	khist_free(h);
+}
+
+static void test_format(void **st)
+{
+	(void)st;
+	struct khist_ent e =
+		state(3500000, DIAG_TCP_SYN_SENT, DIAG_TCP_ESTABLISHED);
+	e.has = KHIST_SND_UNA | KHIST_SND_NXT | KHIST_RCV_NXT | KHIST_ISS |
+		KHIST_IRS;
+	e.snd_una = 11, e.snd_nxt = 11, e.rcv_nxt = 21, e.iss = 10, e.irs = 20;
+	char line[256];
+	int n = khist_format(&e, 1000000, line, sizeof(line));
+	assert_string_equal(line, "0.002500 * SYN_SENT -> ESTABLISHED "
+				  "snd_una=11 snd_nxt=11 rcv_nxt=21 iss=10 "
+				  "irs=20");
+	assert_int_equal(n, (int)strlen(line));
+	e = (struct khist_ent){.ts_ns = 2000001000, .type = KHIST_RESET_RECV};
+	khist_format(&e, 1000, line, sizeof(line));
+	assert_string_equal(line, "2.000000 < RST");
+	e.type = KHIST_RESET_SENT;
+	khist_format(&e, 1000, line, sizeof(line));
+	assert_string_equal(line, "2.000000 > RST");
+	e = state(5, DIAG_TCP_FIN_WAIT2, DIAG_TCP_TIME_WAIT);
+	khist_format(&e, 5, line, sizeof(line));
+	assert_string_equal(line, "0.000000 * FIN_WAIT_2 -> TIME_WAIT");
+	/* cut, terminated, the length it needed */
+	assert_int_equal(khist_format(&e, 5, line, 4), n = 34);
+	assert_string_equal(line, "0.0");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_get), cmocka_unit_test(test_ring),
+		cmocka_unit_test(test_lru),	cmocka_unit_test(test_retrans),
+		cmocka_unit_test(test_format),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
