@@ -300,8 +300,20 @@ static int parse_seconds(const struct ctl_cmd *cmd, tcp_time *us)
 	return *cmd->argv[0] && !*end && sec <= 86400 * 7 ? 0 : -EINVAL;
 }
 
+/* Ports below 1024 are root's, as with bind(2) (CAP_NET_BIND_SERVICE of
+ * the writer is not looked at). */
+static int privileged_port(struct kind_conn *c, const struct ctl_cmd *cmd,
+			   uint16_t port, uid_t caller)
+{
+	if (!port || port >= 1024 || caller == 0)
+		return 0;
+	return kind_fail(c, -EACCES,
+			 "%s: port %u is below 1024: only root may take it",
+			 ctl_verb_name(cmd->verb), (unsigned)port);
+}
+
 static int engine_connect(struct engine *e, struct kind_conn *c,
-			  const struct ctl_cmd *cmd)
+			  const struct ctl_cmd *cmd, uid_t caller)
 {
 	struct wire_ep ep;
 	const char *why = "";
@@ -319,6 +331,8 @@ static int engine_connect(struct engine *e, struct kind_conn *c,
 		return kind_fail(c, -EINVAL,
 				 "connect: local port '%s' out of range",
 				 cmd->argv[1]);
+	if ((err = privileged_port(c, cmd, lport, caller)) < 0)
+		return err;
 	if ((err = tundrv_route(e->drv, &ep, &why)) < 0)
 		return kind_fail(c, err, "connect: %s: %s", cmd->argv[0], why);
 	err = tcp_connect(tcp_of(e), (uint32_t)c->key, &ep, lport,
@@ -344,15 +358,16 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	const char *why = "";
 	bool on;
 	int err;
-	(void)caller;
 
 	switch (cmd->verb) {
 	case CTL_CONNECT:
-		return engine_connect(e, c, cmd);
+		return engine_connect(e, c, cmd, caller);
 	case CTL_ANNOUNCE:
 		if (parse_announce(cmd->argv[0], &ep, &why) < 0)
 			return kind_fail(c, -EINVAL, "announce: %s: %s",
 					 cmd->argv[0], why);
+		if ((err = privileged_port(c, cmd, ep.port, caller)) < 0)
+			return err;
 		err = tcp_listen(tcp, id, &ep, 128);
 		if (err == -EINVAL) /* the port was checked above */
 			return kind_fail(c, err,

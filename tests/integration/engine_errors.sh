@@ -190,6 +190,15 @@ try:
 except OSError as e:
     print(errno.errorcode[e.errno])' "$E/$n")" "another user's rmdir"
 
+# --- ports below 1024 are root's, as with bind(2)
+n2=$(as_user 65534 cat "$E/clone")
+assert_eq EACCES "$(fsop_as 65534 write "$E/$n2/ctl" "announce 22")" "another user's announce 22"
+assert_match "below 1024" "$(as_user 65534 cat "$E/$n2/err")" "announce 22: err says why"
+assert_eq EACCES "$(fsop_as 65534 write "$E/$n2/ctl" "connect $HOST4:$P4 1")" "another user's connect from port 1"
+assert_eq "OK 13" "$(fsop_as 65534 write "$E/$n2/ctl" "announce 8089")" "another user's announce 8089"
+eng_clone
+assert_eq "OK 12" "$(ctl "$N" "announce 22")" "root's announce 22"
+
 # --- gone
 assert_eq "" "$(fsop_rmdir "$E/$n")" "rmdir of a fresh connection"
 assert_eq ENOENT "$(fsop write "$E/$n/ctl" close)" "ctl of a removed connection"
