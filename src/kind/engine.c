@@ -255,6 +255,9 @@ static int engine_fail(struct kind_conn *c, const struct ctl_cmd *cmd, int err)
 	case EADDRINUSE:
 		why = "that local address and port are in use";
 		break;
+	case EADDRNOTAVAIL:
+		why = "every local port to that peer is in use";
+		break;
 	case ENETUNREACH:
 		why = "the engine has no address of that family";
 		break;

@@ -148,7 +148,7 @@ int tcp_pick_port(struct tcp_engine *e, struct wire_ep *local,
 		if (!tcp_lookup(e, local, remote))
 			return 0;
 	}
-	return -EADDRINUSE;
+	return -EADDRNOTAVAIL; /* connect(2)'s errno for it */
 }
 
 void tcp_table_link(struct tcp_engine *e, struct tcp_conn *c)

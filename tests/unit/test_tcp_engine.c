@@ -64,6 +64,31 @@ static void ports(void **state)
 	h_free(h);
 }
 
+/* Every ephemeral port to one peer taken: the next connect is
+ * EADDRNOTAVAIL, as connect(2)'s, and another peer still gets a port. */
+static void ports_exhausted(void **state)
+{
+	struct harness *h = h_new(NULL);
+	const int n = 60999 - 32768 + 1;
+	struct wire_ep other;
+	int id;
+
+	(void)state;
+	for (int i = 0; i < n; i++) {
+		id = tcp_open(h->e);
+		assert_true(id > 0);
+		assert_int_equal(tcp_connect(h->e, id, &h->peer, 0, 0), 0);
+		if (h->n > 1000)
+			h_drain(h);
+	}
+	id = tcp_open(h->e);
+	assert_int_equal(tcp_connect(h->e, id, &h->peer, 0, 0), -EADDRNOTAVAIL);
+	other = h->peer;
+	other.port++;
+	assert_int_equal(tcp_connect(h->e, id, &other, 0, 0), 0);
+	h_free(h);
+}
+
 /* RFC 6528: the same 4-tuple later gets an ISN larger by the 4 µs
  * clock. */
 static void isn_clock(void **state)
@@ -229,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(ports),
+		cmocka_unit_test(ports_exhausted),
 		cmocka_unit_test(isn_clock),
 		cmocka_unit_test(dual_listener),
 		cmocka_unit_test(listen_conflicts),
