@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "options.h"
-#include "tcpfs/diag.h"
 #include "tcpfs/events.h"
 #include "tcpfs/fs.h"
 #ifdef HAVE_KBPF
@@ -29,6 +28,7 @@
 #include "tcpfs/kinds.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
+#include "tcpfs/netns.h"
 #include "tcpfs/procpid.h"
 #include "tcpfs/tundrv.h"
 
@@ -210,24 +210,20 @@ static struct kbpf *open_kbpf(void)
 #endif
 }
 
-/* The kernel kind: sock_diag, its destroy monitor, /proc, kbpf. */
-static int build_kernel(struct parts *p, struct loop *loop)
+/* The kernel kind: sock_diag per network namespace (each reader's, or
+ * only the one --netns entered: PINNED), /proc, kbpf. */
+static int build_kernel(struct parts *p, struct loop *loop, bool pinned)
 {
-	struct diag *diag = diag_open();
-	struct diag *monitor = diag_monitor_open();
-	if (!monitor)
-		tlog(LOG_WARNING, "events: no kernel socket destroy events: %s",
-		     strerror(errno));
-	struct procpid *procpid = procpid_new("/proc");
-	if (!diag || !procpid) {
-		int err = errno ? errno : ENOMEM;
-		diag_close(diag);
-		diag_close(monitor);
-		procpid_free(procpid);
-		return -err;
+	struct netns_pool *pool = netns_pool_new(pinned);
+	int err = errno;
+	struct procpid *procpid = pool ? procpid_new("/proc") : NULL;
+	if (!procpid) {
+		err = pool ? errno : err;
+		netns_pool_free(pool);
+		return -(err ? err : ENOMEM);
 	}
-	return kernel_kind_new(&p->kinds[0], loop, p->events, diag, monitor,
-			       procpid, open_kbpf());
+	return kernel_kind_new(&p->kinds[0], loop, p->events, pool, procpid,
+			       open_kbpf());
 }
 
 /* The engine kind, over its driver if the engine can run. */
@@ -248,12 +244,12 @@ static int build_engine(struct parts *p, struct loop *loop,
 }
 
 static int build(struct parts *p, struct loop *loop,
-		 const struct tcpfs_config *cfg)
+		 const struct tcpfs_config *cfg, bool pinned)
 {
 	int err;
 	if (!(p->events = events_new()))
 		return -ENOMEM;
-	if ((err = build_kernel(p, loop)) < 0 ||
+	if ((err = build_kernel(p, loop, pinned)) < 0 ||
 	    (err = build_engine(p, loop, cfg)) < 0)
 		return err;
 	if (!(p->fs = fs_new(p->events, p->kinds, 2)))
@@ -328,7 +324,7 @@ int main(int argc, char *argv[])
 		goto out_args;
 
 	struct loop *loop = loop_new();
-	int err = loop ? build(&parts, loop, &cfg) : -errno;
+	int err = loop ? build(&parts, loop, &cfg, opt.val[OPT_NETNS]) : -errno;
 	if (err < 0) {
 		tlog(LOG_ERR, "cannot start: %s", strerror(-err));
 		goto out_fs;

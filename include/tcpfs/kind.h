@@ -63,6 +63,16 @@ struct kind_file {
 	int (*render)(void *k, const struct kind_conn *c, struct buf *out);
 };
 
+/* Who asks: the process a request comes from, as FUSE gave it. PID is 0
+ * when the reader is not visible in the daemon's pid namespace. A kind may
+ * show each reader a view of its own (kernel/: the sockets of the reader's
+ * network namespace). */
+struct kind_caller {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
 /* Called by list() for each connection: NAME, and an inode number hint
  * for readdir (d_ino), 0 if none. */
 typedef void (*kind_list_fn)(void *arg, const char *name, uint64_t hint);
@@ -77,29 +87,36 @@ struct kind_ops {
 
 	/**
 	 * list - every connection, for readdir
+	 * \param who: the reader
 	 * \param fn: called with ARG, each connection's name and a d_ino hint
-	 * Returns 0, or -errno of the source (e.g. -ENOBUFS from netlink).
+	 * Returns 0, or -errno of the source (e.g. -ENOBUFS from netlink;
+	 * kernel: -EACCES or -ESRCH when the reader's namespace is not
+	 * known, see netns_pool_of_pid()).
 	 */
-	int (*list)(void *k, kind_list_fn fn, void *arg);
+	int (*list)(void *k, const struct kind_caller *who, kind_list_fn fn,
+		    void *arg);
 	/**
-	 * load - one connection, fresh
+	 * load - one connection, fresh, as WHO sees it
+	 * \param who: the reader
 	 * \param name: its name in the kind's directory
 	 * \param c: filled: view, owned/owner, key, priv (err may be replaced)
-	 * Returns 0; -ENOENT if there is no such connection (any more).
+	 * Returns 0; -ENOENT if there is no such connection (any more, or
+	 * not for WHO); or list's errors.
 	 */
-	int (*load)(void *k, const char *name, struct kind_conn *c);
+	int (*load)(void *k, const struct kind_caller *who, const char *name,
+		    struct kind_conn *c);
 	/**
 	 * ctl - perform a command, already parsed and allowed
 	 * \param c: the connection, just loaded
 	 * \param cmd: the verb and its arguments
-	 * \param caller: uid of the writer (root or the owner)
+	 * \param who: the writer (uid root or the owner), who loaded C
 	 * Returns 0 (c->err cleared); -EINPROGRESS when it finishes later
 	 * (see ctl_wait); -EINVAL for a verb or argument it does not take;
 	 * else the -errno of the operation; every error with its reason in
 	 * c->err (kind_fail()).
 	 */
 	int (*ctl)(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
-		   uid_t caller);
+		   const struct kind_caller *who);
 	/**
 	 * ctl_wait - whether a command that said -EINPROGRESS is done
 	 * \param key: the connection's key
@@ -118,11 +135,12 @@ struct kind_ops {
 	/**
 	 * fixed_open - open a fixed file of the kind's directory for reading
 	 * \param i: which, an index into fixed
-	 * \param caller: uid of the opener
+	 * \param who: the opener
 	 * \param out: its contents
 	 * Returns 0; -ENOMEM; or the kind's -errno (engine: -ENETDOWN).
 	 */
-	int (*fixed_open)(void *k, int i, uid_t caller, struct buf *out);
+	int (*fixed_open)(void *k, int i, const struct kind_caller *who,
+			  struct buf *out);
 
 	/**
 	 * stream_open - open a stream row
@@ -185,11 +203,15 @@ int kind_fail(struct kind_conn *c, int err, const char *fmt, ...)
 
 /* A kind: its operations, its own state (passed to every op as K) and its
  * directory under the root. Two instances of one kind (say, the kernel's
- * sockets of two network namespaces) differ in PRIV and DIR. */
+ * sockets of two network namespaces) differ in PRIV and DIR. A per-reader
+ * kind answers each reader for itself (list and load depend on WHO): the
+ * kernel may cache none of its names or attributes, which it would show
+ * to the next reader. */
 struct kind {
 	const struct kind_ops *ops;
 	void *priv;
 	const char *dir; /* "kernel", "engine" */
+	bool per_reader;
 };
 
 /**

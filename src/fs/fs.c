@@ -12,8 +12,16 @@
 #include "fs_int.h"
 
 /* Connections come and go: the kernel may cache a name or attributes
- * briefly, every open asks the kind afresh anyway. */
+ * briefly, every open asks the kind afresh anyway. A per-reader kind's are
+ * never cached: the kernel's dentry and attribute caches are shared by
+ * every reader of the mount (bind mounts in containers too), so a name one
+ * reader looked up would be found by the next without asking us. */
 #define ENTRY_TIMEOUT 1.0
+
+static double timeout_of(const struct kind *k)
+{
+	return k->per_reader ? 0 : ENTRY_TIMEOUT;
+}
 
 void fs_hold(struct fs *fs, struct handle *h, enum handle_type type)
 {
@@ -147,14 +155,15 @@ struct conn_at {
 
 /* A kind that keeps no error buffer of its own (the kernel's) gets one per
  * directory, made at its first load; an engine directory costs none. */
-static int load(struct fs *fs, struct node *node, struct conn_at *a)
+static int load(struct fs *fs, const struct kind_caller *who, struct node *node,
+		struct conn_at *a)
 {
 	a->node = node;
 	a->k = &fs->kinds[node->kind];
 	a->c.label = node->name;
 	a->c.err = node->err;
-	int err =
-		a->k->ops->load(a->k->priv, strchr(node->name, '/') + 1, &a->c);
+	int err = a->k->ops->load(a->k->priv, who, strchr(node->name, '/') + 1,
+				  &a->c);
 	if (err < 0 || a->c.err)
 		return err;
 	if (!(node->err = calloc(1, TCPFS_ERR_MAX)))
@@ -163,13 +172,13 @@ static int load(struct fs *fs, struct node *node, struct conn_at *a)
 	return 0;
 }
 
-/* Load the connection of directory or file INO into A and its attributes
- * into ST; 0 or -ENOENT. */
-static int conn_stat(struct fs *fs, fuse_ino_t ino, struct conn_at *a,
-		     struct stat *st)
+/* Load the connection of directory or file INO, as WHO sees it, into A and
+ * its attributes into ST; 0, -ENOENT or the kind's -errno. */
+static int conn_stat(struct fs *fs, const struct kind_caller *who,
+		     fuse_ino_t ino, struct conn_at *a, struct stat *st)
 {
 	struct node *node = nodes_get(fs->nodes, ino);
-	int err = node ? load(fs, node, a) : -ENOENT;
+	int err = node ? load(fs, who, node, a) : -ENOENT;
 	if (err < 0)
 		return err;
 	int r = node_row(ino);
@@ -183,21 +192,24 @@ static int conn_stat(struct fs *fs, fuse_ino_t ino, struct conn_at *a,
 	return 0;
 }
 
-static void reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen)
+/* Answer a lookup with ST, cached by the kernel for TIMEOUT seconds. */
+static void reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen,
+			double timeout)
 {
 	struct fuse_entry_param e = {
 		.ino = st->st_ino,
 		.generation = gen,
 		.attr = *st,
-		.attr_timeout = ENTRY_TIMEOUT,
-		.entry_timeout = ENTRY_TIMEOUT,
+		.attr_timeout = timeout,
+		.entry_timeout = timeout,
 	};
 	fuse_reply_entry(req, &e);
 }
 
-static uid_t caller(fuse_req_t req)
+static struct kind_caller caller(fuse_req_t req)
 {
-	return fuse_req_ctx(req)->uid;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	return (struct kind_caller){ctx->uid, ctx->gid, ctx->pid};
 }
 
 /* ---- lookup, forget, getattr ---- */
@@ -215,12 +227,13 @@ static void lookup_root(fuse_req_t req, const char *name)
 		return;
 	}
 	stat_fixed(fs, &st, ino);
-	reply_entry(req, &st, 0);
+	reply_entry(req, &st, 0, ENTRY_TIMEOUT);
 }
 
 static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	char path[NODE_NAME_MAX];
 	struct conn_at a;
 	struct stat st;
@@ -228,7 +241,7 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 	for (int i = 0; i < k->ops->nfixed; i++)
 		if (strcmp(name, k->ops->fixed[i]) == 0) {
 			stat_fixed(fs, &st, fixed_ino(fs, k, i));
-			reply_entry(req, &st, 0);
+			reply_entry(req, &st, 0, ENTRY_TIMEOUT);
 			return;
 		}
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", k->dir, name) >=
@@ -242,7 +255,7 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 		return;
 	}
 	node->kind = (int)(k - fs->kinds);
-	int err = conn_stat(fs, node->ino, &a, &st);
+	int err = conn_stat(fs, &who, node->ino, &a, &st);
 	if (err < 0) {
 		if (node->nlookup == 0)
 			nodes_forget(fs->nodes, node->ino, 0);
@@ -250,12 +263,13 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen);
+	reply_entry(req, &st, node->gen, timeout_of(k));
 }
 
 static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct node *node = nodes_get(fs->nodes, parent);
 	struct conn_at a;
 	struct stat st;
@@ -265,13 +279,13 @@ static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	int err = conn_stat(fs, parent + (fuse_ino_t)r + 1, &a, &st);
+	int err = conn_stat(fs, &who, parent + (fuse_ino_t)r + 1, &a, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen);
+	reply_entry(req, &st, node->gen, timeout_of(a.k));
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -305,15 +319,18 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct conn_at a;
 	struct stat st;
 	(void)fi;
 	int err = ino < NODE_FIXED ? stat_fixed(fs, &st, ino) :
-				     conn_stat(fs, ino, &a, &st);
+				     conn_stat(fs, &who, ino, &a, &st);
 	if (err < 0)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_attr(req, &st, ENTRY_TIMEOUT);
+		fuse_reply_attr(req, &st,
+				ino < NODE_FIXED ? ENTRY_TIMEOUT :
+						   timeout_of(a.k));
 }
 
 /* O_TRUNC from `echo verb > ctl` arrives as a size change: accept it. */
@@ -348,7 +365,8 @@ static void list_conn(void *arg, const char *name, uint64_t hint)
 	dir_add(arg, hint ? hint : 1, S_IFDIR, name);
 }
 
-static int list_dir(struct fs *fs, fuse_ino_t ino, struct buf *list)
+static int list_dir(struct fs *fs, const struct kind_caller *who,
+		    fuse_ino_t ino, struct buf *list)
 {
 	const struct kind *k = kind_dir(fs, ino);
 	dir_add(list, ino, S_IFDIR, ".");
@@ -368,12 +386,13 @@ static int list_dir(struct fs *fs, fuse_ino_t ino, struct buf *list)
 		for (int i = 0; i < k->ops->nfixed; i++)
 			dir_add(list, fixed_ino(fs, k, i), S_IFREG,
 				k->ops->fixed[i]);
-		int err = k->ops->list(k->priv, list_conn, list);
+		int err = k->ops->list(k->priv, who, list_conn, list);
 		return err < 0 ? err : list->err;
 	}
 	struct conn_at a;
 	struct stat st;
-	int err = ino >= NODE_FIXED ? conn_stat(fs, ino, &a, &st) : -ENOTDIR;
+	int err = ino >= NODE_FIXED ? conn_stat(fs, who, ino, &a, &st) :
+				      -ENOTDIR;
 	if (err < 0)
 		return err;
 	for (int r = 0; r < files_count(a.k); r++)
@@ -414,8 +433,9 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct buf *list = &((struct snap *)handle_of(fi))->b;
 	if (off == 0) {
+		struct kind_caller who = caller(req);
 		buf_free(list);
-		int err = list_dir(fs_of(req), ino, list);
+		int err = list_dir(fs_of(req), &who, ino, list);
 		if (err < 0) {
 			fuse_reply_err(req, -err);
 			return;
@@ -458,6 +478,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	const struct kind *k = kind_dir(fs, parent);
 	char path[NODE_NAME_MAX], err_buf[TCPFS_ERR_MAX] = "";
 	struct kind_conn c = {.label = path, .err = err_buf};
@@ -474,9 +495,8 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct node *node = nodes_find(fs->nodes, path);
 	if (node && node->err) /* its err file tells why not */
 		c.err = node->err;
-	int err = k->ops->load(k->priv, name, &c);
-	if (err == 0 && caller(req) != 0 &&
-	    !(c.owned && caller(req) == c.owner))
+	int err = k->ops->load(k->priv, &who, name, &c);
+	if (err == 0 && who.uid != 0 && !(c.owned && who.uid == c.owner))
 		err = -EPERM;
 	if (err == 0)
 		err = k->ops->rmdir(k->priv, &c);
@@ -520,7 +540,8 @@ static void fixed_open(fuse_req_t req, const struct kind *k, int i,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	int err = k->ops->fixed_open(k->priv, i, caller(req), &s->b);
+	struct kind_caller who = caller(req);
+	int err = k->ops->fixed_open(k->priv, i, &who, &s->b);
 	if (err < 0) {
 		handle_drop(fs_of(req), &s->h);
 		fuse_reply_err(req, -err);
@@ -557,6 +578,7 @@ static void stream_open(fuse_req_t req, struct conn_at *a, int r,
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct conn_at a;
 	struct stat st;
 	int i;
@@ -569,13 +591,14 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fixed_open(req, k, i, fi);
 		return;
 	}
-	int err = ino < NODE_FIXED ? -EISDIR : conn_stat(fs, ino, &a, &st);
+	int err = ino < NODE_FIXED ? -EISDIR :
+				     conn_stat(fs, &who, ino, &a, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
 	}
 	int r = node_row(ino), acc = fi->flags & O_ACCMODE;
-	if (!files_may_open(a.k, r, &a.c, caller(req), acc != O_WRONLY,
+	if (!files_may_open(a.k, r, &a.c, who.uid, acc != O_WRONLY,
 			    acc != O_RDONLY)) {
 		fuse_reply_err(req, EACCES);
 		return;
@@ -623,6 +646,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct handle *h = handle_of(fi);
 	struct conn_at a;
 	struct stat st;
@@ -631,10 +655,9 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		park_write(fs, req, (struct stream *)h, data, size);
 		return;
 	}
-	int err = conn_stat(fs, ino, &a, &st);
+	int err = conn_stat(fs, &who, ino, &a, &st);
 	if (err == 0)
-		err = files_write(a.k, node_row(ino), &a.c, caller(req), data,
-				  size);
+		err = files_write(a.k, node_row(ino), &a.c, &who, data, size);
 	if (err == -EINPROGRESS)
 		park_connect(fs, req, a.k, a.c.key, size);
 	else if (err < 0)

@@ -1,9 +1,14 @@
 /* The kernel kind: kernel/, one directory per kernel TCP socket.
  *
- * A directory's name holds the socket's tuple and cookie (sockname.h), so
- * every load asks sock_diag for that one socket afresh. Its own rows are pid
- * and, with kbpf, trace; ctl close (or hangup) is SOCK_DESTROY. The destroy
- * monitor posts an events line for every socket the kernel destroys. With
+ * Each reader sees the sockets of its own network namespace (the pool,
+ * netns.h, gives the sock_diag handles of the request's pid's namespace),
+ * unless --netns pinned the pool to one. A directory's name holds the
+ * socket's tuple and cookie (sockname.h), so every load asks sock_diag of
+ * the reader's namespace for that one socket afresh: a socket of another
+ * namespace is not found there. Its own rows are pid and, with kbpf,
+ * trace; ctl close (or hangup) is SOCK_DESTROY, in the namespace the
+ * connection was loaded from. The destroy monitor of each namespace in use
+ * posts an events line for every socket the kernel destroys. With
  * kbpf, the daemon's own network namespace is watched: every state change
  * and reset posts an events line, and each socket's last entries are kept
  * by cookie (khist.h) for its trace and its iss/irs. */
@@ -21,15 +26,15 @@
 #include "tcpfs/kinds.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
+#include "tcpfs/netns.h"
 #include "tcpfs/procpid.h"
 
 struct kernel {
 	struct loop *loop;
 	struct events *events;
-	struct diag *diag;
-	struct diag *monitor; /* NULL: no destroy events */
+	struct netns_pool *pool;
 	struct procpid *procpid;
-	bool watching;	    /* MONITOR is in the loop */
+	bool watching;	    /* the pool's fd is in the loop */
 	struct kbpf *kbpf;  /* NULL: no sequence numbers */
 	int seq_err;	    /* the last kbpf_seq() error logged, to log once */
 	struct khist *hist; /* NULL: no history (no kbpf, or not watching) */
@@ -38,18 +43,24 @@ struct kernel {
 	bool draining;	    /* kbpf_fd() is in the loop */
 };
 
-_Static_assert(sizeof(struct diag_sock) <= KIND_PRIV_MAX, "priv too small");
+/* A loaded socket: as the kernel described it, and where. */
+struct ksock {
+	struct diag_sock s;
+	uint64_t netns; /* the inode of the namespace it was loaded from */
+};
+
+_Static_assert(sizeof(struct ksock) <= KIND_PRIV_MAX, "priv too small");
 
 static const struct diag_sock *sock_of(const struct kind_conn *c)
 {
-	return (const struct diag_sock *)c->priv;
+	return &((const struct ksock *)c->priv)->s;
 }
 
 /* Add the sequence numbers kbpf has of S to V, if any: a socket that is
  * gone or another one (-ENOENT) shows none, and neither does an error
  * (logged at debug level when it differs from the last one). */
-static void add_seq(struct kernel *kk, const struct diag_sock *s,
-		    struct view *v)
+static void add_seq(struct kernel *kk, const struct netns *ns,
+		    const struct diag_sock *s, struct view *v)
 {
 #ifdef HAVE_KBPF
 	struct kbpf_tuple t = {.family = s->key.family,
@@ -61,7 +72,12 @@ static void add_seq(struct kernel *kk, const struct diag_sock *s,
 		return;
 	memcpy(t.src, s->key.src, sizeof(t.src));
 	memcpy(t.dst, s->key.dst, sizeof(t.dst));
-	int err = kbpf_seq(kk->kbpf, &t, s->key.cookie, &q);
+	/* the lookup runs in the calling thread's namespace */
+	int err = netns_pool_enter(kk->pool, ns);
+	if (err == 0) {
+		err = kbpf_seq(kk->kbpf, &t, s->key.cookie, &q);
+		netns_pool_leave(kk->pool, ns);
+	}
 	if (err == 0) {
 		view_add_kseq(v, &q);
 	} else if (err != -ENOENT && err != kk->seq_err) {
@@ -70,7 +86,7 @@ static void add_seq(struct kernel *kk, const struct diag_sock *s,
 		     strerror(-err));
 	}
 #else
-	(void)kk, (void)s, (void)v;
+	(void)kk, (void)ns, (void)s, (void)v;
 #endif
 }
 
@@ -89,19 +105,25 @@ static void add_hist(struct kernel *kk, const struct diag_sock *s,
 		view_set(v, VF_IRS, "%u", h->irs);
 }
 
-static int kernel_load(void *k, const char *name, struct kind_conn *c)
+static int kernel_load(void *k, const struct kind_caller *who, const char *name,
+		       struct kind_conn *c)
 {
 	struct kernel *kk = k;
-	struct diag_sock *s = (struct diag_sock *)c->priv;
+	struct ksock *ks = (struct ksock *)c->priv;
+	struct diag_sock *s = &ks->s;
 	struct diag_key key;
+	struct netns *ns;
 
 	if (sockname_parse(name, &key) < 0)
 		return -ENOENT;
-	int err = diag_get(kk->diag, &key, s);
+	int err = netns_pool_of_pid(kk->pool, who->pid, &ns);
+	if (err == 0)
+		err = diag_get(ns->diag, &key, s);
 	if (err < 0)
 		return err;
+	ks->netns = ns->ino;
 	view_from_diag(&c->view, s);
-	add_seq(kk, s, &c->view);
+	add_seq(kk, ns, s, &c->view);
 	add_hist(kk, s, &c->view);
 	c->owned = s->full;
 	c->owner = s->full ? s->uid : 0;
@@ -123,11 +145,14 @@ static void list_socket(const struct diag_sock *s, void *arg)
 	l->fn(l->arg, name, s->inode ? s->inode : s->key.cookie);
 }
 
-static int kernel_list(void *k, kind_list_fn fn, void *arg)
+static int kernel_list(void *k, const struct kind_caller *who, kind_list_fn fn,
+		       void *arg)
 {
 	struct kernel *kk = k;
 	struct lister l = {fn, arg};
-	return diag_dump(kk->diag, list_socket, &l);
+	struct netns *ns;
+	int err = netns_pool_of_pid(kk->pool, who->pid, &ns);
+	return err < 0 ? err : diag_dump(ns->diag, list_socket, &l);
 }
 
 static bool has_holders(void *k, const struct kind_conn *c)
@@ -172,24 +197,30 @@ static int render_trace(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-/* Kernel sockets take close (and hangup): SOCK_DESTROY, with the cookie. */
+/* Kernel sockets take close (and hangup): SOCK_DESTROY, with the cookie,
+ * in the namespace the socket was loaded from (the writer's). */
 static int kernel_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
-		      uid_t caller)
+		      const struct kind_caller *who)
 {
 	struct kernel *kk = k;
 	const struct diag_key *key = &sock_of(c)->key;
-	(void)caller;
+	/* loaded by this very request: its namespace is open */
+	struct netns *ns =
+		netns_pool_find(kk->pool, ((struct ksock *)c->priv)->netns);
+	(void)who;
 	if (cmd->verb != CTL_CLOSE && cmd->verb != CTL_HANGUP)
 		return kind_fail(c, -EINVAL,
 				 "'%s' is for engine connections; a kernel "
 				 "socket takes close or hangup",
 				 ctl_verb_name(cmd->verb));
+	if (!ns)
+		return kind_fail(c, -ENOENT, "its network namespace is gone");
 
-	int err = diag_destroy(kk->diag, key);
+	int err = diag_destroy(ns->diag, key);
 	struct diag_sock still;
 	/* The kernel's lookup reaches one SO_REUSEPORT sibling only: for the
 	 * others it says "gone" while the socket is still there. */
-	if (err == -ENOENT && diag_get(kk->diag, key, &still) == 0)
+	if (err == -ENOENT && diag_get(ns->diag, key, &still) == 0)
 		err = -EBUSY;
 	switch (err) {
 	case 0:
@@ -236,20 +267,25 @@ static const struct kind_ops kernel_ops = {
 	.destroy = kernel_drop,
 };
 
-static void on_destroyed(const struct diag_sock *s, void *arg)
+static void on_destroyed(const struct netns *ns, const struct diag_sock *s,
+			 void *arg)
 {
 	struct kernel *kk = arg;
 	char name[SOCKNAME_MAX];
+	(void)ns;
+	if (!s) {
+		events_say(kk->events,
+			   "kernel lost destroy events (netlink overrun)");
+		return;
+	}
 	sockname_format(name, &s->key);
 	events_say(kk->events, "kernel/%s destroyed", name);
 }
 
-static void on_monitor(void *arg)
+static void on_pool(void *arg)
 {
 	struct kernel *kk = arg;
-	if (diag_monitor_read(kk->monitor, on_destroyed, kk) == -ENOBUFS)
-		events_say(kk->events,
-			   "kernel lost destroy events (netlink overrun)");
+	netns_pool_run(kk->pool);
 }
 
 #ifdef HAVE_KBPF
@@ -368,9 +404,8 @@ static void kernel_drop(void *k)
 {
 	struct kernel *kk = k;
 	if (kk->watching)
-		loop_del(kk->loop, diag_fd(kk->monitor));
-	diag_close(kk->monitor);
-	diag_close(kk->diag);
+		loop_del(kk->loop, netns_pool_fd(kk->pool));
+	netns_pool_free(kk->pool);
 	procpid_free(kk->procpid);
 #ifdef HAVE_KBPF
 	if (kk->draining) {
@@ -384,13 +419,12 @@ static void kernel_drop(void *k)
 }
 
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
-		    struct diag *diag, struct diag *monitor,
-		    struct procpid *procpid, struct kbpf *kbpf)
+		    struct netns_pool *pool, struct procpid *procpid,
+		    struct kbpf *kbpf)
 {
 	struct kernel *kk = calloc(1, sizeof(*kk));
 	if (!kk) {
-		diag_close(diag);
-		diag_close(monitor);
+		netns_pool_free(pool);
 		procpid_free(procpid);
 #ifdef HAVE_KBPF
 		kbpf_close(kbpf);
@@ -399,22 +433,24 @@ int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 	}
 	*kk = (struct kernel){.loop = loop,
 			      .events = events,
-			      .diag = diag,
-			      .monitor = monitor,
+			      .pool = pool,
 			      .procpid = procpid,
 			      .kbpf = kbpf};
-	int err = diag && procpid ? 0 : -ENOMEM;
-	if (!err && monitor &&
-	    !(err = loop_add(loop, diag_fd(monitor), on_monitor, kk)))
+	int err = pool && procpid ? 0 : -ENOMEM;
+	if (!err && !(err = loop_add(loop, netns_pool_fd(pool), on_pool, kk)))
 		kk->watching = true;
 	if (err < 0) {
 		kernel_drop(kk);
 		return err;
 	}
+	netns_pool_on_destroyed(pool, on_destroyed, kk);
 #ifdef HAVE_KBPF
 	if (kbpf)
 		watch_history(kk);
 #endif
-	*k = (struct kind){&kernel_ops, kk, "kernel"};
+	*k = (struct kind){.ops = &kernel_ops,
+			   .priv = kk,
+			   .dir = "kernel",
+			   .per_reader = !netns_pool_pinned(pool)};
 	return 0;
 }

@@ -8,10 +8,17 @@
 
 #include "fs_harness.h"
 
-static struct fconn *by_name(struct fkind *fk, const char *name)
+/* Whether WHO sees FC (alive, and of its reader if it has one). */
+static bool sees(const struct kind_caller *who, const struct fconn *fc)
+{
+	return fc->alive && (!fc->reader || fc->reader == who->pid);
+}
+
+static struct fconn *by_name(struct fkind *fk, const struct kind_caller *who,
+			     const char *name)
 {
 	for (int i = 0; i < FAKE_CONNS; i++)
-		if (fk->c[i].alive && strcmp(fk->c[i].name, name) == 0)
+		if (sees(who, &fk->c[i]) && strcmp(fk->c[i].name, name) == 0)
 			return &fk->c[i];
 	return NULL;
 }
@@ -21,19 +28,21 @@ static struct fconn *of(struct fkind *fk, uint64_t key)
 	return key < FAKE_CONNS && fk->c[key].alive ? &fk->c[key] : NULL;
 }
 
-static int f_list(void *k, kind_list_fn fn, void *arg)
+static int f_list(void *k, const struct kind_caller *who, kind_list_fn fn,
+		  void *arg)
 {
 	struct fkind *fk = k;
 	for (int i = 0; i < FAKE_CONNS; i++)
-		if (fk->c[i].alive)
+		if (sees(who, &fk->c[i]))
 			fn(arg, fk->c[i].name, 100 + (uint64_t)i);
 	return 0;
 }
 
-static int f_load(void *k, const char *name, struct kind_conn *c)
+static int f_load(void *k, const struct kind_caller *who, const char *name,
+		  struct kind_conn *c)
 {
 	struct fkind *fk = k;
-	struct fconn *fc = by_name(fk, name);
+	struct fconn *fc = by_name(fk, who, name);
 	if (!fc)
 		return -ENOENT;
 	c->view.have = 0;
@@ -46,12 +55,12 @@ static int f_load(void *k, const char *name, struct kind_conn *c)
 }
 
 static int f_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
-		 uid_t caller)
+		 const struct kind_caller *who)
 {
 	struct fkind *fk = k;
 	fk->ctl_calls++;
 	fk->last = *cmd;
-	fk->last_caller = caller;
+	fk->last_who = *who;
 	if (cmd->verb == CTL_CONNECT)
 		return -EINPROGRESS;
 	if (cmd->verb == CTL_HANGUP)
@@ -83,10 +92,11 @@ static int f_rmdir(void *k, struct kind_conn *c)
 	return 0;
 }
 
-static int f_fixed_open(void *k, int i, uid_t caller, struct buf *out)
+static int f_fixed_open(void *k, int i, const struct kind_caller *who,
+			struct buf *out)
 {
-	(void)k;
-	buf_printf(out, "fixed %d for %u\n", i, (unsigned)caller);
+	((struct fkind *)k)->last_who = *who;
+	buf_printf(out, "fixed %d for %u\n", i, (unsigned)who->uid);
 	return out->err;
 }
 
@@ -186,7 +196,7 @@ static const struct kind_ops f_ops = {
 	.stream_close = f_close,
 };
 
-void harness_init(struct harness *h, int n)
+static void init(struct harness *h, int n, bool per_reader)
 {
 	memset(h, 0, sizeof(*h));
 	for (int i = 0; i < n; i++) {
@@ -196,10 +206,24 @@ void harness_init(struct harness *h, int n)
 		fc->alive = true;
 		waitq_init(&fc->wq);
 	}
-	h->kind = (struct kind){&f_ops, &h->fk, "fake"};
+	h->kind = (struct kind){.ops = &f_ops,
+				.priv = &h->fk,
+				.dir = "fake",
+				.per_reader = per_reader};
 	h->events = events_new();
 	h->fs = fs_new(h->events, &h->kind, 1);
 	fake_notified = fake_destroyed = 0;
+	fake_pid = 0;
+}
+
+void harness_init(struct harness *h, int n)
+{
+	init(h, n, false);
+}
+
+void harness_init_per_reader(struct harness *h, int n)
+{
+	init(h, n, true);
 }
 
 void harness_fini(struct harness *h)

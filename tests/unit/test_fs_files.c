@@ -81,7 +81,7 @@ static void test_ctl_dispatch(void **state)
 	assert_int_equal(h.fk.last.verb, CTL_KEEPALIVE);
 	assert_int_equal(h.fk.last.argc, 1);
 	assert_string_equal(h.fk.last.argv[0], "30");
-	assert_int_equal(h.fk.last_caller, 1000);
+	assert_int_equal(h.fk.last_who.uid, 1000);
 
 	/* bad syntax never reaches the kind: EINVAL, the reason in err */
 	req = op_write(&h, ctl, &fi, "frobnicate", 1000);
