@@ -29,6 +29,7 @@
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/netns.h"
+#include "tcpfs/nsscan.h"
 #include "tcpfs/procpid.h"
 #include "tcpfs/tundrv.h"
 
@@ -210,20 +211,31 @@ static struct kbpf *open_kbpf(void)
 #endif
 }
 
+/* Where network namespaces are bind-mounted: by ip netns (its names, and
+ * podman's), and by other runtimes (docker, rootless podman). */
+static const char *const netns_named[] = {"/run/netns", "/var/run/netns", NULL};
+static const char *const netns_others[] = {"/run/docker/netns",
+					   "/var/run/docker/netns",
+					   "/run/user/*/netns", NULL};
+
 /* The kernel kind: sock_diag per network namespace (each reader's, or
- * only the one --netns entered: PINNED), /proc, kbpf. */
+ * only the one --netns entered: PINNED), the host's namespaces for netns/,
+ * /proc, kbpf. */
 static int build_kernel(struct parts *p, struct loop *loop, bool pinned)
 {
 	struct netns_pool *pool = netns_pool_new(pinned);
 	int err = errno;
-	struct procpid *procpid = pool ? procpid_new("/proc") : NULL;
+	struct nsscan *scan =
+		pool ? nsscan_new("/proc", netns_named, netns_others) : NULL;
+	struct procpid *procpid = scan ? procpid_new("/proc") : NULL;
 	if (!procpid) {
-		err = pool ? errno : err;
+		err = pool ? ENOMEM : err;
 		netns_pool_free(pool);
+		nsscan_free(scan);
 		return -(err ? err : ENOMEM);
 	}
-	return kernel_kind_new(&p->kinds[0], loop, p->events, pool, procpid,
-			       open_kbpf());
+	return kernel_kind_new(&p->kinds[0], loop, p->events, pool, scan,
+			       procpid, open_kbpf());
 }
 
 /* The engine kind, over its driver if the engine can run. */

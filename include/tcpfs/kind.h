@@ -33,9 +33,11 @@
 #define TCPFS_ERR_MAX 256
 /* Bytes a kind may keep in a loaded record (kind_conn.priv). */
 #define KIND_PRIV_MAX 512
-/* Most rows a kind may add; most fixed files in its directory. */
+/* Most rows a kind may add; most fixed files in its directory; most files
+ * of a scope's directory. */
 #define KIND_FILES_MAX 8
 #define KIND_FIXED_MAX 4
+#define KIND_SCOPE_FILES_MAX 4
 
 /* One connection, loaded fresh for one request. fs fills label and err
  * (the directory's own buffer, or NULL while it has none) before load; the
@@ -66,11 +68,14 @@ struct kind_file {
 /* Who asks: the process a request comes from, as FUSE gave it. PID is 0
  * when the reader is not visible in the daemon's pid namespace. A kind may
  * show each reader a view of its own (kernel/: the sockets of the reader's
- * network namespace). */
+ * network namespace). SCOPE, when not 0, names the view asked for instead
+ * (netns/SCOPE/kernel: that namespace's sockets); fs lets only root ask
+ * for one. */
 struct kind_caller {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	uint64_t scope;
 };
 
 /* Called by list() for each connection: NAME, and an inode number hint
@@ -183,6 +188,30 @@ struct kind_ops {
 	 * \param s: the stream
 	 */
 	void (*stream_close)(void *k, void *s);
+
+	/* Scopes: other views of the kind (kernel: the other network
+	 * namespaces of the host), each a directory SCOPES/NAME (NAME the
+	 * scope's number in decimal) holding the scope's files and the kind's
+	 * directory as seen in that scope. fs lets only root in. NULL: none. */
+	const char *scopes;		/* "netns" */
+	const char *const *scope_files; /* "name", "pids" */
+	int nscope_files;		/* at most KIND_SCOPE_FILES_MAX */
+	/**
+	 * scope_list - every scope, for readdir of SCOPES
+	 * \param fn: called with ARG, each scope's name and its number as
+	 *            the d_ino hint
+	 * Returns 0, or -errno (-ENOMEM).
+	 */
+	int (*scope_list)(void *k, kind_list_fn fn, void *arg);
+	/**
+	 * scope_file - a scope's file, or whether the scope is there
+	 * \param scope: its number
+	 * \param i: an index into scope_files; -1: the scope itself
+	 * \param out: its contents; NULL: only whether it exists
+	 * Returns 0; -ENOENT if the scope is gone or has no such file (a
+	 * namespace without a name); -ENOMEM.
+	 */
+	int (*scope_file)(void *k, uint64_t scope, int i, struct buf *out);
 
 	/**
 	 * destroy - free the kind and what it owns (its sources, its

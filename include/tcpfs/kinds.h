@@ -20,6 +20,7 @@
 struct events;
 struct loop;
 struct netns_pool;
+struct nsscan;
 struct procpid;
 struct tundrv;
 struct kbpf;
@@ -32,17 +33,19 @@ struct kbpf_seq;
  * \param events: the hub destroy lines go to
  * \param pool: sock_diag per namespace (required); owned from now on,
  *              even on failure
+ * \param scan: the host's namespaces, for netns/ (required); owned from
+ *              now on, even on failure
  * \param procpid: the /proc table (required); owned from now on
  * \param kbpf: the eBPF backend (kbpf.h), or NULL: then no kernel socket
  *             shows sequence numbers; owned from now on (closed with the
  *             kind, even on failure); always NULL without HAVE_KBPF
- * Free it with kind_free(). Returns 0; -ENOMEM (also for a NULL POOL or
- * PROCPID); or -ENOSPC or
+ * Free it with kind_free(). Returns 0; -ENOMEM (also for a NULL POOL, SCAN
+ * or PROCPID); or -ENOSPC or
  * epoll's -errno from loop_add() (then *K is unset).
  */
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
-		    struct netns_pool *pool, struct procpid *procpid,
-		    struct kbpf *kbpf);
+		    struct netns_pool *pool, struct nsscan *scan,
+		    struct procpid *procpid, struct kbpf *kbpf);
 
 /**
  * engine_kind_new - the engine kind: engine/

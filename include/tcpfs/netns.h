@@ -89,7 +89,19 @@ struct netns *netns_pool_home(struct netns_pool *p);
  */
 int netns_pool_of_pid(struct netns_pool *p, pid_t pid, struct netns **out);
 /**
- * netns_pool_find - a namespace already open
+ * netns_pool_of_path - a namespace by a file that names it, its handles
+ *                      opened
+ * \param p: the pool
+ * \param path: the file (a bind mount, /proc/PID/ns/net)
+ * \param ino: the namespace's inode, which PATH must still name
+ * \param out: set to the namespace, valid until the next netns_pool_run()
+ * Returns 0; -ENOENT if PATH is gone or names another namespace now;
+ * -EACCES; or the -errno of opening the handles in it.
+ */
+int netns_pool_of_path(struct netns_pool *p, const char *path, uint64_t ino,
+		       struct netns **out);
+/**
+ * netns_pool_find - a namespace already open, marked used now
  * \param p: the pool
  * \param ino: its inode
  * Returns it, or NULL if it is not open (never opened, or closed idle).

@@ -132,12 +132,20 @@ struct netns *netns_pool_home(struct netns_pool *p)
 	return &p->ns[0];
 }
 
-struct netns *netns_pool_find(struct netns_pool *p, uint64_t ino)
+static struct netns *lookup(struct netns_pool *p, uint64_t ino)
 {
 	for (int i = 0; i < p->n; i++)
 		if (p->ns[i].ino == ino)
 			return &p->ns[i];
 	return NULL;
+}
+
+struct netns *netns_pool_find(struct netns_pool *p, uint64_t ino)
+{
+	struct netns *ns = lookup(p, ino);
+	if (ns)
+		ns->used_ms = now_ms();
+	return ns;
 }
 
 /* Drop slot I (not the home): close it, move the last slot there. */
@@ -164,7 +172,8 @@ static struct netns *take_slot(struct netns_pool *p)
 	return ns;
 }
 
-/* Open the namespace of FD (inode INO) in a new slot; 0 or -errno. */
+/* Open the namespace of FD (inode INO) in a new slot, which owns FD from
+ * now on (closed on failure); 0 or -errno. */
 static int open_ns(struct netns_pool *p, int fd, uint64_t ino,
 		   struct netns **out)
 {
@@ -197,6 +206,40 @@ static int say(struct netns_pool *p, pid_t pid, int err, const char *why)
 	return err;
 }
 
+/* The namespace PATH names, whose inode was INO: found, or opened. */
+static int of_path(struct netns_pool *p, const char *path, uint64_t ino,
+		   struct netns **out)
+{
+	struct netns *ns = lookup(p, ino);
+	struct stat st;
+	if (!ns) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		/* the process may have moved, or the mount gone, since */
+		int err = fstat(fd, &st) < 0 ? -errno :
+			  st.st_ino != ino   ? -ENOENT :
+					       0;
+		if (err < 0) {
+			close(fd);
+			return err;
+		}
+		if ((err = open_ns(p, fd, ino, &ns)) < 0) /* closed FD */
+			return err;
+		tlog(LOG_DEBUG, "netns %llu: opened from %s",
+		     (unsigned long long)ino, path);
+	}
+	ns->used_ms = now_ms();
+	*out = ns;
+	return 0;
+}
+
+int netns_pool_of_path(struct netns_pool *p, const char *path, uint64_t ino,
+		       struct netns **out)
+{
+	return of_path(p, path, ino, out);
+}
+
 int netns_pool_of_pid(struct netns_pool *p, pid_t pid, struct netns **out)
 {
 	char path[64];
@@ -214,26 +257,10 @@ int netns_pool_of_pid(struct netns_pool *p, pid_t pid, struct netns **out)
 	if (stat(path, &st) < 0)
 		return say(p, pid, errno == ENOENT ? -ESRCH : -errno,
 			   "cannot find its network namespace");
-	struct netns *ns = netns_pool_find(p, st.st_ino);
-	if (!ns) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return say(p, pid, errno == ENOENT ? -ESRCH : -errno,
-				   "cannot open its network namespace");
-		if (fstat(fd, &st) < 0) { /* it may have moved since */
-			close(fd);
-			return say(p, pid, -errno, "fstat of its namespace");
-		}
-		int err = open_ns(p, fd, st.st_ino, &ns);
-		if (err < 0)
-			return say(p, pid, err,
-				   "cannot open sock_diag in its network "
-				   "namespace");
-		tlog(LOG_DEBUG, "netns %llu: opened for pid %d",
-		     (unsigned long long)ns->ino, (int)pid);
-	}
-	ns->used_ms = now_ms();
-	*out = ns;
+	int err = of_path(p, path, st.st_ino, out);
+	if (err < 0)
+		return say(p, pid, err == -ENOENT ? -ESRCH : err,
+			   "cannot open sock_diag in its network namespace");
 	return 0;
 }
 
@@ -285,7 +312,7 @@ void netns_pool_run(struct netns_pool *p)
 	int n = epoll_wait(p->ep, ev, 16, 0);
 	bool timer = false;
 	for (int i = 0; i < n; i++) {
-		struct netns *ns = netns_pool_find(p, ev[i].data.u64);
+		struct netns *ns = lookup(p, ev[i].data.u64);
 		if (ev[i].data.u64 == 0)
 			timer = true;
 		else if (ns && ns->monitor) {

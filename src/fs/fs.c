@@ -10,6 +10,7 @@
 
 #include "files.h"
 #include "fs_int.h"
+#include "tcpfs/log.h"
 
 /* Connections come and go: the kernel may cache a name or attributes
  * briefly, every open asks the kind afresh anyway. A per-reader kind's are
@@ -18,9 +19,9 @@
  * reader looked up would be found by the next without asking us. */
 #define ENTRY_TIMEOUT 1.0
 
-static double timeout_of(const struct kind *k)
+static double timeout_of(const struct kind *k, const struct node *n)
 {
-	return k->per_reader ? 0 : ENTRY_TIMEOUT;
+	return k->per_reader || (n && n->scope) ? 0 : ENTRY_TIMEOUT;
 }
 
 void fs_hold(struct fs *fs, struct handle *h, enum handle_type type)
@@ -70,6 +71,11 @@ struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds)
 	fs->events = events;
 	memcpy(fs->kinds, kinds, (size_t)nkinds * sizeof(*kinds));
 	fs->nkinds = nkinds;
+	fs->scoped = -1;
+	for (int i = nkinds - 1; i >= 0; i--)
+		if (kinds[i].ops->scopes)
+			fs->scoped = i;
+	fs->refused = (uid_t)-1;
 	fs->handles.prev = fs->handles.next = &fs->handles;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	return fs;
@@ -139,6 +145,8 @@ static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 	int i;
 	if (ino == INO_ROOT || kind_dir(fs, ino))
 		fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
+	else if (ino == INO_SCOPES && fs->scoped >= 0)
+		fill_stat(fs, st, ino, S_IFDIR | 0500, 0);
 	else if (ino == INO_EVENTS || kind_fixed(fs, ino, &i))
 		fill_stat(fs, st, ino, S_IFREG | 0444, 0);
 	else
@@ -153,16 +161,38 @@ struct conn_at {
 	struct kind_conn c;
 };
 
+/* Only root may enter the scopes (netns/): they show every container's
+ * sockets. The uid is the caller's in the mount's user namespace, so root
+ * of a container with a user namespace of its own is not root here. */
+static int may_scope(struct fs *fs, const struct kind_caller *who)
+{
+	if (who->uid == 0)
+		return 0;
+	if (who->uid != fs->refused)
+		tlog(LOG_NOTICE,
+		     "uid %u (pid %d) may not enter %s/: it shows the sockets "
+		     "of every network namespace, for root only",
+		     (unsigned)who->uid, (int)who->pid,
+		     fs->kinds[fs->scoped].ops->scopes);
+	fs->refused = who->uid;
+	return -EACCES;
+}
+
 /* A kind that keeps no error buffer of its own (the kernel's) gets one per
- * directory, made at its first load; an engine directory costs none. */
+ * directory, made at its first load; an engine directory costs none. A
+ * directory under a scope is loaded as seen in that scope. */
 static int load(struct fs *fs, const struct kind_caller *who, struct node *node,
 		struct conn_at *a)
 {
+	struct kind_caller in = *who;
+	in.scope = node->scope;
+	if (node->scope && may_scope(fs, who) < 0)
+		return -EACCES;
 	a->node = node;
 	a->k = &fs->kinds[node->kind];
 	a->c.label = node->name;
 	a->c.err = node->err;
-	int err = a->k->ops->load(a->k->priv, who, strchr(node->name, '/') + 1,
+	int err = a->k->ops->load(a->k->priv, &in, strrchr(node->name, '/') + 1,
 				  &a->c);
 	if (err < 0 || a->c.err)
 		return err;
@@ -172,12 +202,40 @@ static int load(struct fs *fs, const struct kind_caller *who, struct node *node,
 	return 0;
 }
 
+/* The attributes of a scope's directory, or of its file row R, or of the
+ * kind's directory in it (NODE is a scope's node): if WHO may see them and
+ * they are there. */
+static int scope_stat(struct fs *fs, const struct kind_caller *who,
+		      struct node *node, int r, struct stat *st)
+{
+	const struct kind *k = &fs->kinds[node->kind];
+	int err = may_scope(fs, who);
+	if (!err && node->type == NODE_SCOPE_KIND && r >= 0)
+		err = -ENOENT;
+	if (!err && r >= k->ops->nscope_files)
+		err = -ENOENT;
+	if (!err)
+		err = k->ops->scope_file(k->priv, node->scope,
+					 node->type == NODE_SCOPE ? r : -1,
+					 NULL);
+	if (err < 0)
+		return err;
+	fuse_ino_t ino = node->ino + (fuse_ino_t)(r + 1);
+	fill_stat(fs, st, ino, r < 0 ? S_IFDIR | 0500 : S_IFREG | 0400, 0);
+	return 0;
+}
+
 /* Load the connection of directory or file INO, as WHO sees it, into A and
- * its attributes into ST; 0, -ENOENT or the kind's -errno. */
+ * its attributes into ST; 0, -ENOENT or the kind's -errno. INO may also be
+ * a scope's directory or file (A is then not loaded: a->k is NULL). */
 static int conn_stat(struct fs *fs, const struct kind_caller *who,
 		     fuse_ino_t ino, struct conn_at *a, struct stat *st)
 {
 	struct node *node = nodes_get(fs->nodes, ino);
+	a->k = NULL;
+	a->node = node;
+	if (node && node->type != NODE_CONN)
+		return scope_stat(fs, who, node, node_row(ino), st);
 	int err = node ? load(fs, who, node, a) : -ENOENT;
 	if (err < 0)
 		return err;
@@ -209,7 +267,8 @@ static void reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen,
 static struct kind_caller caller(fuse_req_t req)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	return (struct kind_caller){ctx->uid, ctx->gid, ctx->pid};
+	return (struct kind_caller){
+		.uid = ctx->uid, .gid = ctx->gid, .pid = ctx->pid};
 }
 
 /* ---- lookup, forget, getattr ---- */
@@ -222,6 +281,9 @@ static void lookup_root(fuse_req_t req, const char *name)
 	for (int i = 0; i < fs->nkinds && !ino; i++)
 		if (strcmp(name, fs->kinds[i].dir) == 0)
 			ino = INO_KIND0 + (fuse_ino_t)i;
+	if (!ino && fs->scoped >= 0 &&
+	    strcmp(name, fs->kinds[fs->scoped].ops->scopes) == 0)
+		ino = INO_SCOPES;
 	if (!ino) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -230,7 +292,11 @@ static void lookup_root(fuse_req_t req, const char *name)
 	reply_entry(req, &st, 0, ENTRY_TIMEOUT);
 }
 
-static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
+/* Look up directory node DIR/NAME, of kind K in SCOPE, of TYPE: made if
+ * new, answered with its attributes if WHO may see it, else forgotten if
+ * nobody holds it. */
+static void lookup_node(fuse_req_t req, const struct kind *k, const char *dir,
+			uint64_t scope, enum node_type type, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct kind_caller who = caller(req);
@@ -238,13 +304,7 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 	struct conn_at a;
 	struct stat st;
 
-	for (int i = 0; i < k->ops->nfixed; i++)
-		if (strcmp(name, k->ops->fixed[i]) == 0) {
-			stat_fixed(fs, &st, fixed_ino(fs, k, i));
-			reply_entry(req, &st, 0, ENTRY_TIMEOUT);
-			return;
-		}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", k->dir, name) >=
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -255,6 +315,8 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 		return;
 	}
 	node->kind = (int)(k - fs->kinds);
+	node->type = type;
+	node->scope = scope;
 	int err = conn_stat(fs, &who, node->ino, &a, &st);
 	if (err < 0) {
 		if (node->nlookup == 0)
@@ -263,7 +325,65 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen, timeout_of(k));
+	reply_entry(req, &st, node->gen, timeout_of(k, node));
+}
+
+static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct stat st;
+
+	for (int i = 0; i < k->ops->nfixed; i++)
+		if (strcmp(name, k->ops->fixed[i]) == 0) {
+			stat_fixed(fs, &st, fixed_ino(fs, k, i));
+			reply_entry(req, &st, 0, ENTRY_TIMEOUT);
+			return;
+		}
+	lookup_node(req, k, k->dir, 0, NODE_CONN, name);
+}
+
+/* netns/N: N a scope's number, in decimal, as scope_list gives it. */
+static void lookup_scope(fuse_req_t req, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
+	const struct kind *k = &fs->kinds[fs->scoped];
+	char *end;
+	unsigned long long n = strtoull(name, &end, 10);
+	int err = may_scope(fs, &who);
+	if (!err && (!*name || *end || name[0] == '0' || n == 0))
+		err = -ENOENT;
+	if (err < 0) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	lookup_node(req, k, k->ops->scopes, n, NODE_SCOPE, name);
+}
+
+/* netns/N/NAME: one of the scope's files, or the kind's directory. */
+static void lookup_in_scope(fuse_req_t req, struct node *node, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
+	const struct kind *k = &fs->kinds[node->kind];
+	struct stat st;
+	int r = -1, err = 0;
+
+	if (strcmp(name, k->dir) == 0) {
+		lookup_node(req, k, node->name, node->scope, NODE_SCOPE_KIND,
+			    name);
+		return;
+	}
+	for (int i = 0; i < k->ops->nscope_files && r < 0; i++)
+		if (strcmp(name, k->ops->scope_files[i]) == 0)
+			r = i;
+	err = r < 0 ? -ENOENT : scope_stat(fs, &who, node, r, &st);
+	if (err < 0) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	node->nlookup++;
+	reply_entry(req, &st, node->gen, 0);
 }
 
 static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -285,17 +405,27 @@ static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen, timeout_of(a.k));
+	reply_entry(req, &st, node->gen, timeout_of(a.k, node));
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	const struct kind *k = kind_dir(fs_of(req), parent);
+	struct fs *fs = fs_of(req);
+	const struct kind *k = kind_dir(fs, parent);
+	struct node *node =
+		node_row(parent) < 0 ? nodes_get(fs->nodes, parent) : NULL;
 	if (parent == INO_ROOT)
 		lookup_root(req, name);
 	else if (k)
 		lookup_conn(req, k, name);
-	else if (parent >= NODE_FIXED && node_row(parent) < 0)
+	else if (parent == INO_SCOPES && fs->scoped >= 0)
+		lookup_scope(req, name);
+	else if (node && node->type == NODE_SCOPE)
+		lookup_in_scope(req, node, name);
+	else if (node && node->type == NODE_SCOPE_KIND)
+		lookup_node(req, &fs->kinds[node->kind], node->name,
+			    node->scope, NODE_CONN, name);
+	else if (node)
 		lookup_file(req, parent, name);
 	else
 		fuse_reply_err(req, ENOENT);
@@ -330,7 +460,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	else
 		fuse_reply_attr(req, &st,
 				ino < NODE_FIXED ? ENTRY_TIMEOUT :
-						   timeout_of(a.k));
+				a.k		 ? timeout_of(a.k, a.node) :
+						   0);
 }
 
 /* O_TRUNC from `echo verb > ctl` arrives as a size change: accept it. */
@@ -365,6 +496,26 @@ static void list_conn(void *arg, const char *name, uint64_t hint)
 	dir_add(arg, hint ? hint : 1, S_IFDIR, name);
 }
 
+/* A scope's directory (its files, the kind's directory) or the kind's
+ * directory in a scope (its connections there), NODE. */
+static int list_scope(struct fs *fs, const struct kind_caller *who,
+		      const struct node *node, struct buf *list)
+{
+	const struct kind *k = &fs->kinds[node->kind];
+	struct kind_caller in = *who;
+	if (node->type == NODE_SCOPE_KIND) {
+		in.scope = node->scope;
+		int err = k->ops->list(k->priv, &in, list_conn, list);
+		return err < 0 ? err : list->err;
+	}
+	for (int i = 0; i < k->ops->nscope_files; i++)
+		if (k->ops->scope_file(k->priv, node->scope, i, NULL) == 0)
+			dir_add(list, node->ino + (fuse_ino_t)i + 1, S_IFREG,
+				k->ops->scope_files[i]);
+	dir_add(list, 1, S_IFDIR, k->dir);
+	return list->err;
+}
+
 static int list_dir(struct fs *fs, const struct kind_caller *who,
 		    fuse_ino_t ino, struct buf *list)
 {
@@ -380,6 +531,9 @@ static int list_dir(struct fs *fs, const struct kind_caller *who,
 		}
 		if (fs->nkinds == 0)
 			dir_add(list, INO_EVENTS, S_IFREG, "events");
+		if (fs->scoped >= 0)
+			dir_add(list, INO_SCOPES, S_IFDIR,
+				fs->kinds[fs->scoped].ops->scopes);
 		return list->err;
 	}
 	if (k) {
@@ -389,12 +543,21 @@ static int list_dir(struct fs *fs, const struct kind_caller *who,
 		int err = k->ops->list(k->priv, who, list_conn, list);
 		return err < 0 ? err : list->err;
 	}
+	if (ino == INO_SCOPES && fs->scoped >= 0) {
+		k = &fs->kinds[fs->scoped];
+		int err = may_scope(fs, who);
+		if (!err)
+			err = k->ops->scope_list(k->priv, list_conn, list);
+		return err < 0 ? err : list->err;
+	}
 	struct conn_at a;
 	struct stat st;
 	int err = ino >= NODE_FIXED ? conn_stat(fs, who, ino, &a, &st) :
 				      -ENOTDIR;
 	if (err < 0)
 		return err;
+	if (!a.k)
+		return list_scope(fs, who, a.node, list);
 	for (int r = 0; r < files_count(a.k); r++)
 		if (files_present(a.k, r, &a.c))
 			dir_add(list, ino + (fuse_ino_t)r + 1, S_IFREG,
@@ -420,8 +583,16 @@ static struct handle *handle_of(struct fuse_file_info *fi)
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	(void)ino;
-	if (!snap_open(fs_of(req), fi)) {
+	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
+	struct node *node = nodes_get(fs->nodes, ino);
+	/* refused at once: ls says "Permission denied" for the directory */
+	if ((ino == INO_SCOPES || (node && node->scope)) &&
+	    may_scope(fs, &who) < 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (!snap_open(fs, fi)) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -480,10 +651,13 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs *fs = fs_of(req);
 	struct kind_caller who = caller(req);
 	const struct kind *k = kind_dir(fs, parent);
+	const struct node *pn = nodes_get(fs->nodes, parent);
 	char path[NODE_NAME_MAX], err_buf[TCPFS_ERR_MAX] = "";
 	struct kind_conn c = {.label = path, .err = err_buf};
 
-	if (parent == INO_ROOT || (k && !k->ops->rmdir)) {
+	/* nothing under the scopes can be removed */
+	if (parent == INO_ROOT || parent == INO_SCOPES ||
+	    (pn && pn->type != NODE_CONN) || (k && !k->ops->rmdir)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -573,6 +747,32 @@ static void stream_open(fuse_req_t req, struct conn_at *a, int r,
 	fuse_reply_open(req, fi);
 }
 
+/* A scope's file R (NODE is the scope's), already allowed: rendered at
+ * open, read only. */
+static void scope_open(fuse_req_t req, const struct node *node, int r,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	const struct kind *k = &fs->kinds[node->kind];
+	struct snap *s;
+	if (r < 0 || (fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, r < 0 ? EISDIR : EACCES);
+		return;
+	}
+	if (!(s = snap_open(fs, fi))) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	int err = k->ops->scope_file(k->priv, node->scope, r, &s->b);
+	if (err < 0) {
+		handle_drop(fs, &s->h);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
+}
+
 /* Opening a file for reading renders it once: every read of this open file
  * is served from that snapshot, so any read size gives the same bytes. */
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -595,6 +795,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				     conn_stat(fs, &who, ino, &a, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
+		return;
+	}
+	if (!a.k) {
+		scope_open(req, a.node, node_row(ino), fi);
 		return;
 	}
 	int r = node_row(ino), acc = fi->flags & O_ACCMODE;
@@ -656,8 +860,12 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		return;
 	}
 	int err = conn_stat(fs, &who, ino, &a, &st);
+	if (err == 0 && a.k)
+		who.scope = a.node->scope; /* as it was loaded */
 	if (err == 0)
-		err = files_write(a.k, node_row(ino), &a.c, &who, data, size);
+		err = a.k ? files_write(a.k, node_row(ino), &a.c, &who, data,
+					size) :
+			    -EACCES;
 	if (err == -EINPROGRESS)
 		park_connect(fs, req, a.k, a.c.key, size);
 	else if (err < 0)

@@ -19,12 +19,19 @@
 /* Longest name, NUL included: "DIR/NAME" of a connection directory. */
 #define NODE_NAME_MAX 160
 
+/* What a directory node is: a connection's directory, or, under the
+ * scopes directory (netns/), a scope's (netns/N: its files are the kind's
+ * scope_files) or the kind's directory in a scope (netns/N/kernel). */
+enum node_type { NODE_CONN, NODE_SCOPE, NODE_SCOPE_KIND };
+
 struct node {
 	uint64_t ino;
 	uint64_t nlookup;
 	uint64_t gen;
 	uint32_t hnext; /* next slot with the same name hash */
 	int kind;	/* index of its kind in the filesystem */
+	enum node_type type;
+	uint64_t scope; /* the scope it is in (kind_caller.scope), or 0 */
 	char *err;	/* last ctl error, in words (TCPFS_ERR_MAX bytes), for a
 		    * kind that keeps none itself; NULL until then */
 	char name[];	/* "DIR/NAME": its path, for messages */

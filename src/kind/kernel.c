@@ -13,6 +13,7 @@
  * and reset posts an events line, and each socket's last entries are kept
  * by cookie (khist.h) for its trace and its iss/irs. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,12 +28,14 @@
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/netns.h"
+#include "tcpfs/nsscan.h"
 #include "tcpfs/procpid.h"
 
 struct kernel {
 	struct loop *loop;
 	struct events *events;
 	struct netns_pool *pool;
+	struct nsscan *scan; /* the host's namespaces, for netns/ */
 	struct procpid *procpid;
 	bool watching;	    /* the pool's fd is in the loop */
 	struct kbpf *kbpf;  /* NULL: no sequence numbers */
@@ -50,6 +53,10 @@ struct ksock {
 };
 
 _Static_assert(sizeof(struct ksock) <= KIND_PRIV_MAX, "priv too small");
+
+/* A scan of the host's namespaces younger than this answers a lookup under
+ * netns/ (a listing, and an open of name or pids, scans afresh). */
+#define SCAN_FRESH_MS 1000
 
 static const struct diag_sock *sock_of(const struct kind_conn *c)
 {
@@ -105,6 +112,46 @@ static void add_hist(struct kernel *kk, const struct diag_sock *s,
 		view_set(v, VF_IRS, "%u", h->irs);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The host's namespace INO as a scan found it: a scan younger than
+ * MAX_AGE_MS, or a new one if that does not have it; -ENOENT if there is
+ * none now. */
+static int scan_find(struct kernel *kk, uint64_t ino, uint64_t max_age_ms,
+		     const struct nsscan_ns **e)
+{
+	int err = nsscan_refresh(kk->scan, mono_ms(), max_age_ms);
+	*e = err ? NULL : nsscan_find(kk->scan, ino);
+	if (!err && !*e && !(err = nsscan_refresh(kk->scan, mono_ms(), 0)))
+		*e = nsscan_find(kk->scan, ino);
+	return err < 0 ? err : *e ? 0 : -ENOENT;
+}
+
+/* The namespace of scope INO (netns/INO): open already, or opened from
+ * the file the scan found for it. */
+static int scope_ns(struct kernel *kk, uint64_t ino, struct netns **ns)
+{
+	const struct nsscan_ns *e;
+	if ((*ns = netns_pool_find(kk->pool, ino)))
+		return 0;
+	int err = scan_find(kk, ino, SCAN_FRESH_MS, &e);
+	return err < 0 ? err : netns_pool_of_path(kk->pool, e->path, ino, ns);
+}
+
+/* The namespace WHO sees: the scope asked for, or the reader's own. */
+static int reader_ns(struct kernel *kk, const struct kind_caller *who,
+		     struct netns **ns)
+{
+	if (who->scope)
+		return scope_ns(kk, who->scope, ns);
+	return netns_pool_of_pid(kk->pool, who->pid, ns);
+}
+
 static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 		       struct kind_conn *c)
 {
@@ -116,7 +163,7 @@ static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 
 	if (sockname_parse(name, &key) < 0)
 		return -ENOENT;
-	int err = netns_pool_of_pid(kk->pool, who->pid, &ns);
+	int err = reader_ns(kk, who, &ns);
 	if (err == 0)
 		err = diag_get(ns->diag, &key, s);
 	if (err < 0)
@@ -151,7 +198,7 @@ static int kernel_list(void *k, const struct kind_caller *who, kind_list_fn fn,
 	struct kernel *kk = k;
 	struct lister l = {fn, arg};
 	struct netns *ns;
-	int err = netns_pool_of_pid(kk->pool, who->pid, &ns);
+	int err = reader_ns(kk, who, &ns);
 	return err < 0 ? err : diag_dump(ns->diag, list_socket, &l);
 }
 
@@ -249,6 +296,47 @@ static int kernel_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	}
 }
 
+/* netns/: every network namespace of the host, named by inode. */
+static int kernel_scope_list(void *k, kind_list_fn fn, void *arg)
+{
+	struct kernel *kk = k;
+	char name[24];
+	int err = nsscan_refresh(kk->scan, mono_ms(), 0);
+	for (int i = 0; !err && i < nsscan_count(kk->scan); i++) {
+		const struct nsscan_ns *e = nsscan_at(kk->scan, i);
+		snprintf(name, sizeof(name), "%llu",
+			 (unsigned long long)e->ino);
+		fn(arg, name, e->ino);
+	}
+	return err;
+}
+
+enum { SCOPE_NAME, SCOPE_PIDS };
+static const char *const scope_files[] = {
+	[SCOPE_NAME] = "name",
+	[SCOPE_PIDS] = "pids",
+};
+
+/* netns/INO itself (I -1), its name (only where it has one) or pids:
+ * opened, from a fresh scan. */
+static int kernel_scope_file(void *k, uint64_t scope, int i, struct buf *out)
+{
+	struct kernel *kk = k;
+	const struct nsscan_ns *e;
+	int err = scan_find(kk, scope, out ? 0 : SCAN_FRESH_MS, &e);
+	if (err < 0)
+		return err;
+	if (i == SCOPE_NAME && !e->name[0])
+		return -ENOENT;
+	if (!out || i < 0)
+		return 0;
+	if (i == SCOPE_NAME)
+		buf_printf(out, "%s\n", e->name);
+	for (int j = 0; i == SCOPE_PIDS && j < e->npids; j++)
+		buf_printf(out, "%d %s\n", (int)e->pids[j], e->comm[j]);
+	return out->err;
+}
+
 static const struct kind_file kernel_files[] = {
 	{"pid", 0444, false, has_holders, render_pid},
 	{"trace", 0444, false, has_trace, render_trace},
@@ -264,6 +352,11 @@ static const struct kind_ops kernel_ops = {
 	.list = kernel_list,
 	.load = kernel_load,
 	.ctl = kernel_ctl,
+	.scopes = "netns",
+	.scope_files = scope_files,
+	.nscope_files = 2,
+	.scope_list = kernel_scope_list,
+	.scope_file = kernel_scope_file,
 	.destroy = kernel_drop,
 };
 
@@ -406,6 +499,7 @@ static void kernel_drop(void *k)
 	if (kk->watching)
 		loop_del(kk->loop, netns_pool_fd(kk->pool));
 	netns_pool_free(kk->pool);
+	nsscan_free(kk->scan);
 	procpid_free(kk->procpid);
 #ifdef HAVE_KBPF
 	if (kk->draining) {
@@ -419,12 +513,13 @@ static void kernel_drop(void *k)
 }
 
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
-		    struct netns_pool *pool, struct procpid *procpid,
-		    struct kbpf *kbpf)
+		    struct netns_pool *pool, struct nsscan *scan,
+		    struct procpid *procpid, struct kbpf *kbpf)
 {
 	struct kernel *kk = calloc(1, sizeof(*kk));
 	if (!kk) {
 		netns_pool_free(pool);
+		nsscan_free(scan);
 		procpid_free(procpid);
 #ifdef HAVE_KBPF
 		kbpf_close(kbpf);
@@ -434,9 +529,10 @@ int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 	*kk = (struct kernel){.loop = loop,
 			      .events = events,
 			      .pool = pool,
+			      .scan = scan,
 			      .procpid = procpid,
 			      .kbpf = kbpf};
-	int err = pool && procpid ? 0 : -ENOMEM;
+	int err = pool && scan && procpid ? 0 : -ENOMEM;
 	if (!err && !(err = loop_add(loop, netns_pool_fd(pool), on_pool, kk)))
 		kk->watching = true;
 	if (err < 0) {

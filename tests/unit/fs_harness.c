@@ -8,10 +8,12 @@
 
 #include "fs_harness.h"
 
-/* Whether WHO sees FC (alive, and of its reader if it has one). */
+/* Whether WHO sees FC (alive, in the scope asked for, and of its reader
+ * if it has one). */
 static bool sees(const struct kind_caller *who, const struct fconn *fc)
 {
-	return fc->alive && (!fc->reader || fc->reader == who->pid);
+	return fc->alive && fc->scope == who->scope &&
+	       (!fc->reader || fc->reader == who->pid);
 }
 
 static struct fconn *by_name(struct fkind *fk, const struct kind_caller *who,
@@ -178,6 +180,26 @@ static const struct kind_file f_files[] = {
 };
 static const char *const f_fixed[] = {"make"};
 
+static int f_scope_list(void *k, kind_list_fn fn, void *arg)
+{
+	(void)k;
+	fn(arg, "7", 7);
+	fn(arg, "9", 9);
+	return 0;
+}
+
+static int f_scope_file(void *k, uint64_t scope, int i, struct buf *out)
+{
+	(void)k;
+	if (scope != 7 && scope != 9)
+		return -ENOENT;
+	if (out && i == 0)
+		buf_printf(out, "scope %u\n", (unsigned)scope);
+	return out ? out->err : 0;
+}
+
+static const char *const f_scope_files[] = {"info"};
+
 static const struct kind_ops f_ops = {
 	.files = f_files,
 	.nfiles = 2,
@@ -198,6 +220,13 @@ static const struct kind_ops f_ops = {
 
 static void init(struct harness *h, int n, bool per_reader)
 {
+	static struct kind_ops scoped;
+	scoped = f_ops;
+	scoped.scopes = "sc";
+	scoped.scope_files = f_scope_files;
+	scoped.nscope_files = 1;
+	scoped.scope_list = f_scope_list;
+	scoped.scope_file = f_scope_file;
 	memset(h, 0, sizeof(*h));
 	for (int i = 0; i < n; i++) {
 		struct fconn *fc = &h->fk.c[i];
@@ -206,7 +235,7 @@ static void init(struct harness *h, int n, bool per_reader)
 		fc->alive = true;
 		waitq_init(&fc->wq);
 	}
-	h->kind = (struct kind){.ops = &f_ops,
+	h->kind = (struct kind){.ops = per_reader ? &scoped : &f_ops,
 				.priv = &h->fk,
 				.dir = "fake",
 				.per_reader = per_reader};

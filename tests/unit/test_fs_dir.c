@@ -190,6 +190,101 @@ static void test_per_reader(void **state)
 	harness_fini(&h);
 }
 
+/* Opendir INO as UID: the error, 0 if it opened (and was closed). */
+static int opendir_as(struct harness *h, fuse_ino_t ino, uid_t uid)
+{
+	struct fuse_file_info fi = {0};
+	fuse_req_t req = fake_req(h->fs, uid);
+	fs_ops.opendir(req, ino, &fi);
+	int err = req->reply == FAKE_ERR ? req->err : 0;
+	fi = req->fi;
+	fake_free(req);
+	if (!err) {
+		req = fake_req(h->fs, uid);
+		fs_ops.releasedir(req, ino, &fi);
+		fake_free(req);
+	}
+	return err;
+}
+
+/* Scopes (netns/): only root enters; each scope holds its files and the
+ * kind's directory as seen in that scope, and nothing else. */
+static void test_scopes(void **state)
+{
+	(void)state;
+	struct harness h;
+	char names[256];
+	harness_init_per_reader(&h, 4);
+	h.fk.c[2].scope = 7;
+	h.fk.c[3].scope = 9;
+	list_names(&h, FUSE_ROOT_ID, 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. fake events sc");
+	fuse_ino_t sc = ino_of(&h, "sc");
+	assert_true(sc != 0);
+	fuse_req_t req = op_getattr(&h, sc, 1000);
+	assert_int_equal(req->attr.st_mode, S_IFDIR | 0500);
+	fake_free(req);
+
+	list_names(&h, sc, 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. 7 9");
+	list_names(&h, ino_of(&h, "sc/7"), 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. info fake");
+	list_names(&h, ino_of(&h, "fake"), 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. make c0 c1");
+	list_names(&h, ino_of(&h, "sc/7/fake"), 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. c2");
+	assert_int_equal(ino_of(&h, "sc/7/fake/c3"), 0);
+	assert_int_equal(ino_of(&h, "sc/9/fake/c2"), 0);
+	assert_int_equal(ino_of(&h, "sc/8"), 0);
+	assert_int_equal(ino_of(&h, "sc/07"), 0);
+	assert_int_equal(ino_of(&h, "sc/7/nothing"), 0);
+
+	int err;
+	fuse_ino_t info = ino_of(&h, "sc/7/info");
+	struct fuse_file_info fi = open_as(&h, info, O_RDONLY, 0, &err);
+	assert_int_equal(err, 0);
+	req = op_read(&h, info, &fi, 100, 0);
+	assert_string_equal(req->buf, "scope 7\n");
+	fake_free(req);
+	op_release(&h, info, &fi);
+	open_as(&h, info, O_WRONLY, 0, &err);
+	assert_int_equal(err, EACCES);
+
+	/* a connection in a scope: its files, its ctl (told the scope) */
+	fuse_ino_t ctl = ino_of(&h, "sc/7/fake/c2/ctl");
+	fi = open_as(&h, ctl, O_WRONLY, 0, &err);
+	assert_int_equal(err, 0);
+	req = op_write(&h, ctl, &fi, "close", 0);
+	assert_int_equal(req->reply, FAKE_WRITE);
+	fake_free(req);
+	assert_int_equal(h.fk.last_who.scope, 7);
+	req = op_lookup(&h, ino_of(&h, "sc/7/fake"), "c2", 0);
+	assert_true(req->entry.entry_timeout == 0);
+	fake_free(req);
+	req = op_rmdir(&h, ino_of(&h, "sc/7/fake"), "c2", 0);
+	assert_int_equal(req->err, EPERM);
+	fake_free(req);
+
+	/* anyone else: EACCES for all of it, by name or by inode */
+	fuse_ino_t c2 = ino_of(&h, "sc/7/fake/c2");
+	fuse_ino_t note = ino_of(&h, "sc/7/fake/c2/note");
+	assert_int_equal(opendir_as(&h, sc, 1000), EACCES);
+	assert_int_equal(opendir_as(&h, c2, 1000), EACCES);
+	req = op_lookup(&h, sc, "7", 1000);
+	assert_int_equal(req->err, EACCES);
+	fake_free(req);
+	fuse_ino_t inos[] = {ino_of(&h, "sc/7"), info, c2, note};
+	for (int i = 0; i < 4; i++) {
+		req = op_getattr(&h, inos[i], 1000);
+		assert_int_equal(req->err, EACCES);
+		fake_free(req);
+		req = op_open(&h, inos[i], O_RDONLY, 1000);
+		assert_int_equal(req->err, EACCES);
+		fake_free(req);
+	}
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_readdir_offsets),
 		cmocka_unit_test(test_rmdir),
 		cmocka_unit_test(test_per_reader),
+		cmocka_unit_test(test_scopes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
