@@ -6,11 +6,13 @@
 #
 # Both namespaces hold N established loopback sockets (N/2 pairs). The read:
 #   ls MNT/kernel | wc -l; cat MNT/kernel/*/state | sort | uniq -c
-# run through `nsenter --net=NS` in each (the same wrapper both times), the
-# median of RUNS runs after one warm-up (the first read opens the other
-# namespace's handles). Then, if the mount has netns/: `ls MNT/netns` with
-# NNS extra namespaces (each held by a sleeping process), its median time.
-# Prints absolute figures and the ratio other/own (the target: at most 1.2).
+# run through `nsenter --net=NS` in each (the same wrapper both times),
+# own and other alternating, RUNS runs each after one warm-up (the first
+# read opens the other namespace's handles): the medians and the median of
+# the runs' ratios. Then, if the mount has netns/: `ls MNT/netns` with NNS
+# extra namespaces (each held by a sleeping process), its median time, and
+# `ls -d /proc/*/ns/net` as a reference. Prints absolute figures and the
+# ratio other/own (the target: at most 1.2).
 #
 # usage: bench/netns_view.sh [N]        (default 1000)
 # env:   TCPFS (default build/src/tcpfs), RUNS (5), NNS (200)
@@ -83,31 +85,40 @@ HOLD_FDS=()
 grow "$OWN_NS"
 grow "$OTHER_NS"
 
-# median_ms NS CMD: run CMD as a reader in NS, once to warm up, then RUNS
-# times; prints the median in ms; the last output is in $WORK/last.
-median_ms() {
-	local ns=$1 cmd=$2 i t0 t1 times=()
-	nsenter --net="$ns" -- bash -c "$cmd" >"$WORK/last"
-	for ((i = 0; i < RUNS; i++)); do
-		t0=$(date +%s%N)
-		nsenter --net="$ns" -- bash -c "$cmd" >"$WORK/last"
-		t1=$(date +%s%N)
-		times+=($(((t1 - t0) / 1000)))
-	done
-	printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
+# time_us NS CMD: the time of one run of CMD as a reader in NS, in us; the
+# output in $WORK/last.
+time_us() {
+	local t0 t1
+	t0=$(date +%s%N)
+	nsenter --net="$1" -- bash -c "$2" >"$WORK/last"
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000))
 }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+# Own and other alternate, run by run, so that a change of load on the
+# machine falls on both; after one warm-up each.
 READ="ls $MNT/kernel | wc -l; cat $MNT/kernel/*/state | sort | uniq -c"
-echo "netns_view: $N sockets in each namespace, median of $RUNS after a warm-up; load $(cut -d' ' -f1-3 /proc/loadavg)"
-own=$(median_ms "$OWN_NS" "$READ")
-own_out=$(cat "$WORK/last")
-other=$(median_ms "$OTHER_NS" "$READ")
-other_out=$(cat "$WORK/last")
-[ "$(head -n 1 <<<"$own_out")" -ge "$N" ] && [ "$(head -n 1 <<<"$other_out")" -ge "$N" ] ||
-	echo "netns_view: a listing is short: own $(head -n 1 <<<"$own_out"), other $(head -n 1 <<<"$other_out")" >&2
-printf 'kernel/ read (ls + cat */state), own namespace:   %8.1f ms\n' "$own"
-printf 'kernel/ read (ls + cat */state), other namespace: %8.1f ms\n' "$other"
-awk -v a="$other" -v b="$own" 'BEGIN { printf "ratio other/own: %.2f (target <= 1.2)\n", a / b }'
+echo "netns_view: $N sockets in each namespace, median of $RUNS (alternating) after a warm-up; load $(cut -d' ' -f1-3 /proc/loadavg)"
+time_us "$OWN_NS" "$READ" >/dev/null
+time_us "$OTHER_NS" "$READ" >/dev/null
+: >"$WORK/own" >"$WORK/other" >"$WORK/ratio"
+for ((i = 0; i < RUNS; i++)); do
+	a=$(time_us "$OWN_NS" "$READ")
+	own_n=$(head -n 1 "$WORK/last")
+	b=$(time_us "$OTHER_NS" "$READ")
+	other_n=$(head -n 1 "$WORK/last")
+	echo "$a" >>"$WORK/own"
+	echo "$b" >>"$WORK/other"
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", b / a }' >>"$WORK/ratio"
+done
+[ "$own_n" -ge "$N" ] && [ "$other_n" -ge "$N" ] ||
+	echo "netns_view: a listing is short: own $own_n, other $other_n" >&2
+own=$(median <"$WORK/own")
+other=$(median <"$WORK/other")
+printf 'kernel/ read (ls + cat */state), own namespace:   %8.1f ms\n' "$(awk -v t="$own" 'BEGIN { print t / 1000 }')"
+printf 'kernel/ read (ls + cat */state), other namespace: %8.1f ms\n' "$(awk -v t="$other" 'BEGIN { print t / 1000 }')"
+echo "ratio other/own: median of the runs' ratios $(median <"$WORK/ratio"), of the medians $(awk -v a="$other" -v b="$own" 'BEGIN { printf "%.2f", a / b }') (target <= 1.2)"
 grep -q "sequence numbers are off" "$WORK/tcpfs.log" &&
 	echo "(kbpf off: no sequence numbers looked up; $(grep -m1 "are off" "$WORK/tcpfs.log"))"
 
@@ -118,7 +129,12 @@ for ((i = 0; i < NNS; i++)); do
 done
 sleep 0.5
 count=$(ls "$MNT/netns" | wc -l)
-t=$(median_ms "$OWN_NS" "ls $MNT/netns | wc -l")
-printf 'ls netns/ with %d namespaces (%d listed): %.1f ms\n' "$((NNS + 2))" "$count" "$t"
-t2=$(median_ms "$OWN_NS" "ls /proc/[0-9]*/ns/net >/dev/null 2>&1; echo")
-printf 'reference: ls of every /proc/PID/ns/net: %.1f ms\n' "$t2"
+: >"$WORK/ls" >"$WORK/ref"
+for ((i = 0; i < RUNS; i++)); do
+	time_us "$OWN_NS" "ls $MNT/netns | wc -l" >>"$WORK/ls"
+	time_us "$OWN_NS" "ls -d /proc/[0-9]*/ns/net | wc -l" >>"$WORK/ref"
+done
+t=$(median <"$WORK/ls")
+t2=$(median <"$WORK/ref")
+printf 'ls netns/ with %d namespaces (%d listed): %.1f ms\n' "$((NNS + 2))" "$count" "$(awk -v t="$t" 'BEGIN { print t / 1000 }')"
+printf 'reference, ls -d /proc/*/ns/net: %.1f ms; ratio %.2f\n' "$(awk -v t="$t2" 'BEGIN { print t / 1000 }')" "$(awk -v a="$t" -v b="$t2" 'BEGIN { print a / b }')"
