@@ -682,13 +682,14 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct evfile *ef;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
 	if (!(ef = calloc(1, sizeof(*ef))) ||
-	    !(ef->sub = events_subscribe(fs->events))) {
+	    !(ef->sub = events_subscribe(fs->events, &who))) {
 		free(ef);
 		fuse_reply_err(req, ENOMEM);
 		return;

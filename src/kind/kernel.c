@@ -13,6 +13,7 @@
  * and reset posts an events line, and each socket's last entries are kept
  * by cookie (khist.h) for its trace and its iss/irs. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,19 +361,44 @@ static const struct kind_ops kernel_ops = {
 	.destroy = kernel_drop,
 };
 
+/* Post a line about namespace NS: as is to its readers, as netns/INO/...
+ * to root readers of other namespaces, to nobody else; with --netns, to
+ * every reader as is (they all read that namespace). */
+__attribute__((format(printf, 3, 4))) static void
+say_ns(struct kernel *kk, const struct netns *ns, const char *fmt, ...)
+{
+	char text[400], where[40];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(where, sizeof(where), "netns/%llu/",
+		 (unsigned long long)ns->ino);
+	events_say_in(kk->events, netns_pool_pinned(kk->pool) ? 0 : ns->ino,
+		      where, "%s", text);
+}
+
+/* The scope of an events reader: its namespace's inode (none: a reader
+ * whose namespace is not known sees no kernel lines). */
+static uint64_t reader_scope(void *arg, const struct kind_caller *who)
+{
+	struct kernel *kk = arg;
+	struct netns *ns;
+	return netns_pool_of_pid(kk->pool, who->pid, &ns) == 0 ? ns->ino :
+								 UINT64_MAX;
+}
+
 static void on_destroyed(const struct netns *ns, const struct diag_sock *s,
 			 void *arg)
 {
 	struct kernel *kk = arg;
 	char name[SOCKNAME_MAX];
-	(void)ns;
 	if (!s) {
-		events_say(kk->events,
-			   "kernel lost destroy events (netlink overrun)");
+		say_ns(kk, ns, "kernel lost destroy events (netlink overrun)");
 		return;
 	}
 	sockname_format(name, &s->key);
-	events_say(kk->events, "kernel/%s destroyed", name);
+	say_ns(kk, ns, "kernel/%s destroyed", name);
 }
 
 static void on_pool(void *arg)
@@ -403,22 +429,22 @@ static void say_new(struct kernel *kk, struct khist_sock *h)
 	if (!h->named)
 		return;
 	char name[SOCKNAME_MAX];
+	const struct netns *home = netns_pool_home(kk->pool);
 	sockname_format(name, &h->key);
 	uint32_t i = h->said > khist_first(h) ? h->said : khist_first(h);
 	for (; i < h->n; i++) {
 		const struct khist_ent *e = khist_at(h, i);
 		switch (e->type) {
 		case KHIST_STATE:
-			events_say(kk->events, "kernel/%s %s -> %s", name,
-				   diag_state_name(e->from),
-				   diag_state_name(e->to));
+			say_ns(kk, home, "kernel/%s %s -> %s", name,
+			       diag_state_name(e->from),
+			       diag_state_name(e->to));
 			break;
 		case KHIST_RESET_SENT:
-			events_say(kk->events, "kernel/%s reset sent", name);
+			say_ns(kk, home, "kernel/%s reset sent", name);
 			break;
 		case KHIST_RESET_RECV:
-			events_say(kk->events, "kernel/%s reset received",
-				   name);
+			say_ns(kk, home, "kernel/%s reset received", name);
 			break;
 		}
 	}
@@ -461,8 +487,9 @@ static void on_kbpf(void *arg)
 		tlog(LOG_DEBUG, "kernel history: kbpf_drain: %s", strerror(-n));
 	uint64_t lost = kbpf_lost(kk->kbpf);
 	if (lost > kk->lost)
-		events_say(kk->events, "kernel lost %llu history events",
-			   (unsigned long long)(lost - kk->lost));
+		say_ns(kk, netns_pool_home(kk->pool),
+		       "kernel lost %llu history events",
+		       (unsigned long long)(lost - kk->lost));
 	kk->lost = lost;
 }
 
@@ -540,6 +567,7 @@ int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		return err;
 	}
 	netns_pool_on_destroyed(pool, on_destroyed, kk);
+	events_set_scope(events, reader_scope, kk);
 #ifdef HAVE_KBPF
 	if (kbpf)
 		watch_history(kk);

@@ -17,7 +17,7 @@ enter_netns "$@"
 need_tcpfs
 
 MNT=$WORK/m
-start_tcpfs "$MNT"
+start_tcpfs "$MNT" -o allow_other
 DAEMON=$TCPFS_PID
 
 # start_container ID: a holder in new net, mount and pid namespaces, the
@@ -130,6 +130,56 @@ hold ca recv c4
 assert_eq ECONNABORTED "$HELD_ERR" "container ca's socket sees the close"
 hold host sendone c4
 assert_eq 0 $? "the host's socket of the same name in its namespace still sends"
+
+# events: a destroyed socket's line goes as is to the readers of its
+# namespace, named netns/INO/kernel/... to root readers of other
+# namespaces, and to no other reader (uid 65534 in cb sees only cb's).
+ino() { stat -L -c %i "/proc/$1/ns/net"; }
+ino_host=$(ino $$)
+ino_ca=$(ino "${CT_PID[ca]}")
+declare -A EV
+for h in host ca cb; do
+	hold_ok $h pair ec es l4
+	hold_ok $h name ec && EV[$h]=$HELD
+done
+# each reader reads until the line of cb's socket, the last one closed
+upto_cb=(timeout 20 "$PY" -c '
+import sys
+for line in open(sys.argv[1]):
+    print(line, end="", flush=True)
+    if sys.argv[2] in line:
+        break' "" "${EV[cb]} destroyed")
+upto_cb[5]=$MNT/events
+"${upto_cb[@]}" >"$WORK/host.events" &
+e0=$!
+upto_cb[5]=$WORK/ca.mnt/events
+in_ct ca "${upto_cb[@]}" >"$WORK/ca.events" &
+e1=$!
+upto_cb[5]=$WORK/cb.mnt/events
+in_ct cb setpriv --reuid=65534 --regid=65534 --clear-groups "${upto_cb[@]}" >"$WORK/cb.events" &
+e2=$!
+sleep 1
+# (SOCK_DESTROY aborts a socket; it is freed, and its line posted, when
+# its holder closes it)
+assert_eq "OK 5" "$(fsop write "$MNT/kernel/${EV[host]}/ctl" close)" "host closes its ec"
+hold_ok host close ec
+for h in ca cb; do
+	assert_eq "OK 5" "$(in_ct $h "$PY" "$WORK/fsop.py" write "$WORK/$h.mnt/kernel/${EV[$h]}/ctl" close)" "$h closes its ec"
+	hold_ok $h close ec
+done
+wait $e0 $e1 $e2
+has() { grep -qF " $2 destroyed" "$WORK/$1.events"; }
+has host "kernel/${EV[host]}" && pass "host reads its line" || fail "host.events lacks its own line: $(cat "$WORK/host.events")"
+has host "netns/$ino_ca/kernel/${EV[ca]}" && pass "host (root) reads ca's line, named" ||
+	fail "host.events lacks netns/$ino_ca/kernel/${EV[ca]}: $(cat "$WORK/host.events")"
+has ca "kernel/${EV[ca]}" && pass "ca reads its line" || fail "ca.events lacks its own line: $(cat "$WORK/ca.events")"
+has ca "netns/$ino_host/kernel/${EV[host]}" && pass "ca (root) reads the host's line, named" ||
+	fail "ca.events lacks netns/$ino_host/kernel/${EV[host]}: $(cat "$WORK/ca.events")"
+has cb "kernel/${EV[cb]}" && pass "uid 65534 in cb reads cb's line" ||
+	fail "cb.events lacks its own line: $(cat "$WORK/cb.events")"
+grep -q -e "${EV[host]}" -e "${EV[ca]}" "$WORK/cb.events" &&
+	fail "uid 65534 in cb reads other namespaces' lines: $(cat "$WORK/cb.events")" ||
+	pass "uid 65534 in cb reads no other namespace's line"
 
 # The host's namespace: its handles are the daemon's for its life; a
 # container's are opened once and closed when unused for 10 s.
