@@ -36,16 +36,21 @@ struct events *events_new(void);
  * \param ev: the hub, or NULL; nobody may wait on a subscriber
  */
 void events_free(struct events *ev);
-/* The scope of a reader (see events_set_scope()). */
+/* The scope of a reader, at subscribe (see events_set_scope()). */
 typedef uint64_t (*events_scope_fn)(void *arg, const struct kind_caller *who);
+/* A subscriber of SCOPE leaves. */
+typedef void (*events_leave_fn)(void *arg, uint64_t scope);
 
 /**
  * events_set_scope - how to find a reader's scope, for scoped lines
  * \param ev: the hub
  * \param fn: called with ARG at each subscribe; without it, every reader
  *            is in scope 0 (sees only unscoped lines, or all if root)
+ * \param leave: called with ARG and the scope FN gave when a subscriber
+ *               goes (so that its scope's source may stop), or NULL
  */
-void events_set_scope(struct events *ev, events_scope_fn fn, void *arg);
+void events_set_scope(struct events *ev, events_scope_fn fn,
+		      events_leave_fn leave, void *arg);
 /**
  * events_subscribe - a new subscriber, seeing the lines posted from now on
  * \param ev: the hub

@@ -23,8 +23,8 @@
 
 /* A namespace's handles are closed after this long unused. */
 #define NETNS_IDLE_MS 10000
-/* Most namespaces open at once, home included; the one unused longest
- * goes to make room. */
+/* Most namespaces open at once, home included; the one not held and
+ * unused longest goes to make room. */
 #define NETNS_OPEN_MAX 64
 
 /* One network namespace in use. */
@@ -34,6 +34,7 @@ struct netns {
 	struct diag *monitor; /* its destroy monitor, or NULL */
 	int fd;		      /* the namespace, for setns */
 	uint64_t used_ms;     /* last use, CLOCK_MONOTONIC */
+	int holds;	      /* netns_pool_hold()s: never closed while held */
 };
 
 struct netns_pool;
@@ -84,7 +85,8 @@ struct netns *netns_pool_home(struct netns_pool *p);
  * \param out: set to the namespace, valid until the next netns_pool_run()
  * Returns 0; -EACCES for pid 0 (a reader the daemon's pid namespace cannot
  * see) or a namespace the daemon may not enter; -ESRCH if the process is
- * gone; or the -errno of opening the handles in it. Every error is logged
+ * gone; -EMFILE if NETNS_OPEN_MAX namespaces are held; or the -errno of
+ * opening the handles in it. Every error is logged
  * with its reason (once per pid and errno in a row).
  */
 int netns_pool_of_pid(struct netns_pool *p, pid_t pid, struct netns **out);
@@ -107,6 +109,18 @@ int netns_pool_of_path(struct netns_pool *p, const char *path, uint64_t ino,
  * Returns it, or NULL if it is not open (never opened, or closed idle).
  */
 struct netns *netns_pool_find(struct netns_pool *p, uint64_t ino);
+/**
+ * netns_pool_hold - keep a namespace's handles open, idle or not (for an
+ *                   events reader there: its destroy monitor)
+ * \param ns: an open namespace
+ */
+void netns_pool_hold(struct netns *ns);
+/**
+ * netns_pool_release - undo one netns_pool_hold(); idle from now on
+ * \param p: the pool
+ * \param ino: the namespace's inode; nothing happens if it is not open
+ */
+void netns_pool_release(struct netns_pool *p, uint64_t ino);
 /**
  * netns_pool_enter - move the calling thread into a namespace for a call
  *                    that works in the caller's namespace (kbpf_seq())

@@ -157,14 +157,18 @@ static void drop(struct netns_pool *p, int i)
 	p->ns[i] = p->ns[--p->n];
 }
 
-/* A free slot: a new one, or the one unused longest. */
+/* A free slot: a new one, or the one not held and unused longest; NULL
+ * if every one is held. */
 static struct netns *take_slot(struct netns_pool *p)
 {
 	if (p->n == NETNS_OPEN_MAX) {
-		int old = 1;
-		for (int i = 2; i < p->n; i++)
-			if (p->ns[i].used_ms < p->ns[old].used_ms)
+		int old = 0;
+		for (int i = 1; i < p->n; i++)
+			if (!p->ns[i].holds &&
+			    (!old || p->ns[i].used_ms < p->ns[old].used_ms))
 				old = i;
+		if (!old)
+			return NULL;
 		drop(p, old);
 	}
 	struct netns *ns = &p->ns[p->n++];
@@ -178,6 +182,10 @@ static int open_ns(struct netns_pool *p, int fd, uint64_t ino,
 		   struct netns **out)
 {
 	struct netns *ns = take_slot(p);
+	if (!ns) {
+		close(fd);
+		return -EMFILE;
+	}
 	ns->ino = ino;
 	ns->fd = fd;
 	int err = setns(fd, CLONE_NEWNET) < 0 ? -errno : open_here(p, ns);
@@ -264,6 +272,20 @@ int netns_pool_of_pid(struct netns_pool *p, pid_t pid, struct netns **out)
 	return 0;
 }
 
+void netns_pool_hold(struct netns *ns)
+{
+	ns->holds++;
+}
+
+void netns_pool_release(struct netns_pool *p, uint64_t ino)
+{
+	struct netns *ns = lookup(p, ino);
+	if (ns && ns->holds)
+		ns->holds--;
+	if (ns)
+		ns->used_ms = now_ms(); /* idle from now on */
+}
+
 int netns_pool_enter(struct netns_pool *p, const struct netns *ns)
 {
 	if (ns == &p->ns[0])
@@ -302,7 +324,7 @@ static void expire(struct netns_pool *p)
 	if (read(p->timer, &ticks, sizeof(ticks)) < 0)
 		return;
 	for (int i = p->n - 1; i > 0; i--)
-		if (now - p->ns[i].used_ms >= NETNS_IDLE_MS)
+		if (!p->ns[i].holds && now - p->ns[i].used_ms >= NETNS_IDLE_MS)
 			drop(p, i);
 }
 

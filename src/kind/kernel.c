@@ -378,14 +378,23 @@ say_ns(struct kernel *kk, const struct netns *ns, const char *fmt, ...)
 		      where, "%s", text);
 }
 
-/* The scope of an events reader: its namespace's inode (none: a reader
- * whose namespace is not known sees no kernel lines). */
+/* The scope of an events reader: its namespace's inode, whose monitor
+ * stays open while it reads (none: a reader whose namespace is not known
+ * sees no kernel lines). */
 static uint64_t reader_scope(void *arg, const struct kind_caller *who)
 {
 	struct kernel *kk = arg;
 	struct netns *ns;
-	return netns_pool_of_pid(kk->pool, who->pid, &ns) == 0 ? ns->ino :
-								 UINT64_MAX;
+	if (netns_pool_of_pid(kk->pool, who->pid, &ns) < 0)
+		return UINT64_MAX;
+	netns_pool_hold(ns);
+	return ns->ino;
+}
+
+static void reader_left(void *arg, uint64_t scope)
+{
+	struct kernel *kk = arg;
+	netns_pool_release(kk->pool, scope);
 }
 
 static void on_destroyed(const struct netns *ns, const struct diag_sock *s,
@@ -567,7 +576,7 @@ int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 		return err;
 	}
 	netns_pool_on_destroyed(pool, on_destroyed, kk);
-	events_set_scope(events, reader_scope, kk);
+	events_set_scope(events, reader_scope, reader_left, kk);
 #ifdef HAVE_KBPF
 	if (kbpf)
 		watch_history(kk);

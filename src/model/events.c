@@ -15,12 +15,14 @@ struct events_sub {
 	uint64_t lost;	 /* lines dropped since the last read */
 	struct waitq wq; /* readers waiting for a line */
 	uint64_t scope;	 /* its reader's */
+	bool scoped;	 /* SCOPE came from the scope function */
 	bool all;	 /* it sees the lines of every scope */
 };
 
 struct events {
 	struct events_sub *subs;
 	events_scope_fn scope_of;
+	events_leave_fn leave;
 	void *scope_arg;
 };
 
@@ -38,9 +40,11 @@ void events_free(struct events *ev)
 	free(ev);
 }
 
-void events_set_scope(struct events *ev, events_scope_fn fn, void *arg)
+void events_set_scope(struct events *ev, events_scope_fn fn,
+		      events_leave_fn leave, void *arg)
 {
 	ev->scope_of = fn;
+	ev->leave = leave;
 	ev->scope_arg = arg;
 }
 
@@ -50,9 +54,8 @@ struct events_sub *events_subscribe(struct events *ev,
 	struct events_sub *sub = calloc(1, sizeof(*sub));
 	if (sub) {
 		sub->all = !who || who->uid == 0;
-		sub->scope = who && ev->scope_of ?
-				     ev->scope_of(ev->scope_arg, who) :
-				     0;
+		sub->scoped = who && ev->scope_of;
+		sub->scope = sub->scoped ? ev->scope_of(ev->scope_arg, who) : 0;
 		waitq_init(&sub->wq);
 		sub->next = ev->subs;
 		ev->subs = sub;
@@ -67,6 +70,8 @@ void events_unsubscribe(struct events *ev, struct events_sub *sub)
 		p = &(*p)->next;
 	if (*p)
 		*p = sub->next;
+	if (sub->scoped && ev->leave)
+		ev->leave(ev->scope_arg, sub->scope);
 	buf_free(&sub->q);
 	free(sub);
 }

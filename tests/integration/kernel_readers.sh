@@ -187,7 +187,11 @@ ns_cb=$(readlink "/proc/${CT_PID[cb]}/ns/net")
 daemon_ns() { ls -l "/proc/$DAEMON/fd" 2>/dev/null | grep -c -F "$ns_cb"; }
 cb_let_go() { [ "$(daemon_ns)" = 0 ]; }
 assert_eq 1 "$(daemon_ns)" "the daemon holds one handle into cb's namespace"
-stop_holder cb
+# an events reader in cb keeps them (its destroy lines) past 10 s unused
+in_ct cb timeout 60 cat "$WORK/cb.mnt/events" >/dev/null &
+sleep 16
+assert_eq 1 "$(daemon_ns)" "an events reader in cb keeps its namespace's handles"
+stop_holder cb # (its pid 1: the reader goes too)
 if wait_until 25 cb_let_go; then
 	pass "cb's namespace let go once unused"
 else

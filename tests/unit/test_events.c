@@ -103,7 +103,7 @@ static void test_scopes(void **state)
 {
 	(void)state;
 	struct events *ev = events_new();
-	events_set_scope(ev, scope_is_pid, NULL);
+	events_set_scope(ev, scope_is_pid, NULL, NULL);
 	struct kind_caller in7 = {.uid = 1000, .pid = 7};
 	struct kind_caller in9 = {.uid = 1000, .pid = 9};
 	struct kind_caller root9 = {.uid = 0, .pid = 9};
