@@ -46,7 +46,9 @@ typedef void (*netns_destroyed_fn)(const struct netns *ns,
 
 /**
  * netns_pool_new - a pool whose home is the calling thread's namespace
- * \param pinned: true: every reader gets the home namespace (--netns)
+ * \param pinned: true: every reader gets the home namespace (--netns);
+ *                without CAP_SYS_ADMIN (setns) the pool is pinned all the
+ *                same, and says so in the log
  * Opens the home's sock_diag socket and destroy monitor (a monitor that
  * cannot be opened is logged and left out). Returns the pool, or NULL
  * with errno: of opening /proc/thread-self/ns/net, of diag_open(), of

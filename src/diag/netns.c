@@ -1,12 +1,14 @@
 /* The pool of sock_diag handles per network namespace (netns.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +71,17 @@ static int open_here(struct netns_pool *p, struct netns *ns)
 	return 0;
 }
 
+/* Whether the calling thread may enter other network namespaces: setns()
+ * needs CAP_SYS_ADMIN. */
+static bool may_setns(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2] = {{0}};
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return d[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32));
+}
+
 struct netns_pool *netns_pool_new(bool pinned)
 {
 	struct netns_pool *p = calloc(1, sizeof(*p));
@@ -76,6 +89,13 @@ struct netns_pool *netns_pool_new(bool pinned)
 	int err = ENOMEM;
 	if (!p)
 		goto fail;
+	if (!pinned && !may_setns()) {
+		tlog(LOG_WARNING,
+		     "without CAP_SYS_ADMIN the daemon cannot enter its "
+		     "readers' network namespaces: every reader sees the "
+		     "daemon's own, as with --netns");
+		pinned = true;
+	}
 	*p = (struct netns_pool){.pinned = pinned, .timer = -1, .n = 1};
 	p->ns[0].fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	p->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -212,11 +212,7 @@ static bool has_holders(void *k, const struct kind_conn *c)
 static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
 {
 	struct kernel *kk = k;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now_ms =
-		(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	return procpid_render(kk->procpid, sock_of(c)->inode, now_ms, out);
+	return procpid_render(kk->procpid, sock_of(c)->inode, mono_ms(), out);
 }
 
 static bool has_trace(void *k, const struct kind_conn *c)
