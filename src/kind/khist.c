@@ -112,6 +112,18 @@ const struct khist_ent *khist_at(const struct khist_sock *s, uint32_t i)
 	return &s->ent[i % KHIST_DEPTH];
 }
 
+/* Whether KEY names its socket: both ports are known, or it is a
+ * listener's (remote port 0) opening or closing; a child leaving LISTEN
+ * for SYN_RECV may not know its peer's port yet. */
+static bool named(const struct diag_key *key, const struct khist_ent *e)
+{
+	bool listener =
+		e->type == KHIST_STATE &&
+		(e->to == DIAG_TCP_LISTEN ||
+		 (e->from == DIAG_TCP_LISTEN && e->to == DIAG_TCP_CLOSE));
+	return key->sport && (key->dport || listener);
+}
+
 struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 			     const struct khist_ent *e)
 {
@@ -131,7 +143,7 @@ struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 		h->count++;
 	}
 	push_lru(h, s);
-	if (key->sport && key->dport) {
+	if (named(key, e)) {
 		s->key = *key;
 		s->named = true;
 	}
