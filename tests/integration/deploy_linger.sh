@@ -45,8 +45,9 @@ gone() {
 }
 
 linger
-assert_match "fuse.tcpfs" "$(findmnt -N "$HOLDER" -n -o FSTYPE --mountpoint "$MNT")" \
-	"findmnt -N PID finds the copy"
+findmnt -N "$HOLDER" -t fuse.tcpfs -n -o TARGET | grep -qxF -- "$MNT" &&
+	pass "findmnt -N PID -t fuse.tcpfs finds the copy" ||
+	fail "findmnt -N $HOLDER -t fuse.tcpfs: $(findmnt -N "$HOLDER" -t fuse.tcpfs 2>&1)"
 assert_match "/proc/$HOLDER/mountinfo" "$(grep -l fuse.tcpfs /proc/[0-9]*/mountinfo)" \
 	"grep -l fuse.tcpfs /proc/*/mountinfo finds its holder"
 
