@@ -88,4 +88,4 @@ if [ -d /sys/fs/fuse/connections ] && grep -q " /sys/fs/fuse/connections " /proc
 else
 	log "fusectl cannot be mounted here: the abort file is not tried"
 fi
-finish
+eng_finish
