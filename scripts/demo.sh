@@ -116,6 +116,7 @@ show 'echo hello > engine/$n/data'
 show 'read -r line < engine/$n/data; echo "$line"'
 show 'echo close > engine/$n/ctl'
 # the peer's FIN comes 0.2 s after ours: wait for it (TIME_WAIT)
+# shellcheck disable=SC2154 # n is set by a command show ran
 for ((i = 0; i < 50; i++)); do
 	[ "$(cat "engine/$n/state")" = TIME_WAIT ] && break
 	sleep 0.1

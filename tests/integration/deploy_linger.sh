@@ -81,8 +81,8 @@ if [ -d /sys/fs/fuse/connections ] && grep -q " /sys/fs/fuse/connections " /proc
 	linger
 	dev=$(awk -v m="$MNT" '$5 == m { print $3 }' "/proc/$HOLDER/mountinfo")
 	assert_ne "" "$dev" "the holder's mountinfo gives the device"
-	echo 1 >"/sys/fs/fuse/connections/${dev#*:}/abort"
-	assert_eq 0 "$?" "echo 1 > /sys/fs/fuse/connections/${dev#*:}/abort"
+	assert_ok "echo 1 > /sys/fs/fuse/connections/${dev#*:}/abort" \
+		eval "echo 1 >/sys/fs/fuse/connections/${dev#*:}/abort"
 	gone "$OLD" "abort"
 	kill "$HOLDER"
 else
