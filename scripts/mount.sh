@@ -24,6 +24,60 @@ die() {
 	exit 1
 }
 
+# hint MNT: what to try next, safe to paste: it writes only into the mount,
+# and what it starts in the background it waits for (or ends, then waits).
+hint() {
+	local mnt=$1 k n first path_note=
+	command -v tcpfs >/dev/null ||
+		path_note="(${tcpfs%/*} is not in your PATH)"
+	k=$mnt/kernel
+	n=$(find "$k" -mindepth 1 -maxdepth 1 | wc -l)
+	first=$(find "$k" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | head -n 1)
+	[ -n "$first" ] || first=NAME # no socket yet: the nc lines below make some
+
+	cat <<EOF
+
+tcpfs is mounted on $mnt: $n TCP socket(s) in $k/, one directory each.
+tcpfs is installed: tcpfs -h, man tcpfs. $path_note
+
+Browse:
+  ls $k
+  cat '$k/$first/status'
+  grep -l LISTEN $k/*/state
+
+Replay the README's sessions, in a network namespace of their own, with the
+peers they talk to (started, waited for, and stopped at the end):
+  $repo/scripts/demo.sh
+
+Close a connection of your own (the kernel aborts it; the peer gets a RST):
+  nc -l 127.0.0.1 7777 </dev/null & srv=\$!; sleep 0.5
+  nc 127.0.0.1 7777 </dev/null & cli=\$!; sleep 0.5
+  d=\$(ls -d $k/127.0.0.1:*-127.0.0.1:7777#*); cat "\$d/state"
+  echo close > "\$d/ctl"; sleep 0.2; kill \$cli \$srv 2>/dev/null; wait \$cli \$srv
+  cat "\$d/state"        # No such file or directory: the socket is gone
+
+Open a connection of your own with the userspace engine (over tcpfs0, where
+the host is 198.19.253.1) to a server that answers one line:
+  socat TCP4-LISTEN:7000,bind=198.19.253.1 SYSTEM:'read -r l; echo "you said: \$l"' & srv=\$!; sleep 0.5
+  n=\$(cat $mnt/engine/clone)
+  echo connect 198.19.253.1:7000 > $mnt/engine/\$n/ctl
+  echo hello > $mnt/engine/\$n/data
+  cat $mnt/engine/\$n/data              # its answer, until its FIN
+  echo close > $mnt/engine/\$n/ctl; wait \$srv
+  cat $mnt/engine/\$n/trace             # every segment, with seq and ack
+
+Unmount (the daemon then exits):
+  umount $mnt
+EOF
+}
+
+# --hint [MNT]: only print the hint for a tcpfs mounted on MNT
+if [ "${1:-}" = --hint ]; then
+	tcpfs=$(command -v tcpfs || echo /usr/local/sbin/tcpfs)
+	hint "$(realpath -m -s -- "${2:-/mnt/tcpfs}")"
+	exit 0
+fi
+
 [ "$(id -u)" -eq 0 ] || die "run as root: sudo $0 ${*}"
 
 mnt=${1:-/mnt/tcpfs}
@@ -68,48 +122,4 @@ mkdir -p -- "$mnt"
 "$tcpfs" "$mnt" -o allow_other "$@"
 [ "$(fstype_at "$mnt")" = fuse.tcpfs ] || die "tcpfs did not mount on $mnt"
 
-k=$mnt/kernel
-n=$(find "$k" -mindepth 1 -maxdepth 1 | wc -l)
-first=$(find "$k" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | head -n 1)
-[ -n "$first" ] || first=NAME # no socket yet: the nc lines below make some
-
-path_note=
-command -v tcpfs >/dev/null ||
-	path_note="($tcpfs: ${tcpfs%/*} is not in your PATH)"
-
-# What to try next: safe to paste. It writes only into the mount, and what
-# it starts in the background it waits for.
-cat <<EOF
-
-tcpfs is mounted on $mnt: $n TCP socket(s) in $k/, one directory each.
-tcpfs is installed: tcpfs -h, man tcpfs. $path_note
-
-Browse:
-  ls $k
-  cat '$k/$first/status'
-  grep -l LISTEN $k/*/state
-
-Replay the README's sessions, in a network namespace of their own, with the
-peers they talk to (started, waited for, and stopped at the end):
-  $repo/scripts/demo.sh
-
-Close a connection of your own (the kernel aborts it; the peer gets a RST):
-  nc -l 127.0.0.1 7777 </dev/null & srv=\$!; sleep 0.5
-  nc 127.0.0.1 7777 </dev/null & cli=\$!; sleep 0.5
-  d=\$(ls -d $k/127.0.0.1:*-127.0.0.1:7777#*); cat "\$d/state"
-  echo close > "\$d/ctl"; sleep 0.2; kill \$cli \$srv 2>/dev/null; wait \$cli \$srv
-  cat "\$d/state"        # No such file or directory: the socket is gone
-
-Open a connection of your own with the userspace engine (over tcpfs0, where
-the host is 198.19.253.1) to a server that answers one line:
-  socat TCP4-LISTEN:7000,bind=198.19.253.1 SYSTEM:'read -r l; echo "you said: \$l"' & srv=\$!; sleep 0.5
-  n=\$(cat $mnt/engine/clone)
-  echo connect 198.19.253.1:7000 > $mnt/engine/\$n/ctl
-  echo hello > $mnt/engine/\$n/data
-  cat $mnt/engine/\$n/data              # its answer, until its FIN
-  echo close > $mnt/engine/\$n/ctl; wait \$srv
-  cat $mnt/engine/\$n/trace             # every segment, with seq and ack
-
-Unmount (the daemon then exits):
-  umount $mnt
-EOF
+hint "$mnt"
