@@ -123,9 +123,11 @@ static void announce(struct engine *e, struct edir *ec, int state)
 	else
 		events_say(e->events, "%s %s -> %s", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state));
-	if (state == TCP_CLOSED && i.error && !ec->err[0])
+	if (state == TCP_CLOSED && i.error && !ec->err[0]) {
 		snprintf(ec->err, sizeof(ec->err), "closed: %s",
 			 strerror(i.error));
+		tlog(LOG_NOTICE, "%s: %s", ec->label, ec->err);
+	}
 	ec->state = state;
 	ec->idle_since = state == TCP_CLOSED ? tundrv_now() : 0;
 	if (state == TCP_CLOSED)
@@ -207,14 +209,14 @@ static int engine_rmdir(void *k, struct kind_conn *c)
 	if (!ec)
 		return -ENOENT;
 	if (state != TCP_CLOSED) {
-		snprintf(ec->err, TCPFS_ERR_MAX,
-			 state == TCP_TIME_WAIT ?
-				 "rmdir: the connection is in %s: wait 2 MSL, "
-				 "or hangup" :
-				 "rmdir: the connection is %s: close or hangup "
-				 "first",
-			 tcp_state_name(state));
-		return -EBUSY;
+		return kind_fail(
+			c, -EBUSY,
+			state == TCP_TIME_WAIT ?
+				"rmdir: the connection is in %s: wait "
+				"2 MSL, or hangup" :
+				"rmdir: the connection is %s: close or "
+				"hangup first",
+			tcp_state_name(state));
 	}
 	drop(e, ec, tundrv_now());
 	return 0;
