@@ -17,7 +17,7 @@ static const char *const names[OPT_COUNT] = {
 #undef OPT_NAME
 };
 
-enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT };
+enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT, KEY_ASCII };
 
 /* fuse_opt gives "--NAME=X" to the '=' template and "--NAME X" to the ' '
  * one as "--NAMEX": both are keys, and option_proc takes the value. */
@@ -29,6 +29,7 @@ static const struct fuse_opt spec[] = {
 #undef OPT_SPEC
 		FUSE_OPT_KEY("--no-engine", KEY_NO_ENGINE),
 	FUSE_OPT_KEY("--nat", KEY_NAT),
+	FUSE_OPT_KEY("--ascii", KEY_ASCII),
 	FUSE_OPT_END,
 };
 
@@ -37,8 +38,12 @@ static int option_proc(void *data, const char *arg, int key,
 {
 	struct options *opt = data;
 	(void)outargs;
-	if (key == KEY_NO_ENGINE || key == KEY_NAT) {
-		*(key == KEY_NAT ? &opt->nat : &opt->no_engine) = true;
+	bool *flag = key == KEY_NO_ENGINE ? &opt->no_engine :
+		     key == KEY_NAT	  ? &opt->nat :
+		     key == KEY_ASCII	  ? &opt->ascii :
+					    NULL;
+	if (flag) {
+		*flag = true;
 		return 0;
 	}
 	if (key < 0 || key >= OPT_COUNT)
@@ -124,6 +129,7 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	int err = 0;
 
 	cfg->engine = !opt->no_engine;
+	cfg->ascii = opt->ascii;
 	sc->nat = opt->nat;
 	if (v[OPT_TUN]) {
 		if (!*v[OPT_TUN] || strlen(v[OPT_TUN]) >= sizeof(sc->tun.name))
@@ -186,5 +192,7 @@ void options_help(void)
 	       "    --msl=SECONDS          maximum segment lifetime; TIME_WAIT is 2 MSL (60)\n"
 	       "    --syn-retries=N        SYN retransmissions before ETIMEDOUT (7: 255 s)\n"
 	       "    --reap=SECONDS         closed engine connections are freed after (300)\n"
-	       "    --impair=SPEC          test option: impair the engine's link, see tcpfs(8)\n\n");
+	       "    --impair=SPEC          test option: impair the engine's link, see tcpfs(8)\n"
+	       "    --ascii                draw the ladder files in ASCII (the default is\n"
+	       "                           UTF-8 when LC_ALL, LC_CTYPE or LANG says UTF-8)\n\n");
 }
