@@ -17,8 +17,8 @@
 #define STATE_W 12    /* "SYN_RECEIVED" */
 #define WIDTH_MAX 200 /* columns drawn at most */
 #define TEXT_MAX (WIDTH_MAX * 2)
-#define NEAR_NS 1000000 /* a state change this close before its segment */
-#define NBSP '\x01'	/* a space the label is not broken at */
+#define NEAR_NS 100000000 /* a state change this close before its segment */
+#define NBSP '\x01'	  /* a space the label is not broken at */
 
 /* The glyphs of a style. */
 enum { G_LIFE, G_SHAFT, G_DASH, G_RIGHT, G_LEFT, G_DOTS, G_MORE, G_TIMES };
