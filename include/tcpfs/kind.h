@@ -80,6 +80,7 @@ struct kind_ops {
 	int nfiles;		       /* at most KIND_FILES_MAX */
 	const char *const *fixed;      /* fixed files of its directory */
 	int nfixed;		       /* at most KIND_FIXED_MAX */
+	mode_t ladder_mode;	       /* of its ladder files; 0: 0444 */
 
 	/**
 	 * list - every connection, for readdir
@@ -188,10 +189,14 @@ struct kind_ops {
 	 * \param of: one end's record: the peer's local address is OF's
 	 *            remote one and its remote OF's local; OF's times tell
 	 *            one connection of that tuple from an older one
+	 * \param reader: uid of the reader of OF's ladder: a record READER
+	 *                may not read through the kind's own ladder file is
+	 *                not given
 	 * \param out: filled (after ladder_side_init())
-	 * Returns 0; -ENOENT if the kind has no such end; -ENOMEM.
+	 * Returns 0; -ENOENT if the kind has no such end (for READER);
+	 * -ENOMEM.
 	 */
-	int (*ladder_peer)(void *k, const struct ladder_side *of,
+	int (*ladder_peer)(void *k, const struct ladder_side *of, uid_t reader,
 			   struct ladder_side *out);
 
 	/**

@@ -53,6 +53,8 @@ mode_t files_mode(const struct kind *k, int r)
 {
 	if (r < VF_COUNT)
 		return 0444;
+	if (r == FILES_LADDER && k->ops->ladder_mode)
+		return k->ops->ladder_mode;
 	return r < FILES_GENERIC ? generic[r - VF_COUNT].mode : own(k, r)->mode;
 }
 
@@ -104,7 +106,7 @@ static int find_peer(const struct files_env *env, const struct ladder_side *own,
 			continue;
 		ladder_side_free(peer);
 		ladder_side_init(peer);
-		err = k->ops->ladder_peer(k->priv, own, peer);
+		err = k->ops->ladder_peer(k->priv, own, env->reader, peer);
 	}
 	return err;
 }

@@ -31,6 +31,7 @@ struct files_env {
 	const struct kind *kinds;
 	int nkinds;
 	const struct ladder_style *ladder;
+	uid_t reader; /* who opens the file */
 };
 
 /* Number of rows of K's directories. */

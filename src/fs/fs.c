@@ -594,7 +594,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = 0;
 	if (acc != O_WRONLY) {
 		struct snap *s = snap_open(fs, fi);
-		struct files_env env = {fs->kinds, fs->nkinds, &fs->ladder};
+		struct files_env env = {fs->kinds, fs->nkinds, &fs->ladder,
+					caller(req)};
 		err = s ? files_render(&env, a.k, r, &a.c, &s->b) : -ENOMEM;
 		if (err < 0) {
 			if (s)

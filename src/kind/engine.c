@@ -510,15 +510,18 @@ static int engine_ladder(void *k, const struct kind_conn *c,
 	return out ? record(k, (uint32_t)c->key, info_of(c), out) : 0;
 }
 
-/* The newest connection whose ends are OF's, swapped. */
+/* The newest connection whose ends are OF's, swapped, if READER may read
+ * its ladder (its owner, or root: it is 0400 as the trace). */
 static int engine_ladder_peer(void *k, const struct ladder_side *of,
-			      struct ladder_side *out)
+			      uid_t reader, struct ladder_side *out)
 {
 	struct engine *e = k;
 	struct tcp_info_snap i;
 	for (size_t n = e->drv ? edirs_count(e->dirs) : 0; n-- > 0;) {
-		uint32_t id = edirs_at(e->dirs, n)->id;
-		if (tcp_info_get(tcp_of(e), id, &i) == 0 && has_ladder(&i) &&
+		const struct edir *ec = edirs_at(e->dirs, n);
+		uint32_t id = ec->id;
+		if ((reader == 0 || reader == ec->owner) &&
+		    tcp_info_get(tcp_of(e), id, &i) == 0 && has_ladder(&i) &&
 		    ladder_peer_of(of, &i.local, &i.remote))
 			return record(e, id, &i, out);
 	}
@@ -644,6 +647,7 @@ static const struct kind_ops engine_ops = {
 	.nfiles = 3,
 	.fixed = engine_fixed,
 	.nfixed = 1,
+	.ladder_mode = 0400, /* as trace: what it carried, in size and time */
 	.list = engine_list,
 	.load = engine_load,
 	.ctl = engine_ctl,

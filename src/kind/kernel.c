@@ -234,9 +234,10 @@ static int kernel_ladder(void *k, const struct kind_conn *c,
 /* The socket at the other end of OF, if its history is kept: the newest
  * of that tuple that lived on into OF's time. */
 static int kernel_ladder_peer(void *k, const struct ladder_side *of,
-			      struct ladder_side *out)
+			      uid_t reader, struct ladder_side *out)
 {
 	struct kernel *kk = k;
+	(void)reader; /* every kernel socket's ladder is 0444 */
 	uint64_t since = of->n ? of->ev[0].t : 0;
 	const struct khist_sock *h =
 		kk->hist ?
