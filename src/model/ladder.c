@@ -146,11 +146,13 @@ static bool sent_reset(const struct ladder_side *s)
 	return false;
 }
 
-/* Whether event E of record S is drawn. Segments come from the full
- * record; without one from both, except a reset one end received that
- * the other end's record has sent. */
+/* Whether event E of record S is drawn: a state change that changes the
+ * state; segments from the full record, without one from both, except a
+ * reset one end received that the other end's record has sent. */
 static bool drawn(const struct draw *d, int s, const struct ladder_ev *e)
 {
+	if (e->type == LADDER_STATE) /* the kernel reports LAST_ACK again */
+		return !e->from || !e->to || strcmp(e->from, e->to) != 0;
 	if (e->type != LADDER_SEG)
 		return true;
 	if (d->src >= 0)
@@ -455,14 +457,18 @@ static void add_seg(struct draw *d, const struct item *it)
 	}
 }
 
-/* Whether the item after I is a segment end S sends right after it. */
+/* Whether the item after I is a SYN, FIN or RST end S sends right after
+ * it (entering SYN_SENT, FIN_WAIT_1, LAST_ACK, CLOSED): not an ACK, that
+ * the peer's record may show arriving after a change it did not make. */
 static bool sends_next(const struct draw *d, size_t i, size_t last, int s)
 {
 	if (i + 1 >= last)
 		return false;
-	const struct item *nx = &d->it[i + 1];
-	return nx->e->type == LADDER_SEG && nx->from == s &&
-	       nx->e->t - d->it[i].e->t <= NEAR_NS;
+	const struct ladder_ev *nx = d->it[i + 1].e;
+	return nx->type == LADDER_SEG && d->it[i + 1].from == s &&
+	       ((nx->flags & (TCP_SYN | TCP_FIN | TCP_RST)) ||
+		!(nx->has & LADDER_FLAGS)) &&
+	       nx->t - d->it[i].e->t <= NEAR_NS;
 }
 
 /* Whether state change IT goes beside the last arrow: one that reached
@@ -687,16 +693,20 @@ static void measure(struct draw *d)
 	d->lane = d->width - d->tw - 2 * STATE_W - 5;
 }
 
-/* One end's header line: its address, whose record, its ISN. */
+/* One end's header line: its address, whose record, its ISN; each in a
+ * column as wide as the two ends need. */
 static void print_end(const struct draw *d, int s, struct buf *out)
 {
 	const struct ladder_side *me = d->side[0];
+	const char *who[2] = {me->label,
+			      d->side[1] ? d->side[1]->label : "no record"};
 	char a[2][64] = {"?", "?"};
 	wire_ep_format(&me->local, a[0], sizeof(a[0]));
 	wire_ep_format(&me->remote, a[1], sizeof(a[1]));
-	unsigned w = (unsigned)strlen(a[strlen(a[0]) < strlen(a[1])]);
-	buf_printf(out, "%-9s %-*s  %-12s  ", s ? "peer" : "this end", (int)w,
-		   a[s], d->side[s] ? d->side[s]->label : "no record");
+	size_t w = strlen(a[strlen(a[0]) < strlen(a[1])]);
+	size_t l = strlen(who[strlen(who[0]) < strlen(who[1])]);
+	buf_printf(out, "%-9s %-*s  %-*s  ", s ? "peer" : "this end", (int)w,
+		   a[s], (int)l, who[s]);
 	if (d->known[s])
 		buf_printf(out, "ISN %" PRIu32 "\n", d->isn[s]);
 	else

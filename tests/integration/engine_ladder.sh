@@ -105,8 +105,8 @@ has "the ACK of the engine's FIN, beside FIN_WAIT_2" \
 	'^[0-9.]+ +FIN_WAIT_2 │◀─+ (FIN,)?ACK seq=1 ack=2 '
 has "the kernel's FIN" '│◀─+ FIN,ACK seq=1 ack=2 win=[0-9]+ ─│'
 has "the last ACK" '│─ ACK seq=2 ack=2 win=[0-9]+ ─+▶│'
-has "TIME_WAIT, beside the kernel's FIN or the last ACK" \
-	'^[0-9.]+ +TIME_WAIT │(◀─+ FIN,ACK seq=1 ack=2 |─ ACK seq=2 ack=2 )'
+has "TIME_WAIT, beside the kernel's FIN (or after it, the FIN with the ACK)" \
+	'^[0-9.]+ +TIME_WAIT │(◀─+ FIN,ACK seq=1 ack=2 | +│$)'
 assert_eq "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT" \
 	"$(left_states)" "this end's states after the close, in order"
 if [ -n "$KBPF" ]; then

@@ -384,7 +384,8 @@ static void check_kernel(struct khist *h, bool peer, const char *name)
 }
 
 /* A kernel pair's active close: each side's states with the sequence
- * numbers recorded with them, no segment but what was recorded. */
+ * numbers recorded with them, no segment but what was recorded, no
+ * "change" to the same state. */
 static void kernel_close(void **state)
 {
 	(void)state;
@@ -398,6 +399,9 @@ static void kernel_close(void **state)
 	kstate(h, false, 2050, DIAG_TCP_FIN_WAIT1, DIAG_TCP_FIN_WAIT2,
 	       UNA | NXT | RCV, CLI_ISS + 2, CLI_ISS + 2, SRV_ISS + 1);
 	kstate(h, true, 2400, DIAG_TCP_CLOSE_WAIT, DIAG_TCP_LAST_ACK,
+	       UNA | NXT | RCV, SRV_ISS + 1, SRV_ISS + 1, CLI_ISS + 2);
+	/* close() after shutdown(): the kernel says LAST_ACK again */
+	kstate(h, true, 2420, DIAG_TCP_LAST_ACK, DIAG_TCP_LAST_ACK,
 	       UNA | NXT | RCV, SRV_ISS + 1, SRV_ISS + 1, CLI_ISS + 2);
 	kstate(h, false, 2450, DIAG_TCP_FIN_WAIT2, DIAG_TCP_TIME_WAIT,
 	       UNA | NXT | RCV, CLI_ISS + 2, CLI_ISS + 2, SRV_ISS + 2);
