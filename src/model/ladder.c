@@ -244,6 +244,13 @@ static void find_rexmits(struct draw *d)
 
 /* ---- the rows ---- */
 
+/* E's time since the first item's (0 for one before it: records of
+ * two clocks' readings may be a little out of order). */
+static uint64_t since(const struct draw *d, const struct ladder_ev *e)
+{
+	return e->t > d->t0 ? e->t - d->t0 : 0;
+}
+
 static long new_row(struct draw *d, int kind, const struct item *it)
 {
 	if (d->nrows == d->cap) {
@@ -260,7 +267,7 @@ static long new_row(struct draw *d, int kind, const struct item *it)
 	*r = (struct row){.kind = (uint8_t)kind};
 	if (it) {
 		r->timed = true;
-		r->t = it->e->t - d->t0;
+		r->t = since(d, it->e);
 	}
 	if (kind != ROW_TEXT)
 		d->last_arrow = kind == ROW_ARROW ? (long)d->nrows : -1;
@@ -468,7 +475,7 @@ static bool sends_next(const struct draw *d, size_t i, size_t last, int s)
 	return nx->type == LADDER_SEG && d->it[i + 1].from == s &&
 	       ((nx->flags & (TCP_SYN | TCP_FIN | TCP_RST)) ||
 		!(nx->has & LADDER_FLAGS)) &&
-	       nx->t - d->it[i].e->t <= NEAR_NS;
+	       since(d, nx) <= since(d, d->it[i].e) + NEAR_NS;
 }
 
 /* Whether state change IT goes beside the last arrow: one that reached
@@ -481,7 +488,8 @@ static bool beside_last(const struct draw *d, const struct item *it)
 	const struct item *a = &d->it[r->item];
 	return !r->state[it->side] &&
 	       (r->to == it->side ||
-		((a->e->flags & TCP_RST) && it->e->t - a->e->t <= NEAR_NS));
+		((a->e->flags & TCP_RST) &&
+		 since(d, it->e) <= since(d, a->e) + NEAR_NS));
 }
 
 /* A state change: beside the arrow that just reached its end, or that
@@ -680,17 +688,22 @@ static void print_row(struct draw *d, const struct row *r, struct buf *out)
 	buf_add(out, "\n", 1);
 }
 
-/* The width of the time column: the latest time's. */
+/* The width of the time column, the latest time's; the lane's, what the
+ * width leaves (a dozen columns at least). */
 static void measure(struct draw *d)
 {
 	char t[32];
-	uint64_t last = d->n ? d->it[d->n - 1].e->t - d->t0 : 0;
+	uint64_t last = 0;
+	for (size_t i = 0; i < d->n; i++)
+		if (since(d, d->it[i].e) > last)
+			last = since(d, d->it[i].e);
 	d->tw = (unsigned)snprintf(t, sizeof(t), "%" PRIu64 ".%06" PRIu64,
 				   last / 1000000000, last / 1000 % 1000000);
 	d->width = d->st->width < LADDER_WIDTH_MIN ? LADDER_WIDTH_MIN :
 		   d->st->width > WIDTH_MAX	   ? WIDTH_MAX :
 						     d->st->width;
-	d->lane = d->width - d->tw - 2 * STATE_W - 5;
+	unsigned fixed = d->tw + 2 * STATE_W + 5;
+	d->lane = d->width > fixed + 12 ? d->width - fixed : 12;
 }
 
 /* One end's header line: its address, whose record, its ISN; each in a

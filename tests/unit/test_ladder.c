@@ -468,6 +468,36 @@ static void kernel_old_socket(void **state)
 	khist_free(h);
 }
 
+/* A record a little out of order (two CPUs' clock readings): an event
+ * before the first drawn counts as time 0, the columns stay in place. */
+static void unordered(void **state)
+{
+	(void)state;
+	struct ladder_side a;
+	struct ladder_style st;
+	struct buf out = {0};
+	ladder_style_default(&st);
+	ladder_side_init(&a);
+	ep4(&a.local, 1, 1000);
+	ep4(&a.remote, 2, 80);
+	uint64_t t[] = {5000000, 3000000, 2005000000};
+	const char *to[] = {"SYN_SENT", "ESTABLISHED", "FIN_WAIT_1"};
+	for (int i = 0; i < 3; i++) {
+		struct ladder_ev *e = ladder_add(&a, LADDER_STATE);
+		assert_non_null(e);
+		e->t = t[i];
+		e->from = i ? to[i - 1] : "CLOSED";
+		e->to = to[i];
+	}
+	assert_int_equal(ladder_render(&a, NULL, &st, &out), 0);
+	buf_add(&out, "", 1);
+	assert_non_null(strstr(out.p, "\n0.000000     SYN_SENT │"));
+	assert_non_null(strstr(out.p, "\n0.000000  ESTABLISHED │"));
+	assert_non_null(strstr(out.p, "\n2.000000   FIN_WAIT_1 │"));
+	buf_free(&out);
+	ladder_side_free(&a);
+}
+
 /* UTF-8 is the codeset the first of LC_ALL, LC_CTYPE, LANG set names. */
 static void locale(void **state)
 {
@@ -494,6 +524,7 @@ int main(void)
 		cmocka_unit_test(kernel_reset),
 		cmocka_unit_test(kernel_syn_retransmitted),
 		cmocka_unit_test(kernel_old_socket),
+		cmocka_unit_test(unordered),
 		cmocka_unit_test(locale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
