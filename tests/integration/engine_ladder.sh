@@ -5,7 +5,9 @@
 # SYN,ACK and ACK arrows with seq and ack relative to the ISNs its iss and
 # irs files give, the options on the SYNs, its states beside them, in 80
 # columns; after a close, FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT and the FINs.
-# A connect to a port nobody listens on draws the SYN and the RST,ACK.
+# Between two engine connections (the host forwarding the engine's packets
+# back to it), both columns come from their traces. A connect to a port
+# nobody listens on draws the SYN and the RST,ACK.
 # With the kernel's history (kbpf), the peer column has the kernel
 # socket's states, and the kernel socket's own ladder draws the engine's
 # segments, mirrored.
@@ -114,6 +116,33 @@ if [ -n "$KBPF" ]; then
 	has "the peer column: the kernel's LAST_ACK" '│ LAST_ACK$'
 fi
 log "close:"$'\n'"$(cat "$LAD")"
+
+# engine to engine: with forwarding on (in this test's namespace), the
+# host sends the engine's packets to itself back; each ladder has both
+# columns, from the two connections' traces
+sysctl -qw net.ipv4.ip_forward=1 || die "sysctl net.ipv4.ip_forward=1"
+eng_clone
+LI=$N
+ctl_ok "$LI" "announce 9200"
+eng_clone
+C=$N
+ctl_ok "$C" "connect $ENG4:9200"
+S=$(timeout -k 1 5 cat "$E/$LI/listen") || die "no connection accepted"
+wait_state 5 "$S" ESTABLISHED || die "engine/$S is $(get "$S" state)"
+assert_eq absent "$([ -e "$E/$LI/ladder" ] && echo present || echo absent)" \
+	"a listener has no ladder"
+ladder "$E/$C/ladder"
+has "engine to engine: the peer's record is the accepted connection's" \
+	"^peer +$ENG4:9200 +engine/$S +ISN $(get "$S" iss)\$"
+has "engine to engine: the peer's SYN_RECEIVED, beside the SYN" '─▶│ SYN_RECEIVED$'
+has "engine to engine: the peer's ESTABLISHED, beside the ACK" \
+	'│─ ACK seq=1 ack=1 win=[0-9]+ ─+▶│ ESTABLISHED$'
+log "engine to engine:"$'\n'"$(cat "$LAD")"
+ladder "$E/$S/ladder"
+has "engine to engine, the other way: the connector's SYN_SENT, beside its SYN" \
+	'^[0-9.]+ +SYN_RECEIVED │◀─+ SYN seq=0 win=[0-9]+ ─│ SYN_SENT$'
+has "engine to engine, the other way: the connector is the peer" \
+	"^peer +$(get "$C" local) +engine/$C +ISN $(get "$C" iss)\$"
 
 # a reset: nobody listens on 9102, the kernel answers the SYN with a RST
 eng_clone
