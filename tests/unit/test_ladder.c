@@ -498,6 +498,36 @@ static void unordered(void **state)
 	ladder_side_free(&a);
 }
 
+/* The peer is found by its tuple, also when it is an IPv6 socket with
+ * IPv4-mapped addresses, not when its history ended before ours began. */
+static void kernel_find(void **state)
+{
+	(void)state;
+	struct khist *h = khist_new(16);
+	assert_non_null(h);
+	struct diag_key k = {
+		.family = AF_INET6, .sport = 80, .dport = 5000, .cookie = 0x21};
+	k.src[10] = k.src[11] = k.dst[10] = k.dst[11] = 0xff;
+	k.src[12] = k.dst[12] = 198;
+	k.src[13] = k.dst[13] = 18;
+	k.src[15] = 2;
+	k.dst[15] = 1;
+	struct khist_ent e = {.ts_ns = 5000,
+			      .type = KHIST_STATE,
+			      .from = DIAG_TCP_SYN_RECV,
+			      .to = DIAG_TCP_ESTABLISHED};
+	assert_non_null(khist_add(h, &k, &e));
+	struct wire_ep me, peer;
+	ep4(&me, 2, 80);
+	ep4(&peer, 1, 5000);
+	assert_ptr_equal(khist_find(h, &me, &peer, 5000), khist_get(h, 0x21));
+	assert_null(khist_find(h, &me, &peer, 5001)); /* over before */
+	assert_null(khist_find(h, &peer, &me, 0));    /* the other way */
+	peer.port = 5001;
+	assert_null(khist_find(h, &me, &peer, 0));
+	khist_free(h);
+}
+
 /* UTF-8 is the codeset the first of LC_ALL, LC_CTYPE, LANG set names. */
 static void locale(void **state)
 {
@@ -524,6 +554,7 @@ int main(void)
 		cmocka_unit_test(kernel_reset),
 		cmocka_unit_test(kernel_syn_retransmitted),
 		cmocka_unit_test(kernel_old_socket),
+		cmocka_unit_test(kernel_find),
 		cmocka_unit_test(unordered),
 		cmocka_unit_test(locale),
 	};
