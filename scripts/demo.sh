@@ -124,4 +124,6 @@ done
 show 'cat engine/$n/state'
 show 'cat engine/$n/trace'
 show "grep -E '^(iss|irs|snd_una|snd_nxt|rcv_nxt) ' engine/\$n/status"
+echo '--- A ladder'
+show 'cat engine/$n/ladder'
 cd /

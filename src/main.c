@@ -27,6 +27,7 @@
 #include "tcpfs/kbpf.h"
 #endif
 #include "tcpfs/kinds.h"
+#include "tcpfs/ladder.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/procpid.h"
@@ -272,6 +273,12 @@ static int build(struct parts *p, struct loop *loop,
 		return err;
 	if (!(p->fs = fs_new(p->events, p->kinds, 2)))
 		return -errno;
+	struct ladder_style st;
+	ladder_style_default(&st);
+	st.ascii = cfg->ascii ||
+		   !ladder_utf8_locale(getenv("LC_ALL"), getenv("LC_CTYPE"),
+				       getenv("LANG"));
+	fs_ladder_style(p->fs, &st);
 	return 0;
 }
 

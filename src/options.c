@@ -17,7 +17,7 @@ static const char *const names[OPT_COUNT] = {
 #undef OPT_NAME
 };
 
-enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT };
+enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT, KEY_ASCII };
 
 /* fuse_opt gives "--NAME=X" to the '=' template and "--NAME X" to the ' '
  * one as "--NAMEX"; in a -o list (mount(8), fstab) "NAME=X" matches the
@@ -33,6 +33,8 @@ static const struct fuse_opt spec[] = {
 	FUSE_OPT_KEY("no-engine", KEY_NO_ENGINE),
 	FUSE_OPT_KEY("--nat", KEY_NAT),
 	FUSE_OPT_KEY("nat", KEY_NAT),
+	FUSE_OPT_KEY("--ascii", KEY_ASCII),
+	FUSE_OPT_KEY("ascii", KEY_ASCII),
 	FUSE_OPT_END,
 };
 
@@ -54,8 +56,12 @@ static int option_proc(void *data, const char *arg, int key,
 	(void)outargs;
 	if (key == FUSE_OPT_KEY_NONOPT)
 		return nonopt(opt, arg);
-	if (key == KEY_NO_ENGINE || key == KEY_NAT) {
-		*(key == KEY_NAT ? &opt->nat : &opt->no_engine) = true;
+	bool *flag = key == KEY_NO_ENGINE ? &opt->no_engine :
+		     key == KEY_NAT	  ? &opt->nat :
+		     key == KEY_ASCII	  ? &opt->ascii :
+					    NULL;
+	if (flag) {
+		*flag = true;
 		return 0;
 	}
 	if (key == FUSE_OPT_KEY_OPT && !strncmp(arg, "x-", 2))
@@ -148,6 +154,7 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	int err = 0;
 
 	cfg->engine = !opt->no_engine;
+	cfg->ascii = opt->ascii;
 	sc->nat = opt->nat;
 	if (v[OPT_TUN]) {
 		if (!*v[OPT_TUN] || strlen(v[OPT_TUN]) >= sizeof(sc->tun.name))
@@ -194,7 +201,8 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 
 void options_help(void)
 {
-	printf("tcpfs options (each also as -o NAME=VALUE, or -o no-engine, -o nat):\n"
+	printf("tcpfs options (each also as -o NAME=VALUE, or -o no-engine, -o nat,\n"
+	       "  -o ascii):\n"
 	       "    --netns=PATH|NAME|PID  show the sockets of another network namespace\n"
 	       "                           (a file such as /proc/PID/ns/net, a name under\n"
 	       "                           /var/run/netns, or a process id)\n"
@@ -212,5 +220,7 @@ void options_help(void)
 	       "    --reap=SECONDS         closed engine connections are freed after (300)\n"
 	       "    --impair=SPEC          test option: impair the engine's link, see tcpfs(8)\n"
 	       "    --log=FILE             log to FILE (appended, with timestamps), not to\n"
-	       "                           stderr or syslog\n\n");
+	       "                           stderr or syslog\n"
+	       "    --ascii                draw the ladder files in ASCII (the default is\n"
+	       "                           UTF-8 when LC_ALL, LC_CTYPE or LANG says UTF-8)\n\n");
 }

@@ -36,12 +36,14 @@ struct tcpfs_config {
 	bool engine;		  /* run the userspace engine on a TUN link */
 	struct tundrv_config drv; /* the engine's driver and link */
 	tcp_time reap;		  /* closed engine connections live this long */
+	bool ascii;		  /* ladders in ASCII, whatever the locale */
 };
 
 struct options {
 	char *val[OPT_COUNT]; /* as given, or NULL */
 	bool no_engine;	      /* --no-engine */
 	bool nat;	      /* --nat */
+	bool ascii;	      /* --ascii */
 	int nonopts;	      /* words that are not options, seen so far */
 	char *source;	      /* the first of them, until a second comes */
 };

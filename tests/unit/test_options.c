@@ -73,7 +73,7 @@ static void test_every_option_as_o(void **state)
 		strcat(list, "=v");
 		strcat(list, names[i]);
 	}
-	strcat(list, ",no-engine,nat,x-systemd.automount,x-foo=1");
+	strcat(list, ",no-engine,nat,ascii,x-systemd.automount,x-foo=1");
 	struct fuse_args a;
 	struct options o;
 	const char *argv[] = {"tcpfs", "/mnt", "-o", list, NULL};
@@ -86,6 +86,7 @@ static void test_every_option_as_o(void **state)
 	}
 	assert_true(o.no_engine);
 	assert_true(o.nat);
+	assert_true(o.ascii);
 	/* libfuse gets its own option back, and neither ours nor x-* */
 	assert_string_equal(left(&a), "-o allow_other /mnt");
 	done(&a, &o);
