@@ -64,7 +64,8 @@ sockets() {
 
 start_holder host
 # (mounted before the containers start, so that they have it too)
-start_tcpfs "$WORK/pinned" --netns "/proc/${H_PID[host]}/ns/net"
+# (a second daemon in one namespace: the first holds the engine's device)
+start_tcpfs "$WORK/pinned" --netns "/proc/${H_PID[host]}/ns/net" --no-engine
 start_container ca
 start_container cb
 sockets host
@@ -210,7 +211,7 @@ assert_eq ENOENT "$(in_ct ca "$PY" "$WORK/fsop.py" stat "$WORK/ca.mnt/kernel/$ca
 # A reader the daemon's pid namespace does not see: EACCES, and why.
 printf '#!/bin/sh\nexec unshare --pid --fork "%s" "$@"\n' "$TCPFS" >"$WORK/tcpfs-pidns"
 chmod +x "$WORK/tcpfs-pidns"
-TCPFS=$WORK/tcpfs-pidns start_tcpfs "$WORK/hidden"
+TCPFS=$WORK/tcpfs-pidns start_tcpfs "$WORK/hidden" --no-engine
 assert_eq EACCES "$(fsop listdir "$WORK/hidden/kernel")" "a reader the daemon cannot see"
 grep -q "not visible in the daemon's pid namespace" "$TCPFS_LOG" &&
 	pass "the log says why" || fail "no reason in the log: $(cat "$TCPFS_LOG")"
