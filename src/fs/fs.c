@@ -63,6 +63,7 @@ struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds)
 	memcpy(fs->kinds, kinds, (size_t)nkinds * sizeof(*kinds));
 	fs->nkinds = nkinds;
 	fs->handles.prev = fs->handles.next = &fs->handles;
+	fs->epoch = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	return fs;
 }
@@ -383,19 +384,40 @@ static int list_dir(struct fs *fs, fuse_ino_t ino, struct buf *list)
 	return list->err;
 }
 
+/* An open file's fh is its handle's address, tagged in the top byte with
+ * the filesystem's epoch: an upgrade (fs_restore()) starts a new epoch, so
+ * a file opened before it is told from one of ours and is stale (user
+ * addresses fit in 56 bits: 47 or 56 on x86-64, 52 on arm64). */
+#define FH_EPOCH_SHIFT 56
+
+static uint64_t fh_of(struct fs *fs, struct handle *h)
+{
+	return (uint64_t)(uintptr_t)h | (uint64_t)fs->epoch << FH_EPOCH_SHIFT;
+}
+
+/* What a file opened before an upgrade gets: ESTALE, as NFS gives. */
+static struct handle stale = {.type = H_STALE};
+
+/* The handle of open file FI: NULL if none (fh 0), else &stale or ours. */
+static struct handle *handle_of(struct fs *fs, struct fuse_file_info *fi)
+{
+	if (!fi->fh)
+		return NULL;
+	if (fi->fh >> FH_EPOCH_SHIFT != fs->epoch)
+		return &stale;
+	return (struct handle *)(uintptr_t)(fi->fh &
+					    ((UINT64_C(1) << FH_EPOCH_SHIFT) -
+					     1));
+}
+
 static struct snap *snap_open(struct fs *fs, struct fuse_file_info *fi)
 {
 	struct snap *s = calloc(1, sizeof(*s));
 	if (s) {
 		fs_hold(fs, &s->h, H_SNAP);
-		fi->fh = (uintptr_t)s;
+		fi->fh = fh_of(fs, &s->h);
 	}
 	return s;
-}
-
-static struct handle *handle_of(struct fuse_file_info *fi)
-{
-	return (struct handle *)(uintptr_t)fi->fh;
 }
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -412,7 +434,12 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct buf *list = &((struct snap *)handle_of(fi))->b;
+	struct handle *h = handle_of(fs_of(req), fi);
+	if (h->type == H_STALE) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	struct buf *list = &((struct snap *)h)->b;
 	if (off == 0) {
 		buf_free(list);
 		int err = list_dir(fs_of(req), ino, list);
@@ -445,14 +472,6 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	fuse_reply_buf(req, out, used);
 	free(out);
-}
-
-static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	(void)ino;
-	handle_drop(fs_of(req), handle_of(fi));
-	fuse_reply_err(req, 0);
 }
 
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -501,7 +520,7 @@ static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	waitq_init(&ef->lane);
 	fs_hold(fs, &ef->h, H_EVENTS);
-	fi->fh = (uintptr_t)ef;
+	fi->fh = fh_of(fs, &ef->h);
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fuse_reply_open(req, fi);
@@ -546,7 +565,7 @@ static void stream_open(fuse_req_t req, struct conn_at *a, int r,
 	waitq_init(&st->lanes[0]);
 	waitq_init(&st->lanes[1]);
 	fs_hold(fs_of(req), &st->h, H_STREAM);
-	fi->fh = (uintptr_t)st;
+	fi->fh = fh_of(fs_of(req), &st->h);
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fuse_reply_open(req, fi);
@@ -602,10 +621,12 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct handle *h = handle_of(fi);
+	struct handle *h = handle_of(fs_of(req), fi);
 	(void)ino;
 	if (!h) {
 		fuse_reply_err(req, EBADF);
+	} else if (h->type == H_STALE) {
+		fuse_reply_err(req, ESTALE);
 	} else if (h->type == H_EVENTS) {
 		park_events(fs_of(req), req, (struct evfile *)h, size);
 	} else if (h->type == H_STREAM) {
@@ -623,10 +644,14 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct handle *h = handle_of(fi);
+	struct handle *h = handle_of(fs, fi);
 	struct conn_at a;
 	struct stat st;
 	(void)off;
+	if (h && h->type == H_STALE) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	if (h && h->type == H_STREAM) {
 		park_write(fs, req, (struct stream *)h, data, size);
 		return;
@@ -646,17 +671,24 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	struct handle *h = handle_of(fs_of(req), fi);
 	(void)ino;
-	if (handle_of(fi))
-		handle_drop(fs_of(req), handle_of(fi));
+	if (h && h->type != H_STALE)
+		handle_drop(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
 static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
-	struct handle *h = handle_of(fi);
+	struct handle *h = handle_of(fs_of(req), fi);
 	(void)ino;
+	if (h && h->type == H_STALE) { /* wake it to read: ESTALE */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLERR);
+		return;
+	}
 	if (h && h->type == H_STREAM) {
 		struct stream *st = (struct stream *)h;
 		struct waitq *wq = NULL;
@@ -691,7 +723,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.setattr = fs_setattr,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
-	.releasedir = fs_releasedir,
+	.releasedir = fs_release,
 	.open = fs_open,
 	.read = fs_read,
 	.write = fs_write,
@@ -699,3 +731,48 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.rmdir = fs_rmdir,
 	.poll = fs_poll,
 };
+
+/* ---- upgrades ---- */
+
+/* What fs_save() writes: a version, the epoch, then the nodes. */
+#define SAVE_VERSION 1
+
+struct saved_fs {
+	uint32_t version;
+	uint32_t epoch;
+};
+
+void fs_save(const struct fs *fs, struct buf *b)
+{
+	struct saved_fs h = {SAVE_VERSION, fs->epoch};
+	buf_add(b, &h, sizeof(h));
+	nodes_save(fs->nodes, b);
+}
+
+/* The index of the kind whose directory NAME ("DIR/NAME") is in, or -1. */
+static int kind_of(void *arg, const char *name)
+{
+	struct fs *fs = arg;
+	size_t n = strcspn(name, "/");
+	for (int i = 0; i < fs->nkinds; i++)
+		if (strlen(fs->kinds[i].dir) == n &&
+		    strncmp(name, fs->kinds[i].dir, n) == 0)
+			return i;
+	return -1;
+}
+
+int fs_restore(struct fs *fs, const void *p, size_t len)
+{
+	struct saved_fs h;
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, p, sizeof(h));
+	if (h.version != SAVE_VERSION || h.epoch == 0 || h.epoch > UINT8_MAX)
+		return -EINVAL;
+	int err = nodes_load(fs->nodes, (const char *)p + sizeof(h),
+			     len - sizeof(h), kind_of, fs);
+	if (err < 0)
+		return err;
+	fs->epoch = h.epoch == UINT8_MAX ? 1 : (uint8_t)(h.epoch + 1);
+	return 0;
+}

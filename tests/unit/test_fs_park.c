@@ -244,6 +244,60 @@ static void test_connect_waits(void **state)
 	harness_fini(&h);
 }
 
+/* Before an upgrade, what waits is answered: a connect ECONNRESET, reads
+ * ESTALE. The new filesystem keeps the inode numbers, and files opened
+ * before read ESTALE and are released without harm. */
+static void test_upgrade(void **state)
+{
+	(void)state;
+	struct harness h, h2;
+	struct buf b = {0};
+	fuse_ino_t pipe, note = 0;
+	int err;
+	harness_init(&h, 1);
+	struct fuse_file_info pfi = open_pipe(&h, &pipe);
+	struct fuse_file_info efi =
+		open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
+	fuse_ino_t ctl = ino_of(&h, "fake/c0/ctl");
+	struct fuse_file_info cfi = open_as(&h, ctl, O_WRONLY, 1000, &err);
+	note = ino_of(&h, "fake/c0/note");
+	struct fuse_file_info nfi = open_as(&h, note, O_RDONLY, 1000, &err);
+	fuse_req_t r = op_read(&h, pipe, &pfi, 10, 0);
+	fuse_req_t e = op_read(&h, INO_EVENTS_T, &efi, 4096, 0);
+	fuse_req_t c = op_write(&h, ctl, &cfi, "connect 10.0.0.1:80", 1000);
+	assert_int_equal(r->replies + e->replies + c->replies, 0);
+	fs_quiesce(h.fs);
+	assert_int_equal(r->err, ESTALE);
+	assert_int_equal(e->err, ESTALE);
+	assert_int_equal(c->err, ECONNRESET);
+	assert_int_equal(r->replies + e->replies + c->replies, 3);
+	fs_save(h.fs, &b);
+	assert_int_equal(b.err, 0);
+
+	harness_init(&h2, 1);
+	assert_int_equal(fs_restore(h2.fs, b.p, b.len), 0);
+	fuse_req_t g = op_getattr(&h2, note, 0);
+	assert_int_equal(g->reply, FAKE_ATTR); /* the old inode, known */
+	assert_int_equal(ino_of(&h2, "fake/c0/note"), note);
+	fuse_req_t old = op_read(&h2, note, &nfi, 10, 0);
+	assert_int_equal(old->err, ESTALE);
+	fuse_req_t oldp = op_read(&h2, pipe, &pfi, 10, 0);
+	assert_int_equal(oldp->err, ESTALE);
+	op_release(&h2, note, &nfi); /* not ours: nothing freed */
+	op_release(&h2, pipe, &pfi);
+	struct fuse_file_info fresh = open_as(&h2, note, O_RDONLY, 1000, &err);
+	fuse_req_t ok = op_read(&h2, note, &fresh, 10, 0);
+	assert_int_equal(ok->reply, FAKE_BUF);
+	op_release(&h2, note, &fresh);
+	assert_int_equal(fs_restore(h2.fs, b.p, 3), -EINVAL);
+	fuse_req_t all[] = {r, e, c, g, old, oldp, ok};
+	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+		fake_free(all[i]);
+	buf_free(&b);
+	harness_fini(&h2);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_many_pollers),
 		cmocka_unit_test(test_events_read_waits),
 		cmocka_unit_test(test_connect_waits),
+		cmocka_unit_test(test_upgrade),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
