@@ -34,11 +34,19 @@
  *
  * If the file to execute is missing or not executable, the running image
  * (/proc/self/exe, there even when its file was replaced) is executed
- * instead: the daemon goes on, with the old code. */
+ * instead: the daemon goes on, with the old code. A new image may also
+ * start and then fail (a library missing, a script, a version that refuses
+ * the handover): then nothing would hold /dev/fuse and every copy of the
+ * mount would be dead. So before exec a guardian is forked, holding the
+ * descriptors, until the new image says through a pipe that it took over;
+ * if the pipe ends first, the guardian executes its own image (the old
+ * one) over the same handover, and serves the mount under its own pid. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fuse.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +54,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tcpfs/buf.h"
@@ -62,6 +71,8 @@ struct handover {
 	char magic[8];
 	int32_t fuse_fd;
 	uint32_t init_len; /* 0: the kernel had not sent it yet */
+	int32_t ok_fd;	   /* the guardian's pipe, or -1 */
+	int32_t guardian;  /* its pid */
 };
 static const char magic[8] = "tcpfsup1";
 
@@ -70,8 +81,10 @@ static char exe[PATH_MAX];	/* argv[0], absolute if it was relative */
 static int handover_fd = -1;	/* in a new image, until adopted */
 static char init_msg[INIT_MAX]; /* the kernel's INIT request */
 static size_t init_len;
-static bool swallow; /* drop what the session writes (the replayed INIT's
+static bool swallow;   /* drop what the session writes (the replayed INIT's
 		      * reply) */
+static int ok_fd = -1; /* to tell the guardian we took over */
+static pid_t guardian;
 
 bool upgrade_begin(char *argv[])
 {
@@ -186,6 +199,8 @@ int upgrade_adopt(struct fuse_session *se, struct fs *fs)
 	}
 	memcpy(init_msg, p + sizeof(h), h.init_len);
 	init_len = h.init_len;
+	ok_fd = h.ok_fd;
+	guardian = h.guardian;
 	const char *saved = p + sizeof(h) + h.init_len;
 	/* without the table, the kernel's old ids answer ENOENT: still a
 	 * working mount, so go on */
@@ -205,13 +220,21 @@ int upgrade_adopt(struct fuse_session *se, struct fs *fs)
 	}
 	tlog(LOG_NOTICE, "upgrade: pid %d serves the same mount with %s",
 	     (int)getpid(), args[0]);
+	if (ok_fd >= 0) { /* the guardian reads it and ends */
+		if (write(ok_fd, "", 1) != 1)
+			tlog(LOG_WARNING, "upgrade: the guardian: %s",
+			     strerror(errno));
+		close(ok_fd);
+		waitpid(guardian, NULL, 0);
+	}
 	return 0;
 }
 
 int upgrade_save(struct fuse_session *se, struct fs *fs)
 {
 	struct handover h = {.fuse_fd = fuse_session_fd(se),
-			     .init_len = (uint32_t)init_len};
+			     .init_len = (uint32_t)init_len,
+			     .ok_fd = -1};
 	struct buf b = {0};
 	memcpy(h.magic, magic, sizeof(magic));
 	fs_quiesce(fs);
@@ -228,15 +251,81 @@ int upgrade_save(struct fuse_session *se, struct fs *fs)
 	return err ? err : fd;
 }
 
+/* Where the guardian's pipe and pid are written in the memfd. */
+static int set_guardian(int saved, int fd, pid_t pid)
+{
+	int32_t v[2] = {fd, pid};
+	ssize_t n =
+		pwrite(saved, v, sizeof(v), offsetof(struct handover, ok_fd));
+	return n == (ssize_t)sizeof(v) ? 0 : -1;
+}
+
+/* The guardian: wait for the new image's word; if its pipe ends first,
+ * take over the handover with this (the old) image. */
+static void guard(int in, int saved)
+{
+	char c;
+	ssize_t n;
+	while ((n = read(in, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n == 1)
+		_exit(0);
+	tlog(LOG_WARNING,
+	     "upgrade: the new image ended before it took over; pid %d "
+	     "takes over with the old image",
+	     (int)getpid());
+	if (set_guardian(saved, -1, 0) == 0)
+		execv("/proc/self/exe", args);
+	tlog(LOG_ERR, "upgrade: the guardian cannot take over: %s",
+	     strerror(errno));
+	_exit(127);
+}
+
+/* Fork the guardian; the pipe's write end stays open across exec. */
+static int start_guardian(int saved)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		guard(p[0], saved);
+	}
+	close(p[0]);
+	if (pid < 0 || fcntl(p[1], F_SETFD, 0) < 0 ||
+	    set_guardian(saved, p[1], pid) < 0) {
+		int err = -errno;
+		close(p[1]);
+		return err;
+	}
+	ok_fd = p[1];
+	guardian = pid;
+	return 0;
+}
+
+/* No image could be executed: the guardian must not take over. */
+static void stop_guardian(void)
+{
+	if (ok_fd < 0)
+		return;
+	kill(guardian, SIGKILL);
+	waitpid(guardian, NULL, 0);
+	close(ok_fd);
+	ok_fd = -1;
+}
+
 int upgrade_exec(struct fuse_session *se, int saved)
 {
 	char num[16];
-	int ffd = fuse_session_fd(se);
+	int ffd = fuse_session_fd(se), err;
 	snprintf(num, sizeof(num), "%d", saved);
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
 	    fcntl(ffd, F_SETFD, 0) < 0 || fcntl(saved, F_SETFD, 0) < 0 ||
 	    setenv(UPGRADE_ENV, num, 1) < 0)
 		return -errno;
+	if ((err = start_guardian(saved)) < 0) /* then none: go on */
+		tlog(LOG_WARNING, "upgrade: no guardian: %s", strerror(-err));
 	tlog(LOG_NOTICE, "upgrade: executing %s", args[0]);
 	execv(args[0], args); /* not execvp: no sh for ENOEXEC */
 	tlog(LOG_WARNING,
@@ -244,9 +333,10 @@ int upgrade_exec(struct fuse_session *se, int saved)
 	     "again",
 	     args[0], strerror(errno));
 	execv("/proc/self/exe", args);
-	int err = -errno;
+	err = -errno;
 	tlog(LOG_ERR, "upgrade: cannot execute /proc/self/exe either: %s",
 	     strerror(errno));
+	stop_guardian();
 	unsetenv(UPGRADE_ENV);
 	return err;
 }

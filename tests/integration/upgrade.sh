@@ -53,7 +53,7 @@ unshare --mount --net --pid --fork --propagation private -- bash -c '
 	"$py" -c "import socket,time
 s=socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(); time.sleep(120)" &
 	touch "$c/up"
-	for phase in before after; do
+	for phase in before after guard; do
 		for ((i = 0; i < 600; i++)); do
 			[ -e "$c/go.$phase" ] && break
 			sleep 0.1
@@ -104,15 +104,26 @@ timeout 60 cat "$MNT/events" >/dev/null 2>"$WORK/events.err" &
 EVPID=$!
 sleep 0.5
 
-# A watcher on the host mount: every stat must succeed, during the upgrade.
-(
-	for ((i = 0; i < 3000; i++)); do
-		[ -e "$WORK/watch.stop" ] && break
-		stat -c %i "$MNT/kernel" >/dev/null 2>>"$WORK/watch.err" ||
-			echo "stat failed" >>"$WORK/watch.err"
-	done
-) &
-WPID=$!
+# A watcher on the host mount: every stat must succeed, during an upgrade.
+WPID=
+watch_start() {
+	rm -f "$WORK/watch.stop" "$WORK/watch.err"
+	(
+		for ((i = 0; i < 3000; i++)); do
+			[ -e "$WORK/watch.stop" ] && break
+			stat -c %i "$MNT/kernel" >/dev/null 2>>"$WORK/watch.err" ||
+				echo "stat failed" >>"$WORK/watch.err"
+		done
+	) &
+	WPID=$!
+}
+# watch_check WHAT
+watch_check() {
+	touch "$WORK/watch.stop"
+	wait "$WPID"
+	assert_eq "" "$(sort -u "$WORK/watch.err" 2>/dev/null)" "$1: the host mount answered every stat"
+}
+watch_start
 
 # upgrade_to WHAT: signal the daemon and wait until it serves again with
 # /proc/PID/exe reading WHAT (the new file, not the replaced "(deleted)").
@@ -136,11 +147,10 @@ cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 assert_eq "$BIN (deleted)" "$(readlink "/proc/$PID/exe")" "the old image's file is replaced"
 upgrade_to "$BIN"
 assert_ok "the daemon's pid is the same" kill -0 "$PID"
+assert_eq "" "$(cat "/proc/$PID/task/$PID/children")" "the guardian of the upgrade is gone, reaped"
 assert_match "upgrade: pid $PID serves the same mount" "$(cat "$TCPFS_LOG")" "the new image says it took over"
 
-touch "$WORK/watch.stop"
-wait "$WPID"
-assert_eq "" "$(sort -u "$WORK/watch.err" 2>/dev/null)" "the host mount answered every stat during the upgrade"
+watch_check "the upgrade"
 
 container_ls after
 # the same, but for the kernel's half of the engine's connection (reset)
@@ -184,10 +194,29 @@ rm -f "$BIN"
 upgrade_to "$BIN (deleted)"
 assert_eq LISTEN "$(cat "$MNT/kernel/$NAME/state")" "no binary: still served"
 
-# It still unmounts on SIGTERM.
-kill -TERM "$PID"
-wait_until 10 test ! -e "/proc/$PID" || fail "the upgraded daemon did not end on SIGTERM"
+# A new image that starts and then fails (a script that exits 3): the
+# guardian the old image forked takes over with the old image.
+printf '#!/bin/sh\nexit 3\n' >"$BIN.new" && chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" ||
+	die "cannot replace $BIN"
+watch_start
+kill -USR2 "$PID"
+wait_until 10 test ! -e "/proc/$PID" || fail "the script did not end"
 wait "$PID"
-assert_eq 0 "$?" "the upgraded daemon exits 0 on SIGTERM"
-assert_fails "the upgraded daemon unmounts on SIGTERM" is_mounted "$MNT"
+assert_eq 3 "$?" "the failing new image ran (exit 3)"
+took_over() { grep -q "pid [0-9]* takes over with the old image" "$TCPFS_LOG"; }
+wait_until 10 took_over || fail "no guardian took over"
+GPID=$(sed -n 's/.*pid \([0-9]*\) takes over.*/\1/p' "$TCPFS_LOG" | tail -n 1)
+at_exit "kill ${GPID:-0}"
+gserves() { grep -q "upgrade: pid $GPID serves the same mount" "$TCPFS_LOG"; }
+wait_until 10 gserves || fail "the guardian (pid $GPID) does not serve the mount"
+assert_eq LISTEN "$(cat "$MNT/kernel/$NAME/state")" "a failing new image: the guardian serves"
+watch_check "a failing new image"
+container_ls guard
+assert_eq "$(grep -v "$HOST4" "$C/ls.before")" "$(grep -v "$HOST4" "$C/ls.guard")" \
+	"the container lists kernel/ through the guardian"
+
+# It still unmounts on SIGTERM.
+kill -TERM "$GPID"
+wait_until 10 test ! -e "/proc/$GPID" || fail "the upgraded daemon did not end on SIGTERM"
+wait_until 10 eval "! is_mounted '$MNT'" || fail "the upgraded daemon did not unmount on SIGTERM"
 finish
