@@ -395,7 +395,8 @@ static uint64_t fh_of(struct fs *fs, struct handle *h)
 	return (uint64_t)(uintptr_t)h | (uint64_t)fs->epoch << FH_EPOCH_SHIFT;
 }
 
-/* What a file opened before an upgrade gets: ESTALE, as NFS gives. */
+/* A file opened before an upgrade: read afresh, or ESTALE (as NFS says of
+ * a handle its server no longer knows) where that cannot be. */
 static struct handle stale = {.type = H_STALE};
 
 /* The handle of open file FI: NULL if none (fh 0), else &stale or ours. */
@@ -431,35 +432,29 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_open(req, fi);
 }
 
-static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+#define DIR_HDR (sizeof(uint64_t) + sizeof(uint32_t))
+
+/* The position of the record after the one at POS in LIST. */
+static size_t dir_next(const struct buf *list, size_t pos)
 {
-	struct handle *h = handle_of(fs_of(req), fi);
-	if (h->type == H_STALE) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	struct buf *list = &((struct snap *)h)->b;
-	if (off == 0) {
-		buf_free(list);
-		int err = list_dir(fs_of(req), ino, list);
-		if (err < 0) {
-			fuse_reply_err(req, -err);
-			return;
-		}
-	}
+	return pos + DIR_HDR + strlen(list->p + pos + DIR_HDR) + 1;
+}
+
+/* Answer a readdir of SIZE bytes with LIST's records from the one at POS. */
+static void reply_dir(fuse_req_t req, const struct buf *list, size_t size,
+		      size_t pos)
+{
 	char *out = malloc(size);
 	if (!out) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	size_t used = 0, pos = (size_t)off;
-	const size_t hdr = sizeof(uint64_t) + sizeof(uint32_t);
-	while (pos + hdr < list->len) {
+	size_t used = 0;
+	while (pos + DIR_HDR < list->len) {
 		struct stat st = {0};
 		uint32_t mode;
-		const char *name = list->p + pos + hdr;
-		size_t next = pos + hdr + strlen(name) + 1;
+		const char *name = list->p + pos + DIR_HDR;
+		size_t next = dir_next(list, pos);
 		memcpy(&st.st_ino, list->p + pos, sizeof(uint64_t));
 		memcpy(&mode, list->p + pos + sizeof(uint64_t), sizeof(mode));
 		st.st_mode = mode;
@@ -472,6 +467,45 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	fuse_reply_buf(req, out, used);
 	free(out);
+}
+
+/* A directory opened before an upgrade has no snapshot here: list it
+ * again at each readdir, from the first record at OFF or after (the
+ * listing may have changed: never from the middle of a record). */
+static void readdir_stale(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  size_t off)
+{
+	struct buf list = {0};
+	size_t pos = 0;
+	int err = list_dir(fs_of(req), ino, &list);
+	if (err < 0) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	while (pos < off && pos + DIR_HDR < list.len)
+		pos = dir_next(&list, pos);
+	reply_dir(req, &list, size, pos);
+	buf_free(&list);
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fs_of(req), fi);
+	if (h->type == H_STALE) {
+		readdir_stale(req, ino, size, (size_t)off);
+		return;
+	}
+	struct buf *list = &((struct snap *)h)->b;
+	if (off == 0) {
+		buf_free(list);
+		int err = list_dir(fs_of(req), ino, list);
+		if (err < 0) {
+			fuse_reply_err(req, -err);
+			return;
+		}
+	}
+	reply_dir(req, list, size, (size_t)off);
 }
 
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -618,6 +652,36 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/* Answer a read of SIZE bytes at OFF of B. */
+static void reply_snap(fuse_req_t req, const struct buf *b, size_t size,
+		       off_t off)
+{
+	size_t n = (size_t)off < b->len ? b->len - (size_t)off : 0;
+	fuse_reply_buf(req, n ? b->p + off : NULL, n < size ? n : size);
+}
+
+/* A connection's file opened before an upgrade: a value file is rendered
+ * again at each read; a stream, events or clone is gone: ESTALE. */
+static void read_stale(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
+{
+	struct fs *fs = fs_of(req);
+	struct buf b = {0};
+	struct conn_at a;
+	struct stat st;
+	int r = node_row(ino);
+	int err = ino >= NODE_FIXED && r >= 0 ? conn_stat(fs, ino, &a, &st) :
+						-ESTALE;
+	if (!err && files_stream(a.k, r))
+		err = -ESTALE;
+	if (!err)
+		err = files_render(a.k, r, &a.c, &b);
+	if (err < 0)
+		fuse_reply_err(req, -err);
+	else
+		reply_snap(req, &b, size, off);
+	buf_free(&b);
+}
+
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -626,17 +690,13 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!h) {
 		fuse_reply_err(req, EBADF);
 	} else if (h->type == H_STALE) {
-		fuse_reply_err(req, ESTALE);
+		read_stale(req, ino, size, off);
 	} else if (h->type == H_EVENTS) {
 		park_events(fs_of(req), req, (struct evfile *)h, size);
 	} else if (h->type == H_STREAM) {
 		park_read(fs_of(req), req, (struct stream *)h, size);
 	} else {
-		struct buf *snap = &((struct snap *)h)->b;
-		size_t n = (size_t)off < snap->len ? snap->len - (size_t)off :
-						     0;
-		fuse_reply_buf(req, n ? snap->p + off : NULL,
-			       n < size ? n : size);
+		reply_snap(req, &((struct snap *)h)->b, size, off);
 	}
 }
 
