@@ -155,10 +155,11 @@ void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n)
 }
 
 /* A saved node: ino, nlookup, gen (u64 each, host order: the same machine
- * reads it), the name's length (u16), the name. */
+ * reads it), the lengths (u16) of its name and of its err text, the name,
+ * the err text. */
 struct saved {
 	uint64_t ino, nlookup, gen;
-	uint16_t len;
+	uint16_t len, errlen;
 } __attribute__((packed));
 
 void nodes_save(const struct nodes *t, struct buf *b)
@@ -167,10 +168,13 @@ void nodes_save(const struct nodes *t, struct buf *b)
 		const struct node *n = t->slot[i];
 		if (!n)
 			continue;
-		struct saved r = {n->ino, n->nlookup, n->gen,
-				  (uint16_t)strlen(n->name)};
+		struct saved r = {
+			n->ino, n->nlookup, n->gen, (uint16_t)strlen(n->name),
+			(uint16_t)(n->err ? strnlen(n->err, TCPFS_ERR_MAX - 1) :
+					    0)};
 		buf_add(b, &r, sizeof(r));
 		buf_add(b, n->name, r.len);
+		buf_add(b, n->err, r.errlen);
 	}
 }
 
@@ -193,8 +197,10 @@ static int claim(struct nodes *t, uint32_t i)
 	return -EINVAL;
 }
 
-/* Restore saved node R named NAME, unless KIND_OF has no kind for it. */
+/* Restore saved node R named NAME with error text ERR (R->errlen bytes),
+ * unless KIND_OF has no kind for it. */
 static int load_one(struct nodes *t, const struct saved *r, const char *name,
+		    const char *err_text,
 		    int (*kind_of)(void *arg, const char *name), void *arg)
 {
 	uint64_t slot = (r->ino >> NODE_FILE_BITS) - 1;
@@ -211,6 +217,11 @@ static int load_one(struct nodes *t, const struct saved *r, const char *name,
 	n->nlookup = r->nlookup;
 	n->gen = r->gen;
 	n->kind = kind;
+	if (r->errlen) {
+		if (!(n->err = calloc(1, TCPFS_ERR_MAX)))
+			return -ENOMEM;
+		memcpy(n->err, err_text, r->errlen);
+	}
 	if (t->gen < r->gen)
 		t->gen = r->gen;
 	return 0;
@@ -225,18 +236,20 @@ int nodes_load(struct nodes *t, const char *p, size_t len,
 		if (len < sizeof(r))
 			return -EINVAL;
 		memcpy(&r, p, sizeof(r));
+		size_t whole = sizeof(r) + r.len + r.errlen;
 		if (r.len == 0 || r.len >= NODE_NAME_MAX ||
-		    len - sizeof(r) < r.len)
+		    r.errlen >= TCPFS_ERR_MAX || len < whole)
 			return -EINVAL;
 		memcpy(name, p + sizeof(r), r.len);
 		name[r.len] = 0;
 		if (strlen(name) != r.len)
 			return -EINVAL;
-		int err = load_one(t, &r, name, kind_of, arg);
+		int err = load_one(t, &r, name, p + sizeof(r) + r.len, kind_of,
+				   arg);
 		if (err < 0)
 			return err;
-		p += sizeof(r) + r.len;
-		len -= sizeof(r) + r.len;
+		p += whole;
+		len -= whole;
 	}
 	return 0;
 }

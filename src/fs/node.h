@@ -48,10 +48,11 @@ struct node *nodes_add(struct nodes *t, const char *name);
 struct node *nodes_get(struct nodes *t, uint64_t ino);
 /* Drop N lookups of INO (a directory or one of its files). */
 void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n);
-/* Append every node of T to B (B->err on ENOMEM), for nodes_load(). */
+/* Append every node of T, with its err text, to B (B->err on ENOMEM), for
+ * nodes_load(). */
 void nodes_save(const struct nodes *t, struct buf *b);
 /* Add the nodes saved in P (LEN bytes, from nodes_save()) to T, each at
- * its inode, with its lookup count and generation; KIND_OF(ARG, NAME) gives
+ * its inode, with its lookup count, generation and err; KIND_OF(ARG, NAME) gives
  * a node's kind, or -1 to leave it out (the kernel's lookups of it then
  * get ENOENT). 0, -EINVAL if P is malformed or clashes with a node of T,
  * or -ENOMEM; on error T holds what was loaded so far. */

@@ -35,6 +35,10 @@ hold_ok hh listen l4 4 127.0.0.1 0
 hold_ok hh name l4
 NAME=$HELD
 wait_until 5 test -d "$MNT/kernel/$NAME" || die "$NAME is not in $MNT/kernel"
+# a refused ctl write leaves its reason in the directory's err
+fsop write "$MNT/kernel/$NAME/ctl" "frobnicate" >/dev/null
+ERR=$(cat "$MNT/kernel/$NAME/err")
+[ -n "$ERR" ] || die "no reason in $NAME/err after a bad ctl verb"
 
 # An engine connection to a kernel socket of the host side.
 hold_ok hh listen e4 4 "$HOST4" 0
@@ -179,6 +183,8 @@ wait "$EVPID"
 assert_eq 1 "$?" "the events reader exits 1 (not killed by timeout)"
 assert_match "Stale file handle" "$(cat "$WORK/events.err")" "the waiting events read is answered ESTALE"
 
+assert_eq "$ERR" "$(cat "$MNT/kernel/$NAME/err")" "a directory's err is kept across the upgrade"
+
 # The file opened before: read afresh by the new image.
 assert_eq LISTEN "$(cat <&7 2>&1)" "a file opened before the upgrade reads"
 exec 7<&-
@@ -218,4 +224,5 @@ assert_eq "$(grep -v "$HOST4" "$C/ls.before")" "$(grep -v "$HOST4" "$C/ls.guard"
 kill -TERM "$GPID"
 wait_until 10 test ! -e "/proc/$GPID" || fail "the upgraded daemon did not end on SIGTERM"
 wait_until 10 eval "! is_mounted '$MNT'" || fail "the upgraded daemon did not unmount on SIGTERM"
+assert_eq "" "$(grep -i -A5 sanitizer "$TCPFS_LOG")" "no sanitizer report (an ASan build)"
 finish

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -88,6 +90,8 @@ static void test_save_load(void **state)
 	struct node *a = nodes_add(t, "k0/a"), *x = nodes_add(t, "k0/x");
 	struct node *c = nodes_add(t, "k1/c"), *gone = nodes_add(t, "zz/d");
 	a->nlookup = 3;
+	a->err = calloc(1, TCPFS_ERR_MAX);
+	strcpy(a->err, "close: not owner");
 	x->nlookup = 1;
 	c->nlookup = 1;
 	gone->nlookup = 1;
@@ -103,6 +107,8 @@ static void test_save_load(void **state)
 	assert_int_equal(a2->nlookup, 3);
 	assert_int_equal(a2->gen, ga);
 	assert_int_equal(a2->kind, 0);
+	assert_string_equal(a2->err, "close: not owner");
+	assert_null(c2->err);
 	assert_int_equal(c2->ino, ic);
 	assert_int_equal(c2->kind, 1);
 	assert_null(nodes_find(u, "zz/d")); /* no kind: left out */
