@@ -30,7 +30,11 @@
  *   directories' ids as they are looked up. fs_save() hands the table over
  *   (names, ids, lookup counts), so an id means what it meant.
  * - Open files' fh are the old image's addresses: fs tags them with an
- *   epoch and answers ESTALE for the old ones (fs.c).
+ *   epoch, so it knows the old ones and does not follow them: a value file
+ *   or directory opened before is rendered again at each read, a stream
+ *   or events answers ESTALE (fs.c).
+ * - The descriptors the first image was started with (and the one libfuse
+ *   leaves for -o auto_unmount): kept open across every exec.
  *
  * If the file to execute is missing or not executable, the running image
  * (/proc/self/exe, there even when its file was replaced) is executed
@@ -41,6 +45,7 @@
  * descriptors, until the new image says through a pipe that it took over;
  * if the pipe ends first, the guardian executes its own image (the old
  * one) over the same handover, and serves the mount under its own pid. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -65,6 +70,8 @@
 #define UPGRADE_ENV "TCPFS_UPGRADE_FD"
 /* An INIT request is 104 bytes today; keep room for a longer one. */
 #define INIT_MAX 512
+/* Most descriptors kept open across exec besides ours (see upgrade_watch). */
+#define KEEP_MAX 16
 
 /* What the memfd holds: this, the INIT request, then fs_save()'s. */
 struct handover {
@@ -73,6 +80,8 @@ struct handover {
 	uint32_t init_len; /* 0: the kernel had not sent it yet */
 	int32_t ok_fd;	   /* the guardian's pipe, or -1 */
 	int32_t guardian;  /* its pid */
+	uint32_t nkeep;
+	int32_t keep[KEEP_MAX];
 };
 static const char magic[8] = "tcpfsup1";
 
@@ -85,6 +94,8 @@ static bool swallow;   /* drop what the session writes (the replayed INIT's
 		      * reply) */
 static int ok_fd = -1; /* to tell the guardian we took over */
 static pid_t guardian;
+static int keep[KEEP_MAX]; /* what the first image had open across exec */
+static unsigned nkeep;
 
 bool upgrade_begin(char *argv[])
 {
@@ -138,8 +149,33 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 
 static const struct fuse_custom_io io = {.read = io_read, .writev = io_writev};
 
+/* Note the descriptors open across exec now, just after the mount: what
+ * the daemon was started with, and with -o auto_unmount the socket that
+ * keeps fusermount3 waiting to unmount when the daemon dies (libfuse
+ * leaves it open across exec). Every image keeps them; all the daemon
+ * opens itself is closed at exec. */
+static void note_kept(int fuse_fd)
+{
+	int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)) && nkeep < KEEP_MAX) {
+		int n = atoi(e->d_name), flags;
+		if (n > 2 && n != fuse_fd && n != fd &&
+		    (flags = fcntl(n, F_GETFD)) >= 0 && !(flags & FD_CLOEXEC))
+			keep[nkeep++] = n;
+	}
+	closedir(d);
+}
+
 int upgrade_watch(struct fuse_session *se)
 {
+	note_kept(fuse_session_fd(se));
 	return fuse_session_custom_io(se, &io, fuse_session_fd(se));
 }
 
@@ -201,6 +237,9 @@ int upgrade_adopt(struct fuse_session *se, struct fs *fs)
 	init_len = h.init_len;
 	ok_fd = h.ok_fd;
 	guardian = h.guardian;
+	for (uint32_t i = 0; i < h.nkeep && i < KEEP_MAX; i++)
+		if (fcntl(h.keep[i], F_GETFD) >= 0)
+			keep[nkeep++] = h.keep[i];
 	const char *saved = p + sizeof(h) + h.init_len;
 	/* without the table, the kernel's old ids answer ENOENT: still a
 	 * working mount, so go on */
@@ -234,9 +273,11 @@ int upgrade_save(struct fuse_session *se, struct fs *fs)
 {
 	struct handover h = {.fuse_fd = fuse_session_fd(se),
 			     .init_len = (uint32_t)init_len,
-			     .ok_fd = -1};
+			     .ok_fd = -1,
+			     .nkeep = nkeep};
 	struct buf b = {0};
 	memcpy(h.magic, magic, sizeof(magic));
+	memcpy(h.keep, keep, sizeof(keep));
 	fs_quiesce(fs);
 	buf_add(&b, &h, sizeof(h));
 	buf_add(&b, init_msg, init_len);
@@ -324,6 +365,8 @@ int upgrade_exec(struct fuse_session *se, int saved)
 	    fcntl(ffd, F_SETFD, 0) < 0 || fcntl(saved, F_SETFD, 0) < 0 ||
 	    setenv(UPGRADE_ENV, num, 1) < 0)
 		return -errno;
+	for (unsigned i = 0; i < nkeep; i++)
+		fcntl(keep[i], F_SETFD, 0);
 	if ((err = start_guardian(saved)) < 0) /* then none: go on */
 		tlog(LOG_WARNING, "upgrade: no guardian: %s", strerror(-err));
 	tlog(LOG_NOTICE, "upgrade: executing %s", args[0]);

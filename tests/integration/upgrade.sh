@@ -11,6 +11,8 @@
 # reads ECONNRESET) and the new image's engine connects again on a TUN
 # device made anew. A binary that cannot be executed (a text file, or
 # none) makes the daemon execute its running image again: still served.
+# One that executes and fails: a guardian takes over. -o auto_unmount
+# still unmounts after an upgrade.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -142,8 +144,8 @@ upgrade_to() {
 		fail "after SIGUSR2, /proc/$PID/exe is '$(readlink "/proc/$PID/exe")', not '$want'"
 		return 1
 	fi
-	wait_until 10 test -d "$MNT/kernel/$NAME" ||
-		fail "$MNT/kernel/$NAME is gone after the upgrade"
+	wait_until 10 test -d "$TCPFS_MNT/kernel/$NAME" ||
+		fail "$TCPFS_MNT/kernel/$NAME is gone after the upgrade"
 }
 
 # Replace the binary file the way install(1) does, then upgrade.
@@ -225,4 +227,17 @@ kill -TERM "$GPID"
 wait_until 10 test ! -e "/proc/$GPID" || fail "the upgraded daemon did not end on SIGTERM"
 wait_until 10 eval "! is_mounted '$MNT'" || fail "the upgraded daemon did not unmount on SIGTERM"
 assert_eq "" "$(grep -i -A5 sanitizer "$TCPFS_LOG")" "no sanitizer report (an ASan build)"
+
+# -o auto_unmount: fusermount3 waits on a socket the daemon holds, kept
+# across the upgrade, so a daemon killed after an upgrade is still
+# unmounted.
+cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
+TCPFS=$BIN start_tcpfs "$WORK/mnt2" --no-engine -o auto_unmount
+PID=$TCPFS_PID
+NUP=0
+upgrade_to "$BIN"
+kill -KILL "$PID"
+wait "$PID"
+wait_until 10 eval "! is_mounted '$WORK/mnt2'" ||
+	fail "-o auto_unmount: the mount stays after the upgraded daemon is killed"
 finish
