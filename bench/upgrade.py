@@ -9,7 +9,12 @@ again, the median of RUNS upgrades; with the engine (its TUN device made
 again), with --no-engine, and with --no-engine and DIRS connection
 directories looked up (the inode table handed over).
 
-usage: bench/upgrade.py        env: TCPFS (build/src/tcpfs), RUNS (5), DIRS (2000)
+With REF_TCPFS (a build without upgrade support, e.g. of an older commit),
+also the cost of serving through libfuse's custom I/O: the median listing
+of each binary, mounted in turn RUNS * 2 times, and their ratio.
+
+usage: bench/upgrade.py
+env:   TCPFS (build/src/tcpfs), RUNS (5), DIRS (2000), REF_TCPFS (none)
 """
 import os
 import shutil
@@ -24,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TCPFS = os.environ.get("TCPFS", os.path.join(HERE, "..", "build", "src", "tcpfs"))
 RUNS = int(os.environ.get("RUNS", "5"))
+REF_TCPFS = os.environ.get("REF_TCPFS")
 DIRS = int(os.environ.get("DIRS", "2000"))
 
 
@@ -43,13 +49,31 @@ def wait_mounted(mnt, proc):
     sys.exit("upgrade: the mount did not appear in 10 s")
 
 
-def measure(work, label, lookup, args):
+def mount(work, binary, args):
     mnt = os.path.join(work, "mnt")
     os.makedirs(mnt, exist_ok=True)
     with open(os.path.join(work, "log"), "w") as log:
-        proc = subprocess.Popen([TCPFS, mnt, "-f"] + args, stdout=log, stderr=log)
+        proc = subprocess.Popen([binary, mnt, "-f"] + args, stdout=log, stderr=log)
+    wait_mounted(mnt, proc)
+    return mnt, proc
+
+
+def custom_io_cost(work):
+    medians = {TCPFS: [], REF_TCPFS: []}
+    for _ in range(RUNS * 2):
+        for binary, m in medians.items():
+            mnt, proc = mount(work, binary, ["--no-engine"])
+            m.append(statistics.median(listing(mnt) for _ in range(3000)))
+            proc.terminate()
+            proc.wait(10)
+    new, ref = (statistics.median(medians[b]) for b in (TCPFS, REF_TCPFS))
+    print(f"# custom I/O: listing {new * 1e6:.1f} us against {ref * 1e6:.1f} us"
+          f" without ({REF_TCPFS}): ratio {new / ref:.3f}", flush=True)
+
+
+def measure(work, label, lookup, args):
+    mnt, proc = mount(work, TCPFS, args)
     try:
-        wait_mounted(mnt, proc)
         kdir = os.path.join(mnt, "kernel")
         kept = [os.stat(os.path.join(kdir, n)) for n in os.listdir(kdir)] if lookup else []
         ref = statistics.median(listing(mnt) for _ in range(2000))
@@ -90,6 +114,8 @@ def main():
         measure(work, "engine", False, [])
         measure(work, "--no-engine", False, ["--no-engine"])
         measure(work, f"--no-engine, {DIRS} dirs", True, ["--no-engine"])
+        if REF_TCPFS:
+            custom_io_cost(work)
     finally:
         subprocess.run(["umount", "-l", os.path.join(work, "mnt")], stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
