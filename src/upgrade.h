@@ -5,6 +5,7 @@
 #ifndef TCPFS_UPGRADE_H
 #define TCPFS_UPGRADE_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "tcpfs/fs.h"
@@ -24,7 +25,9 @@ bool upgrade_begin(char *argv[]);
  * upgrade_watch - serve SE, just mounted, through upgrade's I/O
  * \param se: a session fuse_session_mount() mounted
  * Returns 0; -errno from fuse_session_custom_io(). The kernel's INIT
- * request is kept as it passes, for the new image.
+ * request is kept as it passes, for the new image, and the descriptors
+ * open across exec now (what the daemon was started with, libfuse's
+ * auto_unmount socket) are noted, to stay open in every image.
  */
 int upgrade_watch(struct fuse_session *se);
 /**
@@ -48,10 +51,13 @@ int upgrade_save(struct fuse_session *se, struct fs *fs);
  * upgrade_exec - execute the new image over SAVED
  * \param se: the session; its /dev/fuse stays open across exec
  * \param saved: the memfd of upgrade_save()
- * Every other descriptor is closed on exec: free what holds a device or an
- * address the new image takes again (the engine's TUN) first. Execs the
- * file argv[0] names now; if that fails (missing, not executable), the
- * image running now (/proc/self/exe). Returns only if both fail: -errno.
+ * Every other descriptor (but those upgrade_watch() noted) is closed on
+ * exec: free what holds a device or an address the new image takes again
+ * (the engine's TUN) first. Forks a guardian that holds the connection
+ * until the new image says it took over, and takes over with this image if
+ * it ends first. Execs the file argv[0] names now; if that fails (missing,
+ * not executable), the image running now (/proc/self/exe). Returns only if
+ * both fail (the guardian is gone then): -errno.
  */
 int upgrade_exec(struct fuse_session *se, int saved);
 
