@@ -414,7 +414,8 @@ int main(int argc, char *argv[])
 		log_detach();
 	if (start(se, parts.fs, &cmd, adopting) < 0)
 		goto out_session;
-	tlog(LOG_INFO, adopting ? "upgraded: serving %s again" : "mounted on %s",
+	tlog(LOG_INFO,
+	     adopting ? "upgraded: serving %s again" : "mounted on %s",
 	     cmd.mountpoint);
 	int r = run(loop, se);
 	if (r == 1) {
