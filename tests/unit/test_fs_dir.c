@@ -282,6 +282,25 @@ static void test_scopes(void **state)
 		assert_int_equal(req->err, EACCES);
 		fake_free(req);
 	}
+
+	/* after an upgrade, the scopes' inodes are what they were */
+	struct buf b = {0};
+	struct harness h2;
+	fs_save(h.fs, &b);
+	harness_init_per_reader(&h2, 4);
+	h2.fk.c[2].scope = 7;
+	assert_int_equal(fs_restore(h2.fs, b.p, b.len), 0);
+	for (int i = 0; i < 4; i++) {
+		req = op_getattr(&h2, inos[i], 0);
+		assert_int_equal(req->reply, FAKE_ATTR);
+		fake_free(req);
+		req = op_getattr(&h2, inos[i], 1000);
+		assert_int_equal(req->err, EACCES);
+		fake_free(req);
+	}
+	assert_int_equal(ino_of(&h2, "sc/7/fake/c2/note"), note);
+	buf_free(&b);
+	harness_fini(&h2);
 	harness_fini(&h);
 }
 
