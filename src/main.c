@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "options.h"
-#include "tcpfs/diag.h"
 #include "tcpfs/events.h"
 #include "tcpfs/fs.h"
 #ifdef HAVE_KBPF
@@ -30,6 +29,8 @@
 #include "tcpfs/ladder.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
+#include "tcpfs/netns.h"
+#include "tcpfs/nsscan.h"
 #include "tcpfs/procpid.h"
 #include "tcpfs/tundrv.h"
 #include "upgrade.h"
@@ -223,23 +224,30 @@ static struct kbpf *open_kbpf(void)
 #endif
 }
 
-/* The kernel kind: sock_diag, its destroy monitor, /proc, kbpf. */
-static int build_kernel(struct parts *p, struct loop *loop)
+/* Where network namespaces are bind-mounted: by ip netns (its names, and
+ * podman's), and by other runtimes (docker, rootless podman). */
+static const char *const netns_named[] = {"/run/netns", "/var/run/netns", NULL};
+static const char *const netns_others[] = {"/run/docker/netns",
+					   "/var/run/docker/netns",
+					   "/run/user/*/netns", NULL};
+
+/* The kernel kind: sock_diag per network namespace (each reader's, or
+ * only the one --netns entered: PINNED), the host's namespaces for netns/,
+ * /proc, kbpf. */
+static int build_kernel(struct parts *p, struct loop *loop, bool pinned)
 {
-	struct diag *diag = diag_open();
-	struct diag *monitor = diag_monitor_open();
-	if (!monitor)
-		tlog(LOG_WARNING, "events: no kernel socket destroy events: %s",
-		     strerror(errno));
-	struct procpid *procpid = procpid_new("/proc");
-	if (!diag || !procpid) {
-		int err = errno ? errno : ENOMEM;
-		diag_close(diag);
-		diag_close(monitor);
-		procpid_free(procpid);
-		return -err;
+	struct netns_pool *pool = netns_pool_new(pinned);
+	int err = errno;
+	struct nsscan *scan =
+		pool ? nsscan_new("/proc", netns_named, netns_others) : NULL;
+	struct procpid *procpid = scan ? procpid_new("/proc") : NULL;
+	if (!procpid) {
+		err = pool ? ENOMEM : err;
+		netns_pool_free(pool);
+		nsscan_free(scan);
+		return -(err ? err : ENOMEM);
 	}
-	return kernel_kind_new(&p->kinds[0], loop, p->events, diag, monitor,
+	return kernel_kind_new(&p->kinds[0], loop, p->events, pool, scan,
 			       procpid, open_kbpf());
 }
 
@@ -275,12 +283,12 @@ static int build_engine(struct parts *p, struct loop *loop,
 }
 
 static int build(struct parts *p, struct loop *loop,
-		 const struct tcpfs_config *cfg)
+		 const struct tcpfs_config *cfg, bool pinned)
 {
 	int err;
 	if (!(p->events = events_new()))
 		return -ENOMEM;
-	if ((err = build_kernel(p, loop)) < 0 ||
+	if ((err = build_kernel(p, loop, pinned)) < 0 ||
 	    (err = build_engine(p, loop, cfg)) < 0)
 		return err;
 	if (!(p->fs = fs_new(p->events, p->kinds, 2)))
@@ -401,7 +409,7 @@ int main(int argc, char *argv[])
 		goto out_args;
 
 	struct loop *loop = loop_new();
-	int err = loop ? build(&parts, loop, &cfg) : -errno;
+	int err = loop ? build(&parts, loop, &cfg, opt.val[OPT_NETNS]) : -errno;
 	if (err < 0) {
 		tlog(LOG_ERR, "cannot start: %s", strerror(-err));
 		goto out_fs;

@@ -4,7 +4,12 @@
  *
  * Each subscriber has its own bounded queue and a wait queue woken when a
  * line is posted; a reader too slow to keep up loses lines, and is told how
- * many in a line of its own. */
+ * many in a line of its own.
+ *
+ * A line may belong to a scope (the kernel's: a network namespace): it
+ * goes as is to the subscribers in that scope, with the scope named to
+ * those that see every scope (root), and to nobody else. A subscriber's
+ * scope is the one the scope function gives for its reader. */
 #ifndef TCPFS_EVENTS_H
 #define TCPFS_EVENTS_H
 
@@ -12,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tcpfs/kind.h"
 #include "tcpfs/waitq.h"
 
 /* Bytes a subscriber may have queued. */
@@ -30,12 +36,30 @@ struct events *events_new(void);
  * \param ev: the hub, or NULL; nobody may wait on a subscriber
  */
 void events_free(struct events *ev);
+/* The scope of a reader, at subscribe (see events_set_scope()). */
+typedef uint64_t (*events_scope_fn)(void *arg, const struct kind_caller *who);
+/* A subscriber of SCOPE leaves. */
+typedef void (*events_leave_fn)(void *arg, uint64_t scope);
+
+/**
+ * events_set_scope - how to find a reader's scope, for scoped lines
+ * \param ev: the hub
+ * \param fn: called with ARG at each subscribe; without it, every reader
+ *            is in scope 0 (sees only unscoped lines, or all if root)
+ * \param leave: called with ARG and the scope FN gave when a subscriber
+ *               goes (so that its scope's source may stop), or NULL
+ */
+void events_set_scope(struct events *ev, events_scope_fn fn,
+		      events_leave_fn leave, void *arg);
 /**
  * events_subscribe - a new subscriber, seeing the lines posted from now on
  * \param ev: the hub
+ * \param who: its reader: its scope, and whether it sees every scope (uid
+ *             0); NULL: sees every line, as posted
  * Returns it, or NULL with errno ENOMEM.
  */
-struct events_sub *events_subscribe(struct events *ev);
+struct events_sub *events_subscribe(struct events *ev,
+				    const struct kind_caller *who);
 /**
  * events_unsubscribe - remove and free a subscriber
  * \param ev: the hub
@@ -56,6 +80,16 @@ void events_post(struct events *ev, const char *line);
  */
 void events_say(struct events *ev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/**
+ * events_say_in - events_say() for a line of a scope
+ * \param ev: the hub
+ * \param scope: its scope; 0: every subscriber's (events_say())
+ * \param elsewhere: put after the stamp for subscribers of another scope
+ *                   that see every scope (e.g. "netns/4026531840/")
+ * \param fmt: as events_say()
+ */
+void events_say_in(struct events *ev, uint64_t scope, const char *elsewhere,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /**
  * events_pending - whether a subscriber has something to read
  * \param sub: the subscriber

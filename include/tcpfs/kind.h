@@ -39,9 +39,11 @@ struct ladder_side;
 #define TCPFS_ERR_MAX 256
 /* Bytes a kind may keep in a loaded record (kind_conn.priv). */
 #define KIND_PRIV_MAX 512
-/* Most rows a kind may add; most fixed files in its directory. */
+/* Most rows a kind may add; most fixed files in its directory; most files
+ * of a scope's directory. */
 #define KIND_FILES_MAX 8
 #define KIND_FIXED_MAX 4
+#define KIND_SCOPE_FILES_MAX 4
 
 /* One connection, loaded fresh for one request. fs fills label and err
  * (the directory's own buffer, or NULL while it has none) before load; the
@@ -69,6 +71,19 @@ struct kind_file {
 	int (*render)(void *k, const struct kind_conn *c, struct buf *out);
 };
 
+/* Who asks: the process a request comes from, as FUSE gave it. PID is 0
+ * when the reader is not visible in the daemon's pid namespace. A kind may
+ * show each reader a view of its own (kernel/: the sockets of the reader's
+ * network namespace). SCOPE, when not 0, names the view asked for instead
+ * (netns/SCOPE/kernel: that namespace's sockets); fs lets only root ask
+ * for one. */
+struct kind_caller {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	uint64_t scope;
+};
+
 /* Called by list() for each connection: NAME, and an inode number hint
  * for readdir (d_ino), 0 if none. */
 typedef void (*kind_list_fn)(void *arg, const char *name, uint64_t hint);
@@ -84,29 +99,36 @@ struct kind_ops {
 
 	/**
 	 * list - every connection, for readdir
+	 * \param who: the reader
 	 * \param fn: called with ARG, each connection's name and a d_ino hint
-	 * Returns 0, or -errno of the source (e.g. -ENOBUFS from netlink).
+	 * Returns 0, or -errno of the source (e.g. -ENOBUFS from netlink;
+	 * kernel: -EACCES or -ESRCH when the reader's namespace is not
+	 * known, see netns_pool_of_pid()).
 	 */
-	int (*list)(void *k, kind_list_fn fn, void *arg);
+	int (*list)(void *k, const struct kind_caller *who, kind_list_fn fn,
+		    void *arg);
 	/**
-	 * load - one connection, fresh
+	 * load - one connection, fresh, as WHO sees it
+	 * \param who: the reader
 	 * \param name: its name in the kind's directory
 	 * \param c: filled: view, owned/owner, key, priv (err may be replaced)
-	 * Returns 0; -ENOENT if there is no such connection (any more).
+	 * Returns 0; -ENOENT if there is no such connection (any more, or
+	 * not for WHO); or list's errors.
 	 */
-	int (*load)(void *k, const char *name, struct kind_conn *c);
+	int (*load)(void *k, const struct kind_caller *who, const char *name,
+		    struct kind_conn *c);
 	/**
 	 * ctl - perform a command, already parsed and allowed
 	 * \param c: the connection, just loaded
 	 * \param cmd: the verb and its arguments
-	 * \param caller: uid of the writer (root or the owner)
+	 * \param who: the writer (uid root or the owner), who loaded C
 	 * Returns 0 (c->err cleared); -EINPROGRESS when it finishes later
 	 * (see ctl_wait); -EINVAL for a verb or argument it does not take;
 	 * else the -errno of the operation; every error with its reason in
 	 * c->err (kind_fail()).
 	 */
 	int (*ctl)(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
-		   uid_t caller);
+		   const struct kind_caller *who);
 	/**
 	 * ctl_wait - whether a command that said -EINPROGRESS is done
 	 * \param key: the connection's key
@@ -125,11 +147,12 @@ struct kind_ops {
 	/**
 	 * fixed_open - open a fixed file of the kind's directory for reading
 	 * \param i: which, an index into fixed
-	 * \param caller: uid of the opener
+	 * \param who: the opener
 	 * \param out: its contents
 	 * Returns 0; -ENOMEM; or the kind's -errno (engine: -ENETDOWN).
 	 */
-	int (*fixed_open)(void *k, int i, uid_t caller, struct buf *out);
+	int (*fixed_open)(void *k, int i, const struct kind_caller *who,
+			  struct buf *out);
 
 	/**
 	 * stream_open - open a stream row
@@ -172,6 +195,30 @@ struct kind_ops {
 	 * \param s: the stream
 	 */
 	void (*stream_close)(void *k, void *s);
+
+	/* Scopes: other views of the kind (kernel: the other network
+	 * namespaces of the host), each a directory SCOPES/NAME (NAME the
+	 * scope's number in decimal) holding the scope's files and the kind's
+	 * directory as seen in that scope. fs lets only root in. NULL: none. */
+	const char *scopes;		/* "netns" */
+	const char *const *scope_files; /* "name", "pids" */
+	int nscope_files;		/* at most KIND_SCOPE_FILES_MAX */
+	/**
+	 * scope_list - every scope, for readdir of SCOPES
+	 * \param fn: called with ARG, each scope's name and its number as
+	 *            the d_ino hint
+	 * Returns 0, or -errno (-ENOMEM).
+	 */
+	int (*scope_list)(void *k, kind_list_fn fn, void *arg);
+	/**
+	 * scope_file - a scope's file, or whether the scope is there
+	 * \param scope: its number
+	 * \param i: an index into scope_files; -1: the scope itself
+	 * \param out: its contents; NULL: only whether it exists
+	 * Returns 0; -ENOENT if the scope is gone or has no such file (a
+	 * namespace without a name); -ENOMEM.
+	 */
+	int (*scope_file)(void *k, uint64_t scope, int i, struct buf *out);
 
 	/**
 	 * ladder - a connection's record, for its ladder file (ladder.h);
@@ -218,11 +265,15 @@ int kind_fail(struct kind_conn *c, int err, const char *fmt, ...)
 
 /* A kind: its operations, its own state (passed to every op as K) and its
  * directory under the root. Two instances of one kind (say, the kernel's
- * sockets of two network namespaces) differ in PRIV and DIR. */
+ * sockets of two network namespaces) differ in PRIV and DIR. A per-reader
+ * kind answers each reader for itself (list and load depend on WHO): the
+ * kernel may cache none of its names or attributes, which it would show
+ * to the next reader. */
 struct kind {
 	const struct kind_ops *ops;
 	void *priv;
 	const char *dir; /* "kernel", "engine" */
+	bool per_reader;
 };
 
 /**

@@ -1,6 +1,7 @@
 /* tcpfs kinds: the two kinds of connection main.c builds and hands to fs.
  *
- * kernel/ shows every kernel TCP socket of the namespace (sock_diag), with
+ * kernel/ shows every kernel TCP socket of the reader's network namespace
+ * (sock_diag, through the pool of netns.h), or of the one --netns named, with
  * its holders' pids (procpid) and, when the destroy monitor is there, an
  * events line for each socket the kernel destroys. engine/ shows the
  * connections of tcpfs's own engine on its TUN device (tundrv), with clone,
@@ -18,6 +19,8 @@
 
 struct events;
 struct loop;
+struct netns_pool;
+struct nsscan;
 struct procpid;
 struct tundrv;
 struct kbpf;
@@ -26,21 +29,23 @@ struct ladder_side;
 
 /**
  * kernel_kind_new - the kernel kind: kernel/
- * \param k: set to the kind
- * \param loop: where MONITOR is watched
+ * \param k: set to the kind; per_reader unless POOL is pinned
+ * \param loop: where the pool's fd is watched
  * \param events: the hub destroy lines go to
- * \param diag: sock_diag (required); owned from now on, even on failure
- * \param monitor: the destroy monitor, or NULL; owned from now on
+ * \param pool: sock_diag per namespace (required); owned from now on,
+ *              even on failure
+ * \param scan: the host's namespaces, for netns/ (required); owned from
+ *              now on, even on failure
  * \param procpid: the /proc table (required); owned from now on
  * \param kbpf: the eBPF backend (kbpf.h), or NULL: then no kernel socket
  *             shows sequence numbers; owned from now on (closed with the
  *             kind, even on failure); always NULL without HAVE_KBPF
- * Free it with kind_free(). Returns 0; -ENOMEM (also for a NULL DIAG or
- * PROCPID); or -ENOSPC or
+ * Free it with kind_free(). Returns 0; -ENOMEM (also for a NULL POOL, SCAN
+ * or PROCPID); or -ENOSPC or
  * epoll's -errno from loop_add() (then *K is unset).
  */
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
-		    struct diag *diag, struct diag *monitor,
+		    struct netns_pool *pool, struct nsscan *scan,
 		    struct procpid *procpid, struct kbpf *kbpf);
 
 /**

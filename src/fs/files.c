@@ -159,20 +159,20 @@ int files_render(const struct files_env *env, const struct kind *k, int r,
 	return own(k, r)->render(k->priv, c, out);
 }
 
-int files_write(const struct kind *k, int r, struct kind_conn *c, uid_t caller,
-		const char *data, size_t len)
+int files_write(const struct kind *k, int r, struct kind_conn *c,
+		const struct kind_caller *who, const char *data, size_t len)
 {
 	struct ctl_cmd cmd;
 	char why[TCPFS_ERR_MAX];
 
 	if (r != FILES_CTL)
 		return -EACCES;
-	if (!owner_or_root(c, caller))
+	if (!owner_or_root(c, who->uid))
 		return kind_fail(
 			c, -EPERM,
 			"uid %u may not control a connection of uid %u",
-			(unsigned)caller, (unsigned)c->owner);
+			(unsigned)who->uid, (unsigned)c->owner);
 	if (ctl_parse(data, len, &cmd, why, sizeof(why)) < 0)
 		return kind_fail(c, -EINVAL, "%s", why);
-	return k->ops->ctl(k->priv, c, &cmd, caller);
+	return k->ops->ctl(k->priv, c, &cmd, who);
 }

@@ -54,11 +54,11 @@ bool files_may_open(const struct kind *k, int r, const struct kind_conn *c,
  * not a snapshot row, or the kind's -errno. */
 int files_render(const struct files_env *env, const struct kind *k, int r,
 		 const struct kind_conn *c, struct buf *out);
-/* CALLER writes LEN bytes of DATA to row R of C (ctl: parse, then the
- * kind's ctl). 0; -EINPROGRESS when the kind finishes later; -EACCES if R
- * takes no writes; -EPERM if CALLER is neither root nor the owner, -EINVAL
- * for a bad command, or the kind's -errno, each with the reason in c->err. */
-int files_write(const struct kind *k, int r, struct kind_conn *c, uid_t caller,
-		const char *data, size_t len);
+/* WHO writes LEN bytes of DATA to row R of C (ctl: parse, then the kind's
+ * ctl). 0; -EINPROGRESS when the kind finishes later; -EACCES if R takes no
+ * writes; -EPERM if WHO is neither root nor the owner, -EINVAL for a bad
+ * command, or the kind's -errno, each with the reason in c->err. */
+int files_write(const struct kind *k, int r, struct kind_conn *c,
+		const struct kind_caller *who, const char *data, size_t len);
 
 #endif

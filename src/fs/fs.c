@@ -10,10 +10,19 @@
 
 #include "files.h"
 #include "fs_int.h"
+#include "tcpfs/log.h"
 
 /* Connections come and go: the kernel may cache a name or attributes
- * briefly, every open asks the kind afresh anyway. */
+ * briefly, every open asks the kind afresh anyway. A per-reader kind's are
+ * never cached: the kernel's dentry and attribute caches are shared by
+ * every reader of the mount (bind mounts in containers too), so a name one
+ * reader looked up would be found by the next without asking us. */
 #define ENTRY_TIMEOUT 1.0
+
+static double timeout_of(const struct kind *k, const struct node *n)
+{
+	return k->per_reader || (n && n->scope) ? 0 : ENTRY_TIMEOUT;
+}
 
 void fs_hold(struct fs *fs, struct handle *h, enum handle_type type)
 {
@@ -62,6 +71,11 @@ struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds)
 	fs->events = events;
 	memcpy(fs->kinds, kinds, (size_t)nkinds * sizeof(*kinds));
 	fs->nkinds = nkinds;
+	fs->scoped = -1;
+	for (int i = nkinds - 1; i >= 0; i--)
+		if (kinds[i].ops->scopes)
+			fs->scoped = i;
+	fs->refused = (uid_t)-1;
 	fs->handles.prev = fs->handles.next = &fs->handles;
 	fs->epoch = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
@@ -138,6 +152,8 @@ static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 	int i;
 	if (ino == INO_ROOT || kind_dir(fs, ino))
 		fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
+	else if (ino == INO_SCOPES && fs->scoped >= 0)
+		fill_stat(fs, st, ino, S_IFDIR | 0500, 0);
 	else if (ino == INO_EVENTS || kind_fixed(fs, ino, &i))
 		fill_stat(fs, st, ino, S_IFREG | 0444, 0);
 	else
@@ -152,16 +168,39 @@ struct conn_at {
 	struct kind_conn c;
 };
 
-/* A kind that keeps no error buffer of its own (the kernel's) gets one per
- * directory, made at its first load; an engine directory costs none. */
-static int load(struct fs *fs, struct node *node, struct conn_at *a)
+/* Only root may enter the scopes (netns/): they show every container's
+ * sockets. The uid is the caller's in the mount's user namespace, so root
+ * of a container with a user namespace of its own is not root here. */
+static int may_scope(struct fs *fs, const struct kind_caller *who)
 {
+	if (who->uid == 0)
+		return 0;
+	if (who->uid != fs->refused)
+		tlog(LOG_NOTICE,
+		     "uid %u (pid %d) may not enter %s/: it shows the sockets "
+		     "of every network namespace, for root only",
+		     (unsigned)who->uid, (int)who->pid,
+		     fs->kinds[fs->scoped].ops->scopes);
+	fs->refused = who->uid;
+	return -EACCES;
+}
+
+/* A kind that keeps no error buffer of its own (the kernel's) gets one per
+ * directory, made at its first load; an engine directory costs none. A
+ * directory under a scope is loaded as seen in that scope. */
+static int load(struct fs *fs, const struct kind_caller *who, struct node *node,
+		struct conn_at *a)
+{
+	struct kind_caller in = *who;
+	in.scope = node->scope;
+	if (node->scope && may_scope(fs, who) < 0)
+		return -EACCES;
 	a->node = node;
 	a->k = &fs->kinds[node->kind];
 	a->c.label = node->name;
 	a->c.err = node->err;
-	int err =
-		a->k->ops->load(a->k->priv, strchr(node->name, '/') + 1, &a->c);
+	int err = a->k->ops->load(a->k->priv, &in, strrchr(node->name, '/') + 1,
+				  &a->c);
 	if (err < 0 || a->c.err)
 		return err;
 	if (!(node->err = calloc(1, TCPFS_ERR_MAX)))
@@ -170,13 +209,41 @@ static int load(struct fs *fs, struct node *node, struct conn_at *a)
 	return 0;
 }
 
-/* Load the connection of directory or file INO into A and its attributes
- * into ST; 0 or -ENOENT. */
-static int conn_stat(struct fs *fs, fuse_ino_t ino, struct conn_at *a,
-		     struct stat *st)
+/* The attributes of a scope's directory, or of its file row R, or of the
+ * kind's directory in it (NODE is a scope's node): if WHO may see them and
+ * they are there. */
+static int scope_stat(struct fs *fs, const struct kind_caller *who,
+		      struct node *node, int r, struct stat *st)
+{
+	const struct kind *k = &fs->kinds[node->kind];
+	int err = may_scope(fs, who);
+	if (!err && node->type == NODE_SCOPE_KIND && r >= 0)
+		err = -ENOENT;
+	if (!err && r >= k->ops->nscope_files)
+		err = -ENOENT;
+	if (!err)
+		err = k->ops->scope_file(k->priv, node->scope,
+					 node->type == NODE_SCOPE ? r : -1,
+					 NULL);
+	if (err < 0)
+		return err;
+	fuse_ino_t ino = node->ino + (fuse_ino_t)(r + 1);
+	fill_stat(fs, st, ino, r < 0 ? S_IFDIR | 0500 : S_IFREG | 0400, 0);
+	return 0;
+}
+
+/* Load the connection of directory or file INO, as WHO sees it, into A and
+ * its attributes into ST; 0, -ENOENT or the kind's -errno. INO may also be
+ * a scope's directory or file (A is then not loaded: a->k is NULL). */
+static int conn_stat(struct fs *fs, const struct kind_caller *who,
+		     fuse_ino_t ino, struct conn_at *a, struct stat *st)
 {
 	struct node *node = nodes_get(fs->nodes, ino);
-	int err = node ? load(fs, node, a) : -ENOENT;
+	a->k = NULL;
+	a->node = node;
+	if (node && node->type != NODE_CONN)
+		return scope_stat(fs, who, node, node_row(ino), st);
+	int err = node ? load(fs, who, node, a) : -ENOENT;
 	if (err < 0)
 		return err;
 	int r = node_row(ino);
@@ -190,28 +257,32 @@ static int conn_stat(struct fs *fs, fuse_ino_t ino, struct conn_at *a,
 	return 0;
 }
 
-static void reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen)
+/* Answer a lookup with ST, cached by the kernel for TIMEOUT seconds. */
+static void reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen,
+			double timeout)
 {
 	struct fuse_entry_param e = {
 		.ino = st->st_ino,
 		.generation = gen,
 		.attr = *st,
-		.attr_timeout = ENTRY_TIMEOUT,
-		.entry_timeout = ENTRY_TIMEOUT,
+		.attr_timeout = timeout,
+		.entry_timeout = timeout,
 	};
 	fuse_reply_entry(req, &e);
 }
 
-static uid_t caller(fuse_req_t req)
+static struct kind_caller caller(fuse_req_t req)
 {
-	return fuse_req_ctx(req)->uid;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	return (struct kind_caller){
+		.uid = ctx->uid, .gid = ctx->gid, .pid = ctx->pid};
 }
 
 /* What rendering a row for REQ's caller needs of FS. */
 static struct files_env env_of(struct fs *fs, fuse_req_t req)
 {
 	return (struct files_env){fs->kinds, fs->nkinds, &fs->ladder,
-				  caller(req)};
+				  caller(req).uid};
 }
 
 /* ---- lookup, forget, getattr ---- */
@@ -224,28 +295,30 @@ static void lookup_root(fuse_req_t req, const char *name)
 	for (int i = 0; i < fs->nkinds && !ino; i++)
 		if (strcmp(name, fs->kinds[i].dir) == 0)
 			ino = INO_KIND0 + (fuse_ino_t)i;
+	if (!ino && fs->scoped >= 0 &&
+	    strcmp(name, fs->kinds[fs->scoped].ops->scopes) == 0)
+		ino = INO_SCOPES;
 	if (!ino) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	stat_fixed(fs, &st, ino);
-	reply_entry(req, &st, 0);
+	reply_entry(req, &st, 0, ENTRY_TIMEOUT);
 }
 
-static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
+/* Look up directory node DIR/NAME, of kind K in SCOPE, of TYPE: made if
+ * new, answered with its attributes if WHO may see it, else forgotten if
+ * nobody holds it. */
+static void lookup_node(fuse_req_t req, const struct kind *k, const char *dir,
+			uint64_t scope, enum node_type type, const char *name)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	char path[NODE_NAME_MAX];
 	struct conn_at a;
 	struct stat st;
 
-	for (int i = 0; i < k->ops->nfixed; i++)
-		if (strcmp(name, k->ops->fixed[i]) == 0) {
-			stat_fixed(fs, &st, fixed_ino(fs, k, i));
-			reply_entry(req, &st, 0);
-			return;
-		}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", k->dir, name) >=
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -256,7 +329,9 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 		return;
 	}
 	node->kind = (int)(k - fs->kinds);
-	int err = conn_stat(fs, node->ino, &a, &st);
+	node->type = type;
+	node->scope = scope;
+	int err = conn_stat(fs, &who, node->ino, &a, &st);
 	if (err < 0) {
 		if (node->nlookup == 0)
 			nodes_forget(fs->nodes, node->ino, 0);
@@ -264,12 +339,71 @@ static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen);
+	reply_entry(req, &st, node->gen, timeout_of(k, node));
+}
+
+static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct stat st;
+
+	for (int i = 0; i < k->ops->nfixed; i++)
+		if (strcmp(name, k->ops->fixed[i]) == 0) {
+			stat_fixed(fs, &st, fixed_ino(fs, k, i));
+			reply_entry(req, &st, 0, ENTRY_TIMEOUT);
+			return;
+		}
+	lookup_node(req, k, k->dir, 0, NODE_CONN, name);
+}
+
+/* netns/N: N a scope's number, in decimal, as scope_list gives it. */
+static void lookup_scope(fuse_req_t req, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
+	const struct kind *k = &fs->kinds[fs->scoped];
+	char *end;
+	unsigned long long n = strtoull(name, &end, 10);
+	int err = may_scope(fs, &who);
+	if (!err && (!*name || *end || name[0] == '0' || n == 0))
+		err = -ENOENT;
+	if (err < 0) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	lookup_node(req, k, k->ops->scopes, n, NODE_SCOPE, name);
+}
+
+/* netns/N/NAME: one of the scope's files, or the kind's directory. */
+static void lookup_in_scope(fuse_req_t req, struct node *node, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
+	const struct kind *k = &fs->kinds[node->kind];
+	struct stat st;
+	int r = -1, err = 0;
+
+	if (strcmp(name, k->dir) == 0) {
+		lookup_node(req, k, node->name, node->scope, NODE_SCOPE_KIND,
+			    name);
+		return;
+	}
+	for (int i = 0; i < k->ops->nscope_files && r < 0; i++)
+		if (strcmp(name, k->ops->scope_files[i]) == 0)
+			r = i;
+	err = r < 0 ? -ENOENT : scope_stat(fs, &who, node, r, &st);
+	if (err < 0) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	node->nlookup++;
+	reply_entry(req, &st, node->gen, 0);
 }
 
 static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct node *node = nodes_get(fs->nodes, parent);
 	struct conn_at a;
 	struct stat st;
@@ -279,23 +413,33 @@ static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	int err = conn_stat(fs, parent + (fuse_ino_t)r + 1, &a, &st);
+	int err = conn_stat(fs, &who, parent + (fuse_ino_t)r + 1, &a, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen);
+	reply_entry(req, &st, node->gen, timeout_of(a.k, node));
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	const struct kind *k = kind_dir(fs_of(req), parent);
+	struct fs *fs = fs_of(req);
+	const struct kind *k = kind_dir(fs, parent);
+	struct node *node =
+		node_row(parent) < 0 ? nodes_get(fs->nodes, parent) : NULL;
 	if (parent == INO_ROOT)
 		lookup_root(req, name);
 	else if (k)
 		lookup_conn(req, k, name);
-	else if (parent >= NODE_FIXED && node_row(parent) < 0)
+	else if (parent == INO_SCOPES && fs->scoped >= 0)
+		lookup_scope(req, name);
+	else if (node && node->type == NODE_SCOPE)
+		lookup_in_scope(req, node, name);
+	else if (node && node->type == NODE_SCOPE_KIND)
+		lookup_node(req, &fs->kinds[node->kind], node->name,
+			    node->scope, NODE_CONN, name);
+	else if (node)
 		lookup_file(req, parent, name);
 	else
 		fuse_reply_err(req, ENOENT);
@@ -319,15 +463,19 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct conn_at a;
 	struct stat st;
 	(void)fi;
 	int err = ino < NODE_FIXED ? stat_fixed(fs, &st, ino) :
-				     conn_stat(fs, ino, &a, &st);
+				     conn_stat(fs, &who, ino, &a, &st);
 	if (err < 0)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_attr(req, &st, ENTRY_TIMEOUT);
+		fuse_reply_attr(req, &st,
+				ino < NODE_FIXED ? ENTRY_TIMEOUT :
+				a.k		 ? timeout_of(a.k, a.node) :
+						   0);
 }
 
 /* O_TRUNC from `echo verb > ctl` arrives as a size change: accept it. */
@@ -362,7 +510,28 @@ static void list_conn(void *arg, const char *name, uint64_t hint)
 	dir_add(arg, hint ? hint : 1, S_IFDIR, name);
 }
 
-static int list_dir(struct fs *fs, fuse_ino_t ino, struct buf *list)
+/* A scope's directory (its files, the kind's directory) or the kind's
+ * directory in a scope (its connections there), NODE. */
+static int list_scope(struct fs *fs, const struct kind_caller *who,
+		      const struct node *node, struct buf *list)
+{
+	const struct kind *k = &fs->kinds[node->kind];
+	struct kind_caller in = *who;
+	if (node->type == NODE_SCOPE_KIND) {
+		in.scope = node->scope;
+		int err = k->ops->list(k->priv, &in, list_conn, list);
+		return err < 0 ? err : list->err;
+	}
+	for (int i = 0; i < k->ops->nscope_files; i++)
+		if (k->ops->scope_file(k->priv, node->scope, i, NULL) == 0)
+			dir_add(list, node->ino + (fuse_ino_t)i + 1, S_IFREG,
+				k->ops->scope_files[i]);
+	dir_add(list, 1, S_IFDIR, k->dir);
+	return list->err;
+}
+
+static int list_dir(struct fs *fs, const struct kind_caller *who,
+		    fuse_ino_t ino, struct buf *list)
 {
 	const struct kind *k = kind_dir(fs, ino);
 	dir_add(list, ino, S_IFDIR, ".");
@@ -376,20 +545,33 @@ static int list_dir(struct fs *fs, fuse_ino_t ino, struct buf *list)
 		}
 		if (fs->nkinds == 0)
 			dir_add(list, INO_EVENTS, S_IFREG, "events");
+		if (fs->scoped >= 0)
+			dir_add(list, INO_SCOPES, S_IFDIR,
+				fs->kinds[fs->scoped].ops->scopes);
 		return list->err;
 	}
 	if (k) {
 		for (int i = 0; i < k->ops->nfixed; i++)
 			dir_add(list, fixed_ino(fs, k, i), S_IFREG,
 				k->ops->fixed[i]);
-		int err = k->ops->list(k->priv, list_conn, list);
+		int err = k->ops->list(k->priv, who, list_conn, list);
+		return err < 0 ? err : list->err;
+	}
+	if (ino == INO_SCOPES && fs->scoped >= 0) {
+		k = &fs->kinds[fs->scoped];
+		int err = may_scope(fs, who);
+		if (!err)
+			err = k->ops->scope_list(k->priv, list_conn, list);
 		return err < 0 ? err : list->err;
 	}
 	struct conn_at a;
 	struct stat st;
-	int err = ino >= NODE_FIXED ? conn_stat(fs, ino, &a, &st) : -ENOTDIR;
+	int err = ino >= NODE_FIXED ? conn_stat(fs, who, ino, &a, &st) :
+				      -ENOTDIR;
 	if (err < 0)
 		return err;
+	if (!a.k)
+		return list_scope(fs, who, a.node, list);
 	for (int r = 0; r < files_count(a.k); r++)
 		if (files_present(a.k, r, &a.c))
 			dir_add(list, ino + (fuse_ino_t)r + 1, S_IFREG,
@@ -437,8 +619,16 @@ static struct snap *snap_open(struct fs *fs, struct fuse_file_info *fi)
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	(void)ino;
-	if (!snap_open(fs_of(req), fi)) {
+	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
+	struct node *node = nodes_get(fs->nodes, ino);
+	/* refused at once: ls says "Permission denied" for the directory */
+	if ((ino == INO_SCOPES || (node && node->scope)) &&
+	    may_scope(fs, &who) < 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (!snap_open(fs, fi)) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -489,8 +679,9 @@ static void readdir_stale(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  size_t off)
 {
 	struct buf list = {0};
+	struct kind_caller who = caller(req);
 	size_t pos = 0;
-	int err = list_dir(fs_of(req), ino, &list);
+	int err = list_dir(fs_of(req), &who, ino, &list);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
@@ -511,8 +702,9 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	struct buf *list = &((struct snap *)h)->b;
 	if (off == 0) {
+		struct kind_caller who = caller(req);
 		buf_free(list);
-		int err = list_dir(fs_of(req), ino, list);
+		int err = list_dir(fs_of(req), &who, ino, list);
 		if (err < 0) {
 			fuse_reply_err(req, -err);
 			return;
@@ -524,11 +716,15 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	const struct kind *k = kind_dir(fs, parent);
+	const struct node *pn = nodes_get(fs->nodes, parent);
 	char path[NODE_NAME_MAX], err_buf[TCPFS_ERR_MAX] = "";
 	struct kind_conn c = {.label = path, .err = err_buf};
 
-	if (parent == INO_ROOT || (k && !k->ops->rmdir)) {
+	/* nothing under the scopes can be removed */
+	if (parent == INO_ROOT || parent == INO_SCOPES ||
+	    (pn && pn->type != NODE_CONN) || (k && !k->ops->rmdir)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -540,9 +736,8 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct node *node = nodes_find(fs->nodes, path);
 	if (node && node->err) /* its err file tells why not */
 		c.err = node->err;
-	int err = k->ops->load(k->priv, name, &c);
-	if (err == 0 && caller(req) != 0 &&
-	    !(c.owned && caller(req) == c.owner))
+	int err = k->ops->load(k->priv, &who, name, &c);
+	if (err == 0 && who.uid != 0 && !(c.owned && who.uid == c.owner))
 		err = -EPERM;
 	if (err == 0)
 		err = k->ops->rmdir(k->priv, &c);
@@ -554,13 +749,14 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct evfile *ef;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
 	if (!(ef = calloc(1, sizeof(*ef))) ||
-	    !(ef->sub = events_subscribe(fs->events))) {
+	    !(ef->sub = events_subscribe(fs->events, &who))) {
 		free(ef);
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -586,7 +782,8 @@ static void fixed_open(fuse_req_t req, const struct kind *k, int i,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	int err = k->ops->fixed_open(k->priv, i, caller(req), &s->b);
+	struct kind_caller who = caller(req);
+	int err = k->ops->fixed_open(k->priv, i, &who, &s->b);
 	if (err < 0) {
 		handle_drop(fs_of(req), &s->h);
 		fuse_reply_err(req, -err);
@@ -618,11 +815,38 @@ static void stream_open(fuse_req_t req, struct conn_at *a, int r,
 	fuse_reply_open(req, fi);
 }
 
+/* A scope's file R (NODE is the scope's), already allowed: rendered at
+ * open, read only. */
+static void scope_open(fuse_req_t req, const struct node *node, int r,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	const struct kind *k = &fs->kinds[node->kind];
+	struct snap *s;
+	if (r < 0 || (fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, r < 0 ? EISDIR : EACCES);
+		return;
+	}
+	if (!(s = snap_open(fs, fi))) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	int err = k->ops->scope_file(k->priv, node->scope, r, &s->b);
+	if (err < 0) {
+		handle_drop(fs, &s->h);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
+}
+
 /* Opening a file for reading renders it once: every read of this open file
  * is served from that snapshot, so any read size gives the same bytes. */
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct conn_at a;
 	struct stat st;
 	int i;
@@ -635,13 +859,18 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fixed_open(req, k, i, fi);
 		return;
 	}
-	int err = ino < NODE_FIXED ? -EISDIR : conn_stat(fs, ino, &a, &st);
+	int err = ino < NODE_FIXED ? -EISDIR :
+				     conn_stat(fs, &who, ino, &a, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
 	}
+	if (!a.k) {
+		scope_open(req, a.node, node_row(ino), fi);
+		return;
+	}
 	int r = node_row(ino), acc = fi->flags & O_ACCMODE;
-	if (!files_may_open(a.k, r, &a.c, caller(req), acc != O_WRONLY,
+	if (!files_may_open(a.k, r, &a.c, who.uid, acc != O_WRONLY,
 			    acc != O_RDONLY)) {
 		fuse_reply_err(req, EACCES);
 		return;
@@ -679,16 +908,21 @@ static void reply_snap(fuse_req_t req, const struct buf *b, size_t size,
 static void read_stale(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct buf b = {0};
 	struct conn_at a;
 	struct stat st;
 	int r = node_row(ino);
-	int err = ino >= NODE_FIXED && r >= 0 ? conn_stat(fs, ino, &a, &st) :
-						-ESTALE;
-	if (!err && files_stream(a.k, r))
+	int err = ino >= NODE_FIXED && r >= 0 ?
+			  conn_stat(fs, &who, ino, &a, &st) :
+			  -ESTALE;
+	const struct kind *sk = err || a.k ? NULL : &fs->kinds[a.node->kind];
+	if (!err && a.k && files_stream(a.k, r))
 		err = -ESTALE;
 	struct files_env env = env_of(fs, req);
-	if (!err)
+	if (!err && sk) /* a scope's file */
+		err = sk->ops->scope_file(sk->priv, a.node->scope, r, &b);
+	else if (!err)
 		err = files_render(&env, a.k, r, &a.c, &b);
 	if (err < 0)
 		fuse_reply_err(req, -err);
@@ -719,6 +953,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
 	struct handle *h = handle_of(fs, fi);
 	struct conn_at a;
 	struct stat st;
@@ -731,10 +966,13 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		park_write(fs, req, (struct stream *)h, data, size);
 		return;
 	}
-	int err = conn_stat(fs, ino, &a, &st);
+	int err = conn_stat(fs, &who, ino, &a, &st);
+	if (err == 0 && a.k)
+		who.scope = a.node->scope; /* as it was loaded */
 	if (err == 0)
-		err = files_write(a.k, node_row(ino), &a.c, caller(req), data,
-				  size);
+		err = a.k ? files_write(a.k, node_row(ino), &a.c, &who, data,
+					size) :
+			    -EACCES;
 	if (err == -EINPROGRESS)
 		park_connect(fs, req, a.k, a.c.key, size);
 	else if (err < 0)
@@ -824,11 +1062,39 @@ void fs_save(const struct fs *fs, struct buf *b)
 	nodes_save(fs->nodes, b);
 }
 
-/* The index of the kind whose directory NAME ("DIR/NAME") is in, or -1. */
-static int kind_of(void *arg, const char *name)
+/* Whether NAME is a node under the scopes directory: "netns/N" (a scope),
+ * "netns/N/DIR" (the kind's directory in it) or "netns/N/DIR/NAME" (a
+ * connection there); if so, its type and scope. */
+static bool scoped_name(const struct fs *fs, const char *name,
+			enum node_type *type, uint64_t *scope)
+{
+	const struct kind *k = &fs->kinds[fs->scoped];
+	size_t n = strlen(k->ops->scopes), d = strlen(k->dir);
+	char *end;
+	if (strncmp(name, k->ops->scopes, n) != 0 || name[n] != '/' ||
+	    !(*scope = strtoull(name + n + 1, &end, 10)))
+		return false;
+	if (!*end) {
+		*type = NODE_SCOPE;
+		return true;
+	}
+	if (*end != '/' || strncmp(end + 1, k->dir, d) != 0)
+		return false;
+	end += 1 + d;
+	*type = *end ? NODE_CONN : NODE_SCOPE_KIND;
+	return !*end || (*end == '/' && end[1]);
+}
+
+/* The index of the kind whose directory NAME ("DIR/NAME") is in, or -1;
+ * for a node under the scopes, the scoped kind, its type and scope. */
+static int kind_of(void *arg, const char *name, enum node_type *type,
+		   uint64_t *scope)
 {
 	struct fs *fs = arg;
 	size_t n = strcspn(name, "/");
+	if (fs->scoped >= 0 && scoped_name(fs, name, type, scope))
+		return fs->scoped;
+	*scope = 0;
 	for (int i = 0; i < fs->nkinds; i++)
 		if (strlen(fs->kinds[i].dir) == n &&
 		    strncmp(name, fs->kinds[i].dir, n) == 0)

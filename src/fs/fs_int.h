@@ -14,15 +14,17 @@
 #include "tcpfs/ladder.h"
 #include "tcpfs/waitq.h"
 
-/* Fixed inodes: the root, events, a directory per kind, and each kind's
- * fixed files (all below NODE_FIXED). */
+/* Fixed inodes: the root, events, a directory per kind, the scopes
+ * directory, and each kind's fixed files (all below NODE_FIXED). */
 enum {
 	INO_ROOT = FUSE_ROOT_ID,
 	INO_EVENTS,
-	INO_KIND0,	 /* + the kind's index */
+	INO_KIND0,			       /* + the kind's index */
+	INO_SCOPES = INO_KIND0 + FS_KINDS_MAX, /* netns/ */
 	INO_FIXED0 = 16, /* + index * KIND_FIXED_MAX + the file's */
 };
-_Static_assert(INO_KIND0 + FS_KINDS_MAX <= INO_FIXED0, "kind inodes");
+_Static_assert(INO_SCOPES < INO_FIXED0, "kind inodes");
+_Static_assert(KIND_SCOPE_FILES_MAX <= NODE_MAX_FILES, "scope files");
 _Static_assert(INO_FIXED0 + FS_KINDS_MAX * KIND_FIXED_MAX <= NODE_FIXED,
 	       "fixed inodes");
 
@@ -40,6 +42,8 @@ struct fs {
 	struct events *events;
 	struct kind kinds[FS_KINDS_MAX];
 	int nkinds;
+	int scoped;    /* the kind with scopes (the first), or -1 */
+	uid_t refused; /* the last uid refused the scopes, logged */
 	struct nodes *nodes;
 	struct timespec mounted;
 	struct ladder_style ladder; /* how ladder files are drawn */

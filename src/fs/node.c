@@ -200,11 +200,12 @@ static int claim(struct nodes *t, uint32_t i)
 /* Restore saved node R named NAME with error text ERR (R->errlen bytes),
  * unless KIND_OF has no kind for it. */
 static int load_one(struct nodes *t, const struct saved *r, const char *name,
-		    const char *err_text,
-		    int (*kind_of)(void *arg, const char *name), void *arg)
+		    const char *err_text, nodes_kind_fn kind_of, void *arg)
 {
 	uint64_t slot = (r->ino >> NODE_FILE_BITS) - 1;
-	int kind = kind_of(arg, name);
+	enum node_type type = NODE_CONN;
+	uint64_t scope = 0;
+	int kind = kind_of(arg, name, &type, &scope);
 	if (r->ino < NODE_FIXED || node_row(r->ino) != -1 ||
 	    slot >= NODE_LOAD_SLOTS || nodes_find(t, name))
 		return -EINVAL;
@@ -217,6 +218,8 @@ static int load_one(struct nodes *t, const struct saved *r, const char *name,
 	n->nlookup = r->nlookup;
 	n->gen = r->gen;
 	n->kind = kind;
+	n->type = type;
+	n->scope = scope;
 	if (r->errlen) {
 		if (!(n->err = calloc(1, TCPFS_ERR_MAX)))
 			return -ENOMEM;
@@ -228,7 +231,7 @@ static int load_one(struct nodes *t, const struct saved *r, const char *name,
 }
 
 int nodes_load(struct nodes *t, const char *p, size_t len,
-	       int (*kind_of)(void *arg, const char *name), void *arg)
+	       nodes_kind_fn kind_of, void *arg)
 {
 	char name[NODE_NAME_MAX];
 	struct saved r;

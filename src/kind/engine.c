@@ -174,9 +174,12 @@ static uint32_t parse_id(const char *name)
 	return *end || id > UINT32_MAX ? 0 : (uint32_t)id;
 }
 
-static int engine_list(void *k, kind_list_fn fn, void *arg)
+/* The engine is the daemon's own: every reader sees the same. */
+static int engine_list(void *k, const struct kind_caller *who, kind_list_fn fn,
+		       void *arg)
 {
 	struct engine *e = k;
+	(void)who;
 	char name[16];
 	for (size_t i = 0; i < edirs_count(e->dirs); i++) {
 		uint32_t id = edirs_at(e->dirs, i)->id;
@@ -186,9 +189,11 @@ static int engine_list(void *k, kind_list_fn fn, void *arg)
 	return 0;
 }
 
-static int engine_load(void *k, const char *name, struct kind_conn *c)
+static int engine_load(void *k, const struct kind_caller *who, const char *name,
+		       struct kind_conn *c)
 {
 	struct engine *e = k;
+	(void)who;
 	struct tcp_info_snap *i = (struct tcp_info_snap *)c->priv;
 	uint32_t id = parse_id(name);
 	struct edir *ec = id ? find(e, id) : NULL;
@@ -224,7 +229,8 @@ static int engine_rmdir(void *k, struct kind_conn *c)
 }
 
 /* Reading clone allocates a connection and gives its name. */
-static int engine_clone(void *k, int i, uid_t caller, struct buf *out)
+static int engine_clone(void *k, int i, const struct kind_caller *who,
+			struct buf *out)
 {
 	struct engine *e = k;
 	(void)i;
@@ -233,7 +239,7 @@ static int engine_clone(void *k, int i, uid_t caller, struct buf *out)
 	int id = tcp_open(tcp_of(e));
 	if (id < 0)
 		return id;
-	struct edir *ec = adopt(e, (uint32_t)id, caller);
+	struct edir *ec = adopt(e, (uint32_t)id, who->uid);
 	if (!ec)
 		return -ENOMEM;
 	ec->idle_since = tundrv_now(); /* reaped if never used */
@@ -354,8 +360,9 @@ static int engine_connect(struct engine *e, struct kind_conn *c,
 
 /* Engine connections take every verb. connect answers later. */
 static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
-		      uid_t caller)
+		      const struct kind_caller *who)
 {
+	uid_t caller = who->uid;
 	struct engine *e = k;
 	struct tcp_engine *tcp = tcp_of(e);
 	uint32_t id = (uint32_t)c->key;
@@ -713,6 +720,6 @@ int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
 	}
 	if (drv)
 		tundrv_set_tcp_ev(drv, on_tcp_ev, e);
-	*k = (struct kind){&engine_ops, e, "engine"};
+	*k = (struct kind){.ops = &engine_ops, .priv = e, .dir = "engine"};
 	return 0;
 }

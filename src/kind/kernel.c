@@ -1,13 +1,20 @@
 /* The kernel kind: kernel/, one directory per kernel TCP socket.
  *
- * A directory's name holds the socket's tuple and cookie (sockname.h), so
- * every load asks sock_diag for that one socket afresh. Its own rows are pid
- * and, with kbpf, trace; ctl close (or hangup) is SOCK_DESTROY. The destroy
- * monitor posts an events line for every socket the kernel destroys. With
+ * Each reader sees the sockets of its own network namespace (the pool,
+ * netns.h, gives the sock_diag handles of the request's pid's namespace),
+ * unless --netns pinned the pool to one. A directory's name holds the
+ * socket's tuple and cookie (sockname.h), so every load asks sock_diag of
+ * the reader's namespace for that one socket afresh: a socket of another
+ * namespace is not found there. Its own rows are pid and, with kbpf,
+ * trace; ctl close (or hangup) is SOCK_DESTROY, in the namespace the
+ * connection was loaded from. The destroy monitor of each namespace in use
+ * posts an events line for every socket the kernel destroys. With
  * kbpf, the daemon's own network namespace is watched: every state change
  * and reset posts an events line, and each socket's last entries are kept
  * by cookie (khist.h) for its trace and its iss/irs. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,15 +29,17 @@
 #include "tcpfs/ladder.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
+#include "tcpfs/netns.h"
+#include "tcpfs/nsscan.h"
 #include "tcpfs/procpid.h"
 
 struct kernel {
 	struct loop *loop;
 	struct events *events;
-	struct diag *diag;
-	struct diag *monitor; /* NULL: no destroy events */
+	struct netns_pool *pool;
+	struct nsscan *scan; /* the host's namespaces, for netns/ */
 	struct procpid *procpid;
-	bool watching;	    /* MONITOR is in the loop */
+	bool watching;	    /* the pool's fd is in the loop */
 	struct kbpf *kbpf;  /* NULL: no sequence numbers */
 	int seq_err;	    /* the last kbpf_seq() error logged, to log once */
 	struct khist *hist; /* NULL: no history (no kbpf, or not watching) */
@@ -39,18 +48,28 @@ struct kernel {
 	bool draining;	    /* kbpf_fd() is in the loop */
 };
 
-_Static_assert(sizeof(struct diag_sock) <= KIND_PRIV_MAX, "priv too small");
+/* A loaded socket: as the kernel described it, and where. */
+struct ksock {
+	struct diag_sock s;
+	uint64_t netns; /* the inode of the namespace it was loaded from */
+};
+
+_Static_assert(sizeof(struct ksock) <= KIND_PRIV_MAX, "priv too small");
+
+/* A scan of the host's namespaces younger than this answers a lookup under
+ * netns/ (a listing, and an open of name or pids, scans afresh). */
+#define SCAN_FRESH_MS 1000
 
 static const struct diag_sock *sock_of(const struct kind_conn *c)
 {
-	return (const struct diag_sock *)c->priv;
+	return &((const struct ksock *)c->priv)->s;
 }
 
 /* Add the sequence numbers kbpf has of S to V, if any: a socket that is
  * gone or another one (-ENOENT) shows none, and neither does an error
  * (logged at debug level when it differs from the last one). */
-static void add_seq(struct kernel *kk, const struct diag_sock *s,
-		    struct view *v)
+static void add_seq(struct kernel *kk, const struct netns *ns,
+		    const struct diag_sock *s, struct view *v)
 {
 #ifdef HAVE_KBPF
 	struct kbpf_tuple t = {.family = s->key.family,
@@ -62,7 +81,12 @@ static void add_seq(struct kernel *kk, const struct diag_sock *s,
 		return;
 	memcpy(t.src, s->key.src, sizeof(t.src));
 	memcpy(t.dst, s->key.dst, sizeof(t.dst));
-	int err = kbpf_seq(kk->kbpf, &t, s->key.cookie, &q);
+	/* the lookup runs in the calling thread's namespace */
+	int err = netns_pool_enter(kk->pool, ns);
+	if (err == 0) {
+		err = kbpf_seq(kk->kbpf, &t, s->key.cookie, &q);
+		netns_pool_leave(kk->pool, ns);
+	}
 	if (err == 0) {
 		view_add_kseq(v, &q);
 	} else if (err != -ENOENT && err != kk->seq_err) {
@@ -71,7 +95,7 @@ static void add_seq(struct kernel *kk, const struct diag_sock *s,
 		     strerror(-err));
 	}
 #else
-	(void)kk, (void)s, (void)v;
+	(void)kk, (void)ns, (void)s, (void)v;
 #endif
 }
 
@@ -90,19 +114,65 @@ static void add_hist(struct kernel *kk, const struct diag_sock *s,
 		view_set(v, VF_IRS, "%u", h->irs);
 }
 
-static int kernel_load(void *k, const char *name, struct kind_conn *c)
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The host's namespace INO as a scan found it: a scan younger than
+ * MAX_AGE_MS, or a new one if that does not have it; -ENOENT if there is
+ * none now. */
+static int scan_find(struct kernel *kk, uint64_t ino, uint64_t max_age_ms,
+		     const struct nsscan_ns **e)
+{
+	int err = nsscan_refresh(kk->scan, mono_ms(), max_age_ms);
+	*e = err ? NULL : nsscan_find(kk->scan, ino);
+	if (!err && !*e && !(err = nsscan_refresh(kk->scan, mono_ms(), 0)))
+		*e = nsscan_find(kk->scan, ino);
+	return err < 0 ? err : *e ? 0 : -ENOENT;
+}
+
+/* The namespace of scope INO (netns/INO): open already, or opened from
+ * the file the scan found for it. */
+static int scope_ns(struct kernel *kk, uint64_t ino, struct netns **ns)
+{
+	const struct nsscan_ns *e;
+	if ((*ns = netns_pool_find(kk->pool, ino)))
+		return 0;
+	int err = scan_find(kk, ino, SCAN_FRESH_MS, &e);
+	return err < 0 ? err : netns_pool_of_path(kk->pool, e->path, ino, ns);
+}
+
+/* The namespace WHO sees: the scope asked for, or the reader's own. */
+static int reader_ns(struct kernel *kk, const struct kind_caller *who,
+		     struct netns **ns)
+{
+	if (who->scope)
+		return scope_ns(kk, who->scope, ns);
+	return netns_pool_of_pid(kk->pool, who->pid, ns);
+}
+
+static int kernel_load(void *k, const struct kind_caller *who, const char *name,
+		       struct kind_conn *c)
 {
 	struct kernel *kk = k;
-	struct diag_sock *s = (struct diag_sock *)c->priv;
+	struct ksock *ks = (struct ksock *)c->priv;
+	struct diag_sock *s = &ks->s;
 	struct diag_key key;
+	struct netns *ns;
 
 	if (sockname_parse(name, &key) < 0)
 		return -ENOENT;
-	int err = diag_get(kk->diag, &key, s);
+	int err = reader_ns(kk, who, &ns);
+	if (err == 0)
+		err = diag_get(ns->diag, &key, s);
 	if (err < 0)
 		return err;
+	ks->netns = ns->ino;
 	view_from_diag(&c->view, s);
-	add_seq(kk, s, &c->view);
+	add_seq(kk, ns, s, &c->view);
 	add_hist(kk, s, &c->view);
 	c->owned = s->full;
 	c->owner = s->full ? s->uid : 0;
@@ -124,11 +194,14 @@ static void list_socket(const struct diag_sock *s, void *arg)
 	l->fn(l->arg, name, s->inode ? s->inode : s->key.cookie);
 }
 
-static int kernel_list(void *k, kind_list_fn fn, void *arg)
+static int kernel_list(void *k, const struct kind_caller *who, kind_list_fn fn,
+		       void *arg)
 {
 	struct kernel *kk = k;
 	struct lister l = {fn, arg};
-	return diag_dump(kk->diag, list_socket, &l);
+	struct netns *ns;
+	int err = reader_ns(kk, who, &ns);
+	return err < 0 ? err : diag_dump(ns->diag, list_socket, &l);
 }
 
 static bool has_holders(void *k, const struct kind_conn *c)
@@ -140,11 +213,7 @@ static bool has_holders(void *k, const struct kind_conn *c)
 static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
 {
 	struct kernel *kk = k;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now_ms =
-		(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	return procpid_render(kk->procpid, sock_of(c)->inode, now_ms, out);
+	return procpid_render(kk->procpid, sock_of(c)->inode, mono_ms(), out);
 }
 
 static bool has_trace(void *k, const struct kind_conn *c)
@@ -173,24 +242,30 @@ static int render_trace(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-/* Kernel sockets take close (and hangup): SOCK_DESTROY, with the cookie. */
+/* Kernel sockets take close (and hangup): SOCK_DESTROY, with the cookie,
+ * in the namespace the socket was loaded from (the writer's). */
 static int kernel_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
-		      uid_t caller)
+		      const struct kind_caller *who)
 {
 	struct kernel *kk = k;
 	const struct diag_key *key = &sock_of(c)->key;
-	(void)caller;
+	/* loaded by this very request: its namespace is open */
+	struct netns *ns =
+		netns_pool_find(kk->pool, ((struct ksock *)c->priv)->netns);
+	(void)who;
 	if (cmd->verb != CTL_CLOSE && cmd->verb != CTL_HANGUP)
 		return kind_fail(c, -EINVAL,
 				 "'%s' is for engine connections; a kernel "
 				 "socket takes close or hangup",
 				 ctl_verb_name(cmd->verb));
+	if (!ns)
+		return kind_fail(c, -ENOENT, "its network namespace is gone");
 
-	int err = diag_destroy(kk->diag, key);
+	int err = diag_destroy(ns->diag, key);
 	struct diag_sock still;
 	/* The kernel's lookup reaches one SO_REUSEPORT sibling only: for the
 	 * others it says "gone" while the socket is still there. */
-	if (err == -ENOENT && diag_get(kk->diag, key, &still) == 0)
+	if (err == -ENOENT && diag_get(ns->diag, key, &still) == 0)
 		err = -EBUSY;
 	switch (err) {
 	case 0:
@@ -217,6 +292,47 @@ static int kernel_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 		return kind_fail(c, err, "SOCK_DESTROY failed: %s",
 				 strerror(-err));
 	}
+}
+
+/* netns/: every network namespace of the host, named by inode. */
+static int kernel_scope_list(void *k, kind_list_fn fn, void *arg)
+{
+	struct kernel *kk = k;
+	char name[24];
+	int err = nsscan_refresh(kk->scan, mono_ms(), 0);
+	for (int i = 0; !err && i < nsscan_count(kk->scan); i++) {
+		const struct nsscan_ns *e = nsscan_at(kk->scan, i);
+		snprintf(name, sizeof(name), "%llu",
+			 (unsigned long long)e->ino);
+		fn(arg, name, e->ino);
+	}
+	return err;
+}
+
+enum { SCOPE_NAME, SCOPE_PIDS };
+static const char *const scope_files[] = {
+	[SCOPE_NAME] = "name",
+	[SCOPE_PIDS] = "pids",
+};
+
+/* netns/INO itself (I -1), its name (only where it has one) or pids:
+ * opened, from a fresh scan. */
+static int kernel_scope_file(void *k, uint64_t scope, int i, struct buf *out)
+{
+	struct kernel *kk = k;
+	const struct nsscan_ns *e;
+	int err = scan_find(kk, scope, out ? 0 : SCAN_FRESH_MS, &e);
+	if (err < 0)
+		return err;
+	if (i == SCOPE_NAME && !e->name[0])
+		return -ENOENT;
+	if (!out || i < 0)
+		return 0;
+	if (i == SCOPE_NAME)
+		buf_printf(out, "%s\n", e->name);
+	for (int j = 0; i == SCOPE_PIDS && j < e->npids; j++)
+		buf_printf(out, "%d %s\n", (int)e->pids[j], e->comm[j]);
+	return out->err;
 }
 
 /* The history as a ladder's record; none without one. */
@@ -261,25 +377,69 @@ static const struct kind_ops kernel_ops = {
 	.list = kernel_list,
 	.load = kernel_load,
 	.ctl = kernel_ctl,
+	.scopes = "netns",
+	.scope_files = scope_files,
+	.nscope_files = 2,
+	.scope_list = kernel_scope_list,
+	.scope_file = kernel_scope_file,
 	.ladder = kernel_ladder,
 	.ladder_peer = kernel_ladder_peer,
 	.destroy = kernel_drop,
 };
 
-static void on_destroyed(const struct diag_sock *s, void *arg)
+/* Post a line about namespace NS: as is to its readers, as netns/INO/...
+ * to root readers of other namespaces, to nobody else; with --netns, to
+ * every reader as is (they all read that namespace). */
+__attribute__((format(printf, 3, 4))) static void
+say_ns(struct kernel *kk, const struct netns *ns, const char *fmt, ...)
+{
+	char text[400], where[40];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(where, sizeof(where), "netns/%llu/",
+		 (unsigned long long)ns->ino);
+	events_say_in(kk->events, netns_pool_pinned(kk->pool) ? 0 : ns->ino,
+		      where, "%s", text);
+}
+
+/* The scope of an events reader: its namespace's inode, whose monitor
+ * stays open while it reads (none: a reader whose namespace is not known
+ * sees no kernel lines). */
+static uint64_t reader_scope(void *arg, const struct kind_caller *who)
+{
+	struct kernel *kk = arg;
+	struct netns *ns;
+	if (netns_pool_of_pid(kk->pool, who->pid, &ns) < 0)
+		return UINT64_MAX;
+	netns_pool_hold(ns);
+	return ns->ino;
+}
+
+static void reader_left(void *arg, uint64_t scope)
+{
+	struct kernel *kk = arg;
+	netns_pool_release(kk->pool, scope);
+}
+
+static void on_destroyed(const struct netns *ns, const struct diag_sock *s,
+			 void *arg)
 {
 	struct kernel *kk = arg;
 	char name[SOCKNAME_MAX];
+	if (!s) {
+		say_ns(kk, ns, "kernel lost destroy events (netlink overrun)");
+		return;
+	}
 	sockname_format(name, &s->key);
-	events_say(kk->events, "kernel/%s destroyed", name);
+	say_ns(kk, ns, "kernel/%s destroyed", name);
 }
 
-static void on_monitor(void *arg)
+static void on_pool(void *arg)
 {
 	struct kernel *kk = arg;
-	if (diag_monitor_read(kk->monitor, on_destroyed, kk) == -ENOBUFS)
-		events_say(kk->events,
-			   "kernel lost destroy events (netlink overrun)");
+	netns_pool_run(kk->pool);
 }
 
 #ifdef HAVE_KBPF
@@ -304,22 +464,22 @@ static void say_new(struct kernel *kk, struct khist_sock *h)
 	if (!h->named)
 		return;
 	char name[SOCKNAME_MAX];
+	const struct netns *home = netns_pool_home(kk->pool);
 	sockname_format(name, &h->key);
 	uint32_t i = h->said > khist_first(h) ? h->said : khist_first(h);
 	for (; i < h->n; i++) {
 		const struct khist_ent *e = khist_at(h, i);
 		switch (e->type) {
 		case KHIST_STATE:
-			events_say(kk->events, "kernel/%s %s -> %s", name,
-				   diag_state_name(e->from),
-				   diag_state_name(e->to));
+			say_ns(kk, home, "kernel/%s %s -> %s", name,
+			       diag_state_name(e->from),
+			       diag_state_name(e->to));
 			break;
 		case KHIST_RESET_SENT:
-			events_say(kk->events, "kernel/%s reset sent", name);
+			say_ns(kk, home, "kernel/%s reset sent", name);
 			break;
 		case KHIST_RESET_RECV:
-			events_say(kk->events, "kernel/%s reset received",
-				   name);
+			say_ns(kk, home, "kernel/%s reset received", name);
 			break;
 		}
 	}
@@ -362,8 +522,9 @@ static void on_kbpf(void *arg)
 		tlog(LOG_DEBUG, "kernel history: kbpf_drain: %s", strerror(-n));
 	uint64_t lost = kbpf_lost(kk->kbpf);
 	if (lost > kk->lost)
-		events_say(kk->events, "kernel lost %llu history events",
-			   (unsigned long long)(lost - kk->lost));
+		say_ns(kk, netns_pool_home(kk->pool),
+		       "kernel lost %llu history events",
+		       (unsigned long long)(lost - kk->lost));
 	kk->lost = lost;
 }
 
@@ -398,9 +559,9 @@ static void kernel_drop(void *k)
 {
 	struct kernel *kk = k;
 	if (kk->watching)
-		loop_del(kk->loop, diag_fd(kk->monitor));
-	diag_close(kk->monitor);
-	diag_close(kk->diag);
+		loop_del(kk->loop, netns_pool_fd(kk->pool));
+	netns_pool_free(kk->pool);
+	nsscan_free(kk->scan);
 	procpid_free(kk->procpid);
 #ifdef HAVE_KBPF
 	if (kk->draining) {
@@ -414,13 +575,13 @@ static void kernel_drop(void *k)
 }
 
 int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
-		    struct diag *diag, struct diag *monitor,
+		    struct netns_pool *pool, struct nsscan *scan,
 		    struct procpid *procpid, struct kbpf *kbpf)
 {
 	struct kernel *kk = calloc(1, sizeof(*kk));
 	if (!kk) {
-		diag_close(diag);
-		diag_close(monitor);
+		netns_pool_free(pool);
+		nsscan_free(scan);
 		procpid_free(procpid);
 #ifdef HAVE_KBPF
 		kbpf_close(kbpf);
@@ -429,22 +590,26 @@ int kernel_kind_new(struct kind *k, struct loop *loop, struct events *events,
 	}
 	*kk = (struct kernel){.loop = loop,
 			      .events = events,
-			      .diag = diag,
-			      .monitor = monitor,
+			      .pool = pool,
+			      .scan = scan,
 			      .procpid = procpid,
 			      .kbpf = kbpf};
-	int err = diag && procpid ? 0 : -ENOMEM;
-	if (!err && monitor &&
-	    !(err = loop_add(loop, diag_fd(monitor), on_monitor, kk)))
+	int err = pool && scan && procpid ? 0 : -ENOMEM;
+	if (!err && !(err = loop_add(loop, netns_pool_fd(pool), on_pool, kk)))
 		kk->watching = true;
 	if (err < 0) {
 		kernel_drop(kk);
 		return err;
 	}
+	netns_pool_on_destroyed(pool, on_destroyed, kk);
+	events_set_scope(events, reader_scope, reader_left, kk);
 #ifdef HAVE_KBPF
 	if (kbpf)
 		watch_history(kk);
 #endif
-	*k = (struct kind){&kernel_ops, kk, "kernel"};
+	*k = (struct kind){.ops = &kernel_ops,
+			   .priv = kk,
+			   .dir = "kernel",
+			   .per_reader = !netns_pool_pinned(pool)};
 	return 0;
 }

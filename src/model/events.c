@@ -14,10 +14,16 @@ struct events_sub {
 	size_t head;	 /* bytes of q already read */
 	uint64_t lost;	 /* lines dropped since the last read */
 	struct waitq wq; /* readers waiting for a line */
+	uint64_t scope;	 /* its reader's */
+	bool scoped;	 /* SCOPE came from the scope function */
+	bool all;	 /* it sees the lines of every scope */
 };
 
 struct events {
 	struct events_sub *subs;
+	events_scope_fn scope_of;
+	events_leave_fn leave;
+	void *scope_arg;
 };
 
 struct events *events_new(void)
@@ -34,10 +40,22 @@ void events_free(struct events *ev)
 	free(ev);
 }
 
-struct events_sub *events_subscribe(struct events *ev)
+void events_set_scope(struct events *ev, events_scope_fn fn,
+		      events_leave_fn leave, void *arg)
+{
+	ev->scope_of = fn;
+	ev->leave = leave;
+	ev->scope_arg = arg;
+}
+
+struct events_sub *events_subscribe(struct events *ev,
+				    const struct kind_caller *who)
 {
 	struct events_sub *sub = calloc(1, sizeof(*sub));
 	if (sub) {
+		sub->all = !who || who->uid == 0;
+		sub->scoped = who && ev->scope_of;
+		sub->scope = sub->scoped ? ev->scope_of(ev->scope_arg, who) : 0;
 		waitq_init(&sub->wq);
 		sub->next = ev->subs;
 		ev->subs = sub;
@@ -52,6 +70,8 @@ void events_unsubscribe(struct events *ev, struct events_sub *sub)
 		p = &(*p)->next;
 	if (*p)
 		*p = sub->next;
+	if (sub->scoped && ev->leave)
+		ev->leave(ev->scope_arg, sub->scope);
 	buf_free(&sub->q);
 	free(sub);
 }
@@ -76,29 +96,62 @@ static void enqueue(struct events_sub *sub, const char *line, size_t len)
 	buf_add(&sub->q, "\n", 1);
 }
 
-void events_post(struct events *ev, const char *line)
+/* Queue LINE (of SCOPE; OTHER: as subscribers of another scope that see
+ * every scope get it, NULL for an unscoped line) and wake who gets it. */
+static void post(struct events *ev, uint64_t scope, const char *line,
+		 const char *other)
 {
-	size_t len = strlen(line);
-	for (struct events_sub *s = ev->subs; s; s = s->next)
-		enqueue(s, line, len);
+	size_t len = strlen(line), olen = other ? strlen(other) : 0;
+	for (struct events_sub *s = ev->subs; s; s = s->next) {
+		if (!scope || s->scope == scope)
+			enqueue(s, line, len);
+		else if (s->all)
+			enqueue(s, other, olen);
+	}
 	for (struct events_sub *s = ev->subs, *next; s; s = next) {
 		next = s->next;
-		waitq_wake(&s->wq);
+		if (!scope || s->scope == scope || s->all)
+			waitq_wake(&s->wq);
 	}
+}
+
+void events_post(struct events *ev, const char *line)
+{
+	post(ev, 0, line, NULL);
+}
+
+/* Print the wall clock's stamp into LINE (SIZE bytes); its length. */
+static int stamp(char *line, size_t size)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return snprintf(line, size, "%lld.%06ld ", (long long)ts.tv_sec,
+			ts.tv_nsec / 1000);
 }
 
 void events_say(struct events *ev, const char *fmt, ...)
 {
-	struct timespec ts;
 	char line[512];
 	va_list ap;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int n = snprintf(line, sizeof(line), "%lld.%06ld ",
-			 (long long)ts.tv_sec, ts.tv_nsec / 1000);
+	int n = stamp(line, sizeof(line));
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	events_post(ev, line);
+}
+
+void events_say_in(struct events *ev, uint64_t scope, const char *elsewhere,
+		   const char *fmt, ...)
+{
+	char line[512], other[512];
+	va_list ap;
+	int n = stamp(line, sizeof(line));
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	snprintf(other, sizeof(other), "%.*s%s%s", n, line, elsewhere,
+		 line + n);
+	post(ev, scope, line, scope ? other : NULL);
 }
 
 bool events_pending(const struct events_sub *sub)

@@ -19,5 +19,5 @@ void kind_free(struct kind *k)
 {
 	if (k->ops)
 		k->ops->destroy(k->priv);
-	*k = (struct kind){NULL, NULL, NULL};
+	*k = (struct kind){0};
 }

@@ -5,6 +5,7 @@
 #include "fake_fuse.h"
 
 int fake_notified, fake_destroyed;
+pid_t fake_pid;
 
 fuse_req_t fake_req(void *userdata, uid_t uid)
 {
@@ -12,6 +13,7 @@ fuse_req_t fake_req(void *userdata, uid_t uid)
 	req->userdata = userdata;
 	req->ctx.uid = uid;
 	req->ctx.gid = uid;
+	req->ctx.pid = fake_pid;
 	return req;
 }
 
@@ -96,8 +98,8 @@ int fuse_reply_entry(fuse_req_t req, const struct fuse_entry_param *e)
 int fuse_reply_attr(fuse_req_t req, const struct stat *attr,
 		    double attr_timeout)
 {
-	(void)attr_timeout;
 	req->attr = *attr;
+	req->attr_timeout = attr_timeout;
 	return answer(req, FAKE_ATTR);
 }
 

@@ -30,6 +30,7 @@ struct fuse_req {
 	size_t len;		       /* FAKE_BUF */
 	struct fuse_entry_param entry; /* FAKE_ENTRY */
 	struct stat attr;	       /* FAKE_ATTR */
+	double attr_timeout;	       /* FAKE_ATTR */
 	struct fuse_file_info fi;      /* FAKE_OPEN */
 	size_t written;		       /* FAKE_WRITE */
 	unsigned revents;	       /* FAKE_POLL */
@@ -44,6 +45,8 @@ struct fuse_pollhandle {
 
 /* Poll handles notified and destroyed so far. */
 extern int fake_notified, fake_destroyed;
+/* The pid of the requests made from now on (0 at first). */
+extern pid_t fake_pid;
 
 /* A request to the filesystem USERDATA from UID; free with fake_free. */
 fuse_req_t fake_req(void *userdata, uid_t uid);

@@ -8,10 +8,19 @@
 
 #include "fs_harness.h"
 
-static struct fconn *by_name(struct fkind *fk, const char *name)
+/* Whether WHO sees FC (alive, in the scope asked for, and of its reader
+ * if it has one). */
+static bool sees(const struct kind_caller *who, const struct fconn *fc)
+{
+	return fc->alive && fc->scope == who->scope &&
+	       (!fc->reader || fc->reader == who->pid);
+}
+
+static struct fconn *by_name(struct fkind *fk, const struct kind_caller *who,
+			     const char *name)
 {
 	for (int i = 0; i < FAKE_CONNS; i++)
-		if (fk->c[i].alive && strcmp(fk->c[i].name, name) == 0)
+		if (sees(who, &fk->c[i]) && strcmp(fk->c[i].name, name) == 0)
 			return &fk->c[i];
 	return NULL;
 }
@@ -21,19 +30,21 @@ static struct fconn *of(struct fkind *fk, uint64_t key)
 	return key < FAKE_CONNS && fk->c[key].alive ? &fk->c[key] : NULL;
 }
 
-static int f_list(void *k, kind_list_fn fn, void *arg)
+static int f_list(void *k, const struct kind_caller *who, kind_list_fn fn,
+		  void *arg)
 {
 	struct fkind *fk = k;
 	for (int i = 0; i < FAKE_CONNS; i++)
-		if (fk->c[i].alive)
+		if (sees(who, &fk->c[i]))
 			fn(arg, fk->c[i].name, 100 + (uint64_t)i);
 	return 0;
 }
 
-static int f_load(void *k, const char *name, struct kind_conn *c)
+static int f_load(void *k, const struct kind_caller *who, const char *name,
+		  struct kind_conn *c)
 {
 	struct fkind *fk = k;
-	struct fconn *fc = by_name(fk, name);
+	struct fconn *fc = by_name(fk, who, name);
 	if (!fc)
 		return -ENOENT;
 	c->view.have = 0;
@@ -46,12 +57,12 @@ static int f_load(void *k, const char *name, struct kind_conn *c)
 }
 
 static int f_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
-		 uid_t caller)
+		 const struct kind_caller *who)
 {
 	struct fkind *fk = k;
 	fk->ctl_calls++;
 	fk->last = *cmd;
-	fk->last_caller = caller;
+	fk->last_who = *who;
 	if (cmd->verb == CTL_CONNECT)
 		return -EINPROGRESS;
 	if (cmd->verb == CTL_HANGUP)
@@ -83,10 +94,11 @@ static int f_rmdir(void *k, struct kind_conn *c)
 	return 0;
 }
 
-static int f_fixed_open(void *k, int i, uid_t caller, struct buf *out)
+static int f_fixed_open(void *k, int i, const struct kind_caller *who,
+			struct buf *out)
 {
-	(void)k;
-	buf_printf(out, "fixed %d for %u\n", i, (unsigned)caller);
+	((struct fkind *)k)->last_who = *who;
+	buf_printf(out, "fixed %d for %u\n", i, (unsigned)who->uid);
 	return out->err;
 }
 
@@ -168,6 +180,26 @@ static const struct kind_file f_files[] = {
 };
 static const char *const f_fixed[] = {"make"};
 
+static int f_scope_list(void *k, kind_list_fn fn, void *arg)
+{
+	(void)k;
+	fn(arg, "7", 7);
+	fn(arg, "9", 9);
+	return 0;
+}
+
+static int f_scope_file(void *k, uint64_t scope, int i, struct buf *out)
+{
+	(void)k;
+	if (scope != 7 && scope != 9)
+		return -ENOENT;
+	if (out && i == 0)
+		buf_printf(out, "scope %u\n", (unsigned)scope);
+	return out ? out->err : 0;
+}
+
+static const char *const f_scope_files[] = {"info"};
+
 static const struct kind_ops f_ops = {
 	.files = f_files,
 	.nfiles = 2,
@@ -186,8 +218,15 @@ static const struct kind_ops f_ops = {
 	.stream_close = f_close,
 };
 
-void harness_init(struct harness *h, int n)
+static void init(struct harness *h, int n, bool per_reader)
 {
+	static struct kind_ops scoped;
+	scoped = f_ops;
+	scoped.scopes = "sc";
+	scoped.scope_files = f_scope_files;
+	scoped.nscope_files = 1;
+	scoped.scope_list = f_scope_list;
+	scoped.scope_file = f_scope_file;
 	memset(h, 0, sizeof(*h));
 	for (int i = 0; i < n; i++) {
 		struct fconn *fc = &h->fk.c[i];
@@ -196,10 +235,24 @@ void harness_init(struct harness *h, int n)
 		fc->alive = true;
 		waitq_init(&fc->wq);
 	}
-	h->kind = (struct kind){&f_ops, &h->fk, "fake"};
+	h->kind = (struct kind){.ops = per_reader ? &scoped : &f_ops,
+				.priv = &h->fk,
+				.dir = "fake",
+				.per_reader = per_reader};
 	h->events = events_new();
 	h->fs = fs_new(h->events, &h->kind, 1);
 	fake_notified = fake_destroyed = 0;
+	fake_pid = 0;
+}
+
+void harness_init(struct harness *h, int n)
+{
+	init(h, n, false);
+}
+
+void harness_init_per_reader(struct harness *h, int n)
+{
+	init(h, n, true);
 }
 
 void harness_fini(struct harness *h)

@@ -20,6 +20,8 @@ struct fconn {
 	uid_t owner;
 	bool alive;
 	bool connected; /* ctl_wait: the "connect" is done */
+	pid_t reader;	/* 0: every reader sees it; else only this pid */
+	uint64_t scope; /* the scope it is in (0: the reader's own view) */
 	char in[256];	/* what its pipe gives to reads */
 	size_t in_len;
 	size_t room; /* bytes its pipe takes from writes, then EAGAIN */
@@ -33,7 +35,7 @@ struct fkind {
 	struct fconn c[FAKE_CONNS];
 	int ctl_calls;
 	struct ctl_cmd last;
-	uid_t last_caller;
+	struct kind_caller last_who; /* of the last ctl or fixed_open */
 	char rmdir_name[32];
 	int streams; /* open */
 };
@@ -49,6 +51,10 @@ struct harness {
  * rows "note" (snapshot, 0444) and "pipe" (stream, 0600)) with N
  * connections "c0".. owned by uid 1000. */
 void harness_init(struct harness *h, int n);
+/* As harness_init, but a per-reader kind (struct kind.per_reader) with
+ * scopes: directory "sc" holds scopes 7 and 9, each with a file "info"
+ * ("scope N") and the kind's directory as seen there. */
+void harness_init_per_reader(struct harness *h, int n);
 void harness_fini(struct harness *h);
 /* Add BYTES to connection I's pipe and wake its wait queue. */
 void harness_feed(struct harness *h, int i, const char *bytes);

@@ -13,9 +13,10 @@ static void test_broadcast(void **state)
 {
 	(void)state;
 	struct events *ev = events_new();
-	struct events_sub *a = events_subscribe(ev);
+	struct events_sub *a = events_subscribe(ev, NULL);
 	events_post(ev, "one");
-	struct events_sub *b = events_subscribe(ev); /* sees only later lines */
+	struct events_sub *b =
+		events_subscribe(ev, NULL); /* sees only later lines */
 	events_post(ev, "two");
 	char buf[64];
 	size_t n = events_read(a, buf, sizeof(buf));
@@ -35,7 +36,7 @@ static void test_whole_lines(void **state)
 {
 	(void)state;
 	struct events *ev = events_new();
-	struct events_sub *a = events_subscribe(ev);
+	struct events_sub *a = events_subscribe(ev, NULL);
 	events_post(ev, "abc");
 	events_post(ev, "defgh");
 	char buf[64];
@@ -51,7 +52,7 @@ static void test_bounded(void **state)
 {
 	(void)state;
 	struct events *ev = events_new();
-	struct events_sub *a = events_subscribe(ev);
+	struct events_sub *a = events_subscribe(ev, NULL);
 	char line[100];
 	memset(line, 'x', 99);
 	line[99] = 0;
@@ -72,9 +73,61 @@ static void test_bounded(void **state)
 	events_free(ev);
 }
 
+/* The test's scopes: a reader's is its pid. */
+static uint64_t scope_is_pid(void *arg, const struct kind_caller *who)
+{
+	(void)arg;
+	return (uint64_t)who->pid;
+}
+
+/* Drain SUB into OUT, the stamps cut off (each line after its first
+ * space), lines joined by '|'. */
+static void lines_of(struct events_sub *sub, char *out, size_t size)
+{
+	char buf[1024];
+	size_t n = events_read(sub, buf, sizeof(buf) - 1);
+	buf[n] = 0;
+	out[0] = 0;
+	for (char *save, *l = strtok_r(buf, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		const char *text = strchr(l, ' ') ? strchr(l, ' ') + 1 : l;
+		size_t used = strlen(out);
+		snprintf(out + used, size - used, "%s%s", used ? "|" : "",
+			 text);
+	}
+}
+
+/* A scoped line goes as is to its scope's readers, with the scope named
+ * to root elsewhere, to nobody else; unscoped lines go to all. */
+static void test_scopes(void **state)
+{
+	(void)state;
+	struct events *ev = events_new();
+	events_set_scope(ev, scope_is_pid, NULL, NULL);
+	struct kind_caller in7 = {.uid = 1000, .pid = 7};
+	struct kind_caller in9 = {.uid = 1000, .pid = 9};
+	struct kind_caller root9 = {.uid = 0, .pid = 9};
+	struct events_sub *a = events_subscribe(ev, &in7);
+	struct events_sub *b = events_subscribe(ev, &in9);
+	struct events_sub *r = events_subscribe(ev, &root9);
+	events_say_in(ev, 7, "ns/7/", "kernel/x destroyed");
+	events_say_in(ev, 9, "ns/9/", "kernel/y destroyed");
+	events_say(ev, "engine/1 up");
+	char out[512];
+	lines_of(a, out, sizeof(out));
+	assert_string_equal(out, "kernel/x destroyed|engine/1 up");
+	lines_of(b, out, sizeof(out));
+	assert_string_equal(out, "kernel/y destroyed|engine/1 up");
+	lines_of(r, out, sizeof(out));
+	assert_string_equal(out, "ns/7/kernel/x destroyed|kernel/y "
+				 "destroyed|engine/1 up");
+	events_free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_broadcast),
 		cmocka_unit_test(test_whole_lines),
 		cmocka_unit_test(test_bounded),

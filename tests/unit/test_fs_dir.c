@@ -1,5 +1,6 @@
 /* fs over a fake kind: lookups, attributes, listings, rmdir. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -107,12 +108,210 @@ static void test_rmdir(void **state)
 	harness_fini(&h);
 }
 
+/* A per-reader kind: each reader (pid) sees its own connections, and the
+ * kernel may cache none of their names or attributes (bind mounts share
+ * the dentry cache); a kind that is not per-reader keeps its second. */
+static void test_per_reader(void **state)
+{
+	(void)state;
+	struct harness h;
+	char names[256];
+	harness_init_per_reader(&h, 3);
+	h.fk.c[1].reader = 42;
+	h.fk.c[2].reader = 43;
+	fuse_ino_t dir = ino_of(&h, "fake");
+
+	fake_pid = 42;
+	list_names(&h, dir, 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. make c0 c1");
+	fuse_req_t req = op_lookup(&h, dir, "c1", 0);
+	assert_int_equal(req->reply, FAKE_ENTRY);
+	assert_true(req->entry.entry_timeout == 0);
+	assert_true(req->entry.attr_timeout == 0);
+	fuse_ino_t c1 = req->entry.ino;
+	fake_free(req);
+	req = op_lookup(&h, c1, "note", 0);
+	assert_int_equal(req->reply, FAKE_ENTRY);
+	assert_true(req->entry.entry_timeout == 0);
+	fuse_ino_t note = req->entry.ino;
+	fake_free(req);
+	req = op_getattr(&h, c1, 0);
+	assert_int_equal(req->reply, FAKE_ATTR);
+	assert_true(req->attr_timeout == 0);
+	fake_free(req);
+	req = op_lookup(&h, FUSE_ROOT_ID, "fake", 0); /* fixed: cached */
+	assert_true(req->entry.entry_timeout > 0);
+	fake_free(req);
+
+	/* another reader: the other's connection is not there, by name or
+	 * by the inode the first one was given */
+	fake_pid = 43;
+	list_names(&h, dir, 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. make c0 c2");
+	req = op_lookup(&h, dir, "c1", 0);
+	assert_int_equal(req->err, ENOENT);
+	fake_free(req);
+	fuse_ino_t inos[] = {c1, note};
+	for (int i = 0; i < 2; i++) {
+		req = op_getattr(&h, inos[i], 0);
+		assert_int_equal(req->err, ENOENT);
+		fake_free(req);
+		req = op_open(&h, inos[i], O_RDONLY, 0);
+		assert_int_equal(req->err, ENOENT);
+		fake_free(req);
+	}
+	req = op_rmdir(&h, dir, "c1", 0);
+	assert_int_equal(req->err, ENOENT);
+	fake_free(req);
+	assert_string_equal(h.fk.rmdir_name, "");
+
+	/* the kind hears who writes ctl and opens its fixed files */
+	int err;
+	fuse_ino_t ctl = ino_of(&h, "fake/c2/ctl");
+	struct fuse_file_info fi = open_as(&h, ctl, O_WRONLY, 0, &err);
+	assert_int_equal(err, 0);
+	req = op_write(&h, ctl, &fi, "close", 0);
+	assert_int_equal(req->reply, FAKE_WRITE);
+	fake_free(req);
+	assert_int_equal(h.fk.last_who.pid, 43);
+	fake_pid = 44;
+	fi = open_as(&h, ino_of(&h, "fake/make"), O_RDONLY, 7, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(h.fk.last_who.pid, 44);
+	assert_int_equal(h.fk.last_who.uid, 7);
+	op_release(&h, ino_of(&h, "fake/make"), &fi);
+	harness_fini(&h);
+
+	harness_init(&h, 1);
+	req = op_lookup(&h, ino_of(&h, "fake"), "c0", 0);
+	assert_true(req->entry.entry_timeout > 0 &&
+		    req->entry.attr_timeout > 0);
+	fake_free(req);
+	harness_fini(&h);
+}
+
+/* Opendir INO as UID: the error, 0 if it opened (and was closed). */
+static int opendir_as(struct harness *h, fuse_ino_t ino, uid_t uid)
+{
+	struct fuse_file_info fi = {0};
+	fuse_req_t req = fake_req(h->fs, uid);
+	fs_ops.opendir(req, ino, &fi);
+	int err = req->reply == FAKE_ERR ? req->err : 0;
+	fi = req->fi;
+	fake_free(req);
+	if (!err) {
+		req = fake_req(h->fs, uid);
+		fs_ops.releasedir(req, ino, &fi);
+		fake_free(req);
+	}
+	return err;
+}
+
+/* Scopes (netns/): only root enters; each scope holds its files and the
+ * kind's directory as seen in that scope, and nothing else. */
+static void test_scopes(void **state)
+{
+	(void)state;
+	struct harness h;
+	char names[256];
+	harness_init_per_reader(&h, 4);
+	h.fk.c[2].scope = 7;
+	h.fk.c[3].scope = 9;
+	list_names(&h, FUSE_ROOT_ID, 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. fake events sc");
+	fuse_ino_t sc = ino_of(&h, "sc");
+	assert_true(sc != 0);
+	fuse_req_t req = op_getattr(&h, sc, 1000);
+	assert_int_equal(req->attr.st_mode, S_IFDIR | 0500);
+	fake_free(req);
+
+	list_names(&h, sc, 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. 7 9");
+	list_names(&h, ino_of(&h, "sc/7"), 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. info fake");
+	list_names(&h, ino_of(&h, "fake"), 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. make c0 c1");
+	list_names(&h, ino_of(&h, "sc/7/fake"), 4096, names, sizeof(names));
+	assert_string_equal(names, ". .. c2");
+	assert_int_equal(ino_of(&h, "sc/7/fake/c3"), 0);
+	assert_int_equal(ino_of(&h, "sc/9/fake/c2"), 0);
+	assert_int_equal(ino_of(&h, "sc/8"), 0);
+	assert_int_equal(ino_of(&h, "sc/07"), 0);
+	assert_int_equal(ino_of(&h, "sc/7/nothing"), 0);
+
+	int err;
+	fuse_ino_t info = ino_of(&h, "sc/7/info");
+	struct fuse_file_info fi = open_as(&h, info, O_RDONLY, 0, &err);
+	assert_int_equal(err, 0);
+	req = op_read(&h, info, &fi, 100, 0);
+	assert_string_equal(req->buf, "scope 7\n");
+	fake_free(req);
+	op_release(&h, info, &fi);
+	open_as(&h, info, O_WRONLY, 0, &err);
+	assert_int_equal(err, EACCES);
+
+	/* a connection in a scope: its files, its ctl (told the scope) */
+	fuse_ino_t ctl = ino_of(&h, "sc/7/fake/c2/ctl");
+	fi = open_as(&h, ctl, O_WRONLY, 0, &err);
+	assert_int_equal(err, 0);
+	req = op_write(&h, ctl, &fi, "close", 0);
+	assert_int_equal(req->reply, FAKE_WRITE);
+	fake_free(req);
+	assert_int_equal(h.fk.last_who.scope, 7);
+	req = op_lookup(&h, ino_of(&h, "sc/7/fake"), "c2", 0);
+	assert_true(req->entry.entry_timeout == 0);
+	fake_free(req);
+	req = op_rmdir(&h, ino_of(&h, "sc/7/fake"), "c2", 0);
+	assert_int_equal(req->err, EPERM);
+	fake_free(req);
+
+	/* anyone else: EACCES for all of it, by name or by inode */
+	fuse_ino_t c2 = ino_of(&h, "sc/7/fake/c2");
+	fuse_ino_t note = ino_of(&h, "sc/7/fake/c2/note");
+	assert_int_equal(opendir_as(&h, sc, 1000), EACCES);
+	assert_int_equal(opendir_as(&h, c2, 1000), EACCES);
+	req = op_lookup(&h, sc, "7", 1000);
+	assert_int_equal(req->err, EACCES);
+	fake_free(req);
+	fuse_ino_t inos[] = {ino_of(&h, "sc/7"), info, c2, note};
+	for (int i = 0; i < 4; i++) {
+		req = op_getattr(&h, inos[i], 1000);
+		assert_int_equal(req->err, EACCES);
+		fake_free(req);
+		req = op_open(&h, inos[i], O_RDONLY, 1000);
+		assert_int_equal(req->err, EACCES);
+		fake_free(req);
+	}
+
+	/* after an upgrade, the scopes' inodes are what they were */
+	struct buf b = {0};
+	struct harness h2;
+	fs_save(h.fs, &b);
+	harness_init_per_reader(&h2, 4);
+	h2.fk.c[2].scope = 7;
+	assert_int_equal(fs_restore(h2.fs, b.p, b.len), 0);
+	for (int i = 0; i < 4; i++) {
+		req = op_getattr(&h2, inos[i], 0);
+		assert_int_equal(req->reply, FAKE_ATTR);
+		fake_free(req);
+		req = op_getattr(&h2, inos[i], 1000);
+		assert_int_equal(req->err, EACCES);
+		fake_free(req);
+	}
+	assert_int_equal(ino_of(&h2, "sc/7/fake/c2/note"), note);
+	buf_free(&b);
+	harness_fini(&h2);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_readdir_offsets),
 		cmocka_unit_test(test_rmdir),
+		cmocka_unit_test(test_per_reader),
+		cmocka_unit_test(test_scopes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

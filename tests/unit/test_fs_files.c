@@ -85,7 +85,7 @@ static void test_ctl_dispatch(void **state)
 	assert_int_equal(h.fk.last.verb, CTL_KEEPALIVE);
 	assert_int_equal(h.fk.last.argc, 1);
 	assert_string_equal(h.fk.last.argv[0], "30");
-	assert_int_equal(h.fk.last_caller, 1000);
+	assert_int_equal(h.fk.last_who.uid, 1000);
 
 	/* bad syntax never reaches the kind: EINVAL, the reason in err */
 	req = op_write(&h, ctl, &fi, "frobnicate", 1000);
@@ -220,15 +220,17 @@ static int p_ladder_peer(void *k, const struct ladder_side *of, uid_t reader,
 	return 0;
 }
 
-static int p_list(void *k, kind_list_fn fn, void *arg)
+static int p_list(void *k, const struct kind_caller *who, kind_list_fn fn,
+		  void *arg)
 {
-	(void)k, (void)fn, (void)arg;
+	(void)k, (void)who, (void)fn, (void)arg;
 	return 0;
 }
 
-static int p_load(void *k, const char *name, struct kind_conn *c)
+static int p_load(void *k, const struct kind_caller *who, const char *name,
+		  struct kind_conn *c)
 {
-	(void)k, (void)name, (void)c;
+	(void)k, (void)who, (void)name, (void)c;
 	return -ENOENT;
 }
 
@@ -245,8 +247,8 @@ static void test_ladder(void **state)
 	l_ops = *h.kind.ops;
 	l_ops.ladder = l_ladder;
 	l_ops.ladder_mode = 0400;
-	struct kind kinds[2] = {{&l_ops, &h.fk, "fake"},
-				{&p_ops, NULL, "peer"}};
+	struct kind kinds[2] = {{.ops = &l_ops, .priv = &h.fk, .dir = "fake"},
+				{.ops = &p_ops, .dir = "peer"}};
 	fs_free(h.fs);
 	h.fs = fs_new(h.events, kinds, 2);
 	assert_non_null(h.fs);

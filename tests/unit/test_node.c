@@ -71,9 +71,10 @@ static void test_many(void **state)
 }
 
 /* kind_of for nodes_load: "k0/..." is kind 0, "k1/..." kind 1, else none. */
-static int kind_of(void *arg, const char *name)
+static int kind_of(void *arg, const char *name, enum node_type *type,
+		   uint64_t *scope)
 {
-	(void)arg;
+	(void)arg, (void)type, (void)scope;
 	return name[0] == 'k' && (name[1] == '0' || name[1] == '1') &&
 			       name[2] == '/' ?
 		       name[1] - '0' :
