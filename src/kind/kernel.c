@@ -99,6 +99,23 @@ static void add_seq(struct kernel *kk, const struct netns *ns,
 #endif
 }
 
+#ifdef HAVE_KBPF
+static void on_kbpf(void *arg);
+#endif
+
+/* Bring the history up to date before it is read: what the ring holds is
+ * drained now (the timer drains it every 50 ms), so a file read right
+ * after a change shows it. */
+static void catch_up(struct kernel *kk)
+{
+#ifdef HAVE_KBPF
+	if (kk->draining)
+		on_kbpf(kk);
+#else
+	(void)kk;
+#endif
+}
+
 /* Add the iss and irs the history has of S to V, where kbpf_seq() gave
  * none. */
 static void add_hist(struct kernel *kk, const struct diag_sock *s,
@@ -173,6 +190,7 @@ static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 	ks->netns = ns->ino;
 	view_from_diag(&c->view, s);
 	add_seq(kk, ns, s, &c->view);
+	catch_up(kk);
 	add_hist(kk, s, &c->view);
 	c->owned = s->full;
 	c->owner = s->full ? s->uid : 0;
@@ -354,6 +372,7 @@ static int kernel_ladder_peer(void *k, const struct ladder_side *of,
 {
 	struct kernel *kk = k;
 	(void)reader; /* every kernel socket's ladder is 0444 */
+	catch_up(kk);
 	uint64_t since = of->n ? of->ev[0].t : 0;
 	const struct khist_sock *h =
 		kk->hist ?

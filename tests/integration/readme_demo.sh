@@ -16,7 +16,7 @@ ROOT=$(cd "$LIB_DIR/../.." && pwd)
 mount -t tmpfs tcpfs-test /mnt || die "cannot mount a tmpfs on /mnt"
 at_exit "umount -l /mnt"
 
-TCPFS=$TCPFS timeout -k 5 60 bash "$ROOT/scripts/demo.sh" >"$WORK/demo.out" 2>"$WORK/demo.err"
+LC_ALL=C TCPFS=$TCPFS timeout -k 5 60 bash "$ROOT/scripts/demo.sh" >"$WORK/demo.out" 2>"$WORK/demo.err"
 assert_eq 0 "$?" "demo.sh's exit status ($(tail -n 3 "$WORK/demo.err"))"
 out=$("$PY" "$LIB_DIR/readme_compare.py" "$ROOT/README.md" "$WORK/demo.out")
 assert_eq 0 "$?" "the README's sessions, replayed: $out"
