@@ -4,7 +4,7 @@
  *
  * Each subscriber has its own bounded queue and a wait queue woken when a
  * line is posted; a reader too slow to keep up loses lines, and is told how
- * many in a line of its own.
+ * many in a line of its own as soon as it has read what was kept.
  *
  * A line may belong to a scope (the kernel's: a network namespace): it
  * goes as is to the subscribers in that scope, with the scope named to

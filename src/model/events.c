@@ -76,6 +76,16 @@ void events_unsubscribe(struct events *ev, struct events_sub *sub)
 	free(sub);
 }
 
+/* Queue the line that tells SUB how many lines it lost, if it lost any. */
+static void say_lost(struct events_sub *sub)
+{
+	if (sub->lost) {
+		buf_printf(&sub->q, "lost %llu events\n",
+			   (unsigned long long)sub->lost);
+		sub->lost = 0;
+	}
+}
+
 static void enqueue(struct events_sub *sub, const char *line, size_t len)
 {
 	if (sub->head > sub->q.len / 2) { /* compact the read part away */
@@ -87,11 +97,7 @@ static void enqueue(struct events_sub *sub, const char *line, size_t len)
 		sub->lost++;
 		return;
 	}
-	if (sub->lost) {
-		buf_printf(&sub->q, "lost %llu events\n",
-			   (unsigned long long)sub->lost);
-		sub->lost = 0;
-	}
+	say_lost(sub);
 	buf_add(&sub->q, line, len);
 	buf_add(&sub->q, "\n", 1);
 }
@@ -156,11 +162,13 @@ void events_say_in(struct events *ev, uint64_t scope, const char *elsewhere,
 
 bool events_pending(const struct events_sub *sub)
 {
-	return sub->head < sub->q.len;
+	return sub->head < sub->q.len || sub->lost;
 }
 
 size_t events_read(struct events_sub *sub, char *buf, size_t size)
 {
+	if (sub->head == sub->q.len) /* caught up: say what was lost now */
+		say_lost(sub);
 	const char *start = sub->q.p + sub->head;
 	size_t avail = sub->q.len - sub->head, n = 0;
 

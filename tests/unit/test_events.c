@@ -63,11 +63,21 @@ static void test_bounded(void **state)
 	size_t n = events_read(a, buf, sizeof(buf));
 	assert_true(n <= EVENTS_QUEUE_MAX);
 	assert_true(n >= EVENTS_QUEUE_MAX - 100);
-	/* once there is room, the reader is told what it lost */
-	events_post(ev, "after");
+	/* once it has read everything, the reader is told what it lost */
+	assert_true(events_pending(a));
 	n = events_read(a, buf, sizeof(buf));
 	buf[n] = 0;
 	unsigned long lost;
+	assert_int_equal(sscanf(buf, "lost %lu events\n", &lost), 1);
+	assert_int_equal(lost, posted - EVENTS_QUEUE_MAX / 100);
+	assert_false(events_pending(a));
+	/* and again, before the next line, after losing more */
+	for (int i = 0; i < posted; i++)
+		events_post(ev, line);
+	events_read(a, buf, sizeof(buf));
+	events_post(ev, "after");
+	n = events_read(a, buf, sizeof(buf));
+	buf[n] = 0;
 	assert_int_equal(sscanf(buf, "lost %lu events\nafter\n", &lost), 1);
 	assert_int_equal(lost, posted - EVENTS_QUEUE_MAX / 100);
 	events_free(ev);
