@@ -104,8 +104,14 @@ EOF
 export CONTAINERS_CONF=$PM/containers.conf
 export CONTAINERS_STORAGE_CONF=$PM/storage.conf
 pm() { timeout -k 5 "${PM_TIMEOUT:-120}" podman "$@"; }
-# Containers and images go first, then whatever mount podman left in $PM.
-at_exit "pm rm -f -t 0 -a; pm rmi -f -a; umount -R -l '$PM/root' '$PM/run'"
+# umount_under DIR: detach every mount below DIR, the deepest first
+umount_under() {
+	awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo |
+		sort -r | while read -r m; do umount -l "$m"; done
+}
+# The containers go first, then what podman left mounted in $PM; the images
+# go with $WORK.
+at_exit "pm rm -f -t 0 -a; umount_under '$PM'"
 
 # base NAME ARG: import the cached base as localhost/NAME:$TAG
 base() {
@@ -153,7 +159,7 @@ else
 fi
 assert_match '^tcpfs [0-9]' "$(prun /usr/sbin/tcpfs -V 2>&1 | head -n 1)" "tcpfs -V runs in the image"
 assert_eq "" "$(prun sh -c 'command -v gcc cc clang meson ninja' 2>&1)" "no build tools in the runtime image"
-assert_ok "fusermount3 in the image" prun fusermount3 -V
+assert_ok "fusermount3 in the image" prun fusermount3 -V >/dev/null
 assert_ok "the man page in the image" prun test -s /usr/share/man/man8/tcpfs.8
 
 # --- sockets to look for, each in its own namespace
@@ -249,7 +255,7 @@ fi
 assert_match '^[0-9]+$' "$(indbg cat /run/tcpfs/engine/clone 2>&1)" \
 	"debug form: the engine runs in web's namespace"
 assert_ok "debug form: its TUN device is in web's namespace" \
-	nsenter -n -t "$WEB_PID" ip link show tcpfs0
+	nsenter -n -t "$WEB_PID" ip link show tcpfs0 >/dev/null
 
 log "whole test: $(($(date +%s) - CONTAINER_T0)) s (imports ${T_IMPORT} s, build ${T_BUILD} s)"
 finish
