@@ -162,6 +162,13 @@ assert_eq "" "$(prun sh -c 'command -v gcc cc clang meson ninja' 2>&1)" "no buil
 assert_ok "fusermount3 in the image" prun fusermount3 -V >/dev/null
 assert_ok "the man page in the image" prun test -s /usr/share/man/man8/tcpfs.8
 
+# need-packages installs only what is missing: here, offline, it tries for
+# the missing one alone (and fails, with no network)
+np=$(pm run --rm --network=none -v "$SRC/deploy/need-packages.sh:/np:ro" \
+	"localhost/tcpfs-run-base:$TAG" sh /np libmnl0 tcpfs-no-such-package 2>&1)
+assert_match '^need-packages: installing tcpfs-no-such-package$' \
+	"$(head -n 1 <<<"$np")" "need-packages asks apt for the missing package only"
+
 # --- sockets to look for, each in its own namespace
 # the namespace of this test (the host-wide daemon's: --network=host)
 start_holder hh
