@@ -240,6 +240,40 @@ fi
 # later by propagation: README.md says so; no write is tried here, as it would
 # reach the host's sockets through a tcpfs that is not per reader)
 
+# podman stop: the daemon unmounts, and the unmount reaches the host and the
+# workload; started again, its new mount reaches both (no dead mount left)
+pm stop -t 10 "tcpfs-$TAG" >/dev/null || fail "podman stop the host-wide daemon"
+if wait_until 10 bash -c "! test -d '$D/kernel'"; then
+	pass "podman stop: the mount is gone from the host"
+else
+	fail "podman stop: $D/kernel is still there"
+fi
+assert_eq 1 "$(count_mounts "$D")" "podman stop: only the bind is left on $D"
+assert_fails "podman stop: the mount is gone from the workload" \
+	pm exec "web-$TAG" test -d /run/tcpfs/kernel
+pm start "tcpfs-$TAG" >/dev/null || fail "podman start the host-wide daemon"
+if wait_until 20 pm exec "web-$TAG" test -d /run/tcpfs/kernel; then
+	pass "podman start: the new mount reaches the workload"
+else
+	fail "podman start: no /run/tcpfs/kernel in the workload in 20 s"
+fi
+
+# Killed, the daemon leaves a dead mount on the host (ENOTCONN) that stops
+# its own restart (runc cannot stat the volume); README's recovery, umount
+# -l on the host, lets it start again, and the workload sees the new mount.
+pm kill -s KILL "tcpfs-$TAG" >/dev/null || fail "podman kill the host-wide daemon"
+wait_until 10 bash -c "[ \"\$(podman ps -q -f name=tcpfs-$TAG)\" = '' ]"
+assert_eq 2 "$(count_mounts "$D")" "podman kill: a dead mount stays on the host"
+assert_fails "podman kill: the daemon cannot start on its dead mount" \
+	pm start "tcpfs-$TAG" 2>/dev/null
+umount -l "$D" || fail "umount -l $D"
+pm start "tcpfs-$TAG" >/dev/null || fail "podman start after umount -l"
+if wait_until 20 pm exec "web-$TAG" test -d /run/tcpfs/kernel; then
+	pass "umount -l, podman start: the new mount reaches the workload"
+else
+	fail "umount -l, podman start: no /run/tcpfs/kernel in the workload in 20 s"
+fi
+
 # --- the debug form: a daemon in web's network namespace
 pm run -d --name "dbg-$TAG" --network "container:web-$TAG" \
 	--device /dev/fuse --device /dev/net/tun \
