@@ -5,8 +5,11 @@
 # library it links and no compiler; and the two ways README.md runs it work:
 #   - the host-wide daemon (--pid=host, /dev/fuse, SYS_ADMIN, its mount
 #     propagated to the host through an rshared volume): the mount appears on
-#     the host side, in a container started before it (rslave), and its pid
-#     files show host pids;
+#     the host side and in a container started before it (rslave), which
+#     sees there the namespace tcpfs(8) says (its own where kernel/ is per
+#     reader); its pid files show host pids; podman stop unmounts everywhere
+#     and start mounts again; killed, it leaves a dead mount that only
+#     README's umount -l clears;
 #   - the debug form (--network container:NAME): its kernel/ lists that
 #     container's sockets and not the host's, and its engine runs there.
 # podman runs with a private CONTAINERS_CONF (runc, explicit ulimits) and a
@@ -194,7 +197,7 @@ NW=$HELD
 [ "$(readlink "/proc/$WEB_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] ||
 	die "web-$TAG is in this test's network namespace"
 
-# lists DIR NAME: the kernel/ listing DIR holds NAME
+# lists LISTING NAME: the kernel/ LISTING (ls -1) holds NAME
 lists() { grep -qxF -- "$2" <<<"$1"; }
 
 # --- the host-wide daemon, as README.md runs it (--network=host here is this
