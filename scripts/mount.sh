@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install what is missing, build, and mount tcpfs in the background.
+# Install what is missing, build, install tcpfs (meson install: tcpfs in
+# /usr/local/sbin, man tcpfs, the systemd units), and mount it in the
+# background. As root (sudo scripts/mount.sh ... if you are not):
 #
-#   sudo scripts/mount.sh [MOUNTPOINT [TCPFS-OPTIONS...]]
+#   scripts/mount.sh [MOUNTPOINT [TCPFS-OPTIONS...]]
 #
 # MOUNTPOINT defaults to /mnt/tcpfs. A tcpfs already mounted there is
 # unmounted first, and a stale one (left by a killed daemon: "Transport
@@ -9,8 +11,8 @@
 # -o allow_other, so every user can browse it (only root or a socket's owner
 # may write its ctl). Further arguments go to tcpfs, for example:
 #
-#   sudo scripts/mount.sh /mnt/box --netns box     # the netns named box
-#   sudo scripts/mount.sh /mnt/c1 --netns 4242     # the netns of pid 4242
+#   scripts/mount.sh /mnt/box --netns box     # the netns named box
+#   scripts/mount.sh /mnt/c1 --netns 4242     # the netns of pid 4242
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -22,13 +24,71 @@ die() {
 	exit 1
 }
 
-[ "$(id -u)" -eq 0 ] || die "run as root: sudo scripts/mount.sh ${*}"
+# hint MNT: what to try next, safe to paste: it writes only into the mount,
+# and what it starts in the background it waits for (or ends, then waits).
+hint() {
+	local mnt=$1 k n first path_note=
+	command -v tcpfs >/dev/null ||
+		path_note="(${tcpfs%/*} is not in your PATH)"
+	k=$mnt/kernel
+	n=$(find "$k" -mindepth 1 -maxdepth 1 | wc -l)
+	first=$(find "$k" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | head -n 1)
+	[ -n "$first" ] || first=NAME # no socket yet: the nc lines below make some
+
+	cat <<EOF
+
+tcpfs is mounted on $mnt: $n TCP socket(s) in $k/, one directory each.
+tcpfs is installed: tcpfs -h, man tcpfs. $path_note
+
+Browse:
+  ls $k
+  cat '$k/$first/status'
+  grep -l LISTEN $k/*/state
+
+Replay the README's sessions, in a network namespace of their own, with the
+peers they talk to (started, waited for, and stopped at the end):
+  $repo/scripts/demo.sh
+
+Close a connection of your own (the kernel aborts it; the peer gets a RST):
+  nc -l 127.0.0.1 7777 </dev/null & srv=\$!; sleep 0.5
+  nc 127.0.0.1 7777 </dev/null & cli=\$!; sleep 0.5
+  d=\$(ls -d $k/127.0.0.1:*-127.0.0.1:7777#*); cat "\$d/state"
+  echo close > "\$d/ctl"; sleep 0.2; kill \$cli \$srv 2>/dev/null; wait \$cli \$srv
+  cat "\$d/state"        # No such file or directory: the socket is gone
+
+Open a connection of your own with the userspace engine (over tcpfs0, where
+the host is 198.19.253.1) to a server that answers one line:
+  socat TCP4-LISTEN:7000,bind=198.19.253.1 SYSTEM:'read -r l; echo "you said: \$l"' & srv=\$!; sleep 0.5
+  n=\$(cat $mnt/engine/clone)
+  echo connect 198.19.253.1:7000 > $mnt/engine/\$n/ctl
+  echo hello > $mnt/engine/\$n/data
+  cat $mnt/engine/\$n/data              # its answer, until its FIN
+  echo close > $mnt/engine/\$n/ctl; wait \$srv
+  cat $mnt/engine/\$n/trace             # every segment, with seq and ack
+
+Unmount (the daemon then exits):
+  umount $mnt
+EOF
+}
+
+# --hint [MNT]: only print the hint for a tcpfs mounted on MNT
+if [ "${1:-}" = --hint ]; then
+	tcpfs=$(command -v tcpfs || echo /usr/local/sbin/tcpfs)
+	hint "$(realpath -m -s -- "${2:-/mnt/tcpfs}")"
+	exit 0
+fi
+
+[ "$(id -u)" -eq 0 ] || die "run as root: sudo $0 ${*}"
 
 mnt=${1:-/mnt/tcpfs}
 [ $# -gt 0 ] && shift
 mnt=$(realpath -m -s -- "$mnt")
 
 bash scripts/setup.sh
+say "installing tcpfs, its man page and its systemd units (meson install)"
+meson install -C build --no-rebuild --quiet
+tcpfs=$(PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH command -v tcpfs) ||
+	die "meson install put no tcpfs in an sbin directory"
 
 if [ ! -c /dev/fuse ]; then
 	modprobe fuse 2>/dev/null || true
@@ -59,40 +119,7 @@ done
 mkdir -p -- "$mnt"
 # Without -f the daemon returns once mounted, then serves in the background
 # and logs to syslog (journalctl -t tcpfs).
-"$repo/build/src/tcpfs" "$mnt" -o allow_other "$@"
+"$tcpfs" "$mnt" -o allow_other "$@"
 [ "$(fstype_at "$mnt")" = fuse.tcpfs ] || die "tcpfs did not mount on $mnt"
 
-k=$mnt/kernel
-n=$(find "$k" -mindepth 1 -maxdepth 1 | wc -l)
-first=$(find "$k" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | head -n 1)
-[ -n "$first" ] || first=NAME # no socket yet: the nc lines below make some
-
-cat <<EOF
-
-tcpfs is mounted on $mnt: $n TCP socket(s) in $k/, one directory each.
-
-Browse:
-  ls $k
-  cat '$k/$first/status'
-  grep -l LISTEN $k/*/state
-  man -l $repo/man/tcpfs.8
-
-Close a connection of your own (the kernel aborts it; the peer gets a RST):
-  nc -l 127.0.0.1 7777 </dev/null & sleep 0.2; nc 127.0.0.1 7777 </dev/null &
-  d=\$(ls -d $k/127.0.0.1:7777-127.0.0.1:*); cat "\$d/state"
-  echo close > "\$d/ctl"
-  cat "\$d/state"        # No such file or directory: the socket is gone
-
-Open a connection of your own with the userspace engine (over tcpfs0, the
-host is 198.19.253.1 there; 127.0.0.1 works too):
-  python3 -m http.server 8000 --bind 198.19.253.1 >/dev/null 2>&1 &
-  n=\$(cat $mnt/engine/clone)
-  echo connect 198.19.253.1:8000 > $mnt/engine/\$n/ctl
-  printf 'GET / HTTP/1.0\\r\\n\\r\\n' > $mnt/engine/\$n/data
-  cat $mnt/engine/\$n/data | head       # the answer, until the server's FIN
-  cat $mnt/engine/\$n/trace             # every segment, with seq and ack
-  echo close > $mnt/engine/\$n/ctl
-
-Unmount (the daemon then exits):
-  sudo umount $mnt
-EOF
+hint "$mnt"

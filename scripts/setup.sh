@@ -16,6 +16,7 @@ PACKAGES=(
 	libfuse3-dev fuse3 libmnl-dev libcmocka-dev
 	iproute2 nftables python3 socat netcat-openbsd curl tshark procps util-linux
 	clang valgrind libbpf-dev bpftool
+	man-db systemd
 	podman runc mmdebstrap python3-yaml
 )
 # podman, runc (crun 1.8 cannot run on hybrid cgroups), mmdebstrap: the
@@ -49,8 +50,11 @@ install_missing() {
 	# tshark asks whether non-root users may capture: answer no, silently.
 	echo 'wireshark-common wireshark-common/install-setuid boolean false' |
 		"${sudo[@]}" debconf-set-selections
-	"${sudo[@]}" apt-get update -q
-	"${sudo[@]}" apt-get install -y -q "${missing[@]}" </dev/null
+	# another apt (unattended-upgrades on a fresh machine) may hold the
+	# lock: wait for it rather than fail
+	local apt=(apt-get -q -o DPkg::Lock::Timeout=600)
+	"${sudo[@]}" "${apt[@]}" update
+	"${sudo[@]}" "${apt[@]}" install -y "${missing[@]}" </dev/null
 }
 
 # meson setup BUILDDIR [OPTIONS...], or reconfigure it if it already exists.

@@ -27,6 +27,7 @@
 #include "tcpfs/kbpf.h"
 #endif
 #include "tcpfs/kinds.h"
+#include "tcpfs/ladder.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/procpid.h"
@@ -230,7 +231,11 @@ static int build_kernel(struct parts *p, struct loop *loop)
 			       procpid, open_kbpf());
 }
 
-/* The engine kind, over its driver if the engine can run. */
+/* The engine kind, over its driver if the engine can run. Where this
+ * host cannot give it a TUN device (none, no privilege) it is off with a
+ * warning; where the device is busy, most likely held by a tcpfs that
+ * lingers, the daemon does not start: a second daemon without an engine,
+ * beside the first one's device, would only hide the problem. */
 static int build_engine(struct parts *p, struct loop *loop,
 			const struct tcpfs_config *cfg)
 {
@@ -238,6 +243,16 @@ static int build_engine(struct parts *p, struct loop *loop,
 	char why[200];
 	if (cfg->engine) {
 		drv = tundrv_new(loop, &cfg->drv, why, sizeof(why));
+		if (!drv && errno == EBUSY) {
+			tlog(LOG_ERR,
+			     "%s; most likely an earlier tcpfs that still serves a "
+			     "mount another mount namespace keeps (see \"A "
+			     "daemon that lingers\" in tcpfs(8)): end it, or "
+			     "give --tun=NAME with other addresses, or "
+			     "--no-engine",
+			     why);
+			return -EBUSY;
+		}
 		if (!drv)
 			tlog(LOG_WARNING,
 			     "the engine is off: %s; kernel/ works, engine/ "
@@ -258,6 +273,12 @@ static int build(struct parts *p, struct loop *loop,
 		return err;
 	if (!(p->fs = fs_new(p->events, p->kinds, 2)))
 		return -errno;
+	struct ladder_style st;
+	ladder_style_default(&st);
+	st.ascii = cfg->ascii ||
+		   !ladder_utf8_locale(getenv("LC_ALL"), getenv("LC_CTYPE"),
+				       getenv("LANG"));
+	fs_ladder_style(p->fs, &st);
 	return 0;
 }
 
@@ -323,6 +344,11 @@ int main(int argc, char *argv[])
 	if (options_config(&opt, &cfg) < 0)
 		goto out_args;
 	ret = 1;
+	if (opt.val[OPT_LOG] && (errno = -log_to_file(opt.val[OPT_LOG]))) {
+		tlog(LOG_ERR, "--log %s: %s", opt.val[OPT_LOG],
+		     strerror(errno));
+		goto out_args;
+	}
 	if (!fuse_options_ok(&args) ||
 	    (opt.val[OPT_NETNS] && enter_netns(opt.val[OPT_NETNS]) < 0))
 		goto out_args;
@@ -340,10 +366,10 @@ int main(int argc, char *argv[])
 	clean_stale_mount(cmd.mountpoint);
 	if (fuse_session_mount(se, cmd.mountpoint) != 0)
 		goto out_session;
+	if (!cmd.foreground)
+		log_detach();
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out_unmount;
-	if (!cmd.foreground)
-		log_to_syslog();
 	tlog(LOG_INFO, "mounted on %s", cmd.mountpoint);
 	ret = run(loop, se) < 0;
 out_unmount:

@@ -17,33 +17,58 @@ static const char *const names[OPT_COUNT] = {
 #undef OPT_NAME
 };
 
-enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT };
+enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT, KEY_ASCII };
 
 /* fuse_opt gives "--NAME=X" to the '=' template and "--NAME X" to the ' '
- * one as "--NAMEX": both are keys, and option_proc takes the value. */
+ * one as "--NAMEX"; in a -o list (mount(8), fstab) "NAME=X" matches the
+ * bare one. All are keys, and option_proc takes the value. */
 static const struct fuse_opt spec[] = {
 #define OPT_SPEC(id, name)                                                     \
 	FUSE_OPT_KEY("--" name "=", OPT_##id),                                 \
-		FUSE_OPT_KEY("--" name " ", OPT_##id),
+		FUSE_OPT_KEY("--" name " ", OPT_##id),                         \
+		FUSE_OPT_KEY(name "=", OPT_##id),
 	OPTIONS(OPT_SPEC)
 #undef OPT_SPEC
 		FUSE_OPT_KEY("--no-engine", KEY_NO_ENGINE),
+	FUSE_OPT_KEY("no-engine", KEY_NO_ENGINE),
 	FUSE_OPT_KEY("--nat", KEY_NAT),
+	FUSE_OPT_KEY("nat", KEY_NAT),
+	FUSE_OPT_KEY("--ascii", KEY_ASCII),
+	FUSE_OPT_KEY("ascii", KEY_ASCII),
 	FUSE_OPT_END,
 };
+
+/* mount.fuse3 runs "tcpfs SOURCE MOUNTPOINT -o ...": the first word that
+ * is not an option is held back until a second one shows it was a source
+ * (fuse_parse_cmdline takes one word, the mount point). */
+static int nonopt(struct options *opt, const char *arg)
+{
+	if (++opt->nonopts > 1)
+		return 1;
+	opt->source = strdup(arg);
+	return opt->source ? 0 : -1;
+}
 
 static int option_proc(void *data, const char *arg, int key,
 		       struct fuse_args *outargs)
 {
 	struct options *opt = data;
 	(void)outargs;
-	if (key == KEY_NO_ENGINE || key == KEY_NAT) {
-		*(key == KEY_NAT ? &opt->nat : &opt->no_engine) = true;
+	if (key == FUSE_OPT_KEY_NONOPT)
+		return nonopt(opt, arg);
+	bool *flag = key == KEY_NO_ENGINE ? &opt->no_engine :
+		     key == KEY_NAT	  ? &opt->nat :
+		     key == KEY_ASCII	  ? &opt->ascii :
+					    NULL;
+	if (flag) {
+		*flag = true;
 		return 0;
 	}
+	if (key == FUSE_OPT_KEY_OPT && !strncmp(arg, "x-", 2))
+		return 0; /* fstab's x-*: for other programs (x-systemd.*) */
 	if (key < 0 || key >= OPT_COUNT)
 		return 1; /* keep it for fuse_parse_cmdline */
-	const char *val = arg + 2 + strlen(names[key]);
+	const char *val = arg + (arg[0] == '-' ? 2 : 0) + strlen(names[key]);
 	if (*val == '=')
 		val++;
 	free(opt->val[key]);
@@ -53,13 +78,18 @@ static int option_proc(void *data, const char *arg, int key,
 
 int options_parse(struct fuse_args *args, struct options *opt)
 {
-	return fuse_opt_parse(args, opt, spec, option_proc);
+	if (fuse_opt_parse(args, opt, spec, option_proc) < 0)
+		return -1;
+	if (opt->nonopts == 1) /* it was the mount point */
+		return fuse_opt_add_arg(args, opt->source);
+	return 0;
 }
 
 void options_free(struct options *opt)
 {
 	for (int i = 0; i < OPT_COUNT; i++)
 		free(opt->val[i]);
+	free(opt->source);
 }
 
 __attribute__((format(printf, 2, 3))) static int bad(int id, const char *fmt,
@@ -124,6 +154,7 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	int err = 0;
 
 	cfg->engine = !opt->no_engine;
+	cfg->ascii = opt->ascii;
 	sc->nat = opt->nat;
 	if (v[OPT_TUN]) {
 		if (!*v[OPT_TUN] || strlen(v[OPT_TUN]) >= sizeof(sc->tun.name))
@@ -170,7 +201,8 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 
 void options_help(void)
 {
-	printf("tcpfs options:\n"
+	printf("tcpfs options (each also as -o NAME=VALUE, or -o no-engine, -o nat,\n"
+	       "  -o ascii):\n"
 	       "    --netns=PATH|NAME|PID  show the sockets of another network namespace\n"
 	       "                           (a file such as /proc/PID/ns/net, a name under\n"
 	       "                           /var/run/netns, or a process id)\n"
@@ -186,5 +218,9 @@ void options_help(void)
 	       "    --msl=SECONDS          maximum segment lifetime; TIME_WAIT is 2 MSL (60)\n"
 	       "    --syn-retries=N        SYN retransmissions before ETIMEDOUT (7: 255 s)\n"
 	       "    --reap=SECONDS         closed engine connections are freed after (300)\n"
-	       "    --impair=SPEC          test option: impair the engine's link, see tcpfs(8)\n\n");
+	       "    --impair=SPEC          test option: impair the engine's link, see tcpfs(8)\n"
+	       "    --log=FILE             log to FILE (appended, with timestamps), not to\n"
+	       "                           stderr or syslog\n"
+	       "    --ascii                draw the ladder files in ASCII (the default is\n"
+	       "                           UTF-8 when LC_ALL, LC_CTYPE or LANG says UTF-8)\n\n");
 }

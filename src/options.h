@@ -1,5 +1,6 @@
 /* options: the daemon's own command line options (FUSE's are
- * fuse_parse_cmdline's), each given as --NAME=VALUE or --NAME VALUE. */
+ * fuse_parse_cmdline's), each given as --NAME=VALUE, --NAME VALUE or, as
+ * mount(8) and fstab give them, -o NAME=VALUE. */
 #ifndef TCPFS_OPTIONS_H
 #define TCPFS_OPTIONS_H
 
@@ -20,7 +21,8 @@
 	X(MSL, "msl")                                                          \
 	X(SYN_RETRIES, "syn-retries")                                          \
 	X(REAP, "reap")                                                        \
-	X(IMPAIR, "impair")
+	X(IMPAIR, "impair")                                                    \
+	X(LOG, "log")
 
 enum option_id {
 #define OPT_ENUM(id, name) OPT_##id,
@@ -34,17 +36,23 @@ struct tcpfs_config {
 	bool engine;		  /* run the userspace engine on a TUN link */
 	struct tundrv_config drv; /* the engine's driver and link */
 	tcp_time reap;		  /* closed engine connections live this long */
+	bool ascii;		  /* ladders in ASCII, whatever the locale */
 };
 
 struct options {
 	char *val[OPT_COUNT]; /* as given, or NULL */
 	bool no_engine;	      /* --no-engine */
 	bool nat;	      /* --nat */
+	bool ascii;	      /* --ascii */
+	int nonopts;	      /* words that are not options, seen so far */
+	char *source;	      /* the first of them, until a second comes */
 };
 
 /**
  * options_parse - take tcpfs's options out of the command line
- * \param args: the command line; FUSE's options stay in it
+ * \param args: the command line; FUSE's options and the mount point stay
+ *              in it. Of two words that are not options, as mount.fuse3
+ *              passes them (SOURCE MOUNTPOINT), the first is dropped.
  * \param opt: filled; free with options_free()
  * Returns 0, or -1 on ENOMEM.
  */

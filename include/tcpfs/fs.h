@@ -12,6 +12,7 @@
 #include <fuse_lowlevel.h>
 
 #include "tcpfs/kind.h"
+#include "tcpfs/ladder.h"
 
 /* Most kinds a filesystem serves. */
 #define FS_KINDS_MAX 4
@@ -33,6 +34,12 @@ struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds);
  *            has goes too, unanswered (the session is gone)
  */
 void fs_free(struct fs *fs);
+/**
+ * fs_ladder_style - how the ladder files draw (ladder.h)
+ * \param fs: the filesystem; until this call, ladder_style_default()'s
+ * \param st: the style, copied
+ */
+void fs_ladder_style(struct fs *fs, const struct ladder_style *st);
 /* The operations to pass to fuse_session_new() with FS as userdata. */
 extern const struct fuse_lowlevel_ops fs_ops;
 

@@ -9,9 +9,13 @@
  *
  * Every connection directory has the generic files fs serves from the
  * loaded record: the one-value files of its view (view.h), `status`, `err`
- * and `ctl` (parsed by fs, performed by the kind). A kind adds rows of its
- * own (struct kind_file): snapshots it renders, or streams it reads and
- * writes. A kind's directory may also hold fixed files (engine/clone).
+ * and `ctl` (parsed by fs, performed by the kind), and `ladder` where the
+ * kind keeps a record of the connection's history (its ladder op): fs
+ * draws it with the record of the other end, which any kind may have (its
+ * ladder_peer op), so that the kinds never call each other. A kind adds
+ * rows of its own (struct kind_file): snapshots it renders, or streams it
+ * reads and writes. A kind's directory may also hold fixed files
+ * (engine/clone).
  *
  * Whatever may have to wait returns -EAGAIN (or -EINPROGRESS) and the wait
  * queue (waitq.h) to wait on; fs parks the request there and asks again
@@ -28,6 +32,8 @@
 #include "tcpfs/ctl.h"
 #include "tcpfs/view.h"
 #include "tcpfs/waitq.h"
+
+struct ladder_side;
 
 /* Bytes of every error buffer: a connection's `err`, a reason in words. */
 #define TCPFS_ERR_MAX 256
@@ -74,6 +80,7 @@ struct kind_ops {
 	int nfiles;		       /* at most KIND_FILES_MAX */
 	const char *const *fixed;      /* fixed files of its directory */
 	int nfixed;		       /* at most KIND_FIXED_MAX */
+	mode_t ladder_mode;	       /* of its ladder files; 0: 0444 */
 
 	/**
 	 * list - every connection, for readdir
@@ -165,6 +172,32 @@ struct kind_ops {
 	 * \param s: the stream
 	 */
 	void (*stream_close)(void *k, void *s);
+
+	/**
+	 * ladder - a connection's record, for its ladder file (ladder.h);
+	 *          NULL: the kind's connections have none
+	 * \param c: the connection, just loaded
+	 * \param out: filled (after ladder_side_init()): its addresses,
+	 *             ISNs, events and label; NULL: only say if there is one
+	 * Returns 0; -ENOENT if it has none (then no ladder file); -ENOMEM.
+	 */
+	int (*ladder)(void *k, const struct kind_conn *c,
+		      struct ladder_side *out);
+	/**
+	 * ladder_peer - the record of the other end of a connection, if the
+	 *               kind has that end (NULL: it has none)
+	 * \param of: one end's record: the peer's local address is OF's
+	 *            remote one and its remote OF's local; OF's times tell
+	 *            one connection of that tuple from an older one
+	 * \param reader: uid of the reader of OF's ladder: a record READER
+	 *                may not read through the kind's own ladder file is
+	 *                not given
+	 * \param out: filled (after ladder_side_init())
+	 * Returns 0; -ENOENT if the kind has no such end (for READER);
+	 * -ENOMEM.
+	 */
+	int (*ladder_peer)(void *k, const struct ladder_side *of, uid_t reader,
+			   struct ladder_side *out);
 
 	/**
 	 * destroy - free the kind and what it owns (its sources, its

@@ -22,6 +22,7 @@ struct procpid;
 struct tundrv;
 struct kbpf;
 struct kbpf_seq;
+struct ladder_side;
 
 /**
  * kernel_kind_new - the kernel kind: kernel/
@@ -79,5 +80,18 @@ void view_add_kseq(struct view *v, const struct kbpf_seq *q);
  * \param owner: the uid it belongs to
  */
 void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner);
+/**
+ * ladder_from_tcp - an engine connection's record, for its ladder
+ * \param s: filled (ladder.h): its addresses, its ISNs where known, and
+ *           every entry of its trace (a full record); its label is left
+ * \param i: the engine's snapshot of it
+ * \param ent: its trace, N entries oldest first (tcp_trace_get())
+ * \param kept: how many of them are its open (tcp_trace_kept()): the
+ *              DROPPED entries the trace lost came after them
+ * Returns 0, or -ENOMEM (some events are missing).
+ */
+int ladder_from_tcp(struct ladder_side *s, const struct tcp_info_snap *i,
+		    const struct tcp_trace_ent *ent, int n, unsigned kept,
+		    uint64_t dropped);
 
 #endif

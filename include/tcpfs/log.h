@@ -1,4 +1,6 @@
-/* tcpfs log: one line per event, to stderr in the foreground, else syslog. */
+/* tcpfs log: one line per event, to stderr in the foreground; once
+ * daemonized to syslog, or to the same stderr where no syslog daemon
+ * listens; to a file, with timestamps, where --log says. */
 #ifndef TCPFS_LOG_H
 #define TCPFS_LOG_H
 
@@ -7,9 +9,19 @@
 #include <syslog.h>
 
 /**
- * log_to_syslog - send further messages to syslog (after daemonizing)
+ * log_to_file - append every further line to a file, with a timestamp,
+ * the pid and the level (log_detach() then keeps it)
+ * \param path: the file, created (mode 0640) if it is not there
+ * Returns 0, or -errno from open(2).
  */
-void log_to_syslog(void);
+int log_to_file(const char *path);
+/**
+ * log_detach - the daemon is about to leave its terminal, whose stderr
+ * fuse_daemonize() replaces with /dev/null: send further lines to syslog if
+ * a syslog daemon listens on /dev/log, else keep writing them to the
+ * stderr the daemon had (a copy of it); a log file stays as it is
+ */
+void log_detach(void);
 /**
  * log_set_debug - whether LOG_DEBUG lines are logged (off by default: -d)
  * \param on: true to log them

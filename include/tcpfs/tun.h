@@ -29,7 +29,10 @@ struct tun;
  * tun_open - create and configure the device
  * \param cfg: name, MTU, the host's addresses
  * \param why: the reason it failed, WHYLEN bytes
- * Returns it, or NULL with the reason in WHY.
+ * Returns it, or NULL with the reason in WHY and errno set: EBUSY when a
+ * TUN device of that name exists and another process holds it, ENOENT or
+ * ENODEV without /dev/net/tun, EPERM without CAP_NET_ADMIN, else what
+ * configuring the device failed with.
  */
 struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen);
 /**

@@ -43,7 +43,9 @@ void tundrv_config_default(struct tundrv_config *cfg);
  * \param loop: where its packets and timer are watched
  * \param cfg: the link, the engine and the event callback
  * \param why: the reason it failed, WHYLEN bytes
- * Returns it, or NULL with the reason in WHY (no privilege, ...).
+ * Returns it, or NULL with the reason in WHY (no privilege, ...) and
+ * errno set: EBUSY when the TUN device exists and another process holds
+ * it (see tun_open()).
  */
 struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
 			  char *why, size_t whylen);

@@ -104,6 +104,14 @@ size_t wire_opts_len(const struct wire_opts *opt);
  */
 const char *wire_err_name(enum wire_err err);
 /**
+ * wire_flags_format - the names of a segment's flags
+ * \param flags: TCP_* or-ed
+ * \param buf: SIZE bytes get "SYN,ACK", in the order SYN FIN RST PSH ACK
+ *             URG ECE CWR, or "none"
+ * Returns the length as snprintf().
+ */
+int wire_flags_format(uint8_t flags, char *buf, size_t size);
+/**
  * wire_csum_add - the Internet checksum (RFC 1071), not inverted
  * \param sum: the sum so far
  * \param buf: LEN bytes; in a chain of calls only the last may be odd

@@ -330,9 +330,11 @@ struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
 		drv->nat = nat_open(cfg->tun.name, link_net4(&cfg->tun),
 				    cfg->tun.prefix4, why, whylen);
 	if (!drv->tun || (cfg->nat && !drv->nat) || drv->timerfd < 0) {
+		int err = errno; /* tun_open's, for the caller */
 		if (drv->timerfd < 0)
 			snprintf(why, whylen, "timerfd: %s", strerror(errno));
 		tundrv_free(drv);
+		errno = err;
 		return NULL;
 	}
 	if (cfg->impair && impair_open(drv, cfg->impair, why, whylen) < 0) {

@@ -17,6 +17,7 @@ static const struct {
 	[FILES_STATUS - VF_COUNT] = {"status", 0444},
 	[FILES_CTL - VF_COUNT] = {"ctl", 0200},
 	[FILES_ERR - VF_COUNT] = {"err", 0444},
+	[FILES_LADDER - VF_COUNT] = {"ladder", 0444},
 };
 _Static_assert(FILES_GENERIC + KIND_FILES_MAX <= NODE_MAX_FILES, "rows");
 
@@ -52,6 +53,8 @@ mode_t files_mode(const struct kind *k, int r)
 {
 	if (r < VF_COUNT)
 		return 0444;
+	if (r == FILES_LADDER && k->ops->ladder_mode)
+		return k->ops->ladder_mode;
 	return r < FILES_GENERIC ? generic[r - VF_COUNT].mode : own(k, r)->mode;
 }
 
@@ -64,6 +67,8 @@ bool files_present(const struct kind *k, int r, const struct kind_conn *c)
 {
 	if (r < VF_COUNT)
 		return view_has(&c->view, r);
+	if (r == FILES_LADDER)
+		return k->ops->ladder && k->ops->ladder(k->priv, c, NULL) == 0;
 	if (r < FILES_GENERIC)
 		return true;
 	return !own(k, r)->present || own(k, r)->present(k->priv, c);
@@ -86,8 +91,48 @@ bool files_may_open(const struct kind *k, int r, const struct kind_conn *c,
 	return (!reading || (mode & rd)) && (!writing || (mode & wr));
 }
 
-int files_render(const struct kind *k, int r, const struct kind_conn *c,
-		 struct buf *out)
+/* The record of OWN's other end from the first kind that has one; not
+ * for a connection to itself, whose other end is itself. 0, -ENOENT, or
+ * -ENOMEM. */
+static int find_peer(const struct files_env *env, const struct ladder_side *own,
+		     struct ladder_side *peer)
+{
+	int err = -ENOENT;
+	if (ladder_peer_of(own, &own->local, &own->remote)) /* itself */
+		return err;
+	for (int i = 0; i < env->nkinds && err == -ENOENT; i++) {
+		const struct kind *k = &env->kinds[i];
+		if (!k->ops->ladder_peer)
+			continue;
+		ladder_side_free(peer);
+		ladder_side_init(peer);
+		err = k->ops->ladder_peer(k->priv, own, env->reader, peer);
+	}
+	return err;
+}
+
+/* C's ladder: its kind's record of it beside its peer's, if any kind
+ * keeps that. */
+static int render_ladder(const struct files_env *env, const struct kind *k,
+			 const struct kind_conn *c, struct buf *out)
+{
+	struct ladder_side own, peer;
+	ladder_side_init(&own);
+	ladder_side_init(&peer);
+	int err = k->ops->ladder ? k->ops->ladder(k->priv, c, &own) : -ENOENT;
+	int found = err ? -ENOENT : find_peer(env, &own, &peer);
+	if (!err && found != -ENOENT)
+		err = found;
+	if (!err)
+		err = ladder_render(&own, found ? NULL : &peer, env->ladder,
+				    out);
+	ladder_side_free(&own);
+	ladder_side_free(&peer);
+	return err;
+}
+
+int files_render(const struct files_env *env, const struct kind *k, int r,
+		 const struct kind_conn *c, struct buf *out)
 {
 	if (r < VF_COUNT) {
 		buf_printf(out, "%s\n", c->view.val[r]);
@@ -106,6 +151,8 @@ int files_render(const struct kind *k, int r, const struct kind_conn *c,
 		return out->err;
 	case FILES_CTL:
 		return -EACCES;
+	case FILES_LADDER:
+		return render_ladder(env, k, c, out);
 	}
 	if (!own(k, r)->render)
 		return -EACCES;

@@ -1,8 +1,9 @@
 /* files: the rows of a connection directory, for any kind.
  *
  * Rows 0 .. VF_COUNT-1 are the one-value files of the view, in field order;
- * then status, ctl and err, which fs serves for every kind; then the kind's
- * own rows (kind.h). readdir, lookup, getattr, open, read and write of a
+ * then status, ctl and err, which fs serves for every kind, and ladder,
+ * which fs draws from the kinds' records (kind.h); then the kind's own
+ * rows. readdir, lookup, getattr, open, read and write of a
  * connection's files all come from here. */
 #ifndef TCPFS_FILES_H
 #define TCPFS_FILES_H
@@ -13,8 +14,25 @@
 
 #include "tcpfs/buf.h"
 #include "tcpfs/kind.h"
+#include "tcpfs/ladder.h"
 
-enum { FILES_STATUS = VF_COUNT, FILES_CTL, FILES_ERR, FILES_GENERIC };
+enum {
+	FILES_STATUS = VF_COUNT,
+	FILES_CTL,
+	FILES_ERR,
+	FILES_LADDER,
+	FILES_GENERIC
+};
+
+/* What a row may draw on besides its connection: every kind (a ladder
+ * finds the other end of its connection in any of them), and how ladders
+ * are drawn. */
+struct files_env {
+	const struct kind *kinds;
+	int nkinds;
+	const struct ladder_style *ladder;
+	uid_t reader; /* who opens the file */
+};
 
 /* Number of rows of K's directories. */
 int files_count(const struct kind *k);
@@ -32,10 +50,10 @@ bool files_present(const struct kind *k, int r, const struct kind_conn *c);
  * the owner by the owner's bits, others by the others' bits. */
 bool files_may_open(const struct kind *k, int r, const struct kind_conn *c,
 		    uid_t caller, bool reading, bool writing);
-/* Render row R of C into OUT; 0, -EACCES if it is not a snapshot row, or
- * the kind's -errno. */
-int files_render(const struct kind *k, int r, const struct kind_conn *c,
-		 struct buf *out);
+/* Render row R of C, of kind K, into OUT, with ENV; 0, -EACCES if it is
+ * not a snapshot row, or the kind's -errno. */
+int files_render(const struct files_env *env, const struct kind *k, int r,
+		 const struct kind_conn *c, struct buf *out);
 /* CALLER writes LEN bytes of DATA to row R of C (ctl: parse, then the
  * kind's ctl). 0; -EINPROGRESS when the kind finishes later; -EACCES if R
  * takes no writes; -EPERM if CALLER is neither root nor the owner, -EINVAL

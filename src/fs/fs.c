@@ -64,7 +64,13 @@ struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds)
 	fs->nkinds = nkinds;
 	fs->handles.prev = fs->handles.next = &fs->handles;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
+	ladder_style_default(&fs->ladder);
 	return fs;
+}
+
+void fs_ladder_style(struct fs *fs, const struct ladder_style *st)
+{
+	fs->ladder = *st;
 }
 
 void fs_free(struct fs *fs)
@@ -588,7 +594,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = 0;
 	if (acc != O_WRONLY) {
 		struct snap *s = snap_open(fs, fi);
-		err = s ? files_render(a.k, r, &a.c, &s->b) : -ENOMEM;
+		struct files_env env = {fs->kinds, fs->nkinds, &fs->ladder,
+					caller(req)};
+		err = s ? files_render(&env, a.k, r, &a.c, &s->b) : -ENOMEM;
 		if (err < 0) {
 			if (s)
 				handle_drop(fs, &s->h);

@@ -11,6 +11,7 @@
 #include "tcpfs/events.h"
 #include "tcpfs/fs.h"
 #include "tcpfs/kind.h"
+#include "tcpfs/ladder.h"
 #include "tcpfs/waitq.h"
 
 /* Fixed inodes: the root, events, a directory per kind, and each kind's
@@ -41,7 +42,8 @@ struct fs {
 	int nkinds;
 	struct nodes *nodes;
 	struct timespec mounted;
-	struct handle handles; /* list head */
+	struct ladder_style ladder; /* how ladder files are drawn */
+	struct handle handles;	    /* list head */
 };
 
 /* An open file served from a rendering taken at open. */

@@ -1,5 +1,7 @@
 /* The kinds' adapters to the view: the kernel's socket, the engine's
- * connection, each as the one-value files show them. */
+ * connection, each as the one-value files show them; and the engine's
+ * trace as a ladder's record. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,7 @@
 #include "sockname.h"
 #include "tcpfs/kbpf.h" /* the struct only: no libbpf needed */
 #include "tcpfs/kinds.h"
+#include "tcpfs/ladder.h"
 
 /* idiag_timer values, as ss names them */
 static const char *const timer_names[] = {"off", "on", "keepalive", "timewait",
@@ -241,4 +244,54 @@ void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner)
 		view_set(v, VF_SRTT, "%llu", (unsigned long long)i->srtt);
 		view_set(v, VF_RTTVAR, "%llu", (unsigned long long)i->rttvar);
 	}
+}
+
+/* A trace entry as a ladder event; sent and received windows scaled by
+ * the shift each end announced (never a SYN's). */
+static void ladder_ent(struct ladder_ev *ev, const struct tcp_info_snap *i,
+		       const struct tcp_trace_ent *t)
+{
+	ev->t = t->t * 1000;
+	if (t->dir == '*') {
+		ev->from = tcp_state_name(t->from);
+		ev->to = tcp_state_name(t->to);
+		return;
+	}
+	unsigned shift = t->dir == '>' ? i->rcv_wscale : i->snd_wscale;
+	ev->out = t->dir == '>';
+	ev->flags = t->flags;
+	ev->has = LADDER_FLAGS | LADDER_SEQ | LADDER_WIN | LADDER_LEN |
+		  LADDER_OPTS | (t->flags & TCP_ACK ? LADDER_ACK : 0);
+	ev->seq = t->seq;
+	ev->ack = t->ack;
+	ev->win = t->flags & TCP_SYN ? t->wnd : t->wnd << shift;
+	ev->len = t->len;
+	ev->opt = t->opt;
+}
+
+int ladder_from_tcp(struct ladder_side *s, const struct tcp_info_snap *i,
+		    const struct tcp_trace_ent *ent, int n, unsigned kept,
+		    uint64_t dropped)
+{
+	s->local = i->local;
+	s->remote = i->remote;
+	s->full = true;
+	s->has_iss = !i->listener && (i->state != TCP_CLOSED || i->iss);
+	s->iss = i->iss;
+	s->has_irs = i->state >= TCP_SYN_RECEIVED ||
+		     (i->state == TCP_CLOSED && i->irs);
+	s->irs = i->irs;
+	for (int k = 0; k < n; k++) {
+		struct ladder_ev *ev;
+		if ((unsigned)k == kept && dropped &&
+		    (ev = ladder_add(s, LADDER_GAP))) {
+			ev->t = ent[k].t * 1000;
+			ev->lost = dropped;
+		}
+		ev = ladder_add(s,
+				ent[k].dir == '*' ? LADDER_STATE : LADDER_SEG);
+		if (ev)
+			ladder_ent(ev, i, &ent[k]);
+	}
+	return s->oom ? -ENOMEM : 0;
 }

@@ -2,7 +2,7 @@
  *
  * clone allocates a connection for its reader; ctl drives it (connect
  * finishes later: ctl_wait); data and listen are streams; trace renders
- * the engine's log of the connection. The engine's event callback (called
+ * the engine's log of the connection, and gives fs the ladder's record. The engine's event callback (called
  * from tcp_dispatch() after every loop round) announces state changes on
  * the events hub and wakes the connection's wait queue; a timer frees
  * connections closed longer than the reap time. */
@@ -17,6 +17,7 @@
 #include "edir.h"
 #include "tcpfs/events.h"
 #include "tcpfs/kinds.h"
+#include "tcpfs/ladder.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/tundrv.h"
@@ -123,9 +124,11 @@ static void announce(struct engine *e, struct edir *ec, int state)
 	else
 		events_say(e->events, "%s %s -> %s", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state));
-	if (state == TCP_CLOSED && i.error && !ec->err[0])
+	if (state == TCP_CLOSED && i.error && !ec->err[0]) {
 		snprintf(ec->err, sizeof(ec->err), "closed: %s",
 			 strerror(i.error));
+		tlog(LOG_NOTICE, "%s: %s", ec->label, ec->err);
+	}
 	ec->state = state;
 	ec->idle_since = state == TCP_CLOSED ? tundrv_now() : 0;
 	if (state == TCP_CLOSED)
@@ -207,14 +210,14 @@ static int engine_rmdir(void *k, struct kind_conn *c)
 	if (!ec)
 		return -ENOENT;
 	if (state != TCP_CLOSED) {
-		snprintf(ec->err, TCPFS_ERR_MAX,
-			 state == TCP_TIME_WAIT ?
-				 "rmdir: the connection is in %s: wait 2 MSL, "
-				 "or hangup" :
-				 "rmdir: the connection is %s: close or hangup "
-				 "first",
-			 tcp_state_name(state));
-		return -EBUSY;
+		return kind_fail(
+			c, -EBUSY,
+			state == TCP_TIME_WAIT ?
+				"rmdir: the connection is in %s: wait "
+				"2 MSL, or hangup" :
+				"rmdir: the connection is %s: close or "
+				"hangup first",
+			tcp_state_name(state));
 	}
 	drop(e, ec, tundrv_now());
 	return 0;
@@ -440,19 +443,30 @@ static bool is_listener(void *k, const struct kind_conn *c)
 	return info_of(c)->listener;
 }
 
+/* ID's trace into *ENT (to free), *DROPPED the entries lost after the
+ * open; how many, or -ENOMEM. */
+static int trace_of(struct engine *e, uint32_t id, struct tcp_trace_ent **ent,
+		    uint64_t *dropped)
+{
+	enum { MAX = 4096 };
+	*dropped = 0;
+	if (!(*ent = malloc(MAX * sizeof(**ent))))
+		return -ENOMEM;
+	return tcp_trace_get(tcp_of(e), id, *ent, MAX, dropped);
+}
+
 /* The trace, a line per entry, times from the connection's first. */
 static int render_trace(void *k, const struct kind_conn *c, struct buf *out)
 {
-	enum { MAX = 4096 };
 	struct engine *e = k;
-	struct tcp_trace_ent *ent = malloc(MAX * sizeof(*ent));
-	uint64_t dropped = 0;
+	struct tcp_trace_ent *ent;
+	uint64_t dropped;
 	uint32_t id = (uint32_t)c->key;
 	char line[512];
 
-	if (!ent)
-		return -ENOMEM;
-	int n = tcp_trace_get(tcp_of(e), id, ent, MAX, &dropped);
+	int n = trace_of(e, id, &ent, &dropped);
+	if (n < 0)
+		return n;
 	int kept = (int)tcp_trace_kept(tcp_of(e), id);
 	for (int i = 0; i < n; i++) {
 		if (i == kept && dropped) /* between the open and the latest */
@@ -463,6 +477,57 @@ static int render_trace(void *k, const struct kind_conn *c, struct buf *out)
 	}
 	free(ent);
 	return out->err;
+}
+
+/* ---- ladder ---- */
+
+/* Whether a connection of I has a history to draw: not a listener, nor
+ * one that never opened. */
+static bool has_ladder(const struct tcp_info_snap *i)
+{
+	return !i->listener && (i->state != TCP_CLOSED || i->iss);
+}
+
+/* ID's record for a ladder, from its trace. */
+static int record(struct engine *e, uint32_t id, const struct tcp_info_snap *i,
+		  struct ladder_side *out)
+{
+	struct tcp_trace_ent *ent;
+	uint64_t dropped;
+	int n = trace_of(e, id, &ent, &dropped);
+	if (n < 0)
+		return n;
+	int err = ladder_from_tcp(out, i, ent, n, tcp_trace_kept(tcp_of(e), id),
+				  dropped);
+	snprintf(out->label, sizeof(out->label), "engine/%u", id);
+	free(ent);
+	return err;
+}
+
+static int engine_ladder(void *k, const struct kind_conn *c,
+			 struct ladder_side *out)
+{
+	if (!has_ladder(info_of(c)))
+		return -ENOENT;
+	return out ? record(k, (uint32_t)c->key, info_of(c), out) : 0;
+}
+
+/* The newest connection whose ends are OF's, swapped, if READER may read
+ * its ladder (its owner, or root: it is 0400 as the trace). */
+static int engine_ladder_peer(void *k, const struct ladder_side *of,
+			      uid_t reader, struct ladder_side *out)
+{
+	struct engine *e = k;
+	struct tcp_info_snap i;
+	for (size_t n = e->drv ? edirs_count(e->dirs) : 0; n-- > 0;) {
+		const struct edir *ec = edirs_at(e->dirs, n);
+		uint32_t id = ec->id;
+		if ((reader == 0 || reader == ec->owner) &&
+		    tcp_info_get(tcp_of(e), id, &i) == 0 && has_ladder(&i) &&
+		    ladder_peer_of(of, &i.local, &i.remote))
+			return record(e, id, &i, out);
+	}
+	return -ENOENT;
 }
 
 enum { ROW_DATA, ROW_LISTEN, ROW_TRACE };
@@ -584,6 +649,7 @@ static const struct kind_ops engine_ops = {
 	.nfiles = 3,
 	.fixed = engine_fixed,
 	.nfixed = 1,
+	.ladder_mode = 0400, /* as trace: what it carried, in size and time */
 	.list = engine_list,
 	.load = engine_load,
 	.ctl = engine_ctl,
@@ -595,6 +661,8 @@ static const struct kind_ops engine_ops = {
 	.stream_write = stream_write,
 	.stream_poll = stream_poll,
 	.stream_close = stream_close,
+	.ladder = engine_ladder,
+	.ladder_peer = engine_ladder_peer,
 	.destroy = engine_drop,
 };
 

@@ -19,6 +19,7 @@
 #include "tcpfs/kbpf.h"
 #endif
 #include "tcpfs/kinds.h"
+#include "tcpfs/ladder.h"
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/procpid.h"
@@ -218,6 +219,33 @@ static int kernel_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	}
 }
 
+/* The history as a ladder's record; none without one. */
+static int kernel_ladder(void *k, const struct kind_conn *c,
+			 struct ladder_side *out)
+{
+	struct kernel *kk = k;
+	const struct khist_sock *h =
+		kk->hist ? khist_get(kk->hist, sock_of(c)->key.cookie) : NULL;
+	if (!h)
+		return -ENOENT;
+	return out ? khist_ladder(h, out) : 0;
+}
+
+/* The socket at the other end of OF, if its history is kept: the newest
+ * of that tuple that lived on into OF's time. */
+static int kernel_ladder_peer(void *k, const struct ladder_side *of,
+			      uid_t reader, struct ladder_side *out)
+{
+	struct kernel *kk = k;
+	(void)reader; /* every kernel socket's ladder is 0444 */
+	uint64_t since = of->n ? of->ev[0].t : 0;
+	const struct khist_sock *h =
+		kk->hist ?
+			khist_find(kk->hist, &of->remote, &of->local, since) :
+			NULL;
+	return h ? khist_ladder(h, out) : -ENOENT;
+}
+
 static const struct kind_file kernel_files[] = {
 	{"pid", 0444, false, has_holders, render_pid},
 	{"trace", 0444, false, has_trace, render_trace},
@@ -233,6 +261,8 @@ static const struct kind_ops kernel_ops = {
 	.list = kernel_list,
 	.load = kernel_load,
 	.ctl = kernel_ctl,
+	.ladder = kernel_ladder,
+	.ladder_peer = kernel_ladder_peer,
 	.destroy = kernel_drop,
 };
 

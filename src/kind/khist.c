@@ -1,12 +1,15 @@
-/* Kernel sockets' state history: a hash by cookie and an LRU list. */
+/* Kernel sockets' state history: a hash by cookie and an LRU list; a
+ * socket's history as a ladder's record. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "khist.h"
+#include "tcpfs/ladder.h"
 
 struct khist {
 	size_t max, count, nbuckets;
@@ -112,6 +115,18 @@ const struct khist_ent *khist_at(const struct khist_sock *s, uint32_t i)
 	return &s->ent[i % KHIST_DEPTH];
 }
 
+/* Whether KEY names its socket: both ports are known, or it is a
+ * listener's (remote port 0) opening or closing; a child leaving LISTEN
+ * for SYN_RECV may not know its peer's port yet. */
+static bool named(const struct diag_key *key, const struct khist_ent *e)
+{
+	bool listener =
+		e->type == KHIST_STATE &&
+		(e->to == DIAG_TCP_LISTEN ||
+		 (e->from == DIAG_TCP_LISTEN && e->to == DIAG_TCP_CLOSE));
+	return key->sport && (key->dport || listener);
+}
+
 struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 			     const struct khist_ent *e)
 {
@@ -131,7 +146,7 @@ struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 		h->count++;
 	}
 	push_lru(h, s);
-	if (key->sport && key->dport) {
+	if (named(key, e)) {
 		s->key = *key;
 		s->named = true;
 	}
@@ -220,4 +235,109 @@ int khist_format(const struct khist_ent *e, uint64_t t0, char *buf, size_t size)
 	if (e->has & KHIST_IRS)
 		put(buf, size, &pos, " irs=%" PRIu32, e->irs);
 	return (int)pos;
+}
+
+/* Whether address A of FAMILY (a diag_key's) is EP's, IPv4 also as an
+ * IPv4-mapped IPv6 address. */
+static bool addr_is(int family, const uint8_t *a, uint16_t port,
+		    const struct wire_ep *ep)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	if (port != ep->port)
+		return false;
+	if (family == ep->family)
+		return memcmp(a, ep->a, family == AF_INET ? 4 : 16) == 0;
+	return family == AF_INET6 && ep->family == AF_INET &&
+	       memcmp(a, mapped, 12) == 0 && memcmp(a + 12, ep->a, 4) == 0;
+}
+
+struct khist_sock *khist_find(const struct khist *h,
+			      const struct wire_ep *local,
+			      const struct wire_ep *remote, uint64_t since)
+{
+	for (struct khist_sock *s = h->head; s; s = s->next) {
+		const struct diag_key *k = &s->key;
+		if (s->named && s->n && khist_at(s, s->n - 1)->ts_ns >= since &&
+		    addr_is(k->family, k->src, k->sport, local) &&
+		    addr_is(k->family, k->dst, k->dport, remote))
+			return s;
+	}
+	return NULL;
+}
+
+static void key_ep(struct wire_ep *ep, int family, const uint8_t *a,
+		   uint16_t port)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->family = (uint8_t)family;
+	memcpy(ep->a, a, family == AF_INET ? 4 : 16);
+	ep->port = port;
+}
+
+/* The variables entry E recorded. */
+static void ladder_vars(struct ladder_ev *ev, const struct khist_ent *e)
+{
+	ev->has |= (e->has & KHIST_SND_UNA ? LADDER_SND_UNA : 0) |
+		   (e->has & KHIST_SND_NXT ? LADDER_SND_NXT : 0) |
+		   (e->has & KHIST_RCV_NXT ? LADDER_RCV_NXT : 0);
+	ev->snd_una = e->snd_una;
+	ev->snd_nxt = e->snd_nxt;
+	ev->rcv_nxt = e->rcv_nxt;
+}
+
+static void ladder_ent(struct ladder_ev *ev, const struct khist_ent *e)
+{
+	ev->t = e->ts_ns;
+	switch (e->type) {
+	case KHIST_STATE:
+		ev->from = diag_state_name(e->from);
+		ev->to = diag_state_name(e->to);
+		ladder_vars(ev, e);
+		break;
+	case KHIST_RESET_SENT:
+	case KHIST_RESET_RECV:
+		ev->out = e->type == KHIST_RESET_SENT;
+		ev->flags = TCP_RST;
+		ladder_vars(ev, e);
+		break;
+	case KHIST_RETRANS:
+		ev->out = ev->rexmit = true;
+		ev->has = e->has & KHIST_SEQ ? LADDER_SEQ | LADDER_LEN : 0;
+		ev->seq = e->seq;
+		ev->len = e->end_seq - e->seq;
+		ev->times = e->count;
+		break;
+	}
+}
+
+static enum ladder_type ladder_type_of(const struct khist_ent *e)
+{
+	return e->type == KHIST_STATE ? LADDER_STATE : LADDER_SEG;
+}
+
+int khist_ladder(const struct khist_sock *s, struct ladder_side *out)
+{
+	const struct diag_key *k = &s->key;
+	uint32_t first = khist_first(s);
+	struct ladder_ev *ev;
+	if (s->named) {
+		key_ep(&out->local, k->family, k->src, k->sport);
+		key_ep(&out->remote, k->family, k->dst, k->dport);
+	}
+	snprintf(out->label, sizeof(out->label), "kernel #%" PRIx64, s->cookie);
+	out->has_iss = s->has_iss;
+	out->iss = s->iss;
+	out->has_irs = s->has_irs;
+	out->irs = s->irs;
+	if (first && (ev = ladder_add(out, LADDER_GAP))) {
+		ev->t = khist_at(s, first)->ts_ns;
+		ev->lost = first;
+	}
+	for (uint32_t i = first; i < s->n; i++) {
+		const struct khist_ent *e = khist_at(s, i);
+		if (e->type >= KHIST_STATE && e->type <= KHIST_RETRANS &&
+		    (ev = ladder_add(out, ladder_type_of(e))))
+			ladder_ent(ev, e);
+	}
+	return out->oom ? -ENOMEM : 0;
 }

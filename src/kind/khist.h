@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 #include "tcpfs/diag.h"
+#include "tcpfs/wire.h"
+
+struct ladder_side;
 
 /* Entries kept per socket; sockets kept by default. */
 #define KHIST_DEPTH 32
@@ -117,5 +120,26 @@ const struct khist_ent *khist_at(const struct khist_sock *s, uint32_t i);
  */
 int khist_format(const struct khist_ent *e, uint64_t t0, char *buf,
 		 size_t size);
+/**
+ * khist_find - the socket whose ends are LOCAL and REMOTE
+ * \param h: the store
+ * \param local: its local address (IPv4 also as IPv4-mapped IPv6)
+ * \param remote: its peer's
+ * \param since: ns; a socket whose last entry is older is a former
+ *               connection of that tuple, not this one
+ * Returns the most recently added to, or NULL.
+ */
+struct khist_sock *khist_find(const struct khist *h,
+			      const struct wire_ep *local,
+			      const struct wire_ep *remote, uint64_t since);
+/**
+ * khist_ladder - a socket's history as a ladder record (ladder.h): its
+ *                states with the sequence numbers recorded with them,
+ *                its resets and retransmissions; not a full record
+ * \param s: the socket
+ * \param out: filled (after ladder_side_init()), its label "kernel #COOKIE"
+ * Returns 0, or -ENOMEM (some events are missing).
+ */
+int khist_ladder(const struct khist_sock *s, struct ladder_side *out);
 
 #endif

@@ -126,35 +126,42 @@ struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen)
 {
 	struct ifreq ifr = {0};
 	struct tun *t = calloc(1, sizeof(*t));
+	int err;
 	if (!t) {
 		tsay(why, whylen, "out of memory");
 		return NULL;
 	}
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
+		err = errno;
 		tsay(why, whylen, "cannot open /dev/net/tun: %s",
-		     strerror(errno));
+		     strerror(err));
 		goto fail;
 	}
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", cfg->name);
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+		err = errno;
 		tsay(why, whylen, "cannot create TUN device %s: %s%s",
-		     cfg->name, strerror(errno),
-		     errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
+		     cfg->name, strerror(err),
+		     err == EPERM ? " (needs CAP_NET_ADMIN)" :
+		     err == EBUSY ? " (it exists, another process holds it)" :
+				    "");
 		goto fail;
 	}
 	snprintf(t->name, IFNAMSIZ, "%s", ifr.ifr_name);
 	t->ifindex = (int)if_nametoindex(t->name);
 	if (!t->ifindex) {
+		err = ENODEV;
 		tsay(why, whylen, "%s vanished", t->name);
 		goto fail;
 	}
-	if (configure(t, cfg, why, whylen) < 0)
+	if ((err = -configure(t, cfg, why, whylen)) > 0)
 		goto fail;
 	return t;
 fail:
 	tun_close(t);
+	errno = err;
 	return NULL;
 }
 

@@ -11,7 +11,7 @@ int kind_fail(struct kind_conn *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->err, TCPFS_ERR_MAX, fmt, ap);
 	va_end(ap);
-	tlog(LOG_NOTICE, "%s: ctl: %s", c->label, c->err);
+	tlog(LOG_NOTICE, "%s: %s", c->label, c->err); /* never err alone */
 	return err;
 }
 

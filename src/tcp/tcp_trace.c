@@ -182,23 +182,10 @@ put(char *buf, size_t size, size_t *pos, const char *fmt, ...)
 
 static void put_flags(char *buf, size_t size, size_t *pos, uint8_t flags)
 {
-	static const struct {
-		uint8_t bit;
-		const char *name;
-	} names[] = {{TCP_SYN, "SYN"}, {TCP_FIN, "FIN"}, {TCP_RST, "RST"},
-		     {TCP_PSH, "PSH"}, {TCP_ACK, "ACK"}, {TCP_URG, "URG"},
-		     {TCP_ECE, "ECE"}, {TCP_CWR, "CWR"}};
-	const char *sep = "";
-	size_t i;
+	char names[40];
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (flags & names[i].bit) {
-			put(buf, size, pos, "%s%s", sep, names[i].name);
-			sep = ",";
-		}
-	}
-	if (!*sep)
-		put(buf, size, pos, "none");
+	wire_flags_format(flags, names, sizeof(names));
+	put(buf, size, pos, "%s", names);
 }
 
 static void put_opts(char *buf, size_t size, size_t *pos,

@@ -1,4 +1,5 @@
-/* Endpoints as text: "1.2.3.4:80", "[::1]:80", and Plan 9's "1.2.3.4!80". */
+/* Endpoints as text: "1.2.3.4:80", "[::1]:80", and Plan 9's "1.2.3.4!80";
+ * a segment's flags as text: "SYN,ACK". */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -124,4 +125,22 @@ int wire_ep_parse(const char *s, int default_port, struct wire_ep *ep,
 	if (!err)
 		*ep = e;
 	return err;
+}
+
+int wire_flags_format(uint8_t flags, char *buf, size_t size)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} names[] = {{TCP_SYN, "SYN"}, {TCP_FIN, "FIN"}, {TCP_RST, "RST"},
+		     {TCP_PSH, "PSH"}, {TCP_ACK, "ACK"}, {TCP_URG, "URG"},
+		     {TCP_ECE, "ECE"}, {TCP_CWR, "CWR"}};
+	char s[40] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].bit)
+			n += (size_t)snprintf(s + n, sizeof(s) - n, "%s%s",
+					      n ? "," : "", names[i].name);
+	return snprintf(buf, size, "%s", n ? s : "none");
 }

@@ -68,11 +68,12 @@ check "$WORK/ma" "--netns $NSA" "$WORK/ha.req" "$WORK/not-a" ip netns exec "$NSA
 start_tcpfs "$WORK/mb1" --netns "/proc/$PIDB/ns/net"
 check "$WORK/mb1" "--netns /proc/$PIDB/ns/net" "$WORK/hb.req" "$WORK/not-b" nsenter "--net=/proc/$PIDB/ns/net"
 
-start_tcpfs "$WORK/mb2" --netns "$PIDB"
+# a second daemon in one namespace: its TUN device would be busy
+start_tcpfs "$WORK/mb2" --netns "$PIDB" --no-engine
 check "$WORK/mb2" "--netns $PIDB" "$WORK/hb.req" "$WORK/not-b" nsenter "--net=/proc/$PIDB/ns/net"
 
 # The --netns=VALUE spelling (tcpfs -h shows it) means the same.
-if try_start_tcpfs "$WORK/ma2" "--netns=$NSA"; then
+if try_start_tcpfs "$WORK/ma2" "--netns=$NSA" --no-engine; then
 	check "$WORK/ma2" "--netns=$NSA" "$WORK/ha.req" "$WORK/not-a" ip netns exec "$NSA"
 	stop_tcpfs
 else

@@ -1,15 +1,19 @@
-/* fs over a fake kind: snapshots, fixed files, ctl, permissions. */
+/* fs over a fake kind: snapshots, fixed files, ctl, permissions, and the
+ * ladder row over two kinds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
 #include "fs_harness.h"
+#include "tcpfs/ladder.h"
 
 /* Read INO whole as root, a fresh open. */
 static void read_file(struct harness *h, fuse_ino_t ino, char *out,
@@ -160,12 +164,123 @@ static void test_permissions(void **state)
 	harness_fini(&h);
 }
 
+/* ---- ladder: the row fs draws from two kinds' records ---- */
+
+static uid_t peer_reader = 99;
+
+static void ep(struct wire_ep *e, uint8_t last, uint16_t port)
+{
+	*e = (struct wire_ep){
+		.family = AF_INET, .a = {10, 0, 0, last}, .port = port};
+}
+
+/* c0 has a record: 10.0.0.1:1000 -> 10.0.0.2:80, its SYN sent. */
+static int l_ladder(void *k, const struct kind_conn *c, struct ladder_side *out)
+{
+	(void)k;
+	if (c->key != 0)
+		return -ENOENT;
+	if (!out)
+		return 0;
+	ep(&out->local, 1, 1000);
+	ep(&out->remote, 2, 80);
+	snprintf(out->label, sizeof(out->label), "fake/c0");
+	out->full = out->has_iss = true;
+	out->iss = 100;
+	struct ladder_ev *e = ladder_add(out, LADDER_STATE);
+	e->from = "CLOSED";
+	e->to = "SYN_SENT";
+	e = ladder_add(out, LADDER_SEG);
+	e->out = true;
+	e->flags = TCP_SYN;
+	e->has = LADDER_FLAGS | LADDER_SEQ | LADDER_WIN;
+	e->seq = 100;
+	e->win = 1000;
+	return 0;
+}
+
+/* Another kind has the other end, 10.0.0.2:80 -> 10.0.0.1:1000. */
+static int p_ladder_peer(void *k, const struct ladder_side *of, uid_t reader,
+			 struct ladder_side *out)
+{
+	struct wire_ep l, r;
+	(void)k;
+	peer_reader = reader;
+	ep(&l, 2, 80);
+	ep(&r, 1, 1000);
+	if (!ladder_peer_of(of, &l, &r))
+		return -ENOENT;
+	out->local = l;
+	out->remote = r;
+	snprintf(out->label, sizeof(out->label), "peer/7");
+	struct ladder_ev *e = ladder_add(out, LADDER_STATE);
+	e->t = 1000;
+	e->from = "LISTEN";
+	e->to = "SYN_RECEIVED";
+	return 0;
+}
+
+static int p_list(void *k, kind_list_fn fn, void *arg)
+{
+	(void)k, (void)fn, (void)arg;
+	return 0;
+}
+
+static int p_load(void *k, const char *name, struct kind_conn *c)
+{
+	(void)k, (void)name, (void)c;
+	return -ENOENT;
+}
+
+/* A ladder file where the kind has a record, of the kind's mode, drawn
+ * with the peer's record another kind gives for that reader. */
+static void test_ladder(void **state)
+{
+	(void)state;
+	static struct kind_ops l_ops;
+	static const struct kind_ops p_ops = {
+		.list = p_list, .load = p_load, .ladder_peer = p_ladder_peer};
+	struct harness h;
+	harness_init(&h, 2);
+	l_ops = *h.kind.ops;
+	l_ops.ladder = l_ladder;
+	l_ops.ladder_mode = 0400;
+	struct kind kinds[2] = {{&l_ops, &h.fk, "fake"},
+				{&p_ops, NULL, "peer"}};
+	fs_free(h.fs);
+	h.fs = fs_new(h.events, kinds, 2);
+	assert_non_null(h.fs);
+
+	fuse_ino_t lad = ino_of(&h, "fake/c0/ladder");
+	assert_true(lad != 0);
+	assert_int_equal(ino_of(&h, "fake/c1/ladder"), 0);
+	int err;
+	struct fuse_file_info fi = open_as(&h, lad, O_RDONLY, 1001, &err);
+	assert_int_equal(err, EACCES); /* 0400: the owner's */
+	fi = open_as(&h, lad, O_RDONLY, 1000, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(peer_reader, 1000);
+	fuse_req_t req = op_read(&h, lad, &fi, 4096, 0);
+	assert_int_equal(req->reply, FAKE_BUF);
+	char *text = strndup(req->buf, req->len);
+	fake_free(req);
+	op_release(&h, lad, &fi);
+	assert_non_null(
+		strstr(text, "this end  10.0.0.1:1000  fake/c0  ISN 100"));
+	assert_non_null(strstr(text, "peer      10.0.0.2:80    peer/7 "));
+	assert_non_null(strstr(text, "SYN_SENT │─ SYN seq=0 win=1000 ─"));
+	assert_non_null(strstr(text, "─▶│ SYN_RECEIVED\n"));
+	free(text);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_reads),
 		cmocka_unit_test(test_ctl_dispatch),
 		cmocka_unit_test(test_permissions),
+		cmocka_unit_test(test_ladder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,25 @@ static void test_add_get(void **st)
 	khist_free(h);
 }
 
+/* A listener's remote port is 0: it is named from its first event; a
+ * child leaving LISTEN without its peer's port is not. */
+static void test_listener_named(void **st)
+{
+	(void)st;
+	struct khist *h = khist_new(4);
+	struct diag_key k = key_of(8, 8080);
+	k.dport = 0;
+	struct khist_ent e = state(1000, DIAG_TCP_CLOSE, DIAG_TCP_LISTEN);
+	struct khist_sock *s = khist_add(h, &k, &e);
+	assert_non_null(s);
+	assert_true(s->named);
+	assert_int_equal(s->key.sport, 8080);
+	e = state(1000, DIAG_TCP_LISTEN, DIAG_TCP_SYN_RECV);
+	k.cookie = 9;
+	assert_false(khist_add(h, &k, &e)->named);
+	khist_free(h);
+}
+
 static void test_ring(void **st)
 {
 	(void)st;
@@ -165,8 +184,11 @@ static void test_format(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_get), cmocka_unit_test(test_ring),
-		cmocka_unit_test(test_lru),	cmocka_unit_test(test_retrans),
+		cmocka_unit_test(test_add_get),
+		cmocka_unit_test(test_listener_named),
+		cmocka_unit_test(test_ring),
+		cmocka_unit_test(test_lru),
+		cmocka_unit_test(test_retrans),
 		cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

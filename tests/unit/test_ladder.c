@@ -1,0 +1,562 @@
+/* ladder: the ladder diagrams of connections, compared byte for byte with
+ * the files of tests/unit/ladder/. Two engines talk over memlink in
+ * simulated time (5 ms each way) and the client's ladder is drawn from
+ * both traces (ladder_from_tcp()); kernel sockets' records, which hold
+ * states, resets and retransmissions only, are built by hand as khist
+ * gives them. TCPFS_LADDER_UPDATE=1 writes the files instead (then look
+ * at them before committing). */
+#include "khist.h"
+#include "tcp_harness.h"
+#include "tcpfs/kinds.h"
+#include "tcpfs/ladder.h"
+
+#define TRACE_MAX 256
+
+/* ---- two engines over memlink ---- */
+
+struct duo {
+	struct memlink *l;
+	struct tcp_engine *e[2];
+	tcp_time now;
+	int id[2];    /* the connection of each side */
+	int listener; /* B's */
+	int drop_syn; /* SYNs from A that the link loses */
+};
+
+static void deliver_a(void *ctx, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct duo *d = ctx;
+	tcp_input(d->e[0], pkt, len, now);
+	tcp_dispatch(d->e[0], now);
+}
+
+/* B's side of the link: loses A's first DROP_SYN SYNs. */
+static void deliver_b(void *ctx, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct duo *d = ctx;
+	struct wire_seg s;
+	if (d->drop_syn && wire_parse(pkt, len, &s) == WIRE_OK &&
+	    (s.flags & TCP_SYN)) {
+		d->drop_syn--;
+		return;
+	}
+	tcp_input(d->e[1], pkt, len, now);
+	tcp_dispatch(d->e[1], now);
+}
+
+static struct tcp_engine *engine(struct duo *d, enum memlink_side side)
+{
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.msl = SEC;
+	cfg.seed = 11 + side;
+	cfg.trace_len = TRACE_MAX;
+	ep4(&cfg.addr4, side == MEMLINK_A ? 1 : 2, 0);
+	cfg.output = memlink_output;
+	cfg.ctx = memlink_port(d->l, side);
+	struct tcp_engine *e = tcp_engine_new(&cfg);
+	assert_non_null(e);
+	memlink_attach(d->l, side, side == MEMLINK_A ? deliver_a : deliver_b,
+		       d);
+	return e;
+}
+
+/* Everything due until UNTIL, then the clock at UNTIL. */
+static void run(struct duo *d, tcp_time until)
+{
+	for (int i = 0; i < 100000; i++) {
+		tcp_time t = TCP_NEVER;
+		for (int s = 0; s < 2; s++) {
+			tcp_time n = tcp_dispatch(d->e[s], d->now);
+			t = n < t ? n : t;
+		}
+		if (memlink_next(d->l) < t)
+			t = memlink_next(d->l);
+		if (t > until)
+			break;
+		d->now = t > d->now ? t : d->now;
+		memlink_clock(d->l, d->now);
+		memlink_run(d->l, d->now);
+	}
+	d->now = until;
+	memlink_clock(d->l, d->now);
+}
+
+/* A (198.18.0.1) connects to B's listener on 198.18.0.2:80 at time 1 s;
+ * A's first DROP_SYN SYNs are lost. */
+static struct duo *duo_new(int drop_syn)
+{
+	struct impair_config imp = {.delay = 5 * MS};
+	struct duo *d = calloc(1, sizeof(*d));
+	struct wire_ep lep = {.port = 80}, rep;
+	assert_non_null(d);
+	d->drop_syn = drop_syn;
+	d->l = memlink_new(&imp, &imp, 1);
+	assert_non_null(d->l);
+	d->e[0] = engine(d, MEMLINK_A);
+	d->e[1] = engine(d, MEMLINK_B);
+	d->listener = tcp_open(d->e[1]);
+	assert_int_equal(tcp_listen(d->e[1], d->listener, &lep, 4), 0);
+	d->now = SEC;
+	memlink_clock(d->l, d->now);
+	ep4(&rep, 2, 80);
+	d->id[0] = tcp_open(d->e[0]);
+	assert_int_equal(tcp_connect(d->e[0], d->id[0], &rep, 0, d->now), 0);
+	return d;
+}
+
+/* The handshake done, B's side accepted. */
+static void duo_accept(struct duo *d, tcp_time until)
+{
+	run(d, until);
+	d->id[1] = tcp_accept(d->e[1], d->listener);
+	assert_true(d->id[1] > 0);
+	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_ESTABLISHED);
+	assert_int_equal(tcp_state(d->e[1], d->id[1]), TCP_ESTABLISHED);
+}
+
+static void duo_free(struct duo *d)
+{
+	tcp_engine_free(d->e[0]);
+	tcp_engine_free(d->e[1]);
+	memlink_free(d->l);
+	free(d);
+}
+
+/* Side S's record, as the engine kind gives it. */
+static void record(struct duo *d, int s, struct ladder_side *out)
+{
+	struct tcp_trace_ent *ent = calloc(TRACE_MAX, sizeof(*ent));
+	struct tcp_info_snap i;
+	uint64_t dropped = 0;
+	uint32_t id = (uint32_t)d->id[s];
+	assert_non_null(ent);
+	assert_int_equal(tcp_info_get(d->e[s], id, &i), 0);
+	int n = tcp_trace_get(d->e[s], id, ent, TRACE_MAX, &dropped);
+	ladder_side_init(out);
+	assert_int_equal(ladder_from_tcp(out, &i, ent, n,
+					 tcp_trace_kept(d->e[s], id), dropped),
+			 0);
+	snprintf(out->label, sizeof(out->label), "engine/%u", id);
+	free(ent);
+}
+
+/* ---- golden files ---- */
+
+/* OUT must be the contents of tests/unit/ladder/NAME. */
+static void golden(const char *name, const struct buf *out)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", LADDER_DIR, name);
+	const char *update = getenv("TCPFS_LADDER_UPDATE");
+	if (update && *update == '1') {
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fwrite(out->p, 1, out->len, f), out->len);
+		fclose(f);
+		return;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s: %s", path, strerror(errno));
+	char *want = malloc(out->len + 2);
+	assert_non_null(want);
+	size_t n = fread(want, 1, out->len + 1, f);
+	fclose(f);
+	if (n != out->len || memcmp(want, out->p, n) != 0) {
+		printf("# %s differs; the ladder drawn:\n%.*s", name,
+		       (int)out->len, out->p);
+		free(want);
+		fail_msg("%s: not the ladder drawn", name);
+	}
+	free(want);
+}
+
+/* A's ladder with B's record as the peer's, drawn in ST, against NAME. */
+static void check_style(struct duo *d, const char *name,
+			const struct ladder_style *st)
+{
+	struct ladder_side a, b;
+	struct buf out = {0};
+	record(d, 0, &a);
+	record(d, 1, &b);
+	assert_int_equal(ladder_render(&a, &b, st, &out), 0);
+	golden(name, &out);
+	buf_free(&out);
+	ladder_side_free(&a);
+	ladder_side_free(&b);
+}
+
+/* The same in the default style, or in ASCII. */
+static void check_duo(struct duo *d, const char *name, bool ascii)
+{
+	struct ladder_style st;
+	ladder_style_default(&st);
+	st.ascii = ascii;
+	check_style(d, name, &st);
+}
+
+/* ---- the engine's conversations ---- */
+
+static void handshake(void **state)
+{
+	(void)state;
+	struct duo *d = duo_new(0);
+	duo_accept(d, SEC + 20 * MS);
+	check_duo(d, "handshake.txt", false);
+	check_duo(d, "handshake.ascii.txt", true);
+	duo_free(d);
+}
+
+/* A sends 5 bytes and closes; B reads them, the EOF, and closes: A
+ * ends in TIME_WAIT, then CLOSED 2 MSL (2 s) later. */
+static void four_way_close(void **state)
+{
+	(void)state;
+	char buf[16];
+	struct duo *d = duo_new(0);
+	duo_accept(d, SEC + 20 * MS);
+	assert_int_equal(tcp_send(d->e[0], d->id[0], "hello", 5, d->now), 5);
+	assert_int_equal(tcp_close(d->e[0], d->id[0], d->now), 0);
+	run(d, SEC + 100 * MS);
+	assert_int_equal(tcp_recv(d->e[1], d->id[1], buf, sizeof(buf), d->now),
+			 5);
+	assert_int_equal(tcp_recv(d->e[1], d->id[1], buf, sizeof(buf), d->now),
+			 0);
+	assert_int_equal(tcp_close(d->e[1], d->id[1], d->now), 0);
+	run(d, SEC + 200 * MS);
+	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_TIME_WAIT);
+	run(d, 4 * SEC);
+	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_CLOSED);
+	assert_int_equal(tcp_state(d->e[1], d->id[1]), TCP_CLOSED);
+	check_duo(d, "four_way_close.txt", false);
+	/* 60 columns, the first and last 4 events: the labels wrap, a line
+	 * says how many events are not shown */
+	struct ladder_style st;
+	ladder_style_default(&st);
+	st.width = 60;
+	st.head = st.tail = 4;
+	check_style(d, "four_way_close.short.txt", &st);
+	duo_free(d);
+}
+
+/* Both close at once: FINs cross, both go through CLOSING. */
+static void simultaneous_close(void **state)
+{
+	(void)state;
+	struct duo *d = duo_new(0);
+	duo_accept(d, SEC + 20 * MS);
+	assert_int_equal(tcp_close(d->e[0], d->id[0], d->now), 0);
+	assert_int_equal(tcp_close(d->e[1], d->id[1], d->now), 0);
+	run(d, SEC + 100 * MS);
+	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_TIME_WAIT);
+	assert_int_equal(tcp_state(d->e[1], d->id[1]), TCP_TIME_WAIT);
+	check_duo(d, "simultaneous_close.txt", false);
+	duo_free(d);
+}
+
+/* A aborts: its RST closes B. */
+static void reset(void **state)
+{
+	(void)state;
+	struct duo *d = duo_new(0);
+	duo_accept(d, SEC + 20 * MS);
+	assert_int_equal(tcp_abort(d->e[0], d->id[0], d->now), 0);
+	run(d, SEC + 100 * MS);
+	assert_int_equal(tcp_state(d->e[1], d->id[1]), TCP_CLOSED);
+	check_duo(d, "reset.txt", false);
+	check_duo(d, "reset.ascii.txt", true);
+	duo_free(d);
+}
+
+/* The link loses A's first SYN: A sends it again after its RTO (1 s). */
+static void syn_retransmitted(void **state)
+{
+	(void)state;
+	struct duo *d = duo_new(1);
+	duo_accept(d, 3 * SEC);
+	check_duo(d, "syn_retransmitted.txt", false);
+	duo_free(d);
+}
+
+/* ---- kernel sockets: records as khist keeps them ---- */
+
+#define CLI_ISS 1000u
+#define SRV_ISS 5000u
+enum { UNA = KHIST_SND_UNA, NXT = KHIST_SND_NXT, RCV = KHIST_RCV_NXT };
+
+/* 127.0.0.1:40000 -> 127.0.0.1:7001 (the client, cookie 0x11) or back
+ * (the server, 0x12); PORTS false: not known yet (entering SYN_SENT). */
+static struct diag_key kkey(bool server, bool ports)
+{
+	struct diag_key k = {.family = AF_INET, .cookie = server ? 0x12 : 0x11};
+	k.src[0] = k.dst[0] = 127;
+	k.src[3] = k.dst[3] = 1;
+	if (ports) {
+		k.sport = server ? 7001 : 40000;
+		k.dport = server ? 40000 : 7001;
+	}
+	return k;
+}
+
+/* Socket SERVER's state FROM -> TO at US, with the variables of HAS. */
+static void kstate(struct khist *h, bool server, uint64_t us, uint8_t from,
+		   uint8_t to, uint32_t has, uint32_t una, uint32_t nxt,
+		   uint32_t rcv)
+{
+	struct diag_key k = kkey(server, to != DIAG_TCP_SYN_SENT);
+	struct khist_ent e = {.ts_ns = us * 1000,
+			      .type = KHIST_STATE,
+			      .from = from,
+			      .to = to,
+			      .has = has,
+			      .snd_una = una,
+			      .snd_nxt = nxt,
+			      .rcv_nxt = rcv};
+	if (to == DIAG_TCP_ESTABLISHED) {
+		e.has |= KHIST_ISS | KHIST_IRS;
+		e.iss = server ? SRV_ISS : CLI_ISS;
+		e.irs = server ? CLI_ISS : SRV_ISS;
+	}
+	assert_non_null(khist_add(h, &k, &e));
+}
+
+/* A reset SERVER sent (OUT) or received at US. */
+static void kreset(struct khist *h, bool server, uint64_t us, bool out)
+{
+	struct diag_key k = kkey(server, true);
+	struct khist_ent e = {.ts_ns = us * 1000,
+			      .type = out ? KHIST_RESET_SENT : KHIST_RESET_RECV,
+			      .has = UNA | NXT | RCV,
+			      .snd_una = server ? SRV_ISS + 1 : CLI_ISS + 1,
+			      .snd_nxt = server ? SRV_ISS + 1 : CLI_ISS + 1,
+			      .rcv_nxt = server ? CLI_ISS + 1 : SRV_ISS + 1};
+	assert_non_null(khist_add(h, &k, &e));
+}
+
+/* [SEQ, END) retransmitted by the client at US. */
+static void kretrans(struct khist *h, uint64_t us, uint32_t seq, uint32_t end)
+{
+	struct diag_key k = kkey(false, false);
+	struct khist_ent e = {.ts_ns = us * 1000,
+			      .type = KHIST_RETRANS,
+			      .has = KHIST_SEQ,
+			      .seq = seq,
+			      .end_seq = end};
+	assert_non_null(khist_add(h, &k, &e));
+}
+
+/* The handshake of a client and a server on loopback. */
+static void khandshake(struct khist *h)
+{
+	kstate(h, false, 1000, DIAG_TCP_CLOSE, DIAG_TCP_SYN_SENT, UNA | NXT,
+	       CLI_ISS, CLI_ISS, 0);
+	kstate(h, false, 1060, DIAG_TCP_SYN_SENT, DIAG_TCP_ESTABLISHED,
+	       UNA | NXT | RCV, CLI_ISS + 1, CLI_ISS + 1, SRV_ISS + 1);
+	kstate(h, true, 1070, DIAG_TCP_SYN_RECV, DIAG_TCP_ESTABLISHED,
+	       UNA | NXT | RCV, SRV_ISS + 1, SRV_ISS + 1, CLI_ISS + 1);
+}
+
+/* The client's ladder, beside the server's record if PEER. */
+static void check_kernel(struct khist *h, bool peer, const char *name)
+{
+	struct ladder_side a, b;
+	struct ladder_style st;
+	struct buf out = {0};
+	ladder_style_default(&st);
+	ladder_side_init(&a);
+	ladder_side_init(&b);
+	struct khist_sock *cli = khist_get(h, 0x11);
+	assert_non_null(cli);
+	assert_int_equal(khist_ladder(cli, &a), 0);
+	if (peer) {
+		struct khist_sock *srv =
+			khist_find(h, &a.remote, &a.local, a.ev[0].t);
+		assert_non_null(srv);
+		assert_int_equal(srv->cookie, 0x12);
+		assert_int_equal(khist_ladder(srv, &b), 0);
+	}
+	assert_int_equal(ladder_render(&a, peer ? &b : NULL, &st, &out), 0);
+	golden(name, &out);
+	buf_free(&out);
+	ladder_side_free(&a);
+	ladder_side_free(&b);
+}
+
+/* A kernel pair's active close: each side's states with the sequence
+ * numbers recorded with them, no segment but what was recorded, no
+ * "change" to the same state. */
+static void kernel_close(void **state)
+{
+	(void)state;
+	struct khist *h = khist_new(16);
+	assert_non_null(h);
+	khandshake(h);
+	kstate(h, false, 2000, DIAG_TCP_ESTABLISHED, DIAG_TCP_FIN_WAIT1,
+	       UNA | NXT | RCV, CLI_ISS + 1, CLI_ISS + 1, SRV_ISS + 1);
+	kstate(h, true, 2030, DIAG_TCP_ESTABLISHED, DIAG_TCP_CLOSE_WAIT,
+	       UNA | NXT | RCV, SRV_ISS + 1, SRV_ISS + 1, CLI_ISS + 2);
+	kstate(h, false, 2050, DIAG_TCP_FIN_WAIT1, DIAG_TCP_FIN_WAIT2,
+	       UNA | NXT | RCV, CLI_ISS + 2, CLI_ISS + 2, SRV_ISS + 1);
+	kstate(h, true, 2400, DIAG_TCP_CLOSE_WAIT, DIAG_TCP_LAST_ACK,
+	       UNA | NXT | RCV, SRV_ISS + 1, SRV_ISS + 1, CLI_ISS + 2);
+	/* close() after shutdown(): the kernel says LAST_ACK again */
+	kstate(h, true, 2420, DIAG_TCP_LAST_ACK, DIAG_TCP_LAST_ACK,
+	       UNA | NXT | RCV, SRV_ISS + 1, SRV_ISS + 1, CLI_ISS + 2);
+	kstate(h, false, 2450, DIAG_TCP_FIN_WAIT2, DIAG_TCP_TIME_WAIT,
+	       UNA | NXT | RCV, CLI_ISS + 2, CLI_ISS + 2, SRV_ISS + 2);
+	kstate(h, true, 2480, DIAG_TCP_LAST_ACK, DIAG_TCP_CLOSE,
+	       UNA | NXT | RCV, SRV_ISS + 2, SRV_ISS + 2, CLI_ISS + 2);
+	check_kernel(h, true, "kernel_close.txt");
+	check_kernel(h, false, "kernel_close_alone.txt");
+	khist_free(h);
+}
+
+/* The client resets: the RST is drawn once, from the record of the end
+ * that sent it. */
+static void kernel_reset(void **state)
+{
+	(void)state;
+	struct khist *h = khist_new(16);
+	assert_non_null(h);
+	khandshake(h);
+	kreset(h, false, 3000, true);
+	kstate(h, false, 3000, DIAG_TCP_ESTABLISHED, DIAG_TCP_CLOSE, 0, 0, 0,
+	       0);
+	kreset(h, true, 3040, false);
+	kstate(h, true, 3040, DIAG_TCP_ESTABLISHED, DIAG_TCP_CLOSE, 0, 0, 0, 0);
+	check_kernel(h, true, "kernel_reset.txt");
+	khist_free(h);
+}
+
+/* The client's SYN goes twice more: one retransmission line, counted,
+ * named SYN since it is the ISN alone. */
+static void kernel_syn_retransmitted(void **state)
+{
+	(void)state;
+	struct khist *h = khist_new(16);
+	assert_non_null(h);
+	kstate(h, false, 1000, DIAG_TCP_CLOSE, DIAG_TCP_SYN_SENT, UNA | NXT,
+	       CLI_ISS, CLI_ISS + 1, 0);
+	kretrans(h, 1001000, CLI_ISS, CLI_ISS + 1);
+	kretrans(h, 3001000, CLI_ISS, CLI_ISS + 1);
+	kstate(h, false, 3001060, DIAG_TCP_SYN_SENT, DIAG_TCP_ESTABLISHED,
+	       UNA | NXT | RCV, CLI_ISS + 1, CLI_ISS + 1, SRV_ISS + 1);
+	check_kernel(h, false, "kernel_syn_retransmitted.txt");
+	khist_free(h);
+}
+
+/* A socket older than the mount: no ISN, so its numbers are absolute;
+ * and more entries than khist keeps: the lost ones are counted. */
+static void kernel_old_socket(void **state)
+{
+	(void)state;
+	struct khist *h = khist_new(16);
+	assert_non_null(h);
+	for (uint32_t i = 0; i < KHIST_DEPTH + 3; i++)
+		kretrans(h, 1000 + i * 200000, 77000 + i * 100,
+			 77100 + i * 100);
+	struct diag_key k = kkey(false, true);
+	struct khist_ent e = {.ts_ns = 9000000000ull,
+			      .type = KHIST_STATE,
+			      .from = DIAG_TCP_ESTABLISHED,
+			      .to = DIAG_TCP_CLOSE,
+			      .has = UNA,
+			      .snd_una = 80000};
+	assert_non_null(khist_add(h, &k, &e));
+	check_kernel(h, false, "kernel_old_socket.txt");
+	khist_free(h);
+}
+
+/* A record a little out of order (two CPUs' clock readings): an event
+ * before the first drawn counts as time 0, the columns stay in place. */
+static void unordered(void **state)
+{
+	(void)state;
+	struct ladder_side a;
+	struct ladder_style st;
+	struct buf out = {0};
+	ladder_style_default(&st);
+	ladder_side_init(&a);
+	ep4(&a.local, 1, 1000);
+	ep4(&a.remote, 2, 80);
+	uint64_t t[] = {5000000, 3000000, 2005000000};
+	const char *to[] = {"SYN_SENT", "ESTABLISHED", "FIN_WAIT_1"};
+	for (int i = 0; i < 3; i++) {
+		struct ladder_ev *e = ladder_add(&a, LADDER_STATE);
+		assert_non_null(e);
+		e->t = t[i];
+		e->from = i ? to[i - 1] : "CLOSED";
+		e->to = to[i];
+	}
+	assert_int_equal(ladder_render(&a, NULL, &st, &out), 0);
+	buf_add(&out, "", 1);
+	assert_non_null(strstr(out.p, "\n0.000000     SYN_SENT │"));
+	assert_non_null(strstr(out.p, "\n0.000000  ESTABLISHED │"));
+	assert_non_null(strstr(out.p, "\n2.000000   FIN_WAIT_1 │"));
+	buf_free(&out);
+	ladder_side_free(&a);
+}
+
+/* The peer is found by its tuple, also when it is an IPv6 socket with
+ * IPv4-mapped addresses, not when its history ended before ours began. */
+static void kernel_find(void **state)
+{
+	(void)state;
+	struct khist *h = khist_new(16);
+	assert_non_null(h);
+	struct diag_key k = {
+		.family = AF_INET6, .sport = 80, .dport = 5000, .cookie = 0x21};
+	k.src[10] = k.src[11] = k.dst[10] = k.dst[11] = 0xff;
+	k.src[12] = k.dst[12] = 198;
+	k.src[13] = k.dst[13] = 18;
+	k.src[15] = 2;
+	k.dst[15] = 1;
+	struct khist_ent e = {.ts_ns = 5000,
+			      .type = KHIST_STATE,
+			      .from = DIAG_TCP_SYN_RECV,
+			      .to = DIAG_TCP_ESTABLISHED};
+	assert_non_null(khist_add(h, &k, &e));
+	struct wire_ep me, peer;
+	ep4(&me, 2, 80);
+	ep4(&peer, 1, 5000);
+	assert_ptr_equal(khist_find(h, &me, &peer, 5000), khist_get(h, 0x21));
+	assert_null(khist_find(h, &me, &peer, 5001)); /* over before */
+	assert_null(khist_find(h, &peer, &me, 0));    /* the other way */
+	peer.port = 5001;
+	assert_null(khist_find(h, &me, &peer, 0));
+	khist_free(h);
+}
+
+/* UTF-8 is the codeset the first of LC_ALL, LC_CTYPE, LANG set names. */
+static void locale(void **state)
+{
+	(void)state;
+	assert_true(ladder_utf8_locale(NULL, NULL, "en_US.UTF-8"));
+	assert_true(ladder_utf8_locale("C.utf8", NULL, NULL));
+	assert_true(ladder_utf8_locale("", "de_DE.utf-8@euro", "C"));
+	assert_false(ladder_utf8_locale(NULL, NULL, NULL));
+	assert_false(ladder_utf8_locale("C", NULL, "en_US.UTF-8"));
+	assert_false(ladder_utf8_locale(NULL, "POSIX", NULL));
+	assert_false(ladder_utf8_locale(NULL, NULL, "en_US.ISO-8859-1"));
+	assert_false(ladder_utf8_locale(NULL, NULL, "en_US.UTF-16"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(handshake),
+		cmocka_unit_test(four_way_close),
+		cmocka_unit_test(simultaneous_close),
+		cmocka_unit_test(reset),
+		cmocka_unit_test(syn_retransmitted),
+		cmocka_unit_test(kernel_close),
+		cmocka_unit_test(kernel_reset),
+		cmocka_unit_test(kernel_syn_retransmitted),
+		cmocka_unit_test(kernel_old_socket),
+		cmocka_unit_test(kernel_find),
+		cmocka_unit_test(unordered),
+		cmocka_unit_test(locale),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,144 @@
+/* The daemon's options: the --NAME=VALUE and --NAME VALUE forms, the same
+ * as -o NAME=VALUE (mount(8), fstab, mount.fuse3's SOURCE MOUNTPOINT), what
+ * stays for libfuse, and what is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "options.h"
+
+/* Parse ARGV (NULL-terminated): OPT filled, ARGS what is left for libfuse. */
+static int parse(const char **argv, struct fuse_args *args, struct options *opt)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	*args = (struct fuse_args)FUSE_ARGS_INIT(0, NULL);
+	for (int i = 0; i < argc; i++)
+		assert_int_equal(fuse_opt_add_arg(args, argv[i]), 0);
+	*opt = (struct options){0};
+	return options_parse(args, opt);
+}
+
+/* ARGS, for libfuse, joined by spaces (fuse_opt puts options first). */
+static const char *left(const struct fuse_args *args)
+{
+	static char s[512];
+	s[0] = 0;
+	for (int i = 1; i < args->argc; i++) {
+		strcat(s, i > 1 ? " " : "");
+		strcat(s, args->argv[i]);
+	}
+	return s;
+}
+
+static void done(struct fuse_args *args, struct options *opt)
+{
+	options_free(opt);
+	fuse_opt_free_args(args);
+}
+
+static void test_long_forms(void **state)
+{
+	(void)state;
+	struct fuse_args a;
+	struct options o;
+	const char *argv[] = {"tcpfs", "--netns=box", "--mtu", "1400",
+			      "/mnt",  "--no-engine", "-f",    NULL};
+	assert_int_equal(parse(argv, &a, &o), 0);
+	assert_string_equal(o.val[OPT_NETNS], "box");
+	assert_string_equal(o.val[OPT_MTU], "1400");
+	assert_true(o.no_engine);
+	assert_false(o.nat);
+	assert_string_equal(left(&a), "-f /mnt");
+	done(&a, &o);
+}
+
+/* Every option of OPTIONS, as -o NAME=VALUE, and the two flags. */
+static void test_every_option_as_o(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+#define OPT_NAME(id, name) name,
+		OPTIONS(OPT_NAME)
+#undef OPT_NAME
+	};
+	char list[1024] = "allow_other";
+	for (int i = 0; i < OPT_COUNT; i++) {
+		strcat(list, ",");
+		strcat(list, names[i]);
+		strcat(list, "=v");
+		strcat(list, names[i]);
+	}
+	strcat(list, ",no-engine,nat,ascii,x-systemd.automount,x-foo=1");
+	struct fuse_args a;
+	struct options o;
+	const char *argv[] = {"tcpfs", "/mnt", "-o", list, NULL};
+	assert_int_equal(parse(argv, &a, &o), 0);
+	for (int i = 0; i < OPT_COUNT; i++) {
+		char want[64] = "v";
+		strcat(want, names[i]);
+		assert_non_null(o.val[i]);
+		assert_string_equal(o.val[i], want);
+	}
+	assert_true(o.no_engine);
+	assert_true(o.nat);
+	assert_true(o.ascii);
+	/* libfuse gets its own option back, and neither ours nor x-* */
+	assert_string_equal(left(&a), "-o allow_other /mnt");
+	done(&a, &o);
+}
+
+/* mount.fuse3 runs "tcpfs SOURCE MOUNTPOINT -o OPTIONS": the source goes. */
+static void test_mount_helper(void **state)
+{
+	(void)state;
+	struct fuse_args a;
+	struct options o;
+	const char *argv[] = {"tcpfs",
+			      "tcpfs",
+			      "/mnt/tcpfs",
+			      "-o",
+			      "rw,allow_other,netns=box,dev,suid",
+			      NULL};
+	assert_int_equal(parse(argv, &a, &o), 0);
+	assert_string_equal(o.val[OPT_NETNS], "box");
+	assert_string_equal(left(&a), "-o rw,allow_other,dev,suid /mnt/tcpfs");
+	done(&a, &o);
+	/* one word: the mount point, wherever it stands */
+	const char *one[] = {"tcpfs", "-o", "tun=t1", "/mnt/x", "-f", NULL};
+	assert_int_equal(parse(one, &a, &o), 0);
+	assert_string_equal(o.val[OPT_TUN], "t1");
+	assert_string_equal(left(&a), "-f /mnt/x");
+	done(&a, &o);
+}
+
+/* An option tcpfs does not know stays, so that libfuse refuses it by name;
+ * a bad value is refused by options_config(). */
+static void test_refused(void **state)
+{
+	(void)state;
+	struct fuse_args a;
+	struct options o;
+	struct tcpfs_config cfg;
+	const char *argv[] = {"tcpfs", "/mnt", "-o", "bogus=1,mtu=99", NULL};
+	assert_int_equal(parse(argv, &a, &o), 0);
+	assert_string_equal(left(&a), "-o bogus=1 /mnt");
+	options_config_default(&cfg);
+	assert_int_equal(options_config(&o, &cfg), -1);
+	done(&a, &o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_long_forms),
+		cmocka_unit_test(test_every_option_as_o),
+		cmocka_unit_test(test_mount_helper),
+		cmocka_unit_test(test_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
