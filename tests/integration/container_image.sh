@@ -246,6 +246,10 @@ fi
 # podman stop: the daemon unmounts, and the unmount reaches the host and the
 # workload; started again, its new mount reaches both (no dead mount left)
 pm stop -t 10 "tcpfs-$TAG" >/dev/null || fail "podman stop the host-wide daemon"
+# 0, not 137: no copy of the mount (the workload's follows it, rslave) kept
+# the daemon alive until podman killed it
+assert_eq 0 "$(pm inspect -f '{{.State.ExitCode}}' "tcpfs-$TAG")" \
+	"podman stop: the daemon unmounts and exits by itself"
 if wait_until 10 bash -c "! test -d '$D/kernel'"; then
 	pass "podman stop: the mount is gone from the host"
 else
