@@ -32,6 +32,7 @@
 #include "tcpfs/loop.h"
 #include "tcpfs/procpid.h"
 #include "tcpfs/tundrv.h"
+#include "upgrade.h"
 
 /* How long to keep polling the FUSE device after a request. */
 #define POLL_NS 50000
@@ -72,15 +73,9 @@ static int enter_netns(const char *spec)
 	return ret;
 }
 
-/* A daemon killed without unmounting leaves "Transport endpoint is not
- * connected" behind: detach that mount so we can mount again. */
-static void clean_stale_mount(const char *mnt)
+/* Detach the mount on MNT: as root directly, else through fusermount3. */
+static void detach(const char *mnt)
 {
-	struct stat st;
-
-	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
-		return;
-	tlog(LOG_NOTICE, "%s: stale mount of a dead daemon, detaching it", mnt);
 	if (umount2(mnt, MNT_DETACH) == 0)
 		return;
 	pid_t pid = fork();
@@ -91,6 +86,18 @@ static void clean_stale_mount(const char *mnt)
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
+}
+
+/* A daemon killed without unmounting leaves "Transport endpoint is not
+ * connected" behind: detach that mount so we can mount again. */
+static void clean_stale_mount(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
+		return;
+	tlog(LOG_NOTICE, "%s: stale mount of a dead daemon, detaching it", mnt);
+	detach(mnt);
 }
 
 static uint64_t now_ns(void)
@@ -129,6 +136,7 @@ struct daemon {
 	struct fuse_buf fbuf;
 	int sfd;
 	int ret;
+	bool upgrade; /* UPGRADE_SIGNAL came */
 };
 
 static void on_fuse(void *arg)
@@ -145,8 +153,11 @@ static void on_signal(void *arg)
 {
 	struct daemon *d = arg;
 	struct signalfd_siginfo si;
-	if (read(d->sfd, &si, sizeof(si)) > 0)
-		tlog(LOG_INFO, "signal %u: unmounting", si.ssi_signo);
+	if (read(d->sfd, &si, sizeof(si)) <= 0)
+		return;
+	d->upgrade = si.ssi_signo == UPGRADE_SIGNAL;
+	tlog(LOG_INFO, "signal %u: %s", si.ssi_signo,
+	     d->upgrade ? "upgrading" : "unmounting");
 	fuse_session_exit(d->se);
 }
 
@@ -158,12 +169,13 @@ static int signal_fd(void)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, UPGRADE_SIGNAL);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Serve until unmounted or signalled. */
+/* Serve until unmounted or signalled: 1 for an upgrade, else 0 or -errno. */
 static int run(struct loop *loop, struct fuse_session *se)
 {
 	struct daemon d = {.se = se, .sfd = signal_fd()};
@@ -184,7 +196,7 @@ static int run(struct loop *loop, struct fuse_session *se)
 	loop_del(loop, d.sfd);
 	free(d.fbuf.mem);
 	close(d.sfd);
-	return d.ret;
+	return d.ret < 0 ? d.ret : d.upgrade;
 }
 
 /* The daemon's parts, built in main() and freed in reverse. */
@@ -308,8 +320,42 @@ static bool fuse_options_ok(const struct fuse_args *args)
 	return se != NULL;
 }
 
+/* Mount SE on MNT and become a daemon, or, in a new image of an upgrade,
+ * take over the old image's mount (already there, already a daemon). */
+static int start(struct fuse_session *se, struct fs *fs,
+		 const struct fuse_cmdline_opts *cmd, bool adopting)
+{
+	if (adopting)
+		return upgrade_adopt(se, fs);
+	clean_stale_mount(cmd->mountpoint);
+	if (fuse_session_mount(se, cmd->mountpoint) != 0)
+		return -1;
+	if (upgrade_watch(se) < 0 || fuse_daemonize(cmd->foreground) != 0) {
+		fuse_session_unmount(se);
+		return -1;
+	}
+	return 0;
+}
+
+/* Upgrade: hand the connection to a new image of the daemon (upgrade.h).
+ * Returns only if no image could be executed: -errno. */
+static int upgrade(struct fuse_session *se, struct parts *p, struct loop *loop)
+{
+	int saved = upgrade_save(se, p->fs);
+	if (saved < 0) {
+		tlog(LOG_ERR, "upgrade: cannot save the state: %s",
+		     strerror(-saved));
+		return saved;
+	}
+	unbuild(p); /* the engine resets its connections, frees its TUN */
+	*p = (struct parts){0};
+	loop_free(loop);
+	return upgrade_exec(se, saved);
+}
+
 int main(int argc, char *argv[])
 {
+	bool adopting = upgrade_begin(argv);
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = {0};
 	struct options opt = {0};
@@ -349,8 +395,9 @@ int main(int argc, char *argv[])
 		     strerror(errno));
 		goto out_args;
 	}
-	if (!fuse_options_ok(&args) ||
-	    (opt.val[OPT_NETNS] && enter_netns(opt.val[OPT_NETNS]) < 0))
+	/* a new image of an upgrade is in the namespace the old one entered */
+	if (!fuse_options_ok(&args) || (opt.val[OPT_NETNS] && !adopting &&
+					enter_netns(opt.val[OPT_NETNS]) < 0))
 		goto out_args;
 
 	struct loop *loop = loop_new();
@@ -363,17 +410,23 @@ int main(int argc, char *argv[])
 		fuse_session_new(&args, &fs_ops, sizeof(fs_ops), parts.fs);
 	if (!se)
 		goto out_fs;
-	clean_stale_mount(cmd.mountpoint);
-	if (fuse_session_mount(se, cmd.mountpoint) != 0)
-		goto out_session;
-	if (!cmd.foreground)
+	if (!cmd.foreground) /* before start() daemonizes */
 		log_detach();
-	if (fuse_daemonize(cmd.foreground) != 0)
-		goto out_unmount;
-	tlog(LOG_INFO, "mounted on %s", cmd.mountpoint);
-	ret = run(loop, se) < 0;
-out_unmount:
-	fuse_session_unmount(se);
+	if (start(se, parts.fs, &cmd, adopting) < 0)
+		goto out_session;
+	tlog(LOG_INFO,
+	     adopting ? "upgraded: serving %s again" : "mounted on %s",
+	     cmd.mountpoint);
+	int r = run(loop, se);
+	if (r == 1) {
+		r = upgrade(se, &parts, loop);
+		loop = NULL;
+	}
+	ret = r < 0;
+	if (adopting) /* libfuse did not mount it: it does not unmount it */
+		detach(cmd.mountpoint);
+	else
+		fuse_session_unmount(se);
 out_session:
 	fuse_session_destroy(se);
 out_fs:

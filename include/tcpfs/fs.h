@@ -17,6 +17,7 @@
 /* Most kinds a filesystem serves. */
 #define FS_KINDS_MAX 4
 
+struct buf;
 struct events;
 struct fs;
 
@@ -40,6 +41,30 @@ void fs_free(struct fs *fs);
  * \param st: the style, copied
  */
 void fs_ladder_style(struct fs *fs, const struct ladder_style *st);
+/**
+ * fs_quiesce - answer every request that waits, before an upgrade
+ * \param fs: the filesystem; a waiting connect is answered ECONNRESET (the
+ *            engine's connections are reset), a write that took bytes that
+ *            many, every other read or write ESTALE; pollers are woken.
+ *            Served nothing after this, the process may exec.
+ */
+void fs_quiesce(struct fs *fs);
+/**
+ * fs_save - what a new image needs to go on serving the same mount
+ * \param fs: the filesystem
+ * \param b: appended to: the inode numbers of the connection directories
+ *           the kernel knows, with their lookup counts; b->err on ENOMEM
+ */
+void fs_save(const struct fs *fs, struct buf *b);
+/**
+ * fs_restore - take over from the filesystem that fs_save() saved
+ * \param fs: a new filesystem, that has served nothing yet
+ * \param p: what fs_save() wrote, LEN bytes
+ * Returns 0: the kernel's inode numbers mean what they meant, and files
+ * opened before answer ESTALE (their fh belong to the old process);
+ * -EINVAL if P is malformed or of another version, -ENOMEM.
+ */
+int fs_restore(struct fs *fs, const void *p, size_t len);
 /* The operations to pass to fuse_session_new() with FS as userdata. */
 extern const struct fuse_lowlevel_ops fs_ops;
 

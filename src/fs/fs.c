@@ -63,6 +63,7 @@ struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds)
 	memcpy(fs->kinds, kinds, (size_t)nkinds * sizeof(*kinds));
 	fs->nkinds = nkinds;
 	fs->handles.prev = fs->handles.next = &fs->handles;
+	fs->epoch = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	ladder_style_default(&fs->ladder);
 	return fs;
@@ -204,6 +205,13 @@ static void reply_entry(fuse_req_t req, const struct stat *st, uint64_t gen)
 static uid_t caller(fuse_req_t req)
 {
 	return fuse_req_ctx(req)->uid;
+}
+
+/* What rendering a row for REQ's caller needs of FS. */
+static struct files_env env_of(struct fs *fs, fuse_req_t req)
+{
+	return (struct files_env){fs->kinds, fs->nkinds, &fs->ladder,
+				  caller(req)};
 }
 
 /* ---- lookup, forget, getattr ---- */
@@ -389,19 +397,41 @@ static int list_dir(struct fs *fs, fuse_ino_t ino, struct buf *list)
 	return list->err;
 }
 
+/* An open file's fh is its handle's address, tagged in the top byte with
+ * the filesystem's epoch: an upgrade (fs_restore()) starts a new epoch, so
+ * a file opened before it is told from one of ours and is stale (user
+ * addresses fit in 56 bits: 47 or 56 on x86-64, 52 on arm64). */
+#define FH_EPOCH_SHIFT 56
+
+static uint64_t fh_of(struct fs *fs, struct handle *h)
+{
+	return (uint64_t)(uintptr_t)h | (uint64_t)fs->epoch << FH_EPOCH_SHIFT;
+}
+
+/* A file opened before an upgrade: read afresh, or ESTALE (as NFS says of
+ * a handle its server no longer knows) where that cannot be. */
+static struct handle stale = {.type = H_STALE};
+
+/* The handle of open file FI: NULL if none (fh 0), else &stale or ours. */
+static struct handle *handle_of(struct fs *fs, struct fuse_file_info *fi)
+{
+	if (!fi->fh)
+		return NULL;
+	if (fi->fh >> FH_EPOCH_SHIFT != fs->epoch)
+		return &stale;
+	return (struct handle *)(uintptr_t)(fi->fh &
+					    ((UINT64_C(1) << FH_EPOCH_SHIFT) -
+					     1));
+}
+
 static struct snap *snap_open(struct fs *fs, struct fuse_file_info *fi)
 {
 	struct snap *s = calloc(1, sizeof(*s));
 	if (s) {
 		fs_hold(fs, &s->h, H_SNAP);
-		fi->fh = (uintptr_t)s;
+		fi->fh = fh_of(fs, &s->h);
 	}
 	return s;
-}
-
-static struct handle *handle_of(struct fuse_file_info *fi)
-{
-	return (struct handle *)(uintptr_t)fi->fh;
 }
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -415,30 +445,29 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_open(req, fi);
 }
 
-static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+#define DIR_HDR (sizeof(uint64_t) + sizeof(uint32_t))
+
+/* The position of the record after the one at POS in LIST. */
+static size_t dir_next(const struct buf *list, size_t pos)
 {
-	struct buf *list = &((struct snap *)handle_of(fi))->b;
-	if (off == 0) {
-		buf_free(list);
-		int err = list_dir(fs_of(req), ino, list);
-		if (err < 0) {
-			fuse_reply_err(req, -err);
-			return;
-		}
-	}
+	return pos + DIR_HDR + strlen(list->p + pos + DIR_HDR) + 1;
+}
+
+/* Answer a readdir of SIZE bytes with LIST's records from the one at POS. */
+static void reply_dir(fuse_req_t req, const struct buf *list, size_t size,
+		      size_t pos)
+{
 	char *out = malloc(size);
 	if (!out) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	size_t used = 0, pos = (size_t)off;
-	const size_t hdr = sizeof(uint64_t) + sizeof(uint32_t);
-	while (pos + hdr < list->len) {
+	size_t used = 0;
+	while (pos + DIR_HDR < list->len) {
 		struct stat st = {0};
 		uint32_t mode;
-		const char *name = list->p + pos + hdr;
-		size_t next = pos + hdr + strlen(name) + 1;
+		const char *name = list->p + pos + DIR_HDR;
+		size_t next = dir_next(list, pos);
 		memcpy(&st.st_ino, list->p + pos, sizeof(uint64_t));
 		memcpy(&mode, list->p + pos + sizeof(uint64_t), sizeof(mode));
 		st.st_mode = mode;
@@ -453,12 +482,43 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(out);
 }
 
-static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
+/* A directory opened before an upgrade has no snapshot here: list it
+ * again at each readdir, from the first record at OFF or after (the
+ * listing may have changed: never from the middle of a record). */
+static void readdir_stale(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  size_t off)
 {
-	(void)ino;
-	handle_drop(fs_of(req), handle_of(fi));
-	fuse_reply_err(req, 0);
+	struct buf list = {0};
+	size_t pos = 0;
+	int err = list_dir(fs_of(req), ino, &list);
+	if (err < 0) {
+		fuse_reply_err(req, -err);
+		return;
+	}
+	while (pos < off && pos + DIR_HDR < list.len)
+		pos = dir_next(&list, pos);
+	reply_dir(req, &list, size, pos);
+	buf_free(&list);
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fs_of(req), fi);
+	if (h->type == H_STALE) {
+		readdir_stale(req, ino, size, (size_t)off);
+		return;
+	}
+	struct buf *list = &((struct snap *)h)->b;
+	if (off == 0) {
+		buf_free(list);
+		int err = list_dir(fs_of(req), ino, list);
+		if (err < 0) {
+			fuse_reply_err(req, -err);
+			return;
+		}
+	}
+	reply_dir(req, list, size, (size_t)off);
 }
 
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -507,7 +567,7 @@ static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	waitq_init(&ef->lane);
 	fs_hold(fs, &ef->h, H_EVENTS);
-	fi->fh = (uintptr_t)ef;
+	fi->fh = fh_of(fs, &ef->h);
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fuse_reply_open(req, fi);
@@ -552,7 +612,7 @@ static void stream_open(fuse_req_t req, struct conn_at *a, int r,
 	waitq_init(&st->lanes[0]);
 	waitq_init(&st->lanes[1]);
 	fs_hold(fs_of(req), &st->h, H_STREAM);
-	fi->fh = (uintptr_t)st;
+	fi->fh = fh_of(fs_of(req), &st->h);
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fuse_reply_open(req, fi);
@@ -594,8 +654,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = 0;
 	if (acc != O_WRONLY) {
 		struct snap *s = snap_open(fs, fi);
-		struct files_env env = {fs->kinds, fs->nkinds, &fs->ladder,
-					caller(req)};
+		struct files_env env = env_of(fs, req);
 		err = s ? files_render(&env, a.k, r, &a.c, &s->b) : -ENOMEM;
 		if (err < 0) {
 			if (s)
@@ -607,23 +666,52 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/* Answer a read of SIZE bytes at OFF of B. */
+static void reply_snap(fuse_req_t req, const struct buf *b, size_t size,
+		       off_t off)
+{
+	size_t n = (size_t)off < b->len ? b->len - (size_t)off : 0;
+	fuse_reply_buf(req, n ? b->p + off : NULL, n < size ? n : size);
+}
+
+/* A connection's file opened before an upgrade: a value file is rendered
+ * again at each read; a stream, events or clone is gone: ESTALE. */
+static void read_stale(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
+{
+	struct fs *fs = fs_of(req);
+	struct buf b = {0};
+	struct conn_at a;
+	struct stat st;
+	int r = node_row(ino);
+	int err = ino >= NODE_FIXED && r >= 0 ? conn_stat(fs, ino, &a, &st) :
+						-ESTALE;
+	if (!err && files_stream(a.k, r))
+		err = -ESTALE;
+	struct files_env env = env_of(fs, req);
+	if (!err)
+		err = files_render(&env, a.k, r, &a.c, &b);
+	if (err < 0)
+		fuse_reply_err(req, -err);
+	else
+		reply_snap(req, &b, size, off);
+	buf_free(&b);
+}
+
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct handle *h = handle_of(fi);
+	struct handle *h = handle_of(fs_of(req), fi);
 	(void)ino;
 	if (!h) {
 		fuse_reply_err(req, EBADF);
+	} else if (h->type == H_STALE) {
+		read_stale(req, ino, size, off);
 	} else if (h->type == H_EVENTS) {
 		park_events(fs_of(req), req, (struct evfile *)h, size);
 	} else if (h->type == H_STREAM) {
 		park_read(fs_of(req), req, (struct stream *)h, size);
 	} else {
-		struct buf *snap = &((struct snap *)h)->b;
-		size_t n = (size_t)off < snap->len ? snap->len - (size_t)off :
-						     0;
-		fuse_reply_buf(req, n ? snap->p + off : NULL,
-			       n < size ? n : size);
+		reply_snap(req, &((struct snap *)h)->b, size, off);
 	}
 }
 
@@ -631,10 +719,14 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct handle *h = handle_of(fi);
+	struct handle *h = handle_of(fs, fi);
 	struct conn_at a;
 	struct stat st;
 	(void)off;
+	if (h && h->type == H_STALE) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	if (h && h->type == H_STREAM) {
 		park_write(fs, req, (struct stream *)h, data, size);
 		return;
@@ -654,17 +746,24 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	struct handle *h = handle_of(fs_of(req), fi);
 	(void)ino;
-	if (handle_of(fi))
-		handle_drop(fs_of(req), handle_of(fi));
+	if (h && h->type != H_STALE)
+		handle_drop(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
 static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
-	struct handle *h = handle_of(fi);
+	struct handle *h = handle_of(fs_of(req), fi);
 	(void)ino;
+	if (h && h->type == H_STALE) { /* wake it to read: ESTALE */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLERR);
+		return;
+	}
 	if (h && h->type == H_STREAM) {
 		struct stream *st = (struct stream *)h;
 		struct waitq *wq = NULL;
@@ -699,7 +798,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.setattr = fs_setattr,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
-	.releasedir = fs_releasedir,
+	.releasedir = fs_release,
 	.open = fs_open,
 	.read = fs_read,
 	.write = fs_write,
@@ -707,3 +806,48 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.rmdir = fs_rmdir,
 	.poll = fs_poll,
 };
+
+/* ---- upgrades ---- */
+
+/* What fs_save() writes: a version, the epoch, then the nodes. */
+#define SAVE_VERSION 1
+
+struct saved_fs {
+	uint32_t version;
+	uint32_t epoch;
+};
+
+void fs_save(const struct fs *fs, struct buf *b)
+{
+	struct saved_fs h = {SAVE_VERSION, fs->epoch};
+	buf_add(b, &h, sizeof(h));
+	nodes_save(fs->nodes, b);
+}
+
+/* The index of the kind whose directory NAME ("DIR/NAME") is in, or -1. */
+static int kind_of(void *arg, const char *name)
+{
+	struct fs *fs = arg;
+	size_t n = strcspn(name, "/");
+	for (int i = 0; i < fs->nkinds; i++)
+		if (strlen(fs->kinds[i].dir) == n &&
+		    strncmp(name, fs->kinds[i].dir, n) == 0)
+			return i;
+	return -1;
+}
+
+int fs_restore(struct fs *fs, const void *p, size_t len)
+{
+	struct saved_fs h;
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, p, sizeof(h));
+	if (h.version != SAVE_VERSION || h.epoch == 0 || h.epoch > UINT8_MAX)
+		return -EINVAL;
+	int err = nodes_load(fs->nodes, (const char *)p + sizeof(h),
+			     len - sizeof(h), kind_of, fs);
+	if (err < 0)
+		return err;
+	fs->epoch = h.epoch == UINT8_MAX ? 1 : (uint8_t)(h.epoch + 1);
+	return 0;
+}

@@ -29,7 +29,7 @@ _Static_assert(INO_FIXED0 + FS_KINDS_MAX * KIND_FIXED_MAX <= NODE_FIXED,
 /* What an open file holds (fi->fh), or a parked request: on the list of
  * the filesystem's handles, so that what the kernel never releases (a mount
  * detached while files were open) is freed at exit all the same. */
-enum handle_type { H_SNAP, H_EVENTS, H_STREAM, H_PARKED };
+enum handle_type { H_SNAP, H_EVENTS, H_STREAM, H_PARKED, H_STALE };
 
 struct handle {
 	struct handle *prev, *next;
@@ -44,6 +44,7 @@ struct fs {
 	struct timespec mounted;
 	struct ladder_style ladder; /* how ladder files are drawn */
 	struct handle handles;	    /* list head */
+	uint8_t epoch; /* tags the fh of what it opens (fs.c), never 0 */
 };
 
 /* An open file served from a rendering taken at open. */

@@ -1,9 +1,11 @@
 /* Connection directory nodes: slots by inode, a hash by name. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "node.h"
+#include "tcpfs/buf.h"
 
 #define NONE UINT32_MAX
 #define NBUCKET 4096
@@ -61,12 +63,9 @@ struct node *nodes_find(struct nodes *t, const char *name)
 	return NULL;
 }
 
-static int take_slot(struct nodes *t, uint32_t *out)
+/* One more slot, empty, at the end; -1 if out of memory. */
+static int grow(struct nodes *t)
 {
-	if (t->nfree) {
-		*out = t->freelist[--t->nfree];
-		return 0;
-	}
 	if (t->nslot == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		struct node **s = realloc(t->slot, cap * sizeof(*s));
@@ -78,20 +77,26 @@ static int take_slot(struct nodes *t, uint32_t *out)
 		t->freelist = f;
 		t->cap = cap;
 	}
-	t->slot[t->nslot] = NULL;
-	*out = (uint32_t)t->nslot++;
+	t->slot[t->nslot++] = NULL;
 	return 0;
 }
 
-struct node *nodes_add(struct nodes *t, const char *name)
+static int take_slot(struct nodes *t, uint32_t *out)
 {
-	struct node *n = nodes_find(t, name);
-	uint32_t i;
-	if (n)
-		return n;
-	if (strlen(name) >= NODE_NAME_MAX || take_slot(t, &i) < 0)
-		return NULL;
-	n = calloc(1, sizeof(*n) + strlen(name) + 1);
+	if (t->nfree) {
+		*out = t->freelist[--t->nfree];
+		return 0;
+	}
+	if (grow(t) < 0)
+		return -1;
+	*out = (uint32_t)t->nslot - 1;
+	return 0;
+}
+
+/* A new node NAME in free slot I, which it leaves if out of memory. */
+static struct node *place(struct nodes *t, uint32_t i, const char *name)
+{
+	struct node *n = calloc(1, sizeof(*n) + strlen(name) + 1);
 	if (!n) {
 		t->freelist[t->nfree++] = i;
 		return NULL;
@@ -104,6 +109,17 @@ struct node *nodes_add(struct nodes *t, const char *name)
 	t->bucket[b] = i;
 	t->slot[i] = n;
 	return n;
+}
+
+struct node *nodes_add(struct nodes *t, const char *name)
+{
+	struct node *n = nodes_find(t, name);
+	uint32_t i;
+	if (n)
+		return n;
+	if (strlen(name) >= NODE_NAME_MAX || take_slot(t, &i) < 0)
+		return NULL;
+	return place(t, i, name);
 }
 
 struct node *nodes_get(struct nodes *t, uint64_t ino)
@@ -136,4 +152,104 @@ void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n)
 	free(node);
 	t->slot[i] = NULL;
 	t->freelist[t->nfree++] = i;
+}
+
+/* A saved node: ino, nlookup, gen (u64 each, host order: the same machine
+ * reads it), the lengths (u16) of its name and of its err text, the name,
+ * the err text. */
+struct saved {
+	uint64_t ino, nlookup, gen;
+	uint16_t len, errlen;
+} __attribute__((packed));
+
+void nodes_save(const struct nodes *t, struct buf *b)
+{
+	for (size_t i = 0; i < t->nslot; i++) {
+		const struct node *n = t->slot[i];
+		if (!n)
+			continue;
+		struct saved r = {
+			n->ino, n->nlookup, n->gen, (uint16_t)strlen(n->name),
+			(uint16_t)(n->err ? strnlen(n->err, TCPFS_ERR_MAX - 1) :
+					    0)};
+		buf_add(b, &r, sizeof(r));
+		buf_add(b, n->name, r.len);
+		buf_add(b, n->err, r.errlen);
+	}
+}
+
+/* Take free slot I out of the free list, the table grown to hold it. */
+static int claim(struct nodes *t, uint32_t i)
+{
+	while (t->nslot <= i) {
+		if (grow(t) < 0)
+			return -ENOMEM;
+		t->freelist[t->nfree++] = (uint32_t)t->nslot - 1;
+	}
+	if (t->slot[i])
+		return -EINVAL;
+	for (size_t k = t->nfree;
+	     k-- > 0;) /* the last, when loading in order */
+		if (t->freelist[k] == i) {
+			t->freelist[k] = t->freelist[--t->nfree];
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* Restore saved node R named NAME with error text ERR (R->errlen bytes),
+ * unless KIND_OF has no kind for it. */
+static int load_one(struct nodes *t, const struct saved *r, const char *name,
+		    const char *err_text,
+		    int (*kind_of)(void *arg, const char *name), void *arg)
+{
+	uint64_t slot = (r->ino >> NODE_FILE_BITS) - 1;
+	int kind = kind_of(arg, name);
+	if (r->ino < NODE_FIXED || node_row(r->ino) != -1 ||
+	    slot >= NODE_LOAD_SLOTS || nodes_find(t, name))
+		return -EINVAL;
+	if (kind < 0)
+		return 0;
+	int err = claim(t, (uint32_t)slot);
+	struct node *n = err ? NULL : place(t, (uint32_t)slot, name);
+	if (!n)
+		return err ? err : -ENOMEM;
+	n->nlookup = r->nlookup;
+	n->gen = r->gen;
+	n->kind = kind;
+	if (r->errlen) {
+		if (!(n->err = calloc(1, TCPFS_ERR_MAX)))
+			return -ENOMEM;
+		memcpy(n->err, err_text, r->errlen);
+	}
+	if (t->gen < r->gen)
+		t->gen = r->gen;
+	return 0;
+}
+
+int nodes_load(struct nodes *t, const char *p, size_t len,
+	       int (*kind_of)(void *arg, const char *name), void *arg)
+{
+	char name[NODE_NAME_MAX];
+	struct saved r;
+	while (len) {
+		if (len < sizeof(r))
+			return -EINVAL;
+		memcpy(&r, p, sizeof(r));
+		size_t whole = sizeof(r) + r.len + r.errlen;
+		if (r.len == 0 || r.len >= NODE_NAME_MAX ||
+		    r.errlen >= TCPFS_ERR_MAX || len < whole)
+			return -EINVAL;
+		memcpy(name, p + sizeof(r), r.len);
+		name[r.len] = 0;
+		if (strlen(name) != r.len)
+			return -EINVAL;
+		int err = load_one(t, &r, name, p + sizeof(r) + r.len, kind_of,
+				   arg);
+		if (err < 0)
+			return err;
+		p += whole;
+		len -= whole;
+	}
+	return 0;
 }

@@ -18,6 +18,8 @@
 #define NODE_MAX_FILES ((1 << NODE_FILE_BITS) - 1)
 /* Longest name, NUL included: "DIR/NAME" of a connection directory. */
 #define NODE_NAME_MAX 160
+/* Most slots a loaded table may use (a bound on what a saved one asks). */
+#define NODE_LOAD_SLOTS (1u << 24)
 
 struct node {
 	uint64_t ino;
@@ -31,6 +33,7 @@ struct node {
 };
 
 struct nodes;
+struct buf;
 
 /* An empty table. */
 struct nodes *nodes_new(void);
@@ -45,6 +48,16 @@ struct node *nodes_add(struct nodes *t, const char *name);
 struct node *nodes_get(struct nodes *t, uint64_t ino);
 /* Drop N lookups of INO (a directory or one of its files). */
 void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n);
+/* Append every node of T, with its err text, to B (B->err on ENOMEM), for
+ * nodes_load(). */
+void nodes_save(const struct nodes *t, struct buf *b);
+/* Add the nodes saved in P (LEN bytes, from nodes_save()) to T, each at
+ * its inode, with its lookup count, generation and err; KIND_OF(ARG, NAME) gives
+ * a node's kind, or -1 to leave it out (the kernel's lookups of it then
+ * get ENOENT). 0, -EINVAL if P is malformed or clashes with a node of T,
+ * or -ENOMEM; on error T holds what was loaded so far. */
+int nodes_load(struct nodes *t, const char *p, size_t len,
+	       int (*kind_of)(void *arg, const char *name), void *arg);
 /* Row of file inode INO within its directory, or -1 for the directory. */
 static inline int node_row(uint64_t ino)
 {

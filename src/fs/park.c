@@ -286,3 +286,41 @@ void park_stream_close(struct stream *st)
 		fuse_pollhandle_destroy(st->ph);
 	st->ph = NULL;
 }
+
+/* ---- before an upgrade ---- */
+
+/* Answer parked request P for good: a connect ECONNRESET (the engine's
+ * connections are reset), a write that took bytes that many, the rest
+ * ESTALE, what their open file gives after the upgrade. */
+static void end_parked(struct parked *p)
+{
+	if (p->try == try_connect)
+		fuse_reply_err(p->req, ECONNRESET);
+	else if (p->done)
+		fuse_reply_write(p->req, p->done);
+	else
+		fuse_reply_err(p->req, ESTALE);
+	p->lane = NULL; /* the others of its lane go too, not try */
+	finish(p);
+}
+
+void fs_quiesce(struct fs *fs)
+{
+	bool more = true;
+	while (more) {
+		more = false;
+		for (struct handle *h = fs->handles.next; h != &fs->handles;
+		     h = h->next)
+			if (h->type == H_PARKED) {
+				end_parked((struct parked *)h);
+				more = true;
+				break;
+			}
+	}
+	for (struct handle *h = fs->handles.next; h != &fs->handles;
+	     h = h->next) {
+		struct stream *st = (struct stream *)h;
+		if (h->type == H_STREAM && st->ph) /* to poll again: stale */
+			poll_woken(&st->pw);
+	}
+}

@@ -244,6 +244,98 @@ static void test_connect_waits(void **state)
 	harness_fini(&h);
 }
 
+/* The first name a readdir answered, or "" */
+static void first_name(fuse_req_t req, char *out, size_t len)
+{
+	uint32_t nl = 0;
+	if (req->reply == FAKE_BUF && req->len >= 24)
+		memcpy(&nl, req->buf + 16, 4);
+	snprintf(out, len, "%.*s", (int)nl, nl ? req->buf + 24 : "");
+}
+
+/* readdir of directory INO at OFF through FI, as root. */
+static fuse_req_t op_readdir(struct harness *h, fuse_ino_t ino,
+			     struct fuse_file_info *fi, off_t off)
+{
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.readdir(req, ino, 4096, off, fi);
+	return req;
+}
+
+/* Before an upgrade, what waits is answered: a connect ECONNRESET, reads
+ * ESTALE. The new filesystem keeps the inode numbers; a value file opened
+ * before is rendered again at each read, a stream opened before reads
+ * ESTALE, and both are released without harm. */
+static void test_upgrade(void **state)
+{
+	(void)state;
+	struct harness h, h2;
+	struct buf b = {0};
+	fuse_ino_t pipe, note = 0;
+	int err;
+	harness_init(&h, 1);
+	struct fuse_file_info pfi = open_pipe(&h, &pipe);
+	struct fuse_file_info efi =
+		open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
+	fuse_ino_t ctl = ino_of(&h, "fake/c0/ctl");
+	struct fuse_file_info cfi = open_as(&h, ctl, O_WRONLY, 1000, &err);
+	note = ino_of(&h, "fake/c0/note");
+	struct fuse_file_info nfi = open_as(&h, note, O_RDONLY, 1000, &err);
+	fuse_ino_t dir = ino_of(&h, "fake");
+	fuse_req_t o = fake_req(h.fs, 0);
+	fs_ops.opendir(o, dir, &o->fi);
+	struct fuse_file_info dfi = o->fi;
+	fake_free(o);
+	fuse_req_t r = op_read(&h, pipe, &pfi, 10, 0);
+	fuse_req_t e = op_read(&h, INO_EVENTS_T, &efi, 4096, 0);
+	fuse_req_t c = op_write(&h, ctl, &cfi, "connect 10.0.0.1:80", 1000);
+	assert_int_equal(r->replies + e->replies + c->replies, 0);
+	fs_quiesce(h.fs);
+	assert_int_equal(r->err, ESTALE);
+	assert_int_equal(e->err, ESTALE);
+	assert_int_equal(c->err, ECONNRESET);
+	assert_int_equal(r->replies + e->replies + c->replies, 3);
+	fs_save(h.fs, &b);
+	assert_int_equal(b.err, 0);
+
+	harness_init(&h2, 1);
+	assert_int_equal(fs_restore(h2.fs, b.p, b.len), 0);
+	fuse_req_t g = op_getattr(&h2, note, 0);
+	assert_int_equal(g->reply, FAKE_ATTR); /* the old inode, known */
+	assert_int_equal(ino_of(&h2, "fake/c0/note"), note);
+	fuse_req_t old = op_read(&h2, note, &nfi, 10, 0);
+	assert_int_equal(old->reply, FAKE_BUF); /* rendered again */
+	fuse_req_t oldp = op_read(&h2, pipe, &pfi, 10, 0);
+	assert_int_equal(oldp->err, ESTALE);
+	/* a directory opened before: listed again, from a record's start */
+	char name[32];
+	fuse_req_t d = op_readdir(&h2, dir, &dfi, 0);
+	first_name(d, name, sizeof(name));
+	assert_string_equal(name, ".");
+	fake_free(d);
+	d = op_readdir(&h2, dir, &dfi, 5); /* inside ".": from ".." */
+	first_name(d, name, sizeof(name));
+	assert_string_equal(name, "..");
+	fake_free(d);
+	d = fake_req(h2.fs, 0);
+	fs_ops.releasedir(d, dir, &dfi);
+	assert_int_equal(d->err, 0);
+	fake_free(d);
+	op_release(&h2, note, &nfi); /* not ours: nothing freed */
+	op_release(&h2, pipe, &pfi);
+	struct fuse_file_info fresh = open_as(&h2, note, O_RDONLY, 1000, &err);
+	fuse_req_t ok = op_read(&h2, note, &fresh, 10, 0);
+	assert_int_equal(ok->reply, FAKE_BUF);
+	op_release(&h2, note, &fresh);
+	assert_int_equal(fs_restore(h2.fs, b.p, 3), -EINVAL);
+	fuse_req_t all[] = {r, e, c, g, old, oldp, ok};
+	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+		fake_free(all[i]);
+	buf_free(&b);
+	harness_fini(&h2);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_many_pollers),
 		cmocka_unit_test(test_events_read_waits),
 		cmocka_unit_test(test_connect_waits),
+		cmocka_unit_test(test_upgrade),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
