@@ -112,9 +112,20 @@ umount_under() {
 	awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo |
 		sort -r | while read -r m; do umount -l "$m"; done
 }
+# remove_containers: every container of this test. podman 4.3's rm -a may
+# try a container before the one that joined its network (--network
+# container:) and give up on it ("has dependent containers"): go again.
+remove_containers() {
+	local i
+	for ((i = 0; i < 3; i++)); do
+		[ -n "$(pm ps -aq)" ] || return 0
+		pm rm -f -t 0 -a
+	done
+	[ -z "$(pm ps -aq)" ]
+}
 # The containers go first, then what podman left mounted in $PM; the images
 # go with $WORK.
-at_exit "pm rm -f -t 0 -a; umount_under '$PM'"
+at_exit "remove_containers; umount_under '$PM'"
 
 # base NAME ARG: import the cached base as localhost/NAME:$TAG
 base() {
@@ -304,6 +315,10 @@ assert_match '^[0-9]+$' "$(indbg cat /run/tcpfs/engine/clone 2>&1)" \
 	"debug form: the engine runs in web's namespace"
 assert_ok "debug form: its TUN device is in web's namespace" \
 	nsenter -n -t "$WEB_PID" ip link show tcpfs0 >/dev/null
+
+# nothing of the test's containers is left running
+assert_ok "every container removed" remove_containers >/dev/null 2>&1
+assert_fails "web's process is gone" kill -0 "$WEB_PID" 2>/dev/null
 
 log "whole test: $(($(date +%s) - CONTAINER_T0)) s (imports ${T_IMPORT} s, build ${T_BUILD} s)"
 finish
