@@ -17,7 +17,10 @@ PACKAGES=(
 	iproute2 nftables python3 socat netcat-openbsd curl tshark procps util-linux
 	clang valgrind libbpf-dev bpftool
 	man-db systemd
+	podman runc mmdebstrap python3-yaml
 )
+# podman, runc (crun 1.8 cannot run on hybrid cgroups), mmdebstrap: the
+# container image test; python3-yaml: the deploy/k8s manifests' test.
 
 say() { printf 'setup: %s\n' "$*"; }
 
