@@ -19,6 +19,7 @@ enum ctl_verb {
 	CTL_SHUTDOWN,  /* shutdown: close the sending side */
 	CTL_KEEPALIVE, /* keepalive [SECONDS] */
 	CTL_NODELAY,   /* nodelay on|off */
+	CTL_TIMEOUT,   /* timeout SECONDS: the user timeout (0: default) */
 };
 
 struct ctl_cmd {

@@ -63,7 +63,7 @@ struct tcp_config {
 	tcp_time rto_min, rto_max, rto_initial;
 	tcp_time delack;	/* delayed ACK, at most 40 ms */
 	unsigned syn_retries;	/* connect gives up: ETIMEDOUT */
-	tcp_time user_timeout;	/* R2: give up retransmitting (0 = off) */
+	tcp_time user_timeout;	/* R2: connections' default (0 = off) */
 	unsigned max_conns;	/* every connection, listeners included */
 	unsigned max_half_open; /* SYN_RECEIVED in total */
 	unsigned backlog_max;	/* cap on listen()'s backlog */
@@ -165,6 +165,14 @@ void tcp_free(struct tcp_engine *e, uint32_t id, tcp_time now);
  * (ON). Return 0, or -ENOENT: no connection ID. */
 int tcp_set_keepalive(struct tcp_engine *e, uint32_t id, tcp_time idle);
 int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on);
+/* ID's user timeout (RFC 9293 §3.8.3 (d), MUST-21; RFC 5482):
+ * when no new data has been acknowledged for US µs while some (or a SYN,
+ * a FIN) is outstanding, the connection is reset and fails with
+ * ETIMEDOUT; counted from when it went out with nothing else
+ * outstanding, or from the latest ACK of new data. 0: the default,
+ * 15 retransmission timeouts (and --syn-retries for a SYN). A listener
+ * passes it on. Returns 0, or -ENOENT: no connection ID. */
+int tcp_set_user_timeout(struct tcp_engine *e, uint32_t id, tcp_time us);
 /* Readiness of a connection, as poll(2) sees a socket. */
 enum {
 	TCP_READY_IN = 0x01,  /* data or EOF to read; listener: to accept */
@@ -184,8 +192,10 @@ long tcp_writable(struct tcp_engine *e, uint32_t id);
 struct tcp_info_snap {
 	enum tcp_state state;
 	struct wire_ep local, remote;
-	int error; /* errno it closed with, 0 if none */
+	int error;	 /* errno it closed with, 0 if none */
+	const char *why; /* the error in words, or NULL; static */
 	bool listener;
+	tcp_time user_timeout; /* µs, 0: the default (see above) */
 	uint32_t iss, irs;
 	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rcv_nxt, rcv_wnd;

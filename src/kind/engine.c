@@ -6,6 +6,7 @@
  * from tcp_dispatch() after every loop round) announces state changes on
  * the events hub and wakes the connection's wait queue; a timer frees
  * connections closed longer than the reap time. */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -124,8 +125,9 @@ static void announce(struct engine *e, struct edir *ec, int state)
 		events_say(e->events, "%s %s -> %s", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state));
 	if (state == TCP_CLOSED && i.error && !ec->err[0])
-		snprintf(ec->err, sizeof(ec->err), "closed: %s",
-			 strerror(i.error));
+		snprintf(ec->err, sizeof(ec->err), "closed: %s%s%s",
+			 strerror(i.error), i.why ? ": " : "",
+			 i.why ? i.why : "");
 	ec->state = state;
 	ec->idle_since = state == TCP_CLOSED ? tundrv_now() : 0;
 	if (state == TCP_CLOSED)
@@ -290,17 +292,21 @@ static int parse_switch(const char *arg, bool *on)
 	return *on || strcmp(arg, "off") == 0 ? 0 : -EINVAL;
 }
 
-/* SECONDS of idle before keepalive probes, 0 for off; default 2 hours. */
-static int parse_seconds(const struct ctl_cmd *cmd, tcp_time *us)
+/* SECONDS (0 to a week) of the command's argument, in µs; without one,
+ * DEF. */
+static int parse_seconds(const struct ctl_cmd *cmd, tcp_time def, tcp_time *us)
 {
 	char *end;
 	if (cmd->argc == 0) {
-		*us = 7200 * 1000000ull;
+		*us = def;
 		return 0;
 	}
 	unsigned long sec = strtoul(cmd->argv[0], &end, 10);
 	*us = (tcp_time)sec * 1000000;
-	return *cmd->argv[0] && !*end && sec <= 86400 * 7 ? 0 : -EINVAL;
+	return isdigit((unsigned char)*cmd->argv[0]) && !*end &&
+			       sec <= 86400 * 7 ?
+		       0 :
+		       -EINVAL;
 }
 
 /* Ports below 1024 are root's, as with bind(2) (CAP_NET_BIND_SERVICE of
@@ -388,13 +394,20 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	case CTL_HANGUP:
 		err = tcp_abort(tcp, id, now);
 		break;
-	case CTL_KEEPALIVE:
-		if (parse_seconds(cmd, &us) < 0)
+	case CTL_KEEPALIVE: /* idle seconds; without one, 2 hours */
+	case CTL_TIMEOUT:
+		if (parse_seconds(
+			    cmd,
+			    cmd->verb == CTL_KEEPALIVE ? 7200 * 1000000ull : 0,
+			    &us) < 0)
 			return kind_fail(c, -EINVAL,
-					 "keepalive: '%s' is not a "
-					 "number of seconds (0 to 604800)",
+					 "%s: '%s' is not a number of seconds "
+					 "(0 to 604800)",
+					 ctl_verb_name(cmd->verb),
 					 cmd->argv[0]);
-		err = tcp_set_keepalive(tcp, id, us);
+		err = cmd->verb == CTL_KEEPALIVE ?
+			      tcp_set_keepalive(tcp, id, us) :
+			      tcp_set_user_timeout(tcp, id, us);
 		break;
 	case CTL_NODELAY:
 		if (parse_switch(cmd->argv[0], &on) < 0)
@@ -465,12 +478,22 @@ static int render_trace(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-enum { ROW_DATA, ROW_LISTEN, ROW_TRACE };
+/* The user timeout in seconds, 0 for the default. */
+static int render_timeout(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "%llu\n",
+		   (unsigned long long)(info_of(c)->user_timeout / 1000000));
+	return out->err;
+}
+
+enum { ROW_DATA, ROW_LISTEN, ROW_TRACE, ROW_TIMEOUT, ROW_N };
 
 static const struct kind_file engine_files[] = {
 	[ROW_DATA] = {"data", 0600, true, NULL, NULL},
 	[ROW_LISTEN] = {"listen", 0400, true, is_listener, NULL},
 	[ROW_TRACE] = {"trace", 0400, false, NULL, render_trace},
+	[ROW_TIMEOUT] = {"timeout", 0444, false, NULL, render_timeout},
 };
 
 static int stream_open(void *k, const struct kind_conn *c, int r, void **s)
@@ -581,7 +604,7 @@ static void engine_drop(void *k);
 
 static const struct kind_ops engine_ops = {
 	.files = engine_files,
-	.nfiles = 3,
+	.nfiles = ROW_N,
 	.fixed = engine_fixed,
 	.nfixed = 1,
 	.list = engine_list,

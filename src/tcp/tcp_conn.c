@@ -34,7 +34,8 @@ struct tcp_conn *tcp_conn_new(struct tcp_engine *e)
 	c->tr_pinning = true;
 	c->heap_idx = SIZE_MAX;
 	c->deadline = c->t_rtx = c->t_persist = c->t_delack = c->t_keep =
-		c->t_wait = c->t_pto = c->rtx_start = TCP_NEVER;
+		c->t_wait = c->t_pto = c->una_time = TCP_NEVER;
+	c->user_timeout = e->cfg.user_timeout;
 	c->sndq.cap = e->cfg.sndbuf;
 	c->rcvq.cap = e->cfg.rcvbuf;
 	c->cc = e->cfg.cc == TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;

@@ -165,6 +165,8 @@ int tcp_info_get(const struct tcp_engine *e, uint32_t id,
 	o->local = c->local;
 	o->remote = c->remote;
 	o->error = c->error;
+	o->why = c->why;
+	o->user_timeout = c->user_timeout;
 	o->listener = c->listener;
 	o->iss = c->iss;
 	o->irs = c->irs;

@@ -28,6 +28,14 @@ static bool own_dst(const struct tcp_engine *e, const struct wire_ep *d)
 	return a && !memcmp(a->a, d->a, sizeof(a->a));
 }
 
+/* SND.UNA moved on to ACK at NOW: the user timeout starts again while
+ * data is outstanding, and stops when none is. */
+static void una_advance(struct tcp_conn *c, uint32_t ack, tcp_time now)
+{
+	c->snd_una = ack;
+	c->una_time = ack == c->snd_max ? TCP_NEVER : now;
+}
+
 /* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)); one MSS after a lost
  * SYN (RFC 6298 §5.7). */
 static void init_cwnd(struct tcp_conn *c)
@@ -100,7 +108,7 @@ static void syn_sent_input(struct tcp_engine *e, struct tcp_conn *c,
 		tcp_send_syn(e, c, now);
 		return;
 	}
-	c->snd_una = s->ack;
+	una_advance(c, s->ack, now);
 	rtt_measure(e, c, s, now);
 	c->t_rtx = TCP_NEVER;
 	established(e, c, now);
@@ -179,11 +187,10 @@ static void ack_new(struct tcp_engine *e, struct tcp_conn *c,
 			tcp_event(e, c, TCP_EV_WRITABLE);
 		}
 	}
-	c->snd_una = s->ack;
+	una_advance(c, s->ack, now);
 	if (SEQ_LT(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	c->backoff = 0;
-	c->rtx_start = TCP_NEVER;
 	c->dupacks = 0;
 	if (!c->in_recovery)
 		c->cc->on_ack(c, acked, now);
@@ -219,7 +226,7 @@ static bool ack_input(struct tcp_engine *e, struct tcp_conn *c,
 		}
 		tcp_take_window(c, s);
 		rtt_measure(e, c, s, now);
-		c->snd_una = s->ack;
+		una_advance(c, s->ack, now);
 		c->t_rtx = TCP_NEVER;
 		established(e, c, now);
 	}

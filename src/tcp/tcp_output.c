@@ -144,6 +144,8 @@ static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		s.data = e->payload;
 		s.len = len;
 	}
+	if (tcp_seg_len(&s) && c->una_time == TCP_NEVER)
+		c->una_time = now; /* the user timeout counts from here */
 	tcp_trace_seg(e, c, '>', &s, now);
 	tcp_send_raw(e, &s);
 	c->n.segs_out++;
@@ -230,8 +232,6 @@ uint32_t tcp_send_range(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		c->rtt_seq = seq;
 		c->rtt_time = now;
 	}
-	if (c->rtx_start == TCP_NEVER && SEQ_LT(seq, c->snd_max))
-		c->rtx_start = now;
 	len = send_seg(e, c, seq, flags, data, now);
 	if (c->t_rtx == TCP_NEVER)
 		tcp_rtx_arm(e, c, now);

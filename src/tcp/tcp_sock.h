@@ -102,6 +102,7 @@ struct tcp_conn {
 	tcp_time deadline; /* earliest timer */
 	struct wire_ep local, remote;
 	int error;
+	const char *why; /* the error in words (a static string), or NULL */
 
 	/* Listener: backlog, half-open children, accept queue. */
 	struct tcp_conn *parent;
@@ -146,8 +147,13 @@ struct tcp_conn {
 	uint32_t rtt_seq;
 	tcp_time rtt_time;
 	unsigned backoff;
-	bool syn_lost;	    /* our SYN was retransmitted: IW of one segment */
-	tcp_time rtx_start; /* first unanswered retransmission (R2) */
+	bool syn_lost; /* our SYN was retransmitted: IW of one segment */
+	/* The user timeout (RFC 9293 §3.8.3 (d), MUST-21: R2 per connection;
+	 * RFC 5482): abort when no new data is acknowledged for USER_TIMEOUT
+	 * while some is outstanding, counted from UNA_TIME; 0: R2 is
+	 * TCP_R2_RTOS backoffs. UNA_TIME: when data (SYN, FIN) went out with
+	 * nothing else outstanding, or the latest ACK of new data. */
+	tcp_time user_timeout, una_time;
 	tcp_time t_rtx, t_persist, t_delack, t_keep, t_wait;
 	tcp_time t_pto; /* tail loss probe (RFC 8985 §7), with t_rtx only */
 	tcp_time keep_idle, last_rcv;

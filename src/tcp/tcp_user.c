@@ -328,3 +328,20 @@ int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on)
 	c->nodelay = on;
 	return 0;
 }
+
+int tcp_set_user_timeout(struct tcp_engine *e, uint32_t id, tcp_time us)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (!c)
+		return -ENOENT;
+	c->user_timeout = us;
+	/* Data outstanding already: a shorter timeout may end it sooner (a
+	 * past deadline at the next dispatch). A longer one leaves the timer
+	 * as it is: at worst it runs out early once and retransmits. */
+	if (c->t_rtx != TCP_NEVER && tcp_user_deadline(c) < c->t_rtx) {
+		c->t_rtx = tcp_user_deadline(c);
+		tcp_timers_update(e, c);
+	}
+	return 0;
+}
