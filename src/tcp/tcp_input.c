@@ -324,6 +324,23 @@ static bool takes_data(enum tcp_state st)
 	       st == TCP_FIN_WAIT_2;
 }
 
+/* RFC 9293 §3.6 (SHLD-2), RFC 1122 §4.2.2.13: new data after the user's
+ * CLOSE (not a shutdown) cannot be read by anyone: a RST tells the peer
+ * that it was lost, and the connection ends (Linux's TCPAbortOnData).
+ * Data below RCV.NXT (a retransmission) and a bare FIN go on as usual.
+ * True when C was reset. */
+static bool data_after_close(struct tcp_engine *e, struct tcp_conn *c,
+			     const struct wire_seg *s, tcp_time now)
+{
+	if (!c->orphan || !s->len || c->fin_rcvd || !takes_data(c->state) ||
+	    !SEQ_GT(s->seq + (uint32_t)s->len, c->rcv_nxt))
+		return false;
+	tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
+	c->why = "data arrived after close: the peer was reset";
+	tcp_conn_fail(e, c, ECONNABORTED, now);
+	return true;
+}
+
 /* Seventh and eighth: text, then FIN (possibly one that arrived out of
  * order and waited for the hole to fill). */
 static void text_fin_input(struct tcp_engine *e, struct tcp_conn *c,
@@ -415,6 +432,8 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 	c->last_rcv = now;
 	c->keep_sent = 0;
 	tcp_keep_arm(e, c, now);
+	if (data_after_close(e, c, s, now))
+		return;
 	text_fin_input(e, c, s, now);
 	/* RFC 5681 §4.2: out-of-order data gets its duplicate ACK at once,
 	 * one for each such segment, so that each SACKs its own island

@@ -203,7 +203,8 @@ long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
 		tcp_rx_read(e, c, n, now);
 		return n;
 	}
-	if (c->fin_rcvd)
+	/* after the peer's FIN, or the user's close: nothing more to read */
+	if (c->fin_rcvd || (c->orphan && !c->error))
 		return 0;
 	if (c->state == TCP_CLOSED || c->listener)
 		return c->error ? -c->error : -ENOTCONN;
@@ -249,23 +250,6 @@ int tcp_shutdown(struct tcp_engine *e, uint32_t id, tcp_time now)
 	return rc;
 }
 
-int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
-{
-	struct tcp_conn *c = tcp_conn_find(e, id);
-	int rc = 0;
-
-	if (!c)
-		return -ENOENT;
-	if (c->listener) {
-		tcp_listener_close(e, c, now);
-	} else if (c->state != TCP_CLOSED) {
-		c->orphan = true;
-		rc = do_shutdown(e, c, now);
-		tcp_fin_wait_2_timer(e, c, now); /* after a shutdown */
-	}
-	return rc;
-}
-
 /* RFC 9293 §3.10.5 ABORT. */
 static void do_abort(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
@@ -284,6 +268,29 @@ static void do_abort(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 		tcp_listener_close(e, c, now);
 	else if (c->state != TCP_CLOSED)
 		tcp_conn_fail(e, c, ECONNABORTED, now);
+}
+
+int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	int rc = 0;
+
+	if (!c)
+		return -ENOENT;
+	if (c->listener) {
+		tcp_listener_close(e, c, now);
+	} else if (c->rcvq.len && c->state != TCP_CLOSED) {
+		/* RFC 9293 §3.6 (SHLD-2), RFC 1122 §4.2.2.13: received data
+		 * nobody will read: a RST instead of a FIN says it was lost */
+		c->orphan = true;
+		do_abort(e, c, now);
+		c->why = "closed with data unread: the peer was reset";
+	} else if (c->state != TCP_CLOSED) {
+		c->orphan = true;
+		rc = do_shutdown(e, c, now);
+		tcp_fin_wait_2_timer(e, c, now); /* after a shutdown */
+	}
+	return rc;
 }
 
 int tcp_abort(struct tcp_engine *e, uint32_t id, tcp_time now)

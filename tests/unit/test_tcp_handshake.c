@@ -128,7 +128,7 @@ static void passive_open(void **state)
 
 /* The four-way close, active side: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT
  * -> (2 MSL) -> CLOSED, with data from the passive side between the
- * second and third segments. */
+ * second and third segments: a half-close (shutdown), so it is read. */
 static void close_active(void **state)
 {
 	struct harness *h = h_new(NULL);
@@ -138,7 +138,7 @@ static void close_active(void **state)
 	tcp_time t;
 
 	(void)state;
-	assert_int_equal(h_close(h, id, 1000), 0);
+	assert_int_equal(h_shutdown(h, id, 1000), 0);
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_1);
 	assert_int_equal(h_send(h, id, "x", 1, 1000), -EPIPE);
@@ -166,6 +166,71 @@ static void close_active(void **state)
 	assert_true(h->ev[id] & TCP_EV_CLOSED);
 	h_none(h);
 	assert_int_equal(tcp_dispatch(h->e, t), TCP_NEVER);
+	h_free(h);
+}
+
+/* RFC 9293 §3.6 (SHLD-2), RFC 1122 §4.2.2.13: after the user's close
+ * (not a shutdown) nobody reads: new data is answered with a RST and the
+ * connection ends; a retransmission of data already read is only
+ * acknowledged; reads after the close give end of file. */
+static void close_then_data(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	char buf[16];
+
+	(void)state;
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 1, "ab", 2, 500);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 500), 2);
+	h_drain(h);
+	assert_int_equal(h_close(h, id, 1000), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p + 2);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 1000), 0);
+	h_in(h, TCP_ACK, p + 2, iss + 2, NULL, 0, 2000);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 2, "ab", 2, 2500); /* old */
+	h_expect(h, TCP_ACK, iss + 2, p + 2);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	h_in(h, TCP_ACK | TCP_PSH, p + 2, iss + 2, "late data", 9, 3000);
+	h_expect(h, TCP_RST, iss + 2, 0);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ECONNABORTED);
+	assert_non_null(strstr(h_info(h, id).why, "after close"));
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 3000), -ECONNABORTED);
+	h_free(h);
+}
+
+/* ... and a close with received data still unread sends a RST, not a
+ * FIN (the same rule, as Linux's close(2)); a shutdown with unread data
+ * sends its FIN and reading goes on. */
+static void close_unread(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), id2;
+	char buf[16];
+
+	(void)state;
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 1, "unread", 6, 500);
+	h_drain(h);
+	assert_int_equal(h_close(h, id, 1000), 0);
+	h_expect(h, TCP_RST, iss + 1, 0);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_non_null(strstr(h_info(h, id).why, "unread"));
+
+	h->peer.port++;
+	id2 = h_client(h, &iss, 2000);
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 1, "unread", 6, 2500);
+	h_drain(h);
+	assert_int_equal(h_shutdown(h, id2, 3000), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p + 6);
+	h_in(h, TCP_ACK | TCP_PSH, p + 6, iss + 2, "more", 4, 3500);
+	assert_int_equal(h_recv(h, id2, buf, sizeof(buf), 3500), 10);
+	assert_memory_equal(buf, "unreadmore", 10);
+	assert_int_equal(h_state(h, id2), TCP_FIN_WAIT_2);
 	h_free(h);
 }
 
@@ -759,6 +824,8 @@ int main(void)
 		cmocka_unit_test(default_mss_ipv6),
 		cmocka_unit_test(passive_open),
 		cmocka_unit_test(close_active),
+		cmocka_unit_test(close_then_data),
+		cmocka_unit_test(close_unread),
 		cmocka_unit_test(close_passive),
 		cmocka_unit_test(half_close),
 		cmocka_unit_test(fin_wait_2_limit),
