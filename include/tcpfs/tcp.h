@@ -69,7 +69,10 @@ struct tcp_config {
 	unsigned backlog_max;	/* cap on listen()'s backlog */
 	unsigned trace_len;	/* trace entries kept per connection */
 	enum tcp_cc_algo cc;
-	uint64_t seed; /* ISN key, ports, SYN cookies */
+	/* The 128-bit secret key of ISNs (RFC 6528 §3: F is SipHash-2-4
+	 * under it), ephemeral ports (RFC 6056) and SYN cookies. The
+	 * daemon draws it from getrandom(); tests give a fixed one. */
+	uint64_t key[2];
 	/* Send one IP packet (headers built, checksums done). */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
 	/* Connection ID saw EVENTS (TCP_EV_*). Called only from
@@ -81,7 +84,8 @@ struct tcp_config {
 };
 
 /* Fill CFG with the defaults (Linux-like: rto_min 200 ms, msl 60 s, ...);
- * output, event, ctx and the addresses are left for the caller. */
+ * output, event, ctx, the addresses and the key (zero) are left for the
+ * caller. */
 void tcp_config_default(struct tcp_config *cfg);
 /* A new engine with a copy of CFG. Returns it, or NULL with errno
  * EINVAL: no output, or a value out of range (mss 64..65495, delack at

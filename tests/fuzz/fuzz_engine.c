@@ -99,7 +99,7 @@ static void setup(void)
 	struct tcp_config cfg;
 	tcp_config_default(&cfg);
 	ep4(&cfg.addr4, "198.18.0.2", 0);
-	cfg.seed = 1;
+	cfg.key[0] = 1;
 	cfg.output = on_output;
 	F = (typeof(F)){0};
 	F.now = 1000000;

@@ -35,7 +35,7 @@ void ep4(struct wire_ep *ep, uint8_t last, uint16_t port)
 	ep->port = port;
 }
 
-/* CFG NULL: defaults with seed 1. */
+/* CFG NULL: defaults with the key {1, 0}. */
 struct harness *h_new(const struct tcp_config *cfg)
 {
 	struct harness *h = calloc(1, sizeof(*h));
@@ -47,7 +47,7 @@ struct harness *h_new(const struct tcp_config *cfg)
 		h->cfg = *cfg;
 	} else {
 		tcp_config_default(&h->cfg);
-		h->cfg.seed = 1;
+		h->cfg.key[0] = 1;
 	}
 	ep4(&h->cfg.addr4, 1, 0);
 	h->cfg.output = h_output;
@@ -296,7 +296,7 @@ static struct tcp_engine *pair_engine(struct pair *p, enum memlink_side side,
 		tcp_config_default(&cfg);
 		cfg.msl = SEC;
 	}
-	cfg.seed = 7 + side;
+	cfg.key[0] = 7 + side;
 	ep4(&cfg.addr4, side == MEMLINK_A ? 1 : 2, 0);
 	ep6(&cfg.addr6, side == MEMLINK_A ? 1 : 2, 0);
 	cfg.output = memlink_output;

@@ -47,7 +47,7 @@ void h_output(void *ctx, const uint8_t *pkt, size_t len);
 void ep4(struct wire_ep *ep, uint8_t last, uint16_t port);
 void ep6(struct wire_ep *ep, uint8_t last, uint16_t port);
 /* An engine at 198.18.0.1 talking to a peer at 198.18.0.2:40000; CFG
- * NULL: defaults with seed 1. */
+ * NULL: defaults with the key {1, 0}. */
 struct harness *h_new(const struct tcp_config *cfg);
 void h_free(struct harness *h);
 /* Take (and check) every packet the engine sent so far. */

@@ -803,7 +803,7 @@ static void trace_short(void **state)
 
 	(void)state;
 	tcp_config_default(&cfg);
-	cfg.seed = 1;
+	cfg.key[0] = 1;
 	cfg.trace_len = 4;
 	h = h_new(&cfg);
 	id = h_client(h, &iss, 0);
