@@ -21,6 +21,13 @@
  * MUST-15): 536 for IPv4, 1220 for IPv6 (RFC 8200's 1280-byte minimum MTU
  * less 60 bytes of headers). */
 #define TCP_DEFAULT_MSS(family) ((family) == AF_INET6 ? 1220 : 536)
+/* The smallest send MSS the engine takes from a peer's MSS option: below
+ * it, 48 (Linux's tcp_min_snd_mss, CVE-2019-11479). A peer announcing
+ * less gets 48-byte segments (options included, RFC 6691): it must take
+ * 576-byte datagrams anyway (RFC 1122 §3.3.2, EMTU_R), and 48 leaves
+ * data room beside the largest options (40 bytes). Queues are byte
+ * rings, so small segments cost time, never memory per segment. */
+#define TCP_MIN_SND_MSS 48
 
 #define TCP_RTO_SYN_LOST 3000000ull /* RFC 6298 §5.7 */
 #define TCP_OOO_MAX 16	     /* out-of-order islands kept by the receiver */

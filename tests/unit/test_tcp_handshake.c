@@ -70,6 +70,100 @@ static void default_mss_ipv6(void **state)
 	h_free(h);
 }
 
+/* Send SIZE bytes on ID (Nagle off) and check every segment that goes:
+ * its data and options within MAX bytes (RFC 6691), its data within the
+ * effective MSS. The bytes that went. */
+static uint32_t sends_within(struct harness *h, int id, uint16_t max,
+			     tcp_time now)
+{
+	static const char big[4000];
+	uint32_t sent = 0;
+
+	tcp_set_nodelay(h->e, (uint32_t)id, true);
+	assert_int_equal(h_send(h, id, big, sizeof(big), now), sizeof(big));
+	while (h->n) {
+		struct wire_seg *s = h_next(h);
+
+		assert_true(s->len <= h_info(h, id).mss);
+		assert_true(s->len + wire_opts_len(&s->opt) <= max);
+		sent += (uint32_t)s->len;
+	}
+	return sent;
+}
+
+/* An active open to a peer whose SYN,ACK announces MSS (with
+ * timestamps: TS); ESTABLISHED, its SYN,ACK's ACK taken. */
+static int client_mss(struct harness *h, uint16_t mss, bool ts, tcp_time now)
+{
+	struct wire_opts o = {.has_mss = true, .mss = mss, .has_ts = ts};
+	int id = tcp_open(h->e);
+	uint32_t iss = h_syn_sent(h, id, now);
+
+	h_in_opt(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, 65535, NULL, 0, &o,
+		 now);
+	h_drain(h);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	return id;
+}
+
+/* RFC 9293 §3.7.1 (MUST-16), RFC 6691: a peer's MSS option of any size
+ * bounds what the engine sends (not only one of 64 or more): 63 is 63,
+ * not the 536 of no option; below 48 (Linux's tcp_min_snd_mss) the floor
+ * is 48. With timestamps the options come out of it. The same through a
+ * listener, and through a SYN cookie, whose smallest MSS is that floor. */
+static void tiny_mss(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_mss = true, .mss = 1};
+	int id, l;
+	uint32_t iss;
+
+	/* announced, timestamps, the effective MSS, the bound on the wire */
+	static const struct {
+		uint16_t ann;
+		bool ts;
+		uint16_t eff, max;
+	} t[] = {{63, false, 63, 63},
+		 {1, false, 48, 48},
+		 {100, true, 88, 100},
+		 {0, true, 36, 48}};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		h->peer.port++;
+		id = client_mss(h, t[k].ann, t[k].ts, 0);
+		assert_int_equal(h_info(h, id).mss, t[k].eff);
+		assert_int_equal(sends_within(h, id, t[k].max, 0),
+				 10 * t[k].eff); /* the initial window */
+	}
+	h->peer.port++;
+	l = tcp_open(h->e);
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1)->seq;
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 0);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	assert_int_equal(sends_within(h, id, 48, 0), 10 * 48);
+	h_free(h);
+
+	tcp_config_default(&cfg);
+	cfg.max_half_open = 0; /* every SYN gets a cookie */
+	h = h_new(&cfg);
+	l = tcp_open(h->e);
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
+	o.mss = 60;
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1)->seq;
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 0);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	assert_int_equal(h_info(h, id).mss, 48);
+	assert_true(sends_within(h, id, 60, 0) > 0);
+	h_free(h);
+}
+
 /* LISTEN -> SYN_RECEIVED -> ESTABLISHED: the server on the ACK. */
 static void passive_open(void **state)
 {
@@ -822,6 +916,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(active_open),
 		cmocka_unit_test(default_mss_ipv6),
+		cmocka_unit_test(tiny_mss),
 		cmocka_unit_test(passive_open),
 		cmocka_unit_test(close_active),
 		cmocka_unit_test(close_then_data),
