@@ -198,7 +198,9 @@ void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
 
 void tcp_conn_init_seq(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
-	c->iss = tcp_isn(e, &c->local, &c->remote, now);
+	c->iss = e->tw_iss_set ? e->tw_iss :
+				 tcp_isn(e, &c->local, &c->remote, now);
+	e->tw_iss_set = false;
 	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
 	c->snd_data = c->iss + 1;
 	c->rto = e->cfg.rto_initial;

@@ -446,6 +446,43 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 	tcp_conn_mark(e, c); /* dispatch sends data and at most one ACK */
 }
 
+/* RFC 6191 §2: a SYN newer than everything of C's incarnation: by its
+ * timestamp when both sides use them (by its sequence number on a tie),
+ * else by its sequence number. */
+static bool syn_newer(const struct tcp_conn *c, const struct wire_seg *s)
+{
+	if (c->ts_ok && s->opt.has_ts && s->opt.tsval != c->ts_recent)
+		return SEQ_GT(s->opt.tsval, c->ts_recent);
+	return SEQ_GT(s->seq, c->rcv_nxt);
+}
+
+/* A SYN for C in TIME_WAIT (RFC 9293 §3.6.1, MAY-2; RFC 6191): with a
+ * listener on the port, one newer than the old incarnation opens a new
+ * connection (with an ISS above the old one's, Linux's tw_isn) and C
+ * ends; an older one is dropped silently. False: no listener, or not a
+ * plain SYN: the usual TIME_WAIT rules apply. */
+static bool time_wait_syn(struct tcp_engine *e, struct tcp_conn *c,
+			  struct wire_seg *s, tcp_time now)
+{
+	static const struct wire_ep any;
+	struct tcp_conn *l;
+
+	if ((s->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+		return false;
+	l = tcp_lookup(e, &s->dst, &any);
+	if (!l || l->state != TCP_LISTEN)
+		return false;
+	tcp_trace_in(e, c, s, now);
+	if (!syn_newer(c, s))
+		return true;
+	e->tw_iss = c->snd_max + 65535 + 2;
+	e->tw_iss_set = true;
+	tcp_conn_end(e, c, now);
+	tcp_listen_input(e, l, s, now);
+	e->tw_iss_set = false;
+	return true;
+}
+
 void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)
 {
 	struct tcp_conn *c = NULL;
@@ -473,6 +510,10 @@ void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)
 		break;
 	case TCP_SYN_SENT:
 		syn_sent_input(e, c, s, now);
+		break;
+	case TCP_TIME_WAIT:
+		if (!time_wait_syn(e, c, s, now))
+			sync_input(e, c, s, now);
 		break;
 	default:
 		sync_input(e, c, s, now);

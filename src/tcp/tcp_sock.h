@@ -210,6 +210,10 @@ struct tcp_engine {
 	bool in_dispatch;
 	tcp_time now;	 /* the latest time a call brought */
 	uint64_t key[2]; /* SipHash key: ISNs, ports, cookies */
+	/* The ISS of the connection a SYN opens from TIME_WAIT (RFC 9293
+	 * §3.6.1): above the old one's, for the next tcp_conn_init_seq(). */
+	uint32_t tw_iss;
+	bool tw_iss_set;
 	uint32_t eph_next;
 	uint8_t pkt[65600];
 	uint8_t payload[65536];

@@ -328,6 +328,79 @@ static void close_unread(void **state)
 	h_free(h);
 }
 
+/* Server ID closes first and the peer's FIN (at P, timestamp TSV when
+ * TS) brings it to TIME_WAIT. */
+static void to_time_wait(struct harness *h, int id, uint32_t iss, uint32_t p,
+			 bool ts, uint32_t tsv)
+{
+	struct wire_opts o = {.has_ts = ts, .tsval = tsv};
+
+	assert_int_equal(h_close(h, id, 1000), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in_opt(h, TCP_FIN | TCP_ACK, p, iss + 2, 65535, NULL, 0, &o, 2000);
+	h_drain(h);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+}
+
+/* RFC 9293 §3.6.1 (MAY-2), RFC 6191: a SYN to a connection in TIME_WAIT
+ * whose port has a listener opens a new connection when its sequence
+ * number is above the old incarnation's (its ISS above the old one's,
+ * Linux's snd_nxt + 65537); an older one is dropped silently. */
+static void time_wait_reopen(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_server(h, &iss, 0), l = 1, id2;
+	struct wire_seg *s;
+
+	(void)state;
+	to_time_wait(h, id, iss, p, false, 0);
+	h_in(h, TCP_SYN, p, 0, NULL, 0, 3000); /* not newer: dropped */
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	h_in(h, TCP_SYN, p + 100000, 0, NULL, 0, 4000);
+	s = h_expect_flags(h, TCP_SYN | TCP_ACK, p + 100001);
+	assert_int_equal(s->seq, iss + 2 + 65537);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, 0);
+	h_in(h, TCP_ACK, p + 100001, iss + 2 + 65538, NULL, 0, 5000);
+	id2 = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id2 > 0 && id2 != id);
+	assert_int_equal(h_state(h, id2), TCP_ESTABLISHED);
+	h_free(h);
+}
+
+/* ... with timestamps the SYN's TSval decides (RFC 6191 §2): an older one
+ * is dropped whatever its sequence number, a newer one opens even with a
+ * lower sequence number. */
+static void time_wait_reopen_ts(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {
+		.has_mss = true, .mss = 1460, .has_ts = true, .tsval = 500};
+	uint32_t iss, p = PEER_ISS + 1;
+	int l = tcp_open(h->e), id;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, p)->seq;
+	o.tsval = 600;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 0);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	to_time_wait(h, id, iss, p, true, 700);
+	o.tsval = 650;
+	h_in_opt(h, TCP_SYN, p + 100000, 0, 65535, NULL, 0, &o, 3000);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	o.tsval = 800;
+	h_in_opt(h, TCP_SYN, PEER_ISS - 5000, 0, 65535, NULL, 0, &o, 4000);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS - 4999);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	h_free(h);
+}
+
 /* The passive side: CLOSE_WAIT (EOF, still sending) -> LAST_ACK ->
  * CLOSED. */
 static void close_passive(void **state)
@@ -921,6 +994,8 @@ int main(void)
 		cmocka_unit_test(close_active),
 		cmocka_unit_test(close_then_data),
 		cmocka_unit_test(close_unread),
+		cmocka_unit_test(time_wait_reopen),
+		cmocka_unit_test(time_wait_reopen_ts),
 		cmocka_unit_test(close_passive),
 		cmocka_unit_test(half_close),
 		cmocka_unit_test(fin_wait_2_limit),
