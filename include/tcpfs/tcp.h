@@ -94,7 +94,9 @@ struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg);
 /* Free the engine and every connection, sending nothing. */
 void tcp_engine_free(struct tcp_engine *e);
 
-/* One packet PKT of LEN bytes from the link at NOW. It changes state and
+/* One packet PKT of LEN bytes from the link at NOW: a TCP segment, or
+ * an ICMP or ICMPv6 error about one we sent (RFC 1122 §4.2.3.9, RFC 5927,
+ * RFC 1191 / 8201: see tcp_input.c). It changes state and
  * sends only what answers this one segment at once (RST, challenge ACK,
  * SYN,ACK, the duplicate ACK of out-of-order data); data and ACKs wait
  * for tcp_dispatch(), so that a batch of packets gets one ACK (RFC 9293
@@ -251,6 +253,7 @@ struct tcp_stats {
 	uint64_t in_pkts, out_pkts, drop_wire[WIRE_NERR];
 	uint64_t drop_no_conn, rst_sent, syn_cookies_sent, syn_dropped;
 	uint64_t challenge_acks, paws_drops;
+	uint64_t icmp_in, icmp_drops; /* ICMP errors taken, and not */
 	unsigned conns, half_open;
 };
 void tcp_stats_get(const struct tcp_engine *e, struct tcp_stats *out);

@@ -220,6 +220,14 @@ void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	e->st.in_pkts++;
 	e->now = now;
 	err = wire_parse(pkt, len, &s);
+	if (err == WIRE_NOT_TCP) {
+		struct wire_icmp ic;
+
+		if (wire_parse_icmp(pkt, len, &ic) == WIRE_OK) {
+			tcp_icmp_input(e, &ic, now);
+			return;
+		}
+	}
 	if (err != WIRE_OK) {
 		e->st.drop_wire[err < WIRE_NERR ? err : WIRE_SHORT]++;
 		return;

@@ -34,6 +34,7 @@ static void una_advance(struct tcp_conn *c, uint32_t ack, tcp_time now)
 {
 	c->snd_una = ack;
 	c->una_time = ack == c->snd_max ? TCP_NEVER : now;
+	c->soft_error = 0; /* the path works: an old ICMP error is stale */
 }
 
 /* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)); one MSS after a lost
@@ -518,4 +519,90 @@ void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)
 	default:
 		sync_input(e, c, s, now);
 	}
+}
+
+/* ---- ICMP errors ---- */
+
+/* The errno of an unreachable IC (Linux's icmp_err_convert); *HARD for
+ * protocol and port unreachable (RFC 1122 §4.2.3.9: codes 2-3; ICMPv6
+ * code 4). */
+static int unreach_errno(const struct wire_icmp *ic, bool *hard)
+{
+	bool v6 = ic->to.family == AF_INET6;
+
+	*hard = v6 ? ic->code == 4 : ic->code == 2 || ic->code == 3;
+	if (v6)
+		return ic->code == 0 ? ENETUNREACH :
+		       ic->code == 1 ? EACCES :
+		       ic->code == 4 ? ECONNREFUSED :
+				       EHOSTUNREACH;
+	return ic->code == 0 || ic->code == 6 || ic->code == 9 ? ENETUNREACH :
+	       ic->code == 2				       ? ENOPROTOOPT :
+	       ic->code == 3				       ? ECONNREFUSED :
+								 EHOSTUNREACH;
+}
+
+/* Destination unreachable. Soft errors never abort (RFC 1122 §4.2.3.9:
+ * MUST NOT); the latest is kept and is the error if the connection then
+ * times out (as Linux's sk_err_soft). A hard one ends a connect at once
+ * (RFC 1122: SHOULD abort); in a synchronized state it counts as soft,
+ * as RFC 5461 §4 advises and Linux does: a forged or transient one must
+ * not end a working connection. */
+static void icmp_unreach(struct tcp_engine *e, struct tcp_conn *c,
+			 const struct wire_icmp *ic, tcp_time now)
+{
+	bool hard;
+	int err = unreach_errno(ic, &hard);
+
+	if (hard && c->state == TCP_SYN_SENT) {
+		c->why = "an ICMP error said so";
+		tcp_conn_fail(e, c, err, now);
+		return;
+	}
+	c->soft_error = err;
+}
+
+/* Packet too big (RFC 1191 §6, RFC 8201 §4): the segments shrink to the
+ * path MTU (never below TCP_MIN_PMTU; an error without an MTU, from an
+ * old router, is ignored), and what went at the old size goes again now,
+ * without a congestion response (Linux's tcp_simple_retransmit): it was
+ * dropped for its size, not for congestion. */
+static void icmp_ptb(struct tcp_engine *e, struct tcp_conn *c, uint32_t mtu)
+{
+	uint32_t hdr = (c->local.family == AF_INET6 ? 40u : 20u) + 20u +
+		       (c->ts_ok ? 12u : 0u);
+
+	if (!mtu || c->state < TCP_ESTABLISHED)
+		return;
+	if (mtu < TCP_MIN_PMTU(c->local.family))
+		mtu = TCP_MIN_PMTU(c->local.family);
+	if (mtu - hdr >= c->mss)
+		return; /* not smaller: nothing to do (RFC 5927 §7.2) */
+	c->mss = (uint16_t)(mtu - hdr);
+	c->snd_nxt = c->high_rxt = c->snd_una;
+	c->rtt_timing = false; /* Karn */
+	tcp_conn_mark(e, c);
+}
+
+void tcp_icmp_input(struct tcp_engine *e, const struct wire_icmp *ic,
+		    tcp_time now)
+{
+	struct tcp_conn *c = NULL;
+
+	if (own_dst(e, &ic->to) && own_dst(e, &ic->src))
+		c = tcp_lookup(e, &ic->src, &ic->dst);
+	/* RFC 5927 §4.1: it must quote a segment of a connection of ours
+	 * still in flight: SND.UNA <= SEG.SEQ < SND.NXT (the highest sent) */
+	if (!c || c->listener || c->state == TCP_CLOSED ||
+	    c->remote.port != ic->dst.port ||
+	    memcmp(c->remote.a, ic->dst.a, sizeof(c->remote.a)) ||
+	    SEQ_LT(ic->seq, c->snd_una) || !SEQ_LT(ic->seq, c->snd_max)) {
+		e->st.icmp_drops++;
+		return;
+	}
+	e->st.icmp_in++;
+	if (ic->kind == WIRE_ICMP_PTB)
+		icmp_ptb(e, c, ic->mtu);
+	else
+		icmp_unreach(e, c, ic, now);
 }

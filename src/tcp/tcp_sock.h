@@ -28,6 +28,11 @@
  * data room beside the largest options (40 bytes). Queues are byte
  * rings, so small segments cost time, never memory per segment. */
 #define TCP_MIN_SND_MSS 48
+/* The smallest path MTU an ICMP error may set: IPv6's minimum link MTU
+ * (RFC 8200 §5, RFC 8201 §4), and for IPv4 Linux's min_pmtu (512 bytes of
+ * data and 40 of headers) rather than RFC 1191's 68, so that a forged
+ * error cannot shrink segments to a few bytes (RFC 5927 §7). */
+#define TCP_MIN_PMTU(family) ((family) == AF_INET6 ? 1280u : 552u)
 
 #define TCP_RTO_SYN_LOST 3000000ull /* RFC 6298 §5.7 */
 #define TCP_OOO_MAX 16	     /* out-of-order islands kept by the receiver */
@@ -110,6 +115,7 @@ struct tcp_conn {
 	struct wire_ep local, remote;
 	int error;
 	const char *why; /* the error in words (a static string), or NULL */
+	int soft_error;	 /* the latest ICMP error, told at a timeout */
 
 	/* Listener: backlog, half-open children, accept queue. */
 	struct tcp_conn *parent;

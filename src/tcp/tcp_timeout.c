@@ -22,7 +22,8 @@ static void give_up(struct tcp_engine *e, struct tcp_conn *c, const char *why,
 	if (c->state != TCP_SYN_SENT)
 		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
 	c->why = why;
-	tcp_conn_fail(e, c, ETIMEDOUT, now);
+	/* an ICMP error heard meanwhile says more (RFC 1122 §4.2.3.9) */
+	tcp_conn_fail(e, c, c->soft_error ? c->soft_error : ETIMEDOUT, now);
 }
 
 /* Why R2 was reached, for give_up(). */

@@ -4,11 +4,17 @@
 #  - the user timeout (RFC 9293 §3.8.3 (d), MUST-21; RFC 5482): `timeout 2`
 #    on a connection whose data the host never acknowledges (nft drops what
 #    the engine sends) ends it within about 2 s with ETIMEDOUT, the reason
-#    in err; the `timeout` file shows it, 0 by default.
+#    in err; the `timeout` file shows it, 0 by default;
+#  - path MTU discovery (RFC 1191, RFC 1122 §4.2.3.9): with --nat, a server
+#    in another namespace behind a link of MTU 1280 (its own side 1500, so
+#    it announces MSS 1460): the host answers the engine's 1500-byte
+#    packets with ICMP "fragmentation needed", the engine lowers its MSS to
+#    1228 (1280 less headers and timestamps) and an upload of 300 kB arrives byte-exact (without it, a black
+#    hole: the connection would time out).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
-need_cmd ip nft unshare
+need_cmd ip nft unshare socat sysctl
 enter_netns "$@"
 need_tcpfs
 
@@ -39,5 +45,32 @@ assert_state 0 "$n" CLOSED "the user timeout ends the connection"
 assert_match "timed out.*user timeout" "$(get "$n" err)" "err says the user timeout ran out"
 assert_eq ETIMEDOUT "$(fsop read "$E/$n/data")" "a read of data: ETIMEDOUT"
 nft delete table inet rfc
+stop_tcpfs
+
+# --- path MTU discovery through --nat
+NS=tcpfs-pmtu-$$
+netns_add "$NS"
+ip link add pv0 type veth peer name pv1 || die "cannot add a veth pair"
+ip link set pv1 netns "$NS" || die "veth into $NS"
+ip addr add 198.18.0.1/24 dev pv0 && ip link set pv0 mtu 1280 up || die "pv0"
+ip -n "$NS" addr add 198.18.0.2/24 dev pv1 && ip -n "$NS" link set pv1 up || die "pv1"
+head -c 300000 /dev/urandom >"$WORK/up.bin"
+bg ip netns exec "$NS" socat -u TCP4-LISTEN:9000,reuseaddr "OPEN:$WORK/up.got,creat,trunc"
+sink=$BG
+wait_until 10 eval "ip netns exec $NS ss -tlnH 'sport = :9000' | grep -q ." || die "no sink in $NS"
+eng_start --nat --msl=0.2
+eng_clone
+n=$N
+ctl_ok "$n" "connect 198.18.0.2:9000"
+assert_eq 1448 "$(get "$n" mss)" "the sink announced MSS 1460 (its side of the link is 1500; 12 go to timestamps)"
+timeout -k 1 20 dd if="$WORK/up.bin" of="$E/$n/data" bs=64k status=none
+assert_eq 0 $? "300 kB written"
+ctl_ok "$n" close
+wait_until 20 eval "! kill -0 $sink 2>/dev/null" || true
+cmp -s "$WORK/up.bin" "$WORK/up.got" && pass "300 kB arrived byte-exact over the 1280-byte path" ||
+	fail "the upload over the 1280-byte path: $(stat -c %s "$WORK/up.got" 2>&1) bytes of 300000 arrived"
+assert_eq 1228 "$(get "$n" mss)" "ICMP fragmentation needed lowered the MSS to 1280 - 40 - 12"
+assert_state 10 "$n" CLOSED "the connection closes"
+assert_eq "" "$(get "$n" err)" "without an error"
 
 eng_finish

@@ -76,8 +76,55 @@ struct wire_seg *h_next(struct harness *h)
 	assert_true(h->n > 0);
 	h->head = (h->head + 1) % H_QUEUE;
 	h->n--;
-	assert_int_equal(wire_parse(h->q[i], h->qlen[i], &h->last), WIRE_OK);
+	memcpy(h->last_raw, h->q[i], h->qlen[i]);
+	h->last_rawlen = h->qlen[i];
+	assert_int_equal(wire_parse(h->last_raw, h->last_rawlen, &h->last),
+			 WIRE_OK);
 	return &h->last;
+}
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+void h_icmp(struct harness *h, uint8_t type, uint8_t code, uint32_t rest,
+	    size_t qlen, tcp_time now)
+{
+	bool v6 = h->me.family == AF_INET6;
+	size_t ip = v6 ? 40 : 20, mlen = 8 + qlen;
+	uint8_t pkt[H_PKT] = {0}, *m = pkt + ip;
+	uint32_t sum = 0;
+
+	assert_true(qlen <= h->last_rawlen && ip + mlen <= sizeof(pkt));
+	if (v6) {
+		pkt[0] = 0x60;
+		put16(pkt + 4, (uint32_t)mlen);
+		pkt[6] = 58;
+		pkt[7] = 64;
+		memcpy(pkt + 8, h->peer.a, 16);
+		pkt[8 + 15] = 0xfe; /* a router on the way */
+		memcpy(pkt + 24, h->me.a, 16);
+		sum = wire_csum_add(0, pkt + 8, 32) + 58 + (uint32_t)mlen;
+	} else {
+		pkt[0] = 0x45;
+		put16(pkt + 2, (uint32_t)(ip + mlen));
+		pkt[8] = 64;
+		pkt[9] = 1;
+		memcpy(pkt + 12, h->peer.a, 4);
+		pkt[12 + 3] = 254;
+		memcpy(pkt + 16, h->me.a, 4);
+		put16(pkt + 10, wire_csum_fold(wire_csum_add(0, pkt, 20)));
+	}
+	m[0] = type;
+	m[1] = code;
+	put16(m + 4, rest >> 16);
+	put16(m + 6, rest);
+	memcpy(m + 8, h->last_raw, qlen);
+	put16(m + 2, wire_csum_fold(wire_csum_add(sum, m, mlen)));
+	tcp_input(h->e, pkt, ip + mlen, now);
+	tcp_dispatch(h->e, now);
 }
 
 void h_none(struct harness *h)
