@@ -47,6 +47,7 @@ enum {
 	TCP_EV_WRITABLE = 0x08,	   /* send buffer space freed */
 	TCP_EV_ACCEPT = 0x10,	   /* a listener has a connection to accept */
 	TCP_EV_CLOSED = 0x20,	   /* reached CLOSED; error in info.error */
+	TCP_EV_URGENT = 0x40, /* urgent data arrived, none was pending */
 };
 
 enum tcp_cc_algo { TCP_CC_CUBIC, TCP_CC_NEWRENO };
@@ -216,6 +217,10 @@ struct tcp_info_snap {
 	uint64_t retrans_segs, fast_retrans, rto_timeouts, dup_acks;
 	uint64_t ooo_segs, challenge_acks;
 	unsigned accept_q; /* listener: established, not accepted */
+	/* Urgent data (RFC 9293 §3.8.5, MUST-33): bytes from the next one
+	 * to read up to the peer's urgent pointer (some may not have arrived
+	 * yet); 0: none pending. It is delivered inline (RFC 6093 §6). */
+	uint32_t urgent;
 };
 
 /* Snapshot of ID into OUT. Returns 0, or -ENOENT: no connection ID. */

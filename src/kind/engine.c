@@ -144,6 +144,8 @@ static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
 	int state = (events & TCP_EV_STATE) ? tcp_state(tcp_of(e), id) : -1;
 	if (state >= 0 && state != (int)ec->state)
 		announce(e, ec, state);
+	if (events & TCP_EV_URGENT) /* RFC 9293 MUST-32: told at once */
+		events_say(e->events, "%s urgent data", ec->label);
 	waitq_wake(&ec->wq);
 }
 
@@ -487,13 +489,22 @@ static int render_timeout(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-enum { ROW_DATA, ROW_LISTEN, ROW_TRACE, ROW_TIMEOUT, ROW_N };
+/* Bytes of urgent data not yet read (RFC 9293 MUST-33), 0 for none. */
+static int render_urgent(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "%u\n", info_of(c)->urgent);
+	return out->err;
+}
+
+enum { ROW_DATA, ROW_LISTEN, ROW_TRACE, ROW_TIMEOUT, ROW_URGENT, ROW_N };
 
 static const struct kind_file engine_files[] = {
 	[ROW_DATA] = {"data", 0600, true, NULL, NULL},
 	[ROW_LISTEN] = {"listen", 0400, true, is_listener, NULL},
 	[ROW_TRACE] = {"trace", 0400, false, NULL, render_trace},
 	[ROW_TIMEOUT] = {"timeout", 0444, false, NULL, render_timeout},
+	[ROW_URGENT] = {"urgent", 0444, false, NULL, render_urgent},
 };
 
 static int stream_open(void *k, const struct kind_conn *c, int r, void **s)

@@ -185,6 +185,7 @@ int tcp_info_get(const struct tcp_engine *e, uint32_t id,
 	TCP_COUNTERS(COPY)
 #undef COPY
 	o->accept_q = c->aq_len;
+	o->urgent = tcp_rx_urgent_left(c);
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /* Segment arrival, RFC 9293 §3.10.7: SYN-SENT, then the synchronized
- * states in the RFC's order: sequence number, RST, SYN, ACK, (URG
- * ignored), text, FIN; LISTEN is tcp_listen.c's. With RFC 5961 (blind
+ * states in the RFC's order: sequence number, RST, SYN, ACK, URG, text,
+ * FIN; LISTEN is tcp_listen.c's. With RFC 5961 (blind
  * attacks), RFC 7323 (PAWS) and RFC 5681's duplicate ACKs. It changes
  * state and marks the connection; it sends only what answers one
  * segment (RST, challenge ACK, SYN,ACK, a duplicate ACK). */
@@ -435,6 +435,8 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 	tcp_keep_arm(e, c, now);
 	if (data_after_close(e, c, s, now))
 		return;
+	if (takes_data(c->state) && !c->fin_rcvd)
+		tcp_rx_urgent(e, c, s);
 	text_fin_input(e, c, s, now);
 	/* RFC 5681 §4.2: out-of-order data gets its duplicate ACK at once,
 	 * one for each such segment, so that each SACKs its own island

@@ -144,6 +144,10 @@ struct tcp_conn {
 	int nooo;
 	uint32_t ooo_last; /* start of the latest OOO arrival (RFC 2018) */
 	bool fin_rcvd, fin_ooo;
+	/* RCV.UP (RFC 9293 §3.10.7.4 sixth): the sequence number after the
+	 * peer's urgent data, valid once URG_SEEN. */
+	uint32_t rcv_up;
+	bool urg_seen;
 	uint32_t rcv_fin_seq;
 	uint32_t ts_recent;
 	tcp_time ts_recent_time;

@@ -5,6 +5,10 @@
 #    on a connection whose data the host never acknowledges (nft drops what
 #    the engine sends) ends it within about 2 s with ETIMEDOUT, the reason
 #    in err; the `timeout` file shows it, 0 by default;
+#  - urgent data (RFC 9293 §3.8.5, RFC 6093): a kernel client sends "ab"
+#    then "!" with MSG_OOB to an engine listener: the engine reads "ab!"
+#    inline, `urgent` counts what is left up to the pointer, and events
+#    says "engine/N urgent data" (MUST-32);
 #  - path MTU discovery (RFC 1191, RFC 1122 §4.2.3.9): with --nat, a server
 #    in another namespace behind a link of MTU 1280 (its own side 1500, so
 #    it announces MSS 1460): the host answers the engine's 1500-byte
@@ -45,6 +49,29 @@ assert_state 0 "$n" CLOSED "the user timeout ends the connection"
 assert_match "timed out.*user timeout" "$(get "$n" err)" "err says the user timeout ran out"
 assert_eq ETIMEDOUT "$(fsop read "$E/$n/data")" "a read of data: ETIMEDOUT"
 nft delete table inet rfc
+
+# --- urgent data, from a kernel client
+events_start
+eng_clone
+l=$N
+ctl_ok "$l" "announce 7070"
+timeout -k 1 10 "$PY" -c '
+import socket, time
+s = socket.create_connection(("'"$ENG4"'", 7070))
+s.send(b"ab")
+time.sleep(0.3)
+s.send(b"!", socket.MSG_OOB)
+time.sleep(3)' &
+client=$!
+m=$(timeout -k 1 5 cat "$E/$l/listen")
+[[ $m =~ ^[0-9]+$ ]] || die "no connection from listen: '$m'"
+wait_until 5 eval "[ \"\$(get $m urgent)\" != 0 ]"
+assert_eq 3 "$(get "$m" urgent)" "urgent: 3 bytes up to the pointer (ab and the urgent !)"
+wait_until 5 eval "grep -q 'engine/$m urgent data' '$EVENTS'"
+assert_match "engine/$m urgent data" "$(cat "$EVENTS")" "events: urgent data (MUST-32)"
+assert_eq "ab!" "$(timeout -k 1 5 head -c 3 "$E/$m/data")" "the urgent byte is read inline, in order"
+assert_eq 0 "$(get "$m" urgent)" "urgent: 0 once read"
+wait "$client"
 stop_tcpfs
 
 # --- path MTU discovery through --nat
