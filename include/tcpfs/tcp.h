@@ -47,7 +47,7 @@ enum {
 	TCP_EV_WRITABLE = 0x08,	   /* send buffer space freed */
 	TCP_EV_ACCEPT = 0x10,	   /* a listener has a connection to accept */
 	TCP_EV_CLOSED = 0x20,	   /* reached CLOSED; error in info.error */
-	TCP_EV_URGENT = 0x40, /* urgent data arrived, none was pending */
+	TCP_EV_URGENT = 0x40,	   /* urgent data arrived, none was pending */
 };
 
 enum tcp_cc_algo { TCP_CC_CUBIC, TCP_CC_NEWRENO };
@@ -180,6 +180,14 @@ int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on);
  * 15 retransmission timeouts (and --syn-retries for a SYN). A listener
  * passes it on. Returns 0, or -ENOENT: no connection ID. */
 int tcp_set_user_timeout(struct tcp_engine *e, uint32_t id, tcp_time us);
+/* Set F of ID's packets to V from now on: the IPv4 TTL or IPv6 hop limit
+ * (RFC 1122 §3.2.1.7: configurable; 0: the default, 64), or the TOS or
+ * traffic class (RFC 1122 §4.2.4.2, RFC 2474: DSCP << 2; the 2 ECN bits
+ * are the engine's, RFC 3168, and are cleared). A listener passes them
+ * on. Returns 0, or -ENOENT: no connection ID. */
+enum tcp_ip_field { TCP_IP_TTL, TCP_IP_TOS };
+int tcp_set_ip(struct tcp_engine *e, uint32_t id, enum tcp_ip_field f,
+	       uint8_t v);
 /* Readiness of a connection, as poll(2) sees a socket. */
 enum {
 	TCP_READY_IN = 0x01,  /* data or EOF to read; listener: to accept */
@@ -203,6 +211,7 @@ struct tcp_info_snap {
 	const char *why; /* the error in words, or NULL; static */
 	bool listener;
 	tcp_time user_timeout; /* µs, 0: the default (see above) */
+	uint8_t ttl, tos;      /* of its packets (tcp_set_ip()) */
 	uint32_t iss, irs;
 	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rcv_nxt, rcv_wnd;

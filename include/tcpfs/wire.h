@@ -55,6 +55,7 @@ struct wire_seg {
 	uint16_t wnd;  /* unscaled, as on the wire */
 	uint16_t urp;
 	uint8_t ttl; /* IPv4 TTL or IPv6 hop limit; 0 builds 64 */
+	uint8_t tos; /* IPv4 TOS or IPv6 traffic class: DSCP << 2 | ECN */
 	struct wire_opts opt;
 	const uint8_t *data; /* payload (points into the parsed packet) */
 	size_t len;

@@ -311,6 +311,15 @@ static int parse_seconds(const struct ctl_cmd *cmd, tcp_time def, tcp_time *us)
 		       -EINVAL;
 }
 
+/* ARG as a byte: decimal, or hex with 0x (a DSCP is often given so). */
+static int parse_byte(const char *arg, uint8_t *v)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 0);
+	*v = (uint8_t)n;
+	return isdigit((unsigned char)*arg) && !*end && n <= 255 ? 0 : -EINVAL;
+}
+
 /* Ports below 1024 are root's, as with bind(2) (CAP_NET_BIND_SERVICE of
  * the writer is not looked at). */
 static int privileged_port(struct kind_conn *c, const struct ctl_cmd *cmd,
@@ -367,6 +376,7 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	tcp_time now = tundrv_now(), us;
 	struct wire_ep ep;
 	const char *why = "";
+	uint8_t byte;
 	bool on;
 	int err;
 
@@ -410,6 +420,18 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 		err = cmd->verb == CTL_KEEPALIVE ?
 			      tcp_set_keepalive(tcp, id, us) :
 			      tcp_set_user_timeout(tcp, id, us);
+		break;
+	case CTL_TTL: /* a number 0 to 255, decimal or 0x hex */
+	case CTL_TOS:
+		if (parse_byte(cmd->argv[0], &byte) < 0)
+			return kind_fail(c, -EINVAL,
+					 "%s: '%s' is not a number from 0 to "
+					 "255",
+					 ctl_verb_name(cmd->verb),
+					 cmd->argv[0]);
+		err = tcp_set_ip(tcp, id,
+				 cmd->verb == CTL_TTL ? TCP_IP_TTL : TCP_IP_TOS,
+				 byte);
 		break;
 	case CTL_NODELAY:
 		if (parse_switch(cmd->argv[0], &on) < 0)
@@ -497,7 +519,31 @@ static int render_urgent(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-enum { ROW_DATA, ROW_LISTEN, ROW_TRACE, ROW_TIMEOUT, ROW_URGENT, ROW_N };
+/* The TTL (or hop limit) and the TOS (or traffic class) of its packets. */
+static int render_ttl(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "%u\n", info_of(c)->ttl);
+	return out->err;
+}
+
+static int render_tos(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "0x%02x\n", info_of(c)->tos);
+	return out->err;
+}
+
+enum {
+	ROW_DATA,
+	ROW_LISTEN,
+	ROW_TRACE,
+	ROW_TIMEOUT,
+	ROW_URGENT,
+	ROW_TTL,
+	ROW_TOS,
+	ROW_N
+};
 
 static const struct kind_file engine_files[] = {
 	[ROW_DATA] = {"data", 0600, true, NULL, NULL},
@@ -505,6 +551,8 @@ static const struct kind_file engine_files[] = {
 	[ROW_TRACE] = {"trace", 0400, false, NULL, render_trace},
 	[ROW_TIMEOUT] = {"timeout", 0444, false, NULL, render_timeout},
 	[ROW_URGENT] = {"urgent", 0444, false, NULL, render_urgent},
+	[ROW_TTL] = {"ttl", 0444, false, NULL, render_ttl},
+	[ROW_TOS] = {"tos", 0444, false, NULL, render_tos},
 };
 
 static int stream_open(void *k, const struct kind_conn *c, int r, void **s)

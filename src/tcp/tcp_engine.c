@@ -158,6 +158,8 @@ int tcp_info_get(const struct tcp_engine *e, uint32_t id,
 	o->error = c->error;
 	o->why = c->why;
 	o->user_timeout = c->user_timeout;
+	o->ttl = c->ttl ? c->ttl : 64;
+	o->tos = c->tos;
 	o->listener = c->listener;
 	o->iss = c->iss;
 	o->irs = c->irs;

@@ -128,6 +128,8 @@ static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 	memset(&s, 0, sizeof(s));
 	s.src = c->local;
 	s.dst = c->remote;
+	s.ttl = c->ttl;
+	s.tos = c->tos;
 	s.seq = seq;
 	s.flags = flags;
 	if (flags & TCP_ACK)

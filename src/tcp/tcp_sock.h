@@ -109,6 +109,7 @@ struct tcp_conn {
 	bool want_write;   /* tcp_send hit a full buffer */
 	bool rxt_una;	   /* SND.UNA's hole goes again with the next output */
 	bool nodelay;	   /* Nagle off */
+	uint8_t ttl, tos;  /* of every packet; ttl 0: 64 */
 	unsigned ev;	   /* TCP_EV_* waiting for delivery */
 	size_t heap_idx;   /* in the timer heap; SIZE_MAX if not */
 	tcp_time deadline; /* earliest timer */

@@ -352,3 +352,17 @@ int tcp_set_user_timeout(struct tcp_engine *e, uint32_t id, tcp_time us)
 	}
 	return 0;
 }
+
+int tcp_set_ip(struct tcp_engine *e, uint32_t id, enum tcp_ip_field f,
+	       uint8_t v)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (!c)
+		return -ENOENT;
+	if (f == TCP_IP_TTL)
+		c->ttl = v;
+	else /* ECN's two bits are not the user's (RFC 3168) */
+		c->tos = v & 0xfc;
+	return 0;
+}

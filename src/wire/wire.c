@@ -194,6 +194,7 @@ static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
 	*end = tot;
 	if (pkt[9] != IPPROTO_TCP_)
 		return WIRE_NOT_TCP;
+	seg->tos = pkt[1];
 	return take_addrs(seg, AF_INET, pkt + 12, pkt[8]);
 }
 
@@ -214,6 +215,7 @@ static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
 	/* Extension headers (fragments included) are refused, not walked. */
 	if (pkt[6] != IPPROTO_TCP_)
 		return WIRE_NOT_TCP;
+	seg->tos = (uint8_t)(get32(pkt) >> 20);
 	return take_addrs(seg, AF_INET6, pkt + 8, pkt[7]);
 }
 
@@ -508,13 +510,14 @@ static uint8_t *opts_write(uint8_t *p, const struct wire_opts *o)
 	return p;
 }
 
-/* IPv4 header (RFC 791): DF set, id 0 (RFC 6864 §4.1 allows it for atomic
- * datagrams), no options. */
+/* IPv4 header (RFC 791): SEG's TOS (RFC 2474's DSCP and RFC 3168's ECN),
+ * DF set, id 0 (RFC 6864 §4.1 allows it for atomic datagrams), no
+ * options. */
 static void build_ip4(uint8_t *p, const struct wire_seg *seg, size_t total,
 		      uint8_t ttl)
 {
 	p[0] = 0x45;
-	p[1] = 0;
+	p[1] = seg->tos;
 	put16(p + 2, (uint16_t)total);
 	put16(p + 4, 0);
 	put16(p + 6, 0x4000);
@@ -526,11 +529,11 @@ static void build_ip4(uint8_t *p, const struct wire_seg *seg, size_t total,
 	put16(p + 10, wire_csum_fold(wire_csum_add(0, p, IP4_HLEN)));
 }
 
-/* IPv6 header (RFC 8200 §3): traffic class and flow label 0. */
+/* IPv6 header (RFC 8200 §3): the traffic class of SEG, flow label 0. */
 static void build_ip6(uint8_t *p, const struct wire_seg *seg, size_t plen,
 		      uint8_t hops)
 {
-	put32(p, 6u << 28);
+	put32(p, 6u << 28 | (uint32_t)seg->tos << 20);
 	put16(p + 4, (uint16_t)plen);
 	p[6] = IPPROTO_TCP_;
 	p[7] = hops;

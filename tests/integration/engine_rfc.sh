@@ -5,6 +5,9 @@
 #    on a connection whose data the host never acknowledges (nft drops what
 #    the engine sends) ends it within about 2 s with ETIMEDOUT, the reason
 #    in err; the `timeout` file shows it, 0 by default;
+#  - TTL and TOS (RFC 1122 §3.2.1.7, §4.2.4.2): `ttl 3` and `tos 0xb8` on a
+#    connection: the host's nft counts its packets with TTL 3 and DSCP EF;
+#    the ttl and tos files show them (64 and 0x00 by default);
 #  - urgent data (RFC 9293 §3.8.5, RFC 6093): a kernel client sends "ab"
 #    then "!" with MSG_OOB to an engine listener: the engine reads "ab!"
 #    inline, `urgent` counts what is left up to the pointer, and events
@@ -49,6 +52,27 @@ assert_state 0 "$n" CLOSED "the user timeout ends the connection"
 assert_match "timed out.*user timeout" "$(get "$n" err)" "err says the user timeout ran out"
 assert_eq ETIMEDOUT "$(fsop read "$E/$n/data")" "a read of data: ETIMEDOUT"
 nft delete table inet rfc
+
+# --- TTL and TOS
+eng_clone
+n=$N
+assert_eq "64 0x00" "$(get "$n" ttl) $(get "$n" tos)" "ttl and tos: 64 and 0x00 by default"
+ctl_ok "$n" "ttl 3"
+ctl_ok "$n" "tos 0xb8"
+assert_eq "3 0xb8" "$(get "$n" ttl) $(get "$n" tos)" "ttl and tos files after ttl 3, tos 0xb8"
+nft add table inet rfc2 &&
+	nft add chain inet rfc2 in '{ type filter hook input priority 0; }' &&
+	nft add rule inet rfc2 in iifname "$TUN" ip ttl 3 ip dscp ef tcp dport "$P4" counter ||
+	die "nft rfc2"
+at_exit "nft delete table inet rfc2 2>/dev/null"
+ctl_ok "$n" "connect $HOST4:$P4"
+hold_ok h accept b l4
+assert_eq "OK 5" "$(fsop write "$E/$n/data" hello)" "data on the ttl 3, tos 0xb8 connection"
+hold_ok h recv b
+pk=$(nft list table inet rfc2 | grep -o 'packets [0-9]*' | awk '{ print $2 }')
+[ "${pk:-0}" -ge 3 ] && pass "nft: $pk packets with TTL 3 and DSCP EF (SYN, ACK, data)" ||
+	fail "nft counted ${pk:-0} packets with TTL 3 and DSCP EF: $(nft list table inet rfc2)"
+nft delete table inet rfc2
 
 # --- urgent data, from a kernel client
 events_start
