@@ -250,20 +250,19 @@ int tcp_shutdown(struct tcp_engine *e, uint32_t id, tcp_time now)
 	return rc;
 }
 
+/* The peer of a connection in ST still takes a RST (§3.10.5 ABORT). */
+static bool peer_listens(enum tcp_state st)
+{
+	return st == TCP_SYN_RECEIVED || st == TCP_ESTABLISHED ||
+	       st == TCP_FIN_WAIT_1 || st == TCP_FIN_WAIT_2 ||
+	       st == TCP_CLOSE_WAIT;
+}
+
 /* RFC 9293 §3.10.5 ABORT. */
 static void do_abort(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
-	switch (c->state) {
-	case TCP_SYN_RECEIVED:
-	case TCP_ESTABLISHED:
-	case TCP_FIN_WAIT_1:
-	case TCP_FIN_WAIT_2:
-	case TCP_CLOSE_WAIT:
+	if (peer_listens(c->state))
 		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
-		break;
-	default:
-		break;
-	}
 	if (c->listener)
 		tcp_listener_close(e, c, now);
 	else if (c->state != TCP_CLOSED)
@@ -279,7 +278,7 @@ int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
 		return -ENOENT;
 	if (c->listener) {
 		tcp_listener_close(e, c, now);
-	} else if (c->rcvq.len && c->state != TCP_CLOSED) {
+	} else if (c->rcvq.len && peer_listens(c->state)) {
 		/* RFC 9293 §3.6 (SHLD-2), RFC 1122 §4.2.2.13: received data
 		 * nobody will read: a RST instead of a FIN says it was lost */
 		c->orphan = true;

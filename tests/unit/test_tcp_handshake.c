@@ -297,8 +297,8 @@ static void close_then_data(void **state)
 }
 
 /* ... and a close with received data still unread sends a RST, not a
- * FIN (the same rule, as Linux's close(2)); a shutdown with unread data
- * sends its FIN and reading goes on. */
+ * FIN (the same rule, as Linux's close(2)), while the peer can take one;
+ * a shutdown with unread data sends its FIN and reading goes on. */
 static void close_unread(void **state)
 {
 	struct harness *h = h_new(NULL);
@@ -325,6 +325,13 @@ static void close_unread(void **state)
 	assert_int_equal(h_recv(h, id2, buf, sizeof(buf), 3500), 10);
 	assert_memory_equal(buf, "unreadmore", 10);
 	assert_int_equal(h_state(h, id2), TCP_FIN_WAIT_2);
+	/* in TIME_WAIT nobody would take a RST: the close leaves it be */
+	h_in(h, TCP_ACK | TCP_FIN, p + 10, iss + 2, "z", 1, 4000);
+	h_drain(h);
+	assert_int_equal(h_state(h, id2), TCP_TIME_WAIT);
+	assert_int_equal(h_close(h, id2, 4000), 0);
+	h_none(h);
+	assert_int_equal(h_state(h, id2), TCP_TIME_WAIT);
 	h_free(h);
 }
 
