@@ -22,6 +22,7 @@ enum ctl_verb {
 	CTL_TIMEOUT,   /* timeout SECONDS: the user timeout (0: default) */
 	CTL_TTL,       /* ttl N: TTL / hop limit, 1 to 255 (0: default) */
 	CTL_TOS,       /* tos N: TOS / traffic class, 0 to 255 */
+	CTL_URGENT,    /* urgent: the next write to data is urgent */
 };
 
 struct ctl_cmd {

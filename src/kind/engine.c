@@ -406,6 +406,9 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	case CTL_HANGUP:
 		err = tcp_abort(tcp, id, now);
 		break;
+	case CTL_URGENT:
+		err = tcp_send_urgent(tcp, id);
+		break;
 	case CTL_KEEPALIVE: /* idle seconds; without one, 2 hours */
 	case CTL_TIMEOUT:
 		if (parse_seconds(

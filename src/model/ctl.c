@@ -18,6 +18,7 @@ static const struct {
 	{"shutdown", CTL_SHUTDOWN, 0, 0}, {"keepalive", CTL_KEEPALIVE, 0, 1},
 	{"nodelay", CTL_NODELAY, 1, 1},	  {"timeout", CTL_TIMEOUT, 1, 1},
 	{"ttl", CTL_TTL, 1, 1},		  {"tos", CTL_TOS, 1, 1},
+	{"urgent", CTL_URGENT, 0, 0},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

@@ -35,6 +35,8 @@ static void una_advance(struct tcp_conn *c, uint32_t ack, tcp_time now)
 	c->snd_una = ack;
 	c->una_time = ack == c->snd_max ? TCP_NEVER : now;
 	c->soft_error = 0; /* the path works: an old ICMP error is stale */
+	if (c->snd_urg && SEQ_GEQ(ack, c->snd_up))
+		c->snd_urg = false; /* the urgent data is through */
 }
 
 /* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)); one MSS after a lost

@@ -118,6 +118,20 @@ static uint32_t room_for(const struct tcp_conn *c, const struct wire_opts *o)
 	return total > olen ? total - olen : 0;
 }
 
+/* RFC 9293 §3.8.5: while urgent data is outstanding, every segment before
+ * SND.UP carries URG and the pointer to the byte after the urgent data
+ * (MUST-31); one too far for 16 bits says 65535, as Linux's. */
+static void urgent_field(const struct tcp_conn *c, struct wire_seg *s)
+{
+	uint32_t off = c->snd_up - s->seq;
+
+	if (!c->snd_urg || !SEQ_GT(c->snd_up, s->seq) ||
+	    (s->flags & (TCP_SYN | TCP_RST)))
+		return;
+	s->flags |= TCP_URG;
+	s->urp = off > 0xffff ? 0xffff : (uint16_t)off;
+}
+
 /* Send one segment of C: SEQ, FLAGS and up to LEN bytes of the send
  * queue; the bytes sent. */
 static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
@@ -136,6 +150,7 @@ static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		s.ack = c->rcv_nxt;
 	if (!(flags & TCP_RST))
 		s.wnd = tcp_rcv_wnd_field(c, flags & TCP_SYN);
+	urgent_field(c, &s);
 	seg_opts(e, c, flags, &s.opt, now);
 	if (len > room_for(c, &s.opt)) {
 		len = room_for(c, &s.opt);

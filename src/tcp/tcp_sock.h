@@ -130,6 +130,9 @@ struct tcp_conn {
 	uint32_t max_snd_wnd;
 	uint32_t snd_data; /* sequence number of sndq's first byte */
 	bool fin_queued;   /* the user shut down the sending side */
+	bool snd_urg;	   /* SND.UP is set: urgent data is outstanding */
+	bool urg_next;	   /* the next tcp_send() is urgent */
+	uint32_t snd_up;   /* the byte after our urgent data (RFC 6093) */
 	bool orphan;	   /* the user closed: FIN_WAIT_2 ends after 2 MSL */
 	struct tcp_ring sndq;
 	uint16_t mss; /* effective send MSS */

@@ -163,29 +163,58 @@ int tcp_accept(struct tcp_engine *e, uint32_t id)
 	return (int)c->id;
 }
 
-/* RFC 9293 §3.10.2 SEND. */
-long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
-	      tcp_time now)
+/* Whether C may send (§3.10.2): 0, or its error, -EPIPE after shutdown,
+ * -ENOTCONN outside ESTABLISHED and CLOSE_WAIT. */
+static int send_ok(const struct tcp_conn *c)
 {
-	struct tcp_conn *c = tcp_conn_find(e, id);
-	uint32_t n;
-
-	if (!c)
-		return -ENOENT;
 	if (c->error)
 		return -c->error;
 	if (c->fin_queued)
 		return -EPIPE;
 	if (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT)
 		return -ENOTCONN;
+	return 0;
+}
+
+/* RFC 9293 §3.10.2 SEND. */
+long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
+	      tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	uint32_t n;
+	int rc;
+
+	if (!c)
+		return -ENOENT;
+	if ((rc = send_ok(c)))
+		return rc;
 	n = tcp_ring_write(&c->sndq, buf, len > UINT32_MAX ? UINT32_MAX : len);
 	if (n < len)
 		c->want_write = true;
 	if (!n)
 		return -EAGAIN;
+	if (c->urg_next) { /* SND.UP after the last byte (RFC 9293 §3.10.2) */
+		c->urg_next = false;
+		c->snd_up = tcp_fin_seq(c);
+		c->snd_urg = true;
+	}
 	e->now = now;
 	tcp_conn_mark(e, c);
 	return n;
+}
+
+/* SEND with the URGENT flag (RFC 9293 §3.10.2), the next one. */
+int tcp_send_urgent(struct tcp_engine *e, uint32_t id)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	int rc;
+
+	if (!c)
+		return -ENOENT;
+	if ((rc = send_ok(c)))
+		return rc;
+	c->urg_next = true;
+	return 0;
 }
 
 /* RFC 9293 §3.10.3 RECEIVE. */

@@ -11,7 +11,8 @@
 #  - urgent data (RFC 9293 §3.8.5, RFC 6093): a kernel client sends "ab"
 #    then "!" with MSG_OOB to an engine listener: the engine reads "ab!"
 #    inline, `urgent` counts what is left up to the pointer, and events
-#    says "engine/N urgent data" (MUST-32);
+#    says "engine/N urgent data" (MUST-32); the other way, `urgent` then
+#    "xyz": a kernel server reads "z" with MSG_OOB and "xy" inline;
 #  - path MTU discovery (RFC 1191, RFC 1122 §4.2.3.9): with --nat, a server
 #    in another namespace behind a link of MTU 1280 (its own side 1500, so
 #    it announces MSS 1460): the host answers the engine's 1500-byte
@@ -96,6 +97,23 @@ assert_match "engine/$m urgent data" "$(cat "$EVENTS")" "events: urgent data (MU
 assert_eq "ab!" "$(timeout -k 1 5 head -c 3 "$E/$m/data")" "the urgent byte is read inline, in order"
 assert_eq 0 "$(get "$m" urgent)" "urgent: 0 once read"
 wait "$client"
+timeout -k 1 10 "$PY" -c '
+import select, socket, sys
+l = socket.create_server(("'"$HOST4"'", 7071))
+print("listening", flush=True)
+s, _ = l.accept()
+select.select([], [], [s], 5) # the urgent data is an exceptional condition
+oob = s.recv(1, socket.MSG_OOB)
+print(oob.decode(), s.recv(10).decode(), flush=True)' >"$WORK/oob.out" 2>&1 &
+server=$!
+wait_until 5 eval "grep -q listening '$WORK/oob.out'" || die "no server on 7071"
+eng_clone
+u=$N
+ctl_ok "$u" "connect $HOST4:7071"
+ctl_ok "$u" urgent
+assert_eq "OK 3" "$(fsop write "$E/$u/data" xyz)" "xyz written, urgent"
+wait "$server"
+assert_eq "z xy" "$(tail -n 1 "$WORK/oob.out")" "the kernel reads the urgent byte with MSG_OOB, the rest inline"
 events_stop # a read parked at the unmount leaks in libfuse (ASan)
 stop_tcpfs
 

@@ -62,6 +62,7 @@ static void test_bad(void **state)
 		{"timeout", "missing argument for 'timeout'"},
 		{"ttl 1 2", "too many arguments for 'ttl'"},
 		{"tos", "missing argument for 'tos'"},
+		{"urgent now", "too many arguments for 'urgent'"},
 		{"close\n\n", "control character in command"},
 		{"close\nclose\n", "control character in command"},
 		{"clo\rse", "control character in command"},

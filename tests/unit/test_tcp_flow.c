@@ -436,6 +436,55 @@ static void urgent_inline(void **state)
 	h_free(h);
 }
 
+/* SEND with URGENT (RFC 9293 §3.10.2, §3.8.5): the segments of the send
+ * marked urgent carry URG and the pointer to the byte after it (MUST-31),
+ * 65535 when it is farther (a 16-bit field); data after it, and anything
+ * once it is acknowledged, goes without. */
+static void urgent_send(void **state)
+{
+	static const char big[70000];
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	struct wire_seg *s;
+
+	(void)state;
+	tcp_set_nodelay(h->e, (uint32_t)id, true);
+	assert_int_equal(tcp_send_urgent(h->e, 999), -ENOENT);
+	assert_int_equal(tcp_send_urgent(h->e, (uint32_t)id), 0);
+	assert_int_equal(tcp_send(h->e, (uint32_t)id, "abc", 3, 0), 3);
+	tcp_dispatch(h->e, 0);
+	s = h_expect(h, TCP_ACK | TCP_PSH | TCP_URG, iss + 1, p);
+	assert_int_equal(s->urp, 3);
+	assert_int_equal(s->len, 3);
+	h_send(h, id, "defgh", 5, 10);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 4, p);
+	assert_int_equal(s->urp, 0);
+	h_in(h, TCP_ACK, p, iss + 9, NULL, 0, 20);
+	h_none(h);
+
+	assert_int_equal(tcp_send_urgent(h->e, (uint32_t)id), 0);
+	assert_int_equal(tcp_send(h->e, (uint32_t)id, big, sizeof(big), 30),
+			 sizeof(big));
+	tcp_dispatch(h->e, 30);
+	s = h_next(h);
+	assert_true(s->flags & TCP_URG);
+	assert_int_equal(s->urp, 0xffff);
+	for (tcp_time t = 40; h->n; t += 10) { /* acknowledge it all */
+		uint32_t end = 0;
+
+		while (h->n) {
+			s = h_next(h);
+			end = s->seq + (uint32_t)s->len;
+		}
+		h_in(h, TCP_ACK, p, end, NULL, 0, t);
+	}
+	assert_int_equal(h_info(h, id).snd_una, iss + 9 + sizeof(big));
+	assert_int_equal(h_send(h, id, "x", 1, 5000), 1);
+	assert_false(h_next(h)->flags & TCP_URG);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +499,7 @@ int main(void)
 		cmocka_unit_test(autotune),
 		cmocka_unit_test(goodput_table),
 		cmocka_unit_test(urgent_inline),
+		cmocka_unit_test(urgent_send),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
