@@ -18,7 +18,9 @@
 #    it announces MSS 1460): the host answers the engine's 1500-byte
 #    packets with ICMP "fragmentation needed", the engine lowers its MSS to
 #    1228 (1280 less headers and timestamps) and an upload of 300 kB arrives byte-exact (without it, a black
-#    hole: the connection would time out).
+#    hole: the connection would time out); and a connect to an address no
+#    one answers ARP for gets the host's ICMP host unreachable: a soft
+#    error, so the connect ends at its user timeout, with EHOSTUNREACH.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -142,5 +144,17 @@ cmp -s "$WORK/up.bin" "$WORK/up.got" && pass "300 kB arrived byte-exact over the
 assert_eq 1228 "$(get "$n" mss)" "ICMP fragmentation needed lowered the MSS to 1280 - 40 - 12"
 assert_state 10 "$n" CLOSED "the connection closes"
 assert_eq "" "$(get "$n" err)" "without an error"
+
+# --- an ICMP host unreachable from the host's kernel (no ARP answer for
+# 198.18.0.99): a soft error, the connect goes on, and fails with it at
+# its user timeout (RFC 1122 §4.2.3.9)
+eng_clone
+n=$N
+ctl_ok "$n" "timeout 8"
+t0=$(date +%s)
+assert_eq EHOSTUNREACH "$(ctl "$n" "connect 198.18.0.99:9000")" "connect to a host that does not answer ARP: EHOSTUNREACH"
+t1=$(date +%s)
+[ $((t1 - t0)) -ge 7 ] && pass "after $((t1 - t0)) s: the user timeout, not at the first ICMP" ||
+	fail "the connect ended after $((t1 - t0)) s, before its user timeout of 8 s"
 
 eng_finish
