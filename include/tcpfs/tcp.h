@@ -48,6 +48,7 @@ enum {
 	TCP_EV_ACCEPT = 0x10,	   /* a listener has a connection to accept */
 	TCP_EV_CLOSED = 0x20,	   /* reached CLOSED; error in info.error */
 	TCP_EV_URGENT = 0x40,	   /* urgent data arrived, none was pending */
+	TCP_EV_SOFTERR = 0x80,	   /* an ICMP error: see info.soft_error */
 };
 
 enum tcp_cc_algo { TCP_CC_CUBIC, TCP_CC_NEWRENO };
@@ -236,6 +237,10 @@ struct tcp_info_snap {
 	 * to read up to the peer's urgent pointer (some may not have arrived
 	 * yet); 0: none pending. It is delivered inline (RFC 6093 §6). */
 	uint32_t urgent;
+	/* The latest ICMP error (RFC 1122 §4.2.3.9), 0 if none or if new data
+	 * was acknowledged since, and who sent it. */
+	int soft_error;
+	struct wire_ep icmp_from;
 };
 
 /* Snapshot of ID into OUT. Returns 0, or -ENOENT: no connection ID. */

@@ -112,6 +112,28 @@ static void on_reap(void *arg)
 
 /* ---- what the engine reports ---- */
 
+/* How err begins when it tells of an ICMP error the connection lives
+ * with: the reason it ends, if it does, replaces it. */
+#define SOFT_ERR "ICMP from "
+
+/* An ICMP error arrived: err says so (RFC 1122 §4.2.3.9: soft errors are
+ * reported to the application, which decides). */
+static void soft_error(struct engine *e, struct edir *ec)
+{
+	struct tcp_info_snap i;
+	char from[64];
+	if (tcp_info_get(tcp_of(e), ec->id, &i) < 0 || !i.soft_error)
+		return;
+	if (wire_ep_format(&i.icmp_from, from, sizeof(from)) < 0)
+		snprintf(from, sizeof(from), "?");
+	char *port = strrchr(from, ':'); /* the ICMP has none: ":0" */
+	if (port)
+		*port = 0;
+	snprintf(ec->err, TCPFS_ERR_MAX,
+		 SOFT_ERR "%s: %s (a soft error: the connection goes on)", from,
+		 strerror(i.soft_error));
+}
+
 static void announce(struct engine *e, struct edir *ec, int state)
 {
 	struct tcp_info_snap i = {.state = state};
@@ -124,7 +146,8 @@ static void announce(struct engine *e, struct edir *ec, int state)
 	else
 		events_say(e->events, "%s %s -> %s", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state));
-	if (state == TCP_CLOSED && i.error && !ec->err[0])
+	if (state == TCP_CLOSED && i.error &&
+	    (!ec->err[0] || !strncmp(ec->err, SOFT_ERR, strlen(SOFT_ERR))))
 		snprintf(ec->err, sizeof(ec->err), "closed: %s%s%s",
 			 strerror(i.error), i.why ? ": " : "",
 			 i.why ? i.why : "");
@@ -146,6 +169,8 @@ static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
 		announce(e, ec, state);
 	if (events & TCP_EV_URGENT) /* RFC 9293 MUST-32: told at once */
 		events_say(e->events, "%s urgent data", ec->label);
+	if ((events & TCP_EV_SOFTERR) && ec->state != TCP_CLOSED)
+		soft_error(e, ec);
 	waitq_wake(&ec->wq);
 }
 

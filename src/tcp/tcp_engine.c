@@ -188,6 +188,8 @@ int tcp_info_get(const struct tcp_engine *e, uint32_t id,
 #undef COPY
 	o->accept_q = c->aq_len;
 	o->urgent = tcp_rx_urgent_left(c);
+	o->soft_error = c->soft_error;
+	o->icmp_from = c->icmp_from;
 	return 0;
 }
 

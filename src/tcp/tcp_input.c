@@ -564,6 +564,8 @@ static void icmp_unreach(struct tcp_engine *e, struct tcp_conn *c,
 		return;
 	}
 	c->soft_error = err;
+	c->icmp_from = ic->from;
+	tcp_event(e, c, TCP_EV_SOFTERR); /* the user hears of it now */
 }
 
 /* Packet too big (RFC 1191 §6, RFC 8201 §4): the segments shrink to the

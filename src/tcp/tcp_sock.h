@@ -117,6 +117,7 @@ struct tcp_conn {
 	int error;
 	const char *why; /* the error in words (a static string), or NULL */
 	int soft_error;	 /* the latest ICMP error, told at a timeout */
+	struct wire_ep icmp_from; /* who sent it */
 
 	/* Listener: backlog, half-open children, accept queue. */
 	struct tcp_conn *parent;

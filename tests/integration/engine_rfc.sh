@@ -152,7 +152,15 @@ eng_clone
 n=$N
 ctl_ok "$n" "timeout 8"
 t0=$(date +%s)
-assert_eq EHOSTUNREACH "$(ctl "$n" "connect 198.18.0.99:9000")" "connect to a host that does not answer ARP: EHOSTUNREACH"
+ctl "$n" "connect 198.18.0.99:9000" >"$WORK/connect.out" &
+connect=$!
+wait_until 6 eval "[[ \"\$(get $n err)\" == 'ICMP from 198.18.0.1: No route to host'* ]]"
+assert_match "^ICMP from 198\.18\.0\.1: No route to host \(a soft error" "$(get "$n" err)" \
+	"err tells of the ICMP error while the connect goes on"
+assert_eq SYN_SENT "$(get "$n" state)" "still SYN_SENT after the ICMP error"
+wait "$connect"
+assert_eq EHOSTUNREACH "$(cat "$WORK/connect.out")" "connect to a host that does not answer ARP: EHOSTUNREACH"
+assert_match "^closed: No route to host" "$(get "$n" err)" "err: the reason it closed replaces the soft error"
 t1=$(date +%s)
 [ $((t1 - t0)) -ge 7 ] && pass "after $((t1 - t0)) s: the user timeout, not at the first ICMP" ||
 	fail "the connect ended after $((t1 - t0)) s, before its user timeout of 8 s"

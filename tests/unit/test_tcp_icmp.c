@@ -161,16 +161,31 @@ static void unreach_soft(void **state)
 	tcp_set_user_timeout(h->e, (uint32_t)id, 5 * SEC);
 	send_4000(h, id, iss, t);
 	h_drain(h);
-	h_icmp(h, 3, 1, 0, 28, t); /* host unreachable */
+	h->ev[id] = 0;
+	h_icmp(h, 3, 1, 0, 28, t);		 /* host unreachable */
+	assert_true(h->ev[id] & TCP_EV_SOFTERR); /* told at once */
+	assert_int_equal(h_info(h, id).soft_error, EHOSTUNREACH);
+	assert_int_equal(h_info(h, id).icmp_from.a[3], 254);
 	h_icmp(h, 3, 3, 0, 28, t); /* port unreachable: hard */
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	assert_int_equal(h_info(h, id).soft_error, ECONNREFUSED);
 	while ((t = tcp_dispatch(h->e, t)) != TCP_NEVER) {
 		tcp_dispatch(h->e, t);
 		h_drain(h);
 	}
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, ECONNREFUSED);
+	h_free(h);
+
+	/* an ACK of new data after the error: it is stale, forgotten */
+	h = h_new(NULL);
+	id = client(h, &iss, 0);
+	send_4000(h, id, iss, 10);
+	h_drain(h);
+	h_icmp(h, 3, 1, 0, 28, 20);
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1000, NULL, 0, 30);
+	assert_int_equal(h_info(h, id).soft_error, 0);
 	h_free(h);
 }
 
