@@ -146,8 +146,10 @@ static void announce(struct engine *e, struct edir *ec, int state)
 	else
 		events_say(e->events, "%s %s -> %s", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state));
-	if (state == TCP_CLOSED && i.error &&
-	    (!ec->err[0] || !strncmp(ec->err, SOFT_ERR, strlen(SOFT_ERR))))
+	bool soft = !strncmp(ec->err, SOFT_ERR, strlen(SOFT_ERR));
+	if (state == TCP_ESTABLISHED && soft) /* the connect got through */
+		ec->err[0] = 0;
+	if (state == TCP_CLOSED && i.error && (!ec->err[0] || soft))
 		snprintf(ec->err, sizeof(ec->err), "closed: %s%s%s",
 			 strerror(i.error), i.why ? ": " : "",
 			 i.why ? i.why : "");
