@@ -479,7 +479,9 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	return 0;
 }
 
-/* A connect under way: done when the handshake is over, either way. */
+/* A connect under way: done when the handshake is over, either way; a
+ * simultaneous open's SYN_RECEIVED is still under way (connect(2) too
+ * returns only once ESTABLISHED). */
 static int engine_ctl_wait(void *k, uint64_t key, struct waitq **wq)
 {
 	struct engine *e = k;
@@ -487,7 +489,7 @@ static int engine_ctl_wait(void *k, uint64_t key, struct waitq **wq)
 	int state = ec ? tcp_state(tcp_of(e), ec->id) : -ENOENT;
 	if (state < 0)
 		return -ENOENT;
-	if (state == TCP_SYN_SENT) {
+	if (state == TCP_SYN_SENT || state == TCP_SYN_RECEIVED) {
 		*wq = &ec->wq;
 		return -EAGAIN;
 	}

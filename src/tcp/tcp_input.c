@@ -401,10 +401,26 @@ static void unacceptable(struct tcp_engine *e, struct tcp_conn *c,
 	tcp_conn_mark(e, c);
 }
 
+/* Simultaneous open (RFC 9293 §3.5, figure 7, line 6): in SYN-RECEIVED
+ * after our own SYN, the peer's SYN,ACK repeats its SYN but acknowledges
+ * ours: it completes the handshake at once (as Linux's
+ * tcp_validate_incoming lets it), taken as the ACK it carries, rather
+ * than answered and dropped as an old SYN until a retransmission. */
+static void simultaneous_synack(const struct tcp_conn *c, struct wire_seg *s)
+{
+	if (c->state != TCP_SYN_RECEIVED || c->passive ||
+	    (s->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != (TCP_SYN | TCP_ACK) ||
+	    s->seq + 1 != c->rcv_nxt || s->ack != c->snd_max)
+		return;
+	s->flags &= (uint8_t)~TCP_SYN;
+	s->seq++;
+}
+
 static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 		       struct wire_seg *s, tcp_time now)
 {
 	tcp_trace_in(e, c, s, now);
+	simultaneous_synack(c, s);
 	if (paws_reject(c, s, now)) {
 		e->st.paws_drops++;
 		unacceptable(e, c, s, now);

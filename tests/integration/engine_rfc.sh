@@ -5,6 +5,11 @@
 #    on a connection whose data the host never acknowledges (nft drops what
 #    the engine sends) ends it within about 2 s with ETIMEDOUT, the reason
 #    in err; the `timeout` file shows it, 0 by default;
+#  - simultaneous open (RFC 9293 §3.5, figure 7): the engine connects from
+#    7100 to the host's 7101 (its SYN dropped by nft) while a kernel socket
+#    bound to 7101 connects to the engine's 7100: the engine goes
+#    SYN_RECEIVED, and its connect returns only once ESTABLISHED (held back
+#    while nft drops the host's ACKs);
 #  - TTL and TOS (RFC 1122 §3.2.1.7, §4.2.4.2): `ttl 3` and `tos 0xb8` on a
 #    connection: the host's nft counts its packets with TTL 3 and DSCP EF;
 #    the ttl and tos files show them (64 and 0x00 by default);
@@ -55,6 +60,38 @@ assert_state 0 "$n" CLOSED "the user timeout ends the connection"
 assert_match "timed out.*user timeout" "$(get "$n" err)" "err says the user timeout ran out"
 assert_eq ETIMEDOUT "$(fsop read "$E/$n/data")" "a read of data: ETIMEDOUT"
 nft delete table inet rfc
+
+# --- simultaneous open
+nft add table inet rfc3 &&
+	nft add chain inet rfc3 in '{ type filter hook input priority 0; }' &&
+	nft add chain inet rfc3 out '{ type filter hook output priority 0; }' &&
+	nft add rule inet rfc3 in iifname "$TUN" tcp dport 7101 "tcp flags == syn" drop &&
+	nft add rule inet rfc3 out oifname "$TUN" tcp sport 7101 "tcp flags == ack" drop ||
+	die "nft rfc3"
+at_exit "nft delete table inet rfc3 2>/dev/null"
+eng_clone
+n=$N
+ctl "$n" "connect $HOST4:7101 7100" >"$WORK/simul.out" &
+connect=$!
+wait_until 5 eval "[ \"\$(get $n state)\" = SYN_SENT ]" || die "no SYN_SENT"
+timeout -k 1 20 "$PY" -c '
+import socket, time
+s = socket.socket()
+s.bind(("'"$HOST4"'", 7101))
+s.connect(("'"$ENG4"'", 7100))
+time.sleep(8)' >"$WORK/simul.py" 2>&1 &
+kclient=$!
+wait_until 5 eval "[ \"\$(get $n state)\" = SYN_RECEIVED ]"
+assert_eq SYN_RECEIVED "$(get "$n" state)" "simultaneous open: the peer's SYN takes SYN_SENT to SYN_RECEIVED"
+sleep 1
+kill -0 "$connect" 2>/dev/null && pass "connect still waits in SYN_RECEIVED" ||
+	fail "connect returned in SYN_RECEIVED: $(cat "$WORK/simul.out")"
+nft delete table inet rfc3
+wait "$connect"
+assert_eq "OK 31" "$(cat "$WORK/simul.out")" "connect returns once ESTABLISHED"
+assert_eq ESTABLISHED "$(get "$n" state)" "ESTABLISHED"
+kill "$kclient" 2>/dev/null
+wait "$kclient" 2>/dev/null
 
 # --- TTL and TOS
 eng_clone

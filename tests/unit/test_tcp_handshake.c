@@ -500,32 +500,60 @@ static void fin_wait_2_limit(void **state)
 	h_free(h);
 }
 
+/* ID connects from port 5555 to the peer's 5555, whose SYN crosses ours:
+ * SYN_RECEIVED, our SYN,ACK taken; our ISS. */
+static uint32_t simul_open(struct harness *h, int id)
+{
+	uint32_t iss;
+
+	h->me.port = 5555;
+	assert_int_equal(h_connect(h, id, &h->peer, 5555, 0), 0);
+	iss = h_next(h)->seq;
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
+	h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
+	return iss;
+}
+
 /* Simultaneous open (RFC 9293 figure 7): SYN_SENT -> SYN_RECEIVED ->
  * ESTABLISHED. */
 static void simultaneous_open(void **state)
 {
 	struct harness *h = h_new(NULL);
 	int id = tcp_open(h->e);
-	struct wire_seg *s;
-	uint32_t iss;
+	uint32_t iss = simul_open(h, id);
 
 	(void)state;
-	h->me.port = 5555;
-	assert_int_equal(h_connect(h, id, &h->peer, 5555, 0), 0);
-	iss = h_next(h)->seq;
-	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
-	s = h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
-	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
-	(void)s;
-	/* The peer's SYN,ACK repeats a SYN we have: ACKed, and dropped. */
+	/* The peer's SYN,ACK (figure 7, line 6) acknowledges our SYN: it
+	 * completes the handshake at once, with nothing more to send and
+	 * no timer left (no SYN,ACK resent a second later) */
 	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, 20);
-	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
-	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
-	/* ... and its ACK to ours completes it. */
-	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
 	assert_true(h->ev[id] & TCP_EV_ESTABLISHED);
+	assert_int_equal(tcp_dispatch(h->e, 20), TCP_NEVER);
+	/* the peer's ACK of our SYN,ACK, later, changes nothing */
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	h_free(h);
+}
+
+/* ... the same when the peer's ACK comes first; a SYN,ACK that does not
+ * acknowledge our SYN is still only answered. */
+static void simultaneous_open_ack(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	uint32_t iss = simul_open(h, id);
+
+	(void)state;
+	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 7, NULL, 0, 20);
+	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
 	h_free(h);
 }
 
@@ -536,14 +564,9 @@ static void close_in_syn_received(void **state)
 {
 	struct harness *h = h_new(NULL);
 	int id = tcp_open(h->e);
-	uint32_t iss;
+	uint32_t iss = simul_open(h, id);
 
 	(void)state;
-	h->me.port = 5555;
-	h_connect(h, id, &h->peer, 5555, 0);
-	iss = h_next(h)->seq;
-	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
-	h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
 	assert_int_equal(h_close(h, id, 20), 0);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
@@ -1007,6 +1030,7 @@ int main(void)
 		cmocka_unit_test(half_close),
 		cmocka_unit_test(fin_wait_2_limit),
 		cmocka_unit_test(simultaneous_open),
+		cmocka_unit_test(simultaneous_open_ack),
 		cmocka_unit_test(close_in_syn_received),
 		cmocka_unit_test(simultaneous_close),
 		cmocka_unit_test(fin_ack_together),
