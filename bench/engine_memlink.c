@@ -95,7 +95,7 @@ static void pair_init(struct pair *p, const struct tcp_config *base,
 	for (s = MEMLINK_A; s <= MEMLINK_B; s++) {
 		struct tcp_config cfg = *base;
 
-		cfg.seed = 7 + (uint64_t)s;
+		cfg.key[0] = 7 + (uint64_t)s;
 		ep(&cfg.addr4, s, 0);
 		cfg.output = memlink_output;
 		cfg.ctx = memlink_port(p->l, (enum memlink_side)s);

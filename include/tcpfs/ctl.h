@@ -19,6 +19,10 @@ enum ctl_verb {
 	CTL_SHUTDOWN,  /* shutdown: close the sending side */
 	CTL_KEEPALIVE, /* keepalive [SECONDS] */
 	CTL_NODELAY,   /* nodelay on|off */
+	CTL_TIMEOUT,   /* timeout SECONDS: the user timeout (0: default) */
+	CTL_TTL,       /* ttl N: TTL / hop limit, 1 to 255 (0: default) */
+	CTL_TOS,       /* tos N: TOS / traffic class, 0 to 255 */
+	CTL_URGENT,    /* urgent: the next write to data is urgent */
 };
 
 struct ctl_cmd {

@@ -47,6 +47,8 @@ enum {
 	TCP_EV_WRITABLE = 0x08,	   /* send buffer space freed */
 	TCP_EV_ACCEPT = 0x10,	   /* a listener has a connection to accept */
 	TCP_EV_CLOSED = 0x20,	   /* reached CLOSED; error in info.error */
+	TCP_EV_URGENT = 0x40,	   /* urgent data arrived, none was pending */
+	TCP_EV_SOFTERR = 0x80,	   /* an ICMP error: see info.soft_error */
 };
 
 enum tcp_cc_algo { TCP_CC_CUBIC, TCP_CC_NEWRENO };
@@ -63,13 +65,16 @@ struct tcp_config {
 	tcp_time rto_min, rto_max, rto_initial;
 	tcp_time delack;	/* delayed ACK, at most 40 ms */
 	unsigned syn_retries;	/* connect gives up: ETIMEDOUT */
-	tcp_time user_timeout;	/* R2: give up retransmitting (0 = off) */
+	tcp_time user_timeout;	/* R2: connections' default (0 = off) */
 	unsigned max_conns;	/* every connection, listeners included */
 	unsigned max_half_open; /* SYN_RECEIVED in total */
 	unsigned backlog_max;	/* cap on listen()'s backlog */
 	unsigned trace_len;	/* trace entries kept per connection */
 	enum tcp_cc_algo cc;
-	uint64_t seed; /* ISN key, ports, SYN cookies */
+	/* The 128-bit secret key of ISNs (RFC 6528 §3: F is SipHash-2-4
+	 * under it), ephemeral ports (RFC 6056) and SYN cookies. The
+	 * daemon draws it from getrandom(); tests give a fixed one. */
+	uint64_t key[2];
 	/* Send one IP packet (headers built, checksums done). */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
 	/* Connection ID saw EVENTS (TCP_EV_*). Called only from
@@ -81,7 +86,8 @@ struct tcp_config {
 };
 
 /* Fill CFG with the defaults (Linux-like: rto_min 200 ms, msl 60 s, ...);
- * output, event, ctx and the addresses are left for the caller. */
+ * output, event, ctx, the addresses and the key (zero) are left for the
+ * caller. */
 void tcp_config_default(struct tcp_config *cfg);
 /* A new engine with a copy of CFG. Returns it, or NULL with errno
  * EINVAL: no output, or a value out of range (mss 64..65495, delack at
@@ -90,7 +96,9 @@ struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg);
 /* Free the engine and every connection, sending nothing. */
 void tcp_engine_free(struct tcp_engine *e);
 
-/* One packet PKT of LEN bytes from the link at NOW. It changes state and
+/* One packet PKT of LEN bytes from the link at NOW: a TCP segment, or
+ * an ICMP or ICMPv6 error about one we sent (RFC 1122 §4.2.3.9, RFC 5927,
+ * RFC 1191 / 8201: see tcp_input.c). It changes state and
  * sends only what answers this one segment at once (RST, challenge ACK,
  * SYN,ACK, the duplicate ACK of out-of-order data); data and ACKs wait
  * for tcp_dispatch(), so that a batch of packets gets one ACK (RFC 9293
@@ -139,6 +147,12 @@ int tcp_accept(struct tcp_engine *e, uint32_t id);
  * -E...: the error ID failed with (ECONNRESET, ETIMEDOUT, ...). */
 long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	      tcp_time now);
+/* The next tcp_send() on ID is urgent (RFC 9293 §3.10.2 SEND with
+ * URGENT, §3.8.5; as send(2) with MSG_OOB): segments before the end of
+ * what it takes carry URG and the urgent pointer to the byte after it,
+ * until that is acknowledged. Returns 0, or -ENOENT, -EPIPE, -ENOTCONN,
+ * -E... as tcp_send(). */
+int tcp_send_urgent(struct tcp_engine *e, uint32_t id);
 /* Take up to LEN received bytes of ID into BUF at NOW (a window update
  * goes with tcp_dispatch()). Returns the bytes, 0 at the peer's FIN
  * (EOF), or -ENOENT: no connection ID; -EAGAIN: nothing has arrived;
@@ -165,6 +179,22 @@ void tcp_free(struct tcp_engine *e, uint32_t id, tcp_time now);
  * (ON). Return 0, or -ENOENT: no connection ID. */
 int tcp_set_keepalive(struct tcp_engine *e, uint32_t id, tcp_time idle);
 int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on);
+/* ID's user timeout (RFC 9293 §3.8.3 (d), MUST-21; RFC 5482):
+ * when no new data has been acknowledged for US µs while some (or a SYN,
+ * a FIN) is outstanding, the connection is reset and fails with
+ * ETIMEDOUT; counted from when it went out with nothing else
+ * outstanding, or from the latest ACK of new data. 0: the default,
+ * 15 retransmission timeouts (and --syn-retries for a SYN). A listener
+ * passes it on. Returns 0, or -ENOENT: no connection ID. */
+int tcp_set_user_timeout(struct tcp_engine *e, uint32_t id, tcp_time us);
+/* Set F of ID's packets to V from now on: the IPv4 TTL or IPv6 hop limit
+ * (RFC 1122 §3.2.1.7: configurable; 0: the default, 64), or the TOS or
+ * traffic class (RFC 1122 §4.2.4.2, RFC 2474: DSCP << 2; the 2 ECN bits
+ * are the engine's, RFC 3168, and are cleared). A listener passes them
+ * on. Returns 0, or -ENOENT: no connection ID. */
+enum tcp_ip_field { TCP_IP_TTL, TCP_IP_TOS };
+int tcp_set_ip(struct tcp_engine *e, uint32_t id, enum tcp_ip_field f,
+	       uint8_t v);
 /* Readiness of a connection, as poll(2) sees a socket. */
 enum {
 	TCP_READY_IN = 0x01,  /* data or EOF to read; listener: to accept */
@@ -184,8 +214,11 @@ long tcp_writable(struct tcp_engine *e, uint32_t id);
 struct tcp_info_snap {
 	enum tcp_state state;
 	struct wire_ep local, remote;
-	int error; /* errno it closed with, 0 if none */
+	int error;	 /* errno it closed with, 0 if none */
+	const char *why; /* the error in words, or NULL; static */
 	bool listener;
+	tcp_time user_timeout; /* µs, 0: the default (see above) */
+	uint8_t ttl, tos;      /* of its packets (tcp_set_ip()) */
 	uint32_t iss, irs;
 	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rcv_nxt, rcv_wnd;
@@ -200,6 +233,14 @@ struct tcp_info_snap {
 	uint64_t retrans_segs, fast_retrans, rto_timeouts, dup_acks;
 	uint64_t ooo_segs, challenge_acks;
 	unsigned accept_q; /* listener: established, not accepted */
+	/* Urgent data (RFC 9293 §3.8.5, MUST-33): bytes from the next one
+	 * to read up to the peer's urgent pointer (some may not have arrived
+	 * yet); 0: none pending. It is delivered inline (RFC 6093 §6). */
+	uint32_t urgent;
+	/* The latest ICMP error (RFC 1122 §4.2.3.9), 0 if none or if new data
+	 * was acknowledged since, and who sent it. */
+	int soft_error;
+	struct wire_ep icmp_from;
 };
 
 /* Snapshot of ID into OUT. Returns 0, or -ENOENT: no connection ID. */
@@ -237,6 +278,7 @@ struct tcp_stats {
 	uint64_t in_pkts, out_pkts, drop_wire[WIRE_NERR];
 	uint64_t drop_no_conn, rst_sent, syn_cookies_sent, syn_dropped;
 	uint64_t challenge_acks, paws_drops;
+	uint64_t icmp_in, icmp_drops; /* ICMP errors taken, and not */
 	unsigned conns, half_open;
 };
 void tcp_stats_get(const struct tcp_engine *e, struct tcp_stats *out);

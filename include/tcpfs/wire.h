@@ -1,4 +1,5 @@
-/* tcpfs wire: IPv4, IPv6 and TCP headers, parsed and built.
+/* tcpfs wire: IPv4, IPv6 and TCP headers, parsed and built; ICMP errors
+ * parsed.
  *
  * Pure functions over byte buffers: no allocation, no I/O, no clock. A packet
  * is one IP datagram as it crosses a TUN device (IFF_NO_PI): an IPv4 or IPv6
@@ -54,6 +55,7 @@ struct wire_seg {
 	uint16_t wnd;  /* unscaled, as on the wire */
 	uint16_t urp;
 	uint8_t ttl; /* IPv4 TTL or IPv6 hop limit; 0 builds 64 */
+	uint8_t tos; /* IPv4 TOS or IPv6 traffic class: DSCP << 2 | ECN */
 	struct wire_opts opt;
 	const uint8_t *data; /* payload (points into the parsed packet) */
 	size_t len;
@@ -82,6 +84,30 @@ enum wire_err {
  * Returns WIRE_OK, or why it is refused (WIRE_SHORT, WIRE_IPCSUM, ...).
  */
 enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg);
+/* An ICMP or ICMPv6 error about a TCP segment we sent (RFC 792, RFC
+ * 4443): what it says, and which segment it quotes. */
+enum wire_icmp_kind {
+	WIRE_ICMP_UNREACH, /* destination unreachable (not PTB) */
+	WIRE_ICMP_PTB,	   /* IPv4 fragmentation needed, IPv6 packet too big */
+};
+struct wire_icmp {
+	enum wire_icmp_kind kind;
+	uint8_t type, code;	 /* as on the wire */
+	uint32_t mtu;		 /* PTB: the next hop's MTU (0: not given) */
+	struct wire_ep from, to; /* the ICMP packet's addresses (no ports) */
+	struct wire_ep src, dst; /* the quoted segment's: ours, the peer's */
+	uint32_t seq;		 /* the quoted segment's sequence number */
+};
+/**
+ * wire_parse_icmp - parse an ICMP (IPv4) or ICMPv6 error quoting TCP
+ * \param pkt: LEN bytes, one IP datagram
+ * \param icmp: filled
+ * Returns WIRE_OK; WIRE_NOT_TCP when it is no destination unreachable or
+ * packet too big quoting a TCP segment's first 8 bytes; else why it is
+ * refused (WIRE_SHORT, WIRE_IPCSUM, WIRE_CSUM: the ICMP checksum, ...).
+ */
+enum wire_err wire_parse_icmp(const uint8_t *pkt, size_t len,
+			      struct wire_icmp *icmp);
 /**
  * wire_build - build a segment: header, options, payload, checksums
  * \param buf: CAP bytes; SEG->data may point into it

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -232,7 +233,10 @@ static struct tcp_engine *new_engine(struct tundrv *drv)
 	tc.msl = drv->cfg.msl;
 	if (drv->cfg.syn_retries >= 0)
 		tc.syn_retries = (unsigned)drv->cfg.syn_retries;
-	tc.seed = tundrv_now() ^ ((uint64_t)getpid() << 32);
+	/* RFC 6528 §3: a random secret of 128 bits; 16 bytes never come
+	 * short from getrandom() (at most 256 are atomic) */
+	if (getrandom(tc.key, sizeof(tc.key), 0) != (ssize_t)sizeof(tc.key))
+		return NULL;
 	tc.output = on_output;
 	tc.event = on_tcp_ev;
 	tc.ctx = drv;

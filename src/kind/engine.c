@@ -6,6 +6,7 @@
  * from tcp_dispatch() after every loop round) announces state changes on
  * the events hub and wakes the connection's wait queue; a timer frees
  * connections closed longer than the reap time. */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -112,6 +113,28 @@ static void on_reap(void *arg)
 
 /* ---- what the engine reports ---- */
 
+/* How err begins when it tells of an ICMP error the connection lives
+ * with: the reason it ends, if it does, replaces it. */
+#define SOFT_ERR "ICMP from "
+
+/* An ICMP error arrived: err says so (RFC 1122 §4.2.3.9: soft errors are
+ * reported to the application, which decides). */
+static void soft_error(struct engine *e, struct edir *ec)
+{
+	struct tcp_info_snap i;
+	char from[64];
+	if (tcp_info_get(tcp_of(e), ec->id, &i) < 0 || !i.soft_error)
+		return;
+	if (wire_ep_format(&i.icmp_from, from, sizeof(from)) < 0)
+		snprintf(from, sizeof(from), "?");
+	char *port = strrchr(from, ':'); /* the ICMP has none: ":0" */
+	if (port)
+		*port = 0;
+	snprintf(ec->err, TCPFS_ERR_MAX,
+		 SOFT_ERR "%s: %s (a soft error: the connection goes on)", from,
+		 strerror(i.soft_error));
+}
+
 static void announce(struct engine *e, struct edir *ec, int state)
 {
 	struct tcp_info_snap i = {.state = state};
@@ -124,9 +147,13 @@ static void announce(struct engine *e, struct edir *ec, int state)
 	else
 		events_say(e->events, "%s %s -> %s", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state));
-	if (state == TCP_CLOSED && i.error && !ec->err[0]) {
-		snprintf(ec->err, sizeof(ec->err), "closed: %s",
-			 strerror(i.error));
+	bool soft = !strncmp(ec->err, SOFT_ERR, strlen(SOFT_ERR));
+	if (state == TCP_ESTABLISHED && soft) /* the connect got through */
+		ec->err[0] = 0;
+	if (state == TCP_CLOSED && i.error && (!ec->err[0] || soft)) {
+		snprintf(ec->err, sizeof(ec->err), "closed: %s%s%s",
+			 strerror(i.error), i.why ? ": " : "",
+			 i.why ? i.why : "");
 		tlog(LOG_NOTICE, "%s: %s", ec->label, ec->err);
 	}
 	ec->state = state;
@@ -145,6 +172,10 @@ static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
 	int state = (events & TCP_EV_STATE) ? tcp_state(tcp_of(e), id) : -1;
 	if (state >= 0 && state != (int)ec->state)
 		announce(e, ec, state);
+	if (events & TCP_EV_URGENT) /* RFC 9293 MUST-32: told at once */
+		events_say(e->events, "%s urgent data", ec->label);
+	if ((events & TCP_EV_SOFTERR) && ec->state != TCP_CLOSED)
+		soft_error(e, ec);
 	waitq_wake(&ec->wq);
 }
 
@@ -299,17 +330,30 @@ static int parse_switch(const char *arg, bool *on)
 	return *on || strcmp(arg, "off") == 0 ? 0 : -EINVAL;
 }
 
-/* SECONDS of idle before keepalive probes, 0 for off; default 2 hours. */
-static int parse_seconds(const struct ctl_cmd *cmd, tcp_time *us)
+/* SECONDS (0 to a week) of the command's argument, in µs; without one,
+ * DEF. */
+static int parse_seconds(const struct ctl_cmd *cmd, tcp_time def, tcp_time *us)
 {
 	char *end;
 	if (cmd->argc == 0) {
-		*us = 7200 * 1000000ull;
+		*us = def;
 		return 0;
 	}
 	unsigned long sec = strtoul(cmd->argv[0], &end, 10);
 	*us = (tcp_time)sec * 1000000;
-	return *cmd->argv[0] && !*end && sec <= 86400 * 7 ? 0 : -EINVAL;
+	return isdigit((unsigned char)*cmd->argv[0]) && !*end &&
+			       sec <= 86400 * 7 ?
+		       0 :
+		       -EINVAL;
+}
+
+/* ARG as a byte: decimal, or hex with 0x (a DSCP is often given so). */
+static int parse_byte(const char *arg, uint8_t *v)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 0);
+	*v = (uint8_t)n;
+	return isdigit((unsigned char)*arg) && !*end && n <= 255 ? 0 : -EINVAL;
 }
 
 /* Ports below 1024 are root's, as with bind(2) (CAP_NET_BIND_SERVICE of
@@ -369,6 +413,7 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	tcp_time now = tundrv_now(), us;
 	struct wire_ep ep;
 	const char *why = "";
+	uint8_t byte;
 	bool on;
 	int err;
 
@@ -398,13 +443,35 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	case CTL_HANGUP:
 		err = tcp_abort(tcp, id, now);
 		break;
-	case CTL_KEEPALIVE:
-		if (parse_seconds(cmd, &us) < 0)
+	case CTL_URGENT:
+		err = tcp_send_urgent(tcp, id);
+		break;
+	case CTL_KEEPALIVE: /* idle seconds; without one, 2 hours */
+	case CTL_TIMEOUT:
+		if (parse_seconds(
+			    cmd,
+			    cmd->verb == CTL_KEEPALIVE ? 7200 * 1000000ull : 0,
+			    &us) < 0)
 			return kind_fail(c, -EINVAL,
-					 "keepalive: '%s' is not a "
-					 "number of seconds (0 to 604800)",
+					 "%s: '%s' is not a number of seconds "
+					 "(0 to 604800)",
+					 ctl_verb_name(cmd->verb),
 					 cmd->argv[0]);
-		err = tcp_set_keepalive(tcp, id, us);
+		err = cmd->verb == CTL_KEEPALIVE ?
+			      tcp_set_keepalive(tcp, id, us) :
+			      tcp_set_user_timeout(tcp, id, us);
+		break;
+	case CTL_TTL: /* a number 0 to 255, decimal or 0x hex */
+	case CTL_TOS:
+		if (parse_byte(cmd->argv[0], &byte) < 0)
+			return kind_fail(c, -EINVAL,
+					 "%s: '%s' is not a number from 0 to "
+					 "255",
+					 ctl_verb_name(cmd->verb),
+					 cmd->argv[0]);
+		err = tcp_set_ip(tcp, id,
+				 cmd->verb == CTL_TTL ? TCP_IP_TTL : TCP_IP_TOS,
+				 byte);
 		break;
 	case CTL_NODELAY:
 		if (parse_switch(cmd->argv[0], &on) < 0)
@@ -422,7 +489,9 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	return 0;
 }
 
-/* A connect under way: done when the handshake is over, either way. */
+/* A connect under way: done when the handshake is over, either way; a
+ * simultaneous open's SYN_RECEIVED is still under way (connect(2) too
+ * returns only once ESTABLISHED). */
 static int engine_ctl_wait(void *k, uint64_t key, struct waitq **wq)
 {
 	struct engine *e = k;
@@ -430,7 +499,7 @@ static int engine_ctl_wait(void *k, uint64_t key, struct waitq **wq)
 	int state = ec ? tcp_state(tcp_of(e), ec->id) : -ENOENT;
 	if (state < 0)
 		return -ENOENT;
-	if (state == TCP_SYN_SENT) {
+	if (state == TCP_SYN_SENT || state == TCP_SYN_RECEIVED) {
 		*wq = &ec->wq;
 		return -EAGAIN;
 	}
@@ -537,12 +606,58 @@ static int engine_ladder_peer(void *k, const struct ladder_side *of,
 	return -ENOENT;
 }
 
-enum { ROW_DATA, ROW_LISTEN, ROW_TRACE };
+
+/* The user timeout in seconds, 0 for the default. */
+static int render_timeout(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "%llu\n",
+		   (unsigned long long)(info_of(c)->user_timeout / 1000000));
+	return out->err;
+}
+
+/* Bytes of urgent data not yet read (RFC 9293 MUST-33), 0 for none. */
+static int render_urgent(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "%u\n", info_of(c)->urgent);
+	return out->err;
+}
+
+/* The TTL (or hop limit) and the TOS (or traffic class) of its packets. */
+static int render_ttl(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "%u\n", info_of(c)->ttl);
+	return out->err;
+}
+
+static int render_tos(void *k, const struct kind_conn *c, struct buf *out)
+{
+	(void)k;
+	buf_printf(out, "0x%02x\n", info_of(c)->tos);
+	return out->err;
+}
+
+enum {
+	ROW_DATA,
+	ROW_LISTEN,
+	ROW_TRACE,
+	ROW_TIMEOUT,
+	ROW_URGENT,
+	ROW_TTL,
+	ROW_TOS,
+	ROW_N
+};
 
 static const struct kind_file engine_files[] = {
 	[ROW_DATA] = {"data", 0600, true, NULL, NULL},
 	[ROW_LISTEN] = {"listen", 0400, true, is_listener, NULL},
 	[ROW_TRACE] = {"trace", 0400, false, NULL, render_trace},
+	[ROW_TIMEOUT] = {"timeout", 0444, false, NULL, render_timeout},
+	[ROW_URGENT] = {"urgent", 0444, false, NULL, render_urgent},
+	[ROW_TTL] = {"ttl", 0444, false, NULL, render_ttl},
+	[ROW_TOS] = {"tos", 0444, false, NULL, render_tos},
 };
 
 static int stream_open(void *k, const struct kind_conn *c, int r, void **s)
@@ -653,7 +768,7 @@ static void engine_drop(void *k);
 
 static const struct kind_ops engine_ops = {
 	.files = engine_files,
-	.nfiles = 3,
+	.nfiles = ROW_N,
 	.fixed = engine_fixed,
 	.nfixed = 1,
 	.ladder_mode = 0400, /* as trace: what it carried, in size and time */

@@ -16,7 +16,9 @@ static const struct {
 	{"abort", CTL_HANGUP, 0, 0},	  {"connect", CTL_CONNECT, 1, 2},
 	{"announce", CTL_ANNOUNCE, 1, 1}, {"listen", CTL_ANNOUNCE, 1, 1},
 	{"shutdown", CTL_SHUTDOWN, 0, 0}, {"keepalive", CTL_KEEPALIVE, 0, 1},
-	{"nodelay", CTL_NODELAY, 1, 1},
+	{"nodelay", CTL_NODELAY, 1, 1},	  {"timeout", CTL_TIMEOUT, 1, 1},
+	{"ttl", CTL_TTL, 1, 1},		  {"tos", CTL_TOS, 1, 1},
+	{"urgent", CTL_URGENT, 0, 0},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

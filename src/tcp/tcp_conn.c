@@ -34,7 +34,8 @@ struct tcp_conn *tcp_conn_new(struct tcp_engine *e)
 	c->tr_pinning = true;
 	c->heap_idx = SIZE_MAX;
 	c->deadline = c->t_rtx = c->t_persist = c->t_delack = c->t_keep =
-		c->t_wait = c->t_pto = c->rtx_start = TCP_NEVER;
+		c->t_wait = c->t_pto = c->una_time = TCP_NEVER;
+	c->user_timeout = e->cfg.user_timeout;
 	c->sndq.cap = e->cfg.sndbuf;
 	c->rcvq.cap = e->cfg.rcvbuf;
 	c->cc = e->cfg.cc == TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;
@@ -197,7 +198,9 @@ void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
 
 void tcp_conn_init_seq(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
-	c->iss = tcp_isn(e, &c->local, &c->remote, now);
+	c->iss = e->tw_iss_set ? e->tw_iss :
+				 tcp_isn(e, &c->local, &c->remote, now);
+	e->tw_iss_set = false;
 	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
 	c->snd_data = c->iss + 1;
 	c->rto = e->cfg.rto_initial;

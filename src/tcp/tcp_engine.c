@@ -8,6 +8,7 @@
 
 #include "tcp_conn.h"
 #include "tcp_input.h"
+#include "tcp_isn.h"
 #include "tcp_output.h"
 #include "tcp_rx.h"
 #include "tcp_table.h"
@@ -35,15 +36,6 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->cc = TCP_CC_CUBIC;
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static bool config_ok(const struct tcp_config *c)
 {
 	return c->output && c->mss >= 64 && c->mss <= 65495 &&
@@ -57,7 +49,6 @@ static bool config_ok(const struct tcp_config *c)
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg)
 {
 	struct tcp_engine *e;
-	uint64_t s = cfg->seed;
 
 	if (!config_ok(cfg)) {
 		errno = EINVAL;
@@ -69,9 +60,9 @@ struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg)
 	e->cfg = *cfg;
 	if (e->cfg.rcvbuf_max < e->cfg.rcvbuf)
 		e->cfg.rcvbuf_max = e->cfg.rcvbuf;
-	e->key[0] = splitmix(&s);
-	e->key[1] = splitmix(&s);
-	e->eph_next = (uint32_t)splitmix(&s);
+	e->key[0] = cfg->key[0];
+	e->key[1] = cfg->key[1];
+	e->eph_next = (uint32_t)tcp_siphash(e->key, "eph", 3);
 	e->next_id = 1;
 	e->nbuckets = 64;
 	e->by_id = calloc(e->nbuckets, sizeof(*e->by_id));
@@ -121,7 +112,7 @@ unsigned tcp_ready(const struct tcp_engine *e, uint32_t id)
 		return TCP_READY_ERR | TCP_READY_HUP;
 	if (c->listener)
 		return c->aq_len ? TCP_READY_IN : 0;
-	if (c->rcvq.len || c->fin_rcvd || c->state == TCP_CLOSED)
+	if (c->rcvq.len || c->fin_rcvd || c->orphan || c->state == TCP_CLOSED)
 		r |= TCP_READY_IN;
 	if (c->fin_rcvd || c->state == TCP_CLOSED)
 		r |= TCP_READY_HUP;
@@ -165,6 +156,10 @@ int tcp_info_get(const struct tcp_engine *e, uint32_t id,
 	o->local = c->local;
 	o->remote = c->remote;
 	o->error = c->error;
+	o->why = c->why;
+	o->user_timeout = c->user_timeout;
+	o->ttl = c->ttl ? c->ttl : 64;
+	o->tos = c->tos;
 	o->listener = c->listener;
 	o->iss = c->iss;
 	o->irs = c->irs;
@@ -192,6 +187,9 @@ int tcp_info_get(const struct tcp_engine *e, uint32_t id,
 	TCP_COUNTERS(COPY)
 #undef COPY
 	o->accept_q = c->aq_len;
+	o->urgent = tcp_rx_urgent_left(c);
+	o->soft_error = c->soft_error;
+	o->icmp_from = c->icmp_from;
 	return 0;
 }
 
@@ -227,6 +225,14 @@ void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	e->st.in_pkts++;
 	e->now = now;
 	err = wire_parse(pkt, len, &s);
+	if (err == WIRE_NOT_TCP) {
+		struct wire_icmp ic;
+
+		if (wire_parse_icmp(pkt, len, &ic) == WIRE_OK) {
+			tcp_icmp_input(e, &ic, now);
+			return;
+		}
+	}
 	if (err != WIRE_OK) {
 		e->st.drop_wire[err < WIRE_NERR ? err : WIRE_SHORT]++;
 		return;

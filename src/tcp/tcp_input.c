@@ -1,6 +1,6 @@
 /* Segment arrival, RFC 9293 §3.10.7: SYN-SENT, then the synchronized
- * states in the RFC's order: sequence number, RST, SYN, ACK, (URG
- * ignored), text, FIN; LISTEN is tcp_listen.c's. With RFC 5961 (blind
+ * states in the RFC's order: sequence number, RST, SYN, ACK, URG, text,
+ * FIN; LISTEN is tcp_listen.c's. With RFC 5961 (blind
  * attacks), RFC 7323 (PAWS) and RFC 5681's duplicate ACKs. It changes
  * state and marks the connection; it sends only what answers one
  * segment (RST, challenge ACK, SYN,ACK, a duplicate ACK). */
@@ -26,6 +26,17 @@ static bool own_dst(const struct tcp_engine *e, const struct wire_ep *d)
 	const struct wire_ep *a = tcp_own_addr(e, d->family);
 
 	return a && !memcmp(a->a, d->a, sizeof(a->a));
+}
+
+/* SND.UNA moved on to ACK at NOW: the user timeout starts again while
+ * data is outstanding, and stops when none is. */
+static void una_advance(struct tcp_conn *c, uint32_t ack, tcp_time now)
+{
+	c->snd_una = ack;
+	c->una_time = ack == c->snd_max ? TCP_NEVER : now;
+	c->soft_error = 0; /* the path works: an old ICMP error is stale */
+	if (c->snd_urg && SEQ_GEQ(ack, c->snd_up))
+		c->snd_urg = false; /* the urgent data is through */
 }
 
 /* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)); one MSS after a lost
@@ -100,7 +111,7 @@ static void syn_sent_input(struct tcp_engine *e, struct tcp_conn *c,
 		tcp_send_syn(e, c, now);
 		return;
 	}
-	c->snd_una = s->ack;
+	una_advance(c, s->ack, now);
 	rtt_measure(e, c, s, now);
 	c->t_rtx = TCP_NEVER;
 	established(e, c, now);
@@ -179,11 +190,10 @@ static void ack_new(struct tcp_engine *e, struct tcp_conn *c,
 			tcp_event(e, c, TCP_EV_WRITABLE);
 		}
 	}
-	c->snd_una = s->ack;
+	una_advance(c, s->ack, now);
 	if (SEQ_LT(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	c->backoff = 0;
-	c->rtx_start = TCP_NEVER;
 	c->dupacks = 0;
 	if (!c->in_recovery)
 		c->cc->on_ack(c, acked, now);
@@ -219,7 +229,7 @@ static bool ack_input(struct tcp_engine *e, struct tcp_conn *c,
 		}
 		tcp_take_window(c, s);
 		rtt_measure(e, c, s, now);
-		c->snd_una = s->ack;
+		una_advance(c, s->ack, now);
 		c->t_rtx = TCP_NEVER;
 		established(e, c, now);
 	}
@@ -317,6 +327,23 @@ static bool takes_data(enum tcp_state st)
 	       st == TCP_FIN_WAIT_2;
 }
 
+/* RFC 9293 §3.6 (SHLD-2), RFC 1122 §4.2.2.13: new data after the user's
+ * CLOSE (not a shutdown) cannot be read by anyone: a RST tells the peer
+ * that it was lost, and the connection ends (Linux's TCPAbortOnData).
+ * Data below RCV.NXT (a retransmission) and a bare FIN go on as usual.
+ * True when C was reset. */
+static bool data_after_close(struct tcp_engine *e, struct tcp_conn *c,
+			     const struct wire_seg *s, tcp_time now)
+{
+	if (!c->orphan || !s->len || c->fin_rcvd || !takes_data(c->state) ||
+	    !SEQ_GT(s->seq + (uint32_t)s->len, c->rcv_nxt))
+		return false;
+	tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
+	c->why = "data arrived after close: the peer was reset";
+	tcp_conn_fail(e, c, ECONNABORTED, now);
+	return true;
+}
+
 /* Seventh and eighth: text, then FIN (possibly one that arrived out of
  * order and waited for the hole to fill). */
 static void text_fin_input(struct tcp_engine *e, struct tcp_conn *c,
@@ -374,10 +401,26 @@ static void unacceptable(struct tcp_engine *e, struct tcp_conn *c,
 	tcp_conn_mark(e, c);
 }
 
+/* Simultaneous open (RFC 9293 §3.5, figure 7, line 6): in SYN-RECEIVED
+ * after our own SYN, the peer's SYN,ACK repeats its SYN but acknowledges
+ * ours: it completes the handshake at once (as Linux's
+ * tcp_validate_incoming lets it), taken as the ACK it carries, rather
+ * than answered and dropped as an old SYN until a retransmission. */
+static void simultaneous_synack(const struct tcp_conn *c, struct wire_seg *s)
+{
+	if (c->state != TCP_SYN_RECEIVED || c->passive ||
+	    (s->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != (TCP_SYN | TCP_ACK) ||
+	    s->seq + 1 != c->rcv_nxt || s->ack != c->snd_max)
+		return;
+	s->flags &= (uint8_t)~TCP_SYN;
+	s->seq++;
+}
+
 static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 		       struct wire_seg *s, tcp_time now)
 {
 	tcp_trace_in(e, c, s, now);
+	simultaneous_synack(c, s);
 	if (paws_reject(c, s, now)) {
 		e->st.paws_drops++;
 		unacceptable(e, c, s, now);
@@ -408,6 +451,10 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 	c->last_rcv = now;
 	c->keep_sent = 0;
 	tcp_keep_arm(e, c, now);
+	if (data_after_close(e, c, s, now))
+		return;
+	if (takes_data(c->state) && !c->fin_rcvd)
+		tcp_rx_urgent(e, c, s);
 	text_fin_input(e, c, s, now);
 	/* RFC 5681 §4.2: out-of-order data gets its duplicate ACK at once,
 	 * one for each such segment, so that each SACKs its own island
@@ -418,6 +465,43 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 		tcp_send_ack(e, c, now);
 	}
 	tcp_conn_mark(e, c); /* dispatch sends data and at most one ACK */
+}
+
+/* RFC 6191 §2: a SYN newer than everything of C's incarnation: by its
+ * timestamp when both sides use them (by its sequence number on a tie),
+ * else by its sequence number. */
+static bool syn_newer(const struct tcp_conn *c, const struct wire_seg *s)
+{
+	if (c->ts_ok && s->opt.has_ts && s->opt.tsval != c->ts_recent)
+		return SEQ_GT(s->opt.tsval, c->ts_recent);
+	return SEQ_GT(s->seq, c->rcv_nxt);
+}
+
+/* A SYN for C in TIME_WAIT (RFC 9293 §3.6.1, MAY-2; RFC 6191): with a
+ * listener on the port, one newer than the old incarnation opens a new
+ * connection (with an ISS above the old one's, Linux's tw_isn) and C
+ * ends; an older one is dropped silently. False: no listener, or not a
+ * plain SYN: the usual TIME_WAIT rules apply. */
+static bool time_wait_syn(struct tcp_engine *e, struct tcp_conn *c,
+			  struct wire_seg *s, tcp_time now)
+{
+	static const struct wire_ep any;
+	struct tcp_conn *l;
+
+	if ((s->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+		return false;
+	l = tcp_lookup(e, &s->dst, &any);
+	if (!l || l->state != TCP_LISTEN)
+		return false;
+	tcp_trace_in(e, c, s, now);
+	if (!syn_newer(c, s))
+		return true;
+	e->tw_iss = c->snd_max + 65535 + 2;
+	e->tw_iss_set = true;
+	tcp_conn_end(e, c, now);
+	tcp_listen_input(e, l, s, now);
+	e->tw_iss_set = false;
+	return true;
 }
 
 void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)
@@ -448,7 +532,99 @@ void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)
 	case TCP_SYN_SENT:
 		syn_sent_input(e, c, s, now);
 		break;
+	case TCP_TIME_WAIT:
+		if (!time_wait_syn(e, c, s, now))
+			sync_input(e, c, s, now);
+		break;
 	default:
 		sync_input(e, c, s, now);
 	}
+}
+
+/* ---- ICMP errors ---- */
+
+/* The errno of an unreachable IC (Linux's icmp_err_convert); *HARD for
+ * protocol and port unreachable (RFC 1122 §4.2.3.9: codes 2-3; ICMPv6
+ * code 4). */
+static int unreach_errno(const struct wire_icmp *ic, bool *hard)
+{
+	bool v6 = ic->to.family == AF_INET6;
+
+	*hard = v6 ? ic->code == 4 : ic->code == 2 || ic->code == 3;
+	if (v6)
+		return ic->code == 0 ? ENETUNREACH :
+		       ic->code == 1 ? EACCES :
+		       ic->code == 4 ? ECONNREFUSED :
+				       EHOSTUNREACH;
+	return ic->code == 0 || ic->code == 6 || ic->code == 9 ? ENETUNREACH :
+	       ic->code == 2				       ? ENOPROTOOPT :
+	       ic->code == 3				       ? ECONNREFUSED :
+								 EHOSTUNREACH;
+}
+
+/* Destination unreachable. Soft errors never abort (RFC 1122 §4.2.3.9:
+ * MUST NOT); the latest is kept and is the error if the connection then
+ * times out (as Linux's sk_err_soft). A hard one ends a connect at once
+ * (RFC 1122: SHOULD abort); in a synchronized state it counts as soft,
+ * as RFC 5461 §4 advises and Linux does: a forged or transient one must
+ * not end a working connection. */
+static void icmp_unreach(struct tcp_engine *e, struct tcp_conn *c,
+			 const struct wire_icmp *ic, tcp_time now)
+{
+	bool hard;
+	int err = unreach_errno(ic, &hard);
+
+	if (hard && c->state == TCP_SYN_SENT) {
+		c->why = "an ICMP error said so";
+		tcp_conn_fail(e, c, err, now);
+		return;
+	}
+	c->soft_error = err;
+	c->icmp_from = ic->from;
+	tcp_event(e, c, TCP_EV_SOFTERR); /* the user hears of it now */
+}
+
+/* Packet too big (RFC 1191 §6, RFC 8201 §4): the segments shrink to the
+ * path MTU (never below TCP_MIN_PMTU; an error without an MTU, from an
+ * old router, is ignored), and what went at the old size goes again now,
+ * without a congestion response (Linux's tcp_simple_retransmit): it was
+ * dropped for its size, not for congestion. */
+static void icmp_ptb(struct tcp_engine *e, struct tcp_conn *c, uint32_t mtu)
+{
+	uint32_t hdr = (c->local.family == AF_INET6 ? 40u : 20u) + 20u +
+		       (c->ts_ok ? 12u : 0u);
+
+	if (!mtu || c->state < TCP_ESTABLISHED)
+		return;
+	if (mtu < TCP_MIN_PMTU(c->local.family))
+		mtu = TCP_MIN_PMTU(c->local.family);
+	if (mtu - hdr >= c->mss)
+		return; /* not smaller: nothing to do (RFC 5927 §7.2) */
+	c->mss = (uint16_t)(mtu - hdr);
+	c->snd_nxt = c->high_rxt = c->snd_una;
+	c->rtt_timing = false; /* Karn */
+	tcp_conn_mark(e, c);
+}
+
+void tcp_icmp_input(struct tcp_engine *e, const struct wire_icmp *ic,
+		    tcp_time now)
+{
+	struct tcp_conn *c = NULL;
+
+	if (own_dst(e, &ic->to) && own_dst(e, &ic->src))
+		c = tcp_lookup(e, &ic->src, &ic->dst);
+	/* RFC 5927 §4.1: it must quote a segment of a connection of ours
+	 * still in flight: SND.UNA <= SEG.SEQ < SND.NXT (the highest sent) */
+	if (!c || c->listener || c->state == TCP_CLOSED ||
+	    c->remote.port != ic->dst.port ||
+	    memcmp(c->remote.a, ic->dst.a, sizeof(c->remote.a)) ||
+	    SEQ_LT(ic->seq, c->snd_una) || !SEQ_LT(ic->seq, c->snd_max)) {
+		e->st.icmp_drops++;
+		return;
+	}
+	e->st.icmp_in++;
+	if (ic->kind == WIRE_ICMP_PTB)
+		icmp_ptb(e, c, ic->mtu);
+	else
+		icmp_unreach(e, c, ic, now);
 }

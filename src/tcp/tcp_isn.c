@@ -78,10 +78,12 @@ uint32_t tcp_isn(const struct tcp_engine *e, const struct wire_ep *local,
 }
 
 /* SYN cookies: the ISN carries a keyed hash of the 4-tuple, the peer's ISN
- * and a 64 s counter, plus the MSS in its low 3 bits. State is created only
+ * and a 64 s counter, plus the MSS in its low 3 bits: the largest of the
+ * table not above the peer's; the smallest is the engine's floor, so a
+ * cookie sends no more than a connection with state would. State is created only
  * when the final ACK brings the cookie back (RFC 4987 §3.6). */
-static const uint16_t cookie_mss[8] = {216,  536,  1220, 1360,
-				       1440, 1460, 4312, 8960};
+static const uint16_t cookie_mss[8] = {
+	TCP_MIN_SND_MSS, 536, 1220, 1360, 1440, 1460, 4312, 8960};
 
 /* The MSS index is hashed too, so that no other low bits pass. */
 static uint32_t cookie_hash(const struct tcp_engine *e,

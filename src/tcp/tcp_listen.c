@@ -27,6 +27,9 @@ static struct tcp_conn *child_new(struct tcp_engine *e, struct tcp_conn *l,
 	c->accepted = false;
 	c->nodelay = l->nodelay;
 	c->keep_idle = l->keep_idle;
+	c->user_timeout = l->user_timeout;
+	c->ttl = l->ttl;
+	c->tos = l->tos;
 	if (tcp_tuple_add(e, c)) {
 		tcp_conn_destroy(e, c);
 		return NULL;

@@ -36,9 +36,11 @@ void tcp_take_syn_opts(struct tcp_engine *e, struct tcp_conn *c,
 		       const struct wire_seg *s, tcp_time now)
 {
 	const struct wire_opts *o = &s->opt;
-	uint16_t mss = o->has_mss && o->mss >= 64 ?
-			       o->mss :
-			       TCP_DEFAULT_MSS(c->local.family);
+	/* RFC 9293 §3.7.1 (MUST-14, MUST-16): the peer's MSS bounds every
+	 * segment, however small, down to TCP_MIN_SND_MSS; none: MUST-15. */
+	uint16_t mss = !o->has_mss ? TCP_DEFAULT_MSS(c->local.family) :
+		       o->mss < TCP_MIN_SND_MSS ? TCP_MIN_SND_MSS :
+						  o->mss;
 	uint16_t own = tcp_own_mss(e, c->local.family);
 
 	c->ws_ok = o->has_ws;

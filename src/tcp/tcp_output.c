@@ -118,6 +118,20 @@ static uint32_t room_for(const struct tcp_conn *c, const struct wire_opts *o)
 	return total > olen ? total - olen : 0;
 }
 
+/* RFC 9293 §3.8.5: while urgent data is outstanding, every segment before
+ * SND.UP carries URG and the pointer to the byte after the urgent data
+ * (MUST-31); one too far for 16 bits says 65535, as Linux's. */
+static void urgent_field(const struct tcp_conn *c, struct wire_seg *s)
+{
+	uint32_t off = c->snd_up - s->seq;
+
+	if (!c->snd_urg || !SEQ_GT(c->snd_up, s->seq) ||
+	    (s->flags & (TCP_SYN | TCP_RST)))
+		return;
+	s->flags |= TCP_URG;
+	s->urp = off > 0xffff ? 0xffff : (uint16_t)off;
+}
+
 /* Send one segment of C: SEQ, FLAGS and up to LEN bytes of the send
  * queue; the bytes sent. */
 static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
@@ -128,12 +142,15 @@ static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 	memset(&s, 0, sizeof(s));
 	s.src = c->local;
 	s.dst = c->remote;
+	s.ttl = c->ttl;
+	s.tos = c->tos;
 	s.seq = seq;
 	s.flags = flags;
 	if (flags & TCP_ACK)
 		s.ack = c->rcv_nxt;
 	if (!(flags & TCP_RST))
 		s.wnd = tcp_rcv_wnd_field(c, flags & TCP_SYN);
+	urgent_field(c, &s);
 	seg_opts(e, c, flags, &s.opt, now);
 	if (len > room_for(c, &s.opt)) {
 		len = room_for(c, &s.opt);
@@ -144,6 +161,8 @@ static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		s.data = e->payload;
 		s.len = len;
 	}
+	if (tcp_seg_len(&s) && c->una_time == TCP_NEVER)
+		c->una_time = now; /* the user timeout counts from here */
 	tcp_trace_seg(e, c, '>', &s, now);
 	tcp_send_raw(e, &s);
 	c->n.segs_out++;
@@ -230,8 +249,6 @@ uint32_t tcp_send_range(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		c->rtt_seq = seq;
 		c->rtt_time = now;
 	}
-	if (c->rtx_start == TCP_NEVER && SEQ_LT(seq, c->snd_max))
-		c->rtx_start = now;
 	len = send_seg(e, c, seq, flags, data, now);
 	if (c->t_rtx == TCP_NEVER)
 		tcp_rtx_arm(e, c, now);

@@ -202,3 +202,25 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 		}
 	}
 }
+
+uint32_t tcp_rx_urgent_left(const struct tcp_conn *c)
+{
+	uint32_t next = c->rcv_nxt - c->rcvq.len; /* the next byte to read */
+
+	return c->urg_seen && SEQ_GT(c->rcv_up, next) ? c->rcv_up - next : 0;
+}
+
+void tcp_rx_urgent(struct tcp_engine *e, struct tcp_conn *c,
+		   const struct wire_seg *s)
+{
+	uint32_t up = s->seq + s->urp;
+
+	if (!(s->flags & TCP_URG) || !s->urp)
+		return;
+	if (c->urg_seen && !SEQ_GT(up, c->rcv_up))
+		return; /* RCV.UP <- max(RCV.UP, SEG.UP) */
+	if (!tcp_rx_urgent_left(c))
+		tcp_event(e, c, TCP_EV_URGENT);
+	c->rcv_up = up;
+	c->urg_seen = true;
+}

@@ -21,4 +21,12 @@ void tcp_rx_sack_blocks(const struct tcp_conn *c, struct wire_opts *o);
 void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 		 tcp_time now);
 
+/* §3.10.7.4 sixth, the URG bit of S: RCV.UP moves to the byte after the
+ * urgent data (RFC 9293 MUST-31, RFC 6093), TCP_EV_URGENT when none was
+ * pending (MUST-32). The data itself stays inline. */
+void tcp_rx_urgent(struct tcp_engine *e, struct tcp_conn *c,
+		   const struct wire_seg *s);
+/* Urgent bytes not yet read (MUST-33): to RCV.UP from the next to read. */
+uint32_t tcp_rx_urgent_left(const struct tcp_conn *c);
+
 #endif

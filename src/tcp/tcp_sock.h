@@ -21,6 +21,18 @@
  * MUST-15): 536 for IPv4, 1220 for IPv6 (RFC 8200's 1280-byte minimum MTU
  * less 60 bytes of headers). */
 #define TCP_DEFAULT_MSS(family) ((family) == AF_INET6 ? 1220 : 536)
+/* The smallest send MSS the engine takes from a peer's MSS option: below
+ * it, 48 (Linux's tcp_min_snd_mss, CVE-2019-11479). A peer announcing
+ * less gets 48-byte segments (options included, RFC 6691): it must take
+ * 576-byte datagrams anyway (RFC 1122 §3.3.2, EMTU_R), and 48 leaves
+ * data room beside the largest options (40 bytes). Queues are byte
+ * rings, so small segments cost time, never memory per segment. */
+#define TCP_MIN_SND_MSS 48
+/* The smallest path MTU an ICMP error may set: IPv6's minimum link MTU
+ * (RFC 8200 §5, RFC 8201 §4), and for IPv4 Linux's min_pmtu (512 bytes of
+ * data and 40 of headers) rather than RFC 1191's 68, so that a forged
+ * error cannot shrink segments to a few bytes (RFC 5927 §7). */
+#define TCP_MIN_PMTU(family) ((family) == AF_INET6 ? 1280u : 552u)
 
 #define TCP_RTO_SYN_LOST 3000000ull /* RFC 6298 §5.7 */
 #define TCP_OOO_MAX 16	     /* out-of-order islands kept by the receiver */
@@ -97,11 +109,15 @@ struct tcp_conn {
 	bool want_write;   /* tcp_send hit a full buffer */
 	bool rxt_una;	   /* SND.UNA's hole goes again with the next output */
 	bool nodelay;	   /* Nagle off */
+	uint8_t ttl, tos;  /* of every packet; ttl 0: 64 */
 	unsigned ev;	   /* TCP_EV_* waiting for delivery */
 	size_t heap_idx;   /* in the timer heap; SIZE_MAX if not */
 	tcp_time deadline; /* earliest timer */
 	struct wire_ep local, remote;
 	int error;
+	const char *why; /* the error in words (a static string), or NULL */
+	int soft_error;	 /* the latest ICMP error, told at a timeout */
+	struct wire_ep icmp_from; /* who sent it */
 
 	/* Listener: backlog, half-open children, accept queue. */
 	struct tcp_conn *parent;
@@ -115,6 +131,9 @@ struct tcp_conn {
 	uint32_t max_snd_wnd;
 	uint32_t snd_data; /* sequence number of sndq's first byte */
 	bool fin_queued;   /* the user shut down the sending side */
+	bool snd_urg;	   /* SND.UP is set: urgent data is outstanding */
+	bool urg_next;	   /* the next tcp_send() is urgent */
+	uint32_t snd_up;   /* the byte after our urgent data (RFC 6093) */
 	bool orphan;	   /* the user closed: FIN_WAIT_2 ends after 2 MSL */
 	struct tcp_ring sndq;
 	uint16_t mss; /* effective send MSS */
@@ -130,6 +149,10 @@ struct tcp_conn {
 	int nooo;
 	uint32_t ooo_last; /* start of the latest OOO arrival (RFC 2018) */
 	bool fin_rcvd, fin_ooo;
+	/* RCV.UP (RFC 9293 §3.10.7.4 sixth): the sequence number after the
+	 * peer's urgent data, valid once URG_SEEN. */
+	uint32_t rcv_up;
+	bool urg_seen;
 	uint32_t rcv_fin_seq;
 	uint32_t ts_recent;
 	tcp_time ts_recent_time;
@@ -146,8 +169,13 @@ struct tcp_conn {
 	uint32_t rtt_seq;
 	tcp_time rtt_time;
 	unsigned backoff;
-	bool syn_lost;	    /* our SYN was retransmitted: IW of one segment */
-	tcp_time rtx_start; /* first unanswered retransmission (R2) */
+	bool syn_lost; /* our SYN was retransmitted: IW of one segment */
+	/* The user timeout (RFC 9293 §3.8.3 (d), MUST-21: R2 per connection;
+	 * RFC 5482): abort when no new data is acknowledged for USER_TIMEOUT
+	 * while some is outstanding, counted from UNA_TIME; 0: R2 is
+	 * TCP_R2_RTOS backoffs. UNA_TIME: when data (SYN, FIN) went out with
+	 * nothing else outstanding, or the latest ACK of new data. */
+	tcp_time user_timeout, una_time;
 	tcp_time t_rtx, t_persist, t_delack, t_keep, t_wait;
 	tcp_time t_pto; /* tail loss probe (RFC 8985 §7), with t_rtx only */
 	tcp_time keep_idle, last_rcv;
@@ -197,6 +225,10 @@ struct tcp_engine {
 	bool in_dispatch;
 	tcp_time now;	 /* the latest time a call brought */
 	uint64_t key[2]; /* SipHash key: ISNs, ports, cookies */
+	/* The ISS of the connection a SYN opens from TIME_WAIT (RFC 9293
+	 * §3.6.1): above the old one's, for the next tcp_conn_init_seq(). */
+	uint32_t tw_iss;
+	bool tw_iss_set;
 	uint32_t eph_next;
 	uint8_t pkt[65600];
 	uint8_t payload[65536];

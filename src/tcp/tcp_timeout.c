@@ -11,13 +11,32 @@
 #include "tcp_timer.h"
 
 #define TCP_R2_RTOS 15 /* R2 without a user timeout, as Linux's retries2 */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-/* Give up: RST to the peer if it may still listen, ETIMEDOUT for us. */
-static void give_up(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+/* Give up: RST to the peer if it may still listen, ETIMEDOUT for us,
+ * and WHY in words for the user. */
+static void give_up(struct tcp_engine *e, struct tcp_conn *c, const char *why,
+		    tcp_time now)
 {
 	if (c->state != TCP_SYN_SENT)
 		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
-	tcp_conn_fail(e, c, ETIMEDOUT, now);
+	c->why = why;
+	/* an ICMP error heard meanwhile says more (RFC 1122 §4.2.3.9) */
+	tcp_conn_fail(e, c, c->soft_error ? c->soft_error : ETIMEDOUT, now);
+}
+
+/* Why R2 was reached, for give_up(). */
+static const char *r2_why(const struct tcp_conn *c)
+{
+	if (c->user_timeout)
+		return "nothing acknowledged for the user timeout";
+	if (c->state == TCP_SYN_SENT)
+		return "the SYN went unanswered";
+	if (c->state == TCP_SYN_RECEIVED)
+		return "the SYN,ACK went unanswered";
+	return "data went unacknowledged through " STR(
+		TCP_R2_RTOS) " retransmissions";
 }
 
 static tcp_time backed_off(const struct tcp_engine *e, tcp_time rto)
@@ -32,12 +51,12 @@ static bool syn_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	unsigned max = c->state == TCP_SYN_SENT ? e->cfg.syn_retries :
 						  TCP_SYNACK_RETRIES;
 
-	if (c->backoff >= max) {
+	if (c->user_timeout ? now >= tcp_user_deadline(c) : c->backoff >= max) {
 		if (c->passive && !c->accepted) {
 			tcp_conn_destroy(e, c);
 			return false;
 		}
-		give_up(e, c, now);
+		give_up(e, c, r2_why(c), now);
 		return true;
 	}
 	c->backoff++;
@@ -47,23 +66,22 @@ static bool syn_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	return true;
 }
 
-/* R2 (RFC 9293 §3.8.3): the user timeout has run since the first
- * unanswered retransmission; without one, TCP_R2_RTOS backoffs. */
-static bool r2_reached(const struct tcp_engine *e, const struct tcp_conn *c,
-		       tcp_time now)
+/* R2 (RFC 9293 §3.8.3): the connection's user timeout has run with no
+ * new data acknowledged (MUST-21, RFC 5482); without one, TCP_R2_RTOS
+ * backoffs. */
+static bool r2_reached(const struct tcp_conn *c, tcp_time now)
 {
-	if (!e->cfg.user_timeout)
+	if (!c->user_timeout)
 		return c->backoff >= TCP_R2_RTOS;
-	return c->rtx_start != TCP_NEVER &&
-	       now - c->rtx_start >= e->cfg.user_timeout;
+	return now >= tcp_user_deadline(c);
 }
 
 /* RFC 6298 §5.4-5.7 and RFC 5681 §3.1: the oldest unacknowledged segment
  * again, the window down to one segment, go-back-N from SND.UNA. */
 static void rtx_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
-	if (r2_reached(e, c, now)) {
-		give_up(e, c, now);
+	if (r2_reached(c, now)) {
+		give_up(e, c, r2_why(c), now);
 		return;
 	}
 	c->n.rto_timeouts++;
@@ -120,7 +138,7 @@ static void keep_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 		return;
 	}
 	if (c->keep_sent >= TCP_KEEP_PROBES) {
-		give_up(e, c, now);
+		give_up(e, c, "9 keep-alive probes went unanswered", now);
 		return;
 	}
 	tcp_send_probe(e, c, now);

@@ -120,9 +120,19 @@ void tcp_rtt_sample(struct tcp_conn *c, tcp_time r,
 		c->rto = cfg->rto_max;
 }
 
+tcp_time tcp_user_deadline(const struct tcp_conn *c)
+{
+	if (!c->user_timeout || c->una_time == TCP_NEVER)
+		return TCP_NEVER;
+	return c->una_time + c->user_timeout;
+}
+
+/* The timer runs out at the user timeout at the latest, so that the
+ * abort comes when the timeout says, not at the next backed-off RTO
+ * (Linux's tcp_clamp_rto_to_user_timeout). */
 void tcp_rtx_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
-	c->t_rtx = now + c->rto;
+	c->t_rtx = tmin(now + c->rto, tcp_user_deadline(c));
 	c->t_persist = TCP_NEVER;
 	tcp_timers_update(e, c);
 }

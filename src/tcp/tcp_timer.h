@@ -13,7 +13,11 @@ void tcp_heap_del(struct tcp_engine *e, struct tcp_conn *c);
 /* An RTT sample R (RFC 6298 §2): SRTT, RTTVAR, RTO within CFG's bounds. */
 void tcp_rtt_sample(struct tcp_conn *c, tcp_time r,
 		    const struct tcp_config *cfg);
-/* Retransmission timer at NOW + RTO (persist off). */
+/* When C's user timeout runs out (TCP_NEVER: none set, or nothing
+ * outstanding). */
+tcp_time tcp_user_deadline(const struct tcp_conn *c);
+/* Retransmission timer at NOW + RTO, or at the user timeout if sooner
+ * (persist off). */
 void tcp_rtx_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
 /* The tail loss probe or RACK's reordering deadline, if before the RTO. */
 void tcp_tlp_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);

@@ -163,29 +163,58 @@ int tcp_accept(struct tcp_engine *e, uint32_t id)
 	return (int)c->id;
 }
 
-/* RFC 9293 §3.10.2 SEND. */
-long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
-	      tcp_time now)
+/* Whether C may send (§3.10.2): 0, or its error, -EPIPE after shutdown,
+ * -ENOTCONN outside ESTABLISHED and CLOSE_WAIT. */
+static int send_ok(const struct tcp_conn *c)
 {
-	struct tcp_conn *c = tcp_conn_find(e, id);
-	uint32_t n;
-
-	if (!c)
-		return -ENOENT;
 	if (c->error)
 		return -c->error;
 	if (c->fin_queued)
 		return -EPIPE;
 	if (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT)
 		return -ENOTCONN;
+	return 0;
+}
+
+/* RFC 9293 §3.10.2 SEND. */
+long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
+	      tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	uint32_t n;
+	int rc;
+
+	if (!c)
+		return -ENOENT;
+	if ((rc = send_ok(c)))
+		return rc;
 	n = tcp_ring_write(&c->sndq, buf, len > UINT32_MAX ? UINT32_MAX : len);
 	if (n < len)
 		c->want_write = true;
 	if (!n)
 		return -EAGAIN;
+	if (c->urg_next) { /* SND.UP after the last byte (RFC 9293 §3.10.2) */
+		c->urg_next = false;
+		c->snd_up = tcp_fin_seq(c);
+		c->snd_urg = true;
+	}
 	e->now = now;
 	tcp_conn_mark(e, c);
 	return n;
+}
+
+/* SEND with the URGENT flag (RFC 9293 §3.10.2), the next one. */
+int tcp_send_urgent(struct tcp_engine *e, uint32_t id)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+	int rc;
+
+	if (!c)
+		return -ENOENT;
+	if ((rc = send_ok(c)))
+		return rc;
+	c->urg_next = true;
+	return 0;
 }
 
 /* RFC 9293 §3.10.3 RECEIVE. */
@@ -203,7 +232,8 @@ long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
 		tcp_rx_read(e, c, n, now);
 		return n;
 	}
-	if (c->fin_rcvd)
+	/* after the peer's FIN, or the user's close: nothing more to read */
+	if (c->fin_rcvd || (c->orphan && !c->error))
 		return 0;
 	if (c->state == TCP_CLOSED || c->listener)
 		return c->error ? -c->error : -ENOTCONN;
@@ -249,6 +279,25 @@ int tcp_shutdown(struct tcp_engine *e, uint32_t id, tcp_time now)
 	return rc;
 }
 
+/* The peer of a connection in ST still takes a RST (§3.10.5 ABORT). */
+static bool peer_listens(enum tcp_state st)
+{
+	return st == TCP_SYN_RECEIVED || st == TCP_ESTABLISHED ||
+	       st == TCP_FIN_WAIT_1 || st == TCP_FIN_WAIT_2 ||
+	       st == TCP_CLOSE_WAIT;
+}
+
+/* RFC 9293 §3.10.5 ABORT. */
+static void do_abort(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
+{
+	if (peer_listens(c->state))
+		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
+	if (c->listener)
+		tcp_listener_close(e, c, now);
+	else if (c->state != TCP_CLOSED)
+		tcp_conn_fail(e, c, ECONNABORTED, now);
+}
+
 int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
 {
 	struct tcp_conn *c = tcp_conn_find(e, id);
@@ -258,32 +307,18 @@ int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
 		return -ENOENT;
 	if (c->listener) {
 		tcp_listener_close(e, c, now);
+	} else if (c->rcvq.len && peer_listens(c->state)) {
+		/* RFC 9293 §3.6 (SHLD-2), RFC 1122 §4.2.2.13: received data
+		 * nobody will read: a RST instead of a FIN says it was lost */
+		c->orphan = true;
+		do_abort(e, c, now);
+		c->why = "closed with data unread: the peer was reset";
 	} else if (c->state != TCP_CLOSED) {
 		c->orphan = true;
 		rc = do_shutdown(e, c, now);
 		tcp_fin_wait_2_timer(e, c, now); /* after a shutdown */
 	}
 	return rc;
-}
-
-/* RFC 9293 §3.10.5 ABORT. */
-static void do_abort(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
-{
-	switch (c->state) {
-	case TCP_SYN_RECEIVED:
-	case TCP_ESTABLISHED:
-	case TCP_FIN_WAIT_1:
-	case TCP_FIN_WAIT_2:
-	case TCP_CLOSE_WAIT:
-		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
-		break;
-	default:
-		break;
-	}
-	if (c->listener)
-		tcp_listener_close(e, c, now);
-	else if (c->state != TCP_CLOSED)
-		tcp_conn_fail(e, c, ECONNABORTED, now);
 }
 
 int tcp_abort(struct tcp_engine *e, uint32_t id, tcp_time now)
@@ -326,5 +361,36 @@ int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on)
 	if (!c)
 		return -ENOENT;
 	c->nodelay = on;
+	return 0;
+}
+
+int tcp_set_user_timeout(struct tcp_engine *e, uint32_t id, tcp_time us)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (!c)
+		return -ENOENT;
+	c->user_timeout = us;
+	/* Data outstanding already: a shorter timeout may end it sooner (a
+	 * past deadline at the next dispatch). A longer one leaves the timer
+	 * as it is: at worst it runs out early once and retransmits. */
+	if (c->t_rtx != TCP_NEVER && tcp_user_deadline(c) < c->t_rtx) {
+		c->t_rtx = tcp_user_deadline(c);
+		tcp_timers_update(e, c);
+	}
+	return 0;
+}
+
+int tcp_set_ip(struct tcp_engine *e, uint32_t id, enum tcp_ip_field f,
+	       uint8_t v)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (!c)
+		return -ENOENT;
+	if (f == TCP_IP_TTL)
+		c->ttl = v;
+	else /* ECN's two bits are not the user's (RFC 3168) */
+		c->tos = v & 0xfc;
 	return 0;
 }

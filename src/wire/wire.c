@@ -190,10 +190,11 @@ static enum wire_err parse_ip4(const uint8_t *pkt, size_t len,
 	/* MF or a fragment offset (RFC 791 §3.1): never reassembled. */
 	if (get16(pkt + 6) & 0x3fff)
 		return WIRE_FRAGMENT;
-	if (pkt[9] != IPPROTO_TCP_)
-		return WIRE_NOT_TCP;
 	*off = ihl;
 	*end = tot;
+	if (pkt[9] != IPPROTO_TCP_)
+		return WIRE_NOT_TCP;
+	seg->tos = pkt[1];
 	return take_addrs(seg, AF_INET, pkt + 12, pkt[8]);
 }
 
@@ -209,11 +210,12 @@ static enum wire_err parse_ip6(const uint8_t *pkt, size_t len,
 		return WIRE_IPHDR;
 	if (IP6_HLEN + plen > len)
 		return WIRE_SHORT;
+	*off = IP6_HLEN;
+	*end = IP6_HLEN + plen;
 	/* Extension headers (fragments included) are refused, not walked. */
 	if (pkt[6] != IPPROTO_TCP_)
 		return WIRE_NOT_TCP;
-	*off = IP6_HLEN;
-	*end = IP6_HLEN + plen;
+	seg->tos = (uint8_t)(get32(pkt) >> 20);
 	return take_addrs(seg, AF_INET6, pkt + 8, pkt[7]);
 }
 
@@ -342,6 +344,104 @@ enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg)
 	return err;
 }
 
+/* ---- ICMP errors (RFC 792, RFC 4443, RFC 5927 §4) ---- */
+
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_ICMPV6_ 58
+#define ICMP_HLEN 8 /* type, code, checksum, 4 more bytes */
+
+/* The quoted datagram Q (QLEN bytes) of FAMILY: its IP header and the
+ * first 8 bytes of TCP (ports, sequence number), all RFC 792 promises. */
+static enum wire_err icmp_quote(const uint8_t *q, size_t qlen, int family,
+				struct wire_icmp *ic)
+{
+	size_t ihl = IP6_HLEN, alen = family == AF_INET ? 4 : 16;
+	const uint8_t *addrs = q + 8;
+
+	if (family == AF_INET) {
+		if (qlen < IP4_HLEN || q[0] >> 4 != 4)
+			return WIRE_SHORT;
+		ihl = (size_t)(q[0] & 0x0f) * 4;
+		if (ihl < IP4_HLEN || q[9] != IPPROTO_TCP_)
+			return WIRE_NOT_TCP;
+		addrs = q + 12;
+	} else if (qlen < IP6_HLEN || q[0] >> 4 != 6 || q[6] != IPPROTO_TCP_) {
+		return qlen < IP6_HLEN ? WIRE_SHORT : WIRE_NOT_TCP;
+	}
+	if (qlen < ihl + 8)
+		return WIRE_SHORT;
+	ic->src.family = ic->dst.family = (uint8_t)family;
+	memcpy(ic->src.a, addrs, alen);
+	memcpy(ic->dst.a, addrs + alen, alen);
+	ic->src.port = get16(q + ihl);
+	ic->dst.port = get16(q + ihl + 2);
+	ic->seq = get32(q + ihl + 4);
+	return WIRE_OK;
+}
+
+/* The ICMP message M of MLEN bytes: its kind, by type and code. */
+static enum wire_err icmp_kind(const uint8_t *m, int family,
+			       struct wire_icmp *ic)
+{
+	ic->type = m[0];
+	ic->code = m[1];
+	if (family == AF_INET && m[0] == 3) { /* destination unreachable */
+		ic->kind = m[1] == 4 ? WIRE_ICMP_PTB : WIRE_ICMP_UNREACH;
+		ic->mtu = m[1] == 4 ? get16(m + 6) : 0;
+		return WIRE_OK;
+	}
+	if (family == AF_INET6 && (m[0] == 1 || m[0] == 2)) {
+		ic->kind = m[0] == 2 ? WIRE_ICMP_PTB : WIRE_ICMP_UNREACH;
+		ic->mtu = m[0] == 2 ? get32(m + 4) : 0;
+		return WIRE_OK;
+	}
+	return WIRE_NOT_TCP; /* echo, time exceeded, ...: not for TCP */
+}
+
+enum wire_err wire_parse_icmp(const uint8_t *pkt, size_t len,
+			      struct wire_icmp *ic)
+{
+	struct wire_seg outer;
+	size_t off, end;
+	enum wire_err err;
+	int fam;
+	uint32_t sum;
+
+	memset(ic, 0, sizeof(*ic));
+	memset(&outer, 0, sizeof(outer));
+	if (len < IP4_HLEN)
+		return WIRE_SHORT;
+	fam = pkt[0] >> 4 == 4 ? AF_INET : pkt[0] >> 4 == 6 ? AF_INET6 : 0;
+	if (!fam)
+		return WIRE_VERSION;
+	err = fam == AF_INET ? parse_ip4(pkt, len, &outer, &off, &end) :
+			       parse_ip6(pkt, len, &outer, &off, &end);
+	if (err != WIRE_NOT_TCP) /* a TCP segment is wire_parse()'s */
+		return err == WIRE_OK ? WIRE_NOT_TCP : err;
+	if (pkt[fam == AF_INET ? 9 : 6] !=
+	    (fam == AF_INET ? IPPROTO_ICMP_ : IPPROTO_ICMPV6_))
+		return WIRE_NOT_TCP;
+	if (end - off < ICMP_HLEN)
+		return WIRE_SHORT;
+	/* ICMPv6's checksum covers a pseudo-header (RFC 4443 §2.3) */
+	sum = fam == AF_INET ? 0 :
+			       wire_csum_add(0, pkt + 8, 32) + IPPROTO_ICMPV6_ +
+				       (uint32_t)(end - off);
+	if (wire_csum_fold(wire_csum_add(sum, pkt + off, end - off)))
+		return WIRE_CSUM;
+	err = take_addrs(&outer, fam, pkt + (fam == AF_INET ? 12 : 8), 0);
+	ic->from = outer.src;
+	ic->to = outer.dst;
+	if (err == WIRE_OK)
+		err = icmp_kind(pkt + off, fam, ic);
+	if (err == WIRE_OK)
+		err = icmp_quote(pkt + off + ICMP_HLEN, end - off - ICMP_HLEN,
+				 fam, ic);
+	if (err != WIRE_OK)
+		memset(ic, 0, sizeof(*ic));
+	return err;
+}
+
 /* ---- build ---- */
 
 /* Bytes of options other than SACK blocks, in the order opts_write() puts
@@ -410,13 +510,14 @@ static uint8_t *opts_write(uint8_t *p, const struct wire_opts *o)
 	return p;
 }
 
-/* IPv4 header (RFC 791): DF set, id 0 (RFC 6864 §4.1 allows it for atomic
- * datagrams), no options. */
+/* IPv4 header (RFC 791): SEG's TOS (RFC 2474's DSCP and RFC 3168's ECN),
+ * DF set, id 0 (RFC 6864 §4.1 allows it for atomic datagrams), no
+ * options. */
 static void build_ip4(uint8_t *p, const struct wire_seg *seg, size_t total,
 		      uint8_t ttl)
 {
 	p[0] = 0x45;
-	p[1] = 0;
+	p[1] = seg->tos;
 	put16(p + 2, (uint16_t)total);
 	put16(p + 4, 0);
 	put16(p + 6, 0x4000);
@@ -428,11 +529,11 @@ static void build_ip4(uint8_t *p, const struct wire_seg *seg, size_t total,
 	put16(p + 10, wire_csum_fold(wire_csum_add(0, p, IP4_HLEN)));
 }
 
-/* IPv6 header (RFC 8200 §3): traffic class and flow label 0. */
+/* IPv6 header (RFC 8200 §3): the traffic class of SEG, flow label 0. */
 static void build_ip6(uint8_t *p, const struct wire_seg *seg, size_t plen,
 		      uint8_t hops)
 {
-	put32(p, 6u << 28);
+	put32(p, 6u << 28 | (uint32_t)seg->tos << 20);
 	put16(p + 4, (uint16_t)plen);
 	p[6] = IPPROTO_TCP_;
 	p[7] = hops;

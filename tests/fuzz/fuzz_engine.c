@@ -8,6 +8,10 @@
  *                           engine expects, so it reaches the state machine
  *   2 MS(2)                 advance the clock and run the timers
  *   3 CONN OP               send, recv, shutdown, close or abort
+ *   255 CONN DSEQ CODE MTU(2)  an ICMP error from a router about the
+ *                           engine's segment to CONN, its sequence number
+ *                           relative to what CONN expects: destination
+ *                           unreachable CODE (4: fragmentation needed)
  *
  * Nothing may crash, leak or trip a sanitizer; the engine must still answer
  * a fresh handshake afterwards.
@@ -99,7 +103,7 @@ static void setup(void)
 	struct tcp_config cfg;
 	tcp_config_default(&cfg);
 	ep4(&cfg.addr4, "198.18.0.2", 0);
-	cfg.seed = 1;
+	cfg.key[0] = 1;
 	cfg.output = on_output;
 	F = (typeof(F)){0};
 	F.now = 1000000;
@@ -182,13 +186,52 @@ static void crafted(const uint8_t *d, size_t n, size_t *used)
 	*used = 10;
 }
 
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* An ICMP error about the engine's segment to a peer (record 255). */
+static void icmp(const uint8_t *d, size_t n, size_t *used)
+{
+	static uint8_t pkt[128];
+	uint8_t *m = pkt + 20;
+	struct peer *p;
+
+	*used = n < 5 ? n : 5;
+	if (n < 5)
+		return;
+	p = &F.peer[d[0] % NPEERS];
+	struct wire_seg q = {.src = F.self,
+			     .dst = p->ep,
+			     .seq = p->rcv_nxt + (uint32_t)(int8_t)d[1],
+			     .flags = TCP_ACK};
+	if (wire_build(m + 8, sizeof(pkt) - 28, &q) < 28)
+		return;
+	memset(pkt, 0, 28);
+	pkt[0] = 0x45;
+	put16(pkt + 2, 20 + 8 + 28);
+	pkt[8] = 64;
+	pkt[9] = 1;
+	memcpy(pkt + 12, p->ep.a, 4);
+	pkt[15] ^= 0x80; /* a router on the way */
+	memcpy(pkt + 16, F.self.a, 4);
+	put16(pkt + 10, wire_csum_fold(wire_csum_add(0, pkt, 20)));
+	m[0] = 3;
+	m[1] = d[2] % 16;
+	put16(m + 6, (uint32_t)(d[3] << 8 | d[4]));
+	put16(m + 2, wire_csum_fold(wire_csum_add(0, m, 8 + 28)));
+	tcp_input(F.e, pkt, 20 + 8 + 28, F.now);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	setup();
 	for (size_t i = 0; i < size;) {
 		const uint8_t *d = data + i + 1;
 		size_t left = size - i - 1, used = 0;
-		switch (data[i] % 4) {
+		switch (data[i] == 255 ? 4 : data[i] % 4) {
 		case 0:
 			used = left ? 1 + (d[0] < left - 1 ? d[0] : left - 1) :
 				      0;
@@ -207,6 +250,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			used = left < 2 ? left : 2;
 			if (used == 2)
 				op(d[0], d[1]);
+			break;
+		case 4:
+			icmp(d, left, &used);
 			break;
 		}
 		i += 1 + used;

@@ -116,7 +116,14 @@ static void fixup(uint8_t *p, size_t n)
 	} else {
 		return;
 	}
-	if (end - ihl >= 18)
+	/* TCP's checksum (pseudo-header, at 16); ICMP's (none, at 2) and
+	 * ICMPv6's (pseudo-header, at 2), for wire_parse_icmp() */
+	if (p[v4 ? 9 : 6] == 1 && v4 && end - ihl >= 4)
+		seal(p + ihl, end - ihl, 2, 0);
+	else if (p[v4 ? 9 : 6] == 58 && !v4 && end - ihl >= 4)
+		seal(p + ihl, end - ihl, 2,
+		     wire_csum_add(0, p + 8, 32) + 58 + (uint32_t)(end - ihl));
+	else if (end - ihl >= 18)
 		seal(p + ihl, end - ihl, 16,
 		     wire_csum_add(0, p + (v4 ? 12 : 8), 2 * alen) + 6 +
 			     (uint32_t)(end - ihl));
@@ -125,11 +132,21 @@ static void fixup(uint8_t *p, size_t n)
 static void packet(const uint8_t *data, size_t size)
 {
 	struct wire_seg s;
+	struct wire_icmp ic;
 	enum wire_err err = wire_parse(data, size, &s);
 
 	check(err >= WIRE_OK && err < WIRE_NERR);
 	if (err == WIRE_OK)
 		rebuild(data, size, &s);
+	/* an ICMP error: never a TCP segment too; what it quotes is TCP of
+	 * the same family as the error */
+	err = wire_parse_icmp(data, size, &ic);
+	check(err >= WIRE_OK && err < WIRE_NERR);
+	if (err == WIRE_OK)
+		check(wire_parse(data, size, &s) == WIRE_NOT_TCP &&
+		      ic.src.family == ic.to.family &&
+		      ic.dst.family == ic.to.family &&
+		      (ic.kind == WIRE_ICMP_PTB || ic.mtu == 0));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -148,7 +148,7 @@ print(len(os.read(os.open(sys.argv[1], os.O_RDONLY), 65536)))' "$E/$n/data")" "p
 # --- EISCONN, and verbs that are fine on an open connection
 assert_eq EISCONN "$(ctl "$n" "connect $HOST4:$P4")" "connect on an open connection"
 assert_match "already" "$(get "$n" err)" "EISCONN: err says why"
-for v in "keepalive 30" keepalive "keepalive 0" "nodelay on" "nodelay off"; do
+for v in "keepalive 30" keepalive "keepalive 0" "nodelay on" "nodelay off" "timeout 30" "timeout 0" "ttl 64" "tos 0"; do
 	assert_eq "OK $((${#v} + 1))" "$(ctl "$n" "$v")" "'$v' on an open connection"
 done
 assert_eq "" "$(get "$n" err)" "a successful write empties err"
@@ -160,7 +160,7 @@ bad=(frobnicate "" " " "connect" "connect $HOST4" "connect $HOST4:" "connect $HO
 	"connect $HOST4:65536" "connect $HOST4:80x" "connect 198.19.253:80" "connect [$HOST6]80"
 	"connect $HOST4:80 0" "connect $HOST4:80 70000" "connect $HOST4:80 1 2"
 	"announce" "announce 0" "announce 65536" "announce port" "listen -1"
-	"nodelay" "nodelay maybe" "keepalive soon" "keepalive -5" "close now" "CONNECT $HOST4:80")
+	"nodelay" "nodelay maybe" "keepalive soon" "keepalive -5" "timeout" "timeout soon" "timeout -1" "timeout 604801" "ttl" "ttl 256" "ttl -1" "ttl x" "tos 0x100" "tos ef" "close now" "CONNECT $HOST4:80")
 for v in "${bad[@]}"; do
 	ctl "$n" "$v" >"$WORK/out"
 	assert_eq EINVAL "$(cat "$WORK/out")" "'$v' > ctl"

@@ -35,7 +35,7 @@ void ep4(struct wire_ep *ep, uint8_t last, uint16_t port)
 	ep->port = port;
 }
 
-/* CFG NULL: defaults with seed 1. */
+/* CFG NULL: defaults with the key {1, 0}. */
 struct harness *h_new(const struct tcp_config *cfg)
 {
 	struct harness *h = calloc(1, sizeof(*h));
@@ -47,7 +47,7 @@ struct harness *h_new(const struct tcp_config *cfg)
 		h->cfg = *cfg;
 	} else {
 		tcp_config_default(&h->cfg);
-		h->cfg.seed = 1;
+		h->cfg.key[0] = 1;
 	}
 	ep4(&h->cfg.addr4, 1, 0);
 	h->cfg.output = h_output;
@@ -76,8 +76,55 @@ struct wire_seg *h_next(struct harness *h)
 	assert_true(h->n > 0);
 	h->head = (h->head + 1) % H_QUEUE;
 	h->n--;
-	assert_int_equal(wire_parse(h->q[i], h->qlen[i], &h->last), WIRE_OK);
+	memcpy(h->last_raw, h->q[i], h->qlen[i]);
+	h->last_rawlen = h->qlen[i];
+	assert_int_equal(wire_parse(h->last_raw, h->last_rawlen, &h->last),
+			 WIRE_OK);
 	return &h->last;
+}
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+void h_icmp(struct harness *h, uint8_t type, uint8_t code, uint32_t rest,
+	    size_t qlen, tcp_time now)
+{
+	bool v6 = h->me.family == AF_INET6;
+	size_t ip = v6 ? 40 : 20, mlen = 8 + qlen;
+	uint8_t pkt[H_PKT] = {0}, *m = pkt + ip;
+	uint32_t sum = 0;
+
+	assert_true(qlen <= h->last_rawlen && ip + mlen <= sizeof(pkt));
+	if (v6) {
+		pkt[0] = 0x60;
+		put16(pkt + 4, (uint32_t)mlen);
+		pkt[6] = 58;
+		pkt[7] = 64;
+		memcpy(pkt + 8, h->peer.a, 16);
+		pkt[8 + 15] = 0xfe; /* a router on the way */
+		memcpy(pkt + 24, h->me.a, 16);
+		sum = wire_csum_add(0, pkt + 8, 32) + 58 + (uint32_t)mlen;
+	} else {
+		pkt[0] = 0x45;
+		put16(pkt + 2, (uint32_t)(ip + mlen));
+		pkt[8] = 64;
+		pkt[9] = 1;
+		memcpy(pkt + 12, h->peer.a, 4);
+		pkt[12 + 3] = 254;
+		memcpy(pkt + 16, h->me.a, 4);
+		put16(pkt + 10, wire_csum_fold(wire_csum_add(0, pkt, 20)));
+	}
+	m[0] = type;
+	m[1] = code;
+	put16(m + 4, rest >> 16);
+	put16(m + 6, rest);
+	memcpy(m + 8, h->last_raw, qlen);
+	put16(m + 2, wire_csum_fold(wire_csum_add(sum, m, mlen)));
+	tcp_input(h->e, pkt, ip + mlen, now);
+	tcp_dispatch(h->e, now);
 }
 
 void h_none(struct harness *h)
@@ -296,7 +343,7 @@ static struct tcp_engine *pair_engine(struct pair *p, enum memlink_side side,
 		tcp_config_default(&cfg);
 		cfg.msl = SEC;
 	}
-	cfg.seed = 7 + side;
+	cfg.key[0] = 7 + side;
 	ep4(&cfg.addr4, side == MEMLINK_A ? 1 : 2, 0);
 	ep6(&cfg.addr6, side == MEMLINK_A ? 1 : 2, 0);
 	cfg.output = memlink_output;

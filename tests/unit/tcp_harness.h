@@ -36,6 +36,8 @@ struct harness {
 	unsigned head, n;
 	unsigned ev[64]; /* events seen, by id */
 	struct wire_seg last;
+	uint8_t last_raw[H_PKT]; /* the packet h_next() parsed last */
+	size_t last_rawlen;
 	/* Called for every event after it is noted in ev (may be NULL). */
 	void (*on_event)(struct harness *h, uint32_t id, unsigned ev);
 	void *user; /* for on_event */
@@ -47,7 +49,7 @@ void h_output(void *ctx, const uint8_t *pkt, size_t len);
 void ep4(struct wire_ep *ep, uint8_t last, uint16_t port);
 void ep6(struct wire_ep *ep, uint8_t last, uint16_t port);
 /* An engine at 198.18.0.1 talking to a peer at 198.18.0.2:40000; CFG
- * NULL: defaults with seed 1. */
+ * NULL: defaults with the key {1, 0}. */
 struct harness *h_new(const struct tcp_config *cfg);
 void h_free(struct harness *h);
 /* Take (and check) every packet the engine sent so far. */
@@ -55,6 +57,12 @@ void h_drain(struct harness *h);
 /* The next packet the engine sent, parsed (data valid until the next
  * call); fails the test if there is none. */
 struct wire_seg *h_next(struct harness *h);
+/* An ICMP (IPv4) or ICMPv6 error, by h->me's family, from a router to
+ * the engine at NOW: TYPE, CODE, REST (the 4 bytes after the checksum:
+ * the MTU of a PTB), quoting the first QLEN bytes of the packet h_next()
+ * took last. */
+void h_icmp(struct harness *h, uint8_t type, uint8_t code, uint32_t rest,
+	    size_t qlen, tcp_time now);
 /* Fails the test if the engine sent anything more. */
 void h_none(struct harness *h);
 /* The next segment must have exactly FLAGS and (with ACK) ACK ... */

@@ -36,6 +36,13 @@ static void test_verbs(void **state)
 	assert_int_equal(c.verb, CTL_ANNOUNCE);
 	assert_string_equal(c.argv[0], "8080");
 	assert_string_equal(ctl_verb_name(CTL_ANNOUNCE), "announce");
+	assert_int_equal(parse("timeout 30", &c, why), 0);
+	assert_int_equal(c.verb, CTL_TIMEOUT);
+	assert_int_equal(parse("ttl 3", &c, why), 0);
+	assert_int_equal(c.verb, CTL_TTL);
+	assert_int_equal(parse("tos 0xb8\n", &c, why), 0);
+	assert_int_equal(c.verb, CTL_TOS);
+	assert_string_equal(c.argv[0], "0xb8");
 }
 
 static void test_bad(void **state)
@@ -52,6 +59,10 @@ static void test_bad(void **state)
 		{"close now", "too many arguments for 'close'"},
 		{"connect", "missing argument for 'connect'"},
 		{"nodelay on off", "too many arguments for 'nodelay'"},
+		{"timeout", "missing argument for 'timeout'"},
+		{"ttl 1 2", "too many arguments for 'ttl'"},
+		{"tos", "missing argument for 'tos'"},
+		{"urgent now", "too many arguments for 'urgent'"},
 		{"close\n\n", "control character in command"},
 		{"close\nclose\n", "control character in command"},
 		{"clo\rse", "control character in command"},

@@ -49,7 +49,7 @@ static struct tcp_engine *engine(struct duo *d, enum memlink_side side)
 	struct tcp_config cfg;
 	tcp_config_default(&cfg);
 	cfg.msl = SEC;
-	cfg.seed = 11 + side;
+	cfg.key[0] = 11 + side;
 	cfg.trace_len = TRACE_MAX;
 	ep4(&cfg.addr4, side == MEMLINK_A ? 1 : 2, 0);
 	cfg.output = memlink_output;

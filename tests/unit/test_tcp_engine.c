@@ -249,9 +249,54 @@ static void ipv6_transfer(void **state)
 	pair_free(p);
 }
 
+/* RFC 1122 §3.2.1.7 (the TTL MUST be configurable) and §4.2.4.2 (the
+ * application MUST be able to set the TOS; RFC 2474's DSCP): per
+ * connection, on every packet from then on, the ECN bits left out (RFC
+ * 3168); IPv4's TTL and TOS, IPv6's hop limit and traffic class; a
+ * listener passes both on, from its SYN,ACK. */
+static void ttl_tos(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h = h_new(NULL);
+	uint32_t iss;
+	int id = h_client(h, &iss, 0), l;
+	struct wire_seg *s;
+
+	(void)state;
+	assert_int_equal(h->last.ttl, 64);
+	assert_int_equal(h->last.tos, 0);
+	assert_int_equal(h_info(h, id).ttl, 64);
+	assert_int_equal(tcp_set_ip(h->e, (uint32_t)id, TCP_IP_TTL, 7), 0);
+	assert_int_equal(tcp_set_ip(h->e, (uint32_t)id, TCP_IP_TOS, 0xbb), 0);
+	assert_int_equal(tcp_set_ip(h->e, 999, TCP_IP_TTL, 7), -ENOENT);
+	h_send(h, id, "x", 1, 10);
+	s = h_next(h);
+	assert_int_equal(s->ttl, 7);
+	assert_int_equal(s->tos, 0xb8);
+	assert_int_equal(h_info(h, id).tos, 0xb8);
+	h_free(h);
+
+	tcp_config_default(&cfg);
+	ep6(&cfg.addr6, 1, 0);
+	h = h_new(&cfg);
+	ep6(&h->me, 1, 80);
+	ep6(&h->peer, 2, 40000);
+	l = tcp_open(h->e);
+	assert_int_equal(tcp_set_ip(h->e, (uint32_t)l, TCP_IP_TTL, 9), 0);
+	assert_int_equal(tcp_set_ip(h->e, (uint32_t)l, TCP_IP_TOS, 0x2e << 2),
+			 0);
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 0);
+	s = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
+	assert_int_equal(s->ttl, 9);
+	assert_int_equal(s->tos, 0xb8);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ttl_tos),
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(ports),
 		cmocka_unit_test(ports_exhausted),

@@ -375,6 +375,116 @@ static void goodput_table(void **state)
 	       (transfer(NULL, 256 << 20, NULL, &cpu), 256.0 * 1.048576 / cpu));
 }
 
+/* The peer's segment at SEQ with DATA and the urgent pointer URP (URG). */
+static void in_urg(struct harness *h, uint32_t seq, uint32_t ack,
+		   const char *data, uint16_t urp, tcp_time now)
+{
+	struct wire_seg s = {.src = h->peer,
+			     .dst = h->me,
+			     .seq = seq,
+			     .ack = ack,
+			     .flags = TCP_ACK | TCP_URG,
+			     .wnd = 65535,
+			     .urp = urp,
+			     .data = (const uint8_t *)data,
+			     .len = strlen(data)};
+	uint8_t pkt[H_PKT];
+	size_t n = wire_build(pkt, sizeof(pkt), &s);
+
+	assert_true(n > 0);
+	tcp_input(h->e, pkt, n, now);
+	tcp_dispatch(h->e, now);
+}
+
+/* RFC 9293 §3.8.5: urgent data is delivered inline (RFC 6093 §6), the
+ * pointer names the byte after it (MUST-31) and may lie beyond the
+ * segment, in segments of any length (MUST-30); the user is told when
+ * urgent data arrives and none was pending (MUST-32, an event) and can
+ * learn how much is left to read (MUST-33, info.urgent); a smaller
+ * pointer later does not move RCV.UP back. */
+static void urgent_inline(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	char buf[32];
+
+	(void)state;
+	h->ev[id] = 0;
+	in_urg(h, p, iss + 1, "abcdef", 3, 10);
+	assert_true(h->ev[id] & TCP_EV_URGENT);
+	assert_int_equal(h_info(h, id).urgent, 3);
+	assert_int_equal(h_recv(h, id, buf, 2, 10), 2);
+	assert_memory_equal(buf, "ab", 2);
+	assert_int_equal(h_info(h, id).urgent, 1);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 10), 4);
+	assert_memory_equal(buf, "cdef", 4);
+	assert_int_equal(h_info(h, id).urgent, 0);
+	h_drain(h);
+
+	h->ev[id] = 0;
+	in_urg(h, p + 6, iss + 1, "xy", 10, 20); /* up to p + 16 */
+	assert_true(h->ev[id] & TCP_EV_URGENT);
+	assert_int_equal(h_info(h, id).urgent, 10);
+	h->ev[id] = 0;
+	in_urg(h, p + 8, iss + 1, "12345678", 2, 30); /* p + 10: behind */
+	assert_false(h->ev[id] & TCP_EV_URGENT);
+	assert_int_equal(h_info(h, id).urgent, 10);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 30), 10);
+	assert_memory_equal(buf, "xy12345678", 10);
+	assert_int_equal(h_info(h, id).urgent, 0);
+	h_free(h);
+}
+
+/* SEND with URGENT (RFC 9293 §3.10.2, §3.8.5): the segments of the send
+ * marked urgent carry URG and the pointer to the byte after it (MUST-31),
+ * 65535 when it is farther (a 16-bit field); data after it, and anything
+ * once it is acknowledged, goes without. */
+static void urgent_send(void **state)
+{
+	static const char big[70000];
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	struct wire_seg *s;
+
+	(void)state;
+	tcp_set_nodelay(h->e, (uint32_t)id, true);
+	assert_int_equal(tcp_send_urgent(h->e, 999), -ENOENT);
+	assert_int_equal(tcp_send_urgent(h->e, (uint32_t)id), 0);
+	assert_int_equal(tcp_send(h->e, (uint32_t)id, "abc", 3, 0), 3);
+	tcp_dispatch(h->e, 0);
+	s = h_expect(h, TCP_ACK | TCP_PSH | TCP_URG, iss + 1, p);
+	assert_int_equal(s->urp, 3);
+	assert_int_equal(s->len, 3);
+	h_send(h, id, "defgh", 5, 10);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 4, p);
+	assert_int_equal(s->urp, 0);
+	h_in(h, TCP_ACK, p, iss + 9, NULL, 0, 20);
+	h_none(h);
+
+	assert_int_equal(tcp_send_urgent(h->e, (uint32_t)id), 0);
+	assert_int_equal(tcp_send(h->e, (uint32_t)id, big, sizeof(big), 30),
+			 sizeof(big));
+	tcp_dispatch(h->e, 30);
+	s = h_next(h);
+	assert_true(s->flags & TCP_URG);
+	assert_int_equal(s->urp, 0xffff);
+	for (tcp_time t = 40; h->n; t += 10) { /* acknowledge it all */
+		uint32_t end = 0;
+
+		while (h->n) {
+			s = h_next(h);
+			end = s->seq + (uint32_t)s->len;
+		}
+		h_in(h, TCP_ACK, p, end, NULL, 0, t);
+	}
+	assert_int_equal(h_info(h, id).snd_una, iss + 9 + sizeof(big));
+	assert_int_equal(h_send(h, id, "x", 1, 5000), 1);
+	assert_false(h_next(h)->flags & TCP_URG);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +498,8 @@ int main(void)
 		cmocka_unit_test(rxt_lost_after_rto),
 		cmocka_unit_test(autotune),
 		cmocka_unit_test(goodput_table),
+		cmocka_unit_test(urgent_inline),
+		cmocka_unit_test(urgent_send),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,100 @@ static void default_mss_ipv6(void **state)
 	h_free(h);
 }
 
+/* Send SIZE bytes on ID (Nagle off) and check every segment that goes:
+ * its data and options within MAX bytes (RFC 6691), its data within the
+ * effective MSS. The bytes that went. */
+static uint32_t sends_within(struct harness *h, int id, uint16_t max,
+			     tcp_time now)
+{
+	static const char big[4000];
+	uint32_t sent = 0;
+
+	tcp_set_nodelay(h->e, (uint32_t)id, true);
+	assert_int_equal(h_send(h, id, big, sizeof(big), now), sizeof(big));
+	while (h->n) {
+		struct wire_seg *s = h_next(h);
+
+		assert_true(s->len <= h_info(h, id).mss);
+		assert_true(s->len + wire_opts_len(&s->opt) <= max);
+		sent += (uint32_t)s->len;
+	}
+	return sent;
+}
+
+/* An active open to a peer whose SYN,ACK announces MSS (with
+ * timestamps: TS); ESTABLISHED, its SYN,ACK's ACK taken. */
+static int client_mss(struct harness *h, uint16_t mss, bool ts, tcp_time now)
+{
+	struct wire_opts o = {.has_mss = true, .mss = mss, .has_ts = ts};
+	int id = tcp_open(h->e);
+	uint32_t iss = h_syn_sent(h, id, now);
+
+	h_in_opt(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, 65535, NULL, 0, &o,
+		 now);
+	h_drain(h);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	return id;
+}
+
+/* RFC 9293 §3.7.1 (MUST-16), RFC 6691: a peer's MSS option of any size
+ * bounds what the engine sends (not only one of 64 or more): 63 is 63,
+ * not the 536 of no option; below 48 (Linux's tcp_min_snd_mss) the floor
+ * is 48. With timestamps the options come out of it. The same through a
+ * listener, and through a SYN cookie, whose smallest MSS is that floor. */
+static void tiny_mss(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_mss = true, .mss = 1};
+	int id, l;
+	uint32_t iss;
+
+	/* announced, timestamps, the effective MSS, the bound on the wire */
+	static const struct {
+		uint16_t ann;
+		bool ts;
+		uint16_t eff, max;
+	} t[] = {{63, false, 63, 63},
+		 {1, false, 48, 48},
+		 {100, true, 88, 100},
+		 {0, true, 36, 48}};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		h->peer.port++;
+		id = client_mss(h, t[k].ann, t[k].ts, 0);
+		assert_int_equal(h_info(h, id).mss, t[k].eff);
+		assert_int_equal(sends_within(h, id, t[k].max, 0),
+				 10 * t[k].eff); /* the initial window */
+	}
+	h->peer.port++;
+	l = tcp_open(h->e);
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1)->seq;
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 0);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	assert_int_equal(sends_within(h, id, 48, 0), 10 * 48);
+	h_free(h);
+
+	tcp_config_default(&cfg);
+	cfg.max_half_open = 0; /* every SYN gets a cookie */
+	h = h_new(&cfg);
+	l = tcp_open(h->e);
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
+	o.mss = 60;
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1)->seq;
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 0);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	assert_int_equal(h_info(h, id).mss, 48);
+	assert_true(sends_within(h, id, 60, 0) > 0);
+	h_free(h);
+}
+
 /* LISTEN -> SYN_RECEIVED -> ESTABLISHED: the server on the ACK. */
 static void passive_open(void **state)
 {
@@ -128,7 +222,7 @@ static void passive_open(void **state)
 
 /* The four-way close, active side: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT
  * -> (2 MSL) -> CLOSED, with data from the passive side between the
- * second and third segments. */
+ * second and third segments: a half-close (shutdown), so it is read. */
 static void close_active(void **state)
 {
 	struct harness *h = h_new(NULL);
@@ -138,7 +232,7 @@ static void close_active(void **state)
 	tcp_time t;
 
 	(void)state;
-	assert_int_equal(h_close(h, id, 1000), 0);
+	assert_int_equal(h_shutdown(h, id, 1000), 0);
 	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_1);
 	assert_int_equal(h_send(h, id, "x", 1, 1000), -EPIPE);
@@ -166,6 +260,151 @@ static void close_active(void **state)
 	assert_true(h->ev[id] & TCP_EV_CLOSED);
 	h_none(h);
 	assert_int_equal(tcp_dispatch(h->e, t), TCP_NEVER);
+	h_free(h);
+}
+
+/* RFC 9293 §3.6 (SHLD-2), RFC 1122 §4.2.2.13: after the user's close
+ * (not a shutdown) nobody reads: new data is answered with a RST and the
+ * connection ends; a retransmission of data already read is only
+ * acknowledged; reads after the close give end of file. */
+static void close_then_data(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	char buf[16];
+
+	(void)state;
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 1, "ab", 2, 500);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 500), 2);
+	h_drain(h);
+	assert_int_equal(h_close(h, id, 1000), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p + 2);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 1000), 0);
+	h_in(h, TCP_ACK, p + 2, iss + 2, NULL, 0, 2000);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 2, "ab", 2, 2500); /* old */
+	h_expect(h, TCP_ACK, iss + 2, p + 2);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	h_in(h, TCP_ACK | TCP_PSH, p + 2, iss + 2, "late data", 9, 3000);
+	h_expect(h, TCP_RST, iss + 2, 0);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ECONNABORTED);
+	assert_non_null(strstr(h_info(h, id).why, "after close"));
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 3000), -ECONNABORTED);
+	h_free(h);
+}
+
+/* ... and a close with received data still unread sends a RST, not a
+ * FIN (the same rule, as Linux's close(2)), while the peer can take one;
+ * a shutdown with unread data sends its FIN and reading goes on. */
+static void close_unread(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), id2;
+	char buf[16];
+
+	(void)state;
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 1, "unread", 6, 500);
+	h_drain(h);
+	assert_int_equal(h_close(h, id, 1000), 0);
+	h_expect(h, TCP_RST, iss + 1, 0);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_non_null(strstr(h_info(h, id).why, "unread"));
+
+	h->peer.port++;
+	id2 = h_client(h, &iss, 2000);
+	h_in(h, TCP_ACK | TCP_PSH, p, iss + 1, "unread", 6, 2500);
+	h_drain(h);
+	assert_int_equal(h_shutdown(h, id2, 3000), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p + 6);
+	h_in(h, TCP_ACK | TCP_PSH, p + 6, iss + 2, "more", 4, 3500);
+	assert_int_equal(h_recv(h, id2, buf, sizeof(buf), 3500), 10);
+	assert_memory_equal(buf, "unreadmore", 10);
+	assert_int_equal(h_state(h, id2), TCP_FIN_WAIT_2);
+	/* in TIME_WAIT nobody would take a RST: the close leaves it be */
+	h_in(h, TCP_ACK | TCP_FIN, p + 10, iss + 2, "z", 1, 4000);
+	h_drain(h);
+	assert_int_equal(h_state(h, id2), TCP_TIME_WAIT);
+	assert_int_equal(h_close(h, id2, 4000), 0);
+	h_none(h);
+	assert_int_equal(h_state(h, id2), TCP_TIME_WAIT);
+	h_free(h);
+}
+
+/* Server ID closes first and the peer's FIN (at P, timestamp TSV when
+ * TS) brings it to TIME_WAIT. */
+static void to_time_wait(struct harness *h, int id, uint32_t iss, uint32_t p,
+			 bool ts, uint32_t tsv)
+{
+	struct wire_opts o = {.has_ts = ts, .tsval = tsv};
+
+	assert_int_equal(h_close(h, id, 1000), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in_opt(h, TCP_FIN | TCP_ACK, p, iss + 2, 65535, NULL, 0, &o, 2000);
+	h_drain(h);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+}
+
+/* RFC 9293 §3.6.1 (MAY-2), RFC 6191: a SYN to a connection in TIME_WAIT
+ * whose port has a listener opens a new connection when its sequence
+ * number is above the old incarnation's (its ISS above the old one's,
+ * Linux's snd_nxt + 65537); an older one is dropped silently. */
+static void time_wait_reopen(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_server(h, &iss, 0), l = 1, id2;
+	struct wire_seg *s;
+
+	(void)state;
+	to_time_wait(h, id, iss, p, false, 0);
+	h_in(h, TCP_SYN, p, 0, NULL, 0, 3000); /* not newer: dropped */
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	h_in(h, TCP_SYN, p + 100000, 0, NULL, 0, 4000);
+	s = h_expect_flags(h, TCP_SYN | TCP_ACK, p + 100001);
+	assert_int_equal(s->seq, iss + 2 + 65537);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, 0);
+	h_in(h, TCP_ACK, p + 100001, iss + 2 + 65538, NULL, 0, 5000);
+	id2 = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id2 > 0 && id2 != id);
+	assert_int_equal(h_state(h, id2), TCP_ESTABLISHED);
+	h_free(h);
+}
+
+/* ... with timestamps the SYN's TSval decides (RFC 6191 §2): an older one
+ * is dropped whatever its sequence number, a newer one opens even with a
+ * lower sequence number. */
+static void time_wait_reopen_ts(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {
+		.has_mss = true, .mss = 1460, .has_ts = true, .tsval = 500};
+	uint32_t iss, p = PEER_ISS + 1;
+	int l = tcp_open(h->e), id;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, p)->seq;
+	o.tsval = 600;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 0);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	to_time_wait(h, id, iss, p, true, 700);
+	o.tsval = 650;
+	h_in_opt(h, TCP_SYN, p + 100000, 0, 65535, NULL, 0, &o, 3000);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	o.tsval = 800;
+	h_in_opt(h, TCP_SYN, PEER_ISS - 5000, 0, 65535, NULL, 0, &o, 4000);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS - 4999);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	h_free(h);
 }
 
@@ -261,32 +500,60 @@ static void fin_wait_2_limit(void **state)
 	h_free(h);
 }
 
+/* ID connects from port 5555 to the peer's 5555, whose SYN crosses ours:
+ * SYN_RECEIVED, our SYN,ACK taken; our ISS. */
+static uint32_t simul_open(struct harness *h, int id)
+{
+	uint32_t iss;
+
+	h->me.port = 5555;
+	assert_int_equal(h_connect(h, id, &h->peer, 5555, 0), 0);
+	iss = h_next(h)->seq;
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
+	h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
+	return iss;
+}
+
 /* Simultaneous open (RFC 9293 figure 7): SYN_SENT -> SYN_RECEIVED ->
  * ESTABLISHED. */
 static void simultaneous_open(void **state)
 {
 	struct harness *h = h_new(NULL);
 	int id = tcp_open(h->e);
-	struct wire_seg *s;
-	uint32_t iss;
+	uint32_t iss = simul_open(h, id);
 
 	(void)state;
-	h->me.port = 5555;
-	assert_int_equal(h_connect(h, id, &h->peer, 5555, 0), 0);
-	iss = h_next(h)->seq;
-	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
-	s = h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
-	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
-	(void)s;
-	/* The peer's SYN,ACK repeats a SYN we have: ACKed, and dropped. */
+	/* The peer's SYN,ACK (figure 7, line 6) acknowledges our SYN: it
+	 * completes the handshake at once, with nothing more to send and
+	 * no timer left (no SYN,ACK resent a second later) */
 	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, 20);
-	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
-	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
-	/* ... and its ACK to ours completes it. */
-	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
 	assert_true(h->ev[id] & TCP_EV_ESTABLISHED);
+	assert_int_equal(tcp_dispatch(h->e, 20), TCP_NEVER);
+	/* the peer's ACK of our SYN,ACK, later, changes nothing */
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	h_free(h);
+}
+
+/* ... the same when the peer's ACK comes first; a SYN,ACK that does not
+ * acknowledge our SYN is still only answered. */
+static void simultaneous_open_ack(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	uint32_t iss = simul_open(h, id);
+
+	(void)state;
+	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 7, NULL, 0, 20);
+	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
 	h_free(h);
 }
 
@@ -297,14 +564,9 @@ static void close_in_syn_received(void **state)
 {
 	struct harness *h = h_new(NULL);
 	int id = tcp_open(h->e);
-	uint32_t iss;
+	uint32_t iss = simul_open(h, id);
 
 	(void)state;
-	h->me.port = 5555;
-	h_connect(h, id, &h->peer, 5555, 0);
-	iss = h_next(h)->seq;
-	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10);
-	h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
 	assert_int_equal(h_close(h, id, 20), 0);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
@@ -738,7 +1000,7 @@ static void trace_short(void **state)
 
 	(void)state;
 	tcp_config_default(&cfg);
-	cfg.seed = 1;
+	cfg.key[0] = 1;
 	cfg.trace_len = 4;
 	h = h_new(&cfg);
 	id = h_client(h, &iss, 0);
@@ -757,12 +1019,18 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(active_open),
 		cmocka_unit_test(default_mss_ipv6),
+		cmocka_unit_test(tiny_mss),
 		cmocka_unit_test(passive_open),
 		cmocka_unit_test(close_active),
+		cmocka_unit_test(close_then_data),
+		cmocka_unit_test(close_unread),
+		cmocka_unit_test(time_wait_reopen),
+		cmocka_unit_test(time_wait_reopen_ts),
 		cmocka_unit_test(close_passive),
 		cmocka_unit_test(half_close),
 		cmocka_unit_test(fin_wait_2_limit),
 		cmocka_unit_test(simultaneous_open),
+		cmocka_unit_test(simultaneous_open_ack),
 		cmocka_unit_test(close_in_syn_received),
 		cmocka_unit_test(simultaneous_close),
 		cmocka_unit_test(fin_ack_together),

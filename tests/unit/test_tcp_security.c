@@ -451,6 +451,43 @@ static void foreign_destination_dropped(void **state)
 	h_free(h);
 }
 
+/* The ISS an engine with KEY gives a connect from port 5000 at NOW. */
+static uint32_t iss_with(uint64_t k0, uint64_t k1, tcp_time now)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss;
+	int id;
+
+	tcp_config_default(&cfg);
+	cfg.key[0] = k0;
+	cfg.key[1] = k1;
+	h = h_new(&cfg);
+	id = tcp_open(h->e);
+	assert_int_equal(h_connect(h, id, &h->peer, 5000, now), 0);
+	iss = h_next(h)->seq;
+	h_free(h);
+	return iss;
+}
+
+/* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey), M a 4 µs clock, F a keyed hash whose secret "SHOULD be of
+ * at least 128 bits": the engine's key is the config's 128 bits, every
+ * bit of both halves counts, the same key gives the same ISN (tests stay
+ * deterministic), and M moves it by one every 4 µs. */
+static void isn_key_128(void **state)
+{
+	uint32_t a = iss_with(1, 0, 1000);
+
+	(void)state;
+	assert_int_equal(iss_with(1, 0, 1000), a);
+	assert_int_not_equal(iss_with(1, 1, 1000), a);
+	assert_int_not_equal(iss_with(1, 1ull << 63, 1000), a);
+	assert_int_not_equal(iss_with(2, 0, 1000), a);
+	assert_int_not_equal(iss_with(1, 1, 1000), iss_with(1, 2, 1000));
+	assert_int_equal(iss_with(1, 0, 1000 + 4 * 1000), a + 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +504,7 @@ int main(void)
 		cmocka_unit_test(seq_wrap),
 		cmocka_unit_test(foreign_destination_dropped),
 		cmocka_unit_test(ts_recent_last_ack_sent),
+		cmocka_unit_test(isn_key_128),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -863,6 +863,106 @@ static void test_ep_format(void **state)
 	assert_int_equal(wire_ep_format(&e, buf, sizeof(buf)), -EINVAL);
 }
 
+/* An ICMP error from a router (x.x.x.254 / ::fe) to the sender of PKT
+ * (syn4 or syn6), quoting its first QLEN bytes: TYPE, CODE, then REST in
+ * the 4 bytes after the checksum; into OUT, its length. */
+static size_t icmp_about(const uint8_t *pkt, size_t qlen, uint8_t type,
+			 uint8_t code, uint32_t rest, uint8_t *out)
+{
+	bool v6 = pkt[0] >> 4 == 6;
+	size_t ip = v6 ? 40 : 20, mlen = 8 + qlen;
+	uint8_t *m = out + ip;
+	uint32_t sum = 0;
+
+	memset(out, 0, ip + mlen);
+	out[0] = v6 ? 0x60 : 0x45;
+	if (v6) {
+		out[4] = (uint8_t)(mlen >> 8);
+		out[5] = (uint8_t)mlen;
+		out[6] = 58;
+		memcpy(out + 8, pkt + 24, 16); /* from the peer's side */
+		out[23] = 0xfe;
+		memcpy(out + 24, pkt + 8, 16);
+		sum = wire_csum_add(0, out + 8, 32) + 58 + (uint32_t)mlen;
+	} else {
+		out[3] = (uint8_t)(ip + mlen);
+		out[8] = 64;
+		out[9] = 1;
+		memcpy(out + 12, pkt + 16, 4);
+		out[15] = 254;
+		memcpy(out + 16, pkt + 12, 4);
+		rest &= 0xffff;
+		out[10] = 0;
+		uint16_t c = wire_csum_fold(wire_csum_add(0, out, 20));
+		out[10] = (uint8_t)(c >> 8);
+		out[11] = (uint8_t)c;
+	}
+	m[0] = type;
+	m[1] = code;
+	for (int k = 0; k < 4; k++)
+		m[4 + k] = (uint8_t)(rest >> (24 - 8 * k));
+	memcpy(m + 8, pkt, qlen);
+	uint16_t c = wire_csum_fold(wire_csum_add(sum, m, mlen));
+	m[2] = (uint8_t)(c >> 8);
+	m[3] = (uint8_t)c;
+	return ip + mlen;
+}
+
+/* ICMP "fragmentation needed" and ICMPv6 "packet too big" about a SYN:
+ * the MTU, the quoted segment's endpoints and sequence number; a bad
+ * checksum, a short quote, a quote of UDP, an echo, and a TCP segment are
+ * each refused with their reason (RFC 792, RFC 4443, RFC 5927 §4). */
+static void test_icmp(void **state)
+{
+	uint8_t b[BUFSZ];
+	struct wire_icmp ic;
+	struct wire_seg s;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(wire_parse(syn4, sizeof(syn4), &s), WIRE_OK);
+	n = icmp_about(syn4, 28, 3, 4, 1280, b);
+	assert_int_equal(wire_parse(b, n, &s), WIRE_NOT_TCP);
+	assert_int_equal(wire_parse_icmp(b, n, &ic), WIRE_OK);
+	assert_int_equal(ic.kind, WIRE_ICMP_PTB);
+	assert_int_equal(ic.mtu, 1280);
+	assert_int_equal(ic.src.port, 0xa73c);
+	assert_int_equal(ic.dst.port, 80);
+	assert_int_equal(ic.seq, 0x955a8eaf);
+	struct wire_ep me = ep("198.18.0.1:42812");
+	assert_memory_equal(&ic.src, &me, sizeof(ic.src));
+	assert_memory_equal(ic.to.a, ic.src.a, 16);
+	assert_int_equal(ic.from.a[3], 254);
+	n = icmp_about(syn4, 28, 3, 1, 0, b);
+	assert_int_equal(wire_parse_icmp(b, n, &ic), WIRE_OK);
+	assert_int_equal(ic.kind, WIRE_ICMP_UNREACH);
+	assert_int_equal(ic.code, 1);
+	b[n - 1] ^= 1;
+	assert_int_equal(wire_parse_icmp(b, n, &ic), WIRE_CSUM);
+	n = icmp_about(syn4, 27, 3, 1, 0, b);
+	assert_int_equal(wire_parse_icmp(b, n, &ic), WIRE_SHORT);
+	n = icmp_about(syn4, 28, 8, 0, 0, b); /* an echo request */
+	assert_int_equal(wire_parse_icmp(b, n, &ic), WIRE_NOT_TCP);
+	memcpy(b, syn4, sizeof(syn4));
+	b[9] = 17; /* the quote is UDP */
+	n = icmp_about(b, 28, 3, 3, 0, b + 100);
+	assert_int_equal(wire_parse_icmp(b + 100, n, &ic), WIRE_NOT_TCP);
+	assert_int_equal(wire_parse_icmp(syn4, sizeof(syn4), &ic),
+			 WIRE_NOT_TCP);
+
+	n = icmp_about(syn6, 48, 2, 0, 1280, b);
+	assert_int_equal(wire_parse_icmp(b, n, &ic), WIRE_OK);
+	assert_int_equal(ic.kind, WIRE_ICMP_PTB);
+	assert_int_equal(ic.mtu, 1280);
+	assert_int_equal(ic.seq, 0xc030cb54);
+	assert_int_equal(ic.dst.port, 80);
+	n = icmp_about(syn6, 48, 1, 4, 0, b);
+	assert_int_equal(wire_parse_icmp(b, n, &ic), WIRE_OK);
+	assert_int_equal(ic.kind, WIRE_ICMP_UNREACH);
+	b[8 + 15] ^= 1; /* the pseudo-header counts: another source fails */
+	assert_int_equal(wire_parse_icmp(b, n, &ic), WIRE_CSUM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -889,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_err_names),
 		cmocka_unit_test(test_ep_parse),
 		cmocka_unit_test(test_ep_format),
+		cmocka_unit_test(test_icmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
