@@ -606,7 +606,6 @@ static int engine_ladder_peer(void *k, const struct ladder_side *of,
 	return -ENOENT;
 }
 
-
 /* The user timeout in seconds, 0 for the default. */
 static int render_timeout(void *k, const struct kind_conn *c, struct buf *out)
 {
