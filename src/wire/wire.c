@@ -66,22 +66,55 @@ const char *wire_err_name(enum wire_err err)
 
 /* ---- checksum (RFC 1071) ---- */
 
-/* Sum in native byte order, 32 bits at a time into 64 bits: the one's
- * complement sum is byte-order independent (RFC 1071 §2(B)), so one swap
- * at the end gives the big-endian sum. memcpy() makes any alignment safe. */
+/* One 64-bit one's-complement add: the carry out of bit 63 goes back in
+ * at bit 0 (end-around carry, RFC 1071 §2(C)). */
+static inline uint64_t add64(uint64_t s, uint64_t w)
+{
+	s += w;
+	return s + (s < w);
+}
+
+/* Sum in native byte order, 64 bits at a time with end-around carries,
+ * four words per round into a 128-bit sum where there is one: the one's
+ * complement sum is byte-order independent and may be taken over any word
+ * width, then folded (RFC 1071 §2(B), §4.1), so one swap at the end gives
+ * the big-endian sum. memcpy() makes any alignment safe. */
 static uint64_t sum_native(const uint8_t *p, size_t len)
 {
-	uint64_t s = 0;
-	uint32_t w;
+	uint64_t s = 0, w[4];
+	uint32_t u;
 	uint16_t h;
 
-	for (; len >= 4; p += 4, len -= 4) {
-		memcpy(&w, p, 4);
-		s += w;
+#ifdef __SIZEOF_INT128__
+	if (len >= 32) {
+		/* add/adc pairs: the carries pile up in the high half, the
+		 * 8-byte loop below does the rest (and all of it without
+		 * 128-bit integers) */
+		unsigned __int128 acc = 0;
+
+		for (; len >= 32; p += 32, len -= 32) {
+			memcpy(w, p, 32);
+			acc += w[0];
+			acc += w[1];
+			acc += w[2];
+			acc += w[3];
+		}
+		s = add64((uint64_t)acc, (uint64_t)(acc >> 64));
+	}
+#endif
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(w, p, 8);
+		s = add64(s, w[0]);
+	}
+	if (len >= 4) {
+		memcpy(&u, p, 4);
+		s = add64(s, u);
+		p += 4;
+		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&h, p, 2);
-		s += h;
+		s = add64(s, h);
 		p += 2;
 		len -= 2;
 	}
@@ -89,7 +122,7 @@ static uint64_t sum_native(const uint8_t *p, size_t len)
 		/* The odd byte is the high half of a zero-padded word. */
 		const uint8_t pad[2] = {*p, 0};
 		memcpy(&h, pad, 2);
-		s += h;
+		s = add64(s, h);
 	}
 	return s;
 }

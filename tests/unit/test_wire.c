@@ -113,17 +113,19 @@ static void test_csum_rfc1071(void **state)
 	assert_int_equal(wire_csum_fold(wire_csum_add(0, NULL, 0)), 0xffff);
 }
 
-/* Every length and alignment against the reference, and chaining. */
+/* Every length 0..2048 at every alignment against the reference, and
+ * chaining, on random bytes and on runs of 0xff (which carry the most:
+ * each 64-bit add overflows). */
 static void test_csum_odd_lengths(void **state)
 {
-	uint8_t raw[300 + 8];
+	static uint8_t raw[2048 + 8];
 
 	(void)state;
 	srand(1);
 	for (size_t i = 0; i < sizeof(raw); i++)
-		raw[i] = (uint8_t)(i % 3 ? rand() : 0xff);
+		raw[i] = (uint8_t)(i % 3 && i < 1024 ? rand() : 0xff);
 	for (size_t off = 0; off < 8; off++) {
-		for (size_t len = 0; len <= 300; len++) {
+		for (size_t len = 0; len <= 2048; len++) {
 			const uint8_t *p = raw + off;
 			size_t half = len / 2 & ~(size_t)1;
 			uint32_t sum = wire_csum_add(0, p, half);
@@ -134,6 +136,24 @@ static void test_csum_odd_lengths(void **state)
 			sum = wire_csum_add(sum, p + half, len - half);
 			assert_int_equal(wire_csum_fold(sum), ref_csum(p, len));
 		}
+	}
+}
+
+/* Random buffers of random lengths up to 64 KiB at random alignments. */
+static void test_csum_random(void **state)
+{
+	static uint8_t raw[65536 + 8];
+
+	(void)state;
+	srand(2);
+	for (int round = 0; round < 200; round++) {
+		size_t off = (size_t)rand() % 8, len = (size_t)rand() % 65537;
+
+		for (size_t i = 0; i < len; i++)
+			raw[off + i] = (uint8_t)rand();
+		assert_int_equal(
+			wire_csum_fold(wire_csum_add(0, raw + off, len)),
+			ref_csum(raw + off, len));
 	}
 }
 
@@ -968,6 +988,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csum_rfc1071),
 		cmocka_unit_test(test_csum_odd_lengths),
+		cmocka_unit_test(test_csum_random),
 		cmocka_unit_test(test_csum_long_chain),
 		cmocka_unit_test(test_linux_syn4),
 		cmocka_unit_test(test_linux_syn6),
