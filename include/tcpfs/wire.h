@@ -151,6 +151,30 @@ uint32_t wire_csum_add(uint32_t sum, const void *buf, size_t len);
  */
 uint16_t wire_csum_fold(uint32_t sum);
 /**
+ * wire_csum_complete - finish a checksum a sender left partial
+ * \param pkt: LEN bytes
+ * \param start: where the sum starts (virtio_net_hdr.csum_start)
+ * \param offset: where from START the field is (csum_offset); it holds
+ *                the pseudo-header sum (VIRTIO_NET_HDR_F_NEEDS_CSUM)
+ * Returns 0, or -1 if the field is not inside PKT.
+ */
+int wire_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset);
+/* Called with each segment of a split; PKT is valid during the call. */
+typedef void wire_emit_fn(void *ctx, const uint8_t *pkt, size_t len);
+/**
+ * wire_tso_split - cut a TCP super-packet into the segments it stands for
+ * \param pkt: LEN bytes: an IPv4 or IPv6 (no extension headers) TCP packet
+ *             whose payload may exceed MSS (VIRTIO_NET_HDR_GSO_TCPV4/6)
+ * \param mss: payload bytes per segment (virtio_net_hdr.gso_size)
+ * \param buf: CAP bytes to build each segment in (headers + MSS at least)
+ * \param emit: called with CTX and each segment in order: lengths, IPv4
+ *              ids, sequence numbers, checksums made right, FIN and PSH on
+ *              the last only, CWR on the first only (as Linux segments)
+ * Returns the number of segments, or -1 if PKT is not such a packet.
+ */
+int wire_tso_split(const uint8_t *pkt, size_t len, size_t mss, uint8_t *buf,
+		   size_t cap, wire_emit_fn *emit, void *ctx);
+/**
  * wire_ep_format - "1.2.3.4:80" or "[::1]:80"
  * \param ep: the endpoint
  * \param buf: SIZE bytes

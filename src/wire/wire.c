@@ -618,3 +618,88 @@ size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg)
 	build_tcp(buf + iphl, seg, tlen);
 	return iphl + tlen;
 }
+
+/* ---- offloads: what a TUN device with a virtio-net header leaves us ---- */
+
+int wire_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset)
+{
+	if (start > len || offset > len - start || len - start - offset < 2)
+		return -1;
+	/* The field holds the pseudo-header sum: summing over it from START
+	 * to the end gives the whole sum (virtio 1.2 §5.1.6.2.1; Linux's
+	 * skb_checksum_help()). */
+	put16(pkt + start + offset,
+	      wire_csum_fold(wire_csum_add(0, pkt + start, len - start)));
+	return 0;
+}
+
+/* The IP and TCP header lengths of a TCP packet PKT of LEN bytes (IPv4
+ * with options, IPv6 without extension headers); 0 if it is not one. */
+static size_t tcp_headers(const uint8_t *pkt, size_t len, size_t *iphl)
+{
+	size_t thl;
+
+	if (len < IP4_HLEN)
+		return 0;
+	if (pkt[0] >> 4 == 4 && pkt[9] == IPPROTO_TCP_)
+		*iphl = (size_t)(pkt[0] & 15) * 4;
+	else if (pkt[0] >> 4 == 6 && len >= IP6_HLEN && pkt[6] == IPPROTO_TCP_)
+		*iphl = IP6_HLEN;
+	else
+		return 0;
+	if (*iphl < IP4_HLEN || len < *iphl + TCP_HLEN)
+		return 0;
+	thl = (size_t)(pkt[*iphl + 12] >> 4) * 4;
+	return thl >= TCP_HLEN && len >= *iphl + thl ? *iphl + thl : 0;
+}
+
+/* Segment I of a split: SEG holds the headers of the super-packet (HDR
+ * bytes, IP header IPHL) and N bytes of payload that start OFF bytes in;
+ * LAST says it ends the packet. The IP lengths, the IPv4 id and checksum,
+ * the sequence number, the flags and the TCP checksum are set as Linux's
+ * tcp_gso_segment() and inet_gso_segment() set them. */
+static void tso_fix(uint8_t *seg, size_t iphl, size_t hdr, size_t n, size_t off,
+		    unsigned i, bool last)
+{
+	uint8_t *t = seg + iphl;
+	size_t tlen = hdr - iphl + n;
+	bool v4 = seg[0] >> 4 == 4;
+	uint32_t sum;
+
+	if (v4) {
+		put16(seg + 2, (uint16_t)(hdr + n));
+		put16(seg + 4, (uint16_t)(get16(seg + 4) + i));
+		put16(seg + 10, 0);
+		put16(seg + 10, wire_csum_fold(wire_csum_add(0, seg, iphl)));
+	} else {
+		put16(seg + 4, (uint16_t)tlen);
+	}
+	put32(t + 4, get32(t + 4) + (uint32_t)off);
+	if (!last)
+		t[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+	if (i)
+		t[13] &= (uint8_t)~TCP_CWR;
+	sum = wire_csum_add(0, seg + (v4 ? 12 : 8), v4 ? 8 : 32);
+	put16(t + 16, 0);
+	sum += IPPROTO_TCP_ + (uint32_t)tlen;
+	put16(t + 16, wire_csum_fold(wire_csum_add(sum, t, tlen)));
+}
+
+int wire_tso_split(const uint8_t *pkt, size_t len, size_t mss, uint8_t *buf,
+		   size_t cap, wire_emit_fn *emit, void *ctx)
+{
+	size_t iphl, hdr = tcp_headers(pkt, len, &iphl);
+	unsigned i = 0;
+
+	if (!hdr || !mss || cap < hdr + mss)
+		return -1;
+	for (size_t off = 0; off < len - hdr || !i; off += mss, i++) {
+		size_t n = len - hdr - off < mss ? len - hdr - off : mss;
+
+		memcpy(buf, pkt, hdr);
+		memcpy(buf + hdr, pkt + hdr + off, n);
+		tso_fix(buf, iphl, hdr, n, off, i, off + n == len - hdr);
+		emit(ctx, buf, hdr + n);
+	}
+	return (int)i;
+}
