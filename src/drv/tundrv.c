@@ -15,11 +15,11 @@
 #include "tcpfs/loop.h"
 #include "tcpfs/nat.h"
 #include "tcpfs/tundrv.h"
+#include "tcpfs/wire.h"
 
 /* Packets read from the device per wakeup: enough to batch, few enough
  * that FUSE requests are not starved. */
 #define READ_BATCH 64
-#define PKT_MAX 65536
 
 struct tundrv {
 	struct tundrv_config cfg;
@@ -30,7 +30,8 @@ struct tundrv {
 	struct tcp_engine *tcp;
 	int timerfd;
 	tcp_time armed;
-	uint8_t pkt[PKT_MAX];
+	uint8_t pkt[LINK_MAX_PKT];
+	uint8_t seg[LINK_MAX_PKT]; /* a segment cut from a super-packet */
 };
 
 void tundrv_config_default(struct tundrv_config *cfg)
@@ -43,6 +44,7 @@ void tundrv_config_default(struct tundrv_config *cfg)
 	inet_pton(AF_INET6, "fdcf:7c9f:7cfa::1", &cfg->tun.host6);
 	cfg->tun.prefix6 = 64;
 	cfg->tun.route_localnet = true;
+	cfg->tun.offload = true;
 	inet_pton(AF_INET, "198.19.253.2", &cfg->engine4);
 	inet_pton(AF_INET6, "fdcf:7c9f:7cfa::2", &cfg->engine6);
 	cfg->msl = 60 * 1000000ull;
@@ -133,19 +135,32 @@ static void on_timer(void *arg)
 	drv->armed = TCP_NEVER;
 }
 
+/* A packet from the host, to the engine or through --impair's stage. */
+static void deliver(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct tundrv *drv = ctx;
+	if (drv->in) {
+		impair_push(drv->in, pkt, len, tundrv_now());
+		flush(drv, drv->in, tundrv_now());
+	} else {
+		tcp_input(drv->tcp, pkt, len, tundrv_now());
+	}
+}
+
 static void on_packets(void *arg)
 {
 	struct tundrv *drv = arg;
 	for (int i = 0; i < READ_BATCH; i++) {
-		ssize_t n = tun_read(drv->tun, drv->pkt, sizeof(drv->pkt));
+		size_t gso;
+		ssize_t n =
+			tun_read(drv->tun, drv->pkt, sizeof(drv->pkt), &gso);
 		if (n <= 0)
 			break;
-		if (drv->in) {
-			impair_push(drv->in, drv->pkt, (size_t)n, tundrv_now());
-			flush(drv, drv->in, tundrv_now());
-		} else {
-			tcp_input(drv->tcp, drv->pkt, (size_t)n, tundrv_now());
-		}
+		if (!gso)
+			deliver(drv, drv->pkt, (size_t)n);
+		else /* a TCP super-packet (TSO): the segments it stands for */
+			wire_tso_split(drv->pkt, (size_t)n, gso, drv->seg,
+				       sizeof(drv->seg), deliver, drv);
 	}
 }
 
