@@ -79,5 +79,16 @@ ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso);
  * Returns 0 (also when a full queue drops it: TCP recovers), or -errno.
  */
 int tun_write(struct tun *t, const void *pkt, size_t len);
+struct tso_gso;
+/**
+ * tun_write_tso - write what tso_take() gave
+ * \param t: the device
+ * \param pkt: LEN bytes
+ * \param gso: a plain packet (mss 0) or a super-packet the kernel is to
+ *             checksum and segment (VIRTIO_NET_HDR_GSO_TCPV4/6)
+ * Returns as tun_write(); -EINVAL for a super-packet without offloads.
+ */
+int tun_write_tso(struct tun *t, const void *pkt, size_t len,
+		  const struct tso_gso *gso);
 
 #endif

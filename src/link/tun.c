@@ -16,6 +16,7 @@
 #include <libmnl/libmnl.h>
 
 #include "tcpfs/log.h"
+#include "tcpfs/tso.h"
 #include "tcpfs/tun.h"
 #include "tcpfs/wire.h"
 
@@ -290,12 +291,42 @@ ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso)
 	return n;
 }
 
+/* PKT behind header H: two pieces, no copy to join them. */
+static int vnet_write(struct tun *t, const struct virtio_net_hdr *h,
+		      const void *pkt, size_t len)
+{
+	struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)pkt, len}};
+	return writev(t->fd, iov, 2) < 0 ? -errno : 0;
+}
+
 int tun_write(struct tun *t, const void *pkt, size_t len)
 {
 	/* no offload asked for: VIRTIO_NET_HDR_GSO_NONE, checksums done */
 	static const struct virtio_net_hdr none;
-	struct iovec iov[2] = {{(void *)&none, sizeof(none)},
-			       {(void *)pkt, len}};
-	ssize_t n = t->vnet ? writev(t->fd, iov, 2) : write(t->fd, pkt, len);
-	return n < 0 ? -errno : 0;
+
+	if (t->vnet)
+		return vnet_write(t, &none, pkt, len);
+	return write(t->fd, pkt, len) < 0 ? -errno : 0;
+}
+
+int tun_write_tso(struct tun *t, const void *pkt, size_t len,
+		  const struct tso_gso *gso)
+{
+	/* virtio 1.2 §5.1.6.2: NEEDS_CSUM with csum_start/offset, a GSO type
+	 * with hdr_len and gso_size; native order (a legacy header) */
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = gso->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+				      VIRTIO_NET_HDR_GSO_TCPV4,
+		.hdr_len = gso->hdr_len,
+		.gso_size = gso->mss,
+		.csum_start = gso->csum_start,
+		.csum_offset = gso->csum_off,
+	};
+
+	if (!gso->mss)
+		return tun_write(t, pkt, len);
+	if (!t->vnet)
+		return -EINVAL;
+	return vnet_write(t, &h, pkt, len);
 }

@@ -4,34 +4,9 @@
 #include <sys/socket.h>
 
 #include "tcpfs/wire.h"
+#include "wire_int.h"
 
-#define IP4_HLEN 20
-#define IP6_HLEN 40
-#define TCP_HLEN 20
 #define TCP_MAX_OPTS 40
-#define IPPROTO_TCP_ 6
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	return put16(put16(p, (uint16_t)(v >> 16)), (uint16_t)v);
-}
 
 enum {
 	OPT_EOL = 0,
