@@ -301,16 +301,17 @@ static enum wire_err parse_opts(struct wire_opts *o, const uint8_t *p, size_t n)
 	return WIRE_OK;
 }
 
-/* The TCP segment T of TLEN bytes (at least a header's worth). */
+/* The TCP segment T of TLEN bytes (at least a header's worth); its
+ * checksum checked if CSUM. */
 static enum wire_err parse_tcp(const uint8_t *t, size_t tlen,
-			       struct wire_seg *seg)
+			       struct wire_seg *seg, bool csum)
 {
 	size_t doff = (size_t)(t[12] >> 4) * 4;
 
 	if (doff < TCP_HLEN || doff > tlen)
 		return WIRE_TCPHDR;
-	if (wire_csum_fold(wire_csum_add(pseudo_sum(&seg->src, &seg->dst, tlen),
-					 t, tlen)))
+	if (csum && wire_csum_fold(wire_csum_add(
+			    pseudo_sum(&seg->src, &seg->dst, tlen), t, tlen)))
 		return WIRE_CSUM;
 	seg->src.port = get16(t);
 	seg->dst.port = get16(t + 2);
@@ -327,7 +328,8 @@ static enum wire_err parse_tcp(const uint8_t *t, size_t tlen,
 	return parse_opts(&seg->opt, t + TCP_HLEN, doff - TCP_HLEN);
 }
 
-enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg)
+static enum wire_err parse(const uint8_t *pkt, size_t len, struct wire_seg *seg,
+			   bool csum)
 {
 	size_t off, end;
 	enum wire_err err;
@@ -346,10 +348,21 @@ enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg)
 		return WIRE_VERSION;
 	}
 	if (err == WIRE_OK)
-		err = parse_tcp(pkt + off, end - off, seg);
+		err = parse_tcp(pkt + off, end - off, seg, csum);
 	if (err != WIRE_OK)
 		memset(seg, 0, sizeof(*seg));
 	return err;
+}
+
+enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg)
+{
+	return parse(pkt, len, seg, true);
+}
+
+enum wire_err wire_parse_trusted(const uint8_t *pkt, size_t len,
+				 struct wire_seg *seg)
+{
+	return parse(pkt, len, seg, false);
 }
 
 /* ---- ICMP errors (RFC 792, RFC 4443, RFC 5927 §4) ---- */
@@ -631,10 +644,10 @@ static size_t tcp_headers(const uint8_t *pkt, size_t len, size_t *iphl)
 /* Segment I of a split: SEG holds the headers of the super-packet (HDR
  * bytes, IP header IPHL) and N bytes of payload that start OFF bytes in;
  * LAST says it ends the packet. The IP lengths, the IPv4 id and checksum,
- * the sequence number, the flags and the TCP checksum are set as Linux's
- * tcp_gso_segment() and inet_gso_segment() set them. */
+ * the sequence number, the flags and (if CSUM) the TCP checksum are set as
+ * Linux's tcp_gso_segment() and inet_gso_segment() set them. */
 static void tso_fix(uint8_t *seg, size_t iphl, size_t hdr, size_t n, size_t off,
-		    unsigned i, bool last)
+		    unsigned i, bool last, bool csum)
 {
 	uint8_t *t = seg + iphl;
 	size_t tlen = hdr - iphl + n;
@@ -654,14 +667,16 @@ static void tso_fix(uint8_t *seg, size_t iphl, size_t hdr, size_t n, size_t off,
 		t[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 	if (i)
 		t[13] &= (uint8_t)~TCP_CWR;
+	if (!csum)
+		return;
 	sum = wire_csum_add(0, seg + (v4 ? 12 : 8), v4 ? 8 : 32);
 	put16(t + 16, 0);
 	sum += IPPROTO_TCP_ + (uint32_t)tlen;
 	put16(t + 16, wire_csum_fold(wire_csum_add(sum, t, tlen)));
 }
 
-int wire_tso_split(const uint8_t *pkt, size_t len, size_t mss, uint8_t *buf,
-		   size_t cap, wire_emit_fn *emit, void *ctx)
+int wire_tso_split(const uint8_t *pkt, size_t len, size_t mss, bool csum,
+		   uint8_t *buf, size_t cap, wire_emit_fn *emit, void *ctx)
 {
 	size_t iphl, hdr = tcp_headers(pkt, len, &iphl);
 	unsigned i = 0;
@@ -673,7 +688,7 @@ int wire_tso_split(const uint8_t *pkt, size_t len, size_t mss, uint8_t *buf,
 
 		memcpy(buf, pkt, hdr);
 		memcpy(buf + hdr, pkt + hdr + off, n);
-		tso_fix(buf, iphl, hdr, n, off, i, off + n == len - hdr);
+		tso_fix(buf, iphl, hdr, n, off, i, off + n == len - hdr, csum);
 		emit(ctx, buf, hdr + n);
 	}
 	return (int)i;

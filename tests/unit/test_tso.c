@@ -116,7 +116,7 @@ static void test_round_trip(void **state)
 			wire_csum_fold(wire_csum_add(sum, out + iphl, tlen)),
 			0);
 		memset(&back, 0, sizeof(back));
-		assert_int_equal(wire_tso_split(out, n, gso.mss, buf,
+		assert_int_equal(wire_tso_split(out, n, gso.mss, true, buf,
 						sizeof(buf), on_seg, NULL),
 				 45);
 		assert_int_equal(back.off, 44 * MSS + 100);

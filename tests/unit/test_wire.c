@@ -488,12 +488,58 @@ static void test_tso_split(void **state)
 		memset(&sp, 0, sizeof(sp));
 		sp.first = s;
 		sp.id = 0xff00;
-		assert_int_equal(wire_tso_split(pkt, n, 1448, buf, sizeof(buf),
-						on_seg, &sp),
+		assert_int_equal(wire_tso_split(pkt, n, 1448, true, buf,
+						sizeof(buf), on_seg, &sp),
 				 (s.len + 1447) / 1448);
 		assert_int_equal(sp.got, s.len);
 		assert_memory_equal(sp.payload, data, s.len);
 	}
+}
+
+/* Without checksums (csum false) the segments are the same but for the
+ * TCP checksum: wire_parse_trusted() takes them, wire_parse() does not. */
+static void on_trusted(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct wire_seg s;
+	unsigned *bad = ctx;
+
+	assert_int_equal(wire_parse_trusted(pkt, len, &s), WIRE_OK);
+	*bad += wire_parse(pkt, len, &s) == WIRE_CSUM;
+}
+
+static void test_tso_split_trusted(void **state)
+{
+	static uint8_t data[10000], pkt[12000], buf[2048];
+	struct wire_seg s =
+		full_seg("10.0.0.1:1", "10.0.0.2:2", data, sizeof(data));
+	size_t n;
+	unsigned bad = 0;
+
+	(void)state;
+	s.opt.nsack = 0;
+	n = wire_build(pkt, sizeof(pkt), &s);
+	assert_int_equal(wire_tso_split(pkt, n, 1448, false, buf, sizeof(buf),
+					on_trusted, &bad),
+			 7);
+	assert_int_equal(bad, 7);
+}
+
+/* wire_parse_trusted() skips the TCP checksum only: a bad IPv4 header
+ * checksum is still refused. */
+static void test_parse_trusted(void **state)
+{
+	uint8_t pkt[BUFSZ];
+	struct wire_seg s = full_seg("10.0.0.1:1", "10.0.0.2:2", "abc", 3), out;
+	size_t n = wire_build(pkt, sizeof(pkt), &s);
+
+	(void)state;
+	pkt[n - 1] ^= 1;
+	assert_int_equal(wire_parse(pkt, n, &out), WIRE_CSUM);
+	assert_int_equal(wire_parse_trusted(pkt, n, &out), WIRE_OK);
+	assert_int_equal(out.len, 3);
+	assert_memory_equal(out.data, "abb", 3);
+	pkt[10] ^= 1;
+	assert_int_equal(wire_parse_trusted(pkt, n, &out), WIRE_IPCSUM);
 }
 
 /* Packets that are no TCP super-packet are refused, short ones too. */
@@ -506,16 +552,17 @@ static void test_tso_split_refuses(void **state)
 
 	(void)state;
 	for (size_t len = 0; len < n - 3; len++)
-		assert_int_equal(wire_tso_split(pkt, len, 1448, buf,
+		assert_int_equal(wire_tso_split(pkt, len, 1448, true, buf,
 						sizeof(buf), on_seg, &sp),
 				 -1);
-	assert_int_equal(
-		wire_tso_split(pkt, n, 0, buf, sizeof(buf), on_seg, &sp), -1);
-	assert_int_equal(wire_tso_split(pkt, n, 1448, buf, 100, on_seg, &sp),
+	assert_int_equal(wire_tso_split(pkt, n, 0, true, buf, sizeof(buf),
+					on_seg, &sp),
 			 -1);
+	assert_int_equal(
+		wire_tso_split(pkt, n, 1448, true, buf, 100, on_seg, &sp), -1);
 	pkt[9] = 17; /* UDP */
-	assert_int_equal(wire_tso_split(pkt, n, 1448, buf, sizeof(buf), on_seg,
-					&sp),
+	assert_int_equal(wire_tso_split(pkt, n, 1448, true, buf, sizeof(buf),
+					on_seg, &sp),
 			 -1);
 }
 
@@ -1104,6 +1151,8 @@ int main(void)
 		cmocka_unit_test(test_csum_complete),
 		cmocka_unit_test(test_tso_split),
 		cmocka_unit_test(test_tso_split_refuses),
+		cmocka_unit_test(test_tso_split_trusted),
+		cmocka_unit_test(test_parse_trusted),
 		cmocka_unit_test(test_csum_long_chain),
 		cmocka_unit_test(test_linux_syn4),
 		cmocka_unit_test(test_linux_syn6),
