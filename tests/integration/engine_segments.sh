@@ -33,7 +33,7 @@ at_exit "nft delete table inet segtest"
 segtest() {
 	local tag=$1 out rc line
 	shift
-	out=$(TUN=$TUN HOST4=$HOST4 ENG4=$ENG4 timeout -k 1 90 "$PY" "$LIB_DIR/segtest.py" "$@" \
+	out=$(TUN=$TUN HOST4=$HOST4 ENG4=$ENG4 timeout -k 1 40 "$PY" "$LIB_DIR/segtest.py" "$@" \
 		"$LIB_DIR/engine_segments.txt" "${SEGTEST_ONLY:-}" 2>&1)
 	rc=$?
 	printf '%s\n' "$out" | grep -v '^ok ' | sed "s/^/$tag: /" >&2

@@ -365,8 +365,10 @@ class Conn:
         """Abort what is left, so that no retransmission outlives the case."""
         if self.thread is not None and self.thread.is_alive():
             # a connect still waits (and holds ctl): an acceptable RST ends it
-            self.send("RA", self.irs, self.iss + 1)
+            self.send("RA", self.rcv, self.iss + 1)
             self.thread.join(WAIT)
+            if self.thread.is_alive():
+                return  # a hangup would wait behind it
         try:
             if self.h is not None:
                 self.t.hangup(self.h)
