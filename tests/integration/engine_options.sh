@@ -194,7 +194,7 @@ done
 # link_options: a daemon with every link option set to something else.
 link_options() {
 	local h4=198.18.200.9 e4=198.18.200.12 h6=fd5e:97::a e6=fd5e:97::b p n name
-	TUN=segt7 HOST4=$h4 ENG4=$e4 HOST6=$h6 ENG6=$e6
+	TUN=segt7 HOST4=$h4 ENG4=$e4 HOST6=$h6
 	eng_start --tun=$TUN --mtu=1400 --host4=$h4/29 --engine4=$e4 --host6=$h6/120 --engine6=$e6
 	assert_match " mtu 1400 " "$(ip -o link show "$TUN")" "--tun=$TUN --mtu=1400: the device, its MTU"
 	ip link show tcpfs0 >/dev/null 2>&1 && fail "--tun: tcpfs0 exists" || pass "--tun: no tcpfs0"
