@@ -174,18 +174,19 @@ typedef void wire_emit_fn(void *ctx, const uint8_t *pkt, size_t len);
 /**
  * wire_tso_split - cut a TCP super-packet into the segments it stands for
  * \param pkt: LEN bytes: an IPv4 or IPv6 (no extension headers) TCP packet
- *             whose payload may exceed MSS (VIRTIO_NET_HDR_GSO_TCPV4/6)
+ *             whose payload may exceed MSS (VIRTIO_NET_HDR_GSO_TCPV4/6);
+ *             overwritten: each segment is built in place
  * \param mss: payload bytes per segment (virtio_net_hdr.gso_size)
  * \param csum: compute each segment's TCP checksum; false leaves the field
  *              as it was, for wire_parse_trusted()
- * \param buf: CAP bytes to build each segment in (headers + MSS at least)
- * \param emit: called with CTX and each segment in order: lengths, IPv4
- *              ids, sequence numbers, checksums made right, FIN and PSH on
- *              the last only, CWR on the first only (as Linux segments)
+ * \param emit: called with CTX and each segment in order (inside PKT, valid
+ *              during the call): lengths, IPv4 ids, sequence numbers,
+ *              checksums made right, FIN and PSH on the last only, CWR on
+ *              the first only (as Linux segments)
  * Returns the number of segments, or -1 if PKT is not such a packet.
  */
-int wire_tso_split(const uint8_t *pkt, size_t len, size_t mss, bool csum,
-		   uint8_t *buf, size_t cap, wire_emit_fn *emit, void *ctx);
+int wire_tso_split(uint8_t *pkt, size_t len, size_t mss, bool csum,
+		   wire_emit_fn *emit, void *ctx);
 /**
  * wire_ep_format - "1.2.3.4:80" or "[::1]:80"
  * \param ep: the endpoint

@@ -32,8 +32,7 @@ struct tundrv {
 	int timerfd;
 	tcp_time armed;
 	uint8_t pkt[LINK_MAX_PKT];
-	uint8_t seg[LINK_MAX_PKT]; /* a segment cut from a super-packet */
-	struct tso_train train;	   /* the engine's segments, joined */
+	struct tso_train train; /* the engine's segments, joined */
 };
 
 void tundrv_config_default(struct tundrv_config *cfg)
@@ -191,11 +190,10 @@ static void on_packets(void *arg)
 		if (!gso)
 			deliver(drv, drv->pkt, (size_t)n);
 		else if (drv->in) /* --impair: checksums catch corruption */
-			wire_tso_split(drv->pkt, (size_t)n, gso, true, drv->seg,
-				       sizeof(drv->seg), deliver, drv);
+			wire_tso_split(drv->pkt, (size_t)n, gso, true, deliver,
+				       drv);
 		else /* a TCP super-packet (TSO): the segments it stands for */
 			wire_tso_split(drv->pkt, (size_t)n, gso, false,
-				       drv->seg, sizeof(drv->seg),
 				       deliver_trusted, drv);
 	}
 }

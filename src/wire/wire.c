@@ -675,21 +675,26 @@ static void tso_fix(uint8_t *seg, size_t iphl, size_t hdr, size_t n, size_t off,
 	put16(t + 16, wire_csum_fold(wire_csum_add(sum, t, tlen)));
 }
 
-int wire_tso_split(const uint8_t *pkt, size_t len, size_t mss, bool csum,
-		   uint8_t *buf, size_t cap, wire_emit_fn *emit, void *ctx)
+int wire_tso_split(uint8_t *pkt, size_t len, size_t mss, bool csum,
+		   wire_emit_fn *emit, void *ctx)
 {
+	uint8_t head[60 + 60]; /* IPv4 and TCP headers with options, at most */
 	size_t iphl, hdr = tcp_headers(pkt, len, &iphl);
 	unsigned i = 0;
 
-	if (!hdr || !mss || cap < hdr + mss)
+	if (!hdr || !mss)
 		return -1;
+	memcpy(head, pkt, hdr);
+	/* No copy of the payload: segment I's headers go just before its
+	 * payload, over the end of segment I-1's, which EMIT has taken. */
 	for (size_t off = 0; off < len - hdr || !i; off += mss, i++) {
 		size_t n = len - hdr - off < mss ? len - hdr - off : mss;
+		uint8_t *seg = pkt + off;
 
-		memcpy(buf, pkt, hdr);
-		memcpy(buf + hdr, pkt + hdr + off, n);
-		tso_fix(buf, iphl, hdr, n, off, i, off + n == len - hdr, csum);
-		emit(ctx, buf, hdr + n);
+		if (i)
+			memcpy(seg, head, hdr);
+		tso_fix(seg, iphl, hdr, n, off, i, off + n == len - hdr, csum);
+		emit(ctx, seg, hdr + n);
 	}
 	return (int)i;
 }
