@@ -234,6 +234,41 @@ static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
 	return procpid_render(kk->procpid, sock_of(c)->inode, mono_ms(), out);
 }
 
+/* kernel/pids: a line per socket of the reader's namespace and holder,
+ * "NAME PID COMM" ("NAME" alone for a socket without one), from one dump
+ * and one /proc scan: what `ss -tanp` says, for every socket at once. */
+struct pids_ctx {
+	struct procpid *pp;
+	struct buf *out;
+};
+
+static void pids_socket(const struct diag_sock *s, void *arg)
+{
+	struct pids_ctx *p = arg;
+	char name[SOCKNAME_MAX];
+	sockname_format(name, &s->key);
+	if (!s->full || !s->inode ||
+	    !procpid_holders(p->pp, s->inode, name, p->out))
+		buf_printf(p->out, "%s\n", name);
+}
+
+static const char *const kernel_fixed[] = {"pids"};
+
+static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
+			     struct buf *out)
+{
+	struct kernel *kk = k;
+	struct pids_ctx p = {kk->procpid, out};
+	struct netns *ns;
+	(void)i;
+	int err = reader_ns(kk, who, &ns);
+	if (!err)
+		err = procpid_refresh(kk->procpid, mono_ms());
+	if (!err)
+		err = diag_dump(ns->diag, pids_socket, &p);
+	return err < 0 ? err : out->err;
+}
+
 static bool has_trace(void *k, const struct kind_conn *c)
 {
 	struct kernel *kk = k;
@@ -391,8 +426,11 @@ static void kernel_drop(void *k);
 static const struct kind_ops kernel_ops = {
 	.files = kernel_files,
 	.nfiles = 2,
-	/* no fixed files, no streams; no rmdir: the kernel's sockets are
-	 * closed through ctl, their directories go with them */
+	.fixed = kernel_fixed,
+	.nfixed = 1,
+	.fixed_open = kernel_fixed_open,
+	/* no streams; no rmdir: the kernel's sockets are closed through ctl,
+	 * their directories go with them */
 	.list = kernel_list,
 	.load = kernel_load,
 	.ctl = kernel_ctl,
