@@ -27,9 +27,7 @@ hold_ok h listen l0 4 127.0.0.1 0
 hold_ok h name l0
 L0=$HELD
 start_tcpfs "$MNT" --no-engine
-cat "$MNT/events" >"$EV" &
-EVPID=$!
-at_exit "kill $EVPID 2>/dev/null"
+events_bg "$MNT" "$EV"
 
 # transitions FILE: the "A -> B" of each state line of a trace
 transitions() { awk '$2 == "*" { print $3 " " $4 " " $5 }' "$1" | paste -sd, -; }

@@ -36,8 +36,7 @@ cat "$I/trace_pipe" >"$TR" &
 at_exit "kill $! 2>/dev/null"
 
 start_tcpfs "$MNT" --no-engine
-cat "$MNT/events" >"$EV" &
-at_exit "kill $! 2>/dev/null"
+events_bg "$MNT" "$EV"
 start_holder h
 hold_ok h listen l 4 127.0.0.1 0
 hold_ok h name l

@@ -325,6 +325,16 @@ fsop_as() {
 	as_user "$uid" timeout -k 2 20 "$PY" "$WORK/fsop.py" "$@"
 }
 
+# events_bg MNT FILE: a reader of MNT/events in the background, into FILE;
+# returns once it has the file open (it sees every line posted after).
+events_bg() {
+	cat "$1/events" >"$2" &
+	local pid=$!
+	at_exit "kill $pid 2>/dev/null"
+	wait_until 5 eval "ls -l /proc/$pid/fd 2>/dev/null | grep -qF '$1/events'" ||
+		die "cat did not open $1/events"
+}
+
 # name_present NAME: MNT/kernel lists NAME.
 name_present() {
 	ls -1 "$TCPFS_MNT/kernel" | grep -qxF -- "$1"
