@@ -6,7 +6,10 @@
 # IP and TCP checksums, and each one's flags, seq, ack, window, length, MSS
 # and timestamps equal, in order, the segments the engine's trace shows; the
 # engine's iss, irs, snd_una, snd_nxt and rcv_nxt files equal the capture's
-# numbers.
+# numbers; and its snd_wl1 and snd_wl2, read while it is open, equal the seq
+# and ack of the peer's last segment before the read (RFC 9293 §3.10.7.3
+# and §3.10.7.4: SND.WL1 and SND.WL2 are the seq and ack of the segment that
+# last updated the window).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -31,6 +34,7 @@ A_IRS=$(get "$a" irs)
 A_LPORT=$(get "$a" local)
 A_LPORT=${A_LPORT##*:}
 assert_eq "$(seq_add "$A_ISS" 1)" "$(get "$a" snd_una)" "1: snd_una = iss + 1 when established"
+A_WL="$(get "$a" snd_wl1) $(get "$a" snd_wl2)"
 ctl_ok "$a" close
 wait_state 5 "$a" FIN_WAIT_2
 hold_ok h close a
@@ -53,6 +57,9 @@ hold_ok h send b 2000
 got=$(timeout -k 1 10 head -c 2000 "$E/$b/data" | wc -c)
 assert_eq 2000 "$got" "2: 2000 bytes read from data"
 wait_until 5 eval "[ \"\$(get $b snd_una)\" = \"\$(get $b snd_nxt)\" ]"
+sleep 0.3 # what the kernel still sends (a window update) arrives first
+B_WL_AT=$(date +%s.%N)
+B_WL="$(get "$b" snd_wl1) $(get "$b" snd_wl2)"
 hold_ok h close b
 assert_state 5 "$b" CLOSE_WAIT "2: CLOSE_WAIT after the kernel's FIN"
 ctl_ok "$b" close
@@ -128,6 +135,14 @@ assert_eq "seq=$(seq_add "$B_ISS" 3001) ack=$(seq_add "$B_IRS" 2002)" "$(tail -n
 assert_eq "$(seq_add "$B_ISS" 3002)" "$(get "$b" snd_nxt)" "2: snd_nxt = iss + 1 + 3000 + 1"
 assert_eq "$(seq_add "$B_ISS" 3002)" "$(get "$b" snd_una)" "2: snd_una = snd_nxt"
 assert_eq "$(seq_add "$B_IRS" 2002)" "$(get "$b" rcv_nxt)" "2: rcv_nxt = irs + 1 + 2000 + 1"
+
+# SND.WL1, SND.WL2: 1, the SYN,ACK's seq and ack (§3.10.7.3, SYN-SENT); 2,
+# those of the kernel's last segment before the files were read.
+assert_eq "$(awk '$2 == "SYN,ACK" { sub("seq=", "", $3); sub("ack=", "", $4); print $3, $4 }' "$WORK/a.cap")" \
+	"$A_WL" "1: snd_wl1 snd_wl2 = the SYN,ACK's seq and ack"
+assert_eq "$(tsk "$CAP" "$B_FILT && ipv6.src == $HOST6" frame.time_epoch tcp.seq_raw tcp.ack_raw |
+	awk -v t="$B_WL_AT" '$1 < t { last = $2 " " $3 } END { print last }')" "$B_WL" \
+	"2: snd_wl1 snd_wl2 = the seq and ack of the kernel's last segment before the read"
 
 # Checksums: every packet of both connections verified good (1).
 for f in "$A_FILT" "$B_FILT"; do

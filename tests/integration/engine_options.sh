@@ -12,6 +12,10 @@
 # SACK-permitted, and a window is scaled only if both sent the option. The
 # engine's options and wscale files say the same as the kernel's half in
 # kernel/, and the segment sizes respect each side's MSS.
+# Last, the link's own options (issue 11): --tun, --mtu, --host4, --engine4,
+# --host6 and --engine6 each do what the man page says: the device's name
+# and MTU in ip link, each side's addresses, the MSS the engine announces
+# from the MTU, and a connection each way in each family with them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -186,5 +190,49 @@ for mtu in 1500 9000; do
 	stop_tcpfs
 	wait_until 5 eval "! ip link show $TUN" || fail "$TUN still there after the daemon stopped"
 done
+
+# link_options: a daemon with every link option set to something else.
+link_options() {
+	local h4=198.18.200.9 e4=198.18.200.12 h6=fd5e:97::a e6=fd5e:97::b p n name
+	TUN=segt7 HOST4=$h4 ENG4=$e4 HOST6=$h6
+	eng_start --tun=$TUN --mtu=1400 --host4=$h4/29 --engine4=$e4 --host6=$h6/120 --engine6=$e6
+	assert_match " mtu 1400 " "$(ip -o link show "$TUN")" "--tun=$TUN --mtu=1400: the device, its MTU"
+	ip link show tcpfs0 >/dev/null 2>&1 && fail "--tun: tcpfs0 exists" || pass "--tun: no tcpfs0"
+	assert_eq "$h4/29 $h6/120" "$(ip -o addr show dev "$TUN" | awk '$3 == "inet" || ($3 == "inet6" && $4 !~ /^fe80/) { printf "%s%s", s, $4; s = " " }')" \
+		"--host4, --host6: the host's addresses and prefixes on $TUN"
+	assert_match "^$e4 dev $TUN " "$(ip -o route get "$e4")" "--engine4: routed through $TUN"
+	assert_match "^$e6 .*dev $TUN " "$(ip -o route get "$e6")" "--engine6: routed through $TUN"
+	start_holder lo
+	for fam in 4 6; do
+		local ha=$h4 ea=$e4 mss=1360 url=$h4
+		[ "$fam" = 6 ] && ha=$h6 ea=$e6 mss=1340 url="[$h6]"
+		# engine -> kernel
+		hold_ok lo listen "l$fam" "$fam" "$ha" 0 && p=${HELD##*:}
+		eng_clone
+		n=$N
+		ctl_ok "$n" "connect $url:$p"
+		hold_ok lo accept "a$fam" "l$fam"
+		assert_match "^(\[$ea\]|$ea):[0-9]+$" "$(get "$n" local)" "IPv$fam: the engine's connection is from --engine$fam"
+		assert_match "^(\[$ha\]|$ha):$p$" "$(get "$n" remote)" "IPv$fam: to --host$fam"
+		assert_match "> SYN .*<mss $mss," "$(timeout -k 1 5 cat "$E/$n/trace")" \
+			"IPv$fam: the engine's SYN announces MSS $mss (--mtu 1400 less $((1400 - mss)))"
+		hold_ok lo send "a$fam" 1000
+		assert_eq 1000 "$(timeout -k 1 10 head -c 1000 "$E/$n/data" | wc -c)" "IPv$fam: data from the kernel"
+		ctl_ok "$n" hangup
+		# kernel -> engine
+		eng_clone
+		n=$N
+		ctl_ok "$n" "announce 7$fam$fam"
+		hold_ok lo connect "c$fam" "$fam" "$ea" "7$fam$fam"
+		name=$(timeout -k 1 10 cat "$E/$n/listen")
+		[[ $name =~ ^[0-9]+$ ]] || { fail "IPv$fam: listen gave '$name'"; continue; }
+		assert_match "^(\[$ea\]|$ea):7$fam$fam$" "$(get "$name" local)" "IPv$fam: the kernel reached the engine at --engine$fam"
+		assert_match "^(\[$ha\]|$ha):[0-9]+$" "$(get "$name" remote)" "IPv$fam: from --host$fam"
+		ctl_ok "$name" hangup
+		ctl_ok "$n" close
+	done
+	stop_holder lo
+}
+link_options
 
 eng_finish
