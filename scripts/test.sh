@@ -94,7 +94,9 @@ if ! asan_build; then
 fi
 
 section "tests: build-asan/ (ASan + UBSan)"
-run_tests build-asan --timeout-multiplier 3 "$@"
+# UBSan's reports end the process, as ASan's do: a report fails its test
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	run_tests build-asan --timeout-multiplier 3 "$@"
 
 # libFuzzer (clang): each target replays its corpus, then fuzzes for
 # FUZZ_SECONDS (30) from a copy of it. A crash is a failed test.

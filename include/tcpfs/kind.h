@@ -46,15 +46,20 @@ struct ladder_side;
 #define KIND_SCOPE_FILES_MAX 4
 
 /* One connection, loaded fresh for one request. fs fills label and err
- * (the directory's own buffer, or NULL while it has none) before load; the
- * kind fills the rest, never writes err during load, and may point err at
- * a buffer of its own. After load err is never NULL. */
+ * (the directory's own buffer, or NULL while it has none) and lives (-1)
+ * before load; the kind fills the rest, never writes err during load, and
+ * may point err at a buffer of its own. After load err is never NULL. */
 struct kind_conn {
 	const char *label; /* "kernel/NAME", "engine/N": for messages */
 	char *err;	   /* the last error in words, TCPFS_ERR_MAX bytes */
 	bool owned;	   /* OWNER is known (not for TIME_WAIT, ...) */
 	uid_t owner;
 	uint64_t key; /* the kind's handle of it, e.g. the engine's id */
+	/* Seconds it is sure to stay before the kind frees it by itself (an
+	 * engine connection: until it may be reaped); < 0: it goes only when
+	 * a request removes it. fs lets the kernel cache its name no longer,
+	 * so that a name never outlives its directory in the dentry cache. */
+	double lives;
 	struct view view;
 	/* the kind's own part, e.g. the socket as the kernel sent it */
 	_Alignas(8) unsigned char priv[KIND_PRIV_MAX];

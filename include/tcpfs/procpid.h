@@ -33,5 +33,25 @@ void procpid_free(struct procpid *pp);
  */
 int procpid_render(struct procpid *pp, uint32_t inode, uint64_t now_ms,
 		   struct buf *out);
+/**
+ * procpid_refresh - a table young enough to answer for every socket at once
+ *                   (the trust window of procpid_render()), scanned if not
+ * \param pp: the table
+ * \param now_ms: the caller's clock
+ * Returns 0; -ENOMEM; or opendir()'s -errno for PROCDIR.
+ */
+int procpid_refresh(struct procpid *pp, uint64_t now_ms);
+/**
+ * procpid_holders - the holders of a socket from the table as it is (after
+ *                   procpid_refresh(): no scan, a miss is no holder), one
+ *                   "PREFIX PID COMM" line each
+ * \param pp: the table
+ * \param inode: the socket inode
+ * \param prefix: what each line begins with, then a space
+ * \param out: where the lines go (out->err on ENOMEM)
+ * Returns how many holders it listed.
+ */
+int procpid_holders(struct procpid *pp, uint32_t inode, const char *prefix,
+		    struct buf *out);
 
 #endif

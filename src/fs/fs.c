@@ -19,9 +19,31 @@
  * reader looked up would be found by the next without asking us. */
 #define ENTRY_TIMEOUT 1.0
 
-static double timeout_of(const struct kind *k, const struct node *n)
+/* A connection directory's node, loaded fresh: the record C and its kind. */
+struct conn_at {
+	struct node *node;
+	const struct kind *k;
+	struct kind_conn c;
+};
+
+/* A connection the kind frees by itself (reaped) is cached until this long
+ * before it goes: the kernel counts from when it reads our answer. */
+#define LIVES_MARGIN 0.05
+
+/* How long the kernel may cache a connection's directory or file, A just
+ * loaded: never past the moment the kind may free it by itself, so that a
+ * reaped directory is gone at once for `[ -d ]` (a rmdir goes through the
+ * kernel, which drops the name itself). Telling the kernel afterwards
+ * (fuse_lowlevel_notify_inval_entry) could deadlock this one thread: the
+ * kernel takes the directory's lock, which a lookup waiting for us holds. */
+static double timeout_of(const struct conn_at *a)
 {
-	return k->per_reader || (n && n->scope) ? 0 : ENTRY_TIMEOUT;
+	if (!a->k || a->k->per_reader || a->node->scope) /* or a scope's */
+		return 0;
+	if (a->c.lives >= 0 && a->c.lives - LIVES_MARGIN < ENTRY_TIMEOUT)
+		return a->c.lives > LIVES_MARGIN ? a->c.lives - LIVES_MARGIN :
+						   0;
+	return ENTRY_TIMEOUT;
 }
 
 void fs_hold(struct fs *fs, struct handle *h, enum handle_type type)
@@ -161,13 +183,6 @@ static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 	return 0;
 }
 
-/* A connection directory's node, loaded fresh: the record C and its kind. */
-struct conn_at {
-	struct node *node;
-	const struct kind *k;
-	struct kind_conn c;
-};
-
 /* Only root may enter the scopes (netns/): they show every container's
  * sockets. The uid is the caller's in the mount's user namespace, so root
  * of a container with a user namespace of its own is not root here. */
@@ -199,6 +214,7 @@ static int load(struct fs *fs, const struct kind_caller *who, struct node *node,
 	a->k = &fs->kinds[node->kind];
 	a->c.label = node->name;
 	a->c.err = node->err;
+	a->c.lives = -1;
 	int err = a->k->ops->load(a->k->priv, &in, strrchr(node->name, '/') + 1,
 				  &a->c);
 	if (err < 0 || a->c.err)
@@ -339,7 +355,7 @@ static void lookup_node(fuse_req_t req, const struct kind *k, const char *dir,
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen, timeout_of(k, node));
+	reply_entry(req, &st, node->gen, timeout_of(&a));
 }
 
 static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
@@ -419,7 +435,7 @@ static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen, timeout_of(a.k, node));
+	reply_entry(req, &st, node->gen, timeout_of(&a));
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -474,7 +490,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	else
 		fuse_reply_attr(req, &st,
 				ino < NODE_FIXED ? ENTRY_TIMEOUT :
-				a.k		 ? timeout_of(a.k, a.node) :
+				a.k		 ? timeout_of(&a) :
 						   0);
 }
 
@@ -720,7 +736,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	const struct kind *k = kind_dir(fs, parent);
 	const struct node *pn = nodes_get(fs->nodes, parent);
 	char path[NODE_NAME_MAX], err_buf[TCPFS_ERR_MAX] = "";
-	struct kind_conn c = {.label = path, .err = err_buf};
+	struct kind_conn c = {.label = path, .err = err_buf, .lives = -1};
 
 	/* nothing under the scopes can be removed */
 	if (parent == INO_ROOT || parent == INO_SCOPES ||

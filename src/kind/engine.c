@@ -235,6 +235,10 @@ static int engine_load(void *k, const struct kind_caller *who, const char *name,
 	c->owned = true;
 	c->owner = ec->owner;
 	c->key = id;
+	/* reaped REAP after its close (or its clone, if never used) */
+	tcp_time now = tundrv_now(),
+		 end = (ec->idle_since ? ec->idle_since : now) + e->reap;
+	c->lives = end > now ? (double)(end - now) / 1e6 : 0;
 	return 0;
 }
 

@@ -46,6 +46,11 @@ struct kernel {
 	uint64_t netns;	    /* the namespace watched */
 	uint64_t lost;	    /* kbpf_lost() at the last drain */
 	bool draining;	    /* kbpf_fd() is in the loop */
+	struct {
+		uint64_t netns; /* 0: empty */
+		uint64_t at_us;
+		struct diag_sock s;
+	} last; /* the socket loaded last: see LOAD_FRESH_US */
 };
 
 /* A loaded socket: as the kernel described it, and where. */
@@ -55,6 +60,13 @@ struct ksock {
 };
 
 _Static_assert(sizeof(struct ksock) <= KIND_PRIV_MAX, "priv too small");
+
+/* One `cat kernel/NAME/pid` loads the socket four times (the lookups of
+ * NAME and pid, the open, cat's fstat): the same socket of the same
+ * namespace loaded less than this long ago is not asked of sock_diag
+ * again (4 netlink requests a cat become 1). A destroy, through ctl or
+ * seen by the namespace's monitor, forgets it. */
+#define LOAD_FRESH_US 1000
 
 /* A scan of the host's namespaces younger than this answers a lookup under
  * netns/ (a listing, and an open of name or pids, scans afresh). */
@@ -171,6 +183,40 @@ static int reader_ns(struct kernel *kk, const struct kind_caller *who,
 	return netns_pool_of_pid(kk->pool, who->pid, ns);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static bool key_eq(const struct diag_key *a, const struct diag_key *b)
+{
+	return a->cookie == b->cookie && a->family == b->family &&
+	       a->sport == b->sport && a->dport == b->dport &&
+	       !memcmp(a->src, b->src, sizeof(a->src)) &&
+	       !memcmp(a->dst, b->dst, sizeof(a->dst));
+}
+
+/* The socket KEY names in NS, into S: the one loaded last if it is that
+ * one and fresh, else from sock_diag. */
+static int get_sock(struct kernel *kk, struct netns *ns,
+		    const struct diag_key *key, struct diag_sock *s)
+{
+	uint64_t now = mono_us();
+	if (kk->last.netns == ns->ino && now - kk->last.at_us < LOAD_FRESH_US &&
+	    key_eq(&kk->last.s.key, key)) {
+		*s = kk->last.s;
+		return 0;
+	}
+	int err = diag_get(ns->diag, key, s);
+	kk->last.netns = err ? 0 : ns->ino;
+	kk->last.at_us = now;
+	if (!err)
+		kk->last.s = *s;
+	return err;
+}
+
 static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 		       struct kind_conn *c)
 {
@@ -184,7 +230,7 @@ static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 		return -ENOENT;
 	int err = reader_ns(kk, who, &ns);
 	if (err == 0)
-		err = diag_get(ns->diag, &key, s);
+		err = get_sock(kk, ns, &key, s);
 	if (err < 0)
 		return err;
 	ks->netns = ns->ino;
@@ -234,6 +280,41 @@ static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
 	return procpid_render(kk->procpid, sock_of(c)->inode, mono_ms(), out);
 }
 
+/* kernel/pids: a line per socket of the reader's namespace and holder,
+ * "NAME PID COMM" ("NAME" alone for a socket without one), from one dump
+ * and one /proc scan: what `ss -tanp` says, for every socket at once. */
+struct pids_ctx {
+	struct procpid *pp;
+	struct buf *out;
+};
+
+static void pids_socket(const struct diag_sock *s, void *arg)
+{
+	struct pids_ctx *p = arg;
+	char name[SOCKNAME_MAX];
+	sockname_format(name, &s->key);
+	if (!s->full || !s->inode ||
+	    !procpid_holders(p->pp, s->inode, name, p->out))
+		buf_printf(p->out, "%s\n", name);
+}
+
+static const char *const kernel_fixed[] = {"pids"};
+
+static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
+			     struct buf *out)
+{
+	struct kernel *kk = k;
+	struct pids_ctx p = {kk->procpid, out};
+	struct netns *ns;
+	(void)i;
+	int err = reader_ns(kk, who, &ns);
+	if (!err)
+		err = procpid_refresh(kk->procpid, mono_ms());
+	if (!err)
+		err = diag_dump(ns->diag, pids_socket, &p);
+	return err < 0 ? err : out->err;
+}
+
 static bool has_trace(void *k, const struct kind_conn *c)
 {
 	struct kernel *kk = k;
@@ -281,6 +362,7 @@ static int kernel_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 
 	int err = diag_destroy(ns->diag, key);
 	struct diag_sock still;
+	kk->last.netns = 0;
 	/* The kernel's lookup reaches one SO_REUSEPORT sibling only: for the
 	 * others it says "gone" while the socket is still there. */
 	if (err == -ENOENT && diag_get(ns->diag, key, &still) == 0)
@@ -391,8 +473,11 @@ static void kernel_drop(void *k);
 static const struct kind_ops kernel_ops = {
 	.files = kernel_files,
 	.nfiles = 2,
-	/* no fixed files, no streams; no rmdir: the kernel's sockets are
-	 * closed through ctl, their directories go with them */
+	.fixed = kernel_fixed,
+	.nfixed = 1,
+	.fixed_open = kernel_fixed_open,
+	/* no streams; no rmdir: the kernel's sockets are closed through ctl,
+	 * their directories go with them */
 	.list = kernel_list,
 	.load = kernel_load,
 	.ctl = kernel_ctl,
@@ -451,6 +536,8 @@ static void on_destroyed(const struct netns *ns, const struct diag_sock *s,
 		say_ns(kk, ns, "kernel lost destroy events (netlink overrun)");
 		return;
 	}
+	if (kk->last.netns == ns->ino && kk->last.s.key.cookie == s->key.cookie)
+		kk->last.netns = 0;
 	sockname_format(name, &s->key);
 	say_ns(kk, ns, "kernel/%s destroyed", name);
 }

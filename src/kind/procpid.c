@@ -200,36 +200,50 @@ static bool listed(const struct procpid *pp, uint32_t first, uint32_t i)
 	return false;
 }
 
-static bool render_from_table(struct procpid *pp, uint32_t inode,
-			      struct buf *out)
+/* The holders of INODE in the table, a line each, after PREFIX and a
+ * space when PREFIX is not NULL; how many. */
+static int render_from_table(struct procpid *pp, uint32_t inode,
+			     const char *prefix, struct buf *out)
 {
-	bool found = false;
+	int found = 0;
 	uint32_t first = pp->bucket[(inode * 2654435761u) & (pp->nbucket - 1)];
 	for (uint32_t i = first; i != NONE; i = pp->h[i].next) {
 		if (pp->h[i].inode != inode || listed(pp, first, i))
 			continue;
 		const struct proc *p = &pp->p[pp->h[i].proc];
+		if (prefix)
+			buf_printf(out, "%s ", prefix);
 		buf_printf(out, "%d %s\n", p->pid, p->comm);
-		found = true;
+		found++;
 	}
 	return found;
+}
+
+int procpid_refresh(struct procpid *pp, uint64_t now_ms)
+{
+	if (pp->built && now_ms - pp->built_ms < young(pp, FRESH_MS))
+		return 0;
+	return scan(pp, now_ms);
+}
+
+int procpid_holders(struct procpid *pp, uint32_t inode, const char *prefix,
+		    struct buf *out)
+{
+	return pp->built ? render_from_table(pp, inode, prefix, out) : 0;
 }
 
 int procpid_render(struct procpid *pp, uint32_t inode, uint64_t now_ms,
 		   struct buf *out)
 {
-	uint64_t age = now_ms - pp->built_ms;
-	if (!pp->built || age >= young(pp, FRESH_MS)) {
-		int err = scan(pp, now_ms);
-		if (err < 0)
-			return err;
-		age = 0;
-	}
-	if (render_from_table(pp, inode, out) || age < young(pp, RESCAN_MS))
-		return out->err;
-	int err = scan(pp, now_ms);
+	int err = procpid_refresh(pp, now_ms);
 	if (err < 0)
 		return err;
-	render_from_table(pp, inode, out);
+	uint64_t age = now_ms - pp->built_ms;
+	if (render_from_table(pp, inode, NULL, out) ||
+	    age < young(pp, RESCAN_MS))
+		return out->err;
+	if ((err = scan(pp, now_ms)) < 0)
+		return err;
+	render_from_table(pp, inode, NULL, out);
 	return out->err;
 }

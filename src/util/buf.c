@@ -26,7 +26,7 @@ static int buf_reserve(struct buf *b, size_t more)
 
 void buf_add(struct buf *b, const void *data, size_t len)
 {
-	if (buf_reserve(b, len) == 0) {
+	if (len && buf_reserve(b, len) == 0) { /* DATA may be NULL if empty */
 		memcpy(b->p + b->len, data, len);
 		b->len += len;
 	}

@@ -101,7 +101,8 @@ def read_file(path):
 
 def tcpfs_snapshot(mnt):
     root = os.path.join(mnt, "kernel")
-    names = os.listdir(root)
+    # every entry is a socket's directory but pids, the one file there
+    names = [n for n in os.listdir(root) if n != "pids"]
     view = {}
     for n in names:
         d = os.path.join(root, n)

@@ -1,0 +1,67 @@
+#!/bin/bash
+# dir_gone: a connection's directory that goes is gone at once for `[ -d ]`
+# (the kernel's dentry cache never outlives it): a kernel socket after
+# `echo close > ctl` and after the reset of its peer; an engine connection
+# after rmdir, and when it is reaped (--reap=2: an unused clone), checked
+# right after readdir stops listing it while `[ -d ]` kept its name cached.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engine_lib.sh"
+need_root
+need_cmd ip ss unshare
+enter_netns "$@"
+need_tcpfs
+
+REAP=2
+
+eng_start --reap=$REAP
+K=$MNT/kernel
+start_holder h
+hold_ok h listen l4 4 127.0.0.1 0
+
+# kernel: both ends of a pair, looked up (cached if it could be) just before
+for i in 1 2 3; do
+	hold_ok h pair c$i s$i l4
+	hold_ok h name c$i && n=$HELD
+	hold_ok h name s$i && pn=$HELD
+	[ -d "$K/$n" ] && [ -d "$K/$pn" ] || fail "kernel pair $i: no directories"
+	echo close >"$K/$n/ctl" || fail "echo close > ctl of $n"
+	[ ! -d "$K/$n" ] && pass "kernel $i: closed, gone at once" ||
+		fail "kernel $i: [ -d ] still true right after echo close > ctl"
+	wait_until 3 bash -c "! ls -1 '$K' | grep -qxF -- '$pn'"
+	[ ! -d "$K/$pn" ] && pass "kernel $i: the reset peer is gone once unlisted" ||
+		fail "kernel $i: [ -d ] of the reset peer true after it left the listing"
+done
+
+# engine: rmdir of an unused clone
+eng_clone
+[ -d "$E/$N" ] || fail "engine/$N after clone"
+rmdir "$E/$N" && [ ! -d "$E/$N" ] && pass "engine: rmdir, gone at once" ||
+	fail "engine: $N still there after rmdir"
+
+# engine: reaped clones (unused: REAP s after the clone). Looked up first
+# 1.5 s after the clone, so that a name cached for the usual 1 s would
+# outlive the directory by 0.5 s; kept hot until the listing drops it, then
+# asked once more.
+reaped() {
+	local n=$1 i
+	for ((i = 0; i < 250; i++)); do
+		if ! ls -1 "$E" | grep -qxF -- "$n"; then
+			[ ! -d "$E/$n" ]
+			return
+		fi
+		[ -d "$E/$n" ] # looked up: cached as long as we let it
+		sleep 0.02
+	done
+	return 2
+}
+for i in 1 2 3; do
+	N=$(timeout -k 1 5 cat "$E/clone") || die "cat $E/clone failed"
+	sleep 1.5
+	reaped "$N"
+	case $? in
+	0) pass "engine/$N reaped: gone at once" ;;
+	1) fail "engine/$N: [ -d ] still true after the listing dropped it" ;;
+	*) fail "engine/$N: not reaped within 5 s of the first look (--reap=$REAP)" ;;
+	esac
+done
+eng_finish
