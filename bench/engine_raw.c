@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	if (argc < 4 || (strcmp(argv[1], "send") && strcmp(argv[1], "recv")) ||
 	    (strcmp(argv[1], "send") == 0 && argc != 5)) {
 		fprintf(stderr, "usage: engine_raw send MTU HOST:PORT SECS | "
-				"recv MTU HOST:PORT\n");
+				"recv MTU HOST:PORT (env OFFLOAD=on|off)\n");
 		return 2;
 	}
 	g.send = strcmp(argv[1], "send") == 0;
@@ -114,6 +114,8 @@ int main(int argc, char **argv)
 	}
 	tundrv_config_default(&sc);
 	sc.tun.mtu = (unsigned)atoi(argv[2]);
+	/* OFFLOAD=off: as tcpfs --offload=off */
+	sc.tun.offload = !getenv("OFFLOAD") || strcmp(getenv("OFFLOAD"), "off");
 	sc.msl = 1000000;
 	sc.tcp_ev = on_event;
 	struct loop *loop = loop_new();

@@ -4,8 +4,9 @@
 #
 #  1. bulk throughput engine->kernel and kernel->engine through the `data`
 #     file (dd bs=1M; the kernel end is bench/tcpio.c), at each MTU;
-#  2. the reference: kernel<->kernel TCP through bench/tunfwd.c, a userspace
-#     forwarder joining two TUN devices in two namespaces, at the same MTU;
+#  2. the references: kernel<->kernel TCP through bench/tunfwd.c, a userspace
+#     forwarder joining two TUN devices in two namespaces, and over a veth
+#     pair joining the same two namespaces, at the same MTU;
 #  3. the engine's own throughput without FUSE: bench/engine_raw.c drives the
 #     daemon's stack (same TUN link, loop, engine) from memory; the `data`
 #     path is compared with it;
@@ -26,9 +27,12 @@
 # close; engine->kernel is timed at the kernel's sink (first byte to EOF),
 # kernel->engine by the reader (the go byte to EOF).
 #
+# Steps 1 and 3 run once per OFFLOADS setting (tcpfs --offload=on|off, and
+# engine_raw's OFFLOAD=), so that the offloads' gain is a ratio of one run.
+#
 # usage: bench/engine_tun.sh
 # env:   BUILD (default build; needs src/tcpfs and its static libraries),
-#        MTUS ("1500 65000"), DUR (3 s), REPS (5), CONNS (2000), SHCONNS
+#        MTUS ("1500 65000"), OFFLOADS ("on off"), DUR (3 s), REPS (5), CONNS (2000), SHCONNS
 #        (1000), KCONNS (5000), MEMCONNS (10000), FWD_THREADS (0: one thread
 #        like the daemon; 1: one per direction), PROFILE (0; 1: strace -c and
 #        perf of the daemon during one engine->kernel transfer per MTU),
@@ -39,7 +43,7 @@ export PATH=$PATH:/usr/sbin:/sbin
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${BUILD:=$HERE/../build}"
-: "${MTUS:=1500 65000}" "${DUR:=3}" "${REPS:=5}" "${CONNS:=2000}" "${SHCONNS:=1000}"
+: "${MTUS:=1500 65000}" "${OFFLOADS:=on off}" "${DUR:=3}" "${REPS:=5}" "${CONNS:=2000}" "${SHCONNS:=1000}"
 : "${KCONNS:=5000}" "${MEMCONNS:=10000}" "${FWD_THREADS:=0}" "${PROFILE:=0}"
 : "${STEP_TIMEOUT:=60}" "${DEADLINE:=420}"
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "engine_tun: no build directory ${BUILD}" >&2; exit 1; }
@@ -94,7 +98,7 @@ echo "engine_tun: $(date -u '+%F %T UTC'); $(uname -r); $(nproc) CPUs; uptime:$(
 buildtype=$("$PY" -c "import json,sys;print([o['value'] for o in json.load(open(sys.argv[1])) if o['name']=='buildtype'][0])" \
 	"$BUILD/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')
 echo "tcpfs: $TCPFS (buildtype $buildtype; $(git -C "$HERE/.." describe --always --dirty 2>/dev/null || echo 'no git'))"
-echo "DUR=${DUR}s REPS=$REPS MTUS='$MTUS' CONNS=$CONNS SHCONNS=$SHCONNS KCONNS=$KCONNS MEMCONNS=$MEMCONNS FWD_THREADS=$FWD_THREADS"
+echo "DUR=${DUR}s REPS=$REPS MTUS='$MTUS' OFFLOADS='$OFFLOADS' CONNS=$CONNS SHCONNS=$SHCONNS KCONNS=$KCONNS MEMCONNS=$MEMCONNS FWD_THREADS=$FWD_THREADS"
 
 # ---- helpers ----
 mkdir -p "$MNT" "$BIN"
@@ -142,6 +146,11 @@ for ((i = 0; i < 50; i++)); do grep -q ready "$WORK/fwd.out" && break; sleep 0.0
 grep -q ready "$WORK/fwd.out" || { echo "tunfwd did not start: $(cat "$WORK/fwd.out")"; exit 1; }
 inns "$NA" ip addr add 198.18.0.1/30 dev tfa
 inns "$NB" ip addr add 198.18.0.2/30 dev tfb
+# the same two namespaces over a veth pair: the kernel's own best case
+ip link add vba netns /proc/$NA/ns/net type veth peer name vbb netns /proc/$NB/ns/net ||
+	{ echo "no veth pair"; exit 1; }
+inns "$NA" ip addr add 198.18.1.1/30 dev vba
+inns "$NB" ip addr add 198.18.1.2/30 dev vbb
 
 PORT=20000 # listeners: below the ephemeral range (30000-65000)
 nextport() { PORT=$((PORT + 1)); }
@@ -160,8 +169,8 @@ median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } EN
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
 tmo() { timeout -k 5 "$STEP_TIMEOUT" "$@"; }
 
-start_daemon() { # MTU
-	"$TCPFS" "$MNT" -f --mtu="$1" --msl=1 >"$WORK/tcpfs.log" 2>&1 &
+start_daemon() { # MTU [OFFLOAD]
+	"$TCPFS" "$MNT" -f --mtu="$1" --msl=1 --offload="${2:-on}" >"$WORK/tcpfs.log" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -e "$MNT/engine/clone" ] && ip link show tcpfs0 2>/dev/null | grep -q UP && return 0
@@ -183,15 +192,16 @@ engine_connect() {
 engine_close() { tmo bash -c "echo close > '$ED/ctl'" 2>/dev/null; }
 
 # ---- one run of each kind; each prints bits/s or "-" ----
-run_fwd() {
+run_fwd() { # [ADDR]: kernel A -> kernel B through tunfwd (or the veth)
 	local p=$PORT
 	inns "$NB" timeout "$STEP_TIMEOUT" "$BIN/tcpio" sink $p >"$WORK/sink" 2>>"$WORK/err" &
 	local s=$!
 	wait_listen "$NB" $p || { kill $s 2>/dev/null; wait $s; echo -; return; }
-	inns "$NA" timeout -k 5 "$STEP_TIMEOUT" "$BIN/tcpio" send 198.18.0.2 $p "$DUR" >/dev/null 2>>"$WORK/err"
+	inns "$NA" timeout -k 5 "$STEP_TIMEOUT" "$BIN/tcpio" send "${1:-198.18.0.2}" $p "$DUR" >/dev/null 2>>"$WORK/err"
 	wait $s
 	rate "$WORK/sink"
 }
+run_veth() { run_fwd 198.18.1.2; }
 run_eng_tx() { # engine -> kernel through data
 	local p=$PORT
 	timeout "$STEP_TIMEOUT" "$BIN/tcpio" sink $p >"$WORK/sink" 2>>"$WORK/err" &
@@ -222,7 +232,7 @@ run_raw_tx() { # engine -> kernel, no FUSE
 	inns "$NR" timeout "$STEP_TIMEOUT" "$BIN/tcpio" sink $p >"$WORK/sink" 2>>"$WORK/err" &
 	local s=$!
 	wait_listen "$NR" $p || { kill $s 2>/dev/null; wait $s; echo -; return; }
-	inns "$NR" timeout -k 5 "$STEP_TIMEOUT" "$BIN/engine_raw" send "$MTU" 198.19.253.1:$p "$DUR" >/dev/null 2>>"$WORK/err"
+	inns "$NR" timeout -k 5 "$STEP_TIMEOUT" env OFFLOAD="$OFF" "$BIN/engine_raw" send "$MTU" 198.19.253.1:$p "$DUR" >/dev/null 2>>"$WORK/err"
 	wait $s
 	rate "$WORK/sink"
 }
@@ -232,7 +242,7 @@ run_raw_rx() { # kernel -> engine, no FUSE
 	inns "$NR" timeout "$STEP_TIMEOUT" "$BIN/tcpio" serve $p "$DUR" >/dev/null 2>>"$WORK/err" &
 	local s=$!
 	wait_listen "$NR" $p || { kill $s 2>/dev/null; wait $s; echo -; return; }
-	inns "$NR" timeout -k 5 "$STEP_TIMEOUT" "$BIN/engine_raw" recv "$MTU" 198.19.253.1:$p >"$WORK/raw" 2>>"$WORK/err" || : >"$WORK/raw"
+	inns "$NR" timeout -k 5 "$STEP_TIMEOUT" env OFFLOAD="$OFF" "$BIN/engine_raw" recv "$MTU" 198.19.253.1:$p >"$WORK/raw" 2>>"$WORK/err" || : >"$WORK/raw"
 	wait $s
 	rate "$WORK/raw"
 }
@@ -276,17 +286,20 @@ profile_tx() {
 	fi
 }
 
-# ---- throughput, per MTU ----
+# ---- throughput, per MTU and offload setting ----
 declare -A R
-KINDS="fwd eng_tx eng_rx raw_tx raw_rx"
-for MTU in $MTUS; do
-	over_time && { echo "deadline of $DEADLINE s reached: MTU $MTU skipped"; continue; }
+KINDS="fwd veth eng_tx eng_rx raw_tx raw_rx"
+for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); do
+	MTU=${C%/*} OFF=${C#*/}
+	over_time && { echo "deadline of $DEADLINE s reached: $C skipped"; continue; }
 	echo
-	echo "== MTU $MTU =="
+	echo "== MTU $MTU, offload $OFF =="
 	inns "$NA" ip link set tfa mtu "$MTU" up
 	inns "$NB" ip link set tfb mtu "$MTU" up
-	if ! start_daemon "$MTU"; then
-		R[$MTU.skip]=1
+	inns "$NA" ip link set vba mtu "$MTU" up
+	inns "$NB" ip link set vbb mtu "$MTU" up
+	if ! start_daemon "$MTU" "$OFF"; then
+		R[$C.skip]=1
 		continue
 	fi
 	note "tcpfs0: $(ip -d link show tcpfs0 | grep -o ' mtu [0-9]*\|tun type [a-z]* pi [a-z]* vnet_hdr [a-z]*' | paste -sd' '); tfa: $(inns "$NA" ip link show tfa | grep -o 'mtu [0-9]*')"
@@ -295,18 +308,27 @@ for MTU in $MTUS; do
 		for k in $KINDS; do
 			nextport
 			v=$(run_$k)
-			R[$MTU.$k]="${R[$MTU.$k]:-} $v"
+			R[$C.$k]="${R[$C.$k]:-} $v"
 			line+=" $k $(gbit "$v")"
 		done
 		echo "$line  (Gbit/s)"
 	done
-	for k in $KINDS; do R[$MTU.$k.med]=$(median ${R[$MTU.$k]}); done
-	printf '  %-34s %10s %10s %10s\n' "median of $REPS, Gbit/s" "" "x fwd" "x engine"
-	printf '  %-34s %10s\n' "kernel<->kernel via tunfwd" "$(gbit "${R[$MTU.fwd.med]}")"
-	printf '  %-34s %10s %10s\n' "engine only ->kernel (engine_raw)" "$(gbit "${R[$MTU.raw_tx.med]}")" "$(ratio "${R[$MTU.raw_tx.med]}" "${R[$MTU.fwd.med]}")"
-	printf '  %-34s %10s %10s\n' "engine only <-kernel (engine_raw)" "$(gbit "${R[$MTU.raw_rx.med]}")" "$(ratio "${R[$MTU.raw_rx.med]}" "${R[$MTU.fwd.med]}")"
-	printf '  %-34s %10s %10s %10s\n' "data ->kernel (dd of=data bs=1M)" "$(gbit "${R[$MTU.eng_tx.med]}")" "$(ratio "${R[$MTU.eng_tx.med]}" "${R[$MTU.fwd.med]}")" "$(ratio "${R[$MTU.eng_tx.med]}" "${R[$MTU.raw_tx.med]}")"
-	printf '  %-34s %10s %10s %10s\n' "data <-kernel (dd if=data bs=1M)" "$(gbit "${R[$MTU.eng_rx.med]}")" "$(ratio "${R[$MTU.eng_rx.med]}" "${R[$MTU.fwd.med]}")" "$(ratio "${R[$MTU.eng_rx.med]}" "${R[$MTU.raw_rx.med]}")"
+	for k in $KINDS; do R[$C.$k.med]=$(median ${R[$C.$k]}); done
+	printf '  %-34s %10s %10s %10s %10s\n' "median of $REPS, Gbit/s" "" "x fwd" "x veth" "x engine"
+	printf '  %-34s %10s\n' "kernel<->kernel via tunfwd" "$(gbit "${R[$C.fwd.med]}")"
+	printf '  %-34s %10s\n' "kernel<->kernel via veth" "$(gbit "${R[$C.veth.med]}")"
+	for k in raw_tx raw_rx eng_tx eng_rx; do
+		case $k in
+		raw_tx) name="engine only ->kernel (engine_raw)" ;;
+		raw_rx) name="engine only <-kernel (engine_raw)" ;;
+		eng_tx) name="data ->kernel (dd of=data bs=1M)" ;;
+		eng_rx) name="data <-kernel (dd if=data bs=1M)" ;;
+		esac
+		x=-
+		[ "${k#eng_}" != "$k" ] && x=$(ratio "${R[$C.$k.med]}" "${R[$C.raw_${k#eng_}.med]}")
+		printf '  %-34s %10s %10s %10s %10s\n' "$name" "$(gbit "${R[$C.$k.med]}")" \
+			"$(ratio "${R[$C.$k.med]}" "${R[$C.fwd.med]}")" "$(ratio "${R[$C.$k.med]}" "${R[$C.veth.med]}")" "$x"
+	done
 	note "daemon VmHWM after the transfers: $(status_kb "$DPID" VmHWM) kB, VmRSS $(status_kb "$DPID" VmRSS) kB"
 	[ "$PROFILE" = 1 ] && profile_tx
 
@@ -395,25 +417,36 @@ fi
 
 # ---- targets ----
 echo
-echo "targets (issue 4):"
+echo "targets (issues 4 and 12):"
 verdict() { awk -v x="$1" -v t="$2" 'BEGIN { print (x != "-" && x + 0 >= t) ? "met" : "NOT met" }'; }
-for MTU in $MTUS; do
-	[ -z "${R[$MTU.skip]:-}" ] && [ -n "${R[$MTU.fwd.med]:-}" ] || { echo "  MTU $MTU: no figures"; continue; }
+for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); do
+	MTU=${C%/*} OFF=${C#*/}
+	[ -z "${R[$C.skip]:-}" ] && [ -n "${R[$C.fwd.med]:-}" ] || { echo "  $C: no figures"; continue; }
 	for d in tx rx; do
 		name=$([ $d = tx ] && echo "engine->kernel" || echo "kernel->engine")
-		x=$(ratio "${R[$MTU.eng_$d.med]}" "${R[$MTU.fwd.med]}")
+		x=$(ratio "${R[$C.eng_$d.med]}" "${R[$C.veth.med]}")
 		if [ "$MTU" = 1500 ]; then
-			printf '  MTU %-5s %-15s data path >= 0.5x forwarder: %5sx  %-7s (aim 0.8x: %s)\n' "$MTU" "$name" "$x" "$(verdict "$x" 0.5)" "$(verdict "$x" 0.8)"
+			printf '  %-10s %-15s data path >= 0.5x veth:       %5sx  %-7s (aim 0.8x: %s)\n' "$C" "$name" "$x" "$(verdict "$x" 0.5)" "$(verdict "$x" 0.8)"
 		else
-			printf '  MTU %-5s %-15s data path vs forwarder:      %5sx  (no target; reported)\n' "$MTU" "$name" "$x"
+			printf '  %-10s %-15s data path vs veth:            %5sx  (no target; reported)\n' "$C" "$name" "$x"
 		fi
-		x=$(ratio "${R[$MTU.eng_$d.med]}" "${R[$MTU.raw_$d.med]}")
-		printf '  MTU %-5s %-15s data path >= 0.5x engine alone: %5sx %s\n' "$MTU" "$name" "$x" "$(verdict "$x" 0.5)"
+		x=$(ratio "${R[$C.eng_$d.med]}" "${R[$C.raw_$d.med]}")
+		printf '  %-10s %-15s data path >= 0.5x engine alone: %5sx %s\n' "$C" "$name" "$x" "$(verdict "$x" 0.5)"
+		if [ "$OFF" = on ] && [ -n "${R[$MTU/off.eng_$d.med]:-}" ]; then
+			x=$(ratio "${R[$C.eng_$d.med]}" "${R[$MTU/off.eng_$d.med]}")
+			printf '  %-10s %-15s data path >= 5x offload off:   %5sx %s\n' "$C" "$name" "$x" "$(verdict "$x" 5)"
+			x=$(ratio "${R[$C.raw_$d.med]}" "${R[$MTU/off.raw_$d.med]}")
+			printf '  %-10s %-15s engine alone, on/off:          %5sx (reported)\n' "$C" "$name" "$x"
+		fi
 	done
+	[ "$MTU" = 1500 ] && [ "$OFF" = on ] &&
+		printf '  %-10s engine alone >= 10 Gbit/s: ->kernel %s %s, <-kernel %s %s\n' "$C" \
+			"$(gbit "${R[$C.raw_tx.med]}")" "$(verdict "$(gbit "${R[$C.raw_tx.med]}")" 10)" \
+			"$(gbit "${R[$C.raw_rx.med]}")" "$(verdict "$(gbit "${R[$C.raw_rx.med]}")" 10)"
 done
 case " $MTUS " in *" 65000 "*) [ -n "${R[65000.skip]:-}" ] && echo "  the daemon did not accept --mtu=65000" ;; esac
 echo "anchors (issue): forwarder ~2 Gbit/s at MTU 1500, ~22 at 65000 on an idle machine; smoltcp/tap 3.7 send, 7.9 receive;"
-echo "  libslirp 1.07 at 1500, 9.2 at 65520. tcpfs0 uses no offloads (IFF_TUN|IFF_NO_PI, no IFF_VNET_HDR): one packet per read/write."
+echo "  libslirp 1.07 at 1500, 9.2 at 65520. Issue 12 (offload off): data ->kernel 3.58, <-kernel 2.81 Gbit/s at 1500."
 if [ -s "$WORK/err" ]; then
 	echo "errors from the helpers (last 10 lines):"
 	tail -10 "$WORK/err" | sed 's/^/    /'

@@ -187,6 +187,13 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	if (v[OPT_REAP] &&
 	    !(err |= number(OPT_REAP, v[OPT_REAP], 0, 86400, 1e6, &n)))
 		cfg->reap = n;
+	if (v[OPT_OFFLOAD]) {
+		bool on = !strcmp(v[OPT_OFFLOAD], "on");
+		if (!on && strcmp(v[OPT_OFFLOAD], "off"))
+			err |= bad(OPT_OFFLOAD, "'%s' is not on or off",
+				   v[OPT_OFFLOAD]);
+		sc->tun.offload = on;
+	}
 	if (v[OPT_IMPAIR]) {
 		struct impair_config ic;
 		uint64_t seed;
@@ -218,6 +225,8 @@ void options_help(void)
 	       "    --msl=SECONDS          maximum segment lifetime; TIME_WAIT is 2 MSL (60)\n"
 	       "    --syn-retries=N        SYN retransmissions before ETIMEDOUT (7: 255 s)\n"
 	       "    --reap=SECONDS         closed engine connections are freed after (300)\n"
+	       "    --offload=on|off       TUN checksum and segmentation offloads where the\n"
+	       "                           kernel has them (on)\n"
 	       "    --impair=SPEC          test option: impair the engine's link, see tcpfs(8)\n"
 	       "    --log=FILE             log to FILE (appended, with timestamps), not to\n"
 	       "                           stderr or syslog\n"

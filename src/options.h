@@ -22,6 +22,7 @@
 	X(SYN_RETRIES, "syn-retries")                                          \
 	X(REAP, "reap")                                                        \
 	X(IMPAIR, "impair")                                                    \
+	X(OFFLOAD, "offload")                                                  \
 	X(LOG, "log")
 
 enum option_id {

@@ -1,6 +1,8 @@
 /* tcpfs tun: the engine's real link, a TUN device the daemon creates.
  *
- * tun_open() creates the device (IFF_TUN | IFF_NO_PI), gives the host side
+ * tun_open() creates the device (IFF_TUN | IFF_NO_PI, and IFF_VNET_HDR with
+ * checksum and TCP segmentation offloads where asked and the kernel has
+ * them: then a packet read may be a TCP super-packet), gives the host side
  * its addresses, sets the MTU and brings it up through rtnetlink. Everything
  * lives on the device, so closing it (tun_close, or the daemon's death)
  * removes all of it from the host. */
@@ -21,6 +23,7 @@ struct tun_config {
 	struct in6_addr host6; /* the host's IPv6 address */
 	unsigned prefix6;      /* prefix length of the link's IPv6 net */
 	bool route_localnet;   /* let the engine reach 127.0.0.0/8 */
+	bool offload;	       /* ask for the virtio-net header offloads */
 };
 
 struct tun;
@@ -53,12 +56,22 @@ int tun_fd(const struct tun *t);
  */
 int tun_ifindex(const struct tun *t);
 /**
+ * tun_offload - whether the device has the offloads on
+ * \param t: the device
+ * Returns true if every packet crosses with a virtio-net header.
+ */
+bool tun_offload(const struct tun *t);
+/**
  * tun_read - read one packet
  * \param t: the device
  * \param buf: SIZE bytes
- * Returns its length, 0 if none is waiting, or read()'s -errno.
+ * \param gso: set to 0 for a packet with its checksums right (a partial one
+ *             is completed), or the MSS of a TCP super-packet that is to be
+ *             cut with wire_tso_split() (its checksums are not made)
+ * Returns its length, 0 if none is waiting, or read()'s -errno. A packet
+ * whose virtio-net header is bad or not TCP's is dropped.
  */
-ssize_t tun_read(struct tun *t, void *buf, size_t size);
+ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso);
 /**
  * tun_write - write one packet
  * \param t: the device
@@ -66,5 +79,16 @@ ssize_t tun_read(struct tun *t, void *buf, size_t size);
  * Returns 0 (also when a full queue drops it: TCP recovers), or -errno.
  */
 int tun_write(struct tun *t, const void *pkt, size_t len);
+struct tso_gso;
+/**
+ * tun_write_tso - write what tso_take() gave
+ * \param t: the device
+ * \param pkt: LEN bytes
+ * \param gso: a plain packet (mss 0) or a super-packet the kernel is to
+ *             checksum and segment (VIRTIO_NET_HDR_GSO_TCPV4/6)
+ * Returns as tun_write(); -EINVAL for a super-packet without offloads.
+ */
+int tun_write_tso(struct tun *t, const void *pkt, size_t len,
+		  const struct tso_gso *gso);
 
 #endif

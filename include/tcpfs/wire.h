@@ -84,6 +84,16 @@ enum wire_err {
  * Returns WIRE_OK, or why it is refused (WIRE_SHORT, WIRE_IPCSUM, ...).
  */
 enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg);
+/**
+ * wire_parse_trusted - wire_parse() without the TCP checksum check
+ * \param pkt: LEN bytes whose TCP checksum the link vouches for (a TUN
+ *             super-packet from the host's own stack: virtio-net
+ *             NEEDS_CSUM or DATA_VALID), cut by wire_tso_split()
+ * \param seg: filled
+ * Returns as wire_parse(), never WIRE_CSUM.
+ */
+enum wire_err wire_parse_trusted(const uint8_t *pkt, size_t len,
+				 struct wire_seg *seg);
 /* An ICMP or ICMPv6 error about a TCP segment we sent (RFC 792, RFC
  * 4443): what it says, and which segment it quotes. */
 enum wire_icmp_kind {
@@ -150,6 +160,33 @@ uint32_t wire_csum_add(uint32_t sum, const void *buf, size_t len);
  * Returns it folded to 16 bits and inverted.
  */
 uint16_t wire_csum_fold(uint32_t sum);
+/**
+ * wire_csum_complete - finish a checksum a sender left partial
+ * \param pkt: LEN bytes
+ * \param start: where the sum starts (virtio_net_hdr.csum_start)
+ * \param offset: where from START the field is (csum_offset); it holds
+ *                the pseudo-header sum (VIRTIO_NET_HDR_F_NEEDS_CSUM)
+ * Returns 0, or -1 if the field is not inside PKT.
+ */
+int wire_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset);
+/* Called with each segment of a split; PKT is valid during the call. */
+typedef void wire_emit_fn(void *ctx, const uint8_t *pkt, size_t len);
+/**
+ * wire_tso_split - cut a TCP super-packet into the segments it stands for
+ * \param pkt: LEN bytes: an IPv4 or IPv6 (no extension headers) TCP packet
+ *             whose payload may exceed MSS (VIRTIO_NET_HDR_GSO_TCPV4/6);
+ *             overwritten: each segment is built in place
+ * \param mss: payload bytes per segment (virtio_net_hdr.gso_size)
+ * \param csum: compute each segment's TCP checksum; false leaves the field
+ *              as it was, for wire_parse_trusted()
+ * \param emit: called with CTX and each segment in order (inside PKT, valid
+ *              during the call): lengths, IPv4 ids, sequence numbers,
+ *              checksums made right, FIN and PSH on the last only, CWR on
+ *              the first only (as Linux segments)
+ * Returns the number of segments, or -1 if PKT is not such a packet.
+ */
+int wire_tso_split(uint8_t *pkt, size_t len, size_t mss, bool csum,
+		   wire_emit_fn *emit, void *ctx);
 /**
  * wire_ep_format - "1.2.3.4:80" or "[::1]:80"
  * \param ep: the endpoint

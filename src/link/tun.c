@@ -3,24 +3,35 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
+#include <linux/virtio_net.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
 
 #include "tcpfs/log.h"
+#include "tcpfs/tso.h"
 #include "tcpfs/tun.h"
+#include "tcpfs/wire.h"
 
 struct tun {
 	int fd;
 	int ifindex;
+	bool vnet; /* every packet has a struct virtio_net_hdr in front */
 	char name[IFNAMSIZ];
 };
+
+/* The offloads asked for (linux/if_tun.h): the kernel may hand us packets
+ * with a partial checksum (TUN_F_CSUM) and TCP super-packets (TSO4/6, with
+ * CWR too: TSO_ECN), each behind a virtio-net header (include/uapi/linux/
+ * virtio_net.h; virtio 1.2 §5.1.6). */
+#define TUN_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
 /* Send one rtnetlink request and wait for its acknowledgement. */
 static int rtnl_call(struct nlmsghdr *nlh)
@@ -122,26 +133,74 @@ static int configure(struct tun *t, const struct tun_config *cfg, char *why,
 	return 0;
 }
 
+/* Turn on the virtio-net header and the offloads on a fresh device (a
+ * header of the legacy size: no num_buffers, which TUN never uses). */
+static int vnet_on(int fd)
+{
+	int hdrsz = sizeof(struct virtio_net_hdr);
+
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_OFFLOADS) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Open /dev/net/tun as device NAME into T, with the virtio-net header if
+ * VNET; the device's name in IFR. Returns open's or TUNSETIFF's -errno. */
+static int dev_open(struct tun *t, const char *name, bool vnet,
+		    struct ifreq *ifr, char *why, size_t whylen)
+{
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0) {
+		int err = errno;
+		tsay(why, whylen, "cannot open /dev/net/tun: %s",
+		     strerror(err));
+		return -err;
+	}
+	memset(ifr, 0, sizeof(*ifr));
+	ifr->ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+	t->vnet = vnet;
+	return ioctl(t->fd, TUNSETIFF, ifr) < 0 ? -errno : 0;
+}
+
+/* Open with offloads if CFG asks and the kernel has them, else without
+ * (said once, in the log). */
+static int dev_probe(struct tun *t, const struct tun_config *cfg,
+		     struct ifreq *ifr, char *why, size_t whylen)
+{
+	int err;
+
+	if (!cfg->offload)
+		return dev_open(t, cfg->name, false, ifr, why, whylen);
+	err = dev_open(t, cfg->name, true, ifr, why, whylen);
+	if (!err && !(err = vnet_on(t->fd)))
+		return 0;
+	/* EINVAL, ENOTTY: a kernel without them; anything else is the
+	 * device's own trouble (EPERM, EBUSY), the same without them */
+	if (t->fd < 0 || (err != -EINVAL && err != -ENOTTY))
+		return err;
+	close(t->fd); /* a non-persistent device goes with it */
+	tlog(LOG_NOTICE,
+	     "%s: no TUN offloads (IFF_VNET_HDR, TUNSETOFFLOAD: %s): one "
+	     "packet per read and write",
+	     cfg->name, strerror(-err));
+	return dev_open(t, cfg->name, false, ifr, why, whylen);
+}
+
 struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen)
 {
-	struct ifreq ifr = {0};
+	struct ifreq ifr;
 	struct tun *t = calloc(1, sizeof(*t));
 	int err;
 	if (!t) {
 		tsay(why, whylen, "out of memory");
 		return NULL;
 	}
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
-		err = errno;
-		tsay(why, whylen, "cannot open /dev/net/tun: %s",
-		     strerror(err));
-		goto fail;
-	}
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", cfg->name);
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		err = errno;
+	t->fd = -1;
+	if ((err = -dev_probe(t, cfg, &ifr, why, whylen)) > 0 && t->fd < 0)
+		goto fail; /* WHY says it */
+	if (err) {
 		tsay(why, whylen, "cannot create TUN device %s: %s%s",
 		     cfg->name, strerror(err),
 		     err == EPERM ? " (needs CAP_NET_ADMIN)" :
@@ -184,16 +243,90 @@ int tun_ifindex(const struct tun *t)
 	return t->ifindex;
 }
 
-ssize_t tun_read(struct tun *t, void *buf, size_t size)
+bool tun_offload(const struct tun *t)
 {
-	ssize_t n = read(t->fd, buf, size);
-	if (n < 0)
-		return errno == EAGAIN ? 0 : -errno;
+	return t->vnet;
+}
+
+/* What the header of a packet of N bytes at BUF asks of us: the MSS of a
+ * super-packet to cut, or 0 with a partial checksum completed; -1 if the
+ * header does not fit the packet. */
+static ssize_t vnet_rx(const struct virtio_net_hdr *h, uint8_t *buf, size_t n)
+{
+	/* Fields are in native order: a legacy header without TUNSETVNETLE
+	 * or TUNSETVNETBE (linux/if_tun.h). */
+	switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		/* wire_tso_split() makes every checksum */
+		return h->gso_size ? h->gso_size : -1;
+	default:
+		return -1; /* UDP: not the engine's */
+	}
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    wire_csum_complete(buf, n, h->csum_start, h->csum_offset) < 0)
+		return -1;
+	return 0;
+}
+
+ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[2] = {{&h, sizeof(h)}, {buf, size}};
+	ssize_t n, mss = 0;
+
+	*gso = 0;
+	do {
+		n = t->vnet ? readv(t->fd, iov, 2) : read(t->fd, buf, size);
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (t->vnet) {
+			n -= (ssize_t)sizeof(h);
+			mss = n < 0 ? -1 : vnet_rx(&h, buf, (size_t)n);
+		}
+	} while (mss < 0); /* malformed: drop it, read on */
+	*gso = (size_t)mss;
 	return n;
+}
+
+/* PKT behind header H: two pieces, no copy to join them. */
+static int vnet_write(struct tun *t, const struct virtio_net_hdr *h,
+		      const void *pkt, size_t len)
+{
+	struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)pkt, len}};
+	return writev(t->fd, iov, 2) < 0 ? -errno : 0;
 }
 
 int tun_write(struct tun *t, const void *pkt, size_t len)
 {
-	ssize_t n = write(t->fd, pkt, len);
-	return n < 0 ? -errno : 0;
+	/* no offload asked for: VIRTIO_NET_HDR_GSO_NONE, checksums done */
+	static const struct virtio_net_hdr none;
+
+	if (t->vnet)
+		return vnet_write(t, &none, pkt, len);
+	return write(t->fd, pkt, len) < 0 ? -errno : 0;
+}
+
+int tun_write_tso(struct tun *t, const void *pkt, size_t len,
+		  const struct tso_gso *gso)
+{
+	/* virtio 1.2 §5.1.6.2: NEEDS_CSUM with csum_start/offset, a GSO type
+	 * with hdr_len and gso_size; native order (a legacy header) */
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = gso->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+				      VIRTIO_NET_HDR_GSO_TCPV4,
+		.hdr_len = gso->hdr_len,
+		.gso_size = gso->mss,
+		.csum_start = gso->csum_start,
+		.csum_offset = gso->csum_off,
+	};
+
+	if (!gso->mss)
+		return tun_write(t, pkt, len);
+	if (!t->vnet)
+		return -EINVAL;
+	return vnet_write(t, &h, pkt, len);
 }

@@ -216,15 +216,17 @@ unsigned tcp_trace_kept(const struct tcp_engine *e, uint32_t id)
 	return c && c->tr ? c->tr_pin : 0;
 }
 
-void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
-	       tcp_time now)
+/* A packet from the link, its TCP checksum checked unless TRUSTED. */
+static void input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
+		  tcp_time now, bool trusted)
 {
 	struct wire_seg s;
 	enum wire_err err;
 
 	e->st.in_pkts++;
 	e->now = now;
-	err = wire_parse(pkt, len, &s);
+	err = trusted ? wire_parse_trusted(pkt, len, &s) :
+			wire_parse(pkt, len, &s);
 	if (err == WIRE_NOT_TCP) {
 		struct wire_icmp ic;
 
@@ -238,6 +240,18 @@ void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 		return;
 	}
 	tcp_input_seg(e, &s, now);
+}
+
+void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
+	       tcp_time now)
+{
+	input(e, pkt, len, now, false);
+}
+
+void tcp_input_trusted(struct tcp_engine *e, const uint8_t *pkt, size_t len,
+		       tcp_time now)
+{
+	input(e, pkt, len, now, true);
 }
 
 /* Rounds of output, timers and events in one dispatch: an event callback

@@ -4,34 +4,9 @@
 #include <sys/socket.h>
 
 #include "tcpfs/wire.h"
+#include "wire_int.h"
 
-#define IP4_HLEN 20
-#define IP6_HLEN 40
-#define TCP_HLEN 20
 #define TCP_MAX_OPTS 40
-#define IPPROTO_TCP_ 6
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	return put16(put16(p, (uint16_t)(v >> 16)), (uint16_t)v);
-}
 
 enum {
 	OPT_EOL = 0,
@@ -66,22 +41,55 @@ const char *wire_err_name(enum wire_err err)
 
 /* ---- checksum (RFC 1071) ---- */
 
-/* Sum in native byte order, 32 bits at a time into 64 bits: the one's
- * complement sum is byte-order independent (RFC 1071 §2(B)), so one swap
- * at the end gives the big-endian sum. memcpy() makes any alignment safe. */
+/* One 64-bit one's-complement add: the carry out of bit 63 goes back in
+ * at bit 0 (end-around carry, RFC 1071 §2(C)). */
+static inline uint64_t add64(uint64_t s, uint64_t w)
+{
+	s += w;
+	return s + (s < w);
+}
+
+/* Sum in native byte order, 64 bits at a time with end-around carries,
+ * four words per round into a 128-bit sum where there is one: the one's
+ * complement sum is byte-order independent and may be taken over any word
+ * width, then folded (RFC 1071 §2(B), §4.1), so one swap at the end gives
+ * the big-endian sum. memcpy() makes any alignment safe. */
 static uint64_t sum_native(const uint8_t *p, size_t len)
 {
-	uint64_t s = 0;
-	uint32_t w;
+	uint64_t s = 0, w[4];
+	uint32_t u;
 	uint16_t h;
 
-	for (; len >= 4; p += 4, len -= 4) {
-		memcpy(&w, p, 4);
-		s += w;
+#ifdef __SIZEOF_INT128__
+	if (len >= 32) {
+		/* add/adc pairs: the carries pile up in the high half, the
+		 * 8-byte loop below does the rest (and all of it without
+		 * 128-bit integers) */
+		unsigned __int128 acc = 0;
+
+		for (; len >= 32; p += 32, len -= 32) {
+			memcpy(w, p, 32);
+			acc += w[0];
+			acc += w[1];
+			acc += w[2];
+			acc += w[3];
+		}
+		s = add64((uint64_t)acc, (uint64_t)(acc >> 64));
+	}
+#endif
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(w, p, 8);
+		s = add64(s, w[0]);
+	}
+	if (len >= 4) {
+		memcpy(&u, p, 4);
+		s = add64(s, u);
+		p += 4;
+		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&h, p, 2);
-		s += h;
+		s = add64(s, h);
 		p += 2;
 		len -= 2;
 	}
@@ -89,7 +97,7 @@ static uint64_t sum_native(const uint8_t *p, size_t len)
 		/* The odd byte is the high half of a zero-padded word. */
 		const uint8_t pad[2] = {*p, 0};
 		memcpy(&h, pad, 2);
-		s += h;
+		s = add64(s, h);
 	}
 	return s;
 }
@@ -293,16 +301,17 @@ static enum wire_err parse_opts(struct wire_opts *o, const uint8_t *p, size_t n)
 	return WIRE_OK;
 }
 
-/* The TCP segment T of TLEN bytes (at least a header's worth). */
+/* The TCP segment T of TLEN bytes (at least a header's worth); its
+ * checksum checked if CSUM. */
 static enum wire_err parse_tcp(const uint8_t *t, size_t tlen,
-			       struct wire_seg *seg)
+			       struct wire_seg *seg, bool csum)
 {
 	size_t doff = (size_t)(t[12] >> 4) * 4;
 
 	if (doff < TCP_HLEN || doff > tlen)
 		return WIRE_TCPHDR;
-	if (wire_csum_fold(wire_csum_add(pseudo_sum(&seg->src, &seg->dst, tlen),
-					 t, tlen)))
+	if (csum && wire_csum_fold(wire_csum_add(
+			    pseudo_sum(&seg->src, &seg->dst, tlen), t, tlen)))
 		return WIRE_CSUM;
 	seg->src.port = get16(t);
 	seg->dst.port = get16(t + 2);
@@ -319,7 +328,8 @@ static enum wire_err parse_tcp(const uint8_t *t, size_t tlen,
 	return parse_opts(&seg->opt, t + TCP_HLEN, doff - TCP_HLEN);
 }
 
-enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg)
+static enum wire_err parse(const uint8_t *pkt, size_t len, struct wire_seg *seg,
+			   bool csum)
 {
 	size_t off, end;
 	enum wire_err err;
@@ -338,10 +348,21 @@ enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg)
 		return WIRE_VERSION;
 	}
 	if (err == WIRE_OK)
-		err = parse_tcp(pkt + off, end - off, seg);
+		err = parse_tcp(pkt + off, end - off, seg, csum);
 	if (err != WIRE_OK)
 		memset(seg, 0, sizeof(*seg));
 	return err;
+}
+
+enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg)
+{
+	return parse(pkt, len, seg, true);
+}
+
+enum wire_err wire_parse_trusted(const uint8_t *pkt, size_t len,
+				 struct wire_seg *seg)
+{
+	return parse(pkt, len, seg, false);
 }
 
 /* ---- ICMP errors (RFC 792, RFC 4443, RFC 5927 §4) ---- */
@@ -584,4 +605,96 @@ size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg)
 		build_ip6(buf, seg, tlen, ttl);
 	build_tcp(buf + iphl, seg, tlen);
 	return iphl + tlen;
+}
+
+/* ---- offloads: what a TUN device with a virtio-net header leaves us ---- */
+
+int wire_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset)
+{
+	if (start > len || offset > len - start || len - start - offset < 2)
+		return -1;
+	/* The field holds the pseudo-header sum: summing over it from START
+	 * to the end gives the whole sum (virtio 1.2 §5.1.6.2.1; Linux's
+	 * skb_checksum_help()). */
+	put16(pkt + start + offset,
+	      wire_csum_fold(wire_csum_add(0, pkt + start, len - start)));
+	return 0;
+}
+
+/* The IP and TCP header lengths of a TCP packet PKT of LEN bytes (IPv4
+ * with options, IPv6 without extension headers); 0 if it is not one. */
+static size_t tcp_headers(const uint8_t *pkt, size_t len, size_t *iphl)
+{
+	size_t thl;
+
+	if (len < IP4_HLEN)
+		return 0;
+	if (pkt[0] >> 4 == 4 && pkt[9] == IPPROTO_TCP_)
+		*iphl = (size_t)(pkt[0] & 15) * 4;
+	else if (pkt[0] >> 4 == 6 && len >= IP6_HLEN && pkt[6] == IPPROTO_TCP_)
+		*iphl = IP6_HLEN;
+	else
+		return 0;
+	if (*iphl < IP4_HLEN || len < *iphl + TCP_HLEN)
+		return 0;
+	thl = (size_t)(pkt[*iphl + 12] >> 4) * 4;
+	return thl >= TCP_HLEN && len >= *iphl + thl ? *iphl + thl : 0;
+}
+
+/* Segment I of a split: SEG holds the headers of the super-packet (HDR
+ * bytes, IP header IPHL) and N bytes of payload that start OFF bytes in;
+ * LAST says it ends the packet. The IP lengths, the IPv4 id and checksum,
+ * the sequence number, the flags and (if CSUM) the TCP checksum are set as
+ * Linux's tcp_gso_segment() and inet_gso_segment() set them. */
+static void tso_fix(uint8_t *seg, size_t iphl, size_t hdr, size_t n, size_t off,
+		    unsigned i, bool last, bool csum)
+{
+	uint8_t *t = seg + iphl;
+	size_t tlen = hdr - iphl + n;
+	bool v4 = seg[0] >> 4 == 4;
+	uint32_t sum;
+
+	if (v4) {
+		put16(seg + 2, (uint16_t)(hdr + n));
+		put16(seg + 4, (uint16_t)(get16(seg + 4) + i));
+		put16(seg + 10, 0);
+		put16(seg + 10, wire_csum_fold(wire_csum_add(0, seg, iphl)));
+	} else {
+		put16(seg + 4, (uint16_t)tlen);
+	}
+	put32(t + 4, get32(t + 4) + (uint32_t)off);
+	if (!last)
+		t[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+	if (i)
+		t[13] &= (uint8_t)~TCP_CWR;
+	if (!csum)
+		return;
+	sum = wire_csum_add(0, seg + (v4 ? 12 : 8), v4 ? 8 : 32);
+	put16(t + 16, 0);
+	sum += IPPROTO_TCP_ + (uint32_t)tlen;
+	put16(t + 16, wire_csum_fold(wire_csum_add(sum, t, tlen)));
+}
+
+int wire_tso_split(uint8_t *pkt, size_t len, size_t mss, bool csum,
+		   wire_emit_fn *emit, void *ctx)
+{
+	uint8_t head[60 + 60]; /* IPv4 and TCP headers with options, at most */
+	size_t iphl, hdr = tcp_headers(pkt, len, &iphl);
+	unsigned i = 0;
+
+	if (!hdr || !mss)
+		return -1;
+	memcpy(head, pkt, hdr);
+	/* No copy of the payload: segment I's headers go just before its
+	 * payload, over the end of segment I-1's, which EMIT has taken. */
+	for (size_t off = 0; off < len - hdr || !i; off += mss, i++) {
+		size_t n = len - hdr - off < mss ? len - hdr - off : mss;
+		uint8_t *seg = pkt + off;
+
+		if (i)
+			memcpy(seg, head, hdr);
+		tso_fix(seg, iphl, hdr, n, off, i, off + n == len - hdr, csum);
+		emit(ctx, seg, hdr + n);
+	}
+	return (int)i;
 }

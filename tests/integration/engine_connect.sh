@@ -19,6 +19,15 @@ need_tcpfs
 eng_start --msl=0.5
 events_start
 
+# The TUN offloads: on by default (IFF_VNET_HDR: "vnet_hdr on" in ip's
+# details), off with --offload=off.
+vnet=$(ip -d link show dev "$TUN" | grep -o 'vnet_hdr [a-z]*')
+if [ "${TCPFS_OFFLOAD:-on}" = off ]; then
+	assert_eq "vnet_hdr off" "$vnet" "--offload=off: the TUN device has no virtio-net header"
+else
+	assert_eq "vnet_hdr on" "$vnet" "offloads on: the TUN device has the virtio-net header"
+fi
+
 WWW=$WORK/www
 mkdir -p "$WWW"
 head -c 300000 /dev/urandom >"$WWW/body.bin"

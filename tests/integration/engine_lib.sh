@@ -13,11 +13,12 @@ MNT=
 E=
 BG_PIDS=()
 
-# eng_start [ARGS...]: mount on $WORK/mnt with the engine; wait for the TUN
-# device to be up with the host's addresses. Sets MNT and E (MNT/engine).
+# eng_start [ARGS...]: mount on $WORK/mnt with the engine (and
+# --offload=$TCPFS_OFFLOAD if set); wait for the TUN device to be up with
+# the host's addresses. Sets MNT and E (MNT/engine).
 eng_start() {
 	MNT=$WORK/mnt
-	start_tcpfs "$MNT" "$@"
+	start_tcpfs "$MNT" ${TCPFS_OFFLOAD:+"--offload=$TCPFS_OFFLOAD"} "$@"
 	E=$MNT/engine
 	wait_until 10 test -d "$E" || die "no $E"
 	wait_until 10 eval "ip -o addr show dev $TUN | grep -q ' $HOST4/'" ||

@@ -132,6 +132,26 @@ static void test_refused(void **state)
 	done(&a, &o);
 }
 
+/* --offload: on by default, off when asked, and nothing else. */
+static void test_offload(void **state)
+{
+	(void)state;
+	struct fuse_args a;
+	struct options o;
+	struct tcpfs_config cfg;
+	const char *off[] = {"tcpfs", "/mnt", "--offload=off", NULL};
+	const char *bad[] = {"tcpfs", "/mnt", "-o", "offload=yes", NULL};
+	options_config_default(&cfg);
+	assert_true(cfg.drv.tun.offload);
+	assert_int_equal(parse(off, &a, &o), 0);
+	assert_int_equal(options_config(&o, &cfg), 0);
+	assert_false(cfg.drv.tun.offload);
+	done(&a, &o);
+	assert_int_equal(parse(bad, &a, &o), 0);
+	assert_int_equal(options_config(&o, &cfg), -1);
+	done(&a, &o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_every_option_as_o),
 		cmocka_unit_test(test_mount_helper),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_offload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -433,6 +433,34 @@ static void garbage(void **state)
 	h_free(h);
 }
 
+/* A segment with a bad TCP checksum is dropped by tcp_input() but taken by
+ * tcp_input_trusted() (the link vouches for it): a SYN to a closed port
+ * gets a RST only then. */
+static void trusted_input_skips_checksum(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct tcp_stats st;
+	struct wire_seg s = {.src = h->peer,
+			     .dst = h->me,
+			     .seq = 1,
+			     .flags = TCP_SYN,
+			     .wnd = 1000};
+	uint8_t pkt[128];
+	size_t n = wire_build(pkt, sizeof(pkt), &s);
+
+	(void)state;
+	pkt[20 + 16] ^= 0x40; /* the TCP checksum, after 20 bytes of IPv4 */
+	tcp_input(h->e, pkt, n, 0);
+	tcp_dispatch(h->e, 0);
+	h_none(h);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.drop_wire[WIRE_CSUM], 1);
+	tcp_input_trusted(h->e, pkt, n, 0);
+	tcp_dispatch(h->e, 0);
+	h_expect_flags(h, TCP_RST | TCP_ACK, 2);
+	h_free(h);
+}
+
 /* A segment for an address that is not the engine's is dropped: a RST in
  * answer would carry a source address that is not ours. */
 static void foreign_destination_dropped(void **state)
@@ -503,6 +531,7 @@ int main(void)
 		cmocka_unit_test(garbage),
 		cmocka_unit_test(seq_wrap),
 		cmocka_unit_test(foreign_destination_dropped),
+		cmocka_unit_test(trusted_input_skips_checksum),
 		cmocka_unit_test(ts_recent_last_ack_sent),
 		cmocka_unit_test(isn_key_128),
 	};

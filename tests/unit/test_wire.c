@@ -113,17 +113,19 @@ static void test_csum_rfc1071(void **state)
 	assert_int_equal(wire_csum_fold(wire_csum_add(0, NULL, 0)), 0xffff);
 }
 
-/* Every length and alignment against the reference, and chaining. */
+/* Every length 0..2048 at every alignment against the reference, and
+ * chaining, on random bytes and on runs of 0xff (which carry the most:
+ * each 64-bit add overflows). */
 static void test_csum_odd_lengths(void **state)
 {
-	uint8_t raw[300 + 8];
+	static uint8_t raw[2048 + 8];
 
 	(void)state;
 	srand(1);
 	for (size_t i = 0; i < sizeof(raw); i++)
-		raw[i] = (uint8_t)(i % 3 ? rand() : 0xff);
+		raw[i] = (uint8_t)(i % 3 && i < 1024 ? rand() : 0xff);
 	for (size_t off = 0; off < 8; off++) {
-		for (size_t len = 0; len <= 300; len++) {
+		for (size_t len = 0; len <= 2048; len++) {
 			const uint8_t *p = raw + off;
 			size_t half = len / 2 & ~(size_t)1;
 			uint32_t sum = wire_csum_add(0, p, half);
@@ -134,6 +136,24 @@ static void test_csum_odd_lengths(void **state)
 			sum = wire_csum_add(sum, p + half, len - half);
 			assert_int_equal(wire_csum_fold(sum), ref_csum(p, len));
 		}
+	}
+}
+
+/* Random buffers of random lengths up to 64 KiB at random alignments. */
+static void test_csum_random(void **state)
+{
+	static uint8_t raw[65536 + 8];
+
+	(void)state;
+	srand(2);
+	for (int round = 0; round < 200; round++) {
+		size_t off = (size_t)rand() % 8, len = (size_t)rand() % 65537;
+
+		for (size_t i = 0; i < len; i++)
+			raw[off + i] = (uint8_t)rand();
+		assert_int_equal(
+			wire_csum_fold(wire_csum_add(0, raw + off, len)),
+			ref_csum(raw + off, len));
 	}
 }
 
@@ -408,6 +428,157 @@ static void test_build_in_place(void **state)
 	assert_int_equal(wire_parse(buf, n, &out), WIRE_OK);
 	assert_int_equal(out.len, 8);
 	assert_memory_equal(out.data, "payload!", 8);
+}
+
+/* ---- offloads ---- */
+
+/* What wire_tso_split() hands out, checked as it comes. */
+struct split {
+	struct wire_seg first;
+	uint8_t payload[65536];
+	size_t got, n;
+	uint16_t id;
+};
+
+static void on_seg(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct split *sp = ctx;
+	struct wire_seg s;
+
+	assert_int_equal(wire_parse(pkt, len, &s), WIRE_OK);
+	assert_int_equal(s.seq, sp->first.seq + (uint32_t)sp->got);
+	assert_int_equal(s.ack, sp->first.ack);
+	assert_int_equal(s.opt.tsval, sp->first.opt.tsval);
+	/* FIN, PSH at the end only; CWR at the start only */
+	assert_int_equal(s.flags & (TCP_FIN | TCP_PSH),
+			 sp->got + s.len == sp->first.len ?
+				 sp->first.flags & (TCP_FIN | TCP_PSH) :
+				 0);
+	assert_int_equal(s.flags & TCP_CWR, sp->n ? 0 : TCP_CWR);
+	if (s.src.family == AF_INET)
+		assert_int_equal(pkt[4] << 8 | pkt[5],
+				 (sp->id + sp->n) & 0xffff);
+	memcpy(sp->payload + sp->got, s.data, s.len);
+	sp->got += s.len;
+	sp->n++;
+}
+
+/* A 64 KiB super-packet of each family is cut into MSS-sized segments that
+ * parse (checksums right) and carry the payload in order. */
+static void test_tso_split(void **state)
+{
+	static uint8_t data[65535], pkt[65536 + 64];
+	static struct split sp;
+	const char *pairs[][2] = {{"10.0.0.1:1", "10.0.0.2:2"},
+				  {"[::1]:1", "[::2]:2"}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	for (int f = 0; f < 2; f++) {
+		struct wire_seg s = full_seg(pairs[f][0], pairs[f][1], data,
+					     sizeof(data) - (f ? 60 : 80));
+		size_t n;
+
+		s.opt.nsack = 0;
+		s.flags = TCP_ACK | TCP_PSH | TCP_FIN | TCP_CWR;
+		n = wire_build(pkt, sizeof(pkt), &s);
+		assert_true(n > 0);
+		pkt[4] = 0xff; /* the IPv4 id wraps on the way */
+		memset(&sp, 0, sizeof(sp));
+		sp.first = s;
+		sp.id = 0xff00;
+		assert_int_equal(wire_tso_split(pkt, n, 1448, true, on_seg,
+						&sp),
+				 (s.len + 1447) / 1448);
+		assert_int_equal(sp.got, s.len);
+		assert_memory_equal(sp.payload, data, s.len);
+	}
+}
+
+/* Without checksums (csum false) the segments are the same but for the
+ * TCP checksum: wire_parse_trusted() takes them, wire_parse() does not. */
+static void on_trusted(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct wire_seg s;
+	unsigned *bad = ctx;
+
+	assert_int_equal(wire_parse_trusted(pkt, len, &s), WIRE_OK);
+	*bad += wire_parse(pkt, len, &s) == WIRE_CSUM;
+}
+
+static void test_tso_split_trusted(void **state)
+{
+	static uint8_t data[10000], pkt[12000];
+	struct wire_seg s =
+		full_seg("10.0.0.1:1", "10.0.0.2:2", data, sizeof(data));
+	size_t n;
+	unsigned bad = 0;
+
+	(void)state;
+	s.opt.nsack = 0;
+	n = wire_build(pkt, sizeof(pkt), &s);
+	assert_int_equal(wire_tso_split(pkt, n, 1448, false, on_trusted, &bad),
+			 7);
+	assert_int_equal(bad, 7);
+}
+
+/* wire_parse_trusted() skips the TCP checksum only: a bad IPv4 header
+ * checksum is still refused. */
+static void test_parse_trusted(void **state)
+{
+	uint8_t pkt[BUFSZ];
+	struct wire_seg s = full_seg("10.0.0.1:1", "10.0.0.2:2", "abc", 3), out;
+	size_t n = wire_build(pkt, sizeof(pkt), &s);
+
+	(void)state;
+	pkt[n - 1] ^= 1;
+	assert_int_equal(wire_parse(pkt, n, &out), WIRE_CSUM);
+	assert_int_equal(wire_parse_trusted(pkt, n, &out), WIRE_OK);
+	assert_int_equal(out.len, 3);
+	assert_memory_equal(out.data, "abb", 3);
+	pkt[10] ^= 1;
+	assert_int_equal(wire_parse_trusted(pkt, n, &out), WIRE_IPCSUM);
+}
+
+/* Packets that are no TCP super-packet are refused, short ones too. */
+static void test_tso_split_refuses(void **state)
+{
+	static struct split sp;
+	uint8_t pkt[BUFSZ];
+	struct wire_seg s = full_seg("10.0.0.1:1", "10.0.0.2:2", "abc", 3);
+	size_t n = wire_build(pkt, sizeof(pkt), &s);
+
+	(void)state;
+	for (size_t len = 0; len < n - 3; len++)
+		assert_int_equal(
+			wire_tso_split(pkt, len, 1448, true, on_seg, &sp), -1);
+	assert_int_equal(wire_tso_split(pkt, n, 0, true, on_seg, &sp), -1);
+	pkt[9] = 17; /* UDP */
+	assert_int_equal(wire_tso_split(pkt, n, 1448, true, on_seg, &sp), -1);
+}
+
+/* A partial checksum (the pseudo-header sum in the field) is completed to
+ * what wire_build() computes. */
+static void test_csum_complete(void **state)
+{
+	uint8_t pkt[BUFSZ];
+	struct wire_seg s = full_seg("10.0.0.1:1", "10.0.0.2:2", "abcde", 5);
+	size_t n = wire_build(pkt, sizeof(pkt), &s);
+	uint8_t pseudo[12] = {10, 0, 0, 1, 10, 0, 0, 2, 0, 6};
+	uint16_t want = (uint16_t)(pkt[20 + 16] << 8 | pkt[20 + 17]);
+	uint16_t partial;
+
+	(void)state;
+	pseudo[10] = (uint8_t)((n - 20) >> 8);
+	pseudo[11] = (uint8_t)(n - 20);
+	partial = (uint16_t)~wire_csum_fold(wire_csum_add(0, pseudo, 12));
+	pkt[36] = (uint8_t)(partial >> 8);
+	pkt[37] = (uint8_t)partial;
+	assert_int_equal(wire_csum_complete(pkt, n, 20, 16), 0);
+	assert_int_equal(pkt[36] << 8 | pkt[37], want);
+	assert_int_equal(wire_csum_complete(pkt, n, 20, n - 21), -1);
+	assert_int_equal(wire_csum_complete(pkt, n, n + 1, 0), -1);
 }
 
 /* ---- hostile packets ---- */
@@ -968,6 +1139,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csum_rfc1071),
 		cmocka_unit_test(test_csum_odd_lengths),
+		cmocka_unit_test(test_csum_random),
+		cmocka_unit_test(test_csum_complete),
+		cmocka_unit_test(test_tso_split),
+		cmocka_unit_test(test_tso_split_refuses),
+		cmocka_unit_test(test_tso_split_trusted),
+		cmocka_unit_test(test_parse_trusted),
 		cmocka_unit_test(test_csum_long_chain),
 		cmocka_unit_test(test_linux_syn4),
 		cmocka_unit_test(test_linux_syn6),

@@ -1,0 +1,63 @@
+/* tcpfs tso: the engine's TCP segments joined into super-packets for a TUN
+ * device with a virtio-net header: pure functions, in the wire layer.
+ *
+ * The engine builds and accounts for every MSS-sized segment (congestion
+ * window, pacing, SACK, retransmission); on its way out a run of segments
+ * of one connection that follow each other (same headers but for the
+ * sequence number and checksums, every one full-sized but the last, only
+ * the last with PSH or FIN) becomes one packet of up to 64 KiB with
+ * VIRTIO_NET_HDR_GSO_TCPV4/6 and gso_size = that MSS, as Linux's own TCP
+ * hands a TSO NIC (include/uapi/linux/virtio_net.h; virtio 1.2 §5.1.6.2).
+ * The kernel takes it whole when the host is its end, or cuts it as
+ * tcp_gso_segment() does: the same segments again. wire_tso_split() is the
+ * inverse. */
+#ifndef TCPFS_TSO_H
+#define TCPFS_TSO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest super-packet: its IP length field has 16 bits. */
+#define TSO_MAX 65535
+
+/* A super-packet being built; zero it to start. */
+struct tso_train {
+	size_t len;    /* bytes in pkt; 0: empty */
+	size_t hdr;    /* IP and TCP header bytes */
+	size_t mss;    /* the first segment's payload: all but the last's */
+	unsigned segs; /* segments in it */
+	bool closed;   /* the last was short or had PSH or FIN */
+	uint8_t pkt[TSO_MAX];
+};
+
+/* How to send what tso_take() gives: mss 0 for a plain packet (checksums
+ * done), else the virtio-net header's GSO fields. */
+struct tso_gso {
+	bool v6;	     /* VIRTIO_NET_HDR_GSO_TCPV6, else TCPV4 */
+	uint16_t hdr_len;    /* IP and TCP headers */
+	uint16_t mss;	     /* gso_size */
+	uint16_t csum_start; /* the TCP header: NEEDS_CSUM from there */
+	uint16_t csum_off;   /* the checksum field in it */
+};
+
+/**
+ * tso_add - put one segment on the train
+ * \param t: the train
+ * \param pkt: LEN bytes, an IP packet as tcp_config.output gives it
+ * Returns true if it joined (or started) the train; false if it cannot:
+ * tso_take() the train, then add it again, or send it alone if it is not a
+ * data segment (no payload, SYN, RST, URG, ECN flags, not TCP).
+ */
+bool tso_add(struct tso_train *t, const uint8_t *pkt, size_t len);
+/**
+ * tso_take - finish the train and empty it
+ * \param t: the train
+ * \param gso: set to how to send it
+ * Returns its length in t->pkt (valid until the next tso_add()), 0 if it
+ * was empty. A super-packet has its IP lengths and IPv4 checksum set and
+ * the pseudo-header sum in its TCP checksum field (NEEDS_CSUM).
+ */
+size_t tso_take(struct tso_train *t, struct tso_gso *gso);
+
+#endif
