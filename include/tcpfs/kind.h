@@ -54,6 +54,7 @@ struct kind_conn {
 	char *err;	   /* the last error in words, TCPFS_ERR_MAX bytes */
 	bool owned;	   /* OWNER is known (not for TIME_WAIT, ...) */
 	uid_t owner;
+	gid_t group;  /* its files' st_gid (0 unless the kind says) */
 	uint64_t key; /* the kind's handle of it, e.g. the engine's id */
 	struct view view;
 	/* the kind's own part, e.g. the socket as the kernel sent it */

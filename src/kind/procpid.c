@@ -11,6 +11,9 @@
 
 #include "tcpfs/procpid.h"
 
+/* CAP_SYS_PTRACE's bit in /proc/PID/status's CapEff. */
+#define CAP_SYS_PTRACE_BIT 19
+
 /* A scan younger than this answers every lookup; one younger than
  * RESCAN_MS answers a miss too (the socket has no holder). A scan costs
  * about 5 us per descriptor in the system (0.5 s with 100k sockets), so
@@ -31,6 +34,8 @@ struct holder {
 struct proc {
 	int pid;
 	char comm[16];
+	uid_t uid[3]; /* real, effective, saved; -1 when unknown */
+	gid_t gid[3];
 };
 
 #define NONE UINT32_MAX
@@ -87,6 +92,31 @@ static int add_holder(struct procpid *pp, uint32_t inode, uint32_t proc)
 	return 0;
 }
 
+/* Read the /proc/PID/status of PID (relative to the /proc fd PROCFD) into
+ * BUF, NUL-terminated; 0 or -1. */
+static int read_status(int procfd, const char *pid, char *buf, size_t size)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/status", pid);
+	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n > 0 ? 0 : -1;
+}
+
+/* The first three numbers of STATUS's line "TAG:", into V; -1 each if
+ * absent. */
+static void status_ids(const char *status, const char *tag, unsigned *v)
+{
+	const char *l = strstr(status, tag);
+	v[0] = v[1] = v[2] = (unsigned)-1;
+	if (l)
+		sscanf(l + strlen(tag), "%u %u %u", &v[0], &v[1], &v[2]);
+}
+
 /* Record the socket fds of process PID; its comm only if it has any. */
 static int scan_pid(struct procpid *pp, int procfd, const char *pid)
 {
@@ -127,6 +157,11 @@ static int scan_pid(struct procpid *pp, int procfd, const char *pid)
 		close(cfd);
 	p->comm[n > 0 ? n : 0] = 0;
 	p->comm[strcspn(p->comm, "\n")] = 0;
+	char status[4096] = "";
+	read_status(procfd, pid, status, sizeof(status));
+	_Static_assert(sizeof(uid_t) == sizeof(unsigned), "uid_t");
+	status_ids(status, "\nUid:", (unsigned *)p->uid);
+	status_ids(status, "\nGid:", (unsigned *)p->gid);
 	return 0;
 }
 
@@ -200,7 +235,41 @@ static bool listed(const struct procpid *pp, uint32_t first, uint32_t i)
 	return false;
 }
 
+/* True if WHO may read the /proc/PID/fd of P, as ptrace(2)'s access mode
+ * PTRACE_MODE_READ_FSCREDS (and so ss -p) needs: root, CAP_SYS_PTRACE
+ * (PTRACER), or the same uid and gid as P's real, effective and saved
+ * ones. /proc's hidepid only hides what this already refuses. */
+static bool may_see(const struct kind_caller *who, bool ptracer,
+		    const struct proc *p)
+{
+	if (!who || who->uid == 0 || ptracer)
+		return true;
+	for (int i = 0; i < 3; i++)
+		if (p->uid[i] != who->uid || p->gid[i] != who->gid)
+			return false;
+	return true;
+}
+
+/* True if process WHO->pid has CAP_SYS_PTRACE in its effective set. */
+static bool is_ptracer(const struct procpid *pp, const struct kind_caller *who)
+{
+	char pid[16], status[4096];
+	unsigned long long cap = 0;
+	if (!who || who->pid <= 0)
+		return false;
+	int procfd = open(pp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return false;
+	snprintf(pid, sizeof(pid), "%d", (int)who->pid);
+	int err = read_status(procfd, pid, status, sizeof(status));
+	close(procfd);
+	const char *l = err ? NULL : strstr(status, "\nCapEff:");
+	return l && sscanf(l + 8, "%llx", &cap) == 1 &&
+	       (cap >> CAP_SYS_PTRACE_BIT & 1);
+}
+
 static bool render_from_table(struct procpid *pp, uint32_t inode,
+			      const struct kind_caller *who, bool ptracer,
 			      struct buf *out)
 {
 	bool found = false;
@@ -209,15 +278,18 @@ static bool render_from_table(struct procpid *pp, uint32_t inode,
 		if (pp->h[i].inode != inode || listed(pp, first, i))
 			continue;
 		const struct proc *p = &pp->p[pp->h[i].proc];
-		buf_printf(out, "%d %s\n", p->pid, p->comm);
 		found = true;
+		if (may_see(who, ptracer, p))
+			buf_printf(out, "%d %s\n", p->pid, p->comm);
 	}
 	return found;
 }
 
-int procpid_render(struct procpid *pp, uint32_t inode, uint64_t now_ms,
+int procpid_render(struct procpid *pp, uint32_t inode,
+		   const struct kind_caller *who, uint64_t now_ms,
 		   struct buf *out)
 {
+	bool ptracer = is_ptracer(pp, who);
 	uint64_t age = now_ms - pp->built_ms;
 	if (!pp->built || age >= young(pp, FRESH_MS)) {
 		int err = scan(pp, now_ms);
@@ -225,11 +297,12 @@ int procpid_render(struct procpid *pp, uint32_t inode, uint64_t now_ms,
 			return err;
 		age = 0;
 	}
-	if (render_from_table(pp, inode, out) || age < young(pp, RESCAN_MS))
+	if (render_from_table(pp, inode, who, ptracer, out) ||
+	    age < young(pp, RESCAN_MS))
 		return out->err;
 	int err = scan(pp, now_ms);
 	if (err < 0)
 		return err;
-	render_from_table(pp, inode, out);
+	render_from_table(pp, inode, who, ptracer, out);
 	return out->err;
 }
