@@ -7,7 +7,8 @@
 # the advice to read clone), on a connecting one:
 # EALREADY (and a write of data waits for it); bad verbs and bad
 # arguments: EINVAL with the reason in err; a read of data interrupted by a
-# signal returns (EINTR) and loses nothing; off-link and ::1: ENETUNREACH; an interrupted connect returns;
+# signal returns (EINTR) and loses nothing; off-link and ::1: ENETUNREACH;
+# the engine's own address: ECONNREFUSED at once; an interrupted connect returns;
 # data before connect: ENOTCONN; another user may read state but not ctl,
 # data or trace; poll on data; --reap frees closed connections.
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +50,18 @@ for target in 198.18.0.99:80 "[::1]:80"; do
 	assert_eq ENETUNREACH "$(ctl "$N" "connect $target")" "connect $target"
 	assert_ne "" "$(get "$N" err)" "$target: err says why"
 	assert_eq CLOSED "$(get "$N" state)" "$target: state"
+done
+
+# --- the engine's own address: no loopback inside the engine, so
+# ECONNREFUSED at once (not a SYN that times out minutes later)
+for target in "$ENG4:80" "[$ENG6]:80"; do
+	eng_clone
+	t0=$SECONDS
+	assert_eq ECONNREFUSED "$(ctl "$N" "connect $target")" "connect $target (the engine itself)"
+	assert_ok "connect $target: refused at once" test $((SECONDS - t0)) -le 2
+	assert_match "engine's own address" "$(get "$N" err)" "$target: err says why"
+	assert_eq CLOSED "$(get "$N" state)" "$target: state"
+	assert_eq "" "$(trace_segs "$N")" "$target: nothing sent"
 done
 
 # --- never answers: an address on the link's IPv6 prefix that is nobody's;
