@@ -118,8 +118,7 @@ int tcp_open(struct tcp_engine *e);
  *          multicast (RFC 9293 MUST-46), or its port is 0;
  * -ENETUNREACH: the engine has no address of REMOTE's family;
  * -EADDRINUSE: LPORT is taken;
- * -EADDRNOTAVAIL: every ephemeral port to REMOTE is taken;
- * -ECONNREFUSED: REMOTE is the engine's own address (no loopback). */
+ * -EADDRNOTAVAIL: every ephemeral port to REMOTE is taken. */
 int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
 		uint16_t lport, tcp_time now);
 /* Passive open of ID on LOCAL (family 0: both families; port required),

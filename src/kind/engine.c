@@ -302,10 +302,6 @@ static int engine_fail(struct kind_conn *c, const struct ctl_cmd *cmd, int err)
 	case ENOENT:
 		why = "the connection is gone";
 		break;
-	case ECONNREFUSED:
-		why = "that is the engine's own address: the engine cannot "
-		      "connect to itself";
-		break;
 	default:
 		why = strerror(-err);
 		break;

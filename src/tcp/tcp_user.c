@@ -46,10 +46,6 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 	own = tcp_own_addr(e, remote->family);
 	if (!own)
 		return -ENETUNREACH;
-	/* our own address: there is no loopback inside the engine, and the
-	 * SYN would go unanswered; refuse now, as for a closed local port */
-	if (!memcmp(remote->a, own->a, sizeof(own->a)))
-		return -ECONNREFUSED;
 	c->local = *own;
 	c->remote = *remote;
 	c->local.port = lport;

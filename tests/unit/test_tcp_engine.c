@@ -66,24 +66,6 @@ static void ports(void **state)
 
 /* Every ephemeral port to one peer taken: the next connect is
  * EADDRNOTAVAIL, as connect(2)'s, and another peer still gets a port. */
-/* A connect to the engine's own address fails at once with ECONNREFUSED
- * (no loopback inside the engine: the SYN would leave by the TUN device
- * and never be answered), sends nothing, and leaves the connection fresh. */
-static void connect_self(void **state)
-{
-	struct harness *h = h_new(NULL);
-	struct wire_ep self = h->me;
-	int x = tcp_open(h->e);
-
-	(void)state;
-	self.port = 80;
-	assert_int_equal(h_connect(h, x, &self, 0, 0), -ECONNREFUSED);
-	h_none(h);
-	assert_int_equal(tcp_state(h->e, x), TCP_CLOSED);
-	assert_int_equal(h_connect(h, x, &h->peer, 0, 0), 0);
-	h_free(h);
-}
-
 static void ports_exhausted(void **state)
 {
 	struct harness *h = h_new(NULL);
@@ -272,7 +254,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(ports),
-		cmocka_unit_test(connect_self),
 		cmocka_unit_test(ports_exhausted),
 		cmocka_unit_test(isn_clock),
 		cmocka_unit_test(dual_listener),
