@@ -54,6 +54,7 @@ struct kind_conn {
 	char *err;	   /* the last error in words, TCPFS_ERR_MAX bytes */
 	bool owned;	   /* OWNER is known (not for TIME_WAIT, ...) */
 	uid_t owner;
+	gid_t group;  /* its files' st_gid (0 unless the kind says) */
 	uint64_t key; /* the kind's handle of it, e.g. the engine's id */
 	/* Seconds it is sure to stay before the kind frees it by itself (an
 	 * engine connection: until it may be reaped); < 0: it goes only when

@@ -149,7 +149,9 @@ int tcp_accept(struct tcp_engine *e, uint32_t id);
  * Returns the bytes taken, or -ENOENT: no connection ID;
  * -EAGAIN: the send buffer is full; -EPIPE: after shutdown or close;
  * -ENOTCONN: not ESTABLISHED or CLOSE_WAIT;
- * -E...: the error ID failed with (ECONNRESET, ETIMEDOUT, ...). */
+ * -ENOMEM: no memory for the send buffer (the connection stays);
+ * -E...: the error ID failed with (ECONNRESET, ETIMEDOUT, ENOMEM when
+ *        its receive buffer could not be had: it was reset, ...). */
 long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	      tcp_time now);
 /* The next tcp_send() on ID is urgent (RFC 9293 §3.10.2 SEND with

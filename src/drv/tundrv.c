@@ -21,6 +21,18 @@
 /* Packets read from the device per wakeup: enough to batch, few enough
  * that FUSE requests are not starved. */
 #define READ_BATCH 64
+/* Packets to the engine's own address wait here, not on the device: at
+ * most LOOP_MAX of them (more are lost, as on a full link), delivered in
+ * at most LOOP_ROUNDS rounds of a dispatch before the loop runs again. */
+#define LOOP_MAX 4096
+#define LOOP_ROUNDS 64
+
+/* A packet of the engine to itself. */
+struct lpkt {
+	struct lpkt *next;
+	size_t len;
+	uint8_t data[];
+};
 
 struct tundrv {
 	struct tundrv_config cfg;
@@ -32,7 +44,9 @@ struct tundrv {
 	int timerfd;
 	tcp_time armed;
 	uint8_t pkt[LINK_MAX_PKT];
-	struct tso_train train; /* the engine's segments, joined */
+	struct tso_train train;	    /* the engine's segments, joined */
+	struct lpkt *lo, **lo_tail; /* to the engine itself, oldest first */
+	unsigned nlo;
 };
 
 void tundrv_config_default(struct tundrv_config *cfg)
@@ -59,6 +73,51 @@ tcp_time tundrv_now(void)
 	return (tcp_time)ts.tv_sec * 1000000 + (tcp_time)ts.tv_nsec / 1000;
 }
 
+/* True if PKT is addressed to the engine itself. */
+static bool to_self(const struct tundrv *drv, const uint8_t *pkt, size_t len)
+{
+	if (len >= 20 && pkt[0] >> 4 == 4)
+		return !memcmp(pkt + 16, &drv->cfg.engine4, 4);
+	return len >= 40 && pkt[0] >> 4 == 6 &&
+	       !memcmp(pkt + 24, &drv->cfg.engine6, 16);
+}
+
+/* A packet out of the engine: to the device, or back to the engine when
+ * it is addressed to the engine's own address (the host would send it
+ * back only if it forwards, and then through two copies). */
+static void emit(struct tundrv *drv, const uint8_t *pkt, size_t len)
+{
+	if (!to_self(drv, pkt, len)) {
+		tun_write(drv->tun, pkt, len);
+		return;
+	}
+	struct lpkt *p = drv->nlo < LOOP_MAX ? malloc(sizeof(*p) + len) : NULL;
+	if (!p)
+		return; /* lost: TCP sends it again */
+	p->next = NULL;
+	p->len = len;
+	memcpy(p->data, pkt, len);
+	if (!drv->lo)
+		drv->lo_tail = &drv->lo;
+	*drv->lo_tail = p;
+	drv->lo_tail = &p->next;
+	drv->nlo++;
+}
+
+/* Hand the packets the engine sent itself so far back to it. */
+static void loop_back(struct tundrv *drv, tcp_time now)
+{
+	struct lpkt *p = drv->lo;
+	drv->lo = NULL;
+	drv->nlo = 0;
+	while (p) {
+		struct lpkt *next = p->next;
+		tcp_input(drv->tcp, p->data, p->len, now);
+		free(p);
+		p = next;
+	}
+}
+
 /* Hand every packet due at NOW from IMP to the device or the engine. */
 static void flush(struct tundrv *drv, struct impair *imp, tcp_time now)
 {
@@ -66,7 +125,7 @@ static void flush(struct tundrv *drv, struct impair *imp, tcp_time now)
 	size_t n;
 	while ((n = impair_pop(imp, now, pkt, sizeof(pkt))) > 0) {
 		if (imp == drv->out)
-			tun_write(drv->tun, pkt, n);
+			emit(drv, pkt, n);
 		else
 			tcp_input(drv->tcp, pkt, n, now);
 	}
@@ -87,7 +146,7 @@ static void train_flush(struct tundrv *drv)
 static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct tundrv *drv = ctx;
-	if (!drv->out && tun_offload(drv->tun)) {
+	if (!drv->out && tun_offload(drv->tun) && !to_self(drv, pkt, len)) {
 		if (tso_add(&drv->train, pkt, len))
 			return;
 		train_flush(drv);
@@ -96,7 +155,7 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 		return;
 	}
 	if (!drv->out) {
-		tun_write(drv->tun, pkt, len);
+		emit(drv, pkt, len);
 		return;
 	}
 	impair_push(drv->out, pkt, len, tundrv_now());
@@ -133,19 +192,27 @@ static tcp_time min3(tcp_time a, tcp_time b, tcp_time c)
 }
 
 /* After every round of the loop (packets, timer, FUSE requests that made
- * engine calls): one dispatch, then the timer at the next deadline. */
+ * engine calls): a dispatch, again after each batch the engine sent
+ * itself, then the timer at the next deadline. */
 static void dispatch(void *arg)
 {
 	struct tundrv *drv = arg;
-	if (drv->in)
-		flush(drv, drv->in, tundrv_now());
-	tcp_time next = tcp_dispatch(drv->tcp, tundrv_now());
-	train_flush(drv);
-	if (drv->out) {
-		flush(drv, drv->out, tundrv_now());
-		next = min3(next, impair_next(drv->in), impair_next(drv->out));
+	tcp_time next;
+	for (int round = 0;; round++) {
+		if (drv->in)
+			flush(drv, drv->in, tundrv_now());
+		next = tcp_dispatch(drv->tcp, tundrv_now());
+		train_flush(drv);
+		if (drv->out) {
+			flush(drv, drv->out, tundrv_now());
+			next = min3(next, impair_next(drv->in),
+				    impair_next(drv->out));
+		}
+		if (!drv->lo || round == LOOP_ROUNDS)
+			break;
+		loop_back(drv, tundrv_now());
 	}
-	arm(drv, next);
+	arm(drv, drv->lo ? tundrv_now() : next);
 }
 
 static void on_timer(void *arg)
@@ -424,6 +491,10 @@ void tundrv_free(struct tundrv *drv)
 	}
 	if (drv->tcp)
 		tcp_engine_free(drv->tcp);
+	for (struct lpkt *p = drv->lo, *next; p; p = next) {
+		next = p->next;
+		free(p);
+	}
 	free(drv);
 }
 

@@ -158,13 +158,14 @@ static fuse_ino_t fixed_ino(struct fs *fs, const struct kind *k, int i)
 }
 
 static void fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino,
-		      mode_t mode, uid_t uid)
+		      mode_t mode, uid_t uid, gid_t gid)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_mode = mode;
 	st->st_nlink = S_ISDIR(mode) ? 2 : 1;
 	st->st_uid = uid;
+	st->st_gid = gid;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->mounted;
 }
 
@@ -173,11 +174,11 @@ static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 {
 	int i;
 	if (ino == INO_ROOT || kind_dir(fs, ino))
-		fill_stat(fs, st, ino, S_IFDIR | 0555, 0);
+		fill_stat(fs, st, ino, S_IFDIR | 0555, 0, 0);
 	else if (ino == INO_SCOPES && fs->scoped >= 0)
-		fill_stat(fs, st, ino, S_IFDIR | 0500, 0);
+		fill_stat(fs, st, ino, S_IFDIR | 0500, 0, 0);
 	else if (ino == INO_EVENTS || kind_fixed(fs, ino, &i))
-		fill_stat(fs, st, ino, S_IFREG | 0444, 0);
+		fill_stat(fs, st, ino, S_IFREG | 0444, 0, 0);
 	else
 		return -ENOENT;
 	return 0;
@@ -215,6 +216,7 @@ static int load(struct fs *fs, const struct kind_caller *who, struct node *node,
 	a->c.label = node->name;
 	a->c.err = node->err;
 	a->c.lives = -1;
+	a->c.group = 0;
 	int err = a->k->ops->load(a->k->priv, &in, strrchr(node->name, '/') + 1,
 				  &a->c);
 	if (err < 0 || a->c.err)
@@ -244,7 +246,7 @@ static int scope_stat(struct fs *fs, const struct kind_caller *who,
 	if (err < 0)
 		return err;
 	fuse_ino_t ino = node->ino + (fuse_ino_t)(r + 1);
-	fill_stat(fs, st, ino, r < 0 ? S_IFDIR | 0500 : S_IFREG | 0400, 0);
+	fill_stat(fs, st, ino, r < 0 ? S_IFDIR | 0500 : S_IFREG | 0400, 0, 0);
 	return 0;
 }
 
@@ -264,12 +266,13 @@ static int conn_stat(struct fs *fs, const struct kind_caller *who,
 		return err;
 	int r = node_row(ino);
 	if (r < 0) {
-		fill_stat(fs, st, ino, S_IFDIR | 0555, a->c.owner);
+		fill_stat(fs, st, ino, S_IFDIR | 0555, a->c.owner, a->c.group);
 		return 0;
 	}
 	if (r >= files_count(a->k) || !files_present(a->k, r, &a->c))
 		return -ENOENT;
-	fill_stat(fs, st, ino, S_IFREG | files_mode(a->k, r), a->c.owner);
+	fill_stat(fs, st, ino, S_IFREG | files_mode(a->k, r), a->c.owner,
+		  a->c.group);
 	return 0;
 }
 

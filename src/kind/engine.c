@@ -8,6 +8,7 @@
  * connections closed longer than the reap time. */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ struct engine {
 	tcp_time reap;	    /* closed connections live this long */
 	int timer;	    /* timerfd: the next reap */
 	bool watching;	    /* TIMER is in the loop */
+	unsigned freed;	    /* connections freed since the last trim */
+	tcp_time trimmed;   /* when malloc_trim() last ran */
 };
 
 /* An open data or listen file. */
@@ -61,10 +64,32 @@ static struct edir *find(struct engine *e, uint32_t id)
 
 /* ---- reaping ---- */
 
+/* After TRIM_AFTER connections were freed, the reap timer gives freed
+ * memory back to the system (malloc_trim), at most every TRIM_EVERY: a
+ * burst of connections leaves the heap full of holes glibc keeps. */
+#define TRIM_AFTER 64
+#define TRIM_EVERY 1000000 /* us */
+
+/* When the next trim is due, or TCP_NEVER. */
+static tcp_time trim_due(const struct engine *e)
+{
+	return e->freed >= TRIM_AFTER ? e->trimmed + TRIM_EVERY : TCP_NEVER;
+}
+
+static void trim(struct engine *e, tcp_time now)
+{
+	if (trim_due(e) > now)
+		return;
+	tlog(LOG_DEBUG, "engine: %u connections freed: malloc_trim", e->freed);
+	malloc_trim(0);
+	e->freed = 0;
+	e->trimmed = now;
+}
+
 /* Arm the timer at the first closed connection's reap time. */
 static void reap_arm(struct engine *e)
 {
-	tcp_time first = TCP_NEVER;
+	tcp_time first = trim_due(e);
 	for (size_t i = 0; i < edirs_count(e->dirs); i++) {
 		struct edir *ec = edirs_at(e->dirs, i);
 		if (ec->state == TCP_CLOSED && ec->idle_since &&
@@ -88,6 +113,7 @@ static void drop(struct engine *e, struct edir *ec, tcp_time now)
 	ec->gone = true;
 	waitq_wake(&ec->wq);
 	edirs_del(e->dirs, id);
+	e->freed++;
 }
 
 static void on_reap(void *arg)
@@ -108,6 +134,7 @@ static void on_reap(void *arg)
 		     (unsigned long long)((now - ec->idle_since) / 1000000));
 		drop(e, ec, now);
 	}
+	trim(e, now);
 	reap_arm(e);
 }
 
@@ -260,6 +287,8 @@ static int engine_rmdir(void *k, struct kind_conn *c)
 			tcp_state_name(state));
 	}
 	drop(e, ec, tundrv_now());
+	if (e->freed == TRIM_AFTER)
+		reap_arm(e); /* the trim is due */
 	return 0;
 }
 

@@ -13,6 +13,7 @@
  * and reset posts an events line, and each socket's last entries are kept
  * by cookie (khist.h) for its trace and its iss/irs. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,12 +52,18 @@ struct kernel {
 		uint64_t at_us;
 		struct diag_sock s;
 	} last; /* the socket loaded last: see LOAD_FRESH_US */
+	struct {
+		uid_t uid;
+		gid_t gid;
+		uint64_t at_ms; /* 0: empty */
+	} groups[64];		/* owner uid -> primary group, GROUP_FRESH_MS */
 };
 
 /* A loaded socket: as the kernel described it, and where. */
 struct ksock {
 	struct diag_sock s;
 	uint64_t netns; /* the inode of the namespace it was loaded from */
+	struct kind_caller who; /* who loaded it: the pid file is for them */
 };
 
 _Static_assert(sizeof(struct ksock) <= KIND_PRIV_MAX, "priv too small");
@@ -71,6 +78,32 @@ _Static_assert(sizeof(struct ksock) <= KIND_PRIV_MAX, "priv too small");
 /* A scan of the host's namespaces younger than this answers a lookup under
  * netns/ (a listing, and an open of name or pids, scans afresh). */
 #define SCAN_FRESH_MS 1000
+
+/* A uid's primary group is looked up again after this long. */
+#define GROUP_FRESH_MS 10000
+/* The group of a uid without a passwd entry: the kernel's overflow gid,
+ * what it shows for a gid it cannot map. */
+#define GROUP_UNKNOWN 65534
+
+static uint64_t mono_ms(void);
+
+/* The primary group of UID (getpwuid_r), from a small cache: a listing
+ * stats every socket, and NSS may be slow. */
+static gid_t owner_group(struct kernel *kk, uid_t uid)
+{
+	uint64_t now = mono_ms() + 1;
+	size_t n = sizeof(kk->groups) / sizeof(kk->groups[0]);
+	__typeof__(kk->groups[0]) *g = &kk->groups[uid % n];
+	if (g->at_ms && g->uid == uid && now - g->at_ms < GROUP_FRESH_MS)
+		return g->gid;
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	getpwuid_r(uid, &pw, buf, sizeof(buf), &found);
+	g->uid = uid;
+	g->gid = found ? found->pw_gid : GROUP_UNKNOWN;
+	g->at_ms = now;
+	return g->gid;
+}
 
 static const struct diag_sock *sock_of(const struct kind_conn *c)
 {
@@ -234,12 +267,14 @@ static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 	if (err < 0)
 		return err;
 	ks->netns = ns->ino;
+	ks->who = *who;
 	view_from_diag(&c->view, s);
 	add_seq(kk, ns, s, &c->view);
 	catch_up(kk);
 	add_hist(kk, s, &c->view);
 	c->owned = s->full;
 	c->owner = s->full ? s->uid : 0;
+	c->group = s->full ? owner_group(kk, s->uid) : 0;
 	c->key = s->key.cookie;
 	return 0;
 }
@@ -277,7 +312,9 @@ static bool has_holders(void *k, const struct kind_conn *c)
 static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
 {
 	struct kernel *kk = k;
-	return procpid_render(kk->procpid, sock_of(c)->inode, mono_ms(), out);
+	const struct ksock *ks = (const struct ksock *)c->priv;
+	return procpid_render(kk->procpid, ks->s.inode, &ks->who, mono_ms(),
+			      out);
 }
 
 /* kernel/pids: a line per socket of the reader's namespace and holder,
@@ -285,6 +322,8 @@ static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
  * and one /proc scan: what `ss -tanp` says, for every socket at once. */
 struct pids_ctx {
 	struct procpid *pp;
+	const struct kind_caller *who; /* sees only whom /proc shows it */
+	bool ptracer;
 	struct buf *out;
 };
 
@@ -294,7 +333,7 @@ static void pids_socket(const struct diag_sock *s, void *arg)
 	char name[SOCKNAME_MAX];
 	sockname_format(name, &s->key);
 	if (!s->full || !s->inode ||
-	    !procpid_holders(p->pp, s->inode, name, p->out))
+	    !procpid_holders(p->pp, s->inode, p->who, p->ptracer, name, p->out))
 		buf_printf(p->out, "%s\n", name);
 }
 
@@ -304,7 +343,8 @@ static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
 			     struct buf *out)
 {
 	struct kernel *kk = k;
-	struct pids_ctx p = {kk->procpid, out};
+	struct pids_ctx p = {kk->procpid, who,
+			     procpid_ptracer(kk->procpid, who), out};
 	struct netns *ns;
 	(void)i;
 	int err = reader_ns(kk, who, &ns);

@@ -11,6 +11,9 @@
 
 #include "tcpfs/procpid.h"
 
+/* CAP_SYS_PTRACE's bit in /proc/PID/status's CapEff. */
+#define CAP_SYS_PTRACE_BIT 19
+
 /* A scan younger than this answers every lookup; one younger than
  * RESCAN_MS answers a miss too (the socket has no holder). A scan costs
  * about 5 us per descriptor in the system (0.5 s with 100k sockets), so
@@ -31,6 +34,8 @@ struct holder {
 struct proc {
 	int pid;
 	char comm[16];
+	uid_t uid[3]; /* real, effective, saved; -1 when unknown */
+	gid_t gid[3];
 };
 
 #define NONE UINT32_MAX
@@ -87,6 +92,31 @@ static int add_holder(struct procpid *pp, uint32_t inode, uint32_t proc)
 	return 0;
 }
 
+/* Read the /proc/PID/status of PID (relative to the /proc fd PROCFD) into
+ * BUF, NUL-terminated; 0 or -1. */
+static int read_status(int procfd, const char *pid, char *buf, size_t size)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/status", pid);
+	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n > 0 ? 0 : -1;
+}
+
+/* The first three numbers of STATUS's line "TAG:", into V; -1 each if
+ * absent. */
+static void status_ids(const char *status, const char *tag, unsigned *v)
+{
+	const char *l = strstr(status, tag);
+	v[0] = v[1] = v[2] = (unsigned)-1;
+	if (l)
+		sscanf(l + strlen(tag), "%u %u %u", &v[0], &v[1], &v[2]);
+}
+
 /* Record the socket fds of process PID; its comm only if it has any. */
 static int scan_pid(struct procpid *pp, int procfd, const char *pid)
 {
@@ -127,6 +157,11 @@ static int scan_pid(struct procpid *pp, int procfd, const char *pid)
 		close(cfd);
 	p->comm[n > 0 ? n : 0] = 0;
 	p->comm[strcspn(p->comm, "\n")] = 0;
+	char status[4096] = "";
+	read_status(procfd, pid, status, sizeof(status));
+	_Static_assert(sizeof(uid_t) == sizeof(unsigned), "uid_t");
+	status_ids(status, "\nUid:", (unsigned *)p->uid);
+	status_ids(status, "\nGid:", (unsigned *)p->gid);
 	return 0;
 }
 
@@ -200,10 +235,46 @@ static bool listed(const struct procpid *pp, uint32_t first, uint32_t i)
 	return false;
 }
 
-/* The holders of INODE in the table, a line each, after PREFIX and a
- * space when PREFIX is not NULL; how many. */
+/* True if WHO may read the /proc/PID/fd of P, as ptrace(2)'s access mode
+ * PTRACE_MODE_READ_FSCREDS (and so ss -p) needs: root, CAP_SYS_PTRACE
+ * (PTRACER), or the same uid and gid as P's real, effective and saved
+ * ones. /proc's hidepid only hides what this already refuses. */
+static bool may_see(const struct kind_caller *who, bool ptracer,
+		    const struct proc *p)
+{
+	if (!who || who->uid == 0 || ptracer)
+		return true;
+	for (int i = 0; i < 3; i++)
+		if (p->uid[i] != who->uid || p->gid[i] != who->gid)
+			return false;
+	return true;
+}
+
+/* True if process WHO->pid has CAP_SYS_PTRACE in its effective set. */
+static bool is_ptracer(const struct procpid *pp, const struct kind_caller *who)
+{
+	char pid[16], status[4096];
+	unsigned long long cap = 0;
+	if (!who || who->pid <= 0)
+		return false;
+	int procfd = open(pp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return false;
+	snprintf(pid, sizeof(pid), "%d", (int)who->pid);
+	int err = read_status(procfd, pid, status, sizeof(status));
+	close(procfd);
+	const char *l = err ? NULL : strstr(status, "\nCapEff:");
+	return l && sscanf(l + 8, "%llx", &cap) == 1 &&
+	       (cap >> CAP_SYS_PTRACE_BIT & 1);
+}
+
+/* The holders of INODE in the table that WHO may see (PTRACER: WHO has
+ * CAP_SYS_PTRACE), a line each, after PREFIX and a space when PREFIX is
+ * not NULL; *SHOWN is how many lines. Returns how many holders there are,
+ * seen or not. */
 static int render_from_table(struct procpid *pp, uint32_t inode,
-			     const char *prefix, struct buf *out)
+			     const struct kind_caller *who, bool ptracer,
+			     const char *prefix, int *shown, struct buf *out)
 {
 	int found = 0;
 	uint32_t first = pp->bucket[(inode * 2654435761u) & (pp->nbucket - 1)];
@@ -211,10 +282,13 @@ static int render_from_table(struct procpid *pp, uint32_t inode,
 		if (pp->h[i].inode != inode || listed(pp, first, i))
 			continue;
 		const struct proc *p = &pp->p[pp->h[i].proc];
+		found++;
+		if (!may_see(who, ptracer, p))
+			continue;
 		if (prefix)
 			buf_printf(out, "%s ", prefix);
 		buf_printf(out, "%d %s\n", p->pid, p->comm);
-		found++;
+		(*shown)++;
 	}
 	return found;
 }
@@ -226,24 +300,36 @@ int procpid_refresh(struct procpid *pp, uint64_t now_ms)
 	return scan(pp, now_ms);
 }
 
-int procpid_holders(struct procpid *pp, uint32_t inode, const char *prefix,
-		    struct buf *out)
+bool procpid_ptracer(struct procpid *pp, const struct kind_caller *who)
 {
-	return pp->built ? render_from_table(pp, inode, prefix, out) : 0;
+	return is_ptracer(pp, who);
 }
 
-int procpid_render(struct procpid *pp, uint32_t inode, uint64_t now_ms,
+int procpid_holders(struct procpid *pp, uint32_t inode,
+		    const struct kind_caller *who, bool ptracer,
+		    const char *prefix, struct buf *out)
+{
+	int shown = 0;
+	if (pp->built)
+		render_from_table(pp, inode, who, ptracer, prefix, &shown, out);
+	return shown;
+}
+
+int procpid_render(struct procpid *pp, uint32_t inode,
+		   const struct kind_caller *who, uint64_t now_ms,
 		   struct buf *out)
 {
+	bool ptracer = is_ptracer(pp, who);
+	int shown = 0;
 	int err = procpid_refresh(pp, now_ms);
 	if (err < 0)
 		return err;
 	uint64_t age = now_ms - pp->built_ms;
-	if (render_from_table(pp, inode, NULL, out) ||
+	if (render_from_table(pp, inode, who, ptracer, NULL, &shown, out) ||
 	    age < young(pp, RESCAN_MS))
 		return out->err;
 	if ((err = scan(pp, now_ms)) < 0)
 		return err;
-	render_from_table(pp, inode, NULL, out);
+	render_from_table(pp, inode, who, ptracer, NULL, &shown, out);
 	return out->err;
 }

@@ -353,8 +353,12 @@ static void text_fin_input(struct tcp_engine *e, struct tcp_conn *c,
 
 	if (c->fin_rcvd || !takes_data(c->state))
 		return;
-	if (s->len)
-		tcp_rx_data(e, c, s, now);
+	if (s->len && tcp_rx_data(e, c, s, now) < 0) {
+		/* no memory for the text: reset rather than lose it */
+		tcp_send_ctl(e, c, c->snd_max, TCP_RST, now);
+		tcp_conn_fail(e, c, ENOMEM, now);
+		return;
+	}
 	if ((s->flags & TCP_FIN) && fin_seq != c->rcv_nxt &&
 	    SEQ_GT(fin_seq, c->rcv_nxt) && SEQ_LEQ(fin_seq, c->rcv_adv)) {
 		c->fin_ooo = true;

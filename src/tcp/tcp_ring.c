@@ -42,10 +42,13 @@ uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n)
 
 /* Store N bytes at OFF past the head without changing the length: the
  * out-of-order data waiting beyond the in-order bytes. */
-void tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n)
+bool tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n)
 {
-	if (n && tcp_ring_reserve(r))
+	if (n && !tcp_ring_reserve(r))
+		return false;
+	if (n)
 		ring_copy(r, off, (uint8_t *)src, n, true);
+	return true;
 }
 
 void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, void *dst,

@@ -6,8 +6,9 @@
 
 /* Append up to N bytes; how many fit (0 when the storage cannot be had). */
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
-/* Store N bytes at OFF past the head; the length stays (out of order). */
-void tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src,
+/* Store N bytes at OFF past the head; the length stays (out of order).
+ * False when the storage cannot be had (nothing is stored). */
+bool tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src,
 		  uint32_t n);
 /* Copy N bytes at OFF past the head to DST. */
 void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, void *dst,

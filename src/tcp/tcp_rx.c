@@ -1,9 +1,11 @@
 /* The receive path: reassembly in the receive ring (bounded by the window
  * we announced), SACK blocks, the receive window (its one formula) and
  * its auto-tuning. */
-#include "tcp_rx.h"
+#include <errno.h>
+
 #include "tcp_conn.h"
 #include "tcp_ring.h"
+#include "tcp_rx.h"
 #include "tcp_sack.h"
 #include "tcp_timer.h"
 
@@ -104,8 +106,8 @@ static void rx_ack_policy(struct tcp_engine *e, struct tcp_conn *c,
 		tcp_delack_arm(e, c, now);
 }
 
-void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
-		 const struct wire_seg *s, tcp_time now)
+int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
+		const struct wire_seg *s, tcp_time now)
 {
 	const uint8_t *d = s->data;
 	uint32_t seq = s->seq, len = (uint32_t)s->len, room;
@@ -115,7 +117,7 @@ void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 
 		if (skip >= len) { /* a duplicate: the peer lost an ACK */
 			c->ack_now = true;
-			return;
+			return 0;
 		}
 		d += skip;
 		len -= skip;
@@ -126,19 +128,21 @@ void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 		len = room; /* beyond the window: trimmed */
 	if (!len) {
 		c->ack_now = true;
-		return;
+		return 0;
 	}
-	tcp_ring_put(&c->rcvq, c->rcvq.len + (seq - c->rcv_nxt), d, len);
+	if (!tcp_ring_put(&c->rcvq, c->rcvq.len + (seq - c->rcv_nxt), d, len))
+		return -ENOMEM;
 	if (seq != c->rcv_nxt) { /* out of order: keep it, ACK at once */
 		if (tcp_ival_add(c->ooo, &c->nooo, TCP_OOO_MAX, seq,
 				 seq + len) >= 0)
 			c->ooo_last = seq;
 		c->n.ooo_segs++;
 		c->ack_dup = true;
-		return;
+		return 0;
 	}
 	rx_ack_policy(e, c, len, rx_advance(c, len), now);
 	tcp_event(e, c, TCP_EV_READABLE);
+	return 0;
 }
 
 /* RFC 2018 §4: the block holding the latest arrival first, then the

@@ -12,9 +12,10 @@ uint16_t tcp_syn_wnd(uint32_t space);
  * RCV_ADV right by receiver SWS avoidance (RFC 9293 §3.8.6.2.2). */
 uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn);
 /* Segment S's text at RCV.NXT or beyond (§3.10.7.4 seventh): stored,
- * acknowledged by the delayed-ACK rules (RFC 5681 §4.2). */
-void tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
-		 const struct wire_seg *s, tcp_time now);
+ * acknowledged by the delayed-ACK rules (RFC 5681 §4.2). 0, or -ENOMEM
+ * when the receive buffer cannot be allocated (nothing is taken). */
+int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
+		const struct wire_seg *s, tcp_time now);
 /* Our SACK blocks into O (RFC 2018 §4: the latest island first). */
 void tcp_rx_sack_blocks(const struct tcp_conn *c, struct wire_opts *o);
 /* The user took N bytes: free them, tune, mark a window update. */

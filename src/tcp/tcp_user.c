@@ -189,6 +189,8 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	if ((rc = send_ok(c)))
 		return rc;
 	n = tcp_ring_write(&c->sndq, buf, len > UINT32_MAX ? UINT32_MAX : len);
+	if (!n && len && c->sndq.len < c->sndq.cap)
+		return -ENOMEM; /* room, but no storage for it */
 	if (n < len)
 		c->want_write = true;
 	if (!n)

@@ -7,7 +7,10 @@
 # the advice to read clone), on a connecting one:
 # EALREADY (and a write of data waits for it); bad verbs and bad
 # arguments: EINVAL with the reason in err; a read of data interrupted by a
-# signal returns (EINTR) and loses nothing; off-link and ::1: ENETUNREACH; an interrupted connect returns;
+# signal returns (EINTR) and loses nothing; off-link and ::1: ENETUNREACH;
+# the engine's own address: looped back inside the daemon without the host
+# forwarding (ECONNREFUSED at once without a listener; with one, a
+# connection that carries data); an interrupted connect returns;
 # data before connect: ENOTCONN; another user may read state but not ctl,
 # data or trace; poll on data; --reap frees closed connections.
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +52,39 @@ for target in 198.18.0.99:80 "[::1]:80"; do
 	assert_eq ENETUNREACH "$(ctl "$N" "connect $target")" "connect $target"
 	assert_ne "" "$(get "$N" err)" "$target: err says why"
 	assert_eq CLOSED "$(get "$N" state)" "$target: state"
+done
+
+# --- the engine's own address: its packets loop back inside the daemon
+# (this namespace does not forward: through the host they would be lost).
+# No listener: the engine's own RST refuses the connect at once.
+for target in "$ENG4:80" "[$ENG6]:80"; do
+	eng_clone
+	t0=$SECONDS
+	assert_eq ECONNREFUSED "$(ctl "$N" "connect $target")" "connect $target (the engine itself, no listener)"
+	assert_ok "connect $target: refused at once" test $((SECONDS - t0)) -le 2
+	assert_match "[Rr]efused" "$(get "$N" err)" "$target: err says why"
+	iss=$(get "$N" iss)
+	assert_eq "> SYN seq=$iss < RST,ACK ack=$(seq_add "$iss" 1)" \
+		"$(trace_segs "$N" | awk '{ printf "%s%s %s %s", s, $1, $2, ($1 == ">" ? $3 : $4); s = " " }')" \
+		"$target: the trace: our SYN, our own RST,ACK"
+done
+# A listener of the engine: the connection is made and carries data.
+for fam in 4 6; do
+	[ $fam = 4 ] && target=$ENG4:9301 || target="[$ENG6]:9301"
+	eng_clone
+	li=$N
+	ctl_ok "$li" "announce 9301"
+	eng_clone
+	c=$N
+	assert_eq "OK $((${#target} + 9))" "$(ctl "$c" "connect $target")" "connect $target (the engine's own listener)"
+	s=$(timeout -k 1 5 cat "$E/$li/listen") || s=
+	assert_ne "" "$s" "$target: the listener accepted it"
+	[ -n "$s" ] || continue
+	echo hello >"$E/$c/data"
+	assert_eq hello "$(timeout -k 1 5 head -n 1 "$E/$s/data")" "$target: data from one end to the other"
+	ctl_ok "$c" hangup
+	ctl_ok "$s" hangup
+	ctl_ok "$li" close
 done
 
 # --- never answers: an address on the link's IPv6 prefix that is nobody's;

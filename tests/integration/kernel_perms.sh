@@ -4,7 +4,10 @@
 # socket's owner on its directory (and files); a user may read anyone's
 # sockets, may close its own, and gets EACCES/EPERM closing root's or the
 # other user's, which stay alive. Root may close anyone's. Without
-# allow_other, other users cannot enter the mount at all.
+# allow_other, other users cannot enter the mount at all. A socket's pid
+# file lists its holders only to a reader who could see them in /proc, as
+# `ss -p` run by that reader does; its files' group is the owner's primary
+# group (getpwuid), or 65534 for a uid without a passwd entry.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare setpriv
@@ -24,12 +27,16 @@ hold_ok ha pair ac as la
 hold_ok ha pair ac2 as2 la
 hold_ok hb listen lb 4 127.0.0.1 0
 hold_ok hb pair bc bs lb
+# uid 1 (daemon, primary group 1 in /etc/passwd) in another group
+DAEMON_GID=$(getent passwd 1 | cut -d: -f4)
+start_holder hd setpriv --reuid=1 --regid="$UA" --clear-groups --
+hold_ok hd listen ld 4 127.0.0.1 0
 
 declare -A OWNER NAME
-for h in hr:lr hr:rc hr:rs ha:la ha:ac ha:as ha:ac2 ha:as2 hb:lb hb:bc hb:bs; do
+for h in hr:lr hr:rc hr:rs ha:la ha:ac ha:as ha:ac2 ha:as2 hb:lb hb:bc hb:bs hd:ld; do
 	hold_ok "${h%%:*}" name "${h#*:}"
 	NAME[${h#*:}]=$HELD
-	case ${h%%:*} in hr) OWNER[$HELD]=0 ;; ha) OWNER[$HELD]=$UA ;; hb) OWNER[$HELD]=$UB ;; esac
+	case ${h%%:*} in hr) OWNER[$HELD]=0 ;; ha) OWNER[$HELD]=$UA ;; hb) OWNER[$HELD]=$UB ;; hd) OWNER[$HELD]=1 ;; esac
 done
 
 MNT=$WORK/mnt
@@ -54,6 +61,54 @@ for s in rc ac bs; do
 	assert_eq "${OWNER[$n]}" "$(as_user "$UA" stat -c %u "$K/$n/state" 2>&1)" "st_uid of $s's state file"
 	assert_eq "${OWNER[$n]}" "$(as_user "$UA" stat -c %u "$K/$n/ctl" 2>&1)" "st_uid of $s's ctl file"
 done
+
+# The group: root's is 0, daemon's its passwd group (not the holder's
+# gid), a uid without a passwd entry gets the overflow gid 65534.
+for s in lr:0 ld:$DAEMON_GID la:65534; do
+	n=${NAME[${s%%:*}]}
+	assert_eq "${s#*:}" "$(as_user "$UA" stat -c %g "$K/$n")" "st_gid of ${s%%:*}'s directory"
+	assert_eq "${s#*:}" "$(as_user "$UA" stat -c %g "$K/$n/pid")" "st_gid of ${s%%:*}'s pid file"
+done
+
+# The pid file, as ss -p: PID of HOLDER's process, as seen by UID.
+# ss_pids UID PORT: the pids `ss -tlpn` as UID shows for a listener.
+ss_pids() {
+	as_user "$1" ss -tlpnH "sport = :$2" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' '
+}
+# pid_file UID NAME: the pids of NAME's pid file read by UID.
+pid_file() {
+	as_user "$1" cat "$K/$2/pid" | cut -d' ' -f1 | sort -u | tr '\n' ' '
+}
+# port_of NAME: the local port of a socket's name (LOCAL-REMOTE#COOKIE).
+port_of() {
+	local l=${1%%-*}
+	echo "${l##*:}"
+}
+hold_ok hr pid
+ROOT_HOLDER=$HELD
+hold_ok ha pid
+A_HOLDER=$HELD
+for s in lr:"$ROOT_HOLDER " la:"$A_HOLDER "; do
+	n=${NAME[${s%%:*}]}
+	port=$(port_of "$n")
+	assert_eq "${s#*:}" "$(pid_file 0 "$n")" "root reads ${s%%:*}'s holder"
+	assert_eq "$(ss_pids 0 "$port")" "$(pid_file 0 "$n")" "root: ${s%%:*}'s pid file agrees with ss -tlpn"
+done
+n=${NAME[lr]}
+port=$(port_of "$n")
+assert_eq "" "$(pid_file 65534 "$n")" "nobody does not see root's holder of lr"
+assert_eq "$(ss_pids 65534 "$port")" "$(pid_file 65534 "$n")" "nobody: lr's pid file agrees with ss -tlpn"
+n=${NAME[la]}
+port=$(port_of "$n")
+assert_eq "$A_HOLDER " "$(pid_file "$UA" "$n")" "uid $UA sees its own holder of la"
+assert_eq "$(ss_pids "$UA" "$port")" "$(pid_file "$UA" "$n")" "uid $UA: la's pid file agrees with ss -tlpn"
+assert_eq "" "$(pid_file "$UB" "$n")" "uid $UB does not see uid $UA's holder"
+assert_eq "" "$(pid_file 65534 "$n")" "nobody does not see uid $UA's holder"
+assert_eq "$(ss_pids 65534 "$port")" "$(pid_file 65534 "$n")" "nobody: la's pid file agrees with ss -tlpn"
+# CAP_SYS_PTRACE sees every holder, as it would in /proc
+r=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+sys_ptrace \
+	--ambient-caps=+sys_ptrace -- cat "$K/${NAME[lr]}/pid" | cut -d' ' -f1)
+assert_eq "$ROOT_HOLDER" "$r" "nobody with CAP_SYS_PTRACE sees root's holder"
 
 # Reading is for everyone.
 assert_eq ESTABLISHED "$(as_user "$UA" cat "$K/${NAME[rc]}/state" 2>&1)" "uid $UA reads root's socket"

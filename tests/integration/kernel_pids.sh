@@ -3,7 +3,8 @@
 # "NAME" alone without one), equals `ss -tanpHe` of the reader's namespace:
 # the same sockets (by cookie), the names kernel/ lists, the same holders;
 # a socket two processes hold has a line for each, an orphan (FIN_WAIT_2)
-# none; a reader in another namespace reads that namespace's sockets only.
+# none; a reader in another namespace reads that namespace's sockets only;
+# nobody sees no holder of root's sockets (as ss -p shows nobody).
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare
@@ -11,7 +12,7 @@ enter_netns "$@"
 need_tcpfs
 
 MNT=$WORK/mnt
-start_tcpfs "$MNT"
+start_tcpfs "$MNT" -o allow_other
 K=$MNT/kernel
 start_holder h
 start_holder h2
@@ -53,6 +54,10 @@ grep -qE '^[^ ]+$' "$WORK/pids" && pass "the orphan has a line of its own, no ho
 hold_ok hb name lb && LB=$HELD
 grep -qF -- "$LB" "$WORK/pids" && fail "the other namespace's listener is in this one's pids" ||
 	pass "no socket of the other namespace"
+# nobody sees no holder of root's sockets, as ss -p run by nobody
+same "nobody" as_user 65534
+grep -q " python3$" "$WORK/pids" && fail "nobody sees root's holders: $(grep python3 "$WORK/pids")" ||
+	pass "nobody sees no holder of root's sockets"
 same "another namespace" ip netns exec kp_other
 grep -qF -- "$LB ${H_PID[hb]} " "$WORK/pids" && pass "that namespace's reader sees its listener and holder" ||
 	fail "kp_other's pids: $(cat "$WORK/pids")"

@@ -331,8 +331,9 @@ void ep6(struct wire_ep *ep, uint8_t last, uint16_t port)
 	ep->port = port;
 }
 
-static struct tcp_engine *pair_engine(struct pair *p, enum memlink_side side,
-				      const struct tcp_config *base)
+struct tcp_engine *pair_engine_new(struct pair *p, enum memlink_side side,
+				   const struct tcp_config *base,
+				   void (*event)(void *, uint32_t, unsigned))
 {
 	struct tcp_config cfg;
 	struct tcp_engine *e;
@@ -348,10 +349,19 @@ static struct tcp_engine *pair_engine(struct pair *p, enum memlink_side side,
 	ep6(&cfg.addr6, side == MEMLINK_A ? 1 : 2, 0);
 	cfg.output = memlink_output;
 	cfg.ctx = memlink_port(p->l, side);
-	cfg.event = NULL;
+	cfg.event = event;
 	e = tcp_engine_new(&cfg);
+	if (e)
+		memlink_attach(p->l, side, deliver, e);
+	return e;
+}
+
+static struct tcp_engine *pair_engine(struct pair *p, enum memlink_side side,
+				      const struct tcp_config *cfg)
+{
+	struct tcp_engine *e = pair_engine_new(p, side, cfg, NULL);
+
 	assert_non_null(e);
-	memlink_attach(p->l, side, deliver, e);
 	return e;
 }
 

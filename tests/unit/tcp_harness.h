@@ -112,6 +112,12 @@ struct pair {
 	int ida, idb; /* the connection on each side */
 };
 
+/* Engine SIDE of P's link (P->l set) with CFG (NULL: defaults with an MSL
+ * of 1 s) and its EVENT callback (ctx: the side's memlink port), or NULL
+ * if tcp_engine_new() failed. */
+struct tcp_engine *pair_engine_new(struct pair *p, enum memlink_side side,
+				   const struct tcp_config *cfg,
+				   void (*event)(void *, uint32_t, unsigned));
 /* A connects to B's listener on port 80 (both families) over a link with
  * IMP each way (NULL: clean), by IPv4 or (V6) IPv6; CFG NULL: defaults
  * with an MSL of 1 s. */
