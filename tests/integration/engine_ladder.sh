@@ -30,22 +30,6 @@ ctl_ok "$A" "connect $HOST4:9101"
 wait_state 5 "$A" ESTABLISHED || die "engine/$A is $(get "$A" state)"
 LOCAL=$(get "$A" local)
 
-# ladder FILE: cat FILE into $WORK/ladder.N (N counts), its path in LAD
-NL=0
-LAD=
-ladder() {
-	NL=$((NL + 1))
-	LAD=$WORK/ladder.$NL
-	timeout -k 1 5 cat "$1" >"$LAD" || die "cat $1 failed"
-}
-# has WHAT REGEX: a line of $LAD matches REGEX (extended)
-has() {
-	if grep -qE -- "$2" "$LAD"; then
-		pass "$1"
-	else
-		fail "$1: no line matches /$2/ in"$'\n'"$(cat "$LAD")"
-	fi
-}
 # left_states: this end's states, top down (the word before the first
 # lifeline)
 left_states() {

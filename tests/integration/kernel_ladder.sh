@@ -25,22 +25,6 @@ LC_ALL=C LANG=C.UTF-8 start_tcpfs "$MNT" --no-engine
 MNT2=$WORK/mnt2
 LANG=C.UTF-8 start_tcpfs "$MNT2" --no-engine --ascii
 
-NL=0
-LAD=
-# ladder DIR: cat DIR/ladder into $WORK/ladder.N, its path in LAD
-ladder() {
-	NL=$((NL + 1))
-	LAD=$WORK/ladder.$NL
-	timeout -k 1 5 cat "$1/ladder" >"$LAD" || die "cat $1/ladder failed"
-}
-# has WHAT REGEX: a line of $LAD matches REGEX (extended)
-has() {
-	if grep -qE -- "$2" "$LAD"; then
-		pass "$1"
-	else
-		fail "$1: no line matches /$2/ in"$'\n'"$(cat "$LAD")"
-	fi
-}
 # column SIDE: the states of the left (1) or right (2) column, top down
 column() {
 	if [ "$1" = 1 ]; then
@@ -63,7 +47,7 @@ wait_until 5 eval "grep -q '| CLOSED\$' '$MNT/kernel/$C/ladder' 2>/dev/null" ||
 	fail "the client's ladder has no CLOSED server: $(cat "$MNT/kernel/$C/ladder" 2>&1)"
 assert_eq TIME_WAIT "$(cat "$MNT/kernel/$C/state")" "the client is in TIME_WAIT"
 grep -q '^ladder$' <<<"$(ls "$MNT/kernel/$C")" || fail "the client's directory lists ladder"
-ladder "$MNT/kernel/$C"
+ladder "$MNT/kernel/$C/ladder"
 log "client:"$'\n'"$(cat "$LAD")"
 has "header: this end, the client, its ISN (the iss file)" \
 	"^this end +${C%%-*} +kernel #${C##*#} +ISN $(cat "$MNT/kernel/$C/iss")\$"
@@ -81,7 +65,7 @@ has "TIME_WAIT: the server's FIN is in (300 bytes and the FIN)" \
 	'^[0-9.]+ +TIME_WAIT \|  snd_una=1002 snd_nxt=1002 rcv_nxt=302 '
 assert_eq 0 "$(grep -cE -- '->\||\|<-' "$LAD")" "no arrow: no segment recorded"
 
-ladder "$MNT2/kernel/$C"
+ladder "$MNT2/kernel/$C/ladder"
 assert_eq "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT" "$(column 1)" \
 	"--ascii: the client's states, in ASCII"
 assert_eq 0 "$(LC_ALL=C grep -c '[^ -~]' "$LAD")" "--ascii: ASCII only"

@@ -335,6 +335,23 @@ events_bg() {
 		die "cat did not open $1/events"
 }
 
+# ladder FILE: cat a ladder FILE into $WORK/ladder.N (N counts), its path
+# in LAD; has WHAT REGEX: a line of $LAD matches REGEX (extended)
+NL=0
+LAD=
+ladder() {
+	NL=$((NL + 1))
+	LAD=$WORK/ladder.$NL
+	timeout -k 1 5 cat "$1" >"$LAD" || die "cat $1 failed"
+}
+has() {
+	if grep -qE -- "$2" "$LAD"; then
+		pass "$1"
+	else
+		fail "$1: no line matches /$2/ in"$'\n'"$(cat "$LAD")"
+	fi
+}
+
 # name_present NAME: MNT/kernel lists NAME.
 name_present() {
 	ls -1 "$TCPFS_MNT/kernel" | grep -qxF -- "$1"
