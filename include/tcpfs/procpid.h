@@ -54,7 +54,7 @@ int procpid_refresh(struct procpid *pp, uint64_t now_ms);
  * \param pp: the table
  * \param who: the reader, or NULL
  */
-bool procpid_ptracer(struct procpid *pp, const struct kind_caller *who);
+bool procpid_ptracer(const struct procpid *pp, const struct kind_caller *who);
 /**
  * procpid_holders - the holders of a socket from the table as it is (after
  *                   procpid_refresh(): no scan, a miss is no holder) that

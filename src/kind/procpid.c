@@ -251,7 +251,7 @@ static bool may_see(const struct kind_caller *who, bool ptracer,
 }
 
 /* True if process WHO->pid has CAP_SYS_PTRACE in its effective set. */
-static bool is_ptracer(const struct procpid *pp, const struct kind_caller *who)
+bool procpid_ptracer(const struct procpid *pp, const struct kind_caller *who)
 {
 	char pid[16], status[4096];
 	unsigned long long cap = 0;
@@ -300,11 +300,6 @@ int procpid_refresh(struct procpid *pp, uint64_t now_ms)
 	return scan(pp, now_ms);
 }
 
-bool procpid_ptracer(struct procpid *pp, const struct kind_caller *who)
-{
-	return is_ptracer(pp, who);
-}
-
 int procpid_holders(struct procpid *pp, uint32_t inode,
 		    const struct kind_caller *who, bool ptracer,
 		    const char *prefix, struct buf *out)
@@ -319,7 +314,7 @@ int procpid_render(struct procpid *pp, uint32_t inode,
 		   const struct kind_caller *who, uint64_t now_ms,
 		   struct buf *out)
 {
-	bool ptracer = is_ptracer(pp, who);
+	bool ptracer = procpid_ptracer(pp, who);
 	int shown = 0;
 	int err = procpid_refresh(pp, now_ms);
 	if (err < 0)
