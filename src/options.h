@@ -23,6 +23,8 @@
 	X(REAP, "reap")                                                        \
 	X(IMPAIR, "impair")                                                    \
 	X(OFFLOAD, "offload")                                                  \
+	X(PORTS, "ports")                                                      \
+	X(TW_REUSE, "tw-reuse")                                                \
 	X(LOG, "log")
 
 enum option_id {

@@ -64,6 +64,11 @@ void tundrv_config_default(struct tundrv_config *cfg)
 	inet_pton(AF_INET6, "fdcf:7c9f:7cfa::2", &cfg->engine6);
 	cfg->msl = 60 * 1000000ull;
 	cfg->syn_retries = -1;
+	struct tcp_config tc;
+	tcp_config_default(&tc);
+	cfg->port_lo = tc.port_lo;
+	cfg->port_hi = tc.port_hi;
+	cfg->tw_reuse = tc.tw_reuse;
 }
 
 tcp_time tundrv_now(void)
@@ -349,6 +354,9 @@ static struct tcp_engine *new_engine(struct tundrv *drv)
 	tc.msl = drv->cfg.msl;
 	if (drv->cfg.syn_retries >= 0)
 		tc.syn_retries = (unsigned)drv->cfg.syn_retries;
+	tc.port_lo = drv->cfg.port_lo;
+	tc.port_hi = drv->cfg.port_hi;
+	tc.tw_reuse = drv->cfg.tw_reuse;
 	/* RFC 6528 §3: a random secret of 128 bits; 16 bytes never come
 	 * short from getrandom() (at most 256 are atomic) */
 	if (getrandom(tc.key, sizeof(tc.key), 0) != (ssize_t)sizeof(tc.key))

@@ -1,6 +1,7 @@
-/* The connection tables: by id and by 4-tuple (keyed hash, RFC 6056's
- * ephemeral port choice), and the engine's own addresses. Linux's
- * inet_hashtables.c. */
+/* The connection tables: by id, by 4-tuple (keyed hash) and by
+ * destination (RFC 6056's ephemeral port choice, the TIME_WAIT
+ * connections a connect may reuse), and the engine's own addresses.
+ * Linux's inet_hashtables.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,12 +98,168 @@ struct tcp_conn *tcp_lookup(struct tcp_engine *e, const struct wire_ep *local,
 	return tuple_find(e, &l, &any);
 }
 
+/* ---- destinations: RFC 6056 algorithm 4, TIME_WAIT lists ---- */
+
+static bool eph_port(const struct tcp_engine *e, uint16_t port)
+{
+	return port >= e->cfg.port_lo && port <= e->cfg.port_hi;
+}
+
+static uint32_t eph_count(const struct tcp_engine *e)
+{
+	return (uint32_t)e->cfg.port_hi - e->cfg.port_lo + 1;
+}
+
+/* LOCAL (port 0) and REMOTE's bucket among N. */
+static size_t dest_bucket(const struct tcp_engine *e, size_t n,
+			  const struct wire_ep *local,
+			  const struct wire_ep *remote)
+{
+	return tcp_tuple_hash(e, local, remote, 2) & (n - 1);
+}
+
+static struct tcp_dest *dest_find(const struct tcp_engine *e,
+				  const struct wire_ep *local,
+				  const struct wire_ep *remote)
+{
+	struct tcp_dest *d;
+
+	if (!e->ndest_buckets)
+		return NULL;
+	d = e->dests[dest_bucket(e, e->ndest_buckets, local, remote)];
+	while (d && (memcmp(&d->local, local, sizeof(*local)) ||
+		     memcmp(&d->remote, remote, sizeof(*remote))))
+		d = d->next;
+	return d;
+}
+
+/* Room for one more destination: the table starts at 64 buckets and
+ * doubles when it averages one entry a bucket. False: no memory. */
+static bool dests_room(struct tcp_engine *e)
+{
+	size_t old = e->ndest_buckets, n = old ? old * 2 : 64, i;
+	struct tcp_dest **t, *d, *next;
+
+	if (e->ndests < old)
+		return true;
+	t = calloc(n, sizeof(*t));
+	if (!t)
+		return old > 0; /* keep working with longer chains */
+	for (i = 0; i < old; i++) {
+		for (d = e->dests[i]; d; d = next) {
+			size_t b = dest_bucket(e, n, &d->local, &d->remote);
+
+			next = d->next;
+			d->next = t[b];
+			t[b] = d;
+		}
+	}
+	free(e->dests);
+	e->dests = t;
+	e->ndest_buckets = n;
+	return true;
+}
+
+/* The destination LOCAL (port 0), REMOTE; made if new. NULL: no memory. */
+static struct tcp_dest *dest_get(struct tcp_engine *e,
+				 const struct wire_ep *local,
+				 const struct wire_ep *remote)
+{
+	struct tcp_dest *d = dest_find(e, local, remote);
+	size_t b;
+
+	if (d)
+		return d;
+	if (!dests_room(e) || !(d = calloc(1, sizeof(*d))))
+		return NULL;
+	d->local = *local;
+	d->remote = *remote;
+	d->cursor = e->eph_next++; /* not where the last one to it began */
+	b = dest_bucket(e, e->ndest_buckets, local, remote);
+	d->next = e->dests[b];
+	e->dests[b] = d;
+	e->ndests++;
+	return d;
+}
+
+/* D goes when nothing holds a port towards it any more. */
+static void dest_put(struct tcp_engine *e, struct tcp_dest *d)
+{
+	struct tcp_dest **p;
+
+	if (d->n)
+		return;
+	p = &e->dests[dest_bucket(e, e->ndest_buckets, &d->local, &d->remote)];
+	while (*p != d)
+		p = &(*p)->next;
+	*p = d->next;
+	e->ndests--;
+	free(d);
+}
+
+static void tw_unlist(struct tcp_conn *c)
+{
+	struct tcp_dest *d = c->dest;
+
+	if (!c->in_tw_list)
+		return;
+	*(c->tw_prev ? &c->tw_prev->tw_next : &d->tw_head) = c->tw_next;
+	*(c->tw_next ? &c->tw_next->tw_prev : &d->tw_tail) = c->tw_prev;
+	c->tw_prev = c->tw_next = NULL;
+	c->in_tw_list = false;
+}
+
+void tcp_tw_list(struct tcp_conn *c, tcp_time now)
+{
+	struct tcp_dest *d = c->dest;
+
+	c->tw_since = now;
+	if (!d || !c->ts_ok || c->state != TCP_TIME_WAIT)
+		return;
+	tw_unlist(c);
+	c->tw_prev = d->tw_tail;
+	*(d->tw_tail ? &d->tw_tail->tw_next : &d->tw_head) = c;
+	d->tw_tail = c;
+	c->in_tw_list = true;
+}
+
+struct tcp_conn *tcp_tw_oldest(const struct tcp_engine *e,
+			       const struct wire_ep *local,
+			       const struct wire_ep *remote)
+{
+	struct wire_ep l = *local;
+	struct tcp_dest *d;
+
+	l.port = 0;
+	d = dest_find(e, &l, remote);
+	return d ? d->tw_head : NULL;
+}
+
+/* ---- the 4-tuple table ---- */
+
+/* C's destination counts its port, if an ephemeral one (listeners have
+ * none). False: no memory. */
+static bool dest_hold(struct tcp_engine *e, struct tcp_conn *c)
+{
+	struct wire_ep l = c->local;
+
+	if (!c->remote.family || !eph_port(e, c->local.port))
+		return true;
+	l.port = 0;
+	if (!(c->dest = dest_get(e, &l, &c->remote)))
+		return false;
+	c->dest->n++;
+	return true;
+}
+
 int tcp_tuple_add(struct tcp_engine *e, struct tcp_conn *c)
 {
 	size_t b;
 
 	if (tuple_find(e, &c->local, &c->remote))
 		return -EADDRINUSE;
+	if (!dest_hold(e, c))
+		return -ENOMEM;
 	b = tuple_bucket(e, &c->local, &c->remote);
 	c->tuple_next = e->by_tuple[b];
 	e->by_tuple[b] = c;
@@ -121,6 +278,12 @@ void tcp_tuple_del(struct tcp_engine *e, struct tcp_conn *c)
 		p = &(*p)->tuple_next;
 	*p = c->tuple_next;
 	c->in_tuple = false;
+	if (c->dest) {
+		tw_unlist(c);
+		c->dest->n--;
+		dest_put(e, c->dest);
+		c->dest = NULL;
+	}
 }
 
 const struct wire_ep *tcp_own_addr(const struct tcp_engine *e, int family)
@@ -132,23 +295,43 @@ const struct wire_ep *tcp_own_addr(const struct tcp_engine *e, int family)
 	return NULL;
 }
 
-/* RFC 6056 §3.3.3 (algorithm 3): a per-destination offset plus a global
- * counter, skipping ports whose 4-tuple is taken. */
+/* RFC 6056 §3.3.4 (algorithm 4): the destination's own offset and
+ * counter, skipping ports whose 4-tuple is taken; a full range is known
+ * by its count, without a look at any port. */
 int tcp_pick_port(struct tcp_engine *e, struct wire_ep *local,
 		  const struct wire_ep *remote)
 {
-	const uint32_t num = TCP_EPH_MAX - TCP_EPH_MIN + 1;
+	const uint32_t num = eph_count(e);
 	struct wire_ep l = *local;
+	struct tcp_dest *d;
 	uint32_t off, i;
 
 	l.port = 0;
+	if (!(d = dest_get(e, &l, remote)))
+		return -ENOMEM;
 	off = (uint32_t)tcp_tuple_hash(e, &l, remote, 1);
-	for (i = 0; i < num; i++) {
-		local->port = TCP_EPH_MIN + (off + e->eph_next++) % num;
+	for (i = 0; d->n < num && i < num; i++) {
+		local->port =
+			(uint16_t)(e->cfg.port_lo + (off + d->cursor++) % num);
 		if (!tcp_lookup(e, local, remote))
-			return 0;
+			return 0; /* tcp_tuple_add() counts it */
 	}
+	dest_put(e, d);
 	return -EADDRNOTAVAIL; /* connect(2)'s errno for it */
+}
+
+void tcp_dests_free(struct tcp_engine *e)
+{
+	struct tcp_dest *d, *next;
+	size_t i;
+
+	for (i = 0; i < e->ndest_buckets; i++) {
+		for (d = e->dests[i]; d; d = next) {
+			next = d->next;
+			free(d);
+		}
+	}
+	free(e->dests);
 }
 
 void tcp_table_link(struct tcp_engine *e, struct tcp_conn *c)

@@ -30,6 +30,47 @@ int tcp_open(struct tcp_engine *e)
 	return c ? (int)c->id : -ENOMEM;
 }
 
+/* RFC 6191 and RFC 7323 Appendix B.2 for an active open: TW's 4-tuple
+ * may open again when no old duplicate of either side can pass as new.
+ * Both sides used timestamps (PAWS); the peer sent nothing for a second,
+ * so its clock (at least 1 Hz, RFC 7323 §5.4) has ticked past every
+ * TSval it sent; ours has ticked past the latest we sent, so our SYN's is
+ * above it; and the new ISS goes above TW's (tcp_conn_tw_handover()). */
+static bool tw_reusable(const struct tcp_engine *e, const struct tcp_conn *tw,
+			tcp_time now)
+{
+	return tw && e->cfg.tw_reuse && tw->state == TCP_TIME_WAIT &&
+	       tw->ts_ok && now - tw->tw_since >= TCP_TW_REUSE_DELAY &&
+	       SEQ_GT(tcp_ts_now(now), tw->ts_sent);
+}
+
+/* C's local port towards its remote: LPORT if free, else (0) one RFC 6056
+ * picks; either may take a TIME_WAIT connection's 4-tuple over when
+ * nothing else is left and it is safe. */
+static int take_port(struct tcp_engine *e, struct tcp_conn *c, uint16_t lport,
+		     tcp_time now)
+{
+	struct tcp_conn *tw;
+	int rc;
+
+	c->local.port = lport;
+	if (lport) { /* a listener on the port counts as taken */
+		tw = tcp_lookup(e, &c->local, &c->remote);
+		rc = tw ? -EADDRINUSE : 0;
+	} else {
+		rc = tcp_pick_port(e, &c->local, &c->remote);
+		tw = rc == -EADDRNOTAVAIL ?
+			     tcp_tw_oldest(e, &c->local, &c->remote) :
+			     NULL;
+	}
+	if (rc && tw_reusable(e, tw, now)) {
+		c->local = tw->local;
+		tcp_conn_tw_handover(e, tw, now);
+		rc = 0;
+	}
+	return rc ? rc : tcp_tuple_add(e, c);
+}
+
 /* RFC 9293 §3.10.1 OPEN (active): send SYN, enter SYN-SENT. */
 static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 		      const struct wire_ep *remote, uint16_t lport,
@@ -48,13 +89,7 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 		return -ENETUNREACH;
 	c->local = *own;
 	c->remote = *remote;
-	c->local.port = lport;
-	if (!lport)
-		rc = tcp_pick_port(e, &c->local, &c->remote);
-	else /* a listener on the port counts as taken */
-		rc = tcp_lookup(e, &c->local, &c->remote) ? -EADDRINUSE : 0;
-	if (!rc)
-		rc = tcp_tuple_add(e, c);
+	rc = take_port(e, c, lport, now);
 	if (rc) {
 		memset(&c->remote, 0, sizeof(c->remote));
 		return rc;
