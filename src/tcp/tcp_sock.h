@@ -48,6 +48,9 @@
  * second after its latest timestamp its new ones are above every old
  * one (Linux's tcp_tw_reuse_delay). */
 #define TCP_TW_REUSE_DELAY 1000000ull
+/* A destination with this many ports held keeps a bitmap of them (fewer
+ * cost at most this many looks at the 4-tuple table). */
+#define TCP_DEST_MAP_MIN 64
 #define TCP_TRACE_PIN 8	      /* trace entries of a connection's open kept */
 #define TCP_TLP_MIN 2000      /* PTO floor: RTT samples are whole ms */
 #define TCP_TLP_DELACK 200000 /* RFC 8985 §7.2 WCDelAckT */
@@ -71,12 +74,16 @@ struct tcp_conn;
  * address and port, with every 4-tuple of a port in the range towards it
  * counted (RFC 6056 §3.3.4, algorithm 4, its table kept exactly, one
  * entry a destination): a full range is known at once, and each connect
- * goes on from where the last one stopped. */
+ * goes on from where the last one stopped. From TCP_DEST_MAP_MIN 4-tuples
+ * on, a bitmap of the ports held finds the next free one a 64-port word
+ * at a time, however few are left. */
 struct tcp_dest {
 	struct tcp_dest *next;	      /* hash chain */
 	struct wire_ep local, remote; /* local.port 0 */
 	uint32_t n;		      /* 4-tuples held, ports in the range */
+	uint32_t off;		      /* RFC 6056's F(local, remote) */
 	uint32_t cursor;	      /* the next offset in the range to try */
+	uint64_t *held; /* bit P - port_lo: port P held; NULL below the min */
 	/* Its connections in TIME_WAIT with timestamps, the least recently
 	 * active first: the candidates for reuse. */
 	struct tcp_conn *tw_head, *tw_tail;
@@ -255,6 +262,7 @@ struct tcp_engine {
 	uint32_t eph_next;	 /* a new destination's first cursor */
 	struct tcp_dest **dests; /* by destination (tcp_table.c) */
 	size_t ndest_buckets, ndests;
+	struct tcp_dest *dest_last; /* the latest found: a connect's again */
 	uint8_t pkt[65600];
 	uint8_t payload[65536];
 };

@@ -2,7 +2,7 @@
  * link wraps tcp_siphash: each look at a port costs at least one): a
  * connect to a peer whose every port is taken knows it at once, instead
  * of looking at all 28,232 ports every time; one to a peer with many
- * ports taken looks at a few. */
+ * ports taken, or all but one, looks at a few. */
 #include "tcp_harness.h"
 
 #define RANGE (60999 - 32768 + 1)
@@ -51,15 +51,15 @@ static void exhausted(void **state)
 	h_free(h);
 }
 
-/* 20,000 ports to the peer taken: connect and free a thousand times, a
- * few hashes each. */
-static void many_taken(void **state)
+/* HELD ports to the peer taken: connect and free a thousand times, a
+ * few hashes each, even when the one port left is far from where the
+ * search starts (the destination's bitmap of held ports). */
+static void connect_free(int held)
 {
 	struct harness *h = h_new(NULL);
 	unsigned long before;
 
-	(void)state;
-	hold(h, 20000);
+	hold(h, held);
 	before = hashes;
 	for (int k = 0; k < 1000; k++) {
 		int id = tcp_open(h->e);
@@ -72,11 +72,25 @@ static void many_taken(void **state)
 	h_free(h);
 }
 
+static void many_taken(void **state)
+{
+	(void)state;
+	connect_free(20000);
+	connect_free(28000);
+}
+
+static void one_left(void **state)
+{
+	(void)state;
+	connect_free(RANGE - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exhausted),
 		cmocka_unit_test(many_taken),
+		cmocka_unit_test(one_left),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
