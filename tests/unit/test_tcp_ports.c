@@ -21,6 +21,21 @@ static struct harness *h_ports(unsigned n, bool reuse)
 	return h_new(&cfg);
 }
 
+/* Our close of ID (its ISS) at NOW, the peer's FIN (TSval 200 if TS) at
+ * NOW + 1 ms: TIME_WAIT. The TSval of our ACK of that FIN. */
+static uint32_t close_to_tw(struct harness *h, int id, uint32_t iss, bool ts,
+			    tcp_time now)
+{
+	struct wire_opts o = {.has_ts = ts, .tsval = 200};
+	uint32_t p = PEER_ISS + 1;
+
+	assert_int_equal(h_close(h, id, now), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in_opt(h, TCP_FIN | TCP_ACK, p, iss + 2, 65535, NULL, 0,
+		 ts ? &o : NULL, now + MS);
+	return h_expect(h, TCP_ACK, iss + 2, p + 1)->opt.tsval;
+}
+
 /* A connection to the scripted peer (from LPORT, 0: an ephemeral one),
  * with timestamps if TS, closed by us at NOW: the peer's FIN brings it to
  * TIME_WAIT at NOW + 2 ms. *OLD gets its info there and *TSV the TSval of
@@ -43,12 +58,7 @@ static int to_time_wait(struct harness *h, uint16_t lport, bool ts,
 		 ts ? &o : NULL, now);
 	h_expect(h, TCP_ACK, iss + 1, p);
 	assert_int_equal(h_info(h, id).ts_ok, ts);
-	assert_int_equal(h_close(h, id, now + MS), 0);
-	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
-	o.tsval = 200;
-	h_in_opt(h, TCP_FIN | TCP_ACK, p, iss + 2, 65535, NULL, 0,
-		 ts ? &o : NULL, now + 2 * MS);
-	*tsv = h_expect(h, TCP_ACK, iss + 2, p + 1)->opt.tsval;
+	*tsv = close_to_tw(h, id, iss, ts, now + MS);
 	*old = h_info(h, id);
 	assert_int_equal(old->state, TCP_TIME_WAIT);
 	return id;
@@ -132,6 +142,35 @@ static void tw_reuse_explicit_port(void **state)
 	assert_int_equal(h_connect(h, id2, &h->peer, 5000, 500 * MS),
 			 -EADDRINUSE);
 	reused(h, id, id2, 5000, 5000, &old, tsv, 1100 * MS);
+	h_free(h);
+}
+
+/* A TIME_WAIT connection a listener accepted (port 80) is not taken over
+ * by a connect from port 80 while the listener holds the port (bind(2)
+ * would refuse it); once the listener is closed, it is. */
+static void tw_reuse_listener_port(void **state)
+{
+	struct harness *h = h_ports(1, true);
+	struct wire_opts o = {.has_ts = true, .tsval = 50};
+	uint32_t iss, p = PEER_ISS + 1;
+	int l = tcp_open(h->e), id, id2 = tcp_open(h->e);
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, p)->seq;
+	o.tsval = 60;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 0);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	close_to_tw(h, id, iss, true, MS);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	assert_int_equal(h_connect(h, id2, &h->peer, 80, 5 * SEC), -EADDRINUSE);
+	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
+	assert_int_equal(h_close(h, l, 5 * SEC), 0);
+	assert_int_equal(h_connect(h, id2, &h->peer, 80, 5 * SEC), 0);
+	assert_int_equal(h_next(h)->src.port, 80);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	h_free(h);
 }
 
@@ -318,6 +357,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tw_reuse_ts),
 		cmocka_unit_test(tw_reuse_explicit_port),
+		cmocka_unit_test(tw_reuse_listener_port),
 		cmocka_unit_test(tw_reuse_refused),
 		cmocka_unit_test(ports_range),
 		cmocka_unit_test(ports_per_destination),
