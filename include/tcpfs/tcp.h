@@ -261,6 +261,7 @@ struct tcp_trace_ent {
 	tcp_time t;
 	char dir; /* '<' received, '>' sent, '*' state change */
 	uint8_t flags;
+	uint16_t urp; /* the urgent pointer field, with URG */
 	uint32_t seq, ack;
 	uint32_t wnd; /* as on the wire */
 	uint32_t len;
@@ -276,7 +277,8 @@ int tcp_trace_get(const struct tcp_engine *e, uint32_t id,
 /* How many entries at the start of ID's trace are its open. */
 unsigned tcp_trace_kept(const struct tcp_engine *e, uint32_t id);
 /* One trace line (no newline) with time relative to T0, e.g.
- * "0.000141 < SYN,ACK seq=91238 ack=2841594 win=65535 <mss 1460,...>". */
+ * "0.000141 < SYN,ACK seq=91238 ack=2841594 win=65535 <mss 1460,...>";
+ * a segment with URG says "urg=N", its urgent pointer field. */
 int tcp_trace_format(const struct tcp_trace_ent *ent, tcp_time t0, char *buf,
 		     size_t size);
 

@@ -648,14 +648,6 @@ static int render_timeout(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-/* Bytes of urgent data not yet read (RFC 9293 MUST-33), 0 for none. */
-static int render_urgent(void *k, const struct kind_conn *c, struct buf *out)
-{
-	(void)k;
-	buf_printf(out, "%u\n", info_of(c)->urgent);
-	return out->err;
-}
-
 /* The TTL (or hop limit) and the TOS (or traffic class) of its packets. */
 static int render_ttl(void *k, const struct kind_conn *c, struct buf *out)
 {
@@ -671,23 +663,13 @@ static int render_tos(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-enum {
-	ROW_DATA,
-	ROW_LISTEN,
-	ROW_TRACE,
-	ROW_TIMEOUT,
-	ROW_URGENT,
-	ROW_TTL,
-	ROW_TOS,
-	ROW_N
-};
+enum { ROW_DATA, ROW_LISTEN, ROW_TRACE, ROW_TIMEOUT, ROW_TTL, ROW_TOS, ROW_N };
 
 static const struct kind_file engine_files[] = {
 	[ROW_DATA] = {"data", 0600, true, NULL, NULL},
 	[ROW_LISTEN] = {"listen", 0400, true, is_listener, NULL},
 	[ROW_TRACE] = {"trace", 0400, false, NULL, render_trace},
 	[ROW_TIMEOUT] = {"timeout", 0444, false, NULL, render_timeout},
-	[ROW_URGENT] = {"urgent", 0444, false, NULL, render_urgent},
 	[ROW_TTL] = {"ttl", 0444, false, NULL, render_ttl},
 	[ROW_TOS] = {"tos", 0444, false, NULL, render_tos},
 };

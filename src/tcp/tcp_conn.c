@@ -34,7 +34,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_engine *e)
 	c->tr_pinning = true;
 	c->heap_idx = SIZE_MAX;
 	c->deadline = c->t_rtx = c->t_persist = c->t_delack = c->t_keep =
-		c->t_wait = c->t_pto = c->una_time = TCP_NEVER;
+		c->t_wait = c->t_pto = c->t_pmtu = c->una_time = TCP_NEVER;
 	c->user_timeout = e->cfg.user_timeout;
 	c->sndq.cap = e->cfg.sndbuf;
 	c->rcvq.cap = e->cfg.rcvbuf;
@@ -175,7 +175,7 @@ void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 	if (st == TCP_CLOSED) {
 		tcp_tuple_del(e, c);
 		c->t_rtx = c->t_persist = c->t_delack = c->t_keep = c->t_wait =
-			TCP_NEVER;
+			c->t_pmtu = TCP_NEVER;
 		tcp_event(e, c,
 			  TCP_EV_CLOSED | TCP_EV_READABLE | TCP_EV_WRITABLE);
 	}

@@ -33,6 +33,10 @@
  * data and 40 of headers) rather than RFC 1191's 68, so that a forged
  * error cannot shrink segments to a few bytes (RFC 5927 §7). */
 #define TCP_MIN_PMTU(family) ((family) == AF_INET6 ? 1280u : 552u)
+/* How long a path MTU learnt from ICMP holds before the negotiated MSS
+ * is tried again (RFC 1191 §6.3, RFC 8201 §4: no less than 5 minutes,
+ * 10 recommended; Linux's mtu_expires). */
+#define TCP_PMTU_AGE (600ull * 1000000)
 
 #define TCP_RTO_SYN_LOST 3000000ull /* RFC 6298 §5.7 */
 #define TCP_OOO_MAX 16	     /* out-of-order islands kept by the receiver */
@@ -137,6 +141,10 @@ struct tcp_conn {
 	bool orphan;	   /* the user closed: FIN_WAIT_2 ends after 2 MSL */
 	struct tcp_ring sndq;
 	uint16_t mss; /* effective send MSS */
+	/* The path MTU an ICMP error gave (0: none, the MSS rules) and the
+	 * negotiated MSS it holds down (0 while it does not), until T_PMTU. */
+	uint16_t mss_full;
+	uint32_t pmtu;
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;
 
@@ -177,7 +185,8 @@ struct tcp_conn {
 	 * nothing else outstanding, or the latest ACK of new data. */
 	tcp_time user_timeout, una_time;
 	tcp_time t_rtx, t_persist, t_delack, t_keep, t_wait;
-	tcp_time t_pto; /* tail loss probe (RFC 8985 §7), with t_rtx only */
+	tcp_time t_pto;	 /* tail loss probe (RFC 8985 §7), with t_rtx only */
+	tcp_time t_pmtu; /* PMTU ages out (RFC 1191 §6.3) */
 	tcp_time keep_idle, last_rcv;
 	unsigned keep_sent;
 

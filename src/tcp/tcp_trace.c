@@ -120,6 +120,7 @@ void tcp_trace_seg(const struct tcp_engine *e, struct tcp_conn *c, char dir,
 		.t = now,
 		.dir = dir,
 		.flags = s->flags,
+		.urp = s->flags & TCP_URG ? s->urp : 0,
 		.seq = s->seq,
 		.ack = s->ack,
 		.wnd = s->wnd,
@@ -245,6 +246,8 @@ int tcp_trace_format(const struct tcp_trace_ent *ent, tcp_time t0, char *buf,
 	put(buf, size, &pos, " win=%" PRIu32, ent->wnd);
 	if (ent->len)
 		put(buf, size, &pos, " len=%" PRIu32, ent->len);
+	if (ent->flags & TCP_URG) /* RFC 9293 §3.8.5: the urgent pointer */
+		put(buf, size, &pos, " urg=%u", ent->urp);
 	put_opts(buf, size, &pos, &ent->opt);
 	return (int)pos;
 }
