@@ -78,8 +78,7 @@ static void listen_syn(struct tcp_engine *e, struct tcp_conn *l,
 	/* the user is not accepting, or the memory of the listener's owner
 	 * or of the engine is at its cap: dropped, so that the peer tries
 	 * again (as Linux does with a full accept queue) */
-	if (l->aq_len >= l->backlog ||
-	    tcp_mem_room(&e->mem, l->acct, sizeof(struct tcp_conn))) {
+	if (l->aq_len >= l->backlog || tcp_mem_room(&e->mem, l->acct)) {
 		e->st.syn_dropped++;
 		return;
 	}

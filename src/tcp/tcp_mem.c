@@ -67,10 +67,11 @@ static bool mem_fits(struct tcp_mem *m, const struct tcp_mem_acct *a,
 	return false;
 }
 
-int tcp_mem_room(struct tcp_mem *m, const struct tcp_mem_acct *a,
-		 uint64_t extra)
+int tcp_mem_room(struct tcp_mem *m, const struct tcp_mem_acct *a)
 {
-	return mem_fits(m, a, extra + 4ull * m->cfg->mss) ? 0 : -ENOBUFS;
+	uint64_t n = sizeof(struct tcp_conn) + 4ull * m->cfg->mss;
+
+	return mem_fits(m, a, n) ? 0 : -ENOBUFS;
 }
 
 int tcp_mem_admit(struct tcp_engine *e, uint32_t owner)
@@ -85,7 +86,7 @@ int tcp_mem_admit(struct tcp_engine *e, uint32_t owner)
 		e->mem.refused = TCP_LIMIT_OWNER_CONNS;
 		return -EMFILE;
 	}
-	return tcp_mem_room(&e->mem, a, sizeof(struct tcp_conn));
+	return tcp_mem_room(&e->mem, a);
 }
 
 struct tcp_mem_acct *tcp_mem_conn_add(struct tcp_engine *e, uint32_t owner)

@@ -15,11 +15,12 @@ void tcp_mem_fini(struct tcp_engine *e);
  * (max_conns_owner), -ENOBUFS (mem_max, mem_owner); e->mem.refused
  * says which. */
 int tcp_mem_admit(struct tcp_engine *e, uint32_t owner);
-/* Whether A has room for the smallest buffers a connection moves data
- * with (its window under pressure, 4 MSS) and EXTRA bytes more, and the
- * engine is not at its cap: 0, or -ENOBUFS (e->mem.refused says which). */
-int tcp_mem_room(struct tcp_mem *m, const struct tcp_mem_acct *a,
-		 uint64_t extra);
+/* Whether A (NULL: an owner with nothing yet) and the engine have room
+ * for one more connection: its struct and the smallest receive buffer it
+ * moves data with (the window under pressure, 4 MSS). Connect, listen and
+ * a SYN to a listener ask the same as a new connection, so that one
+ * answer holds for all. 0, or -ENOBUFS (m->refused says which cap). */
+int tcp_mem_room(struct tcp_mem *m, const struct tcp_mem_acct *a);
 /* One more connection of OWNER: its account, made on the first; NULL on
  * ENOMEM. */
 struct tcp_mem_acct *tcp_mem_conn_add(struct tcp_engine *e, uint32_t owner);

@@ -50,7 +50,7 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 	own = tcp_own_addr(e, remote->family);
 	if (!own)
 		return -ENETUNREACH;
-	if ((rc = tcp_mem_room(&e->mem, c->acct, 0)))
+	if ((rc = tcp_mem_room(&e->mem, c->acct)))
 		return rc;
 	c->local = *own;
 	c->remote = *remote;
@@ -134,7 +134,7 @@ int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 		return -EINVAL;
 	if (listen_taken(e, local))
 		return -EADDRINUSE;
-	if ((rc = tcp_mem_room(&e->mem, c->acct, 0)))
+	if ((rc = tcp_mem_room(&e->mem, c->acct)))
 		return rc;
 	c->local = *local;
 	if (!local->family)
