@@ -48,6 +48,20 @@ static struct wire_seg *peer_data(struct harness *h, struct cl *c, size_t len)
 	return s;
 }
 
+/* A new peer's SYN to the listener on port 80 gets no answer: dropped,
+ * and counted. */
+static void syn_dropped(struct harness *h)
+{
+	struct tcp_stats st;
+
+	h->me.port = 80;
+	h->peer.port = 40001;
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, clk);
+	h_none(h);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.syn_dropped, 1);
+}
+
 static struct tcp_mem_info mem(struct harness *h, uint32_t owner)
 {
 	struct tcp_mem_info m;
@@ -145,7 +159,6 @@ static void children_charged_to_listener(void **state)
 {
 	struct tcp_config cfg;
 	struct harness *h;
-	struct tcp_stats st;
 	uint32_t iss;
 	int l, k, i;
 	uint64_t before;
@@ -176,12 +189,7 @@ static void children_charged_to_listener(void **state)
 	for (i = 0; i < 1000 && (k = tcp_open_owner(h->e, 9)) > 0; i++)
 		;
 	assert_int_equal(k, -ENOBUFS);
-	h->me.port = 80;
-	h->peer.port = 40001;
-	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, clk);
-	h_none(h);
-	tcp_stats_get(h->e, &st);
-	assert_int_equal(st.syn_dropped, 1);
+	syn_dropped(h);
 	/* owner 10's listener is not touched by 9's cap */
 	l = tcp_open_owner(h->e, 10);
 	h->me.port = 81;
@@ -266,7 +274,6 @@ static void high_drops_and_refuses(void **state)
 {
 	struct tcp_config cfg;
 	struct harness *h;
-	struct tcp_stats st;
 	struct cl c[32];
 	struct wire_seg *s = NULL;
 	int i, l, id = 0, last = 0;
@@ -296,12 +303,7 @@ static void high_drops_and_refuses(void **state)
 			 -ENOBUFS);
 	h->me.port = 81;
 	assert_int_equal(tcp_listen(h->e, (uint32_t)last, &h->me, 8), -ENOBUFS);
-	h->me.port = 80;
-	h->peer.port = 40001;
-	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, clk);
-	h_none(h);
-	tcp_stats_get(h->e, &st);
-	assert_int_equal(st.syn_dropped, 1);
+	syn_dropped(h);
 	free_all(h, 300);
 	h_free(h);
 }
