@@ -204,29 +204,6 @@ void tcp_stats_get(const struct tcp_engine *e, struct tcp_stats *out)
 	out->conns = (unsigned)e->nconns;
 }
 
-void tcp_mem_get(const struct tcp_engine *e, uint32_t owner,
-		 struct tcp_mem_info *out)
-{
-	const struct tcp_mem_acct *a;
-
-	memset(out, 0, sizeof(*out));
-	for (a = e->mem.accts; a && a->owner != owner; a = a->next)
-		;
-	out->bytes = e->mem.bytes;
-	out->max = e->cfg.mem_max;
-	out->low = e->cfg.mem_max / 2;
-	out->pressure_at = e->cfg.mem_max / 3 * 2;
-	out->pressure = e->mem.pressure;
-	out->conns = (unsigned)e->nconns;
-	out->max_conns = e->cfg.max_conns;
-	out->owner_bytes = a ? a->bytes : 0;
-	out->owner_conns = a ? a->conns : 0;
-	out->owner_max = e->cfg.mem_owner;
-	out->owner_max_conns = e->cfg.max_conns_owner;
-	out->refused = e->mem.refused;
-	out->rcv_drops = e->mem.rcv_drops;
-}
-
 int tcp_trace_get(const struct tcp_engine *e, uint32_t id,
 		  struct tcp_trace_ent *out, int max, uint64_t *dropped)
 {

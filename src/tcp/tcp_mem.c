@@ -13,6 +13,7 @@
  * are refused and data that needs new buffer memory is dropped. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tcp_mem.h"
 
@@ -156,4 +157,25 @@ uint32_t tcp_mem_rcv_cap(const struct tcp_conn *c, uint32_t wnd)
 		return cap;
 	m->refused = refused; /* only asked: nothing was refused */
 	return small;
+}
+
+void tcp_mem_get(const struct tcp_engine *e, uint32_t owner,
+		 struct tcp_mem_info *out)
+{
+	const struct tcp_mem_acct *a = acct_find(&e->mem, owner);
+
+	memset(out, 0, sizeof(*out));
+	out->bytes = e->mem.bytes;
+	out->max = e->cfg.mem_max;
+	out->low = e->cfg.mem_max / 2;
+	out->pressure_at = e->cfg.mem_max / 3 * 2;
+	out->pressure = e->mem.pressure;
+	out->conns = (unsigned)e->nconns;
+	out->max_conns = e->cfg.max_conns;
+	out->owner_bytes = a ? a->bytes : 0;
+	out->owner_conns = a ? a->conns : 0;
+	out->owner_max = e->cfg.mem_owner;
+	out->owner_max_conns = e->cfg.max_conns_owner;
+	out->refused = e->mem.refused;
+	out->rcv_drops = e->mem.rcv_drops;
 }
