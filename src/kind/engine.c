@@ -34,6 +34,7 @@ struct engine {
 	bool watching;	    /* TIMER is in the loop */
 	unsigned freed;	    /* connections freed since the last trim */
 	tcp_time trimmed;   /* when malloc_trim() last ran */
+	tcp_time told;	    /* when a refused clone was last logged */
 };
 
 /* An open data or listen file. */
@@ -292,7 +293,60 @@ static int engine_rmdir(void *k, struct kind_conn *c)
 	return 0;
 }
 
-/* Reading clone allocates a connection and gives its name. */
+/* The cap the engine's latest refusal hit, for OWNER, in words with its
+ * value and the option that sets it, into WHY. */
+static void limit_words(struct engine *e, uid_t owner, char *why, size_t len)
+{
+	struct tcp_mem_info m;
+	tcp_mem_get(tcp_of(e), owner, &m);
+	switch (m.refused) {
+	case TCP_LIMIT_CONNS:
+		snprintf(why, len,
+			 "the engine holds %u connections, its cap "
+			 "(engine-conns-max=%u)",
+			 m.conns, m.max_conns);
+		break;
+	case TCP_LIMIT_OWNER_CONNS:
+		snprintf(why, len,
+			 "uid %u holds %u engine connections, the cap of "
+			 "each user (engine-conns-uid=%u)",
+			 (unsigned)owner, m.owner_conns, m.owner_max_conns);
+		break;
+	case TCP_LIMIT_MEM:
+		snprintf(why, len,
+			 "the engine's buffer memory is at its cap: %llu of "
+			 "%llu bytes in use (engine-mem-max=%llu)",
+			 (unsigned long long)m.bytes, (unsigned long long)m.max,
+			 (unsigned long long)m.max);
+		break;
+	default:
+		snprintf(why, len,
+			 "uid %u's engine buffer memory is at the cap of "
+			 "each user: %llu of %llu bytes in use "
+			 "(engine-mem-uid=%llu)",
+			 (unsigned)owner, (unsigned long long)m.owner_bytes,
+			 (unsigned long long)m.owner_max,
+			 (unsigned long long)m.owner_max);
+	}
+}
+
+/* A cap refused a clone: the reader gets the errno, the log the reason,
+ * at most once a second (a flood must not flood the log too). */
+static int clone_refused(struct engine *e, uid_t owner, int err)
+{
+	char why[200];
+	tcp_time now = tundrv_now();
+	if (err == -ENOMEM || now - e->told < 1000000)
+		return err;
+	e->told = now;
+	limit_words(e, owner, why, sizeof(why));
+	tlog(LOG_WARNING, "engine/clone by uid %u: %s: %s", (unsigned)owner,
+	     strerror(-err), why);
+	return err;
+}
+
+/* Reading clone allocates a connection, charged to the reader's uid, and
+ * gives its name. */
 static int engine_clone(void *k, int i, const struct kind_caller *who,
 			struct buf *out)
 {
@@ -300,9 +354,9 @@ static int engine_clone(void *k, int i, const struct kind_caller *who,
 	(void)i;
 	if (!e->drv) /* the log said why at start, once */
 		return -ENETDOWN;
-	int id = tcp_open(tcp_of(e));
+	int id = tcp_open_owner(tcp_of(e), who->uid);
 	if (id < 0)
-		return id;
+		return clone_refused(e, who->uid, id);
 	struct edir *ec = adopt(e, (uint32_t)id, who->uid);
 	if (!ec)
 		return -ENOMEM;
@@ -315,10 +369,16 @@ static int engine_clone(void *k, int i, const struct kind_caller *who,
 /* ---- ctl ---- */
 
 /* An engine call's error, in words, as connect(2) and friends would. */
-static int engine_fail(struct kind_conn *c, const struct ctl_cmd *cmd, int err)
+static int engine_fail(struct engine *e, struct kind_conn *c,
+		       const struct ctl_cmd *cmd, int err)
 {
+	char cap[200];
 	const char *why;
 	switch (-err) {
+	case ENOBUFS:
+		limit_words(e, c->owner, cap, sizeof(cap));
+		why = cap;
+		break;
 	case EISCONN:
 		why = "the connection is already open";
 		break;
@@ -432,7 +492,7 @@ static int engine_connect(struct engine *e, struct kind_conn *c,
 				 "connect: this connection has ended and "
 				 "cannot be used again: read engine/clone "
 				 "for a new one");
-	return err < 0 ? engine_fail(c, cmd, err) : -EINPROGRESS;
+	return err < 0 ? engine_fail(e, c, cmd, err) : -EINPROGRESS;
 }
 
 /* Engine connections take every verb. connect answers later. */
@@ -517,7 +577,7 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 		err = -EINVAL;
 	}
 	if (err < 0)
-		return engine_fail(c, cmd, err);
+		return engine_fail(e, c, cmd, err);
 	c->err[0] = 0;
 	return 0;
 }
@@ -748,6 +808,12 @@ static long stream_write(void *k, void *s, const char *data, size_t size,
 	long n = tcp_send(tcp_of(e), st->id, data, size, tundrv_now());
 	if (n == -ENOTCONN && opening(e, st->id))
 		n = -EAGAIN; /* as send(2) on a connecting socket: wait */
+	if (n == -ENOBUFS) { /* the reason in err: write(2) has no words */
+		char why[200];
+		limit_words(e, ec->owner, why, sizeof(why));
+		snprintf(ec->err, sizeof(ec->err), "write: %s", why);
+		tlog(LOG_INFO, "%s: write: %s", ec->label, why);
+	}
 	if (n == -EAGAIN || (n >= 0 && (size_t)n < size))
 		*wq = &ec->wq;
 	return n;

@@ -54,11 +54,35 @@
 #define TCP_TLP_DELACK 200000 /* RFC 8985 §7.2 WCDelAckT */
 #define TCP_RXT_LOST_SEGS 1   /* SACKed after a resend: it was lost */
 
+struct tcp_mem;
+
+/* One owner's account (tcp_mem.c): what its connections hold. It lives
+ * while the owner has a connection. */
+struct tcp_mem_acct {
+	struct tcp_mem_acct *next;
+	struct tcp_mem *mem; /* the engine's */
+	uint32_t owner;
+	unsigned conns;
+	uint64_t bytes;
+};
+
+/* The engine's buffer memory (tcp_mem.c): the total charged, the
+ * pressure state, the owners' accounts. */
+struct tcp_mem {
+	const struct tcp_config *cfg; /* the caps */
+	uint64_t bytes;
+	bool pressure;		/* above 2/3 of mem_max, until below 1/2 */
+	enum tcp_limit refused; /* the limit the latest refusal hit */
+	uint64_t rcv_drops;
+	struct tcp_mem_acct *accts;
+};
+
 /* A byte ring. BUF is allocated on first use so that a connection that
- * never moves data costs no buffer memory. */
+ * never moves data costs no buffer memory; it is charged to ACCT. */
 struct tcp_ring {
 	uint8_t *buf;
 	uint32_t cap, head, len;
+	struct tcp_mem_acct *acct;
 };
 
 /* [left, right) in sequence space. */
@@ -103,6 +127,7 @@ struct tcp_counters {
 struct tcp_conn {
 	uint32_t id;
 	enum tcp_state state;
+	struct tcp_mem_acct *acct; /* its owner's: everything it holds */
 	struct tcp_conn *id_next, *tuple_next; /* hash chains */
 	bool in_tuple;			       /* in the 4-tuple table */
 	bool listener;			       /* LISTEN: a passive open */
@@ -220,6 +245,7 @@ struct tcp_conn {
 struct tcp_engine {
 	struct tcp_config cfg;
 	struct tcp_stats st;
+	struct tcp_mem mem;
 	uint32_t next_id;
 	struct tcp_conn **by_id, **by_tuple;
 	size_t nbuckets, nconns;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "tcp_mem.h"
 #include "tcp_trace.h"
 
 static const char *const state_names[] = {
@@ -43,9 +44,13 @@ static bool trace_grow(const struct tcp_engine *e, struct tcp_conn *c)
 
 	if (cap > e->cfg.trace_len)
 		cap = e->cfg.trace_len;
+	if (!tcp_mem_charge(c->acct, (cap - c->tr_cap) * sizeof(*t)))
+		return false; /* a memory cap: the ring stays as it is */
 	t = malloc(cap * sizeof(*t));
-	if (!t)
+	if (!t) {
+		tcp_mem_uncharge(c->acct, (cap - c->tr_cap) * sizeof(*t));
 		return false;
+	}
 	for (i = 0; i < c->tr_pin; i++)
 		t[i] = c->tr[i];
 	for (i = 0; i < c->tr_count; i++)
