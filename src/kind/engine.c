@@ -345,15 +345,62 @@ static int clone_refused(struct engine *e, uid_t owner, int err)
 	return err;
 }
 
+/* The files of engine/ beside the connections. */
+enum { FIXED_CLONE, FIXED_STATS, FIXED_N };
+
+/* engine/stats: the engine's counters and memory, and the reader's own
+ * share of it, as "name value" lines (an operator's /proc/net/sockstat). */
+static int engine_stats(struct engine *e, uid_t reader, struct buf *out)
+{
+	struct tcp_stats st;
+	struct tcp_mem_info m;
+	tcp_stats_get(tcp_of(e), &st);
+	tcp_mem_get(tcp_of(e), reader, &m);
+	buf_printf(
+		out,
+		"conns %u\nconns_max %u\nhalf_open %u\n"
+		"mem %llu\nmem_max %llu\nmem_low %llu\nmem_pressure_at %llu\n"
+		"pressure %s\nrcv_drops %llu\n"
+		"uid %u\nuid_conns %u\nuid_conns_max %u\n"
+		"uid_mem %llu\nuid_mem_max %llu\n",
+		st.conns, m.max_conns, st.half_open,
+		(unsigned long long)m.bytes, (unsigned long long)m.max,
+		(unsigned long long)m.low, (unsigned long long)m.pressure_at,
+		m.pressure ? "yes" : "no", (unsigned long long)m.rcv_drops,
+		(unsigned)reader, m.owner_conns, m.owner_max_conns,
+		(unsigned long long)m.owner_bytes,
+		(unsigned long long)m.owner_max);
+	buf_printf(out,
+		   "in_pkts %llu\nout_pkts %llu\nrst_sent %llu\n"
+		   "syn_cookies_sent %llu\nsyn_dropped %llu\n"
+		   "challenge_acks %llu\npaws_drops %llu\nicmp_in %llu\n"
+		   "icmp_drops %llu\ndrop_no_conn %llu\n",
+		   (unsigned long long)st.in_pkts,
+		   (unsigned long long)st.out_pkts,
+		   (unsigned long long)st.rst_sent,
+		   (unsigned long long)st.syn_cookies_sent,
+		   (unsigned long long)st.syn_dropped,
+		   (unsigned long long)st.challenge_acks,
+		   (unsigned long long)st.paws_drops,
+		   (unsigned long long)st.icmp_in,
+		   (unsigned long long)st.icmp_drops,
+		   (unsigned long long)st.drop_no_conn);
+	for (int r = WIRE_OK + 1; r < WIRE_NERR; r++)
+		buf_printf(out, "drop_%s %llu\n", wire_err_name(r),
+			   (unsigned long long)st.drop_wire[r]);
+	return out->err;
+}
+
 /* Reading clone allocates a connection, charged to the reader's uid, and
- * gives its name. */
-static int engine_clone(void *k, int i, const struct kind_caller *who,
-			struct buf *out)
+ * gives its name; reading stats renders the counters. */
+static int engine_fixed_open(void *k, int i, const struct kind_caller *who,
+			     struct buf *out)
 {
 	struct engine *e = k;
-	(void)i;
 	if (!e->drv) /* the log said why at start, once */
 		return -ENETDOWN;
+	if (i == FIXED_STATS)
+		return engine_stats(e, who->uid, out);
 	int id = tcp_open_owner(tcp_of(e), who->uid);
 	if (id < 0)
 		return clone_refused(e, who->uid, id);
@@ -842,7 +889,8 @@ static unsigned stream_poll(void *k, void *s, struct waitq **wq)
 	return ev;
 }
 
-static const char *const engine_fixed[] = {"clone"};
+static const char *const engine_fixed[] = {
+	[FIXED_CLONE] = "clone", [FIXED_STATS] = "stats"};
 
 static void engine_drop(void *k);
 
@@ -850,14 +898,14 @@ static const struct kind_ops engine_ops = {
 	.files = engine_files,
 	.nfiles = ROW_N,
 	.fixed = engine_fixed,
-	.nfixed = 1,
+	.nfixed = FIXED_N,
 	.ladder_mode = 0400, /* as trace: what it carried, in size and time */
 	.list = engine_list,
 	.load = engine_load,
 	.ctl = engine_ctl,
 	.ctl_wait = engine_ctl_wait,
 	.rmdir = engine_rmdir,
-	.fixed_open = engine_clone,
+	.fixed_open = engine_fixed_open,
 	.stream_open = stream_open,
 	.stream_read = stream_read,
 	.stream_write = stream_write,

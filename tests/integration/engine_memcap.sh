@@ -6,7 +6,8 @@
 # ENOBUFS and the connection's err names the cap and its value; clone
 # past --engine-conns-uid fails with EMFILE and the log says why. Another
 # user (a made-up uid) still clones, connects and moves bytes; nobody's
-# connections, once freed, give its share back.
+# connections, once freed, give its share back. engine/stats shows each
+# reader its own share beside the engine's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -75,6 +76,19 @@ assert_eq EMFILE "$N" "nobody's ninth clone: EMFILE (--engine-conns-uid=8)"
 assert_match "uid $FLOOD holds 8 engine connections.*engine-conns-uid=8" \
 	"$(grep "engine/clone by uid $FLOOD" "$TCPFS_LOG" | head -n 1)" "the log says why"
 
+# engine/stats, as each reader: its own uid's share and caps
+stat_as() { as_user "$1" cat "$E/stats" | awk -v n="$2" '$1 == n { print $2 }'; }
+assert_eq $FLOOD "$(stat_as $FLOOD uid)" "stats: nobody reads its own uid"
+assert_eq 8 "$(stat_as $FLOOD uid_conns)" "stats: nobody holds 8 connections"
+assert_eq 8 "$(stat_as $FLOOD uid_conns_max)" "stats: its connection cap"
+assert_eq $CAP "$(stat_as $FLOOD uid_mem_max)" "stats: its memory cap"
+used=$(stat_as $FLOOD uid_mem)
+[ "$used" -gt $((CAP / 2)) ] && [ "$used" -le $CAP ] ||
+	fail "stats: nobody's memory, $used bytes, is not near its cap of $CAP"
+assert_eq 0 "$(stat_as $OTHER uid_conns)" "stats: uid $OTHER holds none yet"
+[ "$(stat_as $OTHER mem)" -ge "$used" ] || fail "stats: the engine's memory is below nobody's"
+assert_eq 8 "$(stat_as $OTHER conns)" "stats: the engine holds nobody's 8"
+
 # another user: its own share
 clone_as $OTHER
 assert_match "^[0-9]+$" "$N" "uid $OTHER still clones"
@@ -98,6 +112,7 @@ wait_until 10 eval "[ -z \"\$(ls '$E' | grep -xE '$(
 clone_as $FLOOD
 F=$N
 assert_match "^[0-9]+$" "$F" "nobody clones again once its connections are gone"
+assert_eq 1 "$(stat_as $FLOOD uid_conns)" "stats: nobody's count follows the reap"
 assert_match "^OK" "$(fsop_as $FLOOD write "$E/$F/ctl" "connect $HOST4:9001\\n")" "and connects"
 wait_state 5 "$F" ESTABLISHED || die "engine/$F: $(get "$F" state)"
 assert_eq "OK 1000" "$(fsop_as $FLOOD write "$E/$F/data" "$data")" "and writes"
