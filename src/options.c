@@ -144,6 +144,27 @@ static int port_range(const char *s, uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
+/* Bytes from 1 MiB to 1 TiB, with an optional K, M, G or T (powers of
+ * 1024, as sizes in the man page are). */
+static int bytes(int id, const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	const char *u = *end ? strchr(units, *end) : NULL;
+	if (u && !end[1])
+		v *= (double)(1ull << (10 * (u - units + 1)));
+	if (!*s || (*end && (!u || end[1])) || errno || v < (1 << 20) ||
+	    v > (double)(1ull << 40))
+		return bad(id,
+			   "'%s' is not a size from 1M to 1T (bytes, or with "
+			   "K, M, G or T)",
+			   s);
+	*out = (uint64_t)v;
+	return 0;
+}
+
 /* "ADDR/PREFIX" or "ADDR" (PREFIX stays as it was) of family AF. */
 static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
 {
@@ -170,6 +191,31 @@ void options_config_default(struct tcpfs_config *cfg)
 	cfg->engine = true;
 	tundrv_config_default(&cfg->drv);
 	cfg->reap = 300 * 1000000ull;
+}
+
+/* The engine's caps; a uid's follows the overall one (an eighth) unless
+ * given. */
+static int engine_caps(const char *const *v, struct tundrv_config *sc)
+{
+	uint64_t n;
+	int err = 0;
+	if (v[OPT_ENGINE_CONNS] &&
+	    !(err |= number(OPT_ENGINE_CONNS, v[OPT_ENGINE_CONNS], 1, 1 << 24,
+			    1, &n))) {
+		sc->max_conns = (unsigned)n;
+		sc->max_conns_uid = n / 8 ? (unsigned)n / 8 : 1;
+	}
+	if (v[OPT_ENGINE_CONNS_UID] &&
+	    !(err |= number(OPT_ENGINE_CONNS_UID, v[OPT_ENGINE_CONNS_UID], 1,
+			    1 << 24, 1, &n)))
+		sc->max_conns_uid = (unsigned)n;
+	if (v[OPT_ENGINE_MEM] &&
+	    !(err |= bytes(OPT_ENGINE_MEM, v[OPT_ENGINE_MEM], &sc->mem_max)))
+		sc->mem_uid = sc->mem_max / 8;
+	if (v[OPT_ENGINE_MEM_UID])
+		err |= bytes(OPT_ENGINE_MEM_UID, v[OPT_ENGINE_MEM_UID],
+			     &sc->mem_uid);
+	return err;
 }
 
 int options_config(const struct options *opt, struct tcpfs_config *cfg)
@@ -213,6 +259,7 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	if (v[OPT_REAP] &&
 	    !(err |= number(OPT_REAP, v[OPT_REAP], 0, 86400, 1e6, &n)))
 		cfg->reap = n;
+	err |= engine_caps(v, sc);
 	if (v[OPT_OFFLOAD])
 		err |= on_off(OPT_OFFLOAD, v[OPT_OFFLOAD], &sc->tun.offload);
 	if (v[OPT_TW_REUSE])
@@ -256,6 +303,11 @@ void options_help(void)
 	       "    --tw-reuse=on|off      a connect may take over a TIME_WAIT 4-tuple when\n"
 	       "                           every port to the peer is taken and timestamps\n"
 	       "                           make it safe (on)\n"
+	       "    --engine-conns-max=N   engine connections at most: ENFILE (1048576)\n"
+	       "    --engine-conns-uid=N   ... of one uid: EMFILE (an eighth of the above)\n"
+	       "    --engine-mem-max=BYTES engine buffer memory at most: ENOBUFS (a quarter\n"
+	       "                           of the physical memory; K, M, G, T: KiB, MiB, ...)\n"
+	       "    --engine-mem-uid=BYTES ... of one uid (an eighth of the above)\n"
 	       "    --impair=SPEC          test option: impair the engine's link, see tcpfs(8)\n"
 	       "    --log=FILE             log to FILE (appended, with timestamps), not to\n"
 	       "                           stderr or syslog\n"

@@ -10,6 +10,8 @@
 
 #include "tcpfs/tundrv.h"
 
+/* No name may begin another: fuse_opt gives an argument to every
+ * template that matches, and "--NAME VALUE"'s matches any longer name. */
 #define OPTIONS(X)                                                             \
 	X(NETNS, "netns")                                                      \
 	X(TUN, "tun")                                                          \
@@ -21,6 +23,10 @@
 	X(MSL, "msl")                                                          \
 	X(SYN_RETRIES, "syn-retries")                                          \
 	X(REAP, "reap")                                                        \
+	X(ENGINE_CONNS, "engine-conns-max")                                    \
+	X(ENGINE_CONNS_UID, "engine-conns-uid")                                \
+	X(ENGINE_MEM, "engine-mem-max")                                        \
+	X(ENGINE_MEM_UID, "engine-mem-uid")                                    \
 	X(IMPAIR, "impair")                                                    \
 	X(OFFLOAD, "offload")                                                  \
 	X(PORTS, "ports")                                                      \

@@ -97,11 +97,12 @@ typedef void (*kind_list_fn)(void *arg, const char *name, uint64_t hint);
 /* What a kind does. In every op, K is the kind's priv. No op blocks; an
  * op may fail with any -errno its sources give besides those listed. */
 struct kind_ops {
-	const struct kind_file *files; /* its own rows */
-	int nfiles;		       /* at most KIND_FILES_MAX */
-	const char *const *fixed;      /* fixed files of its directory */
-	int nfixed;		       /* at most KIND_FIXED_MAX */
-	mode_t ladder_mode;	       /* of its ladder files; 0: 0444 */
+	/* its own rows; a new one goes last (its inode slot, files.h) */
+	const struct kind_file *files;
+	int nfiles;		  /* at most KIND_FILES_MAX */
+	const char *const *fixed; /* fixed files of its directory */
+	int nfixed;		  /* at most KIND_FIXED_MAX */
+	mode_t ladder_mode;	  /* of its ladder files; 0: 0444 */
 
 	/**
 	 * list - every connection, for readdir

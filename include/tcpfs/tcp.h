@@ -63,10 +63,15 @@ struct tcp_config {
 	uint32_t rcvbuf_max;	     /* auto-tuning bound (>= rcvbuf) */
 	tcp_time msl;		     /* TIME_WAIT lasts 2 * msl */
 	tcp_time rto_min, rto_max, rto_initial;
-	tcp_time delack;	/* delayed ACK, at most 40 ms */
-	unsigned syn_retries;	/* connect gives up: ETIMEDOUT */
-	tcp_time user_timeout;	/* R2: connections' default (0 = off) */
-	unsigned max_conns;	/* every connection, listeners included */
+	tcp_time delack;	  /* delayed ACK, at most 40 ms */
+	unsigned syn_retries;	  /* connect gives up: ETIMEDOUT */
+	tcp_time user_timeout;	  /* R2: connections' default (0 = off) */
+	unsigned max_conns;	  /* every connection, listeners included */
+	unsigned max_conns_owner; /* ... of one owner (tcp_open_owner()) */
+	/* Buffer memory (rings, trace, the connection itself), overall and
+	 * per owner, in bytes: the hard caps. Above 2/3 of MEM_MAX the engine
+	 * is under pressure until it falls below 1/2 (Linux's tcp_mem). */
+	uint64_t mem_max, mem_owner;
 	unsigned max_half_open; /* SYN_RECEIVED in total */
 	unsigned backlog_max;	/* cap on listen()'s backlog */
 	unsigned trace_len;	/* trace entries kept per connection */
@@ -128,9 +133,16 @@ void tcp_input_trusted(struct tcp_engine *e, const uint8_t *pkt, size_t len,
  * event callback it does nothing and returns NOW. No errors. */
 tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now);
 
-/* A new connection in CLOSED. Returns its id (> 0), or
- * -EMFILE: cfg.max_conns connections exist;
+/* A new connection in CLOSED, owned by OWNER (a uid: its memory and
+ * its count are charged to OWNER, as are those of the connections a
+ * listener of OWNER accepts). Returns its id (> 0), or
+ * -ENFILE: cfg.max_conns connections exist;
+ * -EMFILE: OWNER holds cfg.max_conns_owner connections;
+ * -ENOBUFS: a new connection does not fit in cfg.mem_max, or in
+ *           cfg.mem_owner beside OWNER's (tcp_mem_get() says which);
  * -ENOMEM: out of memory. */
+int tcp_open_owner(struct tcp_engine *e, uint32_t owner);
+/* tcp_open_owner() for owner 0. */
 int tcp_open(struct tcp_engine *e);
 /* Active open of ID to REMOTE from LPORT (0: random, RFC 6056) at NOW:
  * SYN_SENT and its SYN at once. With cfg.tw_reuse, a 4-tuple held only
@@ -146,6 +158,7 @@ int tcp_open(struct tcp_engine *e);
  * -EADDRINUSE: LPORT is taken;
  * -EADDRNOTAVAIL: every ephemeral port to REMOTE is taken (and none
  *                 can be reused);
+ * -ENOBUFS: no room for the connection's buffers (a memory cap);
  * -ENOMEM: out of memory. */
 int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
 		uint16_t lport, tcp_time now);
@@ -153,7 +166,8 @@ int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
  * with an accept queue of BACKLOG (1 to cfg.backlog_max). Returns 0, or
  * -ENOENT: no connection ID; -EISCONN: ID is in use;
  * -EINVAL: port 0, or an address that is not the engine's;
- * -EADDRINUSE: a listener holds the port on an address of LOCAL's. */
+ * -EADDRINUSE: a listener holds the port on an address of LOCAL's;
+ * -ENOBUFS: no room for a connection's buffers (a memory cap). */
 int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 	       unsigned backlog);
 /* Take an established connection from listener ID. Returns its id, or
@@ -165,6 +179,7 @@ int tcp_accept(struct tcp_engine *e, uint32_t id);
  * -EAGAIN: the send buffer is full; -EPIPE: after shutdown or close;
  * -ENOTCONN: not ESTABLISHED or CLOSE_WAIT;
  * -ENOMEM: no memory for the send buffer (the connection stays);
+ * -ENOBUFS: the send buffer would pass a memory cap (it stays);
  * -E...: the error ID failed with (ECONNRESET, ETIMEDOUT, ENOMEM when
  *        its receive buffer could not be had: it was reset, ...). */
 long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
@@ -277,6 +292,7 @@ struct tcp_trace_ent {
 	tcp_time t;
 	char dir; /* '<' received, '>' sent, '*' state change */
 	uint8_t flags;
+	uint16_t urp; /* the urgent pointer field, with URG */
 	uint32_t seq, ack;
 	uint32_t wnd; /* as on the wire */
 	uint32_t len;
@@ -292,7 +308,8 @@ int tcp_trace_get(const struct tcp_engine *e, uint32_t id,
 /* How many entries at the start of ID's trace are its open. */
 unsigned tcp_trace_kept(const struct tcp_engine *e, uint32_t id);
 /* One trace line (no newline) with time relative to T0, e.g.
- * "0.000141 < SYN,ACK seq=91238 ack=2841594 win=65535 <mss 1460,...>". */
+ * "0.000141 < SYN,ACK seq=91238 ack=2841594 win=65535 <mss 1460,...>";
+ * a segment with URG says "urg=N", its urgent pointer field. */
 int tcp_trace_format(const struct tcp_trace_ent *ent, tcp_time t0, char *buf,
 		     size_t size);
 
@@ -305,5 +322,29 @@ struct tcp_stats {
 	unsigned conns, half_open;
 };
 void tcp_stats_get(const struct tcp_engine *e, struct tcp_stats *out);
+
+/* The limits a call can hit (tcp_open_owner(), tcp_connect(), ...). */
+enum tcp_limit {
+	TCP_LIMIT_NONE,
+	TCP_LIMIT_CONNS,       /* cfg.max_conns: -ENFILE */
+	TCP_LIMIT_OWNER_CONNS, /* cfg.max_conns_owner: -EMFILE */
+	TCP_LIMIT_MEM,	       /* cfg.mem_max: -ENOBUFS */
+	TCP_LIMIT_OWNER_MEM,   /* cfg.mem_owner: -ENOBUFS */
+};
+
+/* The engine's memory, and one owner's. */
+struct tcp_mem_info {
+	uint64_t bytes, max;	   /* charged overall; cfg.mem_max */
+	uint64_t low, pressure_at; /* the thresholds: 1/2, 2/3 of max */
+	bool pressure;		   /* under pressure (see tcp_mem.c) */
+	unsigned conns, max_conns;
+	uint64_t owner_bytes, owner_max; /* the owner's; cfg.mem_owner */
+	unsigned owner_conns, owner_max_conns;
+	enum tcp_limit refused; /* the limit the latest refusal hit */
+	uint64_t rcv_drops;	/* segments dropped: no buffer memory */
+};
+/* The memory of the engine and of OWNER into OUT. */
+void tcp_mem_get(const struct tcp_engine *e, uint32_t owner,
+		 struct tcp_mem_info *out);
 
 #endif

@@ -22,8 +22,12 @@ struct tundrv_config {
 	struct tun_config tun;	/* the host's side of the link */
 	struct in_addr engine4; /* the engine's own addresses */
 	struct in6_addr engine6;
-	tcp_time msl;	    /* TIME_WAIT is 2 * msl */
-	int syn_retries;    /* -1: the engine's default */
+	tcp_time msl;	 /* TIME_WAIT is 2 * msl */
+	int syn_retries; /* -1: the engine's default */
+	/* The engine's caps (struct tcp_config): connections and buffer
+	 * memory, overall and per uid. */
+	unsigned max_conns, max_conns_uid;
+	uint64_t mem_max, mem_uid;
 	bool nat;	    /* masquerade the link to other hosts */
 	const char *impair; /* test option, see tundrv_impair_parse() */
 	/* Connection ID saw EVENTS (TCP_EV_*); called from tcp_dispatch(),
@@ -39,7 +43,9 @@ struct tundrv_config {
  * tundrv_config_default - the defaults
  * \param cfg: filled: device tcpfs0, MTU 1500, host 198.19.253.1/30 and
  *            fdcf:7c9f:7cfa::1/64, engine .2 and ::2, route_localnet on,
- *            ephemeral ports and TIME_WAIT reuse as the engine's
+ *            ephemeral ports and TIME_WAIT reuse as the engine's;
+ *            the caps: 1048576 connections, buffer memory a quarter of
+ *            the physical memory (sysconf), per uid an eighth of each
  */
 void tundrv_config_default(struct tundrv_config *cfg);
 /**

@@ -56,7 +56,8 @@
 	X(SEGS_OUT, "segs_out")                                                \
 	X(TOTAL_RETRANS, "total_retrans")                                      \
 	X(DELIVERY_RATE, "delivery_rate")                                      \
-	X(PACING_RATE, "pacing_rate")
+	X(PACING_RATE, "pacing_rate")                                          \
+	X(URGENT, "urgent")
 
 enum view_field {
 #define VIEW_ENUM(id, name) VF_##id,

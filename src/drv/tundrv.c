@@ -64,6 +64,16 @@ void tundrv_config_default(struct tundrv_config *cfg)
 	inet_pton(AF_INET6, "fdcf:7c9f:7cfa::2", &cfg->engine6);
 	cfg->msl = 60 * 1000000ull;
 	cfg->syn_retries = -1;
+	/* A quarter of the memory, as Linux's tcp_mem is a fraction of it;
+	 * a uid an eighth of the engine's, so that one alone stays below
+	 * the pressure threshold (2/3) that slows every connection. */
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	cfg->mem_max = pages > 0 && page > 0 ?
+			       (uint64_t)pages * (uint64_t)page / 4 :
+			       1ull << 30;
+	cfg->mem_uid = cfg->mem_max / 8;
+	cfg->max_conns = 1u << 20;
+	cfg->max_conns_uid = cfg->max_conns / 8;
 	struct tcp_config tc;
 	tcp_config_default(&tc);
 	cfg->port_lo = tc.port_lo;
@@ -354,6 +364,10 @@ static struct tcp_engine *new_engine(struct tundrv *drv)
 	tc.msl = drv->cfg.msl;
 	if (drv->cfg.syn_retries >= 0)
 		tc.syn_retries = (unsigned)drv->cfg.syn_retries;
+	tc.max_conns = drv->cfg.max_conns;
+	tc.max_conns_owner = drv->cfg.max_conns_uid;
+	tc.mem_max = drv->cfg.mem_max;
+	tc.mem_owner = drv->cfg.mem_uid;
 	tc.port_lo = drv->cfg.port_lo;
 	tc.port_hi = drv->cfg.port_hi;
 	tc.tw_reuse = drv->cfg.tw_reuse;

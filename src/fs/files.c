@@ -19,7 +19,33 @@ static const struct {
 	[FILES_ERR - VF_COUNT] = {"err", 0444},
 	[FILES_LADDER - VF_COUNT] = {"ladder", 0444},
 };
-_Static_assert(FILES_GENERIC + KIND_FILES_MAX <= NODE_MAX_FILES, "rows");
+
+/* Where each part of a directory's rows starts among its inodes. */
+enum { SLOT_GENERIC = 80, SLOT_OWN = 96 };
+_Static_assert((int)VF_COUNT <= (int)SLOT_GENERIC &&
+		       FILES_GENERIC - VF_COUNT <= SLOT_OWN - SLOT_GENERIC &&
+		       SLOT_OWN + KIND_FILES_MAX <= NODE_MAX_FILES,
+	       "slots");
+
+int files_slot(int r)
+{
+	if (r < VF_COUNT)
+		return r;
+	return r < FILES_GENERIC ? SLOT_GENERIC + (r - VF_COUNT) :
+				   SLOT_OWN + (r - FILES_GENERIC);
+}
+
+int files_row(const struct kind *k, int slot)
+{
+	int r, end;
+	if (slot < SLOT_GENERIC)
+		r = slot, end = VF_COUNT;
+	else if (slot < SLOT_OWN)
+		r = VF_COUNT + (slot - SLOT_GENERIC), end = FILES_GENERIC;
+	else
+		r = FILES_GENERIC + (slot - SLOT_OWN), end = files_count(k);
+	return slot >= 0 && r < end ? r : -1;
+}
 
 static const struct kind_file *own(const struct kind *k, int r)
 {

@@ -34,6 +34,14 @@ struct files_env {
 	uid_t reader; /* who opens the file */
 };
 
+/* The slot of row R in its directory's inodes (inode = directory's + slot
+ * + 1): the view's fields from 0, the generic rows from 80, the kind's own
+ * from 96. A slot outlives a new version (VIEW_FIELDS and a kind's files
+ * only grow at their ends), so a file the kernel cached before an upgrade
+ * is found where it was, not a row that moved up. */
+int files_slot(int r);
+/* The row at SLOT of K's directories, or -1 if none. */
+int files_row(const struct kind *k, int slot);
 /* Number of rows of K's directories. */
 int files_count(const struct kind *k);
 /* Row named NAME in K's directories, or -1. */

@@ -19,11 +19,13 @@
  * reader looked up would be found by the next without asking us. */
 #define ENTRY_TIMEOUT 1.0
 
-/* A connection directory's node, loaded fresh: the record C and its kind. */
+/* A connection directory's node, loaded fresh: the record C and its kind;
+ * for a file, its row (files.h), else -1. */
 struct conn_at {
 	struct node *node;
 	const struct kind *k;
 	struct kind_conn c;
+	int row;
 };
 
 /* A connection the kind frees by itself (reaped) is cached until this long
@@ -259,17 +261,18 @@ static int conn_stat(struct fs *fs, const struct kind_caller *who,
 	struct node *node = nodes_get(fs->nodes, ino);
 	a->k = NULL;
 	a->node = node;
+	a->row = node_row(ino);
 	if (node && node->type != NODE_CONN)
-		return scope_stat(fs, who, node, node_row(ino), st);
+		return scope_stat(fs, who, node, a->row, st);
 	int err = node ? load(fs, who, node, a) : -ENOENT;
 	if (err < 0)
 		return err;
-	int r = node_row(ino);
-	if (r < 0) {
+	if (a->row < 0) {
 		fill_stat(fs, st, ino, S_IFDIR | 0555, a->c.owner, a->c.group);
 		return 0;
 	}
-	if (r >= files_count(a->k) || !files_present(a->k, r, &a->c))
+	int r = a->row = files_row(a->k, a->row);
+	if (r < 0 || !files_present(a->k, r, &a->c))
 		return -ENOENT;
 	fill_stat(fs, st, ino, S_IFREG | files_mode(a->k, r), a->c.owner,
 		  a->c.group);
@@ -432,7 +435,8 @@ static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	int err = conn_stat(fs, &who, parent + (fuse_ino_t)r + 1, &a, &st);
+	int err = conn_stat(fs, &who, parent + (fuse_ino_t)files_slot(r) + 1,
+			    &a, &st);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;
@@ -593,8 +597,8 @@ static int list_dir(struct fs *fs, const struct kind_caller *who,
 		return list_scope(fs, who, a.node, list);
 	for (int r = 0; r < files_count(a.k); r++)
 		if (files_present(a.k, r, &a.c))
-			dir_add(list, ino + (fuse_ino_t)r + 1, S_IFREG,
-				files_name(a.k, r));
+			dir_add(list, ino + (fuse_ino_t)files_slot(r) + 1,
+				S_IFREG, files_name(a.k, r));
 	return list->err;
 }
 
@@ -885,10 +889,10 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (!a.k) {
-		scope_open(req, a.node, node_row(ino), fi);
+		scope_open(req, a.node, a.row, fi);
 		return;
 	}
-	int r = node_row(ino), acc = fi->flags & O_ACCMODE;
+	int r = a.row, acc = fi->flags & O_ACCMODE;
 	if (!files_may_open(a.k, r, &a.c, who.uid, acc != O_WRONLY,
 			    acc != O_RDONLY)) {
 		fuse_reply_err(req, EACCES);
@@ -936,7 +940,7 @@ static void read_stale(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 			  conn_stat(fs, &who, ino, &a, &st) :
 			  -ESTALE;
 	const struct kind *sk = err || a.k ? NULL : &fs->kinds[a.node->kind];
-	if (!err && a.k && files_stream(a.k, r))
+	if (!err && a.k && files_stream(a.k, r = a.row))
 		err = -ESTALE;
 	struct files_env env = env_of(fs, req);
 	if (!err && sk) /* a scope's file */
@@ -989,8 +993,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 	if (err == 0 && a.k)
 		who.scope = a.node->scope; /* as it was loaded */
 	if (err == 0)
-		err = a.k ? files_write(a.k, node_row(ino), &a.c, &who, data,
-					size) :
+		err = a.k ? files_write(a.k, a.row, &a.c, &who, data, size) :
 			    -EACCES;
 	if (err == -EINPROGRESS)
 		park_connect(fs, req, a.k, a.c.key, size);

@@ -220,6 +220,7 @@ void view_from_tcp(struct view *v, const struct tcp_info_snap *i, uid_t owner)
 		view_set(v, VF_REMOTE, "%s", a);
 	}
 	view_set(v, VF_UID, "%u", (unsigned)owner);
+	view_set(v, VF_URGENT, "%u", i->urgent); /* RFC 9293 MUST-33 */
 	if (i->listener || (i->state == TCP_CLOSED && !i->iss))
 		return; /* nothing sent or received: no numbers to show */
 	set_u32s(v, i, sent_u32, sizeof(sent_u32) / sizeof(sent_u32[0]));

@@ -34,6 +34,7 @@ struct engine {
 	bool watching;	    /* TIMER is in the loop */
 	unsigned freed;	    /* connections freed since the last trim */
 	tcp_time trimmed;   /* when malloc_trim() last ran */
+	tcp_time told;	    /* when a refused clone was last logged */
 };
 
 /* An open data or listen file. */
@@ -293,17 +294,117 @@ static int engine_rmdir(void *k, struct kind_conn *c)
 	return 0;
 }
 
-/* Reading clone allocates a connection and gives its name. */
-static int engine_clone(void *k, int i, const struct kind_caller *who,
-			struct buf *out)
+/* The cap the engine's latest refusal hit, for OWNER, in words with its
+ * value and the option that sets it, into WHY. */
+static void limit_words(struct engine *e, uid_t owner, char *why, size_t len)
+{
+	struct tcp_mem_info m;
+	tcp_mem_get(tcp_of(e), owner, &m);
+	switch (m.refused) {
+	case TCP_LIMIT_CONNS:
+		snprintf(why, len,
+			 "the engine holds %u connections, its cap "
+			 "(engine-conns-max=%u)",
+			 m.conns, m.max_conns);
+		break;
+	case TCP_LIMIT_OWNER_CONNS:
+		snprintf(why, len,
+			 "uid %u holds %u engine connections, the cap of "
+			 "each user (engine-conns-uid=%u)",
+			 (unsigned)owner, m.owner_conns, m.owner_max_conns);
+		break;
+	case TCP_LIMIT_MEM:
+		snprintf(why, len,
+			 "the engine's buffer memory is at its cap: %llu of "
+			 "%llu bytes in use (engine-mem-max=%llu)",
+			 (unsigned long long)m.bytes, (unsigned long long)m.max,
+			 (unsigned long long)m.max);
+		break;
+	default:
+		snprintf(why, len,
+			 "uid %u's engine buffer memory is at the cap of "
+			 "each user: %llu of %llu bytes in use "
+			 "(engine-mem-uid=%llu)",
+			 (unsigned)owner, (unsigned long long)m.owner_bytes,
+			 (unsigned long long)m.owner_max,
+			 (unsigned long long)m.owner_max);
+	}
+}
+
+/* A cap refused a clone: the reader gets the errno, the log the reason,
+ * at most once a second (a flood must not flood the log too). */
+static int clone_refused(struct engine *e, uid_t owner, int err)
+{
+	char why[200];
+	tcp_time now = tundrv_now();
+	if (err == -ENOMEM || now - e->told < 1000000)
+		return err;
+	e->told = now;
+	limit_words(e, owner, why, sizeof(why));
+	tlog(LOG_WARNING, "engine/clone by uid %u: %s: %s", (unsigned)owner,
+	     strerror(-err), why);
+	return err;
+}
+
+/* The files of engine/ beside the connections. */
+enum { FIXED_CLONE, FIXED_STATS, FIXED_N };
+
+/* engine/stats: the engine's counters and memory, and the reader's own
+ * share of it, as "name value" lines (an operator's /proc/net/sockstat). */
+static int engine_stats(struct engine *e, uid_t reader, struct buf *out)
+{
+	struct tcp_stats st;
+	struct tcp_mem_info m;
+	tcp_stats_get(tcp_of(e), &st);
+	tcp_mem_get(tcp_of(e), reader, &m);
+	buf_printf(
+		out,
+		"conns %u\nconns_max %u\nhalf_open %u\n"
+		"mem %llu\nmem_max %llu\nmem_low %llu\nmem_pressure_at %llu\n"
+		"pressure %s\nrcv_drops %llu\n"
+		"uid %u\nuid_conns %u\nuid_conns_max %u\n"
+		"uid_mem %llu\nuid_mem_max %llu\n",
+		st.conns, m.max_conns, st.half_open,
+		(unsigned long long)m.bytes, (unsigned long long)m.max,
+		(unsigned long long)m.low, (unsigned long long)m.pressure_at,
+		m.pressure ? "yes" : "no", (unsigned long long)m.rcv_drops,
+		(unsigned)reader, m.owner_conns, m.owner_max_conns,
+		(unsigned long long)m.owner_bytes,
+		(unsigned long long)m.owner_max);
+	buf_printf(out,
+		   "in_pkts %llu\nout_pkts %llu\nrst_sent %llu\n"
+		   "syn_cookies_sent %llu\nsyn_dropped %llu\n"
+		   "challenge_acks %llu\npaws_drops %llu\nicmp_in %llu\n"
+		   "icmp_drops %llu\ndrop_no_conn %llu\n",
+		   (unsigned long long)st.in_pkts,
+		   (unsigned long long)st.out_pkts,
+		   (unsigned long long)st.rst_sent,
+		   (unsigned long long)st.syn_cookies_sent,
+		   (unsigned long long)st.syn_dropped,
+		   (unsigned long long)st.challenge_acks,
+		   (unsigned long long)st.paws_drops,
+		   (unsigned long long)st.icmp_in,
+		   (unsigned long long)st.icmp_drops,
+		   (unsigned long long)st.drop_no_conn);
+	for (int r = WIRE_OK + 1; r < WIRE_NERR; r++)
+		buf_printf(out, "drop_%s %llu\n", wire_err_name(r),
+			   (unsigned long long)st.drop_wire[r]);
+	return out->err;
+}
+
+/* Reading clone allocates a connection, charged to the reader's uid, and
+ * gives its name; reading stats renders the counters. */
+static int engine_fixed_open(void *k, int i, const struct kind_caller *who,
+			     struct buf *out)
 {
 	struct engine *e = k;
-	(void)i;
 	if (!e->drv) /* the log said why at start, once */
 		return -ENETDOWN;
-	int id = tcp_open(tcp_of(e));
+	if (i == FIXED_STATS)
+		return engine_stats(e, who->uid, out);
+	int id = tcp_open_owner(tcp_of(e), who->uid);
 	if (id < 0)
-		return id;
+		return clone_refused(e, who->uid, id);
 	struct edir *ec = adopt(e, (uint32_t)id, who->uid);
 	if (!ec)
 		return -ENOMEM;
@@ -316,10 +417,16 @@ static int engine_clone(void *k, int i, const struct kind_caller *who,
 /* ---- ctl ---- */
 
 /* An engine call's error, in words, as connect(2) and friends would. */
-static int engine_fail(struct kind_conn *c, const struct ctl_cmd *cmd, int err)
+static int engine_fail(struct engine *e, struct kind_conn *c,
+		       const struct ctl_cmd *cmd, int err)
 {
+	char cap[200];
 	const char *why;
 	switch (-err) {
+	case ENOBUFS:
+		limit_words(e, c->owner, cap, sizeof(cap));
+		why = cap;
+		break;
 	case EISCONN:
 		why = "the connection is already open";
 		break;
@@ -434,7 +541,7 @@ static int engine_connect(struct engine *e, struct kind_conn *c,
 				 "connect: this connection has ended and "
 				 "cannot be used again: read engine/clone "
 				 "for a new one");
-	return err < 0 ? engine_fail(c, cmd, err) : -EINPROGRESS;
+	return err < 0 ? engine_fail(e, c, cmd, err) : -EINPROGRESS;
 }
 
 /* Engine connections take every verb. connect answers later. */
@@ -519,7 +626,7 @@ static int engine_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 		err = -EINVAL;
 	}
 	if (err < 0)
-		return engine_fail(c, cmd, err);
+		return engine_fail(e, c, cmd, err);
 	c->err[0] = 0;
 	return 0;
 }
@@ -650,14 +757,6 @@ static int render_timeout(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-/* Bytes of urgent data not yet read (RFC 9293 MUST-33), 0 for none. */
-static int render_urgent(void *k, const struct kind_conn *c, struct buf *out)
-{
-	(void)k;
-	buf_printf(out, "%u\n", info_of(c)->urgent);
-	return out->err;
-}
-
 /* The TTL (or hop limit) and the TOS (or traffic class) of its packets. */
 static int render_ttl(void *k, const struct kind_conn *c, struct buf *out)
 {
@@ -673,23 +772,13 @@ static int render_tos(void *k, const struct kind_conn *c, struct buf *out)
 	return out->err;
 }
 
-enum {
-	ROW_DATA,
-	ROW_LISTEN,
-	ROW_TRACE,
-	ROW_TIMEOUT,
-	ROW_URGENT,
-	ROW_TTL,
-	ROW_TOS,
-	ROW_N
-};
+enum { ROW_DATA, ROW_LISTEN, ROW_TRACE, ROW_TIMEOUT, ROW_TTL, ROW_TOS, ROW_N };
 
 static const struct kind_file engine_files[] = {
 	[ROW_DATA] = {"data", 0600, true, NULL, NULL},
 	[ROW_LISTEN] = {"listen", 0400, true, is_listener, NULL},
 	[ROW_TRACE] = {"trace", 0400, false, NULL, render_trace},
 	[ROW_TIMEOUT] = {"timeout", 0444, false, NULL, render_timeout},
-	[ROW_URGENT] = {"urgent", 0444, false, NULL, render_urgent},
 	[ROW_TTL] = {"ttl", 0444, false, NULL, render_ttl},
 	[ROW_TOS] = {"tos", 0444, false, NULL, render_tos},
 };
@@ -768,6 +857,12 @@ static long stream_write(void *k, void *s, const char *data, size_t size,
 	long n = tcp_send(tcp_of(e), st->id, data, size, tundrv_now());
 	if (n == -ENOTCONN && opening(e, st->id))
 		n = -EAGAIN; /* as send(2) on a connecting socket: wait */
+	if (n == -ENOBUFS) { /* the reason in err: write(2) has no words */
+		char why[200];
+		limit_words(e, ec->owner, why, sizeof(why));
+		snprintf(ec->err, sizeof(ec->err), "write: %s", why);
+		tlog(LOG_INFO, "%s: write: %s", ec->label, why);
+	}
 	if (n == -EAGAIN || (n >= 0 && (size_t)n < size))
 		*wq = &ec->wq;
 	return n;
@@ -796,7 +891,8 @@ static unsigned stream_poll(void *k, void *s, struct waitq **wq)
 	return ev;
 }
 
-static const char *const engine_fixed[] = {"clone"};
+static const char *const engine_fixed[] = {
+	[FIXED_CLONE] = "clone", [FIXED_STATS] = "stats"};
 
 static void engine_drop(void *k);
 
@@ -804,14 +900,14 @@ static const struct kind_ops engine_ops = {
 	.files = engine_files,
 	.nfiles = ROW_N,
 	.fixed = engine_fixed,
-	.nfixed = 1,
+	.nfixed = FIXED_N,
 	.ladder_mode = 0400, /* as trace: what it carried, in size and time */
 	.list = engine_list,
 	.load = engine_load,
 	.ctl = engine_ctl,
 	.ctl_wait = engine_ctl_wait,
 	.rmdir = engine_rmdir,
-	.fixed_open = engine_clone,
+	.fixed_open = engine_fixed_open,
 	.stream_open = stream_open,
 	.stream_read = stream_read,
 	.stream_write = stream_write,

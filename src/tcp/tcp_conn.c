@@ -2,11 +2,13 @@
  * changes (RFC 9293 §3.3.2), its normal end and its failure, the events
  * for the user, the output queue that tcp_dispatch() works off, and the
  * accept queue's links. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "tcp_cc.h"
 #include "tcp_conn.h"
 #include "tcp_isn.h"
+#include "tcp_mem.h"
 #include "tcp_ring.h"
 #include "tcp_table.h"
 #include "tcp_timer.h"
@@ -14,34 +16,48 @@
 
 void tcp_conn_release(struct tcp_conn *c)
 {
+	struct tcp_mem_acct *a = c->acct;
+
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
+	tcp_mem_uncharge(a, sizeof(*c) + c->tr_cap * sizeof(*c->tr));
 	free(c->tr);
 	free(c);
+	tcp_mem_conn_del(a);
 }
 
-struct tcp_conn *tcp_conn_new(struct tcp_engine *e)
+int tcp_conn_new(struct tcp_engine *e, uint32_t owner, struct tcp_conn **out)
 {
 	struct tcp_conn *c;
+	int rc = tcp_mem_admit(e, owner);
 
-	if (e->nconns >= e->cfg.max_conns)
-		return NULL;
+	*out = NULL;
+	if (rc)
+		return rc;
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return NULL;
+		return -ENOMEM;
+	c->acct = tcp_mem_conn_add(e, owner);
+	if (!c->acct) {
+		free(c);
+		return -ENOMEM;
+	}
+	tcp_mem_charge(c->acct, sizeof(*c)); /* admitted: it fits */
+	c->sndq.acct = c->rcvq.acct = c->acct;
 	c->id = e->next_id++;
 	c->accepted = true;
 	c->tr_pinning = true;
 	c->heap_idx = SIZE_MAX;
 	c->deadline = c->t_rtx = c->t_persist = c->t_delack = c->t_keep =
-		c->t_wait = c->t_pto = c->una_time = TCP_NEVER;
+		c->t_wait = c->t_pto = c->t_pmtu = c->una_time = TCP_NEVER;
 	c->user_timeout = e->cfg.user_timeout;
 	c->sndq.cap = e->cfg.sndbuf;
 	c->rcvq.cap = e->cfg.rcvbuf;
 	c->cc = e->cfg.cc == TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;
 	c->mss = TCP_DEFAULT_MSS(AF_INET); /* until the family and peer say */
 	tcp_table_link(e, c);
-	return c;
+	*out = c;
+	return 0;
 }
 
 void tcp_aq_remove(struct tcp_conn *l, struct tcp_conn *c)
@@ -177,7 +193,7 @@ void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 	if (st == TCP_CLOSED) {
 		tcp_tuple_del(e, c);
 		c->t_rtx = c->t_persist = c->t_delack = c->t_keep = c->t_wait =
-			TCP_NEVER;
+			c->t_pmtu = TCP_NEVER;
 		tcp_event(e, c,
 			  TCP_EV_CLOSED | TCP_EV_READABLE | TCP_EV_WRITABLE);
 	}

@@ -4,9 +4,10 @@
 
 #include "tcp_sock.h"
 
-/* A new connection in CLOSED, in the id table; NULL at max_conns or on
- * ENOMEM. */
-struct tcp_conn *tcp_conn_new(struct tcp_engine *e);
+/* A new connection of OWNER in CLOSED, in the id table, into *OUT.
+ * Returns 0, or -ENFILE, -EMFILE, -ENOBUFS (tcp_mem_admit()), -ENOMEM
+ * with *OUT NULL. */
+int tcp_conn_new(struct tcp_engine *e, uint32_t owner, struct tcp_conn **out);
 /* Free C's memory only (the engine is going). */
 void tcp_conn_release(struct tcp_conn *c);
 /* Unlink C from everything and free it; sends nothing. */

@@ -9,6 +9,7 @@
 #include "tcp_conn.h"
 #include "tcp_input.h"
 #include "tcp_isn.h"
+#include "tcp_mem.h"
 #include "tcp_output.h"
 #include "tcp_rx.h"
 #include "tcp_table.h"
@@ -30,6 +31,8 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->syn_retries = 7; /* 255 s: R2 for a SYN >= 3 min (RFC 1122) */
 	cfg->user_timeout = 0;
 	cfg->max_conns = 1u << 20;
+	cfg->max_conns_owner = 1u << 20;
+	cfg->mem_max = cfg->mem_owner = UINT64_MAX; /* the caller's to cap */
 	cfg->max_half_open = 4096;
 	cfg->backlog_max = 4096;
 	cfg->trace_len = 64;
@@ -46,8 +49,8 @@ static bool config_ok(const struct tcp_config *c)
 	       c->rcvbuf <= (1u << 30) && c->rcvbuf_max <= (1u << 30) &&
 	       c->msl > 0 && c->rto_min > 0 && c->rto_max >= c->rto_min &&
 	       c->rto_initial >= c->rto_min && c->delack <= 40000 &&
-	       c->max_conns > 0 && c->backlog_max > 0 && c->port_lo > 0 &&
-	       c->port_lo <= c->port_hi;
+	       c->max_conns > 0 && c->max_conns_owner > 0 && c->backlog_max > 0 &&
+	       c->port_lo > 0 && c->port_lo <= c->port_hi;
 }
 
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg)
@@ -62,6 +65,7 @@ struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg)
 	if (!e)
 		return NULL;
 	e->cfg = *cfg;
+	tcp_mem_init(e);
 	if (e->cfg.rcvbuf_max < e->cfg.rcvbuf)
 		e->cfg.rcvbuf_max = e->cfg.rcvbuf;
 	e->key[0] = cfg->key[0];
@@ -93,6 +97,7 @@ void tcp_engine_free(struct tcp_engine *e)
 		}
 	}
 	tcp_dests_free(e);
+	tcp_mem_fini(e);
 	free(e->by_id);
 	free(e->by_tuple);
 	free(e->heap);

@@ -588,22 +588,32 @@ static void icmp_unreach(struct tcp_engine *e, struct tcp_conn *c,
 }
 
 /* Packet too big (RFC 1191 §6, RFC 8201 §4): the segments shrink to the
- * path MTU (never below TCP_MIN_PMTU; an error without an MTU, from an
- * old router, is ignored), and what went at the old size goes again now,
- * without a congestion response (Linux's tcp_simple_retransmit): it was
- * dropped for its size, not for congestion. */
-static void icmp_ptb(struct tcp_engine *e, struct tcp_conn *c, uint32_t mtu)
+ * path MTU for TCP_PMTU_AGE (never below TCP_MIN_PMTU; an error without
+ * an MTU, from an old router, is ignored), and what went at the old size
+ * goes again now, without a congestion response (Linux's
+ * tcp_simple_retransmit): it was dropped for its size, not for
+ * congestion. During the handshake it quotes our SYN or SYN,ACK (the
+ * only sequence number in flight, RFC 5927 §4.1): those are small and
+ * need not go again, but the data after them is sized by it, once the
+ * peer's MSS is known (SYN_SENT: tcp_take_syn_opts()). */
+static void icmp_ptb(struct tcp_engine *e, struct tcp_conn *c, uint32_t mtu,
+		     tcp_time now)
 {
-	uint32_t hdr = (c->local.family == AF_INET6 ? 40u : 20u) + 20u +
-		       (c->ts_ok ? 12u : 0u);
+	uint32_t was = c->pmtu;
 
-	if (!mtu || c->state < TCP_ESTABLISHED)
-		return;
-	if (mtu < TCP_MIN_PMTU(c->local.family))
+	if (mtu && mtu < TCP_MIN_PMTU(c->local.family))
 		mtu = TCP_MIN_PMTU(c->local.family);
-	if (mtu - hdr >= c->mss)
+	if (!mtu || (was && mtu >= was))
 		return; /* not smaller: nothing to do (RFC 5927 §7.2) */
-	c->mss = (uint16_t)(mtu - hdr);
+	c->pmtu = mtu;
+	if (c->state != TCP_SYN_SENT && !tcp_mss_clamp(c)) {
+		c->pmtu = was;
+		return;
+	}
+	c->t_pmtu = now + TCP_PMTU_AGE;
+	tcp_timers_update(e, c);
+	if (c->state < TCP_ESTABLISHED)
+		return;
 	c->snd_nxt = c->high_rxt = c->snd_una;
 	c->rtt_timing = false; /* Karn */
 	tcp_conn_mark(e, c);
@@ -627,7 +637,7 @@ void tcp_icmp_input(struct tcp_engine *e, const struct wire_icmp *ic,
 	}
 	e->st.icmp_in++;
 	if (ic->kind == WIRE_ICMP_PTB)
-		icmp_ptb(e, c, ic->mtu);
+		icmp_ptb(e, c, ic->mtu, now);
 	else
 		icmp_unreach(e, c, ic, now);
 }

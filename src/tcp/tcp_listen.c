@@ -6,6 +6,7 @@
 #include "tcp_conn.h"
 #include "tcp_isn.h"
 #include "tcp_listen.h"
+#include "tcp_mem.h"
 #include "tcp_opts.h"
 #include "tcp_output.h"
 #include "tcp_rx.h"
@@ -13,12 +14,13 @@
 #include "tcp_timer.h"
 #include "tcp_trace.h"
 
+/* A child of L, charged to L's owner; NULL at a cap or on ENOMEM. */
 static struct tcp_conn *child_new(struct tcp_engine *e, struct tcp_conn *l,
 				  const struct wire_seg *s, tcp_time now)
 {
-	struct tcp_conn *c = tcp_conn_new(e);
+	struct tcp_conn *c;
 
-	if (!c)
+	if (tcp_conn_new(e, l->acct->owner, &c))
 		return NULL;
 	c->local = s->dst;
 	c->remote = s->src;
@@ -73,8 +75,11 @@ static void listen_syn(struct tcp_engine *e, struct tcp_conn *l,
 {
 	struct tcp_conn *c;
 
-	if (l->aq_len >= l->backlog) {
-		e->st.syn_dropped++; /* the user is not accepting */
+	/* the user is not accepting, or the memory of the listener's owner
+	 * or of the engine is at its cap: dropped, so that the peer tries
+	 * again (as Linux does with a full accept queue) */
+	if (l->aq_len >= l->backlog || tcp_mem_room(&e->mem, l->acct)) {
+		e->st.syn_dropped++;
 		return;
 	}
 	if (l->half_open >= l->backlog ||

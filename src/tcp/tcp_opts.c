@@ -54,9 +54,26 @@ void tcp_take_syn_opts(struct tcp_engine *e, struct tcp_conn *c,
 	}
 	/* RFC 6691: the MSS excludes options; leave room for timestamps. */
 	c->mss = (mss < own ? mss : own) - (c->ts_ok ? TS_OPT_LEN : 0);
+	tcp_mss_clamp(c); /* an ICMP error about our SYN said less */
 	c->irs = s->seq;
 	c->rcv_nxt = c->last_ack_sent = s->seq + 1; /* what we ACK first */
 	tcp_rcv_wnd_field(c, true); /* our SYN's window, now from RCV.NXT */
+}
+
+/* RFC 1191 §5, RFC 8201 §5: no segment larger than the path MTU, headers
+ * and timestamps included; the negotiated MSS is kept for when it ages
+ * out (the first clamp keeps it: later ones only go lower). */
+bool tcp_mss_clamp(struct tcp_conn *c)
+{
+	uint32_t hdr = (c->local.family == AF_INET6 ? 40u : 20u) + 20u +
+		       (c->ts_ok ? TS_OPT_LEN : 0u);
+
+	if (!c->pmtu || c->pmtu - hdr >= c->mss)
+		return false;
+	if (!c->mss_full)
+		c->mss_full = c->mss;
+	c->mss = (uint16_t)(c->pmtu - hdr);
+	return true;
 }
 
 /* The options a SYN cookie carried in our TSval, back in the peer's TSecr

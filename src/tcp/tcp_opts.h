@@ -18,6 +18,9 @@ void tcp_syn_opts(const struct tcp_synopt *w, struct wire_opts *o);
 /* Take the peer's SYN or SYN,ACK S: options, IRS, RCV.NXT, our MSS. */
 void tcp_take_syn_opts(struct tcp_engine *e, struct tcp_conn *c,
 		       const struct wire_seg *s, tcp_time now);
+/* Lower C's send MSS to what its path MTU (c->pmtu, 0: none) allows;
+ * true if it went down. */
+bool tcp_mss_clamp(struct tcp_conn *c);
 /* A SYN cookie's ACK S: the options its TSecr brought back. */
 void tcp_take_cookie_opts(struct tcp_engine *e, struct tcp_conn *c,
 			  const struct wire_seg *s, tcp_time now);

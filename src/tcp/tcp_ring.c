@@ -2,13 +2,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tcp_mem.h"
 #include "tcp_ring.h"
+
+/* Charge N bytes of R's storage to its account (if it has one). */
+static bool ring_charge(struct tcp_ring *r, uint32_t n)
+{
+	return !r->acct || tcp_mem_charge(r->acct, n);
+}
+
+static void ring_uncharge(struct tcp_ring *r, uint32_t n)
+{
+	if (r->acct)
+		tcp_mem_uncharge(r->acct, n);
+}
 
 /* Allocate the storage on first use: idle connections hold no buffers. */
 static bool tcp_ring_reserve(struct tcp_ring *r)
 {
+	if (r->buf)
+		return true;
+	if (!ring_charge(r, r->cap))
+		return false;
+	r->buf = malloc(r->cap);
 	if (!r->buf)
-		r->buf = malloc(r->cap);
+		ring_uncharge(r, r->cap);
 	return r->buf != NULL;
 }
 
@@ -76,9 +94,13 @@ bool tcp_ring_grow(struct tcp_ring *r, uint32_t cap)
 		r->cap = cap;
 		return true;
 	}
-	nb = malloc(cap);
-	if (!nb)
+	if (!ring_charge(r, cap - r->cap))
 		return false;
+	nb = malloc(cap);
+	if (!nb) {
+		ring_uncharge(r, cap - r->cap);
+		return false;
+	}
 	ring_copy(r, 0, nb, r->cap, false);
 	free(r->buf);
 	r->buf = nb;
@@ -89,6 +111,8 @@ bool tcp_ring_grow(struct tcp_ring *r, uint32_t cap)
 
 void tcp_ring_free(struct tcp_ring *r)
 {
+	if (r->buf)
+		ring_uncharge(r, r->cap);
 	free(r->buf);
 	r->buf = NULL;
 	r->head = r->len = 0;

@@ -4,6 +4,10 @@
 
 #include "tcp_sock.h"
 
+/* Storage is charged to the ring's account (if any) when allocated or
+ * grown, and uncharged when freed; a refused charge fails as ENOMEM
+ * does (the account's mem->refused tells them apart). */
+
 /* Append up to N bytes; how many fit (0 when the storage cannot be had). */
 uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 /* Store N bytes at OFF past the head; the length stays (out of order).

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "tcp_conn.h"
+#include "tcp_mem.h"
 #include "tcp_ring.h"
 #include "tcp_rx.h"
 #include "tcp_sack.h"
@@ -21,10 +22,15 @@ static uint32_t wnd_step(const struct tcp_conn *c)
 	return c->rcvq.cap / 2 < c->mss ? c->rcvq.cap / 2 : c->mss;
 }
 
-/* The right edge the free space allows, within what the field can say. */
+/* The right edge the free space allows, within what the field can say
+ * and, under memory pressure, the clamp (tcp_mem.c). */
 static uint32_t edge_now(const struct tcp_conn *c)
 {
 	uint32_t space = tcp_rcv_space(c), max = 65535u << c->rcv_wscale;
+	uint32_t clamp = tcp_mem_rcv_clamp(c);
+
+	if (clamp < max)
+		max = clamp;
 
 	return c->rcv_nxt + (space < max ? space : max);
 }
@@ -123,6 +129,8 @@ int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 		len -= skip;
 		seq = c->rcv_nxt;
 	}
+	if (!c->rcvq.buf) /* the first bytes: the ring's size by memory */
+		c->rcvq.cap = tcp_mem_rcv_cap(c, tcp_rcv_wnd(c));
 	room = rx_room(c, seq);
 	if (len > room)
 		len = room; /* beyond the window: trimmed */
@@ -130,8 +138,16 @@ int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 		c->ack_now = true;
 		return 0;
 	}
-	if (!tcp_ring_put(&c->rcvq, c->rcvq.len + (seq - c->rcv_nxt), d, len))
-		return -ENOMEM;
+	e->mem.refused = TCP_LIMIT_NONE;
+	if (!tcp_ring_put(&c->rcvq, c->rcvq.len + (seq - c->rcv_nxt), d, len)) {
+		if (!e->mem.refused)
+			return -ENOMEM;
+		/* a memory cap: dropped and the ACK says so at once; the peer
+		 * sends it again (Linux past tcp_mem[2], TCPRcvQDrop) */
+		e->mem.rcv_drops++;
+		c->ack_now = true;
+		return 0;
+	}
 	if (seq != c->rcv_nxt) { /* out of order: keep it, ACK at once */
 		if (tcp_ival_add(c->ooo, &c->nooo, TCP_OOO_MAX, seq,
 				 seq + len) >= 0)
@@ -171,7 +187,8 @@ void tcp_rx_sack_blocks(const struct tcp_conn *c, struct wire_opts *o)
 
 /* Bounded auto-tuning: when the reader drains more than half the buffer
  * in one round trip, the window limits the peer: double the buffer, up
- * to rcvbuf_max. */
+ * to rcvbuf_max, and never under memory pressure (Linux's
+ * tcp_rcv_space_adjust). */
 static void rx_tune(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 		    tcp_time now)
 {
@@ -181,7 +198,8 @@ static void rx_tune(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 	c->rcv_tune_bytes += n;
 	if (now - c->rcv_tune_time < rtt)
 		return;
-	if (c->rcv_tune_bytes > cap / 2 && cap < e->cfg.rcvbuf_max) {
+	if (c->rcv_tune_bytes > cap / 2 && cap < e->cfg.rcvbuf_max &&
+	    !e->mem.pressure) {
 		cap = cap > e->cfg.rcvbuf_max / 2 ? e->cfg.rcvbuf_max : cap * 2;
 		if ((65535u << c->rcv_wscale) < cap)
 			cap = 65535u << c->rcv_wscale;

@@ -12,7 +12,8 @@ uint16_t tcp_syn_wnd(uint32_t space);
  * RCV_ADV right by receiver SWS avoidance (RFC 9293 §3.8.6.2.2). */
 uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn);
 /* Segment S's text at RCV.NXT or beyond (§3.10.7.4 seventh): stored,
- * acknowledged by the delayed-ACK rules (RFC 5681 §4.2). 0, or -ENOMEM
+ * acknowledged by the delayed-ACK rules (RFC 5681 §4.2), or dropped with
+ * an ACK at once when its buffer would pass a memory cap. 0, or -ENOMEM
  * when the receive buffer cannot be allocated (nothing is taken). */
 int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 		const struct wire_seg *s, tcp_time now);

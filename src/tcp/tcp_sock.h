@@ -33,6 +33,10 @@
  * data and 40 of headers) rather than RFC 1191's 68, so that a forged
  * error cannot shrink segments to a few bytes (RFC 5927 §7). */
 #define TCP_MIN_PMTU(family) ((family) == AF_INET6 ? 1280u : 552u)
+/* How long a path MTU learnt from ICMP holds before the negotiated MSS
+ * is tried again (RFC 1191 §6.3, RFC 8201 §4: no less than 5 minutes,
+ * 10 recommended; Linux's mtu_expires). */
+#define TCP_PMTU_AGE (600ull * 1000000)
 
 #define TCP_RTO_SYN_LOST 3000000ull /* RFC 6298 §5.7 */
 #define TCP_OOO_MAX 16	     /* out-of-order islands kept by the receiver */
@@ -56,11 +60,35 @@
 #define TCP_TLP_DELACK 200000 /* RFC 8985 §7.2 WCDelAckT */
 #define TCP_RXT_LOST_SEGS 1   /* SACKed after a resend: it was lost */
 
+struct tcp_mem;
+
+/* One owner's account (tcp_mem.c): what its connections hold. It lives
+ * while the owner has a connection. */
+struct tcp_mem_acct {
+	struct tcp_mem_acct *next;
+	struct tcp_mem *mem; /* the engine's */
+	uint32_t owner;
+	unsigned conns;
+	uint64_t bytes;
+};
+
+/* The engine's buffer memory (tcp_mem.c): the total charged, the
+ * pressure state, the owners' accounts. */
+struct tcp_mem {
+	const struct tcp_config *cfg; /* the caps */
+	uint64_t bytes;
+	bool pressure;		/* above 2/3 of mem_max, until below 1/2 */
+	enum tcp_limit refused; /* the limit the latest refusal hit */
+	uint64_t rcv_drops;
+	struct tcp_mem_acct *accts;
+};
+
 /* A byte ring. BUF is allocated on first use so that a connection that
- * never moves data costs no buffer memory. */
+ * never moves data costs no buffer memory; it is charged to ACCT. */
 struct tcp_ring {
 	uint8_t *buf;
 	uint32_t cap, head, len;
+	struct tcp_mem_acct *acct;
 };
 
 /* [left, right) in sequence space. */
@@ -124,6 +152,7 @@ struct tcp_counters {
 struct tcp_conn {
 	uint32_t id;
 	enum tcp_state state;
+	struct tcp_mem_acct *acct; /* its owner's: everything it holds */
 	struct tcp_conn *id_next, *tuple_next; /* hash chains */
 	bool in_tuple;			       /* in the 4-tuple table */
 	bool listener;			       /* LISTEN: a passive open */
@@ -166,6 +195,10 @@ struct tcp_conn {
 	bool orphan;	   /* the user closed: FIN_WAIT_2 ends after 2 MSL */
 	struct tcp_ring sndq;
 	uint16_t mss; /* effective send MSS */
+	/* The path MTU an ICMP error gave (0: none, the MSS rules) and the
+	 * negotiated MSS it holds down (0 while it does not), until T_PMTU. */
+	uint16_t mss_full;
+	uint32_t pmtu;
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;
 
@@ -207,7 +240,8 @@ struct tcp_conn {
 	 * nothing else outstanding, or the latest ACK of new data. */
 	tcp_time user_timeout, una_time;
 	tcp_time t_rtx, t_persist, t_delack, t_keep, t_wait;
-	tcp_time t_pto; /* tail loss probe (RFC 8985 §7), with t_rtx only */
+	tcp_time t_pto;	 /* tail loss probe (RFC 8985 §7), with t_rtx only */
+	tcp_time t_pmtu; /* PMTU ages out (RFC 1191 §6.3) */
 	tcp_time keep_idle, last_rcv;
 	unsigned keep_sent;
 
@@ -241,6 +275,7 @@ struct tcp_conn {
 struct tcp_engine {
 	struct tcp_config cfg;
 	struct tcp_stats st;
+	struct tcp_mem mem;
 	uint32_t next_id;
 	struct tcp_conn **by_id, **by_tuple;
 	size_t nbuckets, nconns;

@@ -147,6 +147,17 @@ static void keep_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 							   TCP_KEEP_INTVL);
 }
 
+/* The path MTU ages out (RFC 1191 §6.3, RFC 8201 §4): segments try the
+ * negotiated MSS again; a path still smaller says so with a new error. */
+static void pmtu_timeout(struct tcp_conn *c)
+{
+	c->t_pmtu = TCP_NEVER;
+	c->pmtu = 0;
+	if (c->mss_full)
+		c->mss = c->mss_full;
+	c->mss_full = 0;
+}
+
 /* Run C's expired timers; C may be gone afterwards. */
 void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
@@ -176,5 +187,7 @@ void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	}
 	if (c->t_keep <= now)
 		keep_timeout(e, c, now);
+	if (c->t_pmtu <= now)
+		pmtu_timeout(c);
 	tcp_timers_update(e, c);
 }

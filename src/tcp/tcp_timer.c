@@ -87,7 +87,7 @@ void tcp_timers_update(struct tcp_engine *e, struct tcp_conn *c)
 		c->t_pto = TCP_NEVER;
 	c->deadline = tmin(tmin(tmin(tmin(c->t_rtx, c->t_pto), c->t_persist),
 				tmin(c->t_delack, c->t_keep)),
-			   c->t_wait);
+			   tmin(c->t_wait, c->t_pmtu));
 	if (c->deadline == TCP_NEVER)
 		tcp_heap_del(e, c);
 	else if (c->heap_idx == SIZE_MAX)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "tcp_mem.h"
 #include "tcp_trace.h"
 
 static const char *const state_names[] = {
@@ -43,9 +44,13 @@ static bool trace_grow(const struct tcp_engine *e, struct tcp_conn *c)
 
 	if (cap > e->cfg.trace_len)
 		cap = e->cfg.trace_len;
+	if (!tcp_mem_charge(c->acct, (cap - c->tr_cap) * sizeof(*t)))
+		return false; /* a memory cap: the ring stays as it is */
 	t = malloc(cap * sizeof(*t));
-	if (!t)
+	if (!t) {
+		tcp_mem_uncharge(c->acct, (cap - c->tr_cap) * sizeof(*t));
 		return false;
+	}
 	for (i = 0; i < c->tr_pin; i++)
 		t[i] = c->tr[i];
 	for (i = 0; i < c->tr_count; i++)
@@ -120,6 +125,7 @@ void tcp_trace_seg(const struct tcp_engine *e, struct tcp_conn *c, char dir,
 		.t = now,
 		.dir = dir,
 		.flags = s->flags,
+		.urp = s->flags & TCP_URG ? s->urp : 0,
 		.seq = s->seq,
 		.ack = s->ack,
 		.wnd = s->wnd,
@@ -245,6 +251,8 @@ int tcp_trace_format(const struct tcp_trace_ent *ent, tcp_time t0, char *buf,
 	put(buf, size, &pos, " win=%" PRIu32, ent->wnd);
 	if (ent->len)
 		put(buf, size, &pos, " len=%" PRIu32, ent->len);
+	if (ent->flags & TCP_URG) /* RFC 9293 §3.8.5: the urgent pointer */
+		put(buf, size, &pos, " urg=%u", ent->urp);
 	put_opts(buf, size, &pos, &ent->opt);
 	return (int)pos;
 }

@@ -8,6 +8,7 @@
 
 #include "tcp_conn.h"
 #include "tcp_listen.h"
+#include "tcp_mem.h"
 #include "tcp_output.h"
 #include "tcp_ring.h"
 #include "tcp_rx.h"
@@ -20,14 +21,17 @@ static bool conn_fresh(const struct tcp_conn *c)
 	return c->state == TCP_CLOSED && !c->listener && !c->remote.family;
 }
 
-int tcp_open(struct tcp_engine *e)
+int tcp_open_owner(struct tcp_engine *e, uint32_t owner)
 {
 	struct tcp_conn *c;
+	int rc = tcp_conn_new(e, owner, &c);
 
-	if (e->nconns >= e->cfg.max_conns)
-		return -EMFILE;
-	c = tcp_conn_new(e);
-	return c ? (int)c->id : -ENOMEM;
+	return rc ? rc : (int)c->id;
+}
+
+int tcp_open(struct tcp_engine *e)
+{
+	return tcp_open_owner(e, 0);
 }
 
 /* True if a listener already holds some address of LOCAL on its port
@@ -111,6 +115,8 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 	own = tcp_own_addr(e, remote->family);
 	if (!own)
 		return -ENETUNREACH;
+	if ((rc = tcp_mem_room(&e->mem, c->acct)))
+		return rc;
 	c->local = *own;
 	c->remote = *remote;
 	rc = take_port(e, c, lport, now);
@@ -167,6 +173,8 @@ int tcp_listen(struct tcp_engine *e, uint32_t id, const struct wire_ep *local,
 		return -EINVAL;
 	if (listen_taken(e, local))
 		return -EADDRINUSE;
+	if ((rc = tcp_mem_room(&e->mem, c->acct)))
+		return rc;
 	c->local = *local;
 	if (!local->family)
 		memset(c->local.a, 0, sizeof(c->local.a));
@@ -227,9 +235,10 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 		return -ENOENT;
 	if ((rc = send_ok(c)))
 		return rc;
+	e->mem.refused = TCP_LIMIT_NONE;
 	n = tcp_ring_write(&c->sndq, buf, len > UINT32_MAX ? UINT32_MAX : len);
-	if (!n && len && c->sndq.len < c->sndq.cap)
-		return -ENOMEM; /* room, but no storage for it */
+	if (!n && len && c->sndq.len < c->sndq.cap) /* no storage for it */
+		return e->mem.refused ? -ENOBUFS : -ENOMEM;
 	if (n < len)
 		c->want_write = true;
 	if (!n)

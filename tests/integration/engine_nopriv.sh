@@ -29,7 +29,7 @@ assert_eq ENETDOWN "$(fsop read "$MNT/engine/clone" | head -n 1)" "engine/clone 
 off=$(grep -c "the engine is off" "$TCPFS_LOG")
 assert_eq 1 "$off" "the log says once that the engine is off"
 assert_match "tcpfs0|TUN|tun" "$(grep "the engine is off" "$TCPFS_LOG")" "and why (the device)"
-assert_eq "clone" "$(ls "$MNT/engine")" "engine/ holds only clone"
+assert_eq "clone stats" "$(echo $(ls "$MNT/engine"))" "engine/ holds only clone and stats"
 assert_eq 1 "$(ls "$MNT/kernel" | grep -c -- "^$HELD-")" "kernel/ lists the listener all the same"
 assert_eq LISTEN "$(cat "$MNT/kernel/$(ls "$MNT/kernel" | grep -- "^$HELD-")/state")" "and reads it"
 stop_tcpfs

@@ -15,9 +15,11 @@
 #    the ttl and tos files show them (64 and 0x00 by default);
 #  - urgent data (RFC 9293 §3.8.5, RFC 6093): a kernel client sends "ab"
 #    then "!" with MSG_OOB to an engine listener: the engine reads "ab!"
-#    inline, `urgent` counts what is left up to the pointer, and events
+#    inline, `urgent` (and its line in `status`) counts what is left up to
+#    the pointer, `trace` shows the segment's pointer (urg=1), and events
 #    says "engine/N urgent data" (MUST-32); the other way, `urgent` then
-#    "xyz": a kernel server reads "z" with MSG_OOB and "xy" inline;
+#    "xyz": a kernel server reads "z" with MSG_OOB and "xy" inline, and
+#    the trace shows the pointer sent (urg=3);
 #  - path MTU discovery (RFC 1191, RFC 1122 §4.2.3.9): with --nat, a server
 #    in another namespace behind a link of MTU 1280 (its own side 1500, so
 #    it announces MSS 1460): the host answers the engine's 1500-byte
@@ -131,6 +133,9 @@ m=$(timeout -k 1 5 cat "$E/$l/listen")
 [[ $m =~ ^[0-9]+$ ]] || die "no connection from listen: '$m'"
 wait_until 5 eval "[ \"\$(get $m urgent)\" != 0 ]"
 assert_eq 3 "$(get "$m" urgent)" "urgent: 3 bytes up to the pointer (ab and the urgent !)"
+assert_eq "urgent 3" "$(get "$m" status | grep '^urgent ')" "status: its urgent line"
+assert_match "< (PSH,)?ACK,URG seq=[0-9]+ ack=[0-9]+ win=[0-9]+ len=1 urg=1([^0-9]|$)" "$(get "$m" trace)" \
+	"trace: the urgent segment received, with its pointer"
 wait_until 5 eval "grep -q 'engine/$m urgent data' '$EVENTS'"
 assert_match "engine/$m urgent data" "$(cat "$EVENTS")" "events: urgent data (MUST-32)"
 assert_eq "ab!" "$(timeout -k 1 5 head -c 3 "$E/$m/data")" "the urgent byte is read inline, in order"
@@ -153,6 +158,8 @@ ctl_ok "$u" urgent
 assert_eq "OK 3" "$(fsop write "$E/$u/data" xyz)" "xyz written, urgent"
 wait "$server"
 assert_eq "z xy" "$(tail -n 1 "$WORK/oob.out")" "the kernel reads the urgent byte with MSG_OOB, the rest inline"
+assert_match "> PSH,ACK,URG seq=[0-9]+ ack=[0-9]+ win=[0-9]+ len=3 urg=3([^0-9]|$)" "$(get "$u" trace)" \
+	"trace: the urgent segment sent, with its pointer"
 events_stop # a read parked at the unmount leaks in libfuse (ASan)
 stop_tcpfs
 

@@ -5,7 +5,9 @@
 # packet socket and reads the engine's answers there, after driving the
 # engine into each state of RFC 9293 through its files; engine_segments.txt
 # is the table of cases, one a line: state, the segment injected, the
-# segment expected (or none), the state after, the RFC section. The host's
+# segment expected (or none), the state after, the RFC section. Every case
+# runs over IPv4 and over IPv6 (segtest.py -6), against Linux and the
+# engine: the table does not depend on the family. The host's
 # kernel must not answer the engine's segments itself (nothing listens on
 # the peer's ports), so an nft rule drops TCP from the TUN device before the
 # kernel sees it; a packet socket reads it before that.
@@ -33,7 +35,8 @@ at_exit "nft delete table inet segtest"
 segtest() {
 	local tag=$1 out rc line
 	shift
-	out=$(TUN=$TUN HOST4=$HOST4 ENG4=$ENG4 timeout -k 1 40 "$PY" "$LIB_DIR/segtest.py" "$@" \
+	out=$(TUN=$TUN HOST4=$HOST4 ENG4=$ENG4 HOST6=$HOST6 ENG6=$ENG6 \
+		timeout -k 1 40 "$PY" "$LIB_DIR/segtest.py" "$@" \
 		"$LIB_DIR/engine_segments.txt" "${SEGTEST_ONLY:-}" 2>&1)
 	rc=$?
 	printf '%s\n' "$out" | grep -v '^ok ' | sed "s/^/$tag: /" >&2
@@ -51,5 +54,7 @@ segtest() {
 sysctl -qw net.ipv4.tcp_invalid_ratelimit=0 || die "cannot set tcp_invalid_ratelimit"
 segtest linux --kernel
 segtest engine "$E"
+segtest linux6 -6 --kernel
+segtest engine6 -6 "$E"
 
 eng_finish

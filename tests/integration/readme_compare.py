@@ -90,8 +90,10 @@ def norm_output(cmd, out):
         return [line.split()[0] for line in out]
     if cmd.startswith("cat pid"):
         return [re.sub(r"^\d+", "PID", line) for line in out]
-    # the rest: numbers (rtt, cwnd) vary, words do not
-    return [re.sub(r"\d+", "N", ports_cookies(line)) for line in out]
+    # the rest: numbers (rtt, cwnd) vary, words do not; nor do the widths
+    # of columns that hold them (a socket cookie grows a digit with uptime)
+    return [re.sub(r" {2,}", "  ", re.sub(r"\d+", "N", ports_cookies(line)))
+            for line in out]
 
 
 def norm_cmd(cmd):

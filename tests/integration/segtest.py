@@ -1,21 +1,21 @@
 #!/usr/bin/python3
 """segtest: packetdrill-style cases against the tcpfs engine, over its TUN.
 
-Usage: segtest.py ENGINE_DIR TABLE [CASE_REGEX]
-       segtest.py --kernel TABLE [CASE_REGEX]
+Usage: segtest.py [-6] ENGINE_DIR TABLE [CASE_REGEX]
+       segtest.py [-6] --kernel TABLE [CASE_REGEX]
 
-The test's peer is this script: it writes crafted IPv4 segments straight
-into the TUN device through a packet socket (so the host's kernel never
+The test's peer is this script: it writes crafted segments (IPv4, or IPv6
+with -6: the table is the same for both) straight into the TUN device through a packet socket (so the host's kernel never
 sees them; engine_segments.sh drops what the engine sends before the kernel
 answers it) and reads what the engine sends from the same socket. The
 engine is driven into each state through its files (clone, ctl connect,
 announce, close), the peer playing its half segment by segment.
 
 With --kernel the same table runs against Linux, the reference where the
-RFC leaves a choice: a TUN device of the script's own (segk0, 198.19.252.0/30)
-carries the segments, and sockets of the script's namespace play the
+RFC leaves a choice: a TUN device of the script's own (segk0, 198.19.252.0/30
+or fdcf:7c9f:7cfb::/64) carries the segments, and sockets of the script's namespace play the
 engine's part (connect, listen, shutdown for close); their state comes from
-/proc/net/tcp. The file checks of AFTER are the engine's only.
+/proc/net/tcp (tcp6). The file checks of AFTER are the engine's only.
 
 TABLE has a case per line:  STATE | INJECT | EXPECT | AFTER | RFC
   STATE   LISTEN SYN_SENT SYN_RECEIVED ESTABLISHED FIN_WAIT_1 FIN_WAIT_2
@@ -45,6 +45,7 @@ import threading
 import time
 
 from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6
 
 M = 2**32
 QUIET = 0.3  # how long "none" waits for a segment that must not come
@@ -65,7 +66,28 @@ class Fail(Exception):
 
 class Link:
     """Where segments cross: send() one into it, recv() what the target
-    sends. peer is the script's address, sut the target's."""
+    sends. peer is the script's address, sut the target's, both of family
+    (AF_INET or AF_INET6)."""
+    family = socket.AF_INET
+
+    def v6(self):
+        return self.family == socket.AF_INET6
+
+    def packet(self, seg):
+        """SEG in an IP packet from the peer to the target."""
+        if self.v6():
+            return IPv6(src=self.peer, dst=self.sut, hlim=64) / seg
+        return IP(src=self.peer, dst=self.sut, ttl=64) / seg
+
+    def from_sut(self, data):
+        """The TCP segment in DATA if the target sent it, else None."""
+        if not data or data[0] >> 4 != (6 if self.v6() else 4):
+            return None
+        ip = (IPv6 if self.v6() else IP)(data)
+        if TCP not in ip or (socket.inet_pton(self.family, ip.src) !=
+                             socket.inet_pton(self.family, self.sut)):
+            return None
+        return ip[TCP]
 
     def recv(self, match, timeout):
         """The first segment the target sends that match() accepts, or
@@ -76,22 +98,24 @@ class Link:
             if left <= 0:
                 return None
             r, _, _ = select.select([self.fd], [], [], left)
-            data = self.read() if r else None
-            if not data or data[0] >> 4 != 4:
-                continue
-            ip = IP(data)
-            if ip.src == self.sut and TCP in ip and match(ip[TCP]):
-                return ip[TCP]
+            t = self.from_sut(self.read() if r else None)
+            if t is not None and match(t):
+                return t
 
 
 class EngineLink(Link):
     """The engine's TUN device from the host side, through a packet socket:
     what it writes goes to the engine, and it reads what the engine sends."""
 
-    def __init__(self):
+    def __init__(self, family):
+        self.family = family
         self.tun = os.environ.get("TUN", "tcpfs0")
-        self.peer = os.environ.get("HOST4", "198.19.253.1")
-        self.sut = os.environ.get("ENG4", "198.19.253.2")
+        if self.v6():
+            self.peer = os.environ.get("HOST6", "fdcf:7c9f:7cfa::1")
+            self.sut = os.environ.get("ENG6", "fdcf:7c9f:7cfa::2")
+        else:
+            self.peer = os.environ.get("HOST4", "198.19.253.1")
+            self.sut = os.environ.get("ENG4", "198.19.253.2")
         self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
                                socket.htons(0x0003))
         self.s.bind((self.tun, 0))
@@ -99,7 +123,7 @@ class EngineLink(Link):
         self.fd = self.s
 
     def send(self, pkt):
-        self.s.sendto(bytes(pkt), (self.tun, 0x0800))
+        self.s.sendto(bytes(pkt), (self.tun, 0x86DD if self.v6() else 0x0800))
 
     def read(self):
         try:
@@ -113,13 +137,18 @@ class KernelLink(Link):
     """A TUN device of the script's own: the kernel on one side (sut), the
     script on the other (peer)."""
 
-    def __init__(self, name="segk0"):
-        self.peer, self.sut = "198.19.252.2", "198.19.252.1"
+    def __init__(self, family, name="segk0"):
+        self.family = family
+        if self.v6():  # nodad: usable at once
+            self.peer, self.sut = "fdcf:7c9f:7cfb::2", "fdcf:7c9f:7cfb::1"
+            addr = f"addr add {self.sut}/64 dev {name} nodad"
+        else:
+            self.peer, self.sut = "198.19.252.2", "198.19.252.1"
+            addr = f"addr add {self.sut}/30 dev {name}"
         self.fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
         fcntl.ioctl(self.fd, 0x400454CA,  # TUNSETIFF, IFF_TUN | IFF_NO_PI
                     struct.pack("16sH", name.encode(), 0x0001 | 0x1000))
-        for cmd in (f"addr add {self.sut}/30 dev {name}",
-                    f"link set {name} up"):
+        for cmd in (addr, f"link set {name} up"):
             subprocess.run(["ip"] + cmd.split(), check=True)
 
     def send(self, pkt):
@@ -155,7 +184,8 @@ class Engine:
             os.close(fd)
 
     def connect(self, h, addr, port):
-        self.ctl(h, f"connect {addr}:{port}")
+        self.ctl(h, f"connect [{addr}]:{port}" if ":" in addr else
+                 f"connect {addr}:{port}")
 
     def announce(self, h, port):
         self.ctl(h, f"announce {port}")
@@ -172,12 +202,15 @@ class Engine:
 
 
 class Kernel:
-    """Linux, through sockets; close is shutdown(SHUT_WR), so that unread
-    data never turns it into a RST."""
+    """Linux, through sockets of LINK's family at its sut address; close is
+    shutdown(SHUT_WR), so that unread data never turns it into a RST."""
     files = False
 
+    def __init__(self, link):
+        self.link = link
+
     def new(self):
-        return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        return socket.socket(self.link.family, socket.SOCK_STREAM)
 
     def connect(self, h, addr, port):
         h.setblocking(False)
@@ -189,17 +222,18 @@ class Kernel:
 
     def announce(self, h, port):
         h.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        h.bind(("198.19.252.1", port))
+        h.bind((self.link.sut, port))
         h.listen(8)
 
     def close(self, h):
         h.shutdown(socket.SHUT_WR)
 
     def state(self, c):
-        """From /proc/net/tcp: the listener on c.eport, or the connection
-        between c.eport and c.pport; CLOSED when there is none."""
+        """From /proc/net/tcp (tcp6): the listener on c.eport, or the
+        connection between c.eport and c.pport; CLOSED when there is none."""
         rport = 0 if c.listener else c.pport
-        with open("/proc/net/tcp") as fh:
+        with open("/proc/net/tcp6" if self.link.v6() else
+                  "/proc/net/tcp") as fh:
             for line in fh.readlines()[1:]:
                 w = line.split()
                 lp, rp = (int(x.split(":")[1], 16) for x in w[1:3])
@@ -247,8 +281,7 @@ class Conn:
         opts = [("MSS", mss)] if mss else []
         t = TCP(sport=self.pport, dport=self.eport, flags=flags, seq=seq % M,
                 ack=ack % M, window=win, options=opts)
-        self.link.send(IP(src=self.link.peer, dst=self.link.sut, ttl=64) /
-                       t / data)
+        self.link.send(self.link.packet(t / data))
 
     def recv(self, timeout=WAIT):
         t = self.link.recv(self.mine, timeout)
@@ -440,12 +473,18 @@ def load(path):
 
 
 def main():
-    if sys.argv[1] == "--kernel":
-        link, target = KernelLink(), Kernel()
+    args = sys.argv[1:]
+    family = socket.AF_INET
+    if args[0] == "-6":
+        family = socket.AF_INET6
+        args = args[1:]
+    if args[0] == "--kernel":
+        link = KernelLink(family)
+        target = Kernel(link)
     else:
-        link, target = EngineLink(), Engine(sys.argv[1])
-    table = sys.argv[2]
-    only = re.compile(sys.argv[3] if len(sys.argv) > 3 else "")
+        link, target = EngineLink(family), Engine(args[0])
+    table = args[1]
+    only = re.compile(args[2] if len(args) > 2 else "")
     fails = ran = 0
     t0 = time.monotonic()
     for case in load(table):

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -184,6 +185,55 @@ static void test_ports(void **state)
 	}
 }
 
+/* The engine's caps: defaults from the physical memory (a quarter, a uid
+ * an eighth of it), both forms of each option, sizes with K/M/G, a
+ * uid's cap following the overall one, bad values. */
+static void test_engine_caps(void **state)
+{
+	(void)state;
+	struct fuse_args a;
+	struct options o;
+	struct tcpfs_config cfg;
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		       (uint64_t)sysconf(_SC_PAGESIZE);
+	const char *given[] = {"tcpfs",
+			       "/mnt",
+			       "--engine-mem-max",
+			       "64M",
+			       "--engine-mem-uid=3M",
+			       "-o",
+			       "engine-conns-uid=7,engine-conns-max=100",
+			       NULL};
+	const char *follow[] = {"tcpfs", "/mnt", "-o",
+				"engine-mem-max=1G,engine-conns-max=80", NULL};
+	const char *bad[] = {"tcpfs", "/mnt", "--engine-mem-max=12", NULL};
+	const char *bad2[] = {"tcpfs", "/mnt", "-o", "engine-mem-uid=1X", NULL};
+	options_config_default(&cfg);
+	assert_true(cfg.drv.mem_max == ram / 4);
+	assert_true(cfg.drv.mem_uid == ram / 4 / 8);
+	assert_int_equal(cfg.drv.max_conns, 1 << 20);
+	assert_int_equal(cfg.drv.max_conns_uid, 1 << 17);
+	assert_int_equal(parse(given, &a, &o), 0);
+	assert_int_equal(options_config(&o, &cfg), 0);
+	assert_true(cfg.drv.mem_max == 64ull << 20);
+	assert_true(cfg.drv.mem_uid == 3ull << 20);
+	assert_int_equal(cfg.drv.max_conns, 100);
+	assert_int_equal(cfg.drv.max_conns_uid, 7);
+	done(&a, &o);
+	assert_int_equal(parse(follow, &a, &o), 0);
+	assert_int_equal(options_config(&o, &cfg), 0);
+	assert_true(cfg.drv.mem_max == 1ull << 30);
+	assert_true(cfg.drv.mem_uid == 1ull << 27);
+	assert_int_equal(cfg.drv.max_conns_uid, 10);
+	done(&a, &o);
+	assert_int_equal(parse(bad, &a, &o), 0);
+	assert_int_equal(options_config(&o, &cfg), -1);
+	done(&a, &o);
+	assert_int_equal(parse(bad2, &a, &o), 0);
+	assert_int_equal(options_config(&o, &cfg), -1);
+	done(&a, &o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_engine_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

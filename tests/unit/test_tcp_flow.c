@@ -417,23 +417,39 @@ static void in_urg(struct harness *h, uint32_t seq, uint32_t ack,
 	tcp_dispatch(h->e, now);
 }
 
+/* ID's newest trace line, from its time on, into LINE. */
+static const char *trace_last(struct harness *h, int id, char *line,
+			      size_t size)
+{
+	struct tcp_trace_ent t[64];
+	uint64_t dropped;
+	int n = tcp_trace_get(h->e, id, t, 64, &dropped);
+
+	assert_true(n > 0);
+	tcp_trace_format(&t[n - 1], 0, line, size);
+	return strchr(line, ' ') + 1;
+}
+
 /* RFC 9293 §3.8.5: urgent data is delivered inline (RFC 6093 §6), the
  * pointer names the byte after it (MUST-31) and may lie beyond the
  * segment, in segments of any length (MUST-30); the user is told when
  * urgent data arrives and none was pending (MUST-32, an event) and can
- * learn how much is left to read (MUST-33, info.urgent); a smaller
- * pointer later does not move RCV.UP back. */
+ * learn how much is left to read (MUST-33, info.urgent); the trace
+ * shows the pointer; a smaller pointer later does not move RCV.UP back. */
 static void urgent_inline(void **state)
 {
 	struct harness *h = h_new(NULL);
 	uint32_t iss, p = PEER_ISS + 1;
 	int id = h_client(h, &iss, 0);
-	char buf[32];
+	char buf[32], line[256], want[256];
 
 	(void)state;
 	h->ev[id] = 0;
 	in_urg(h, p, iss + 1, "abcdef", 3, 10);
 	assert_true(h->ev[id] & TCP_EV_URGENT);
+	snprintf(want, sizeof(want),
+		 "< ACK,URG seq=%u ack=%u win=65535 len=6 urg=3", p, iss + 1);
+	assert_string_equal(trace_last(h, id, line, sizeof(line)), want);
 	assert_int_equal(h_info(h, id).urgent, 3);
 	assert_int_equal(h_recv(h, id, buf, 2, 10), 2);
 	assert_memory_equal(buf, "ab", 2);
@@ -459,8 +475,8 @@ static void urgent_inline(void **state)
 
 /* SEND with URGENT (RFC 9293 §3.10.2, §3.8.5): the segments of the send
  * marked urgent carry URG and the pointer to the byte after it (MUST-31),
- * 65535 when it is farther (a 16-bit field); data after it, and anything
- * once it is acknowledged, goes without. */
+ * 65535 when it is farther (a 16-bit field), and the trace shows it;
+ * data after it, and anything once it is acknowledged, goes without. */
 static void urgent_send(void **state)
 {
 	static const char big[70000];
@@ -468,6 +484,7 @@ static void urgent_send(void **state)
 	uint32_t iss, p = PEER_ISS + 1;
 	int id = h_client(h, &iss, 0);
 	struct wire_seg *s;
+	char line[256];
 
 	(void)state;
 	tcp_set_nodelay(h->e, (uint32_t)id, true);
@@ -478,6 +495,9 @@ static void urgent_send(void **state)
 	s = h_expect(h, TCP_ACK | TCP_PSH | TCP_URG, iss + 1, p);
 	assert_int_equal(s->urp, 3);
 	assert_int_equal(s->len, 3);
+	assert_non_null(strstr(trace_last(h, id, line, sizeof(line)),
+			       "> PSH,ACK,URG "));
+	assert_non_null(strstr(line, " len=3 urg=3"));
 	h_send(h, id, "defgh", 5, 10);
 	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 4, p);
 	assert_int_equal(s->urp, 0);

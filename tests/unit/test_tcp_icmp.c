@@ -146,6 +146,104 @@ static void ptb_checks(void **state)
 	h_free(h);
 }
 
+/* RFC 8201 §4, RFC 5927 §4.1: packet too big during a connect, quoting
+ * the SYN (SEG.SEQ = ISS, the only one in flight), is taken: the MSS the
+ * peer's SYN,ACK then announces is lowered to the path MTU's
+ * (1280 - 40), and the first data goes at that size. */
+static void ptb_syn_sent(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_mss = true, .mss = 1460};
+	int id = tcp_open(h->e);
+	uint32_t iss = h_syn_sent(h, id, 0);
+	struct tcp_stats st;
+
+	(void)state;
+	h_icmp(h, 3, 4, 1280, 28, 10);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.icmp_in, 1);
+	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
+	h_none(h); /* the SYN is small: it need not go again */
+	h_in_opt(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, 65535, NULL, 0, &o,
+		 20);
+	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
+	assert_int_equal(h_info(h, id).mss, 1240);
+	tcp_set_nodelay(h->e, (uint32_t)id, true);
+	send_4000(h, id, iss, 30);
+	assert_int_equal(h->last.len, 1240);
+	h_free(h);
+}
+
+/* The same for a passive open over IPv6 (ICMPv6 packet too big quoting
+ * the SYN,ACK, in SYN_RECEIVED): the MSS is lowered at once, to 1220
+ * (the 1280 floor less 60); an error quoting another sequence number is
+ * dropped (RFC 5927 §4.1). */
+static void ptb_syn_received(void **state)
+{
+	struct harness *h = h_v6();
+	struct wire_opts o = {.has_mss = true, .mss = 1440};
+	int l = tcp_open(h->e), id;
+	struct tcp_stats st;
+	uint32_t iss;
+	uint8_t keep[H_PKT];
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 8), 0);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1)->seq;
+	memcpy(keep, h->last_raw, h->last_rawlen);
+	h->last_raw[40 + 4 + 3] ^= 1; /* the quoted SEG.SEQ: ISS ^ 1 */
+	h_icmp(h, 2, 0, 1000, 48, 10);
+	memcpy(h->last_raw, keep, sizeof(keep));
+	h_icmp(h, 2, 0, 1000, 48, 10);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.icmp_drops, 1);
+	assert_int_equal(st.icmp_in, 1);
+	h_none(h);
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 20);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	assert_int_equal(h_info(h, id).mss, 1220);
+	tcp_set_nodelay(h->e, (uint32_t)id, true);
+	send_4000(h, id, iss, 30);
+	h_free(h);
+}
+
+/* RFC 1191 §6.3, RFC 8201 §4: a path MTU learnt from ICMP ages out after
+ * TCP_PMTU_AGE (10 minutes), counted from the latest error that lowered
+ * it, and the segments try the negotiated MSS again (simulated time). */
+static void ptb_ages(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss;
+	int id = client(h, &iss, 0);
+	tcp_time t = 10 * SEC, age = 600 * SEC;
+
+	(void)state;
+	send_4000(h, id, iss, t);
+	h_drain(h);
+	h_icmp(h, 3, 4, 1280, 28, t);
+	assert_int_equal(h_info(h, id).mss, 1240);
+	h_drain(h);
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 4001, NULL, 0, t);
+	/* five minutes on, a smaller path: ten minutes from here */
+	t += 300 * SEC;
+	send_4000(h, id, iss + 4000, t);
+	h_drain(h);
+	h_icmp(h, 3, 4, 1000, 28, t);
+	assert_int_equal(h_info(h, id).mss, 960);
+	h_drain(h);
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 8001, NULL, 0, t);
+	h_drain(h);
+	tcp_dispatch(h->e, t + age - 1);
+	assert_int_equal(h_info(h, id).mss, 960);
+	tcp_dispatch(h->e, t + age);
+	assert_int_equal(h_info(h, id).mss, 1460);
+	h_none(h);
+	send_4000(h, id, iss + 8000, t + age);
+	h_free(h);
+}
+
 /* RFC 1122 §4.2.3.9: unreachables are soft errors that never abort an
  * established connection (hard ones neither, RFC 5461 §4, as Linux);
  * the latest is the error if the connection then times out, unless an
@@ -230,6 +328,9 @@ int main(void)
 		cmocka_unit_test(ptb_ipv4),
 		cmocka_unit_test(ptb_ipv6),
 		cmocka_unit_test(ptb_checks),
+		cmocka_unit_test(ptb_syn_sent),
+		cmocka_unit_test(ptb_syn_received),
+		cmocka_unit_test(ptb_ages),
 		cmocka_unit_test(unreach_soft),
 		cmocka_unit_test(unreach_connect),
 	};

@@ -209,6 +209,42 @@ static void test_kseq(void **state)
 	assert_int_equal(v.have, before);
 }
 
+/* VIEW_FIELDS only grows at its end: a field's number is its file's inode
+ * slot (files.h), which an upgrade must find where it was. These are the
+ * fields in the order they came; a new one goes after the last. */
+static void test_append_only(void **state)
+{
+	static const char *const came[] = {
+		"state",	 "local",
+		"remote",	 "uid",
+		"inode",	 "cookie",
+		"iss",		 "irs",
+		"snd_una",	 "snd_nxt",
+		"snd_wl1",	 "snd_wl2",
+		"rcv_nxt",	 "write_seq",
+		"copied_seq",	 "recv_q",
+		"send_q",	 "timer",
+		"retrans",	 "shutdown",
+		"congestion",	 "options",
+		"wscale",	 "mss",
+		"snd_mss",	 "rcv_mss",
+		"snd_wnd",	 "rcv_wnd",
+		"rcv_space",	 "cwnd",
+		"ssthresh",	 "rtt",
+		"srtt",		 "rttvar",
+		"min_rtt",	 "rto",
+		"bytes_acked",	 "bytes_received",
+		"bytes_sent",	 "bytes_retrans",
+		"segs_in",	 "segs_out",
+		"total_retrans", "delivery_rate",
+		"pacing_rate",	 "urgent",
+	};
+	(void)state;
+	assert_true(VF_COUNT >= sizeof(came) / sizeof(came[0]));
+	for (size_t f = 0; f < sizeof(came) / sizeof(came[0]); f++)
+		assert_string_equal(view_name((int)f), came[f]);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -228,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_old_kernel_info),
 		cmocka_unit_test(test_kseq),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_append_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
