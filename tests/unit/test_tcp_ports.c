@@ -151,18 +151,10 @@ static void tw_reuse_explicit_port(void **state)
 static void tw_reuse_listener_port(void **state)
 {
 	struct harness *h = h_ports(1, true);
-	struct wire_opts o = {.has_ts = true, .tsval = 50};
-	uint32_t iss, p = PEER_ISS + 1;
-	int l = tcp_open(h->e), id, id2 = tcp_open(h->e);
+	uint32_t iss;
+	int l, id = h_server_ts(h, 50, &l, &iss, 0), id2 = tcp_open(h->e);
 
 	(void)state;
-	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
-	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
-	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, p)->seq;
-	o.tsval = 60;
-	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 0);
-	id = tcp_accept(h->e, (uint32_t)l);
-	assert_true(id > 0);
 	close_to_tw(h, id, iss, true, MS);
 	assert_int_equal(h_state(h, id), TCP_TIME_WAIT);
 	assert_int_equal(h_connect(h, id2, &h->peer, 80, 5 * SEC), -EADDRINUSE);
