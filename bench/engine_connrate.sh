@@ -9,20 +9,27 @@
 #   engine off  the same with --tw-reuse=off: once every port holds a
 #               TIME_WAIT connection, connects are refused until 2 MSL end
 #   fs on/off   the mounted daemon: clone, "connect", "close" by ctl, with
-#               --tw-reuse=on and off (once each; FUSE's own cost is
-#               another bench's, this shows the effect through it)
+#               --tw-reuse=on and off and --ports=$FS_PORTS, narrower, so
+#               that the slower path runs out within DUR (once each;
+#               FUSE's own cost is another bench's, this shows the effect
+#               through it)
 # Every client closes first, so its side of every connection ends in
 # TIME_WAIT (MSL 30 s: 60 s, longer than a run). Prints connects a second
 # (median of REPS) and refused connects (EADDRNOTAVAIL).
 #
+# Without reuse the long-run rate is at most PORTS / 60 s, whatever the
+# speed: the script prints that bound beside the figures of DUR.
+#
 # usage: sudo bench/engine_connrate.sh
 # env:   BUILD (../build), PORTS (32768-60999, the default: 28,232), DUR (10 s per
-#        run), REPS (3), FS (1; 0: no run through the filesystem)
+#        run), REPS (3), FS (1; 0: no run through the filesystem), FS_PORTS
+#        (40000-44095: 4,096)
 set -u -o pipefail
 export LC_ALL=C
 export PATH=$PATH:/usr/sbin:/sbin
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${BUILD:=$HERE/../build}" "${PORTS:=32768-60999}" "${DUR:=10}" "${REPS:=3}" "${FS:=1}"
+: "${FS_PORTS:=40000-44095}"
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "engine_connrate: no build directory" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "engine_connrate: run as root" >&2; exit 77; }
 [ -c /dev/net/tun ] || { echo "engine_connrate: no /dev/net/tun" >&2; exit 77; }
@@ -86,7 +93,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 
 fsrun() { # fsrun on|off
-	"$BUILD/src/tcpfs" "$WORK/mnt" -f --ports="$PORTS" --msl=30 --tw-reuse="$1" >"$WORK/tcpfs.log" 2>&1 &
+	"$BUILD/src/tcpfs" "$WORK/mnt" -f --ports="$FS_PORTS" --msl=30 --tw-reuse="$1" >"$WORK/tcpfs.log" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 100; i++)); do [ -d "$WORK/mnt/engine" ] && break; sleep 0.1; done
 	sleep 1 # the TUN device's addresses
@@ -97,7 +104,7 @@ fsrun() { # fsrun on|off
 }
 if [ "$FS" = 1 ]; then
 	mkdir -p "$WORK/mnt"
-	echo "through the filesystem (once each):"
+	echo "through the filesystem (once each, --ports=$FS_PORTS):"
 	fsrun on
 	fsrun off
 fi
@@ -106,8 +113,9 @@ k=$(median <<<"${RATE[kernel]}")
 on=$(median <<<"${RATE[engine on]}")
 off=$(median <<<"${RATE[engine off]}")
 echo "medians: kernel ${k}/s, engine on ${on}/s (refused $(median <<<"${REF[engine on]}")), engine off ${off}/s (refused $(median <<<"${REF[engine off]}"))"
-awk -v k="$k" -v on="$on" -v off="$off" 'BEGIN {
-	printf "ratios: engine on / engine off %.2f; engine on / kernel %.2f\n", off ? on / off : 0, k ? on / k : 0 }'
+awk -v k="$k" -v on="$on" -v off="$off" -v n=$((hi - lo + 1)) 'BEGIN {
+	printf "ratios: engine on / engine off %.2f (over %d s); engine on / kernel %.2f\n", off ? on / off : 0, '"$DUR"', k ? on / k : 0
+	printf "without reuse, in the long run: at most %d ports / 60 s = %.0f/s (engine on / that: %.1f)\n", n, n / 60, on / (n / 60) }'
 if [ "$FS" = 1 ]; then
 	awk -v on="${RATE[fs on]:-0}" -v off="${RATE[fs off]:-0}" 'BEGIN {
 		printf "through the filesystem: on %d/s, off %d/s, ratio %.2f\n", on, off, off ? on / off : 0 }'
