@@ -5,7 +5,8 @@
 # connect/close cycles to a kernel peer (socat, echoing) fill the range
 # with TIME_WAIT connections. With --tw-reuse=on every connect still gets
 # through: it takes the 4-tuple of the oldest TIME_WAIT connection (the
-# same local port), whose end events tells; the kernel takes the new SYN.
+# same local port), whose end events and trace tell, and whose directory
+# is reaped as any closed one's; the kernel takes the new SYN.
 # With --tw-reuse=off the fifth connect fails with EADDRNOTAVAIL and err
 # says why.
 . "$(dirname "$0")/lib.sh"
@@ -31,7 +32,7 @@ cycle() {
 }
 
 # --- reuse on (the default): 12 cycles over 4 ports all succeed ---
-eng_start --ports=40000-40003 --msl=30
+eng_start --ports=40000-40003 --msl=30 --reap=15
 events_start
 declare -A PORT_OF
 ok=0
@@ -62,8 +63,16 @@ fifth=$((first + 4))
 while [ -z "${PORT_OF[$fifth]:-}" ] && [ "$fifth" -lt $((first + 40)) ]; do fifth=$((fifth + 1)); done
 assert_eq "${PORT_OF[$first]}" "${PORT_OF[$fifth]:-}" "the fifth connection has the first one's local port"
 assert_eq "" "$(get "$first" err)" "the reused connection has no error"
+assert_match '^[0-9.]+ \* TIME_WAIT -> CLOSED$' "$(timeout -k 1 5 cat "$E/$first/trace" | tail -n 1)" \
+	"the reused connection's trace ends with TIME_WAIT -> CLOSED"
 # the kernel took every new SYN on a reused 4-tuple: nothing half-open
 assert_eq "" "$(ss -tanH state syn-recv 'sport = :9100')" "the kernel holds no half-open connection"
+# its directory goes as any closed one's: reaped (--reap=15)
+if wait_until 25 eval "[ ! -e '$E/$first' ]"; then
+	pass "the reused connection's directory is reaped"
+else
+	fail "engine/$first is still there 25 s after its reuse"
+fi
 events_stop
 stop_tcpfs
 
