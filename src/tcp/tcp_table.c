@@ -154,8 +154,8 @@ static bool dests_room(struct tcp_engine *e)
 		return old > 0; /* keep working with longer chains */
 	for (i = 0; i < old; i++) {
 		for (d = e->dests[i]; d; d = next) {
-			size_t b = dest_hash(e, &d->local, &d->remote) &
-				   (n - 1);
+			size_t b = dest_bucket(
+				dest_hash(e, &d->local, &d->remote), n);
 
 			next = d->next;
 			d->next = t[b];

@@ -232,6 +232,36 @@ static void ports_range(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* 300 destinations (the table of them grows from 64 buckets), one port
+ * each: each is full after one connect and free again after its free. */
+static void ports_many_destinations(void **state)
+{
+	struct harness *h = h_ports(1, true);
+	struct wire_ep peer = h->peer;
+	int ids[300];
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < 300; k++) {
+			peer.port = (uint16_t)(1000 + k);
+			ids[k] = tcp_open(h->e);
+			assert_int_equal(h_connect(h, ids[k], &peer, 0, 0), 0);
+		}
+		for (int k = 0; k < 300; k++) {
+			int id = tcp_open(h->e);
+
+			peer.port = (uint16_t)(1000 + k);
+			assert_int_equal(h_connect(h, id, &peer, 0, 0),
+					 -EADDRNOTAVAIL);
+			tcp_free(h->e, (uint32_t)id, 0);
+		}
+		for (int k = 0; k < 300; k++)
+			tcp_free(h->e, (uint32_t)ids[k], 0);
+		h_drain(h);
+	}
+	h_free(h);
+}
+
 /* RFC 6056 §3.3.4 (algorithm 4): each destination has its own counter,
  * so the connects to others in between do not move it: to one peer the
  * ports follow each other (a global counter, algorithm 3, would skip
@@ -353,6 +383,7 @@ int main(void)
 		cmocka_unit_test(tw_reuse_refused),
 		cmocka_unit_test(ports_range),
 		cmocka_unit_test(ports_per_destination),
+		cmocka_unit_test(ports_many_destinations),
 		cmocka_unit_test(tw_reuse_memlink),
 	};
 
