@@ -168,8 +168,8 @@ static void announce(struct engine *e, struct edir *ec, int state)
 	struct tcp_info_snap i = {.state = state};
 	if (state == TCP_CLOSED)
 		tcp_info_get(tcp_of(e), ec->id, &i);
-	if (state == TCP_CLOSED && (i.error || i.why)) /* why, without one:
-							  TIME_WAIT reused */
+	/* the error, or why it closed without one (TIME_WAIT reused) */
+	if (state == TCP_CLOSED && (i.error || i.why))
 		events_say(e->events, "%s %s -> %s (%s)", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state),
 			   i.error ? strerror(i.error) : i.why);
