@@ -802,6 +802,7 @@ static const struct kind_ops engine_ops = {
 	.nfiles = ROW_N,
 	.fixed = engine_fixed,
 	.nfixed = 1,
+	.fixed_ctl = 1u << 0, /* clone */
 	.ladder_mode = 0400,  /* as trace: what it carried, in size and time */
 	.list = engine_list,
 	.load = engine_load,
