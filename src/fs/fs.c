@@ -1177,6 +1177,31 @@ static int kind_of(void *arg, const char *name, enum node_type *type,
 	return -1;
 }
 
+struct restored {
+	struct fs *fs;
+	struct fuse_session *se;
+};
+
+/* Node N's attributes and its files', as the kernel cached them from the
+ * old image (only names a kind lets it cache, timeout_of()): forgotten.
+ * An inode notification takes no directory lock, unlike an entry's. */
+static void forget_attrs(void *arg, struct node *n)
+{
+	struct restored *r = arg;
+	const struct kind *k = &r->fs->kinds[n->kind];
+	if (n->type != NODE_CONN || k->per_reader || n->scope)
+		return;
+	for (int row = -1; row < files_count(k); row++)
+		fuse_lowlevel_notify_inval_inode(
+			r->se, n->ino + (fuse_ino_t)(row + 1), -1, 0);
+}
+
+void fs_restored(struct fs *fs, struct fuse_session *se)
+{
+	struct restored r = {fs, se};
+	nodes_each(fs->nodes, forget_attrs, &r);
+}
+
 int fs_restore(struct fs *fs, const void *p, size_t len)
 {
 	struct saved_fs h;

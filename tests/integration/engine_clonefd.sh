@@ -5,7 +5,8 @@
 # fails with its reason in that connection's err, close closes), from bash
 # and as another user, and the connection outlives the descriptor. A
 # descriptor whose connection was removed gets ENOENT, never another
-# connection's.
+# connection's; a name given again (after an upgrade the engine counts from
+# 1) shows the new connection's files.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -77,4 +78,19 @@ out=$(echo "connect $HOST4:9005" 2>&1 >&4) && fail "write to the clone of a remo
 	assert_match "No such file" "$out" "the descriptor of a removed connection: ENOENT"
 exec 4>&-
 
+# a name given again after an upgrade (the engine counts from 1 again):
+# the kernel has the old directory's name and its files' names cached, yet
+# shows the new connection's owner and values
+out=$(as_user 65534 bash -c 'read -r n < "$1/clone" && echo "$n"' _ "$E")
+m=$(head -n 1 <<<"$out")
+[ -d "$E/$m" ] && assert_eq 65534 "$(stat -c %u "$E/$m")" "engine/$m belongs to 65534 before the upgrade"
+kill -USR2 "$TCPFS_PID"
+wait_until 10 eval "[ \"\$(ls -1 '$E' 2>/dev/null | grep -c .)\" = 1 ]" ||
+	die "after the upgrade engine/ has $(ls -1 "$E" | paste -sd ' ')"
+for ((i = 1; i <= m; i++)); do
+	k=$(timeout -k 1 5 cat "$E/clone") || die "clone after the upgrade"
+done
+assert_eq "$m" "$k" "the engine gives the name $m again"
+assert_eq 0 "$(stat -c %u "$E/$m")" "engine/$m: the new connection's owner (root), not the old one's"
+assert_eq 0 "$(get "$m" uid)" "engine/$m/uid: the new connection's"
 eng_finish
