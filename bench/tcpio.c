@@ -11,6 +11,12 @@
  *   tcpio ctlloop MNT HOST PORT N
  *                                N x (read MNT/engine/clone, "connect HOST:PORT"
  *                                and "close" to its ctl); print "N SECONDS"
+ *   tcpio cloneloop MNT HOST PORT N
+ *                                N x (open MNT/engine/clone for reading and
+ *                                writing, read its name, write "connect
+ *                                HOST:PORT" and "close" to it, close it: the
+ *                                clone's descriptor is the connection's ctl);
+ *                                print "N SECONDS"
  *   tcpio ctlopen MNT HOST PORT N
  *                                N x (clone, connect), connections left open;
  *                                print "N SECONDS"
@@ -127,16 +133,21 @@ static unsigned long long blast(int fd, double secs, double *took)
 	return total;
 }
 
+/* Write CMD to FD, a ctl; exit on an error. */
+static void ctl_fd(int fd, const char *cmd)
+{
+	if (write(fd, cmd, strlen(cmd)) < 0) {
+		fprintf(stderr, "tcpio: ctl '%s': %s\n", cmd, strerror(errno));
+		exit(1);
+	}
+}
+
 static void ctl(const char *path, const char *cmd)
 {
 	int fd = open(path, O_WRONLY);
 	if (fd < 0)
 		die(path);
-	if (write(fd, cmd, strlen(cmd)) < 0) {
-		fprintf(stderr, "tcpio: %s: '%s': %s\n", path, cmd,
-			strerror(errno));
-		exit(1);
-	}
+	ctl_fd(fd, cmd);
 	close(fd);
 }
 
@@ -158,6 +169,21 @@ static void engine_connect(const char *mnt, const char *host, const char *port,
 	snprintf(path, len, "%s/engine/%s/ctl", mnt, name);
 	snprintf(cmd, sizeof(cmd), "connect %s:%s\n", host, port);
 	ctl(path, cmd);
+}
+
+/* clone, connect and close through the clone's own descriptor. */
+static void clone_cycle(const char *mnt, const char *cmd)
+{
+	char path[4096], name[64];
+	snprintf(path, sizeof(path), "%s/engine/clone", mnt);
+	int fd = open(path, O_RDWR);
+	if (fd < 0)
+		die(path);
+	if (read(fd, name, sizeof(name)) <= 0)
+		die("read clone");
+	ctl_fd(fd, cmd);
+	ctl_fd(fd, "close\n");
+	close(fd);
 }
 
 int main(int argc, char **argv)
@@ -219,6 +245,14 @@ int main(int argc, char **argv)
 			if (!keep)
 				ctl(path, "close\n");
 		}
+		printf("%ld %.6f\n", n, now() - t0);
+	} else if (strcmp(m, "cloneloop") == 0 && argc == 6) {
+		char cmd[128];
+		long n = atol(argv[5]);
+		snprintf(cmd, sizeof(cmd), "connect %s:%s\n", argv[3], argv[4]);
+		double t0 = now();
+		for (long i = 0; i < n; i++)
+			clone_cycle(argv[2], cmd);
 		printf("%ld %.6f\n", n, now() - t0);
 	} else if (strcmp(m, "datawrite") == 0 && argc == 4) {
 		char path[4096];
