@@ -88,14 +88,16 @@ static void trim(struct engine *e, tcp_time now)
 }
 
 /* Arm the timer at the first closed connection's reap time (or the trim's,
- * if sooner), unless it is armed there already. */
+ * if sooner), unless it is armed there or sooner already: then it fires,
+ * finds nothing to reap, and arms again (a clone that is connected leaves
+ * the timer as it was, saving a timerfd_settime per clone). */
 static void reap_arm(struct engine *e)
 {
 	const struct edir *ec = edirs_first_idle(e->dirs);
 	tcp_time first = trim_due(e);
 	if (ec && ec->idle_since + e->reap < first)
 		first = ec->idle_since + e->reap;
-	if (first == e->armed)
+	if (first >= e->armed)
 		return;
 	struct itimerspec its = {0};
 	if (first != TCP_NEVER) {
