@@ -1012,7 +1012,7 @@ static void fixed_write(fuse_req_t req, fuse_ino_t ino, const struct snap *s,
 	char path[NODE_NAME_MAX], err_buf[TCPFS_ERR_MAX] = "", name[32];
 	struct kind_conn c = {.err = err_buf, .lives = -1};
 	const char *nl = memchr(s->b.p, '\n', s->b.len);
-	int i, err = -EBADF; /* opened for reading only */
+	int i, err = -EBADF; /* names no connection */
 	const struct kind *k = kind_fixed(fs, ino, &i);
 	if (k && (k->ops->fixed_ctl & 1u << i) && nl &&
 	    (size_t)(nl - s->b.p) < sizeof(name)) {
