@@ -21,21 +21,23 @@
 #       clone fd, bash  exec 3<> clone; read -r n <&3; echo connect/close >&3
 #       kernel, C     tcpio connloop: socket, connect, close
 #       kernel, bash  exec 3<>/dev/tcp/HOST/PORT; exec 3>&- (builtins)
-#     and the ratios engine/kernel (C to C, bash to bash), of the medians
-#     and of the best runs (on a busy machine the best is the steadier).
+#     and the ratios engine/kernel (C to C, bash to bash): of the medians,
+#     of the best runs, and the median of each round's own ratio (the runs
+#     of a round follow each other within a second or two: on a busy
+#     machine that one is the steadiest).
 #
 # usage: bench/fs_connrate.sh
-# env:   BUILD (default build), REPS (5), CONNS (1000 C cycles per run),
-#        SHCONNS (500 bash cycles per run), KCONNS (2500 kernel cycles per
-#        run), COUNT (50 cycles counted), REAP (the daemon's --reap, 300),
+# env:   BUILD (default build), REPS (9 rounds), CONNS (500 C cycles per
+#        run), SHCONNS (250 bash cycles per run), KCONNS (1500 kernel cycles
+#        per run), COUNT (50 cycles counted), REAP (the daemon's --reap, 300),
 #        STEP_TIMEOUT (60 s per run)
 set -u -o pipefail
 export LC_ALL=C
 export PATH=$PATH:/usr/sbin:/sbin
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-: "${BUILD:=$HERE/../build}" "${REPS:=5}" "${CONNS:=1000}" "${SHCONNS:=500}"
-: "${KCONNS:=2500}" "${COUNT:=50}" "${REAP:=300}" "${STEP_TIMEOUT:=60}"
+: "${BUILD:=$HERE/../build}" "${REPS:=9}" "${CONNS:=500}" "${SHCONNS:=250}"
+: "${KCONNS:=1500}" "${COUNT:=50}" "${REAP:=300}" "${STEP_TIMEOUT:=60}"
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "fs_connrate: no build directory ${BUILD}" >&2; exit 1; }
 TCPFS=$BUILD/src/tcpfs
 [ "$(id -u)" -eq 0 ] || { echo "fs_connrate: run as root" >&2; exit 77; }
@@ -167,14 +169,13 @@ start_daemon
 echo "== cycles per second (median and best of $REPS) =="
 declare -A R
 for ((r = 0; r < REPS; r++)); do
-	R[kc]+=" $(ker_c "$KCONNS" | persec)"
-	R[ec]+=" $(eng_c "$CONNS" | persec)"
-	R[ks]+=" $(ker_sh "$SHCONNS" | persec)"
-	R[es]+=" $(eng_sh "$SHCONNS" | persec)"
-	R[fc]+=" $(clone_c "$CONNS" | persec)"
-	R[fs]+=" $(clone_sh "$SHCONNS" | persec)"
+	kc=$(ker_c "$KCONNS" | persec) ec=$(eng_c "$CONNS" | persec) fc=$(clone_c "$CONNS" | persec)
+	ks=$(ker_sh "$SHCONNS" | persec) es=$(eng_sh "$SHCONNS" | persec) fs=$(clone_sh "$SHCONNS" | persec)
+	for k in kc ec fc ks es fs; do R[$k]+=" ${!k}"; done
+	R[rec]+=" $(ratio "$ec" "$kc")" R[rfc]+=" $(ratio "$fc" "$kc")"
+	R[res]+=" $(ratio "$es" "$ks")" R[rfs]+=" $(ratio "$fs" "$ks")"
 done
-for k in kc ec ks es fc fs; do
+for k in kc ec ks es fc fs rec rfc res rfs; do
 	# shellcheck disable=SC2086
 	R[$k.m]=$(median ${R[$k]})
 	# shellcheck disable=SC2086
@@ -189,4 +190,7 @@ for x in m:median b:best; do
 	echo "  ratios of the ${x#*:}s: engine/kernel C $(ratio "${R[ec.$k]}" "${R[kc.$k]}")x, bash $(ratio "${R[es.$k]}" "${R[ks.$k]}")x;" \
 		"clone fd/kernel C $(ratio "${R[fc.$k]}" "${R[kc.$k]}")x, bash $(ratio "${R[fs.$k]}" "${R[ks.$k]}")x"
 done
+echo "  median of the rounds' ratios: engine/kernel C ${R[rec.m]}x, bash ${R[res.m]}x;" \
+	"clone fd/kernel C ${R[rfc.m]}x, bash ${R[rfs.m]}x"
+echo "  (engine/kernel C by round:${R[rec]})"
 echo "  uptime:$(uptime)"
