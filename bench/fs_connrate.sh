@@ -24,12 +24,16 @@
 #     and the ratios engine/kernel (C to C, bash to bash): of the medians,
 #     of the best runs, and the median of each round's own ratio (the runs
 #     of a round follow each other within a second or two: on a busy
-#     machine that one is the steadiest).
+#     machine that one is the steadiest);
+#  3. each step's median time over STEPN rounds of one cycle each way
+#     (tcpio ctlsteps: through ctl, through the clone's descriptor, and the
+#     kernel's socket, connect, close), and the ratio of the kernel's sum of
+#     medians to each way's: a latency view that load disturbs least.
 #
 # usage: bench/fs_connrate.sh
 # env:   BUILD (default build), REPS (9 rounds), CONNS (500 C cycles per
 #        run), SHCONNS (250 bash cycles per run), KCONNS (1500 kernel cycles
-#        per run), COUNT (50 cycles counted), REAP (the daemon's --reap, 300),
+#        per run), STEPN (2000 rounds of steps), COUNT (50 cycles counted), REAP (the daemon's --reap, 300),
 #        STEP_TIMEOUT (60 s per run)
 set -u -o pipefail
 export LC_ALL=C
@@ -37,7 +41,7 @@ export PATH=$PATH:/usr/sbin:/sbin
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${BUILD:=$HERE/../build}" "${REPS:=9}" "${CONNS:=500}" "${SHCONNS:=250}"
-: "${KCONNS:=1500}" "${COUNT:=50}" "${REAP:=300}" "${STEP_TIMEOUT:=60}"
+: "${KCONNS:=1500}" "${STEPN:=2000}" "${COUNT:=50}" "${REAP:=300}" "${STEP_TIMEOUT:=60}"
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "fs_connrate: no build directory ${BUILD}" >&2; exit 1; }
 TCPFS=$BUILD/src/tcpfs
 [ "$(id -u)" -eq 0 ] || { echo "fs_connrate: run as root" >&2; exit 77; }
@@ -146,7 +150,7 @@ count() {
 
 echo "fs_connrate: $(date -u '+%F %T UTC'); $(uname -r); $(nproc) CPUs; uptime:$(uptime)"
 echo "tcpfs: $TCPFS ($(git -C "$HERE/.." describe --always --dirty 2>/dev/null || echo 'no git'))"
-echo "REPS=$REPS CONNS=$CONNS SHCONNS=$SHCONNS KCONNS=$KCONNS COUNT=$COUNT REAP=$REAP"
+echo "REPS=$REPS CONNS=$CONNS SHCONNS=$SHCONNS KCONNS=$KCONNS STEPN=$STEPN COUNT=$COUNT REAP=$REAP"
 cc -O2 -o "$WORK/tcpio" "$HERE/tcpio.c" || exit 1
 ip link set lo up
 sysctl -qw net.ipv4.ip_local_port_range="30000 65000"
@@ -193,4 +197,6 @@ done
 echo "  median of the rounds' ratios: engine/kernel C ${R[rec.m]}x, bash ${R[res.m]}x;" \
 	"clone fd/kernel C ${R[rfc.m]}x, bash ${R[rfs.m]}x"
 echo "  (engine/kernel C by round:${R[rec]})"
+echo "== each step, median of $STEPN rounds (us) =="
+tmo "$WORK/tcpio" ctlsteps "$MNT" $HOST $PORT "$STEPN" | sed 's/^/  /'
 echo "  uptime:$(uptime)"
