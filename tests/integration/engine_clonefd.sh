@@ -85,7 +85,8 @@ out=$(as_user 65534 bash -c 'read -r n < "$1/clone" && echo "$n"' _ "$E")
 m=$(head -n 1 <<<"$out")
 [ -d "$E/$m" ] && assert_eq 65534 "$(stat -c %u "$E/$m")" "engine/$m belongs to 65534 before the upgrade"
 kill -USR2 "$TCPFS_PID"
-wait_until 10 eval "[ \"\$(ls -1 '$E' 2>/dev/null | grep -c .)\" = 1 ]" ||
+only_fixed() { [ "$(ls -1 "$E" 2>/dev/null | paste -sd ' ')" = "clone stats" ]; }
+wait_until 10 only_fixed ||
 	die "after the upgrade engine/ has $(ls -1 "$E" | paste -sd ' ')"
 for ((i = 1; i <= m; i++)); do
 	k=$(timeout -k 1 5 cat "$E/clone") || die "clone after the upgrade"
