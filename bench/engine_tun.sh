@@ -65,15 +65,7 @@ WORK=$(mktemp -d /tmp/tcpfs-engine-bench.XXXXXX)
 MNT=$WORK/mnt BIN=$WORK/bin
 DPID= FPID= NA= NB= NR=
 BG=()
-stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	kill "$DPID" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	umount -l "$MNT" 2>/dev/null
-	DPID=
-}
+. "$HERE/daemon.sh"
 cleanup() {
 	local p
 	stop_daemon

@@ -35,7 +35,10 @@
 #include "tcpfs/tundrv.h"
 #include "upgrade.h"
 
-/* How long to keep polling the FUSE device after a request. */
+/* How long the loop keeps polling after a round (a FUSE request, a packet):
+ * a shell walking many files sends its next request within microseconds.
+ * The loop polls every fd, not FUSE alone, so that a request that waits for
+ * the engine (connect) has its packets sent and its answer read at once. */
 #define POLL_NS 50000
 
 static void usage(const char *prog)
@@ -101,34 +104,19 @@ static void clean_stale_mount(const char *mnt)
 	detach(mnt);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Serve the requests that are ready, and keep polling a little after the
- * last one: a shell walking many files sends the next request within
- * microseconds, and catching it awake saves a sleep and a wakeup per
- * request, the largest cost of a small read. 1 if served, else as
+/* Serve the requests that are ready. 1 if all were, else as
  * fuse_session_receive_buf. */
 static int serve_fuse(struct fuse_session *se, struct fuse_buf *fbuf)
 {
-	uint64_t idle_since = now_ns();
 	for (;;) {
 		int r = fuse_session_receive_buf(se, fbuf);
 		if (r == -EINTR)
 			continue;
-		if (r == -EAGAIN) {
-			if (now_ns() - idle_since > POLL_NS)
-				return 1;
-			continue;
-		}
+		if (r == -EAGAIN)
+			return 1;
 		if (r <= 0)
 			return r;
 		fuse_session_process_buf(se, fbuf);
-		idle_since = now_ns();
 	}
 }
 
@@ -183,6 +171,7 @@ static int run(struct loop *loop, struct fuse_session *se)
 	int ffd = fuse_session_fd(se);
 
 	fcntl(ffd, F_SETFL, fcntl(ffd, F_GETFL) | O_NONBLOCK);
+	loop_spin(loop, POLL_NS);
 	if (d.sfd < 0 || loop_add(loop, ffd, on_fuse, &d) < 0 ||
 	    loop_add(loop, d.sfd, on_signal, &d) < 0)
 		return -errno;

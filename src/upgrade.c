@@ -257,6 +257,7 @@ int upgrade_adopt(struct fuse_session *se, struct fs *fs)
 		     "parameters");
 		return err;
 	}
+	fs_restored(fs, se);
 	tlog(LOG_NOTICE, "upgrade: pid %d serves the same mount with %s",
 	     (int)getpid(), args[0]);
 	if (ok_fd >= 0) { /* the guardian reads it and ends */

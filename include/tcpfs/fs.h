@@ -65,6 +65,15 @@ void fs_save(const struct fs *fs, struct buf *b);
  * -EINVAL if P is malformed or of another version, -ENOMEM.
  */
 int fs_restore(struct fs *fs, const void *p, size_t len);
+/**
+ * fs_restored - after fs_restore(), once SE answers the kernel again: the
+ *               kernel forgets the attributes it cached of every restored
+ *               connection's directory and files, for a name may now be
+ *               another connection's (the new image's engine counts from 1)
+ * \param fs: the filesystem
+ * \param se: its session
+ */
+void fs_restored(struct fs *fs, struct fuse_session *se);
 /* The operations to pass to fuse_session_new() with FS as userdata. */
 extern const struct fuse_lowlevel_ops fs_ops;
 

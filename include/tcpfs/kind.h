@@ -102,7 +102,11 @@ struct kind_ops {
 	int nfiles;		  /* at most KIND_FILES_MAX */
 	const char *const *fixed; /* fixed files of its directory */
 	int nfixed;		  /* at most KIND_FIXED_MAX */
-	mode_t ladder_mode;	  /* of its ladder files; 0: 0444 */
+	/* Bit I set: fixed file I makes a connection at each open and holds
+	 * its name and a newline; opened for writing, it is that
+	 * connection's ctl, as Plan 9's clone (mode 0666, not 0444). */
+	unsigned fixed_ctl;
+	mode_t ladder_mode; /* of its ladder files; 0: 0444 */
 
 	/**
 	 * list - every connection, for readdir

@@ -3,6 +3,7 @@
 #define TCPFS_LOOP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct loop;
 /* Called when FD is readable. */
@@ -45,6 +46,15 @@ int loop_after(struct loop *l, loop_fn fn, void *arg);
  * \param fn: with ARG, as given to loop_after()
  */
 void loop_after_del(struct loop *l, loop_fn fn, void *arg);
+/**
+ * loop_spin - poll a while after each round instead of going to sleep
+ * \param l: the loop
+ * \param ns: how long after a round's callbacks loop_once() keeps polling
+ *            the fds without sleeping (0, the default: it sleeps at once).
+ *            A client that sends its next request microseconds after our
+ *            answer then finds us awake, saving a sleep and a wakeup.
+ */
+void loop_spin(struct loop *l, uint64_t ns);
 /**
  * loop_once - one round: the after functions, one wait, the fds' callbacks
  * \param l: the loop

@@ -174,13 +174,18 @@ static void fill_stat(struct fs *fs, struct stat *st, fuse_ino_t ino,
 /* The attributes of fixed inode INO; -ENOENT if there is none. */
 static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 {
+	const struct kind *k;
 	int i;
 	if (ino == INO_ROOT || kind_dir(fs, ino))
 		fill_stat(fs, st, ino, S_IFDIR | 0555, 0, 0);
 	else if (ino == INO_SCOPES && fs->scoped >= 0)
 		fill_stat(fs, st, ino, S_IFDIR | 0500, 0, 0);
-	else if (ino == INO_EVENTS || kind_fixed(fs, ino, &i))
+	else if (ino == INO_EVENTS)
 		fill_stat(fs, st, ino, S_IFREG | 0444, 0, 0);
+	else if ((k = kind_fixed(fs, ino, &i)))
+		fill_stat(fs, st, ino,
+			  S_IFREG | (k->ops->fixed_ctl & 1u << i ? 0666 : 0444),
+			  0, 0);
 	else
 		return -ENOENT;
 	return 0;
@@ -736,6 +741,22 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	reply_dir(req, list, size, (size_t)off);
 }
 
+/* Load into C (its err already pointing at a buffer) the connection NAME of
+ * K's directory as WHO sees it, without a node (there may be none): its
+ * label, "DIR/NAME", into PATH (NODE_NAME_MAX bytes), and its directory's
+ * own err buffer if it has one. 0 or load's -errno. */
+static int load_named(struct fs *fs, const struct kind_caller *who,
+		      const struct kind *k, const char *name, char *path,
+		      struct kind_conn *c)
+{
+	snprintf(path, NODE_NAME_MAX, "%s/%s", k->dir, name);
+	c->label = path;
+	struct node *node = nodes_find(fs->nodes, path);
+	if (node && node->err) /* its err file tells why */
+		c->err = node->err;
+	return k->ops->load(k->priv, who, name, c);
+}
+
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
@@ -743,7 +764,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	const struct kind *k = kind_dir(fs, parent);
 	const struct node *pn = nodes_get(fs->nodes, parent);
 	char path[NODE_NAME_MAX], err_buf[TCPFS_ERR_MAX] = "";
-	struct kind_conn c = {.label = path, .err = err_buf, .lives = -1};
+	struct kind_conn c = {.err = err_buf, .lives = -1};
 
 	/* nothing under the scopes can be removed */
 	if (parent == INO_ROOT || parent == INO_SCOPES ||
@@ -755,11 +776,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/%s", k->dir, name);
-	struct node *node = nodes_find(fs->nodes, path);
-	if (node && node->err) /* its err file tells why not */
-		c.err = node->err;
-	int err = k->ops->load(k->priv, &who, name, &c);
+	int err = load_named(fs, &who, k, name, path, &c);
 	if (err == 0 && who.uid != 0 && !(c.owned && who.uid == c.owner))
 		err = -EPERM;
 	if (err == 0)
@@ -792,12 +809,15 @@ static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
-/* Reading a kind's fixed file (clone) does what it does once, at open. */
+/* Reading a kind's fixed file (clone) does what it does once, at open. One
+ * that makes a connection (kind_ops.fixed_ctl) may be opened for writing
+ * too: its writes go to that connection's ctl (fixed_write). */
 static void fixed_open(fuse_req_t req, const struct kind *k, int i,
 		       struct fuse_file_info *fi)
 {
 	struct snap *s;
-	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+	if ((fi->flags & O_ACCMODE) != O_RDONLY &&
+	    !(k->ops->fixed_ctl & 1u << i)) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
@@ -972,6 +992,43 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
+/* Answer a ctl write of SIZE bytes to connection C of kind K that
+ * returned ERR: at once, or once K's ctl_wait says it is done. */
+static void reply_ctl(fuse_req_t req, const struct kind *k,
+		      const struct kind_conn *c, int err, size_t size)
+{
+	if (err == -EINPROGRESS)
+		park_connect(fs_of(req), req, k, c->key, size);
+	else if (err < 0)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_write(req, size);
+}
+
+/* A write to fixed file INO opened for writing, S its snapshot: a command
+ * for the ctl of the connection S names on its first line. Saves a cycle
+ * of clone, connect and close two lookups, two opens and two releases. */
+static void fixed_write(fuse_req_t req, fuse_ino_t ino, const struct snap *s,
+			const char *data, size_t size)
+{
+	struct fs *fs = fs_of(req);
+	struct kind_caller who = caller(req);
+	char path[NODE_NAME_MAX], err_buf[TCPFS_ERR_MAX] = "", name[32];
+	struct kind_conn c = {.err = err_buf, .lives = -1};
+	const char *nl = memchr(s->b.p, '\n', s->b.len);
+	int i, err = -EBADF; /* names no connection */
+	const struct kind *k = kind_fixed(fs, ino, &i);
+	if (k && (k->ops->fixed_ctl & 1u << i) && nl &&
+	    (size_t)(nl - s->b.p) < sizeof(name)) {
+		memcpy(name, s->b.p, (size_t)(nl - s->b.p));
+		name[nl - s->b.p] = 0;
+		err = load_named(fs, &who, k, name, path, &c);
+	}
+	if (err == 0)
+		err = files_write(k, FILES_CTL, &c, &who, data, size);
+	reply_ctl(req, k, &c, err, size);
+}
+
 static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -989,18 +1046,17 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		park_write(fs, req, (struct stream *)h, data, size);
 		return;
 	}
+	if (h && h->type == H_SNAP && ino < NODE_FIXED) {
+		fixed_write(req, ino, (struct snap *)h, data, size);
+		return;
+	}
 	int err = conn_stat(fs, &who, ino, &a, &st);
 	if (err == 0 && a.k)
 		who.scope = a.node->scope; /* as it was loaded */
 	if (err == 0)
 		err = a.k ? files_write(a.k, a.row, &a.c, &who, data, size) :
 			    -EACCES;
-	if (err == -EINPROGRESS)
-		park_connect(fs, req, a.k, a.c.key, size);
-	else if (err < 0)
-		fuse_reply_err(req, -err);
-	else
-		fuse_reply_write(req, size);
+	reply_ctl(req, a.k, &a.c, err, size);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -1122,6 +1178,32 @@ static int kind_of(void *arg, const char *name, enum node_type *type,
 		    strncmp(name, fs->kinds[i].dir, n) == 0)
 			return i;
 	return -1;
+}
+
+struct restored {
+	struct fs *fs;
+	struct fuse_session *se;
+};
+
+/* Node N's attributes and its files', as the kernel cached them from the
+ * old image (only names a kind lets it cache, timeout_of()): forgotten.
+ * An inode notification takes no directory lock, unlike an entry's. */
+static void forget_attrs(void *arg, struct node *n)
+{
+	struct restored *r = arg;
+	const struct kind *k = &r->fs->kinds[n->kind];
+	if (n->type != NODE_CONN || k->per_reader || n->scope)
+		return;
+	fuse_lowlevel_notify_inval_inode(r->se, n->ino, -1, 0);
+	for (int row = 0; row < files_count(k); row++)
+		fuse_lowlevel_notify_inval_inode(
+			r->se, n->ino + (fuse_ino_t)files_slot(row) + 1, -1, 0);
+}
+
+void fs_restored(struct fs *fs, struct fuse_session *se)
+{
+	struct restored r = {fs, se};
+	nodes_each(fs->nodes, forget_attrs, &r);
 }
 
 int fs_restore(struct fs *fs, const void *p, size_t len)

@@ -154,6 +154,14 @@ void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n)
 	t->freelist[t->nfree++] = i;
 }
 
+void nodes_each(struct nodes *t, void (*fn)(void *arg, struct node *n),
+		void *arg)
+{
+	for (size_t i = 0; i < t->nslot; i++)
+		if (t->slot[i])
+			fn(arg, t->slot[i]);
+}
+
 /* A saved node: ino, nlookup, gen (u64 each, host order: the same machine
  * reads it), the lengths (u16) of its name and of its err text, the name,
  * the err text. */

@@ -55,6 +55,9 @@ struct node *nodes_add(struct nodes *t, const char *name);
 struct node *nodes_get(struct nodes *t, uint64_t ino);
 /* Drop N lookups of INO (a directory or one of its files). */
 void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n);
+/* Call FN with ARG and each node of T, in slot order. */
+void nodes_each(struct nodes *t, void (*fn)(void *arg, struct node *n),
+		void *arg);
 /* Append every node of T, with its err text, to B (B->err on ENOMEM), for
  * nodes_load(). */
 void nodes_save(const struct nodes *t, struct buf *b);

@@ -8,6 +8,7 @@
 struct edirs {
 	struct edir **v;
 	size_t n, cap;
+	struct edir *idle, *idle_last; /* by idle_since */
 };
 
 struct edirs *edirs_new(void)
@@ -71,11 +72,38 @@ struct edir *edirs_find(struct edirs *t, uint32_t id)
 	return i < t->n && t->v[i]->id == id ? t->v[i] : NULL;
 }
 
+static void unidle(struct edirs *t, struct edir *ec)
+{
+	if (!ec->idle_since)
+		return;
+	*(ec->iprev ? &ec->iprev->inext : &t->idle) = ec->inext;
+	*(ec->inext ? &ec->inext->iprev : &t->idle_last) = ec->iprev;
+	ec->iprev = ec->inext = NULL;
+	ec->idle_since = 0;
+}
+
+void edirs_idle(struct edirs *t, struct edir *ec, tcp_time since)
+{
+	unidle(t, ec);
+	if (!since)
+		return;
+	ec->idle_since = since;
+	ec->iprev = t->idle_last;
+	*(t->idle_last ? &t->idle_last->inext : &t->idle) = ec;
+	t->idle_last = ec;
+}
+
+struct edir *edirs_first_idle(struct edirs *t)
+{
+	return t->idle;
+}
+
 void edirs_del(struct edirs *t, uint32_t id)
 {
 	size_t i = search(t, id);
 	if (i == t->n || t->v[i]->id != id)
 		return;
+	unidle(t, t->v[i]);
 	free(t->v[i]);
 	memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(t->v[0]));
 	t->n--;

@@ -31,6 +31,7 @@ struct engine {
 	struct edirs *dirs; /* the connections engine/ shows */
 	tcp_time reap;	    /* closed connections live this long */
 	int timer;	    /* timerfd: the next reap */
+	tcp_time armed;	    /* when TIMER expires, or TCP_NEVER */
 	bool watching;	    /* TIMER is in the loop */
 	unsigned freed;	    /* connections freed since the last trim */
 	tcp_time trimmed;   /* when malloc_trim() last ran */
@@ -87,16 +88,18 @@ static void trim(struct engine *e, tcp_time now)
 	e->trimmed = now;
 }
 
-/* Arm the timer at the first closed connection's reap time. */
+/* Arm the timer at the first closed connection's reap time (or the trim's,
+ * if sooner), unless it is armed there or sooner already: then it fires,
+ * finds nothing to reap, and arms again (a clone that is connected leaves
+ * the timer as it was, saving a timerfd_settime per clone). */
 static void reap_arm(struct engine *e)
 {
+	const struct edir *ec = edirs_first_idle(e->dirs);
 	tcp_time first = trim_due(e);
-	for (size_t i = 0; i < edirs_count(e->dirs); i++) {
-		struct edir *ec = edirs_at(e->dirs, i);
-		if (ec->state == TCP_CLOSED && ec->idle_since &&
-		    ec->idle_since + e->reap < first)
-			first = ec->idle_since + e->reap;
-	}
+	if (ec && ec->idle_since + e->reap < first)
+		first = ec->idle_since + e->reap;
+	if (first >= e->armed)
+		return;
 	struct itimerspec its = {0};
 	if (first != TCP_NEVER) {
 		tcp_time now = tundrv_now(), in = first > now ? first - now : 1;
@@ -104,6 +107,7 @@ static void reap_arm(struct engine *e)
 		its.it_value.tv_nsec = (long)(in % 1000000) * 1000;
 	}
 	timerfd_settime(e->timer, 0, &its, NULL);
+	e->armed = first;
 }
 
 /* Forget EC: whoever waits on it is woken and finds it gone. */
@@ -120,17 +124,14 @@ static void drop(struct engine *e, struct edir *ec, tcp_time now)
 static void on_reap(void *arg)
 {
 	struct engine *e = arg;
+	struct edir *ec;
 	uint64_t n;
 	if (read(e->timer, &n, sizeof(n)) < 0)
 		return;
+	e->armed = TCP_NEVER;
 	tcp_time now = tundrv_now();
-	for (size_t i = 0; i < edirs_count(e->dirs);) {
-		struct edir *ec = edirs_at(e->dirs, i);
-		if (ec->state != TCP_CLOSED || !ec->idle_since ||
-		    now - ec->idle_since < e->reap) {
-			i++;
-			continue;
-		}
+	while ((ec = edirs_first_idle(e->dirs)) &&
+	       now - ec->idle_since >= e->reap) {
 		tlog(LOG_DEBUG, "%s: reaped, closed for %llu s", ec->label,
 		     (unsigned long long)((now - ec->idle_since) / 1000000));
 		drop(e, ec, now);
@@ -186,7 +187,7 @@ static void announce(struct engine *e, struct edir *ec, int state)
 		tlog(LOG_NOTICE, "%s: %s", ec->label, ec->err);
 	}
 	ec->state = state;
-	ec->idle_since = state == TCP_CLOSED ? tundrv_now() : 0;
+	edirs_idle(e->dirs, ec, state == TCP_CLOSED ? tundrv_now() : 0);
 	if (state == TCP_CLOSED)
 		reap_arm(e);
 }
@@ -408,7 +409,7 @@ static int engine_fixed_open(void *k, int i, const struct kind_caller *who,
 	struct edir *ec = adopt(e, (uint32_t)id, who->uid);
 	if (!ec)
 		return -ENOMEM;
-	ec->idle_since = tundrv_now(); /* reaped if never used */
+	edirs_idle(e->dirs, ec, tundrv_now()); /* reaped if never used */
 	reap_arm(e);
 	buf_printf(out, "%d\n", id);
 	return out->err;
@@ -901,6 +902,7 @@ static const struct kind_ops engine_ops = {
 	.nfiles = ROW_N,
 	.fixed = engine_fixed,
 	.nfixed = FIXED_N,
+	.fixed_ctl = 1u << FIXED_CLONE,
 	.ladder_mode = 0400, /* as trace: what it carried, in size and time */
 	.list = engine_list,
 	.load = engine_load,
@@ -952,7 +954,8 @@ int engine_kind_new(struct kind *k, struct loop *loop, struct events *events,
 			     .events = events,
 			     .drv = drv,
 			     .reap = reap,
-			     .timer = -1};
+			     .timer = -1,
+			     .armed = TCP_NEVER};
 	int err = (e->dirs = edirs_new()) ? 0 : -ENOMEM;
 	if (!err && (e->timer = timerfd_create(CLOCK_MONOTONIC,
 					       TFD_NONBLOCK | TFD_CLOEXEC)) < 0)

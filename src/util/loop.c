@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tcpfs/loop.h"
@@ -23,7 +24,16 @@ struct loop {
 	struct watch w[LOOP_MAX];
 	struct watch after[LOOP_AFTER_MAX]; /* fd unused */
 	int nafter;
+	uint64_t spin;	     /* ns to poll without sleeping after a round */
+	uint64_t spin_until; /* CLOCK_MONOTONIC ns */
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct loop *loop_new(void)
 {
@@ -88,6 +98,23 @@ void loop_after_del(struct loop *l, loop_fn fn, void *arg)
 		}
 }
 
+void loop_spin(struct loop *l, uint64_t ns)
+{
+	l->spin = ns;
+}
+
+/* Wait for events into EV: polled until the spin after the last round
+ * ends, then asleep. */
+static int wait_events(struct loop *l, struct epoll_event *ev)
+{
+	while (l->spin && now_ns() < l->spin_until) {
+		int n = epoll_wait(l->ep, ev, LOOP_MAX, 0);
+		if (n != 0)
+			return n;
+	}
+	return epoll_wait(l->ep, ev, LOOP_MAX, -1);
+}
+
 int loop_once(struct loop *l)
 {
 	struct epoll_event ev[LOOP_MAX];
@@ -95,7 +122,7 @@ int loop_once(struct loop *l)
 	 * before the first one) is done before sleeping */
 	for (int i = 0; i < l->nafter; i++)
 		l->after[i].fn(l->after[i].arg);
-	int n = epoll_wait(l->ep, ev, LOOP_MAX, -1);
+	int n = wait_events(l, ev);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
@@ -104,5 +131,7 @@ int loop_once(struct loop *l)
 		if (w->fd >= 0)
 			w->fn(w->arg);
 	}
+	if (l->spin && n > 0)
+		l->spin_until = now_ns() + l->spin;
 	return 0;
 }

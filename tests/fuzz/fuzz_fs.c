@@ -2,7 +2,8 @@
  * (fs_ops) over the fs unit tests' fake kind and fake libfuse
  * (tests/unit/fs_harness.c, fake_fuse.c). Every file is written: each
  * connection's ctl (src/model/ctl.c's grammar, then the kind's verb), its
- * stream "pipe", the fixed file "make", and the read-only ones (note,
+ * stream "pipe", the fixed files "make" and "clone" (the ctl of the
+ * connection each of its opens makes), and the read-only ones (note,
  * status, err, events, a scope's info), by root, the owner and a stranger,
  * opened or not, between feeds, wake-ups, rmdir, interrupts and reads. The
  * input is a script of records, the first byte choosing the plain or the
@@ -42,7 +43,7 @@ static const char *const paths[] = {
 	"fake/c0/ctl",	     "fake/c1/ctl", "fake/c2/ctl",  "fake/c0/pipe",
 	"fake/c1/pipe",	     "fake/make",   "fake/c0/note", "fake/c0/status",
 	"fake/c0/err",	     "events",	    "sc/7/info",    "sc/7/fake/c0/ctl",
-	"sc/9/fake/c1/pipe",
+	"sc/9/fake/c1/pipe", "fake/clone",
 };
 #define NFILES (sizeof(paths) / sizeof(paths[0]))
 static const uid_t uids[] = {0, 1000, 65534};

@@ -5,6 +5,8 @@
 #include "fake_fuse.h"
 
 int fake_notified, fake_destroyed;
+fuse_ino_t fake_inval[FAKE_INVAL_MAX];
+int fake_ninval;
 pid_t fake_pid;
 
 fuse_req_t fake_req(void *userdata, uid_t uid)
@@ -146,6 +148,16 @@ int fuse_lowlevel_notify_poll(struct fuse_pollhandle *ph)
 {
 	(void)ph;
 	fake_notified++;
+	return 0;
+}
+
+int fuse_lowlevel_notify_inval_inode(struct fuse_session *se, fuse_ino_t ino,
+				     off_t off, off_t len)
+{
+	(void)se;
+	(void)len;
+	if (off < 0 && fake_ninval < FAKE_INVAL_MAX)
+		fake_inval[fake_ninval++] = ino;
 	return 0;
 }
 

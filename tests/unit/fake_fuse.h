@@ -45,6 +45,10 @@ struct fuse_pollhandle {
 
 /* Poll handles notified and destroyed so far. */
 extern int fake_notified, fake_destroyed;
+/* The inodes whose attributes fs told the kernel to forget, in order. */
+#define FAKE_INVAL_MAX 256
+extern fuse_ino_t fake_inval[FAKE_INVAL_MAX];
+extern int fake_ninval;
 /* The pid of the requests made from now on (0 at first). */
 extern pid_t fake_pid;
 

@@ -62,6 +62,7 @@ static int f_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	struct fkind *fk = k;
 	fk->ctl_calls++;
 	fk->last = *cmd;
+	fk->last_key = c->key;
 	fk->last_who = *who;
 	if (cmd->verb == CTL_CONNECT)
 		return -EINPROGRESS;
@@ -94,12 +95,28 @@ static int f_rmdir(void *k, struct kind_conn *c)
 	return 0;
 }
 
+/* "make" says who opened it; "clone" makes a connection of the opener's
+ * and gives its name. */
 static int f_fixed_open(void *k, int i, const struct kind_caller *who,
 			struct buf *out)
 {
-	((struct fkind *)k)->last_who = *who;
-	buf_printf(out, "fixed %d for %u\n", i, (unsigned)who->uid);
-	return out->err;
+	struct fkind *fk = k;
+	fk->last_who = *who;
+	if (i == 0) {
+		buf_printf(out, "fixed %d for %u\n", i, (unsigned)who->uid);
+		return out->err;
+	}
+	for (int n = 0; n < FAKE_CONNS; n++)
+		if (!fk->c[n].alive) {
+			struct fconn *fc = &fk->c[n];
+			snprintf(fc->name, sizeof(fc->name), "c%d", n);
+			fc->owner = who->uid;
+			fc->alive = true;
+			waitq_init(&fc->wq);
+			buf_printf(out, "%s\n", fc->name);
+			return out->err;
+		}
+	return -EMFILE;
 }
 
 static int f_render(void *k, const struct kind_conn *c, struct buf *out)
@@ -178,7 +195,7 @@ static const struct kind_file f_files[] = {
 	{"note", 0444, false, NULL, f_render},
 	{"pipe", 0600, true, NULL, NULL},
 };
-static const char *const f_fixed[] = {"make"};
+static const char *const f_fixed[] = {"make", "clone"};
 
 static int f_scope_list(void *k, kind_list_fn fn, void *arg)
 {
@@ -204,7 +221,8 @@ static const struct kind_ops f_ops = {
 	.files = f_files,
 	.nfiles = 2,
 	.fixed = f_fixed,
-	.nfixed = 1,
+	.nfixed = 2,
+	.fixed_ctl = 1u << 1, /* clone */
 	.list = f_list,
 	.load = f_load,
 	.ctl = f_ctl,

@@ -35,6 +35,7 @@ struct fkind {
 	struct fconn c[FAKE_CONNS];
 	int ctl_calls;
 	struct ctl_cmd last;
+	uint64_t last_key;	     /* of the last ctl */
 	struct kind_caller last_who; /* of the last ctl or fixed_open */
 	char rmdir_name[32];
 	int streams; /* open */
@@ -47,7 +48,8 @@ struct harness {
 	struct fs *fs;
 };
 
-/* A filesystem over the fake kind (directory "fake", a fixed file "make",
+/* A filesystem over the fake kind (directory "fake", fixed files "make" and
+ * "clone" (it makes a connection "cN" of the opener's, and is its ctl),
  * rows "note" (snapshot, 0444) and "pipe" (stream, 0600)) with N
  * connections "c0".. owned by uid 1000. */
 void harness_init(struct harness *h, int n);

@@ -1,5 +1,6 @@
-/* fs over a fake kind: snapshots, fixed files, ctl, permissions, and the
- * ladder row over two kinds. */
+/* fs over a fake kind: snapshots, fixed files (clone, the ctl of the
+ * connection it makes), ctl, permissions, and the ladder row over two
+ * kinds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -131,6 +132,82 @@ static void test_ctl_dispatch(void **state)
 	read_file(&h, ino_of(&h, "fake/c1/err"), buf, sizeof(buf));
 	assert_string_equal(buf, "");
 	op_release(&h, ctl, &fi);
+	harness_fini(&h);
+}
+
+/* Write DATA as UID to open file FI of INO: the errno, 0 when written
+ * whole, or -1 while it waits. */
+static int write_as(struct harness *h, fuse_ino_t ino,
+		    struct fuse_file_info *fi, const char *data, uid_t uid)
+{
+	fuse_req_t req = op_write(h, ino, fi, data, uid);
+	int r = req->reply == FAKE_WRITE ?
+			(req->written == strlen(data) ? 0 : EIO) :
+		req->reply == FAKE_ERR ? req->err :
+					 -1;
+	fake_free(req);
+	return r;
+}
+
+/* clone opened for writing too is the ctl of the connection it made; a
+ * fixed file the kind does not say so of stays read only. */
+static void test_clone_ctl(void **state)
+{
+	(void)state;
+	struct harness h;
+	char buf[512];
+	int err;
+	harness_init(&h, 2);
+	fuse_ino_t clone = ino_of(&h, "fake/clone"),
+		   make = ino_of(&h, "fake/make");
+	fuse_req_t req = op_getattr(&h, clone, 1000);
+	assert_int_equal(req->attr.st_mode, S_IFREG | 0666);
+	fake_free(req);
+	req = op_getattr(&h, make, 1000);
+	assert_int_equal(req->attr.st_mode, S_IFREG | 0444);
+	fake_free(req);
+	open_as(&h, make, O_RDWR, 1000, &err);
+	assert_int_equal(err, EACCES);
+
+	struct fuse_file_info fi = open_as(&h, clone, O_RDWR, 1000, &err);
+	assert_int_equal(err, 0);
+	req = op_read(&h, clone, &fi, 100, 0);
+	assert_string_equal(req->buf, "c2\n");
+	fake_free(req);
+	assert_int_equal(write_as(&h, clone, &fi, "keepalive 30\n", 1000), 0);
+	assert_int_equal(h.fk.ctl_calls, 1);
+	assert_int_equal(h.fk.last.verb, CTL_KEEPALIVE);
+	assert_int_equal(h.fk.last_key, 2);
+	assert_int_equal(h.fk.last_who.uid, 1000);
+	/* connect waits for the kind, as through ctl */
+	req = op_write(&h, clone, &fi, "connect 10.0.0.1:80", 1000);
+	assert_int_equal(req->replies, 0);
+	h.fk.c[2].connected = true;
+	harness_wake(&h, 2);
+	assert_int_equal(req->reply, FAKE_WRITE);
+	fake_free(req);
+	/* a bad command: EINVAL, the reason in the connection's err */
+	ino_of(&h, "fake/c2/err"); /* its directory (and err) exist */
+	assert_int_equal(write_as(&h, clone, &fi, "frobnicate", 1000), EINVAL);
+	read_file(&h, ino_of(&h, "fake/c2/err"), buf, sizeof(buf));
+	assert_string_equal(buf, "unknown verb 'frobnicate'\n");
+	/* another user may not; root may */
+	assert_int_equal(write_as(&h, clone, &fi, "close", 1001), EPERM);
+	assert_int_equal(write_as(&h, clone, &fi, "close", 0), 0);
+	assert_int_equal(h.fk.last_key, 2);
+	/* gone: ENOENT */
+	h.fk.c[2].alive = false;
+	assert_int_equal(write_as(&h, clone, &fi, "close", 1000), ENOENT);
+	op_release(&h, clone, &fi);
+	/* each open makes another */
+	fi = open_as(&h, clone, O_RDWR, 1000, &err);
+	assert_int_equal(write_as(&h, clone, &fi, "close", 1000), 0);
+	assert_int_equal(h.fk.last_key, 2);
+	op_release(&h, clone, &fi);
+	fi = open_as(&h, clone, O_RDWR, 1000, &err);
+	assert_int_equal(write_as(&h, clone, &fi, "close", 1000), 0);
+	assert_int_equal(h.fk.last_key, 3);
+	op_release(&h, clone, &fi);
 	harness_fini(&h);
 }
 
@@ -303,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_stable_inodes),
 		cmocka_unit_test(test_snapshot_reads),
 		cmocka_unit_test(test_ctl_dispatch),
+		cmocka_unit_test(test_clone_ctl),
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_ladder),
 	};

@@ -300,6 +300,15 @@ static void test_upgrade(void **state)
 
 	harness_init(&h2, 1);
 	assert_int_equal(fs_restore(h2.fs, b.p, b.len), 0);
+	/* the kernel forgets what it cached of the old connections */
+	fake_ninval = 0;
+	fs_restored(h2.fs, NULL);
+	assert_true(fake_ninval > 2);
+	assert_int_equal(fake_inval[0], ino_of(&h2, "fake/c0"));
+	bool saw_note = false;
+	for (int i = 0; i < fake_ninval; i++)
+		saw_note |= fake_inval[i] == note;
+	assert_true(saw_note);
 	fuse_req_t g = op_getattr(&h2, note, 0);
 	assert_int_equal(g->reply, FAKE_ATTR); /* the old inode, known */
 	assert_int_equal(ino_of(&h2, "fake/c0/note"), note);

@@ -1,0 +1,97 @@
+#!/bin/bash
+# engine_clonefd: engine/clone opened for reading and writing is the ctl of
+# the connection that open made, as in Plan 9: read gives its name, each
+# write is a ctl command (connect waits for the handshake, a bad command
+# fails with its reason in that connection's err, close closes), from bash
+# and as another user, and the connection outlives the descriptor. A
+# descriptor whose connection was removed gets ENOENT, never another
+# connection's; a name given again (after an upgrade the engine counts from
+# 1) shows the new connection's files.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engine_lib.sh"
+need_root
+need_cmd ip ss unshare socat setpriv stat
+enter_netns "$@"
+need_tcpfs
+
+eng_start --msl=0.2 -o allow_other
+assert_eq 666 "$(stat -c %a "$E/clone")" "engine/clone is mode 0666"
+
+bg socat TCP4-LISTEN:9005,reuseaddr,fork EXEC:cat
+wait_until 10 eval "ss -tlnH 'sport = :9005' | grep -q ." || die "socat did not listen"
+
+# clone_fd CMD...: in bash, open clone read-write on fd 3, read the name,
+# then write each CMD to fd 3; prints the name, then OK or the error of
+# each write
+clone_fd() {
+	timeout -k 1 10 bash -c '
+		e=$1
+		shift
+		exec 3<>"$e/clone" || exit 1
+		read -r n <&3 || exit 1
+		echo "$n"
+		for c in "$@"; do
+			if out=$(echo "$c" 2>&1 >&3); then echo OK; else echo "${out##*: }"; fi
+		done' _ "$E" "$@"
+}
+
+out=$(clone_fd "connect $HOST4:9005")
+n=$(head -n 1 <<<"$out")
+[[ $n =~ ^[1-9][0-9]*$ ]] || die "clone fd: no name ($out)"
+assert_eq OK "$(sed -n 2p <<<"$out")" "connect through the clone's descriptor"
+assert_eq ESTABLISHED "$(get "$n" state)" "engine/$n is ESTABLISHED when the write returns"
+assert_eq 0 "$(stat -c %u "$E/$n")" "engine/$n belongs to the opener"
+assert_state 5 "$n" ESTABLISHED "the connection outlives the clone's descriptor"
+
+# several commands on one descriptor
+out=$(clone_fd "connect $HOST4:9005" "timeout 7" close)
+n=$(head -n 1 <<<"$out")
+assert_eq "OK OK OK" "$(sed -n '2,$p' <<<"$out" | paste -sd ' ')" "connect, timeout and close on one descriptor"
+assert_eq 7 "$(get "$n" timeout)" "timeout 7 reached engine/$n"
+wait_state 5 "$n" CLOSED || fail "close through the descriptor: engine/$n is $(get "$n" state)"
+# a bad command: EINVAL, the reason in that connection's err
+out=$(clone_fd "frobnicate")
+n=$(head -n 1 <<<"$out")
+assert_eq "Invalid argument" "$(sed -n 2p <<<"$out")" "a bad verb through the descriptor: EINVAL"
+assert_eq "unknown verb 'frobnicate'" "$(get "$n" err)" "the reason is in engine/$n/err"
+
+# refused: the error of connect(2), the reason in err
+out=$(clone_fd "connect $HOST4:9")
+n=$(head -n 1 <<<"$out")
+assert_eq "Connection refused" "$(sed -n 2p <<<"$out")" "connect to a closed port: ECONNREFUSED"
+assert_match "refused" "$(get "$n" err)" "engine/$n's err says refused"
+
+# another user: its own connection through its own descriptor
+out=$(as_user 65534 bash -c '
+	exec 3<>"$1/clone" || exit 1
+	read -r n <&3 && echo "$n" && echo "connect $2" >&3 && echo close >&3 && echo done' _ "$E" "$HOST4:9005")
+n=$(head -n 1 <<<"$out")
+assert_eq done "$(tail -n 1 <<<"$out")" "uid 65534: clone, connect and close on one descriptor"
+assert_eq 65534 "$(stat -c %u "$E/$n")" "engine/$n belongs to uid 65534"
+
+# a descriptor whose connection was removed: ENOENT, not another's
+exec 4<>"$E/clone"
+read -r n <&4
+rmdir "$E/$n" || fail "rmdir engine/$n (unused)"
+[ ! -d "$E/$n" ] && pass "engine/$n removed" || fail "engine/$n still there"
+out=$(echo "connect $HOST4:9005" 2>&1 >&4) && fail "write to the clone of a removed connection succeeded" ||
+	assert_match "No such file" "$out" "the descriptor of a removed connection: ENOENT"
+exec 4>&-
+
+# a name given again after an upgrade (the engine counts from 1 again):
+# the kernel has the old directory's name and its files' names cached, yet
+# shows the new connection's owner and values
+out=$(as_user 65534 bash -c 'read -r n < "$1/clone" && echo "$n"' _ "$E")
+m=$(head -n 1 <<<"$out")
+[ -d "$E/$m" ] && assert_eq 65534 "$(stat -c %u "$E/$m")" "engine/$m belongs to 65534 before the upgrade"
+kill -USR2 "$TCPFS_PID"
+only_fixed() { [ "$(ls -1 "$E" 2>/dev/null | paste -sd ' ')" = "clone stats" ]; }
+wait_until 10 only_fixed ||
+	die "after the upgrade engine/ has $(ls -1 "$E" | paste -sd ' ')"
+for ((i = 1; i <= m; i++)); do
+	k=$(timeout -k 1 5 cat "$E/clone") || die "clone after the upgrade"
+done
+assert_eq "$m" "$k" "the engine gives the name $m again"
+assert_eq 0 "$(stat -c %u "$E/$m")" "engine/$m: the new connection's owner (root), not the old one's"
+assert_eq 0 "$(get "$m" uid)" "engine/$m/uid: the new connection's"
+eng_finish
