@@ -118,6 +118,32 @@ static int number(int id, const char *s, double min, double max, double scale,
 	return 0;
 }
 
+/* "on" or "off" in *ON. */
+static int on_off(int id, const char *s, bool *on)
+{
+	if (strcmp(s, "on") && strcmp(s, "off"))
+		return bad(id, "'%s' is not on or off", s);
+	*on = !strcmp(s, "on");
+	return 0;
+}
+
+/* "LO-HI": the ephemeral ports, unprivileged (bind(2)'s rule for ports
+ * below 1024 stays the user's). */
+static int port_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	unsigned a, b;
+	int end = 0;
+	if (sscanf(s, "%5u-%5u%n", &a, &b, &end) != 2 || s[end] || a < 1024 ||
+	    b > 65535 || a > b)
+		return bad(OPT_PORTS,
+			   "'%s' is not LO-HI with 1024 <= LO <= HI "
+			   "<= 65535",
+			   s);
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
 /* Bytes from 1 MiB to 1 TiB, with an optional K, M, G or T (powers of
  * 1024, as sizes in the man page are). */
 static int bytes(int id, const char *s, uint64_t *out)
@@ -234,13 +260,12 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	    !(err |= number(OPT_REAP, v[OPT_REAP], 0, 86400, 1e6, &n)))
 		cfg->reap = n;
 	err |= engine_caps(v, sc);
-	if (v[OPT_OFFLOAD]) {
-		bool on = !strcmp(v[OPT_OFFLOAD], "on");
-		if (!on && strcmp(v[OPT_OFFLOAD], "off"))
-			err |= bad(OPT_OFFLOAD, "'%s' is not on or off",
-				   v[OPT_OFFLOAD]);
-		sc->tun.offload = on;
-	}
+	if (v[OPT_OFFLOAD])
+		err |= on_off(OPT_OFFLOAD, v[OPT_OFFLOAD], &sc->tun.offload);
+	if (v[OPT_TW_REUSE])
+		err |= on_off(OPT_TW_REUSE, v[OPT_TW_REUSE], &sc->tw_reuse);
+	if (v[OPT_PORTS])
+		err |= port_range(v[OPT_PORTS], &sc->port_lo, &sc->port_hi);
 	if (v[OPT_IMPAIR]) {
 		struct impair_config ic;
 		uint64_t seed;
@@ -272,6 +297,12 @@ void options_help(void)
 	       "    --msl=SECONDS          maximum segment lifetime; TIME_WAIT is 2 MSL (60)\n"
 	       "    --syn-retries=N        SYN retransmissions before ETIMEDOUT (7: 255 s)\n"
 	       "    --reap=SECONDS         closed engine connections are freed after (300)\n"
+	       "    --offload=on|off       TUN checksum and segmentation offloads where the\n"
+	       "                           kernel has them (on)\n"
+	       "    --ports=LO-HI          the engine's ephemeral ports (32768-60999)\n"
+	       "    --tw-reuse=on|off      a connect may take over a TIME_WAIT 4-tuple when\n"
+	       "                           every port to the peer is taken and timestamps\n"
+	       "                           make it safe (on)\n"
 	       "    --engine-conns-max=N   engine connections at most: ENFILE (1048576)\n"
 	       "    --engine-conns-uid=N   ... of one uid: EMFILE (an eighth of the above)\n"
 	       "    --engine-mem-max=BYTES engine buffer memory at most: ENOBUFS (a quarter\n"

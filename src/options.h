@@ -29,6 +29,8 @@
 	X(ENGINE_MEM_UID, "engine-mem-uid")                                    \
 	X(IMPAIR, "impair")                                                    \
 	X(OFFLOAD, "offload")                                                  \
+	X(PORTS, "ports")                                                      \
+	X(TW_REUSE, "tw-reuse")                                                \
 	X(LOG, "log")
 
 enum option_id {

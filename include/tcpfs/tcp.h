@@ -75,6 +75,14 @@ struct tcp_config {
 	unsigned max_half_open; /* SYN_RECEIVED in total */
 	unsigned backlog_max;	/* cap on listen()'s backlog */
 	unsigned trace_len;	/* trace entries kept per connection */
+	/* Ephemeral ports, PORT_LO to PORT_HI (RFC 6056 §2.1; Linux's
+	 * ip_local_port_range: 32768-60999). */
+	uint16_t port_lo, port_hi;
+	/* When every port to a peer is taken, a new connect may take the
+	 * 4-tuple of the least recently active TIME_WAIT connection to it
+	 * that used timestamps, once it is safe (RFC 6191, RFC 7323
+	 * Appendix B.2; Linux's tcp_tw_reuse): on by default. */
+	bool tw_reuse;
 	enum tcp_cc_algo cc;
 	/* The 128-bit secret key of ISNs (RFC 6528 §3: F is SipHash-2-4
 	 * under it), ephemeral ports (RFC 6056) and SYN cookies. The
@@ -96,7 +104,8 @@ struct tcp_config {
 void tcp_config_default(struct tcp_config *cfg);
 /* A new engine with a copy of CFG. Returns it, or NULL with errno
  * EINVAL: no output, or a value out of range (mss 64..65495, delack at
- * most 40 ms, rto_min <= rto_initial, ...); ENOMEM: out of memory. */
+ * most 40 ms, rto_min <= rto_initial, 0 < port_lo <= port_hi, ...);
+ * ENOMEM: out of memory. */
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg);
 /* Free the engine and every connection, sending nothing. */
 void tcp_engine_free(struct tcp_engine *e);
@@ -136,15 +145,21 @@ int tcp_open_owner(struct tcp_engine *e, uint32_t owner);
 /* tcp_open_owner() for owner 0. */
 int tcp_open(struct tcp_engine *e);
 /* Active open of ID to REMOTE from LPORT (0: random, RFC 6056) at NOW:
- * SYN_SENT and its SYN at once. Returns 0, or
+ * SYN_SENT and its SYN at once. With cfg.tw_reuse, a 4-tuple held only
+ * by a connection in TIME_WAIT that used timestamps, whose peer sent
+ * nothing for a second, is taken over: that connection ends (CLOSED, no
+ * error, info.why says so) and ID starts above its sequence numbers and
+ * timestamps (LPORT given, or every ephemeral port taken). Returns 0, or
  * -ENOENT: no connection ID;
  * -EALREADY: ID's connect is under way; -EISCONN: ID is in use;
  * -EINVAL: REMOTE is not IPv4/IPv6, is unspecified, broadcast or
  *          multicast (RFC 9293 MUST-46), or its port is 0;
  * -ENETUNREACH: the engine has no address of REMOTE's family;
  * -EADDRINUSE: LPORT is taken;
- * -EADDRNOTAVAIL: every ephemeral port to REMOTE is taken;
- * -ENOBUFS: no room for the connection's buffers (a memory cap). */
+ * -EADDRNOTAVAIL: every ephemeral port to REMOTE is taken (and none
+ *                 can be reused);
+ * -ENOBUFS: no room for the connection's buffers (a memory cap);
+ * -ENOMEM: out of memory. */
 int tcp_connect(struct tcp_engine *e, uint32_t id, const struct wire_ep *remote,
 		uint16_t lport, tcp_time now);
 /* Passive open of ID on LOCAL (family 0: both families; port required),
@@ -237,7 +252,8 @@ struct tcp_info_snap {
 	enum tcp_state state;
 	struct wire_ep local, remote;
 	int error;	 /* errno it closed with, 0 if none */
-	const char *why; /* the error in words, or NULL; static */
+	const char *why; /* the error in words, or why it closed without
+			  * one (TIME_WAIT cut short), or NULL; static */
 	bool listener;
 	tcp_time user_timeout; /* µs, 0: the default (see above) */
 	uint8_t ttl, tos;      /* of its packets (tcp_set_ip()) */

@@ -34,12 +34,16 @@ struct tundrv_config {
 	 * so it may call the engine. */
 	void (*tcp_ev)(void *ctx, uint32_t id, unsigned events);
 	void *ctx;
+	/* The engine's ephemeral ports and TIME_WAIT reuse (tcp_config's). */
+	uint16_t port_lo, port_hi;
+	bool tw_reuse;
 };
 
 /**
  * tundrv_config_default - the defaults
  * \param cfg: filled: device tcpfs0, MTU 1500, host 198.19.253.1/30 and
- *            fdcf:7c9f:7cfa::1/64, engine .2 and ::2, route_localnet on;
+ *            fdcf:7c9f:7cfa::1/64, engine .2 and ::2, route_localnet on,
+ *            ephemeral ports and TIME_WAIT reuse as the engine's;
  *            the caps: 1048576 connections, buffer memory a quarter of
  *            the physical memory (sysconf), per uid an eighth of each
  */

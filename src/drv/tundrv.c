@@ -74,6 +74,11 @@ void tundrv_config_default(struct tundrv_config *cfg)
 	cfg->mem_uid = cfg->mem_max / 8;
 	cfg->max_conns = 1u << 20;
 	cfg->max_conns_uid = cfg->max_conns / 8;
+	struct tcp_config tc;
+	tcp_config_default(&tc);
+	cfg->port_lo = tc.port_lo;
+	cfg->port_hi = tc.port_hi;
+	cfg->tw_reuse = tc.tw_reuse;
 }
 
 tcp_time tundrv_now(void)
@@ -363,6 +368,9 @@ static struct tcp_engine *new_engine(struct tundrv *drv)
 	tc.max_conns_owner = drv->cfg.max_conns_uid;
 	tc.mem_max = drv->cfg.mem_max;
 	tc.mem_owner = drv->cfg.mem_uid;
+	tc.port_lo = drv->cfg.port_lo;
+	tc.port_hi = drv->cfg.port_hi;
+	tc.tw_reuse = drv->cfg.tw_reuse;
 	/* RFC 6528 §3: a random secret of 128 bits; 16 bytes never come
 	 * short from getrandom() (at most 256 are atomic) */
 	if (getrandom(tc.key, sizeof(tc.key), 0) != (ssize_t)sizeof(tc.key))

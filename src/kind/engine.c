@@ -169,10 +169,11 @@ static void announce(struct engine *e, struct edir *ec, int state)
 	struct tcp_info_snap i = {.state = state};
 	if (state == TCP_CLOSED)
 		tcp_info_get(tcp_of(e), ec->id, &i);
-	if (state == TCP_CLOSED && i.error)
+	/* the error, or why it closed without one (TIME_WAIT reused) */
+	if (state == TCP_CLOSED && (i.error || i.why))
 		events_say(e->events, "%s %s -> %s (%s)", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state),
-			   strerror(i.error));
+			   i.error ? strerror(i.error) : i.why);
 	else
 		events_say(e->events, "%s %s -> %s", ec->label,
 			   tcp_state_name(ec->state), tcp_state_name(state));
@@ -437,7 +438,8 @@ static int engine_fail(struct engine *e, struct kind_conn *c,
 		why = "that local address and port are in use";
 		break;
 	case EADDRNOTAVAIL:
-		why = "every local port to that peer is in use";
+		why = "every local port of the engine's range to that peer "
+		      "is in use (TIME_WAIT ones too)";
 		break;
 	case ENETUNREACH:
 		why = "the engine has no address of that family";

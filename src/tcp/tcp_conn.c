@@ -184,6 +184,8 @@ void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 		tcp_ring_free(&c->sndq);
 	if ((st == TCP_TIME_WAIT || st == TCP_CLOSED) && !c->rcvq.len)
 		tcp_ring_free(&c->rcvq);
+	if (st == TCP_TIME_WAIT)
+		tcp_tw_list(c, now);
 	tcp_trace_state(e, c, from, st, now);
 	tcp_event(e, c, TCP_EV_STATE);
 	if (st == TCP_ESTABLISHED)
@@ -202,6 +204,16 @@ void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 void tcp_conn_end(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	tcp_set_state(e, c, TCP_CLOSED, now);
+}
+
+void tcp_conn_tw_handover(struct tcp_engine *e, struct tcp_conn *tw,
+			  tcp_time now)
+{
+	e->tw_iss = tw->snd_max + 65535 + 2;
+	e->tw_iss_set = true;
+	tw->why = "TIME_WAIT cut short: a new connection took its 4-tuple "
+		  "(RFC 6191)";
+	tcp_conn_end(e, tw, now);
 }
 
 /* The connection failed: CLOSED, and calls return -ERR from now on. */

@@ -19,6 +19,12 @@ void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 		   tcp_time now);
 /* The normal end: CLOSED without an error. */
 void tcp_conn_end(struct tcp_engine *e, struct tcp_conn *c, tcp_time now);
+/* TW, in TIME_WAIT, gives its 4-tuple to a new incarnation (RFC 9293
+ * §3.6.1, RFC 6191): the next tcp_conn_init_seq() starts above every
+ * sequence number TW sent (Linux's: its SND.NXT + 65537) and TW ends,
+ * saying why. */
+void tcp_conn_tw_handover(struct tcp_engine *e, struct tcp_conn *tw,
+			  tcp_time now);
 /* Failure: CLOSED, and the user's calls return -ERR (ERR > 0). */
 void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
 		   tcp_time now);

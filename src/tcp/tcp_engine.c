@@ -36,6 +36,9 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->max_half_open = 4096;
 	cfg->backlog_max = 4096;
 	cfg->trace_len = 64;
+	cfg->port_lo = 32768;
+	cfg->port_hi = 60999;
+	cfg->tw_reuse = true;
 	cfg->cc = TCP_CC_CUBIC;
 }
 
@@ -46,7 +49,8 @@ static bool config_ok(const struct tcp_config *c)
 	       c->rcvbuf <= (1u << 30) && c->rcvbuf_max <= (1u << 30) &&
 	       c->msl > 0 && c->rto_min > 0 && c->rto_max >= c->rto_min &&
 	       c->rto_initial >= c->rto_min && c->delack <= 40000 &&
-	       c->max_conns > 0 && c->max_conns_owner > 0 && c->backlog_max > 0;
+	       c->max_conns > 0 && c->max_conns_owner > 0 && c->backlog_max > 0 &&
+	       c->port_lo > 0 && c->port_lo <= c->port_hi;
 }
 
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg)
@@ -92,6 +96,7 @@ void tcp_engine_free(struct tcp_engine *e)
 			tcp_conn_release(c);
 		}
 	}
+	tcp_dests_free(e);
 	tcp_mem_fini(e);
 	free(e->by_id);
 	free(e->by_tuple);

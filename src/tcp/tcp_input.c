@@ -500,9 +500,7 @@ static bool time_wait_syn(struct tcp_engine *e, struct tcp_conn *c,
 	tcp_trace_in(e, c, s, now);
 	if (!syn_newer(c, s))
 		return true;
-	e->tw_iss = c->snd_max + 65535 + 2;
-	e->tw_iss_set = true;
-	tcp_conn_end(e, c, now);
+	tcp_conn_tw_handover(e, c, now);
 	tcp_listen_input(e, l, s, now);
 	e->tw_iss_set = false;
 	return true;
@@ -537,6 +535,7 @@ void tcp_input_seg(struct tcp_engine *e, struct wire_seg *s, tcp_time now)
 		syn_sent_input(e, c, s, now);
 		break;
 	case TCP_TIME_WAIT:
+		tcp_tw_list(c, now); /* not reused for a second now */
 		if (!time_wait_syn(e, c, s, now))
 			sync_input(e, c, s, now);
 		break;

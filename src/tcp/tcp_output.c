@@ -101,7 +101,7 @@ static void seg_opts(struct tcp_engine *e, struct tcp_conn *c, uint8_t flags,
 		syn_opts(e, c, o);
 	if (c->ts_ok) { /* a RST too: RFC 7323 §3.2 SHOULD, as Linux */
 		o->has_ts = true;
-		o->tsval = tcp_ts_now(now);
+		o->tsval = c->ts_sent = tcp_ts_now(now);
 		o->tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 	}
 	if (c->sack_ok && !(flags & (TCP_SYN | TCP_RST)))

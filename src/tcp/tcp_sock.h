@@ -47,8 +47,14 @@
 #define TCP_TS_HZ_DIV 1000 /* timestamp clock: 1 ms (RFC 7323 §5.4) */
 #define TCP_PAWS_IDLE (24ull * 86400 * 1000000) /* RFC 7323 §5.5 */
 #define TCP_CHALLENGE_PER_SEC 100		/* RFC 5961 §7 */
-#define TCP_EPH_MIN 32768
-#define TCP_EPH_MAX 60999
+/* TIME_WAIT reuse (RFC 6191, RFC 7323 Appendix B.2): the peer's
+ * timestamp clock ticks at least once a second (RFC 7323 §5.4), so a
+ * second after its latest timestamp its new ones are above every old
+ * one (Linux's tcp_tw_reuse_delay). */
+#define TCP_TW_REUSE_DELAY 1000000ull
+/* A destination with this many ports held keeps a bitmap of them (fewer
+ * cost at most this many looks at the 4-tuple table). */
+#define TCP_DEST_MAP_MIN 64
 #define TCP_TRACE_PIN 8	      /* trace entries of a connection's open kept */
 #define TCP_TLP_MIN 2000      /* PTO floor: RTT samples are whole ms */
 #define TCP_TLP_DELACK 200000 /* RFC 8985 §7.2 WCDelAckT */
@@ -91,6 +97,25 @@ struct tcp_ival {
 };
 
 struct tcp_conn;
+
+/* One destination of ephemeral ports: the engine's address and the peer's
+ * address and port, with every 4-tuple of a port in the range towards it
+ * counted (RFC 6056 §3.3.4, algorithm 4, its table kept exactly, one
+ * entry a destination): a full range is known at once, and each connect
+ * goes on from where the last one stopped. From TCP_DEST_MAP_MIN 4-tuples
+ * on, a bitmap of the ports held finds the next free one a 64-port word
+ * at a time, however few are left. */
+struct tcp_dest {
+	struct tcp_dest *next;	      /* hash chain */
+	struct wire_ep local, remote; /* local.port 0 */
+	uint32_t n;		      /* 4-tuples held, ports in the range */
+	uint32_t off;		      /* RFC 6056's F(local, remote) */
+	uint32_t cursor;	      /* the next offset in the range to try */
+	uint64_t *held; /* bit P - port_lo: port P held; NULL below the min */
+	/* Its connections in TIME_WAIT with timestamps, the least recently
+	 * active first: the candidates for reuse. */
+	struct tcp_conn *tw_head, *tw_tail;
+};
 
 /* Congestion control (RFC 5681 NewReno, RFC 9438 CUBIC). */
 struct tcp_cc_ops {
@@ -143,6 +168,10 @@ struct tcp_conn {
 	size_t heap_idx;   /* in the timer heap; SIZE_MAX if not */
 	tcp_time deadline; /* earliest timer */
 	struct wire_ep local, remote;
+	struct tcp_dest *dest; /* its port's destination, if in the range */
+	struct tcp_conn *tw_prev, *tw_next; /* in dest's TIME_WAIT list */
+	bool in_tw_list;
+	tcp_time tw_since; /* TIME_WAIT: entered, or the peer's latest */
 	int error;
 	const char *why; /* the error in words (a static string), or NULL */
 	int soft_error;	 /* the latest ICMP error, told at a timeout */
@@ -189,6 +218,7 @@ struct tcp_conn {
 	uint32_t rcv_fin_seq;
 	uint32_t ts_recent;
 	tcp_time ts_recent_time;
+	uint32_t ts_sent;  /* the latest TSval we sent */
 	unsigned ack_segs; /* full segments not yet acknowledged */
 	uint32_t rcv_mss;  /* the largest segment the peer sent */
 	bool ack_now;
@@ -264,7 +294,10 @@ struct tcp_engine {
 	 * §3.6.1): above the old one's, for the next tcp_conn_init_seq(). */
 	uint32_t tw_iss;
 	bool tw_iss_set;
-	uint32_t eph_next;
+	uint32_t eph_next;	 /* a new destination's first cursor */
+	struct tcp_dest **dests; /* by destination (tcp_table.c) */
+	size_t ndest_buckets, ndests;
+	struct tcp_dest *dest_last; /* the latest found: a connect's again */
 	uint8_t pkt[65600];
 	uint8_t payload[65536];
 };

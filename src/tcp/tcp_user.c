@@ -34,6 +34,71 @@ int tcp_open(struct tcp_engine *e)
 	return tcp_open_owner(e, 0);
 }
 
+/* True if a listener already holds some address of LOCAL on its port
+ * (what bind(2) without SO_REUSEADDR refuses with EADDRINUSE). */
+static bool listen_taken(struct tcp_engine *e, const struct wire_ep *local)
+{
+	static const uint8_t fams[] = {AF_INET, AF_INET6};
+	const struct wire_ep any = {0};
+
+	for (size_t i = 0; i < sizeof(fams); i++) {
+		const struct wire_ep *own = tcp_own_addr(e, fams[i]);
+		struct wire_ep l;
+		if (!own || (local->family && local->family != fams[i]))
+			continue;
+		l = *own;
+		l.port = local->port;
+		if (tcp_lookup(e, &l, &any)) /* ours, any of the family, any */
+			return true;
+	}
+	return false;
+}
+
+/* RFC 6191 and RFC 7323 Appendix B.2 for an active open: TW's 4-tuple
+ * may open again when no old duplicate of either side can pass as new.
+ * Both sides used timestamps (PAWS); the peer sent nothing for a second,
+ * so its clock (at least 1 Hz, RFC 7323 §5.4) has ticked past every
+ * TSval it sent; ours has ticked past the latest we sent, so our SYN's is
+ * above it; and the new ISS goes above TW's (tcp_conn_tw_handover()).
+ * Not on a port a listener holds: the 4-tuple of one of its children. */
+static bool tw_reusable(struct tcp_engine *e, const struct tcp_conn *tw,
+			tcp_time now)
+{
+	return tw && e->cfg.tw_reuse && tw->state == TCP_TIME_WAIT &&
+	       tw->ts_ok && now - tw->tw_since >= TCP_TW_REUSE_DELAY &&
+	       SEQ_GT(tcp_ts_now(now), tw->ts_sent) &&
+	       !listen_taken(e, &tw->local); /* not a listener's port */
+}
+
+/* C's local port towards its remote: LPORT if free, else (0) one RFC 6056
+ * picks; either may take a TIME_WAIT connection's 4-tuple over when
+ * nothing else is left and it is safe. */
+static int take_port(struct tcp_engine *e, struct tcp_conn *c, uint16_t lport,
+		     tcp_time now)
+{
+	struct tcp_conn *tw;
+	int rc;
+
+	c->local.port = lport;
+	if (lport) { /* a listener on the port counts as taken */
+		tw = tcp_lookup(e, &c->local, &c->remote);
+		rc = tw ? -EADDRINUSE : 0;
+	} else {
+		rc = tcp_pick_port(e, &c->local, &c->remote);
+		tw = rc == -EADDRNOTAVAIL ?
+			     tcp_tw_oldest(e, &c->local, &c->remote) :
+			     NULL;
+	}
+	if (rc && tw_reusable(e, tw, now)) {
+		c->local = tw->local;
+		tcp_conn_tw_handover(e, tw, now);
+		rc = 0;
+	}
+	if (!rc && (rc = tcp_tuple_add(e, c)))
+		e->tw_iss_set = false; /* no connection takes TW's ISS */
+	return rc;
+}
+
 /* RFC 9293 §3.10.1 OPEN (active): send SYN, enter SYN-SENT. */
 static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 		      const struct wire_ep *remote, uint16_t lport,
@@ -54,13 +119,7 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 		return rc;
 	c->local = *own;
 	c->remote = *remote;
-	c->local.port = lport;
-	if (!lport)
-		rc = tcp_pick_port(e, &c->local, &c->remote);
-	else /* a listener on the port counts as taken */
-		rc = tcp_lookup(e, &c->local, &c->remote) ? -EADDRINUSE : 0;
-	if (!rc)
-		rc = tcp_tuple_add(e, c);
+	rc = take_port(e, c, lport, now);
 	if (rc) {
 		memset(&c->remote, 0, sizeof(c->remote));
 		return rc;
@@ -97,26 +156,6 @@ static bool listen_addr_ok(const struct tcp_engine *e,
 	own = tcp_own_addr(e, local->family);
 	return own && (!memcmp(local->a, zero, sizeof(zero)) ||
 		       !memcmp(local->a, own->a, sizeof(own->a)));
-}
-
-/* True if a listener already holds some address of LOCAL on its port
- * (what bind(2) without SO_REUSEADDR refuses with EADDRINUSE). */
-static bool listen_taken(struct tcp_engine *e, const struct wire_ep *local)
-{
-	static const uint8_t fams[] = {AF_INET, AF_INET6};
-	const struct wire_ep any = {0};
-
-	for (size_t i = 0; i < sizeof(fams); i++) {
-		const struct wire_ep *own = tcp_own_addr(e, fams[i]);
-		struct wire_ep l;
-		if (!own || (local->family && local->family != fams[i]))
-			continue;
-		l = *own;
-		l.port = local->port;
-		if (tcp_lookup(e, &l, &any)) /* ours, any of the family, any */
-			return true;
-	}
-	return false;
 }
 
 /* RFC 9293 §3.10.1 OPEN (passive). */

@@ -311,6 +311,25 @@ int h_server(struct harness *h, uint32_t *iss, tcp_time now)
 	return id;
 }
 
+int h_server_ts(struct harness *h, uint32_t tsv, int *l, uint32_t *iss,
+		tcp_time now)
+{
+	struct wire_opts o = {
+		.has_mss = true, .mss = 1460, .has_ts = true, .tsval = tsv};
+	uint32_t p = PEER_ISS + 1;
+	int id;
+
+	*l = tcp_open(h->e);
+	assert_int_equal(tcp_listen(h->e, (uint32_t)*l, &h->me, 4), 0);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, now);
+	*iss = h_expect_flags(h, TCP_SYN | TCP_ACK, p)->seq;
+	o.tsval = tsv + 100;
+	h_in_opt(h, TCP_ACK, p, *iss + 1, 65535, NULL, 0, &o, now);
+	id = tcp_accept(h->e, (uint32_t)*l);
+	assert_true(id > 0);
+	return id;
+}
+
 /* ---- Two engines over memlink ---- */
 
 static void deliver(void *ctx, const uint8_t *pkt, size_t len, uint64_t now)

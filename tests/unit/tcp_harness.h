@@ -102,6 +102,10 @@ uint32_t h_syn_sent(struct harness *h, int id, tcp_time now);
 int h_client(struct harness *h, uint32_t *iss, tcp_time now);
 /* A server connection: listener on port 80, SYN, SYN,ACK, ACK, accept. */
 int h_server(struct harness *h, uint32_t *iss, tcp_time now);
+/* The same with the MSS and timestamp options: the SYN's TSval TSV, the
+ * ACK's TSV + 100; *L gets the listener. */
+int h_server_ts(struct harness *h, uint32_t tsv, int *l, uint32_t *iss,
+		tcp_time now);
 
 /* ---- Two engines over memlink ---- */
 

@@ -153,6 +153,38 @@ static void test_offload(void **state)
 	done(&a, &o);
 }
 
+/* --ports LO-HI and --tw-reuse: the engine's defaults, what is asked,
+ * and nothing else (a privileged or upside-down range). */
+static void test_ports(void **state)
+{
+	(void)state;
+	struct fuse_args a;
+	struct options o;
+	struct tcpfs_config cfg;
+	const char *set[] = {"tcpfs",	   "/mnt", "--ports=40000-40009",
+			     "--tw-reuse", "off",  NULL};
+	options_config_default(&cfg);
+	assert_int_equal(cfg.drv.port_lo, 32768);
+	assert_int_equal(cfg.drv.port_hi, 60999);
+	assert_true(cfg.drv.tw_reuse);
+	assert_int_equal(parse(set, &a, &o), 0);
+	assert_int_equal(options_config(&o, &cfg), 0);
+	assert_int_equal(cfg.drv.port_lo, 40000);
+	assert_int_equal(cfg.drv.port_hi, 40009);
+	assert_false(cfg.drv.tw_reuse);
+	done(&a, &o);
+	static const char *const bad[] = {
+		"ports=80-90",	    "ports=5000-4000",	"ports=5000",
+		"ports=5000-4000x", "ports=1024-65536", "tw-reuse=1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = {"tcpfs", "/mnt", "-o", bad[i], NULL};
+		assert_int_equal(parse(argv, &a, &o), 0);
+		options_config_default(&cfg);
+		assert_int_equal(options_config(&o, &cfg), -1);
+		done(&a, &o);
+	}
+}
+
 /* The engine's caps: defaults from the physical memory (a quarter, a uid
  * an eighth of it), both forms of each option, sizes with K/M/G, a
  * uid's cap following the overall one, bad values. */
@@ -210,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_mount_helper),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_offload),
+		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_engine_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

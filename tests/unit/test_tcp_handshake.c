@@ -383,19 +383,11 @@ static void time_wait_reopen(void **state)
 static void time_wait_reopen_ts(void **state)
 {
 	struct harness *h = h_new(NULL);
-	struct wire_opts o = {
-		.has_mss = true, .mss = 1460, .has_ts = true, .tsval = 500};
+	struct wire_opts o = {.has_ts = true};
 	uint32_t iss, p = PEER_ISS + 1;
-	int l = tcp_open(h->e), id;
+	int l, id = h_server_ts(h, 500, &l, &iss, 0);
 
 	(void)state;
-	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 4), 0);
-	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
-	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, p)->seq;
-	o.tsval = 600;
-	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 0);
-	id = tcp_accept(h->e, (uint32_t)l);
-	assert_true(id > 0);
 	to_time_wait(h, id, iss, p, true, 700);
 	o.tsval = 650;
 	h_in_opt(h, TCP_SYN, p + 100000, 0, 65535, NULL, 0, &o, 3000);
