@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "tcpfs/wire.h"
 
@@ -106,11 +107,14 @@ void tcp_engine_free(struct tcp_engine *e);
  * segments for no connection get RST (RFC 9293 §3.10.7.1). No errors. */
 void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	       tcp_time now);
-/* As tcp_input(), for a packet whose TCP checksum the link vouches for (a
- * segment of a TUN super-packet from the host's own stack: the kernel
- * marks it NEEDS_CSUM or DATA_VALID, virtio 1.2 §5.1.6.4): not checked. */
+/* As tcp_input(), for a packet whose TCP checksum the link vouches for
+ * (the kernel marks it NEEDS_CSUM or DATA_VALID, virtio 1.2 §5.1.6.4):
+ * not checked. GSO, if not 0, says it is a super-packet of the host's own
+ * stack (TSO, or segments GRO joined) standing for segments of GSO bytes:
+ * it is taken whole, as Linux takes a GRO packet, and counts as that many
+ * segments (segs_in, the ACK of every second full-sized one). */
 void tcp_input_trusted(struct tcp_engine *e, const uint8_t *pkt, size_t len,
-		       tcp_time now);
+		       size_t gso, tcp_time now);
 /* Send what the packets and calls since the last call left to send (data
  * the windows allow, at most one ACK a connection), run the timers due at
  * NOW, deliver the events (the callbacks may call in; their sends go out
@@ -167,6 +171,15 @@ int tcp_send_urgent(struct tcp_engine *e, uint32_t id);
  * -E...: the error ID failed with. */
 long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
 	      tcp_time now);
+/* tcp_recv() without the copy: up to LEN received bytes of ID where they
+ * lie, one or two pieces of its receive queue in IOV (*NIOV of them, 0
+ * when none), valid until the next call into the engine. Returns as
+ * tcp_recv(); nothing is taken until tcp_recv_done(). */
+long tcp_recv_peek(struct tcp_engine *e, uint32_t id, size_t len,
+		   struct iovec iov[2], int *niov);
+/* The user took the first N bytes tcp_recv_peek() showed of ID, at NOW:
+ * they are freed, and a window update goes with tcp_dispatch(). */
+void tcp_recv_done(struct tcp_engine *e, uint32_t id, size_t n, tcp_time now);
 /* Close ID's sending side at NOW: FIN after the queued data (with
  * tcp_dispatch()). Returns 0, or -ENOENT: no connection ID;
  * -ENOTCONN: CLOSED or a listener (-E...: the error it failed with). */

@@ -61,17 +61,29 @@ int tun_ifindex(const struct tun *t);
  * Returns true if every packet crosses with a virtio-net header.
  */
 bool tun_offload(const struct tun *t);
+/* What the virtio-net header said of a packet tun_read() gave. */
+struct tun_rx {
+	size_t gso;   /* a TCP super-packet of segments of this size (TSO,
+			 or GRO's); 0: one packet */
+	bool trusted; /* the kernel vouches for its checksums (NEEDS_CSUM,
+			 DATA_VALID, or a super-packet): the TCP checksum
+			 need not be checked, and may be left partial */
+	bool partial; /* NEEDS_CSUM: the TCP checksum field holds the
+			 pseudo-header's sum only, to be completed from
+			 csum_start (wire_csum_complete()) for a reader that
+			 checks it; a super-packet's is left so too */
+	size_t csum_start, csum_off;
+};
 /**
  * tun_read - read one packet
  * \param t: the device
  * \param buf: SIZE bytes
- * \param gso: set to 0 for a packet with its checksums right (a partial one
- *             is completed), or the MSS of a TCP super-packet that is to be
- *             cut with wire_tso_split() (its checksums are not made)
+ * \param rx: what the virtio-net header says of it (zero without offloads:
+ *            a plain packet, its checksums to be checked)
  * Returns its length, 0 if none is waiting, or read()'s -errno. A packet
  * whose virtio-net header is bad or not TCP's is dropped.
  */
-ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso);
+ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx);
 /**
  * tun_write - write one packet
  * \param t: the device

@@ -59,6 +59,10 @@ struct wire_seg {
 	struct wire_opts opt;
 	const uint8_t *data; /* payload (points into the parsed packet) */
 	size_t len;
+	/* A super-packet of the link (TSO/GRO: virtio-net gso_size) stands
+	 * for segments of this size: the peer's MSS; 0 for one segment. Set
+	 * by the caller, never by wire_parse(); wire_build() ignores it. */
+	uint16_t gso;
 };
 
 /* Why a packet was refused; WIRE_OK is 0. */

@@ -236,32 +236,35 @@ static void deliver(void *ctx, const uint8_t *pkt, size_t len)
 	}
 }
 
-/* A segment of a super-packet from the host's stack: its checksum is
- * left partial and trusted (tcp_input_trusted), saving two sums a
- * segment. */
-static void deliver_trusted(void *ctx, const uint8_t *pkt, size_t len)
+/* A packet read from the device: a super-packet (whose checksums the
+ * kernel vouches for) goes to the engine whole, as the segments it stands
+ * for, and so does a plain packet the kernel vouches for, unchecked; with
+ * --impair, whose corruption only checksums catch, each segment is cut
+ * out and summed, and goes through the impairments. */
+static void on_packet(struct tundrv *drv, uint8_t *pkt, size_t n,
+		      const struct tun_rx *rx)
 {
-	struct tundrv *drv = ctx;
-	tcp_input_trusted(drv->tcp, pkt, len, tundrv_now());
+	if (!drv->in && rx->trusted) {
+		tcp_input_trusted(drv->tcp, pkt, n, rx->gso, tundrv_now());
+	} else if (rx->gso) {
+		wire_tso_split(pkt, n, rx->gso, true, deliver, drv);
+	} else {
+		if (rx->partial)
+			wire_csum_complete(pkt, n, rx->csum_start,
+					   rx->csum_off);
+		deliver(drv, pkt, n);
+	}
 }
 
 static void on_packets(void *arg)
 {
 	struct tundrv *drv = arg;
 	for (int i = 0; i < READ_BATCH; i++) {
-		size_t gso;
-		ssize_t n =
-			tun_read(drv->tun, drv->pkt, sizeof(drv->pkt), &gso);
+		struct tun_rx rx;
+		ssize_t n = tun_read(drv->tun, drv->pkt, sizeof(drv->pkt), &rx);
 		if (n <= 0)
 			break;
-		if (!gso)
-			deliver(drv, drv->pkt, (size_t)n);
-		else if (drv->in) /* --impair: checksums catch corruption */
-			wire_tso_split(drv->pkt, (size_t)n, gso, true, deliver,
-				       drv);
-		else /* a TCP super-packet (TSO): the segments it stands for */
-			wire_tso_split(drv->pkt, (size_t)n, gso, false,
-				       deliver_trusted, drv);
+		on_packet(drv, drv->pkt, (size_t)n, &rx);
 	}
 }
 

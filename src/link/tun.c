@@ -18,7 +18,6 @@
 #include "tcpfs/log.h"
 #include "tcpfs/tso.h"
 #include "tcpfs/tun.h"
-#include "tcpfs/wire.h"
 
 struct tun {
 	int fd;
@@ -248,10 +247,9 @@ bool tun_offload(const struct tun *t)
 	return t->vnet;
 }
 
-/* What the header of a packet of N bytes at BUF asks of us: the MSS of a
- * super-packet to cut, or 0 with a partial checksum completed; -1 if the
- * header does not fit the packet. */
-static ssize_t vnet_rx(const struct virtio_net_hdr *h, uint8_t *buf, size_t n)
+/* What the header H of a packet of N bytes says (into RX); -1 if it does
+ * not fit the packet or is not TCP's. */
+static int vnet_rx(const struct virtio_net_hdr *h, size_t n, struct tun_rx *rx)
 {
 	/* Fields are in native order: a legacy header without TUNSETVNETLE
 	 * or TUNSETVNETBE (linux/if_tun.h). */
@@ -260,34 +258,44 @@ static ssize_t vnet_rx(const struct virtio_net_hdr *h, uint8_t *buf, size_t n)
 		break;
 	case VIRTIO_NET_HDR_GSO_TCPV4:
 	case VIRTIO_NET_HDR_GSO_TCPV6:
-		/* wire_tso_split() makes every checksum */
-		return h->gso_size ? h->gso_size : -1;
+		if (!h->gso_size)
+			return -1;
+		rx->gso = h->gso_size;
+		rx->trusted = true;
+		break;
 	default:
 		return -1; /* UDP: not the engine's */
 	}
-	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-	    wire_csum_complete(buf, n, h->csum_start, h->csum_offset) < 0)
-		return -1;
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (h->csum_start > n ||
+		    h->csum_offset + 2u > n - h->csum_start)
+			return -1;
+		rx->partial = rx->trusted = true;
+		rx->csum_start = h->csum_start;
+		rx->csum_off = h->csum_offset;
+	}
+	if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		rx->trusted = true;
 	return 0;
 }
 
-ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso)
+ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx)
 {
 	struct virtio_net_hdr h;
 	struct iovec iov[2] = {{&h, sizeof(h)}, {buf, size}};
-	ssize_t n, mss = 0;
+	ssize_t n;
+	int bad = 0;
 
-	*gso = 0;
 	do {
+		memset(rx, 0, sizeof(*rx));
 		n = t->vnet ? readv(t->fd, iov, 2) : read(t->fd, buf, size);
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		if (t->vnet) {
 			n -= (ssize_t)sizeof(h);
-			mss = n < 0 ? -1 : vnet_rx(&h, buf, (size_t)n);
+			bad = n < 0 ? -1 : vnet_rx(&h, (size_t)n, rx);
 		}
-	} while (mss < 0); /* malformed: drop it, read on */
-	*gso = (size_t)mss;
+	} while (bad); /* malformed: drop it, read on */
 	return n;
 }
 

@@ -216,9 +216,10 @@ unsigned tcp_trace_kept(const struct tcp_engine *e, uint32_t id)
 	return c && c->tr ? c->tr_pin : 0;
 }
 
-/* A packet from the link, its TCP checksum checked unless TRUSTED. */
+/* A packet from the link, its TCP checksum checked unless TRUSTED; GSO as
+ * tcp_input_trusted()'s. */
 static void input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
-		  tcp_time now, bool trusted)
+		  tcp_time now, bool trusted, size_t gso)
 {
 	struct wire_seg s;
 	enum wire_err err;
@@ -239,19 +240,21 @@ static void input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 		e->st.drop_wire[err < WIRE_NERR ? err : WIRE_SHORT]++;
 		return;
 	}
+	if (gso < s.len)
+		s.gso = (uint16_t)gso;
 	tcp_input_seg(e, &s, now);
 }
 
 void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	       tcp_time now)
 {
-	input(e, pkt, len, now, false);
+	input(e, pkt, len, now, false, 0);
 }
 
 void tcp_input_trusted(struct tcp_engine *e, const uint8_t *pkt, size_t len,
-		       tcp_time now)
+		       size_t gso, tcp_time now)
 {
-	input(e, pkt, len, now, true);
+	input(e, pkt, len, now, true, gso);
 }
 
 /* Rounds of output, timers and events in one dispatch: an event callback

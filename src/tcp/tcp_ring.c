@@ -12,19 +12,29 @@ static bool tcp_ring_reserve(struct tcp_ring *r)
 	return r->buf != NULL;
 }
 
-/* Copy N bytes between SRC/DST and the ring at offset OFF from the head. */
-static void ring_copy(const struct tcp_ring *r, uint32_t off, uint8_t *ext,
-		      uint32_t n, bool to_ring)
+int tcp_ring_span(const struct tcp_ring *r, uint32_t off, uint32_t n,
+		  struct iovec iov[2])
 {
 	uint32_t pos = (r->head + off) % r->cap;
 	uint32_t first = n < r->cap - pos ? n : r->cap - pos;
 
-	if (to_ring) {
-		memcpy(r->buf + pos, ext, first);
-		memcpy(r->buf, ext + first, n - first);
-	} else {
-		memcpy(ext, r->buf + pos, first);
-		memcpy(ext + first, r->buf, n - first);
+	iov[0] = (struct iovec){r->buf + pos, first};
+	iov[1] = (struct iovec){r->buf, n - first};
+	return n ? 1 + (n > first) : 0;
+}
+
+/* Copy N bytes between SRC/DST and the ring at offset OFF from the head. */
+static void ring_copy(const struct tcp_ring *r, uint32_t off, uint8_t *ext,
+		      uint32_t n, bool to_ring)
+{
+	struct iovec iov[2];
+	int k = tcp_ring_span(r, off, n, iov);
+
+	for (int i = 0; i < k; ext += iov[i].iov_len, i++) {
+		if (to_ring)
+			memcpy(iov[i].iov_base, ext, iov[i].iov_len);
+		else
+			memcpy(ext, iov[i].iov_base, iov[i].iov_len);
 	}
 }
 

@@ -45,6 +45,9 @@ struct fuse_pollhandle {
 
 /* Poll handles notified and destroyed so far. */
 extern int fake_notified, fake_destroyed;
+/* The next fuse_reply_iov() answers but fails with this errno (0: it
+ * does not), as libfuse's when the reader was interrupted: ENOENT. */
+extern int fake_reply_fails;
 /* The pid of the requests made from now on (0 at first). */
 extern pid_t fake_pid;
 

@@ -75,6 +75,11 @@ struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
 void h_feed(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	    uint16_t wnd, const void *data, size_t len,
 	    const struct wire_opts *o, tcp_time now);
+/* The peer's super-packet of LEN bytes (at most 4000) standing for
+ * segments of GSO bytes at NOW, as tundrv hands one over (ACK set,
+ * trusted, taken whole), and nothing else. */
+void h_feed_super(struct harness *h, uint32_t seq, uint32_t ack, size_t len,
+		  size_t gso, tcp_time now);
 /* The same, then the loop's tcp_dispatch() at NOW: a batch of one. */
 void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	      uint16_t wnd, const void *data, size_t len,
@@ -102,6 +107,8 @@ uint32_t h_syn_sent(struct harness *h, int id, tcp_time now);
 int h_client(struct harness *h, uint32_t *iss, tcp_time now);
 /* A server connection: listener on port 80, SYN, SYN,ACK, ACK, accept. */
 int h_server(struct harness *h, uint32_t *iss, tcp_time now);
+/* The same with the peer's SYN offering MSS (h_server()'s offers none). */
+int h_server_mss(struct harness *h, uint16_t mss, uint32_t *iss, tcp_time now);
 
 /* ---- Two engines over memlink ---- */
 

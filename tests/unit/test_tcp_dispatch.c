@@ -153,6 +153,32 @@ static void event_calls_in(void **state)
 	h_free(h);
 }
 
+/* A super-packet of the link (TSO/GRO) is taken whole and stands for its
+ * segments: three full-sized ones are acknowledged at the dispatch by one
+ * cumulative ACK (every second full-sized segment, RFC 5681 §4.2, as
+ * Linux's __tcp_ack_snd_check() acknowledges a GRO packet), not after a
+ * delay, and count three in segs_in. One short segment's worth still
+ * waits for the delayed ACK. */
+static void super_packet_acked_at_once(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	h_feed_super(h, p, iss + 1, 3 * FULL, FULL, 10);
+	h_none(h);
+	assert_int_equal(tcp_readable(h->e, id), 3 * FULL);
+	tcp_dispatch(h->e, 10);
+	h_expect(h, TCP_ACK, iss + 1, p + 3 * FULL);
+	h_none(h);
+	assert_int_equal(h_info(h, id).segs_in, 1 + 3); /* + the SYN,ACK */
+	h_feed_super(h, p + 3 * FULL, iss + 1, FULL / 2, FULL, 20);
+	assert_int_equal(tcp_dispatch(h->e, 20), 20 + 40 * MS);
+	h_none(h);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +187,7 @@ int main(void)
 		cmocka_unit_test(write_carries_ack),
 		cmocka_unit_test(connect_sends_at_once),
 		cmocka_unit_test(event_calls_in),
+		cmocka_unit_test(super_packet_acked_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
