@@ -78,6 +78,12 @@ struct tcp_config {
 	uint64_t key[2];
 	/* Send one IP packet (headers built, checksums done). */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
+	/* Or, when set (then used for every packet, output never): send one
+	 * IP packet in N pieces, IOV[0] its headers and the rest its payload
+	 * where it lies (the send queue: no copy), valid during the call;
+	 * its TCP checksum partial, the pseudo-header's sum alone, for the
+	 * link to complete (virtio-net NEEDS_CSUM, or TSO). */
+	void (*output_partial)(void *ctx, const struct iovec *iov, int n);
 	/* Connection ID saw EVENTS (TCP_EV_*). Called only from
 	 * tcp_dispatch(), which goes on until no event is left, so it may call
 	 * back into the engine for reads and writes, but not tcp_free() ID.
@@ -91,7 +97,7 @@ struct tcp_config {
  * caller. */
 void tcp_config_default(struct tcp_config *cfg);
 /* A new engine with a copy of CFG. Returns it, or NULL with errno
- * EINVAL: no output, or a value out of range (mss 64..65495, delack at
+ * EINVAL: no output (nor output_partial), or a value out of range (mss 64..65495, delack at
  * most 40 ms, rto_min <= rto_initial, ...); ENOMEM: out of memory. */
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg);
 /* Free the engine and every connection, sending nothing. */

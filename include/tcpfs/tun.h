@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct tun_config {
 	char name[IFNAMSIZ];   /* device name */
@@ -92,15 +93,19 @@ ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx);
  */
 int tun_write(struct tun *t, const void *pkt, size_t len);
 struct tso_gso;
+/* The most pieces tun_writev() takes. */
+#define TUN_IOV_MAX 8
 /**
- * tun_write_tso - write what tso_take() gave
+ * tun_writev - write one packet in pieces
  * \param t: the device
- * \param pkt: LEN bytes
- * \param gso: a plain packet (mss 0) or a super-packet the kernel is to
- *             checksum and segment (VIRTIO_NET_HDR_GSO_TCPV4/6)
- * Returns as tun_write(); -EINVAL for a super-packet without offloads.
+ * \param iov: N pieces (1 to TUN_IOV_MAX), written as they lie
+ * \param gso: NULL for a plain packet (checksums done), else what the
+ *             kernel is to do (a partial checksum to complete, a
+ *             super-packet to segment: tso_take())
+ * Returns as tun_write(); -EINVAL for more pieces, or an offload without
+ * the virtio-net header.
  */
-int tun_write_tso(struct tun *t, const void *pkt, size_t len,
-		  const struct tso_gso *gso);
+int tun_writev(struct tun *t, const struct iovec *iov, int n,
+	       const struct tso_gso *gso);
 
 #endif

@@ -131,6 +131,16 @@ enum wire_err wire_parse_icmp(const uint8_t *pkt, size_t len,
  */
 size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg);
 /**
+ * wire_build_head - wire_build()'s headers alone, the checksum partial
+ * \param buf: CAP bytes
+ * \param seg: the segment; its payload (seg->len bytes) is not read: it
+ *             goes after the headers in another piece of the packet
+ * Returns the header bytes (IP, TCP, options), or 0 as wire_build(). The
+ * TCP checksum field holds the pseudo-header's sum only, not inverted
+ * (virtio-net NEEDS_CSUM from the TCP header: the link completes it).
+ */
+size_t wire_build_head(uint8_t *buf, size_t cap, const struct wire_seg *seg);
+/**
  * wire_opts_len - bytes of TCP options wire_build() emits
  * \param opt: the options
  * Returns a multiple of 4, at most 40 (SACK blocks that do not fit are

@@ -82,26 +82,48 @@ static bool to_self(const struct tundrv *drv, const uint8_t *pkt, size_t len)
 	       !memcmp(pkt + 24, &drv->cfg.engine6, 16);
 }
 
-/* A packet out of the engine: to the device, or back to the engine when
- * it is addressed to the engine's own address (the host would send it
- * back only if it forwards, and then through two copies). */
-static void emit(struct tundrv *drv, const uint8_t *pkt, size_t len)
+/* The IP header length of the engine's packet at P (IPv4 without
+ * options, or IPv6): where its TCP checksum's sum starts. */
+static size_t iphl_of(const uint8_t *p)
 {
-	if (!to_self(drv, pkt, len)) {
-		tun_write(drv->tun, pkt, len);
-		return;
-	}
+	return p[0] >> 4 == 4 ? (size_t)(p[0] & 15) * 4 : 40;
+}
+
+/* A packet of the engine to its own address, IOV[0..N) joined, its
+ * checksum completed if PARTIAL: queued to go back to the engine (the
+ * host would send it back only if it forwards, and then through two
+ * copies). */
+static void loop_queue(struct tundrv *drv, const struct iovec *iov, int n,
+		       bool partial)
+{
+	size_t len = 0, at = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
 	struct lpkt *p = drv->nlo < LOOP_MAX ? malloc(sizeof(*p) + len) : NULL;
 	if (!p)
 		return; /* lost: TCP sends it again */
+	for (int i = 0; i < n; at += iov[i].iov_len, i++)
+		memcpy(p->data + at, iov[i].iov_base, iov[i].iov_len);
+	if (partial)
+		wire_csum_complete(p->data, len, iphl_of(p->data), 16);
 	p->next = NULL;
 	p->len = len;
-	memcpy(p->data, pkt, len);
 	if (!drv->lo)
 		drv->lo_tail = &drv->lo;
 	*drv->lo_tail = p;
 	drv->lo_tail = &p->next;
 	drv->nlo++;
+}
+
+/* A packet out of the engine, its checksums done: to the device, or back
+ * to the engine when it is addressed to the engine's own address. */
+static void emit(struct tundrv *drv, const uint8_t *pkt, size_t len)
+{
+	struct iovec iov = {(void *)pkt, len};
+	if (!to_self(drv, pkt, len))
+		tun_write(drv->tun, pkt, len);
+	else
+		loop_queue(drv, &iov, 1, false);
 }
 
 /* Hand the packets the engine sent itself so far back to it. */
@@ -136,30 +158,46 @@ static void train_flush(struct tundrv *drv)
 {
 	struct tso_gso gso;
 	size_t n = tso_take(&drv->train, &gso);
+	struct iovec iov = {drv->train.pkt, n};
 	if (n)
-		tun_write_tso(drv->tun, drv->train.pkt, n, &gso);
+		tun_writev(drv->tun, &iov, 1, &gso);
 }
 
-/* With offloads, the engine's data segments wait on the train until one
- * does not join it or the round ends (dispatch); --impair's stage sees
- * only plain segments. */
+/* A packet of the engine without offloads, or through --impair's stage,
+ * which sees only plain segments. */
 static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct tundrv *drv = ctx;
-	if (!drv->out && tun_offload(drv->tun) && !to_self(drv, pkt, len)) {
-		if (tso_add(&drv->train, pkt, len))
-			return;
-		train_flush(drv);
-		if (!tso_add(&drv->train, pkt, len))
-			tun_write(drv->tun, pkt, len);
-		return;
-	}
 	if (!drv->out) {
 		emit(drv, pkt, len);
 		return;
 	}
 	impair_push(drv->out, pkt, len, tundrv_now());
 	flush(drv, drv->out, tundrv_now());
+}
+
+/* On an offloading device the engine's packets come in pieces (headers,
+ * then the payload where it lies in its send queue), their checksums left
+ * to the kernel. Data segments wait on the train until one does not join
+ * it or the round ends (dispatch): the one copy of their payload; any
+ * other packet goes at once, its pieces as they lie. */
+static void on_output_partial(void *ctx, const struct iovec *iov, int n)
+{
+	struct tundrv *drv = ctx;
+	const uint8_t *pkt = iov[0].iov_base;
+	if (to_self(drv, pkt, iov[0].iov_len)) {
+		loop_queue(drv, iov, n, true);
+		return;
+	}
+	if (tso_add(&drv->train, iov, n))
+		return;
+	train_flush(drv);
+	if (tso_add(&drv->train, iov, n))
+		return;
+	struct tso_gso gso = {.v6 = pkt[0] >> 4 == 6,
+			      .csum_start = (uint16_t)iphl_of(pkt),
+			      .csum_off = 16};
+	tun_writev(drv->tun, iov, n, &gso);
 }
 
 /* Called from tcp_dispatch() only, so the owner may call the engine. */
@@ -356,7 +394,12 @@ static struct tcp_engine *new_engine(struct tundrv *drv)
 	 * short from getrandom() (at most 256 are atomic) */
 	if (getrandom(tc.key, sizeof(tc.key), 0) != (ssize_t)sizeof(tc.key))
 		return NULL;
-	tc.output = on_output;
+	/* with offloads the kernel sums and joins; --impair needs whole
+	 * packets, their checksums done, to corrupt and to check */
+	if (tun_offload(drv->tun) && !drv->out)
+		tc.output_partial = on_output_partial;
+	else
+		tc.output = on_output;
 	tc.event = on_tcp_ev;
 	tc.ctx = drv;
 	return tcp_engine_new(&tc);

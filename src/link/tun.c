@@ -299,42 +299,39 @@ ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx)
 	return n;
 }
 
-/* PKT behind header H: two pieces, no copy to join them. */
-static int vnet_write(struct tun *t, const struct virtio_net_hdr *h,
-		      const void *pkt, size_t len)
+int tun_writev(struct tun *t, const struct iovec *iov, int n,
+	       const struct tso_gso *gso)
 {
-	struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)pkt, len}};
-	return writev(t->fd, iov, 2) < 0 ? -errno : 0;
+	/* virtio 1.2 §5.1.6.2: NEEDS_CSUM with csum_start/offset, a GSO type
+	 * with hdr_len and gso_size; native order (a legacy header). No
+	 * offload asked for: VIRTIO_NET_HDR_GSO_NONE, checksums done. */
+	struct virtio_net_hdr h = {0};
+	struct iovec all[1 + TUN_IOV_MAX];
+
+	if (gso && gso->csum_start) {
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.csum_start = gso->csum_start;
+		h.csum_offset = gso->csum_off;
+	}
+	if (gso && gso->mss) {
+		h.gso_type = gso->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+				       VIRTIO_NET_HDR_GSO_TCPV4;
+		h.hdr_len = gso->hdr_len;
+		h.gso_size = gso->mss;
+	}
+	if (n < 1 || n > TUN_IOV_MAX || (!t->vnet && h.flags))
+		return -EINVAL;
+	if (!t->vnet)
+		return writev(t->fd, iov, n) < 0 ? -errno : 0;
+	/* the header and the packet's pieces: no copy to join them */
+	all[0] = (struct iovec){&h, sizeof(h)};
+	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
+	return writev(t->fd, all, n + 1) < 0 ? -errno : 0;
 }
 
 int tun_write(struct tun *t, const void *pkt, size_t len)
 {
-	/* no offload asked for: VIRTIO_NET_HDR_GSO_NONE, checksums done */
-	static const struct virtio_net_hdr none;
+	struct iovec iov = {(void *)pkt, len};
 
-	if (t->vnet)
-		return vnet_write(t, &none, pkt, len);
-	return write(t->fd, pkt, len) < 0 ? -errno : 0;
-}
-
-int tun_write_tso(struct tun *t, const void *pkt, size_t len,
-		  const struct tso_gso *gso)
-{
-	/* virtio 1.2 §5.1.6.2: NEEDS_CSUM with csum_start/offset, a GSO type
-	 * with hdr_len and gso_size; native order (a legacy header) */
-	struct virtio_net_hdr h = {
-		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-		.gso_type = gso->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
-				      VIRTIO_NET_HDR_GSO_TCPV4,
-		.hdr_len = gso->hdr_len,
-		.gso_size = gso->mss,
-		.csum_start = gso->csum_start,
-		.csum_offset = gso->csum_off,
-	};
-
-	if (!gso->mss)
-		return tun_write(t, pkt, len);
-	if (!t->vnet)
-		return -EINVAL;
-	return vnet_write(t, &h, pkt, len);
+	return tun_writev(t, &iov, 1, NULL);
 }

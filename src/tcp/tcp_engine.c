@@ -38,8 +38,8 @@ void tcp_config_default(struct tcp_config *cfg)
 
 static bool config_ok(const struct tcp_config *c)
 {
-	return c->output && c->mss >= 64 && c->mss <= 65495 &&
-	       c->sndbuf >= c->mss && c->rcvbuf >= c->mss &&
+	return (c->output || c->output_partial) && c->mss >= 64 &&
+	       c->mss <= 65495 && c->sndbuf >= c->mss && c->rcvbuf >= c->mss &&
 	       c->rcvbuf <= (1u << 30) && c->rcvbuf_max <= (1u << 30) &&
 	       c->msl > 0 && c->rto_min > 0 && c->rto_max >= c->rto_min &&
 	       c->rto_initial >= c->rto_min && c->delack <= 40000 &&

@@ -179,6 +179,63 @@ static void super_packet_acked_at_once(void **state)
 	h_free(h);
 }
 
+static int most_pieces;
+
+/* cfg.output_partial of output_partial_pieces: the pieces joined and the
+ * checksum completed as the kernel does for NEEDS_CSUM, then queued for
+ * h_next(), which parses and checks it. */
+static void partial_out(void *ctx, const struct iovec *iov, int n)
+{
+	uint8_t pkt[H_PKT];
+	size_t len = 0;
+
+	for (int i = 0; i < n; len += iov[i].iov_len, i++) {
+		assert_true(len + iov[i].iov_len <= sizeof(pkt));
+		memcpy(pkt + len, iov[i].iov_base, iov[i].iov_len);
+	}
+	most_pieces = n > most_pieces ? n : most_pieces;
+	assert_int_equal(wire_csum_complete(pkt, len, 20, 16), 0);
+	h_output(ctx, pkt, len);
+}
+
+/* With output_partial every packet leaves as its headers (the checksum
+ * partial) and its payload where it lies in the send queue, in two pieces
+ * where the queue wraps: completed, each is the packet output would get. */
+static void output_partial_pieces(void **state)
+{
+	struct tcp_config cfg;
+	uint8_t a[700];
+	uint32_t iss, p = PEER_ISS + 1;
+	struct wire_seg *s;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.key[0] = 1;
+	cfg.mss = 600; /* what we take: the send buffer may be smaller */
+	cfg.sndbuf = 1000;
+	cfg.output_partial = partial_out;
+	struct harness *h = h_new(&cfg);
+	int id = h_client(h, &iss, 0);
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(h_send(h, id, a, 500, 10), 500);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
+	assert_memory_equal(s->data, a, 500);
+	h_in(h, TCP_ACK, p, iss + 501, NULL, 0, 20);
+	/* 500 bytes to the end of the queue's storage, the rest from its
+	 * start: the first segment (an MSS of 536) in two pieces */
+	most_pieces = 0;
+	assert_int_equal(h_send(h, id, a, 700, 30), 700);
+	s = h_expect(h, TCP_ACK, iss + 501, p);
+	assert_int_equal(s->len, FULL);
+	assert_memory_equal(s->data, a, FULL);
+	assert_int_equal(most_pieces, 3);
+	h_in(h, TCP_ACK, p, iss + 501 + FULL, NULL, 0, 40);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 501 + FULL, p);
+	assert_memory_equal(s->data, a + FULL, 700 - FULL);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +245,7 @@ int main(void)
 		cmocka_unit_test(connect_sends_at_once),
 		cmocka_unit_test(event_calls_in),
 		cmocka_unit_test(super_packet_acked_at_once),
+		cmocka_unit_test(output_partial_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
