@@ -80,11 +80,14 @@ static struct parked *parked_new(struct fs *fs, fuse_req_t req, try_fn try,
 				 void *obj, struct waitq *lane, size_t size,
 				 size_t data)
 {
-	struct parked *p = calloc(1, sizeof(*p) + data);
+	/* only the struct is zeroed: a write's bytes (up to max_write, 1 MiB)
+	 * are copied over at once */
+	struct parked *p = malloc(sizeof(*p) + data);
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
 		return NULL;
 	}
+	memset(p, 0, sizeof(*p));
 	fs_hold(fs, &p->h, H_PARKED);
 	waiter_init(&p->w, woken);
 	waiter_init(&p->lw, NULL);
