@@ -121,6 +121,21 @@ void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
  * segments (segs_in, the ACK of every second full-sized one). */
 void tcp_input_trusted(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 		       size_t gso, tcp_time now);
+/* Zero-copy receive, for a link that reads a packet in pieces: where the
+ * next in-order payload of the connection that took in-order data last
+ * goes in its receive queue (*AT: the free room from RCV.NXT on, as far
+ * as the queue's storage runs before it wraps). Returns the room's
+ * length, 0 for none (no such connection, out-of-order data waiting in
+ * that room, no storage yet). Until the next call into the engine the
+ * link may write there (it holds nothing), then hand the packet in with
+ * tcp_input_placed(): a payload that lies where it goes is not copied. */
+size_t tcp_rx_landing(struct tcp_engine *e, uint8_t **at);
+/* tcp_input_trusted() for a TCP packet in two pieces: its headers (HLEN
+ * bytes at HDR: IP, TCP, options) and its payload (DLEN bytes at DATA,
+ * anywhere, the room tcp_rx_landing() gave included). */
+void tcp_input_placed(struct tcp_engine *e, const uint8_t *hdr, size_t hlen,
+		      const uint8_t *data, size_t dlen, size_t gso,
+		      tcp_time now);
 /* Send what the packets and calls since the last call left to send (data
  * the windows allow, at most one ACK a connection), run the timers due at
  * NOW, deliver the events (the callbacks may call in; their sends go out

@@ -85,6 +85,15 @@ struct tun_rx {
  * whose virtio-net header is bad or not TCP's is dropped.
  */
 ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx);
+/* The most pieces tun_readv() and tun_writev() take. */
+#define TUN_IOV_MAX 8
+/**
+ * tun_readv - tun_read() into pieces, filled in order
+ * \param iov: N pieces (1 to TUN_IOV_MAX)
+ * Returns as tun_read(); -EINVAL for more pieces.
+ */
+ssize_t tun_readv(struct tun *t, const struct iovec *iov, int n,
+		  struct tun_rx *rx);
 /**
  * tun_write - write one packet
  * \param t: the device
@@ -93,8 +102,6 @@ ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx);
  */
 int tun_write(struct tun *t, const void *pkt, size_t len);
 struct tso_gso;
-/* The most pieces tun_writev() takes. */
-#define TUN_IOV_MAX 8
 /**
  * tun_writev - write one packet in pieces
  * \param t: the device

@@ -98,6 +98,17 @@ enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg);
  */
 enum wire_err wire_parse_trusted(const uint8_t *pkt, size_t len,
 				 struct wire_seg *seg);
+/**
+ * wire_parse_head - wire_parse_trusted() of a packet whose payload lies
+ *                   apart
+ * \param hdr: HLEN bytes, exactly the packet's IP and TCP headers
+ * \param len: the whole packet's length (headers and payload)
+ * \param seg: filled, its data NULL (the caller points it at the payload)
+ * Returns as wire_parse_trusted(); WIRE_TCPHDR if HLEN is not the
+ * headers' length.
+ */
+enum wire_err wire_parse_head(const uint8_t *hdr, size_t hlen, size_t len,
+			      struct wire_seg *seg);
 /* An ICMP or ICMPv6 error about a TCP segment we sent (RFC 792, RFC
  * 4443): what it says, and which segment it quotes. */
 enum wire_icmp_kind {

@@ -44,6 +44,7 @@ struct tundrv {
 	int timerfd;
 	tcp_time armed;
 	uint8_t pkt[LINK_MAX_PKT];
+	size_t rx_hdr;		    /* headers of the last data read */
 	struct tso_train train;	    /* the engine's segments, joined */
 	struct lpkt *lo, **lo_tail; /* to the engine itself, oldest first */
 	unsigned nlo;
@@ -294,15 +295,75 @@ static void on_packet(struct tundrv *drv, uint8_t *pkt, size_t n,
 	}
 }
 
+/* The IP and TCP header length of a TCP packet of N bytes at P the
+ * kernel vouches for, with a payload; 0 for any other. */
+static size_t data_hdr(const uint8_t *p, size_t n, const struct tun_rx *rx)
+{
+	size_t iphl = n >= 40 ? iphl_of(p) : 0, h;
+	if (!rx->trusted || !iphl || n < iphl + 20 ||
+	    p[p[0] >> 4 == 4 ? 9 : 6] != 6 /* TCP */)
+		return 0;
+	h = iphl + (size_t)(p[iphl + 12] >> 4) * 4;
+	return h < n ? h : 0;
+}
+
+/* Read one packet with its payload straight into the receive queue of the
+ * connection that took data last, where its next bytes go (guessing its
+ * headers are HDR bytes long, as its last packet's were): the engine then
+ * takes it without a copy. Else the packet is joined in drv->pkt (what
+ * landed in the queue's free room copied back) and goes as any other. 1
+ * if taken in place, 0 if joined (its length in *LEN), else as tun_read. */
+static int read_placed(struct tundrv *drv, size_t hdr, uint8_t *room,
+		       size_t rlen, size_t *len, struct tun_rx *rx)
+{
+	struct iovec iov[3] = {{drv->pkt, hdr},
+			       {room, rlen},
+			       {drv->pkt + hdr, sizeof(drv->pkt) - hdr}};
+	ssize_t n = tun_readv(drv->tun, iov, 3, rx);
+	if (n <= 0)
+		return (int)n - 1;
+	size_t pay = (size_t)n > hdr ? (size_t)n - hdr : 0;
+	if (pay && pay <= rlen && !drv->in &&
+	    data_hdr(drv->pkt, (size_t)n, rx) == hdr) {
+		drv->rx_hdr = hdr;
+		tcp_input_placed(drv->tcp, drv->pkt, hdr, room, pay, rx->gso,
+				 tundrv_now());
+		return 1;
+	}
+	size_t in_room = pay < rlen ? pay : rlen;
+	memmove(drv->pkt + hdr + in_room, drv->pkt + hdr, pay - in_room);
+	memcpy(drv->pkt + hdr, room, in_room);
+	*len = (size_t)n;
+	return 0;
+}
+
 static void on_packets(void *arg)
 {
 	struct tundrv *drv = arg;
 	for (int i = 0; i < READ_BATCH; i++) {
 		struct tun_rx rx;
-		ssize_t n = tun_read(drv->tun, drv->pkt, sizeof(drv->pkt), &rx);
-		if (n <= 0)
-			break;
-		on_packet(drv, drv->pkt, (size_t)n, &rx);
+		uint8_t *room = NULL;
+		size_t n = 0, rlen = drv->rx_hdr && !drv->in ?
+					     tcp_rx_landing(drv->tcp, &room) :
+					     0;
+		if (rlen) {
+			int r = read_placed(drv, drv->rx_hdr, room, rlen, &n,
+					    &rx);
+			if (r < 0)
+				break;
+			if (r > 0)
+				continue;
+		} else {
+			ssize_t got = tun_read(drv->tun, drv->pkt,
+					       sizeof(drv->pkt), &rx);
+			if (got <= 0)
+				break;
+			n = (size_t)got;
+		}
+		size_t h = data_hdr(drv->pkt, n, &rx);
+		if (h)
+			drv->rx_hdr = h;
+		on_packet(drv, drv->pkt, n, &rx);
 	}
 }
 

@@ -279,24 +279,36 @@ static int vnet_rx(const struct virtio_net_hdr *h, size_t n, struct tun_rx *rx)
 	return 0;
 }
 
-ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx)
+ssize_t tun_readv(struct tun *t, const struct iovec *iov, int n,
+		  struct tun_rx *rx)
 {
 	struct virtio_net_hdr h;
-	struct iovec iov[2] = {{&h, sizeof(h)}, {buf, size}};
-	ssize_t n;
+	struct iovec all[1 + TUN_IOV_MAX];
+	ssize_t got;
 	int bad = 0;
 
+	if (n < 1 || n > TUN_IOV_MAX)
+		return -EINVAL;
+	all[0] = (struct iovec){&h, sizeof(h)};
+	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
 	do {
 		memset(rx, 0, sizeof(*rx));
-		n = t->vnet ? readv(t->fd, iov, 2) : read(t->fd, buf, size);
-		if (n < 0)
+		got = t->vnet ? readv(t->fd, all, n + 1) : readv(t->fd, iov, n);
+		if (got < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		if (t->vnet) {
-			n -= (ssize_t)sizeof(h);
-			bad = n < 0 ? -1 : vnet_rx(&h, (size_t)n, rx);
+			got -= (ssize_t)sizeof(h);
+			bad = got < 0 ? -1 : vnet_rx(&h, (size_t)got, rx);
 		}
 	} while (bad); /* malformed: drop it, read on */
-	return n;
+	return got;
+}
+
+ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx)
+{
+	struct iovec iov = {buf, size};
+
+	return tun_readv(t, &iov, 1, rx);
 }
 
 int tun_writev(struct tun *t, const struct iovec *iov, int n,

@@ -31,8 +31,10 @@ static void ring_copy(const struct tcp_ring *r, uint32_t off, uint8_t *ext,
 	int k = tcp_ring_span(r, off, n, iov);
 
 	for (int i = 0; i < k; ext += iov[i].iov_len, i++) {
-		if (to_ring)
-			memcpy(iov[i].iov_base, ext, iov[i].iov_len);
+		/* bytes read into the free room already lie where they go
+		 * (tcp_rx_landing()), or near it */
+		if (to_ring && iov[i].iov_base != ext)
+			memmove(iov[i].iov_base, ext, iov[i].iov_len);
 		else
 			memcpy(ext, iov[i].iov_base, iov[i].iov_len);
 	}

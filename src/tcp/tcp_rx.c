@@ -147,6 +147,7 @@ int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 		c->ack_dup = true;
 		return 0;
 	}
+	e->rx_hot = c->id;
 	rx_ack_policy(e, c, len, s->gso, rx_advance(c, len), now);
 	tcp_event(e, c, TCP_EV_READABLE);
 	return 0;

@@ -230,6 +230,8 @@ struct tcp_engine {
 	uint32_t tw_iss;
 	bool tw_iss_set;
 	uint32_t eph_next;
+	/* The connection that took in-order data last: tcp_rx_landing()'s */
+	uint32_t rx_hot;
 	uint8_t pkt[65600];
 	uint8_t payload[65536];
 };

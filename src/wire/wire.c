@@ -665,6 +665,21 @@ static size_t tcp_headers(const uint8_t *pkt, size_t len, size_t *iphl)
 	return thl >= TCP_HLEN && len >= *iphl + thl ? *iphl + thl : 0;
 }
 
+enum wire_err wire_parse_head(const uint8_t *hdr, size_t hlen, size_t len,
+			      struct wire_seg *seg)
+{
+	size_t iphl;
+	enum wire_err err;
+
+	memset(seg, 0, sizeof(*seg));
+	if (tcp_headers(hdr, hlen, &iphl) != hlen || len < hlen)
+		return WIRE_TCPHDR;
+	/* trusted: only the headers are read */
+	err = parse(hdr, len, seg, false);
+	seg->data = NULL;
+	return err;
+}
+
 /* Segment I of a split: SEG holds the headers of the super-packet (HDR
  * bytes, IP header IPHL) and N bytes of payload that start OFF bytes in;
  * LAST says it ends the packet. The IP lengths, the IPv4 id and checksum,

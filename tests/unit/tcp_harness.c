@@ -166,25 +166,32 @@ struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
 	return s;
 }
 
+struct wire_seg h_seg(const struct harness *h, uint8_t flags, uint32_t seq,
+		      uint32_t ack, const void *data, size_t len)
+{
+	struct wire_seg s = {.src = h->peer,
+			     .dst = h->me,
+			     .seq = seq,
+			     .ack = ack,
+			     .flags = flags,
+			     .wnd = 65535,
+			     .data = data,
+			     .len = len};
+
+	return s;
+}
+
 void h_feed(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	    uint16_t wnd, const void *data, size_t len,
 	    const struct wire_opts *o, tcp_time now)
 {
-	struct wire_seg s;
+	struct wire_seg s = h_seg(h, flags, seq, ack, data, len);
 	uint8_t pkt[H_PKT];
 	size_t n;
 
-	memset(&s, 0, sizeof(s));
-	s.src = h->peer;
-	s.dst = h->me;
-	s.seq = seq;
-	s.ack = ack;
-	s.flags = flags;
 	s.wnd = wnd;
 	if (o)
 		s.opt = *o;
-	s.data = data;
-	s.len = len;
 	n = wire_build(pkt, sizeof(pkt), &s);
 	assert_true(n > 0);
 	tcp_input(h->e, pkt, n, now);
@@ -194,14 +201,7 @@ void h_feed_super(struct harness *h, uint32_t seq, uint32_t ack, size_t len,
 		  size_t gso, tcp_time now)
 {
 	static const uint8_t data[4000];
-	struct wire_seg s = {.src = h->peer,
-			     .dst = h->me,
-			     .seq = seq,
-			     .ack = ack,
-			     .flags = TCP_ACK,
-			     .wnd = 65535,
-			     .data = data,
-			     .len = len};
+	struct wire_seg s = h_seg(h, TCP_ACK, seq, ack, data, len);
 	uint8_t pkt[4100];
 	size_t n;
 

@@ -75,6 +75,10 @@ struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
 void h_feed(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	    uint16_t wnd, const void *data, size_t len,
 	    const struct wire_opts *o, tcp_time now);
+/* The peer's segment: FLAGS, SEQ, ACK, a window of 65535, LEN bytes of
+ * DATA, no options. */
+struct wire_seg h_seg(const struct harness *h, uint8_t flags, uint32_t seq,
+		      uint32_t ack, const void *data, size_t len);
 /* The peer's super-packet of LEN bytes (at most 4000) standing for
  * segments of GSO bytes at NOW, as tundrv hands one over (ACK set,
  * trusted, taken whole), and nothing else. */
