@@ -94,6 +94,19 @@ struct kind_caller {
  * for readdir (d_ino), 0 if none. */
 typedef void (*kind_list_fn)(void *arg, const char *name, uint64_t hint);
 
+struct iovec;
+/* Where the bytes of a stream read go: fs answers the reader with them,
+ * straight from where the kind keeps them (no copy of ours). */
+struct kind_sink {
+	/**
+	 * take - answer the reader with IOV[0..N) (valid during the call)
+	 * \param sink: this sink
+	 * Returns 0, or -errno when the reader is gone (the kind then keeps
+	 * the bytes for the next read).
+	 */
+	int (*take)(struct kind_sink *sink, const struct iovec *iov, int n);
+};
+
 /* What a kind does. In every op, K is the kind's priv. No op blocks; an
  * op may fail with any -errno its sources give besides those listed. */
 struct kind_ops {
@@ -176,13 +189,15 @@ struct kind_ops {
 	/**
 	 * stream_read - read from a stream
 	 * \param s: the stream
-	 * \param buf: SIZE bytes to fill
+	 * \param size: at most this many bytes
+	 * \param sink: takes them, in one call (none for 0 bytes or an error)
 	 * \param wq: set to the queue to wait on when nothing is there
-	 * Returns the bytes (0 at EOF); -EAGAIN with *WQ; -ENOENT if the
-	 * connection is gone; or the connection's -errno.
+	 * Returns the bytes taken (0 at EOF); the sink's -errno (nothing
+	 * was taken); -EAGAIN with *WQ; -ENOENT if the connection is gone;
+	 * or the connection's -errno.
 	 */
-	long (*stream_read)(void *k, void *s, char *buf, size_t size,
-			    struct waitq **wq);
+	long (*stream_read)(void *k, void *s, size_t size,
+			    struct kind_sink *sink, struct waitq **wq);
 	/**
 	 * stream_write - write to a stream
 	 * \param s: the stream

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "tcpfs/wire.h"
 
@@ -90,6 +91,12 @@ struct tcp_config {
 	uint64_t key[2];
 	/* Send one IP packet (headers built, checksums done). */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
+	/* Or, when set (then used for every packet, output never): send one
+	 * IP packet in N pieces, IOV[0] its headers and the rest its payload
+	 * where it lies (the send queue: no copy), valid during the call;
+	 * its TCP checksum partial, the pseudo-header's sum alone, for the
+	 * link to complete (virtio-net NEEDS_CSUM, or TSO). */
+	void (*output_partial)(void *ctx, const struct iovec *iov, int n);
 	/* Connection ID saw EVENTS (TCP_EV_*). Called only from
 	 * tcp_dispatch(), which goes on until no event is left, so it may call
 	 * back into the engine for reads and writes, but not tcp_free() ID.
@@ -103,7 +110,7 @@ struct tcp_config {
  * caller. */
 void tcp_config_default(struct tcp_config *cfg);
 /* A new engine with a copy of CFG. Returns it, or NULL with errno
- * EINVAL: no output, or a value out of range (mss 64..65495, delack at
+ * EINVAL: no output (nor output_partial), or a value out of range (mss 64..65495, delack at
  * most 40 ms, rto_min <= rto_initial, 0 < port_lo <= port_hi, ...);
  * ENOMEM: out of memory. */
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg);
@@ -120,11 +127,29 @@ void tcp_engine_free(struct tcp_engine *e);
  * segments for no connection get RST (RFC 9293 §3.10.7.1). No errors. */
 void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	       tcp_time now);
-/* As tcp_input(), for a packet whose TCP checksum the link vouches for (a
- * segment of a TUN super-packet from the host's own stack: the kernel
- * marks it NEEDS_CSUM or DATA_VALID, virtio 1.2 §5.1.6.4): not checked. */
+/* As tcp_input(), for a packet whose TCP checksum the link vouches for
+ * (the kernel marks it NEEDS_CSUM or DATA_VALID, virtio 1.2 §5.1.6.4):
+ * not checked. GSO, if not 0, says it is a super-packet of the host's own
+ * stack (TSO, or segments GRO joined) standing for segments of GSO bytes:
+ * it is taken whole, as Linux takes a GRO packet, and counts as that many
+ * segments (segs_in, the ACK of every second full-sized one). */
 void tcp_input_trusted(struct tcp_engine *e, const uint8_t *pkt, size_t len,
-		       tcp_time now);
+		       size_t gso, tcp_time now);
+/* Zero-copy receive, for a link that reads a packet in pieces: where the
+ * next in-order payload of the connection that took in-order data last
+ * goes in its receive queue (*AT: the free room from RCV.NXT on, as far
+ * as the queue's storage runs before it wraps). Returns the room's
+ * length, 0 for none (no such connection, out-of-order data waiting in
+ * that room, no storage yet). Until the next call into the engine the
+ * link may write there (it holds nothing), then hand the packet in with
+ * tcp_input_placed(): a payload that lies where it goes is not copied. */
+size_t tcp_rx_landing(struct tcp_engine *e, uint8_t **at);
+/* tcp_input_trusted() for a TCP packet in two pieces: its headers (HLEN
+ * bytes at HDR: IP, TCP, options) and its payload (DLEN bytes at DATA,
+ * anywhere, the room tcp_rx_landing() gave included). */
+void tcp_input_placed(struct tcp_engine *e, const uint8_t *hdr, size_t hlen,
+		      const uint8_t *data, size_t dlen, size_t gso,
+		      tcp_time now);
 /* Send what the packets and calls since the last call left to send (data
  * the windows allow, at most one ACK a connection), run the timers due at
  * NOW, deliver the events (the callbacks may call in; their sends go out
@@ -197,6 +222,15 @@ int tcp_send_urgent(struct tcp_engine *e, uint32_t id);
  * -E...: the error ID failed with. */
 long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
 	      tcp_time now);
+/* tcp_recv() without the copy: up to LEN received bytes of ID where they
+ * lie, one or two pieces of its receive queue in IOV (*NIOV of them, 0
+ * when none), valid until the next call into the engine. Returns as
+ * tcp_recv(); nothing is taken until tcp_recv_done(). */
+long tcp_recv_peek(struct tcp_engine *e, uint32_t id, size_t len,
+		   struct iovec iov[2], int *niov);
+/* The user took the first N bytes tcp_recv_peek() showed of ID, at NOW:
+ * they are freed, and a window update goes with tcp_dispatch(). */
+void tcp_recv_done(struct tcp_engine *e, uint32_t id, size_t n, tcp_time now);
 /* Close ID's sending side at NOW: FIN after the queued data (with
  * tcp_dispatch()). Returns 0, or -ENOENT: no connection ID;
  * -ENOTCONN: CLOSED or a listener (-E...: the error it failed with). */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* The largest super-packet: its IP length field has 16 bits. */
 #define TSO_MAX 65535
@@ -31,8 +32,9 @@ struct tso_train {
 	uint8_t pkt[TSO_MAX];
 };
 
-/* How to send what tso_take() gives: mss 0 for a plain packet (checksums
- * done), else the virtio-net header's GSO fields. */
+/* How to send a packet: the virtio-net header's fields. csum_start 0: its
+ * checksums are done; else NEEDS_CSUM from there. mss 0: one packet; else
+ * a super-packet (GSO). */
 struct tso_gso {
 	bool v6;	     /* VIRTIO_NET_HDR_GSO_TCPV6, else TCPV4 */
 	uint16_t hdr_len;    /* IP and TCP headers */
@@ -44,19 +46,23 @@ struct tso_gso {
 /**
  * tso_add - put one segment on the train
  * \param t: the train
- * \param pkt: LEN bytes, an IP packet as tcp_config.output gives it
- * Returns true if it joined (or started) the train; false if it cannot:
- * tso_take() the train, then add it again, or send it alone if it is not a
- * data segment (no payload, SYN, RST, URG, ECN flags, not TCP).
+ * \param iov: N pieces of an IP packet as tcp_config.output_partial gives
+ *            it: its headers wholly in IOV[0], its TCP checksum partial
+ * Returns true if it joined (or started) the train, its bytes copied;
+ * false if it cannot: tso_take() the train, then add it again, or send it
+ * alone if it is not a data segment (no payload, SYN, RST, URG, ECN
+ * flags, not TCP).
  */
-bool tso_add(struct tso_train *t, const uint8_t *pkt, size_t len);
+bool tso_add(struct tso_train *t, const struct iovec *iov, int n);
 /**
  * tso_take - finish the train and empty it
  * \param t: the train
  * \param gso: set to how to send it
  * Returns its length in t->pkt (valid until the next tso_add()), 0 if it
  * was empty. A super-packet has its IP lengths and IPv4 checksum set and
- * the pseudo-header sum in its TCP checksum field (NEEDS_CSUM).
+ * the pseudo-header sum over its whole length in its TCP checksum field;
+ * a lone segment (gso->mss 0) is as it came; both go with NEEDS_CSUM
+ * (csum_start, csum_off).
  */
 size_t tso_take(struct tso_train *t, struct tso_gso *gso);
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct tun_config {
 	char name[IFNAMSIZ];   /* device name */
@@ -61,17 +62,38 @@ int tun_ifindex(const struct tun *t);
  * Returns true if every packet crosses with a virtio-net header.
  */
 bool tun_offload(const struct tun *t);
+/* What the virtio-net header said of a packet tun_read() gave. */
+struct tun_rx {
+	size_t gso;   /* a TCP super-packet of segments of this size (TSO,
+			 or GRO's); 0: one packet */
+	bool trusted; /* the kernel vouches for its checksums (NEEDS_CSUM,
+			 DATA_VALID, or a super-packet): the TCP checksum
+			 need not be checked, and may be left partial */
+	bool partial; /* NEEDS_CSUM: the TCP checksum field holds the
+			 pseudo-header's sum only, to be completed from
+			 csum_start (wire_csum_complete()) for a reader that
+			 checks it; a super-packet's is left so too */
+	size_t csum_start, csum_off;
+};
 /**
  * tun_read - read one packet
  * \param t: the device
  * \param buf: SIZE bytes
- * \param gso: set to 0 for a packet with its checksums right (a partial one
- *             is completed), or the MSS of a TCP super-packet that is to be
- *             cut with wire_tso_split() (its checksums are not made)
+ * \param rx: what the virtio-net header says of it (zero without offloads:
+ *            a plain packet, its checksums to be checked)
  * Returns its length, 0 if none is waiting, or read()'s -errno. A packet
  * whose virtio-net header is bad or not TCP's is dropped.
  */
-ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso);
+ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx);
+/* The most pieces tun_readv() and tun_writev() take. */
+#define TUN_IOV_MAX 8
+/**
+ * tun_readv - tun_read() into pieces, filled in order
+ * \param iov: N pieces (1 to TUN_IOV_MAX)
+ * Returns as tun_read(); -EINVAL for more pieces.
+ */
+ssize_t tun_readv(struct tun *t, const struct iovec *iov, int n,
+		  struct tun_rx *rx);
 /**
  * tun_write - write one packet
  * \param t: the device
@@ -81,14 +103,16 @@ ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso);
 int tun_write(struct tun *t, const void *pkt, size_t len);
 struct tso_gso;
 /**
- * tun_write_tso - write what tso_take() gave
+ * tun_writev - write one packet in pieces
  * \param t: the device
- * \param pkt: LEN bytes
- * \param gso: a plain packet (mss 0) or a super-packet the kernel is to
- *             checksum and segment (VIRTIO_NET_HDR_GSO_TCPV4/6)
- * Returns as tun_write(); -EINVAL for a super-packet without offloads.
+ * \param iov: N pieces (1 to TUN_IOV_MAX), written as they lie
+ * \param gso: NULL for a plain packet (checksums done), else what the
+ *             kernel is to do (a partial checksum to complete, a
+ *             super-packet to segment: tso_take())
+ * Returns as tun_write(); -EINVAL for more pieces, or an offload without
+ * the virtio-net header.
  */
-int tun_write_tso(struct tun *t, const void *pkt, size_t len,
-		  const struct tso_gso *gso);
+int tun_writev(struct tun *t, const struct iovec *iov, int n,
+	       const struct tso_gso *gso);
 
 #endif

@@ -59,6 +59,10 @@ struct wire_seg {
 	struct wire_opts opt;
 	const uint8_t *data; /* payload (points into the parsed packet) */
 	size_t len;
+	/* A super-packet of the link (TSO/GRO: virtio-net gso_size) stands
+	 * for segments of this size: the peer's MSS; 0 for one segment. Set
+	 * by the caller, never by wire_parse(); wire_build() ignores it. */
+	uint16_t gso;
 };
 
 /* Why a packet was refused; WIRE_OK is 0. */
@@ -94,6 +98,17 @@ enum wire_err wire_parse(const uint8_t *pkt, size_t len, struct wire_seg *seg);
  */
 enum wire_err wire_parse_trusted(const uint8_t *pkt, size_t len,
 				 struct wire_seg *seg);
+/**
+ * wire_parse_head - wire_parse_trusted() of a packet whose payload lies
+ *                   apart
+ * \param hdr: HLEN bytes, exactly the packet's IP and TCP headers
+ * \param len: the whole packet's length (headers and payload)
+ * \param seg: filled, its data NULL (the caller points it at the payload)
+ * Returns as wire_parse_trusted(); WIRE_TCPHDR if HLEN is not the
+ * headers' length.
+ */
+enum wire_err wire_parse_head(const uint8_t *hdr, size_t hlen, size_t len,
+			      struct wire_seg *seg);
 /* An ICMP or ICMPv6 error about a TCP segment we sent (RFC 792, RFC
  * 4443): what it says, and which segment it quotes. */
 enum wire_icmp_kind {
@@ -126,6 +141,16 @@ enum wire_err wire_parse_icmp(const uint8_t *pkt, size_t len,
  * is over 64 KiB.
  */
 size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg);
+/**
+ * wire_build_head - wire_build()'s headers alone, the checksum partial
+ * \param buf: CAP bytes
+ * \param seg: the segment; its payload (seg->len bytes) is not read: it
+ *             goes after the headers in another piece of the packet
+ * Returns the header bytes (IP, TCP, options), or 0 as wire_build(). The
+ * TCP checksum field holds the pseudo-header's sum only, not inverted
+ * (virtio-net NEEDS_CSUM from the TCP header: the link completes it).
+ */
+size_t wire_build_head(uint8_t *buf, size_t cap, const struct wire_seg *seg);
 /**
  * wire_opts_len - bytes of TCP options wire_build() emits
  * \param opt: the options

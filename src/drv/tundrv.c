@@ -44,6 +44,7 @@ struct tundrv {
 	int timerfd;
 	tcp_time armed;
 	uint8_t pkt[LINK_MAX_PKT];
+	size_t rx_hdr;		    /* headers of the last data read */
 	struct tso_train train;	    /* the engine's segments, joined */
 	struct lpkt *lo, **lo_tail; /* to the engine itself, oldest first */
 	unsigned nlo;
@@ -97,26 +98,48 @@ static bool to_self(const struct tundrv *drv, const uint8_t *pkt, size_t len)
 	       !memcmp(pkt + 24, &drv->cfg.engine6, 16);
 }
 
-/* A packet out of the engine: to the device, or back to the engine when
- * it is addressed to the engine's own address (the host would send it
- * back only if it forwards, and then through two copies). */
-static void emit(struct tundrv *drv, const uint8_t *pkt, size_t len)
+/* The IP header length of the engine's packet at P (IPv4 without
+ * options, or IPv6): where its TCP checksum's sum starts. */
+static size_t iphl_of(const uint8_t *p)
 {
-	if (!to_self(drv, pkt, len)) {
-		tun_write(drv->tun, pkt, len);
-		return;
-	}
+	return p[0] >> 4 == 4 ? (size_t)(p[0] & 15) * 4 : 40;
+}
+
+/* A packet of the engine to its own address, IOV[0..N) joined, its
+ * checksum completed if PARTIAL: queued to go back to the engine (the
+ * host would send it back only if it forwards, and then through two
+ * copies). */
+static void loop_queue(struct tundrv *drv, const struct iovec *iov, int n,
+		       bool partial)
+{
+	size_t len = 0, at = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
 	struct lpkt *p = drv->nlo < LOOP_MAX ? malloc(sizeof(*p) + len) : NULL;
 	if (!p)
 		return; /* lost: TCP sends it again */
+	for (int i = 0; i < n; at += iov[i].iov_len, i++)
+		memcpy(p->data + at, iov[i].iov_base, iov[i].iov_len);
+	if (partial)
+		wire_csum_complete(p->data, len, iphl_of(p->data), 16);
 	p->next = NULL;
 	p->len = len;
-	memcpy(p->data, pkt, len);
 	if (!drv->lo)
 		drv->lo_tail = &drv->lo;
 	*drv->lo_tail = p;
 	drv->lo_tail = &p->next;
 	drv->nlo++;
+}
+
+/* A packet out of the engine, its checksums done: to the device, or back
+ * to the engine when it is addressed to the engine's own address. */
+static void emit(struct tundrv *drv, const uint8_t *pkt, size_t len)
+{
+	struct iovec iov = {(void *)pkt, len};
+	if (!to_self(drv, pkt, len))
+		tun_write(drv->tun, pkt, len);
+	else
+		loop_queue(drv, &iov, 1, false);
 }
 
 /* Hand the packets the engine sent itself so far back to it. */
@@ -151,30 +174,46 @@ static void train_flush(struct tundrv *drv)
 {
 	struct tso_gso gso;
 	size_t n = tso_take(&drv->train, &gso);
+	struct iovec iov = {drv->train.pkt, n};
 	if (n)
-		tun_write_tso(drv->tun, drv->train.pkt, n, &gso);
+		tun_writev(drv->tun, &iov, 1, &gso);
 }
 
-/* With offloads, the engine's data segments wait on the train until one
- * does not join it or the round ends (dispatch); --impair's stage sees
- * only plain segments. */
+/* A packet of the engine without offloads, or through --impair's stage,
+ * which sees only plain segments. */
 static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct tundrv *drv = ctx;
-	if (!drv->out && tun_offload(drv->tun) && !to_self(drv, pkt, len)) {
-		if (tso_add(&drv->train, pkt, len))
-			return;
-		train_flush(drv);
-		if (!tso_add(&drv->train, pkt, len))
-			tun_write(drv->tun, pkt, len);
-		return;
-	}
 	if (!drv->out) {
 		emit(drv, pkt, len);
 		return;
 	}
 	impair_push(drv->out, pkt, len, tundrv_now());
 	flush(drv, drv->out, tundrv_now());
+}
+
+/* On an offloading device the engine's packets come in pieces (headers,
+ * then the payload where it lies in its send queue), their checksums left
+ * to the kernel. Data segments wait on the train until one does not join
+ * it or the round ends (dispatch): the one copy of their payload; any
+ * other packet goes at once, its pieces as they lie. */
+static void on_output_partial(void *ctx, const struct iovec *iov, int n)
+{
+	struct tundrv *drv = ctx;
+	const uint8_t *pkt = iov[0].iov_base;
+	if (to_self(drv, pkt, iov[0].iov_len)) {
+		loop_queue(drv, iov, n, true);
+		return;
+	}
+	if (tso_add(&drv->train, iov, n))
+		return;
+	train_flush(drv);
+	if (tso_add(&drv->train, iov, n))
+		return;
+	struct tso_gso gso = {.v6 = pkt[0] >> 4 == 6,
+			      .csum_start = (uint16_t)iphl_of(pkt),
+			      .csum_off = 16};
+	tun_writev(drv->tun, iov, n, &gso);
 }
 
 /* Called from tcp_dispatch() only, so the owner may call the engine. */
@@ -251,32 +290,95 @@ static void deliver(void *ctx, const uint8_t *pkt, size_t len)
 	}
 }
 
-/* A segment of a super-packet from the host's stack: its checksum is
- * left partial and trusted (tcp_input_trusted), saving two sums a
- * segment. */
-static void deliver_trusted(void *ctx, const uint8_t *pkt, size_t len)
+/* A packet read from the device: a super-packet (whose checksums the
+ * kernel vouches for) goes to the engine whole, as the segments it stands
+ * for, and so does a plain packet the kernel vouches for, unchecked; with
+ * --impair, whose corruption only checksums catch, each segment is cut
+ * out and summed, and goes through the impairments. */
+static void on_packet(struct tundrv *drv, uint8_t *pkt, size_t n,
+		      const struct tun_rx *rx)
 {
-	struct tundrv *drv = ctx;
-	tcp_input_trusted(drv->tcp, pkt, len, tundrv_now());
+	if (!drv->in && rx->trusted) {
+		tcp_input_trusted(drv->tcp, pkt, n, rx->gso, tundrv_now());
+	} else if (rx->gso) {
+		wire_tso_split(pkt, n, rx->gso, true, deliver, drv);
+	} else {
+		if (rx->partial)
+			wire_csum_complete(pkt, n, rx->csum_start,
+					   rx->csum_off);
+		deliver(drv, pkt, n);
+	}
+}
+
+/* The IP and TCP header length of a TCP packet of N bytes at P the
+ * kernel vouches for, with a payload; 0 for any other. */
+static size_t data_hdr(const uint8_t *p, size_t n, const struct tun_rx *rx)
+{
+	size_t iphl = n >= 40 ? iphl_of(p) : 0, h;
+	if (!rx->trusted || !iphl || n < iphl + 20 ||
+	    p[p[0] >> 4 == 4 ? 9 : 6] != 6 /* TCP */)
+		return 0;
+	h = iphl + (size_t)(p[iphl + 12] >> 4) * 4;
+	return h < n ? h : 0;
+}
+
+/* Read one packet with its payload straight into the receive queue of the
+ * connection that took data last, where its next bytes go (guessing its
+ * headers are HDR bytes long, as its last packet's were): the engine then
+ * takes it without a copy. Else the packet is joined in drv->pkt (what
+ * landed in the queue's free room copied back) and goes as any other. 1
+ * if taken in place, 0 if joined (its length in *LEN), else as tun_read. */
+static int read_placed(struct tundrv *drv, size_t hdr, uint8_t *room,
+		       size_t rlen, size_t *len, struct tun_rx *rx)
+{
+	struct iovec iov[3] = {{drv->pkt, hdr},
+			       {room, rlen},
+			       {drv->pkt + hdr, sizeof(drv->pkt) - hdr}};
+	ssize_t n = tun_readv(drv->tun, iov, 3, rx);
+	if (n <= 0)
+		return (int)n - 1;
+	size_t pay = (size_t)n > hdr ? (size_t)n - hdr : 0;
+	if (pay && pay <= rlen && !drv->in &&
+	    data_hdr(drv->pkt, (size_t)n, rx) == hdr) {
+		drv->rx_hdr = hdr;
+		tcp_input_placed(drv->tcp, drv->pkt, hdr, room, pay, rx->gso,
+				 tundrv_now());
+		return 1;
+	}
+	size_t in_room = pay < rlen ? pay : rlen;
+	memmove(drv->pkt + hdr + in_room, drv->pkt + hdr, pay - in_room);
+	memcpy(drv->pkt + hdr, room, in_room);
+	*len = (size_t)n;
+	return 0;
 }
 
 static void on_packets(void *arg)
 {
 	struct tundrv *drv = arg;
 	for (int i = 0; i < READ_BATCH; i++) {
-		size_t gso;
-		ssize_t n =
-			tun_read(drv->tun, drv->pkt, sizeof(drv->pkt), &gso);
-		if (n <= 0)
-			break;
-		if (!gso)
-			deliver(drv, drv->pkt, (size_t)n);
-		else if (drv->in) /* --impair: checksums catch corruption */
-			wire_tso_split(drv->pkt, (size_t)n, gso, true, deliver,
-				       drv);
-		else /* a TCP super-packet (TSO): the segments it stands for */
-			wire_tso_split(drv->pkt, (size_t)n, gso, false,
-				       deliver_trusted, drv);
+		struct tun_rx rx;
+		uint8_t *room = NULL;
+		size_t n = 0, rlen = drv->rx_hdr && !drv->in ?
+					     tcp_rx_landing(drv->tcp, &room) :
+					     0;
+		if (rlen) {
+			int r = read_placed(drv, drv->rx_hdr, room, rlen, &n,
+					    &rx);
+			if (r < 0)
+				break;
+			if (r > 0)
+				continue;
+		} else {
+			ssize_t got = tun_read(drv->tun, drv->pkt,
+					       sizeof(drv->pkt), &rx);
+			if (got <= 0)
+				break;
+			n = (size_t)got;
+		}
+		size_t h = data_hdr(drv->pkt, n, &rx);
+		if (h)
+			drv->rx_hdr = h;
+		on_packet(drv, drv->pkt, n, &rx);
 	}
 }
 
@@ -375,7 +477,12 @@ static struct tcp_engine *new_engine(struct tundrv *drv)
 	 * short from getrandom() (at most 256 are atomic) */
 	if (getrandom(tc.key, sizeof(tc.key), 0) != (ssize_t)sizeof(tc.key))
 		return NULL;
-	tc.output = on_output;
+	/* with offloads the kernel sums and joins; --impair needs whole
+	 * packets, their checksums done, to corrupt and to check */
+	if (tun_offload(drv->tun) && !drv->out)
+		tc.output_partial = on_output_partial;
+	else
+		tc.output = on_output;
 	tc.event = on_tcp_ev;
 	tc.ctx = drv;
 	return tcp_engine_new(&tc);

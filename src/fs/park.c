@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "fs_int.h"
 
@@ -79,11 +80,14 @@ static struct parked *parked_new(struct fs *fs, fuse_req_t req, try_fn try,
 				 void *obj, struct waitq *lane, size_t size,
 				 size_t data)
 {
-	struct parked *p = calloc(1, sizeof(*p) + data);
+	/* only the struct is zeroed: a write's bytes (up to max_write, 1 MiB)
+	 * are copied over at once */
+	struct parked *p = malloc(sizeof(*p) + data);
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
 		return NULL;
 	}
+	memset(p, 0, sizeof(*p));
 	fs_hold(fs, &p->h, H_PARKED);
 	waiter_init(&p->w, woken);
 	waiter_init(&p->lw, NULL);
@@ -119,21 +123,35 @@ static void park(struct parked *p, struct waitq *wq, bool tried)
 
 /* ---- what each kind of request tries ---- */
 
+/* A read's sink: the reply, with the kind's bytes where they lie. */
+struct read_sink {
+	struct kind_sink k;
+	fuse_req_t req;
+	bool answered;
+};
+
+static int reply_iov(struct kind_sink *k, const struct iovec *iov, int n)
+{
+	struct read_sink *rs = (struct read_sink *)k;
+	rs->answered = true;
+	return fuse_reply_iov(rs->req, iov, n);
+}
+
 static bool try_read(struct parked *p, struct waitq **wq)
 {
 	struct stream *st = p->obj;
-	char *buf = malloc(p->size ? p->size : 1);
-	if (!buf) {
-		fuse_reply_err(p->req, ENOMEM);
+	struct read_sink rs = {{reply_iov}, p->req, false};
+	long n =
+		st->k->ops->stream_read(st->k->priv, st->s, p->size, &rs.k, wq);
+	if (n == -EAGAIN)
+		return false;
+	if (rs.answered) /* the reader has them, or is gone */
 		return true;
-	}
-	long n = st->k->ops->stream_read(st->k->priv, st->s, buf, p->size, wq);
 	if (n >= 0)
-		fuse_reply_buf(p->req, buf, (size_t)n);
-	else if (n != -EAGAIN)
+		fuse_reply_buf(p->req, NULL, 0);
+	else
 		fuse_reply_err(p->req, (int)-n);
-	free(buf);
-	return n != -EAGAIN;
+	return true;
 }
 
 static bool try_write(struct parked *p, struct waitq **wq)

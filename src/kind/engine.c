@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "edir.h"
@@ -810,7 +811,7 @@ static bool opening(struct engine *e, uint32_t id)
 }
 
 static long accept_one(struct engine *e, struct estream *st, struct edir *lec,
-		       char *buf, size_t size, struct waitq **wq)
+		       size_t size, struct kind_sink *sink, struct waitq **wq)
 {
 	char line[16];
 	if (st->gave || !lec)
@@ -824,24 +825,33 @@ static long accept_one(struct engine *e, struct estream *st, struct edir *lec,
 		return -ENOMEM;
 	st->gave = true;
 	size_t n = (size_t)snprintf(line, sizeof(line), "%d\n", id);
-	n = n < size ? n : size;
-	memcpy(buf, line, n);
-	return (long)n;
+	struct iovec iov = {line, n < size ? n : size};
+	int err = sink->take(sink, &iov, 1);
+	return err < 0 ? err : (long)iov.iov_len;
 }
 
-static long stream_read(void *k, void *s, char *buf, size_t size,
+/* The received bytes go to the reader from the receive queue itself, and
+ * are taken from it only once the reader has them. */
+static long stream_read(void *k, void *s, size_t size, struct kind_sink *sink,
 			struct waitq **wq)
 {
 	struct engine *e = k;
 	struct estream *st = s;
 	struct edir *ec = find(e, st->id);
+	struct iovec iov[2];
+	int niov, err;
 	if (st->listen)
-		return accept_one(e, st, ec, buf, size, wq);
+		return accept_one(e, st, ec, size, sink, wq);
 	if (!ec)
 		return -ENOENT;
-	long n = tcp_recv(tcp_of(e), st->id, buf, size, tundrv_now());
+	long n = tcp_recv_peek(tcp_of(e), st->id, size, iov, &niov);
 	if (n == -EAGAIN)
 		*wq = &ec->wq;
+	if (n <= 0)
+		return n;
+	if ((err = sink->take(sink, iov, niov)) < 0)
+		return err;
+	tcp_recv_done(tcp_of(e), st->id, (size_t)n, tundrv_now());
 	return n;
 }
 

@@ -18,7 +18,6 @@
 #include "tcpfs/log.h"
 #include "tcpfs/tso.h"
 #include "tcpfs/tun.h"
-#include "tcpfs/wire.h"
 
 struct tun {
 	int fd;
@@ -248,10 +247,9 @@ bool tun_offload(const struct tun *t)
 	return t->vnet;
 }
 
-/* What the header of a packet of N bytes at BUF asks of us: the MSS of a
- * super-packet to cut, or 0 with a partial checksum completed; -1 if the
- * header does not fit the packet. */
-static ssize_t vnet_rx(const struct virtio_net_hdr *h, uint8_t *buf, size_t n)
+/* What the header H of a packet of N bytes says (into RX); -1 if it does
+ * not fit the packet or is not TCP's. */
+static int vnet_rx(const struct virtio_net_hdr *h, size_t n, struct tun_rx *rx)
 {
 	/* Fields are in native order: a legacy header without TUNSETVNETLE
 	 * or TUNSETVNETBE (linux/if_tun.h). */
@@ -260,73 +258,92 @@ static ssize_t vnet_rx(const struct virtio_net_hdr *h, uint8_t *buf, size_t n)
 		break;
 	case VIRTIO_NET_HDR_GSO_TCPV4:
 	case VIRTIO_NET_HDR_GSO_TCPV6:
-		/* wire_tso_split() makes every checksum */
-		return h->gso_size ? h->gso_size : -1;
+		if (!h->gso_size)
+			return -1;
+		rx->gso = h->gso_size;
+		rx->trusted = true;
+		break;
 	default:
 		return -1; /* UDP: not the engine's */
 	}
-	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-	    wire_csum_complete(buf, n, h->csum_start, h->csum_offset) < 0)
-		return -1;
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (h->csum_start > n ||
+		    h->csum_offset + 2u > n - h->csum_start)
+			return -1;
+		rx->partial = rx->trusted = true;
+		rx->csum_start = h->csum_start;
+		rx->csum_off = h->csum_offset;
+	}
+	if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		rx->trusted = true;
 	return 0;
 }
 
-ssize_t tun_read(struct tun *t, void *buf, size_t size, size_t *gso)
+ssize_t tun_readv(struct tun *t, const struct iovec *iov, int n,
+		  struct tun_rx *rx)
 {
 	struct virtio_net_hdr h;
-	struct iovec iov[2] = {{&h, sizeof(h)}, {buf, size}};
-	ssize_t n, mss = 0;
+	struct iovec all[1 + TUN_IOV_MAX];
+	ssize_t got;
+	int bad = 0;
 
-	*gso = 0;
+	if (n < 1 || n > TUN_IOV_MAX)
+		return -EINVAL;
+	all[0] = (struct iovec){&h, sizeof(h)};
+	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
 	do {
-		n = t->vnet ? readv(t->fd, iov, 2) : read(t->fd, buf, size);
-		if (n < 0)
+		memset(rx, 0, sizeof(*rx));
+		got = t->vnet ? readv(t->fd, all, n + 1) : readv(t->fd, iov, n);
+		if (got < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		if (t->vnet) {
-			n -= (ssize_t)sizeof(h);
-			mss = n < 0 ? -1 : vnet_rx(&h, buf, (size_t)n);
+			got -= (ssize_t)sizeof(h);
+			bad = got < 0 ? -1 : vnet_rx(&h, (size_t)got, rx);
 		}
-	} while (mss < 0); /* malformed: drop it, read on */
-	*gso = (size_t)mss;
-	return n;
+	} while (bad); /* malformed: drop it, read on */
+	return got;
 }
 
-/* PKT behind header H: two pieces, no copy to join them. */
-static int vnet_write(struct tun *t, const struct virtio_net_hdr *h,
-		      const void *pkt, size_t len)
+ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx)
 {
-	struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)pkt, len}};
-	return writev(t->fd, iov, 2) < 0 ? -errno : 0;
+	struct iovec iov = {buf, size};
+
+	return tun_readv(t, &iov, 1, rx);
+}
+
+int tun_writev(struct tun *t, const struct iovec *iov, int n,
+	       const struct tso_gso *gso)
+{
+	/* virtio 1.2 §5.1.6.2: NEEDS_CSUM with csum_start/offset, a GSO type
+	 * with hdr_len and gso_size; native order (a legacy header). No
+	 * offload asked for: VIRTIO_NET_HDR_GSO_NONE, checksums done. */
+	struct virtio_net_hdr h = {0};
+	struct iovec all[1 + TUN_IOV_MAX];
+
+	if (gso && gso->csum_start) {
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.csum_start = gso->csum_start;
+		h.csum_offset = gso->csum_off;
+	}
+	if (gso && gso->mss) {
+		h.gso_type = gso->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+				       VIRTIO_NET_HDR_GSO_TCPV4;
+		h.hdr_len = gso->hdr_len;
+		h.gso_size = gso->mss;
+	}
+	if (n < 1 || n > TUN_IOV_MAX || (!t->vnet && h.flags))
+		return -EINVAL;
+	if (!t->vnet)
+		return writev(t->fd, iov, n) < 0 ? -errno : 0;
+	/* the header and the packet's pieces: no copy to join them */
+	all[0] = (struct iovec){&h, sizeof(h)};
+	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
+	return writev(t->fd, all, n + 1) < 0 ? -errno : 0;
 }
 
 int tun_write(struct tun *t, const void *pkt, size_t len)
 {
-	/* no offload asked for: VIRTIO_NET_HDR_GSO_NONE, checksums done */
-	static const struct virtio_net_hdr none;
+	struct iovec iov = {(void *)pkt, len};
 
-	if (t->vnet)
-		return vnet_write(t, &none, pkt, len);
-	return write(t->fd, pkt, len) < 0 ? -errno : 0;
-}
-
-int tun_write_tso(struct tun *t, const void *pkt, size_t len,
-		  const struct tso_gso *gso)
-{
-	/* virtio 1.2 §5.1.6.2: NEEDS_CSUM with csum_start/offset, a GSO type
-	 * with hdr_len and gso_size; native order (a legacy header) */
-	struct virtio_net_hdr h = {
-		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-		.gso_type = gso->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
-				      VIRTIO_NET_HDR_GSO_TCPV4,
-		.hdr_len = gso->hdr_len,
-		.gso_size = gso->mss,
-		.csum_start = gso->csum_start,
-		.csum_offset = gso->csum_off,
-	};
-
-	if (!gso->mss)
-		return tun_write(t, pkt, len);
-	if (!t->vnet)
-		return -EINVAL;
-	return vnet_write(t, &h, pkt, len);
+	return tun_writev(t, &iov, 1, NULL);
 }

@@ -11,6 +11,7 @@
 #include "tcp_isn.h"
 #include "tcp_mem.h"
 #include "tcp_output.h"
+#include "tcp_ring.h"
 #include "tcp_rx.h"
 #include "tcp_table.h"
 #include "tcp_timeout.h"
@@ -44,8 +45,8 @@ void tcp_config_default(struct tcp_config *cfg)
 
 static bool config_ok(const struct tcp_config *c)
 {
-	return c->output && c->mss >= 64 && c->mss <= 65495 &&
-	       c->sndbuf >= c->mss && c->rcvbuf >= c->mss &&
+	return (c->output || c->output_partial) && c->mss >= 64 &&
+	       c->mss <= 65495 && c->sndbuf >= c->mss && c->rcvbuf >= c->mss &&
 	       c->rcvbuf <= (1u << 30) && c->rcvbuf_max <= (1u << 30) &&
 	       c->msl > 0 && c->rto_min > 0 && c->rto_max >= c->rto_min &&
 	       c->rto_initial >= c->rto_min && c->delack <= 40000 &&
@@ -226,18 +227,24 @@ unsigned tcp_trace_kept(const struct tcp_engine *e, uint32_t id)
 	return c && c->tr ? c->tr_pin : 0;
 }
 
-/* A packet from the link, its TCP checksum checked unless TRUSTED. */
+/* A packet from the link, its TCP checksum checked unless TRUSTED; GSO as
+ * tcp_input_trusted()'s. DATA: its payload lies apart, DLEN bytes there
+ * (tcp_input_placed(), trusted), and PKT holds its headers alone. */
 static void input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
-		  tcp_time now, bool trusted)
+		  const uint8_t *data, size_t dlen, tcp_time now, bool trusted,
+		  size_t gso)
 {
 	struct wire_seg s;
 	enum wire_err err;
 
 	e->st.in_pkts++;
 	e->now = now;
-	err = trusted ? wire_parse_trusted(pkt, len, &s) :
-			wire_parse(pkt, len, &s);
-	if (err == WIRE_NOT_TCP) {
+	if (data)
+		err = wire_parse_head(pkt, len, len + dlen, &s);
+	else
+		err = trusted ? wire_parse_trusted(pkt, len, &s) :
+				wire_parse(pkt, len, &s);
+	if (err == WIRE_NOT_TCP && !data) {
 		struct wire_icmp ic;
 
 		if (wire_parse_icmp(pkt, len, &ic) == WIRE_OK) {
@@ -249,19 +256,43 @@ static void input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 		e->st.drop_wire[err < WIRE_NERR ? err : WIRE_SHORT]++;
 		return;
 	}
+	if (data)
+		s.data = data;
+	if (gso < s.len)
+		s.gso = (uint16_t)gso;
 	tcp_input_seg(e, &s, now);
 }
 
 void tcp_input(struct tcp_engine *e, const uint8_t *pkt, size_t len,
 	       tcp_time now)
 {
-	input(e, pkt, len, now, false);
+	input(e, pkt, len, NULL, 0, now, false, 0);
 }
 
 void tcp_input_trusted(struct tcp_engine *e, const uint8_t *pkt, size_t len,
-		       tcp_time now)
+		       size_t gso, tcp_time now)
 {
-	input(e, pkt, len, now, true);
+	input(e, pkt, len, NULL, 0, now, true, gso);
+}
+
+void tcp_input_placed(struct tcp_engine *e, const uint8_t *hdr, size_t hlen,
+		      const uint8_t *data, size_t dlen, size_t gso,
+		      tcp_time now)
+{
+	input(e, hdr, hlen, data, dlen, now, true, gso);
+}
+
+size_t tcp_rx_landing(struct tcp_engine *e, uint8_t **at)
+{
+	struct tcp_conn *c = e->rx_hot ? tcp_conn_find(e, e->rx_hot) : NULL;
+	struct iovec iov[2];
+
+	/* out-of-order data waits in that room: never written over */
+	if (!c || c->nooo || !c->rcvq.buf || c->rcvq.len >= c->rcvq.cap)
+		return 0;
+	tcp_ring_span(&c->rcvq, c->rcvq.len, c->rcvq.cap - c->rcvq.len, iov);
+	*at = iov[0].iov_base;
+	return iov[0].iov_len;
 }
 
 /* Rounds of output, timers and events in one dispatch: an event callback

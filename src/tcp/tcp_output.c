@@ -43,14 +43,38 @@ void tcp_take_window(struct tcp_conn *c, const struct wire_seg *s)
 		c->max_snd_wnd = wnd;
 }
 
+/* S out through the link: built whole for output (S's data contiguous),
+ * or for output_partial as its headers, checksum partial, then PAY[0..N),
+ * its payload where it lies: no copy of ours. */
+static void send_out(struct tcp_engine *e, const struct wire_seg *s,
+		     const struct iovec *pay, int npay)
+{
+	struct iovec iov[3];
+	size_t n;
+
+	if (!e->cfg.output_partial) {
+		n = wire_build(e->pkt, sizeof(e->pkt), s);
+		if (n) {
+			e->st.out_pkts++;
+			e->cfg.output(e->cfg.ctx, e->pkt, n);
+		}
+		return;
+	}
+	n = wire_build_head(e->pkt, sizeof(e->pkt), s);
+	if (!n || npay > 2)
+		return;
+	iov[0] = (struct iovec){e->pkt, n};
+	for (int i = 0; i < npay; i++)
+		iov[1 + i] = pay[i];
+	e->st.out_pkts++;
+	e->cfg.output_partial(e->cfg.ctx, iov, 1 + npay);
+}
+
 void tcp_send_raw(struct tcp_engine *e, struct wire_seg *s)
 {
-	size_t n = wire_build(e->pkt, sizeof(e->pkt), s);
+	struct iovec pay = {(void *)s->data, s->len};
 
-	if (!n)
-		return;
-	e->st.out_pkts++;
-	e->cfg.output(e->cfg.ctx, e->pkt, n);
+	send_out(e, s, &pay, s->len > 0);
 }
 
 /* RFC 9293 §3.10.7.1: the reply to a segment for no connection. */
@@ -138,6 +162,8 @@ static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 			 uint8_t flags, uint32_t len, tcp_time now)
 {
 	struct wire_seg s;
+	struct iovec pay[2];
+	int npay = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.src = c->local;
@@ -156,15 +182,17 @@ static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		len = room_for(c, &s.opt);
 		s.flags &= ~TCP_FIN;
 	}
-	if (len) {
+	if (len && e->cfg.output_partial) { /* the link joins the pieces */
+		npay = tcp_ring_span(&c->sndq, seq - c->snd_data, len, pay);
+	} else if (len) {
 		tcp_ring_peek(&c->sndq, seq - c->snd_data, e->payload, len);
 		s.data = e->payload;
-		s.len = len;
 	}
+	s.len = len;
 	if (tcp_seg_len(&s) && c->una_time == TCP_NEVER)
 		c->una_time = now; /* the user timeout counts from here */
 	tcp_trace_seg(e, c, '>', &s, now);
-	tcp_send_raw(e, &s);
+	send_out(e, &s, pay, npay);
 	c->n.segs_out++;
 	c->n.bytes_out += len;
 	if (flags & TCP_RST)

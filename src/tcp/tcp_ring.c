@@ -1,6 +1,7 @@
 /* Byte rings for the send and receive queues. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "tcp_mem.h"
 #include "tcp_ring.h"
@@ -17,6 +18,27 @@ static void ring_uncharge(struct tcp_ring *r, uint32_t n)
 		tcp_mem_uncharge(r->acct, n);
 }
 
+/* A transparent huge page (x86-64, arm64 with 4 KiB pages). */
+#define RING_HUGE (2u << 20)
+
+/* Storage for a ring of CAP bytes: from RING_HUGE on, in huge pages where
+ * the kernel gives them on request (transparent_hugepage "madvise"; a
+ * hint, harmless if refused). A receive ring's bytes go to a reader of
+ * `data` straight from it, and FUSE pins every page it copies from
+ * (get_user_pages): a huge page is pinned in one go, not 512 times. Rings
+ * below it stay plain: idle connections hold little. */
+static uint8_t *ring_storage(uint32_t cap)
+{
+	uint8_t *p;
+
+	if (cap < RING_HUGE)
+		return malloc(cap);
+	p = aligned_alloc(RING_HUGE, (cap + RING_HUGE - 1) & ~(RING_HUGE - 1));
+	if (p)
+		madvise(p, cap, MADV_HUGEPAGE);
+	return p;
+}
+
 /* Allocate the storage on first use: idle connections hold no buffers. */
 static bool tcp_ring_reserve(struct tcp_ring *r)
 {
@@ -24,25 +46,37 @@ static bool tcp_ring_reserve(struct tcp_ring *r)
 		return true;
 	if (!ring_charge(r, r->cap))
 		return false;
-	r->buf = malloc(r->cap);
+	r->buf = ring_storage(r->cap);
 	if (!r->buf)
 		ring_uncharge(r, r->cap);
 	return r->buf != NULL;
+}
+
+int tcp_ring_span(const struct tcp_ring *r, uint32_t off, uint32_t n,
+		  struct iovec iov[2])
+{
+	uint32_t pos = (r->head + off) % r->cap;
+	uint32_t first = n < r->cap - pos ? n : r->cap - pos;
+
+	iov[0] = (struct iovec){r->buf + pos, first};
+	iov[1] = (struct iovec){r->buf, n - first};
+	return n ? 1 + (n > first) : 0;
 }
 
 /* Copy N bytes between SRC/DST and the ring at offset OFF from the head. */
 static void ring_copy(const struct tcp_ring *r, uint32_t off, uint8_t *ext,
 		      uint32_t n, bool to_ring)
 {
-	uint32_t pos = (r->head + off) % r->cap;
-	uint32_t first = n < r->cap - pos ? n : r->cap - pos;
+	struct iovec iov[2];
+	int k = tcp_ring_span(r, off, n, iov);
 
-	if (to_ring) {
-		memcpy(r->buf + pos, ext, first);
-		memcpy(r->buf, ext + first, n - first);
-	} else {
-		memcpy(ext, r->buf + pos, first);
-		memcpy(ext + first, r->buf, n - first);
+	for (int i = 0; i < k; ext += iov[i].iov_len, i++) {
+		/* bytes read into the free room already lie where they go
+		 * (tcp_rx_landing()), or near it */
+		if (to_ring && iov[i].iov_base != ext)
+			memmove(iov[i].iov_base, ext, iov[i].iov_len);
+		else
+			memcpy(ext, iov[i].iov_base, iov[i].iov_len);
 	}
 }
 
@@ -96,7 +130,7 @@ bool tcp_ring_grow(struct tcp_ring *r, uint32_t cap)
 	}
 	if (!ring_charge(r, cap - r->cap))
 		return false;
-	nb = malloc(cap);
+	nb = ring_storage(cap);
 	if (!nb) {
 		ring_uncharge(r, cap - r->cap);
 		return false;

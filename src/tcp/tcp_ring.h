@@ -2,6 +2,8 @@
 #ifndef TCPFS_TCP_RING_H
 #define TCPFS_TCP_RING_H
 
+#include <sys/uio.h>
+
 #include "tcp_sock.h"
 
 /* Storage is charged to the ring's account (if any) when allocated or
@@ -17,6 +19,10 @@ bool tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src,
 /* Copy N bytes at OFF past the head to DST. */
 void tcp_ring_peek(const struct tcp_ring *r, uint32_t off, void *dst,
 		   uint32_t n);
+/* The N bytes at OFF past the head where they lie, without a copy: one
+ * or two pieces (the ring wraps) into IOV; how many. */
+int tcp_ring_span(const struct tcp_ring *r, uint32_t off, uint32_t n,
+		  struct iovec iov[2]);
 /* Forget the first N bytes. */
 void tcp_ring_drop(struct tcp_ring *r, uint32_t n);
 /* Enlarge to CAP, every byte at its offset; false on ENOMEM. */

@@ -94,18 +94,25 @@ static bool rx_advance(struct tcp_conn *c, uint32_t len)
 
 /* Acknowledge in-order data: at once for every second full segment or a
  * hole filled in all or in part (RFC 5681 §4.2, RFC 9293 §3.8.6.3), else
- * within DELACK. */
+ * within DELACK. A super-packet of the link (GSO: the size of the
+ * segments it stands for) counts as the full-sized segments it carries:
+ * one of two or more is acknowledged at once by one cumulative ACK, as
+ * Linux acknowledges a GRO packet (net/ipv4/tcp_input.c,
+ * __tcp_ack_snd_check(): "More than one full frame received", once per
+ * packet taken). */
 static void rx_ack_policy(struct tcp_engine *e, struct tcp_conn *c,
-			  uint32_t len, bool filled, tcp_time now)
+			  uint32_t len, uint16_t gso, bool filled, tcp_time now)
 {
+	uint32_t seg = gso ? gso : len;
+
 	/* Full-sized is the largest the peer sends (at least 536, RFC 9293
 	 * §3.7.1), which its path may keep below the MSS we allowed it. */
 	if (!c->rcv_mss)
 		c->rcv_mss = c->mss < 536 ? c->mss : 536;
-	if (len > c->rcv_mss)
-		c->rcv_mss = len < c->mss ? len : c->mss;
-	if (len >= c->rcv_mss)
-		c->ack_segs++;
+	if (seg > c->rcv_mss)
+		c->rcv_mss = seg < c->mss ? seg : c->mss;
+	/* one segment: 1 if full-sized (LEN is at most RCV_MSS now) */
+	c->ack_segs += len / c->rcv_mss;
 	if (filled || c->ack_segs >= 2)
 		c->ack_now = true;
 	else
@@ -156,7 +163,8 @@ int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 		c->ack_dup = true;
 		return 0;
 	}
-	rx_ack_policy(e, c, len, rx_advance(c, len), now);
+	e->rx_hot = c->id;
+	rx_ack_policy(e, c, len, s->gso, rx_advance(c, len), now);
 	tcp_event(e, c, TCP_EV_READABLE);
 	return 0;
 }

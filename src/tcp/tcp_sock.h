@@ -298,6 +298,8 @@ struct tcp_engine {
 	struct tcp_dest **dests; /* by destination (tcp_table.c) */
 	size_t ndest_buckets, ndests;
 	struct tcp_dest *dest_last; /* the latest found: a connect's again */
+	/* The connection that took in-order data last: tcp_rx_landing()'s */
+	uint32_t rx_hot;
 	uint8_t pkt[65600];
 	uint8_t payload[65536];
 };

@@ -148,7 +148,9 @@ void tcp_trace_in(const struct tcp_engine *e, struct tcp_conn *c,
 		  const struct wire_seg *s, tcp_time now)
 {
 	tcp_trace_seg(e, c, '<', s, now);
-	c->n.segs_in++;
+	/* a super-packet: the segments it stands for, as Linux's
+	 * tcp_segs_in() counts gso_segs */
+	c->n.segs_in += s->gso ? (s->len + s->gso - 1) / s->gso : 1;
 }
 
 /* The pinned open, then the ring from its oldest entry; the ring's losses

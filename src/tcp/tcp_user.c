@@ -267,19 +267,19 @@ int tcp_send_urgent(struct tcp_engine *e, uint32_t id)
 	return 0;
 }
 
-/* RFC 9293 §3.10.3 RECEIVE. */
-long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
-	      tcp_time now)
+/* RFC 9293 §3.10.3 RECEIVE, the bytes shown where they lie. */
+long tcp_recv_peek(struct tcp_engine *e, uint32_t id, size_t len,
+		   struct iovec iov[2], int *niov)
 {
 	struct tcp_conn *c = tcp_conn_find(e, id);
 	uint32_t n;
 
+	*niov = 0;
 	if (!c)
 		return -ENOENT;
 	n = len < c->rcvq.len ? (uint32_t)len : c->rcvq.len;
 	if (n) {
-		tcp_ring_peek(&c->rcvq, 0, buf, n);
-		tcp_rx_read(e, c, n, now);
+		*niov = tcp_ring_span(&c->rcvq, 0, n, iov);
 		return n;
 	}
 	/* after the peer's FIN, or the user's close: nothing more to read */
@@ -288,6 +288,30 @@ long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
 	if (c->state == TCP_CLOSED || c->listener)
 		return c->error ? -c->error : -ENOTCONN;
 	return -EAGAIN;
+}
+
+void tcp_recv_done(struct tcp_engine *e, uint32_t id, size_t n, tcp_time now)
+{
+	struct tcp_conn *c = tcp_conn_find(e, id);
+
+	if (c && n)
+		tcp_rx_read(e, c, n < c->rcvq.len ? (uint32_t)n : c->rcvq.len,
+			    now);
+}
+
+long tcp_recv(struct tcp_engine *e, uint32_t id, void *buf, size_t len,
+	      tcp_time now)
+{
+	struct iovec iov[2];
+	int k;
+	long n = tcp_recv_peek(e, id, len, iov, &k);
+	uint8_t *to = buf;
+
+	for (int i = 0; i < k; to += iov[i].iov_len, i++)
+		memcpy(to, iov[i].iov_base, iov[i].iov_len);
+	if (n > 0)
+		tcp_recv_done(e, id, (size_t)n, now);
+	return n;
 }
 
 /* The sending side is done: FIN after the queued data (§3.10.4). */

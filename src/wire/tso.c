@@ -8,24 +8,25 @@
 
 #define TCP_CSUM 16
 
-/* The IP header length of a TCP data segment fit for a train (IPv4 not a
- * fragment, IPv6 without extension headers; flags ACK with PSH or FIN at
- * most), its header length in *HDR; 0 if it is none. */
-static size_t data_seg(const uint8_t *p, size_t len, size_t *hdr)
+/* The IP header length of a TCP data segment of LEN bytes fit for a train
+ * (IPv4 not a fragment, IPv6 without extension headers; flags ACK with
+ * PSH or FIN at most), its header length in *HDR; 0 if it is none or its
+ * headers are not all in the AVAIL bytes at P. */
+static size_t data_seg(const uint8_t *p, size_t avail, size_t len, size_t *hdr)
 {
 	size_t iphl;
 
-	if (len >= IP4_HLEN && p[0] >> 4 == 4 && p[9] == IPPROTO_TCP_ &&
+	if (avail >= IP4_HLEN && p[0] >> 4 == 4 && p[9] == IPPROTO_TCP_ &&
 	    !(get16(p + 6) & 0x3fff))
 		iphl = (size_t)(p[0] & 15) * 4;
-	else if (len >= IP6_HLEN && p[0] >> 4 == 6 && p[6] == IPPROTO_TCP_)
+	else if (avail >= IP6_HLEN && p[0] >> 4 == 6 && p[6] == IPPROTO_TCP_)
 		iphl = IP6_HLEN;
 	else
 		return 0;
-	if (iphl < IP4_HLEN || len < iphl + 20)
+	if (iphl < IP4_HLEN || avail < iphl + 20)
 		return 0;
 	*hdr = iphl + (size_t)(p[iphl + 12] >> 4) * 4;
-	if (*hdr < iphl + 20 || len <= *hdr ||
+	if (*hdr < iphl + 20 || *hdr > avail || len <= *hdr ||
 	    (p[iphl + 13] & ~(TCP_PSH | TCP_FIN)) != TCP_ACK)
 		return 0;
 	return iphl;
@@ -77,21 +78,46 @@ static bool follows(const struct tso_train *t, const uint8_t *pkt, size_t len,
 	       same_headers(t->pkt, pkt, iphl, hdr);
 }
 
-bool tso_add(struct tso_train *t, const uint8_t *pkt, size_t len)
+/* Copy IOV[0..N) from byte SKIP on to TO; the bytes copied. */
+static size_t gather(uint8_t *to, const struct iovec *iov, int n, size_t skip)
 {
-	size_t hdr, iphl = data_seg(pkt, len, &hdr);
+	size_t done = 0;
+
+	for (int i = 0; i < n; i++) {
+		size_t l = iov[i].iov_len;
+		const uint8_t *from = iov[i].iov_base;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		memcpy(to + done, from + skip, l - skip);
+		done += l - skip;
+		skip = 0;
+	}
+	return done;
+}
+
+bool tso_add(struct tso_train *t, const struct iovec *iov, int n)
+{
+	const uint8_t *pkt = iov[0].iov_base;
+	size_t len = 0, hdr, iphl;
 	uint8_t flags;
 
-	if (!iphl || (t->len && !follows(t, pkt, len, iphl, hdr)))
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	iphl = data_seg(pkt, iov[0].iov_len, len, &hdr);
+	if (!iphl || len > TSO_MAX ||
+	    (t->len && !follows(t, pkt, len, iphl, hdr)))
 		return false;
 	flags = pkt[iphl + 13];
 	if (!t->len) {
-		memcpy(t->pkt, pkt, len);
+		gather(t->pkt, iov, n, 0);
 		t->hdr = hdr;
 		t->mss = len - hdr;
 		t->segs = 1;
 	} else {
-		memcpy(t->pkt + t->len, pkt + hdr, len - hdr);
+		gather(t->pkt + t->len, iov, n, hdr);
 		/* PSH and FIN go on the last segment of a split only */
 		t->pkt[iphl + 13] |= flags;
 		t->closed = len - hdr < t->mss;
@@ -129,12 +155,14 @@ size_t tso_take(struct tso_train *t, struct tso_gso *gso)
 	size_t len = t->len, iphl = iphl_of(t->pkt);
 
 	memset(gso, 0, sizeof(*gso));
-	if (len && t->segs > 1) {
+	if (len) { /* a lone segment keeps its own partial sum */
 		gso->v6 = t->pkt[0] >> 4 == 6;
-		gso->hdr_len = (uint16_t)t->hdr;
-		gso->mss = (uint16_t)t->mss;
 		gso->csum_start = (uint16_t)iphl;
 		gso->csum_off = TCP_CSUM;
+	}
+	if (len && t->segs > 1) {
+		gso->hdr_len = (uint16_t)t->hdr;
+		gso->mss = (uint16_t)t->mss;
 		finish(t, iphl, gso->v6);
 	}
 	t->len = 0;

@@ -562,7 +562,13 @@ static void build_ip6(uint8_t *p, const struct wire_seg *seg, size_t plen,
 	memcpy(p + 24, seg->dst.a, 16);
 }
 
-static void build_tcp(uint8_t *t, const struct wire_seg *seg, size_t tlen)
+/* The TCP header of SEG (TLEN bytes with the payload); its checksum
+ * whole over the payload at T + header (HEAD_ONLY false), or left partial
+ * (HEAD_ONLY): the pseudo-header's sum alone, not inverted, for the link
+ * to complete (virtio NEEDS_CSUM; Linux's tcp_v4_send_check() with
+ * CHECKSUM_PARTIAL). */
+static void build_tcp(uint8_t *t, const struct wire_seg *seg, size_t tlen,
+		      bool head_only)
 {
 	size_t hlen = TCP_HLEN + wire_opts_len(&seg->opt);
 	uint32_t sum;
@@ -578,10 +584,16 @@ static void build_tcp(uint8_t *t, const struct wire_seg *seg, size_t tlen)
 	put16(t + 18, seg->urp);
 	opts_write(t + TCP_HLEN, &seg->opt);
 	sum = pseudo_sum(&seg->src, &seg->dst, tlen);
-	put16(t + 16, wire_csum_fold(wire_csum_add(sum, t, tlen)));
+	if (head_only)
+		put16(t + 16, (uint16_t)~wire_csum_fold(sum));
+	else
+		put16(t + 16, wire_csum_fold(wire_csum_add(sum, t, tlen)));
 }
 
-size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg)
+/* The headers of SEG into BUF (and its payload after them unless
+ * HEAD_ONLY); the packet's length, or 0 as wire_build(). */
+static size_t build(uint8_t *buf, size_t cap, const struct wire_seg *seg,
+		    bool head_only)
 {
 	int fam = seg->src.family;
 	size_t iphl = fam == AF_INET ? IP4_HLEN : IP6_HLEN;
@@ -593,18 +605,30 @@ size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg)
 		return 0;
 	/* Both length fields are 16 bits: IPv4's counts its header too. */
 	if ((fam == AF_INET ? iphl + tlen : tlen) > UINT16_MAX ||
-	    iphl + tlen > cap)
+	    iphl + tlen - (head_only ? seg->len : 0) > cap)
 		return 0;
 	/* The payload first: it may already sit in BUF, even under where the
 	 * headers go. */
-	if (seg->len)
+	if (seg->len && !head_only)
 		memmove(buf + tlen + iphl - seg->len, seg->data, seg->len);
 	if (fam == AF_INET)
 		build_ip4(buf, seg, iphl + tlen, ttl);
 	else
 		build_ip6(buf, seg, tlen, ttl);
-	build_tcp(buf + iphl, seg, tlen);
+	build_tcp(buf + iphl, seg, tlen, head_only);
 	return iphl + tlen;
+}
+
+size_t wire_build(uint8_t *buf, size_t cap, const struct wire_seg *seg)
+{
+	return build(buf, cap, seg, false);
+}
+
+size_t wire_build_head(uint8_t *buf, size_t cap, const struct wire_seg *seg)
+{
+	size_t n = build(buf, cap, seg, true);
+
+	return n ? n - seg->len : 0;
 }
 
 /* ---- offloads: what a TUN device with a virtio-net header leaves us ---- */
@@ -639,6 +663,21 @@ static size_t tcp_headers(const uint8_t *pkt, size_t len, size_t *iphl)
 		return 0;
 	thl = (size_t)(pkt[*iphl + 12] >> 4) * 4;
 	return thl >= TCP_HLEN && len >= *iphl + thl ? *iphl + thl : 0;
+}
+
+enum wire_err wire_parse_head(const uint8_t *hdr, size_t hlen, size_t len,
+			      struct wire_seg *seg)
+{
+	size_t iphl;
+	enum wire_err err;
+
+	memset(seg, 0, sizeof(*seg));
+	if (tcp_headers(hdr, hlen, &iphl) != hlen || len < hlen)
+		return WIRE_TCPHDR;
+	/* trusted: only the headers are read */
+	err = parse(hdr, len, seg, false);
+	seg->data = NULL;
+	return err;
 }
 
 /* Segment I of a split: SEG holds the headers of the super-packet (HDR

@@ -91,6 +91,25 @@ int fuse_reply_buf(fuse_req_t req, const char *buf, size_t size)
 	return answer(req, FAKE_BUF);
 }
 
+int fake_reply_fails;
+
+int fuse_reply_iov(fuse_req_t req, const struct iovec *iov, int count)
+{
+	size_t size = 0;
+	int err = fake_reply_fails;
+	for (int i = 0; i < count; i++)
+		size += iov[i].iov_len;
+	free(req->buf);
+	req->buf = malloc(size + 1);
+	req->len = 0;
+	for (int i = 0; i < count; req->len += iov[i].iov_len, i++)
+		memcpy(req->buf + req->len, iov[i].iov_base, iov[i].iov_len);
+	req->buf[size] = 0;
+	fake_reply_fails = 0;
+	answer(req, FAKE_BUF);
+	return err ? -err : 0;
+}
+
 int fuse_reply_entry(fuse_req_t req, const struct fuse_entry_param *e)
 {
 	req->entry = *e;

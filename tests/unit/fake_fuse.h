@@ -49,6 +49,9 @@ extern int fake_notified, fake_destroyed;
 #define FAKE_INVAL_MAX 256
 extern fuse_ino_t fake_inval[FAKE_INVAL_MAX];
 extern int fake_ninval;
+/* The next fuse_reply_iov() answers but fails with this errno (0: it
+ * does not), as libfuse's when the reader was interrupted: ENOENT. */
+extern int fake_reply_fails;
 /* The pid of the requests made from now on (0 at first). */
 extern pid_t fake_pid;
 

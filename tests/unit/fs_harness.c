@@ -141,7 +141,8 @@ static int f_stream_open(void *k, const struct kind_conn *c, int r, void **s)
 	return 0;
 }
 
-static long f_read(void *k, void *s, char *buf, size_t size, struct waitq **wq)
+static long f_read(void *k, void *s, size_t size, struct kind_sink *sink,
+		   struct waitq **wq)
 {
 	struct fconn *fc = of(k, ((struct fstream *)s)->key);
 	if (!fc)
@@ -151,7 +152,11 @@ static long f_read(void *k, void *s, char *buf, size_t size, struct waitq **wq)
 		return -EAGAIN;
 	}
 	size_t n = fc->in_len < size ? fc->in_len : size;
-	memcpy(buf, fc->in, n);
+	/* two pieces, as a ring that wraps gives them */
+	struct iovec iov[2] = {{fc->in, n / 2}, {fc->in + n / 2, n - n / 2}};
+	int err = sink->take(sink, iov, 2);
+	if (err < 0)
+		return err;
 	memmove(fc->in, fc->in + n, fc->in_len - n);
 	fc->in_len -= n;
 	return (long)n;

@@ -166,28 +166,49 @@ struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
 	return s;
 }
 
+struct wire_seg h_seg(const struct harness *h, uint8_t flags, uint32_t seq,
+		      uint32_t ack, const void *data, size_t len)
+{
+	struct wire_seg s = {.src = h->peer,
+			     .dst = h->me,
+			     .seq = seq,
+			     .ack = ack,
+			     .flags = flags,
+			     .wnd = 65535,
+			     .data = data,
+			     .len = len};
+
+	return s;
+}
+
 void h_feed(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	    uint16_t wnd, const void *data, size_t len,
 	    const struct wire_opts *o, tcp_time now)
 {
-	struct wire_seg s;
+	struct wire_seg s = h_seg(h, flags, seq, ack, data, len);
 	uint8_t pkt[H_PKT];
 	size_t n;
 
-	memset(&s, 0, sizeof(s));
-	s.src = h->peer;
-	s.dst = h->me;
-	s.seq = seq;
-	s.ack = ack;
-	s.flags = flags;
 	s.wnd = wnd;
 	if (o)
 		s.opt = *o;
-	s.data = data;
-	s.len = len;
 	n = wire_build(pkt, sizeof(pkt), &s);
 	assert_true(n > 0);
 	tcp_input(h->e, pkt, n, now);
+}
+
+void h_feed_super(struct harness *h, uint32_t seq, uint32_t ack, size_t len,
+		  size_t gso, tcp_time now)
+{
+	static const uint8_t data[4000];
+	struct wire_seg s = h_seg(h, TCP_ACK, seq, ack, data, len);
+	uint8_t pkt[4100];
+	size_t n;
+
+	assert_true(len <= sizeof(data));
+	n = wire_build(pkt, sizeof(pkt), &s);
+	assert_true(n > 0);
+	tcp_input_trusted(h->e, pkt, n, gso, now);
 }
 
 void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
@@ -293,14 +314,15 @@ int h_client(struct harness *h, uint32_t *iss, tcp_time now)
 }
 
 /* A server connection: listener on port 80, SYN, SYN,ACK, ACK, accept. */
-int h_server(struct harness *h, uint32_t *iss, tcp_time now)
+int h_server_mss(struct harness *h, uint16_t mss, uint32_t *iss, tcp_time now)
 {
+	struct wire_opts o = {.has_mss = mss > 0, .mss = mss};
 	int l = tcp_open(h->e), id;
 	struct wire_seg *s;
 
 	assert_true(l > 0);
 	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 8), 0);
-	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, now);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, now);
 	s = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
 	*iss = s->seq;
 	h_in(h, TCP_ACK, PEER_ISS + 1, *iss + 1, NULL, 0, now);
@@ -328,6 +350,11 @@ int h_server_ts(struct harness *h, uint32_t tsv, int *l, uint32_t *iss,
 	id = tcp_accept(h->e, (uint32_t)*l);
 	assert_true(id > 0);
 	return id;
+}
+
+int h_server(struct harness *h, uint32_t *iss, tcp_time now)
+{
+	return h_server_mss(h, 0, iss, now);
 }
 
 /* ---- Two engines over memlink ---- */

@@ -75,6 +75,15 @@ struct wire_seg *h_expect(struct harness *h, uint8_t flags, uint32_t seq,
 void h_feed(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	    uint16_t wnd, const void *data, size_t len,
 	    const struct wire_opts *o, tcp_time now);
+/* The peer's segment: FLAGS, SEQ, ACK, a window of 65535, LEN bytes of
+ * DATA, no options. */
+struct wire_seg h_seg(const struct harness *h, uint8_t flags, uint32_t seq,
+		      uint32_t ack, const void *data, size_t len);
+/* The peer's super-packet of LEN bytes (at most 4000) standing for
+ * segments of GSO bytes at NOW, as tundrv hands one over (ACK set,
+ * trusted, taken whole), and nothing else. */
+void h_feed_super(struct harness *h, uint32_t seq, uint32_t ack, size_t len,
+		  size_t gso, tcp_time now);
 /* The same, then the loop's tcp_dispatch() at NOW: a batch of one. */
 void h_in_opt(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
 	      uint16_t wnd, const void *data, size_t len,
@@ -106,6 +115,8 @@ int h_server(struct harness *h, uint32_t *iss, tcp_time now);
  * ACK's TSV + 100; *L gets the listener. */
 int h_server_ts(struct harness *h, uint32_t tsv, int *l, uint32_t *iss,
 		tcp_time now);
+/* The same with the peer's SYN offering MSS (h_server()'s offers none). */
+int h_server_mss(struct harness *h, uint16_t mss, uint32_t *iss, tcp_time now);
 
 /* ---- Two engines over memlink ---- */
 

@@ -57,6 +57,31 @@ static void test_read_waits_for_the_kind(void **state)
 	harness_fini(&h);
 }
 
+/* A stream read is answered from where the kind keeps the bytes (two
+ * pieces, joined by the reply); when the reply fails because the reader
+ * is gone (libfuse's ENOENT for an interrupted request), the request is
+ * over, answered once, and the bytes stay for the next read. */
+static void test_read_reply_lost_keeps_bytes(void **state)
+{
+	(void)state;
+	struct harness h;
+	fuse_ino_t ino;
+	harness_init(&h, 1);
+	struct fuse_file_info fi = open_pipe(&h, &ino);
+	harness_feed(&h, 0, "abcdef");
+	fake_reply_fails = ENOENT;
+	fuse_req_t a = op_read(&h, ino, &fi, 100, 0);
+	assert_int_equal(a->replies, 1);
+	fuse_req_t b = op_read(&h, ino, &fi, 4, 0);
+	assert_int_equal(b->replies, 1);
+	assert_int_equal(b->reply, FAKE_BUF);
+	assert_string_equal(b->buf, "abcd");
+	fake_free(a);
+	fake_free(b);
+	op_release(&h, ino, &fi);
+	harness_fini(&h);
+}
+
 static void test_interrupt(void **state)
 {
 	(void)state;
@@ -349,6 +374,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_waits_for_the_kind),
+		cmocka_unit_test(test_read_reply_lost_keeps_bytes),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_writes_in_order),
 		cmocka_unit_test(test_many_pollers),

@@ -153,6 +153,135 @@ static void event_calls_in(void **state)
 	h_free(h);
 }
 
+/* A super-packet of the link (TSO/GRO) is taken whole and stands for its
+ * segments: three full-sized ones are acknowledged at the dispatch by one
+ * cumulative ACK (every second full-sized segment, RFC 5681 §4.2, as
+ * Linux's __tcp_ack_snd_check() acknowledges a GRO packet), not after a
+ * delay, and count three in segs_in. One short segment's worth still
+ * waits for the delayed ACK. */
+static void super_packet_acked_at_once(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	h_feed_super(h, p, iss + 1, 3 * FULL, FULL, 10);
+	h_none(h);
+	assert_int_equal(tcp_readable(h->e, id), 3 * FULL);
+	tcp_dispatch(h->e, 10);
+	h_expect(h, TCP_ACK, iss + 1, p + 3 * FULL);
+	h_none(h);
+	assert_int_equal(h_info(h, id).segs_in, 1 + 3); /* + the SYN,ACK */
+	h_feed_super(h, p + 3 * FULL, iss + 1, FULL / 2, FULL, 20);
+	assert_int_equal(tcp_dispatch(h->e, 20), 20 + 40 * MS);
+	h_none(h);
+	h_free(h);
+}
+
+static int most_pieces;
+
+/* cfg.output_partial of output_partial_pieces: the pieces joined and the
+ * checksum completed as the kernel does for NEEDS_CSUM, then queued for
+ * h_next(), which parses and checks it. */
+static void partial_out(void *ctx, const struct iovec *iov, int n)
+{
+	uint8_t pkt[H_PKT];
+	size_t len = 0;
+
+	for (int i = 0; i < n; len += iov[i].iov_len, i++) {
+		assert_true(len + iov[i].iov_len <= sizeof(pkt));
+		memcpy(pkt + len, iov[i].iov_base, iov[i].iov_len);
+	}
+	most_pieces = n > most_pieces ? n : most_pieces;
+	assert_int_equal(wire_csum_complete(pkt, len, 20, 16), 0);
+	h_output(ctx, pkt, len);
+}
+
+/* With output_partial every packet leaves as its headers (the checksum
+ * partial) and its payload where it lies in the send queue, in two pieces
+ * where the queue wraps: completed, each is the packet output would get. */
+static void output_partial_pieces(void **state)
+{
+	struct tcp_config cfg;
+	uint8_t a[700];
+	uint32_t iss, p = PEER_ISS + 1;
+	struct wire_seg *s;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.key[0] = 1;
+	cfg.mss = 600; /* what we take: the send buffer may be smaller */
+	cfg.sndbuf = 1000;
+	cfg.output_partial = partial_out;
+	struct harness *h = h_new(&cfg);
+	int id = h_client(h, &iss, 0);
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(h_send(h, id, a, 500, 10), 500);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
+	assert_memory_equal(s->data, a, 500);
+	h_in(h, TCP_ACK, p, iss + 501, NULL, 0, 20);
+	/* 500 bytes to the end of the queue's storage, the rest from its
+	 * start: the first segment (an MSS of 536) in two pieces */
+	most_pieces = 0;
+	assert_int_equal(h_send(h, id, a, 700, 30), 700);
+	s = h_expect(h, TCP_ACK, iss + 501, p);
+	assert_int_equal(s->len, FULL);
+	assert_memory_equal(s->data, a, FULL);
+	assert_int_equal(most_pieces, 3);
+	h_in(h, TCP_ACK, p, iss + 501 + FULL, NULL, 0, 40);
+	s = h_expect(h, TCP_ACK | TCP_PSH, iss + 501 + FULL, p);
+	assert_memory_equal(s->data, a + FULL, 700 - FULL);
+	h_free(h);
+}
+
+/* The peer's segment at SEQ of LEN bytes, its headers built apart and
+ * its payload (PAY, copied first to DATA, which may be the landing room)
+ * handed over where DATA is, as tundrv reads one in place. */
+static void feed_placed(struct harness *h, uint32_t seq, uint32_t ack,
+			uint8_t *data, const uint8_t *pay, size_t len)
+{
+	struct wire_seg s = h_seg(h, TCP_ACK, seq, ack, NULL, len);
+	uint8_t head[128];
+	size_t n = wire_build_head(head, sizeof(head), &s);
+
+	assert_true(n > 0);
+	memmove(data, pay, len);
+	tcp_input_placed(h->e, head, n, data, len, 0, 10);
+}
+
+/* Zero-copy receive: the room tcp_rx_landing() gives is where the next
+ * in-order bytes of the connection that took data last go; a payload
+ * read there is taken as it lies, and one that belongs further on
+ * (out of order) is moved where it goes; while out-of-order data waits
+ * there is no room to give. */
+static void placed_payload(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	uint8_t pay[300], got[400], *room;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pay); i++)
+		pay[i] = (uint8_t)(i * 11 + 3);
+	assert_int_equal(tcp_rx_landing(h->e, &room), 0); /* no data yet */
+	h_feed(h, TCP_ACK, p, iss + 1, 65535, pay, 100, NULL, 10);
+	assert_true(tcp_rx_landing(h->e, &room) >= 200);
+	feed_placed(h, p + 100, iss + 1, room, pay + 100, 100);
+	assert_int_equal(tcp_readable(h->e, id), 200);
+	assert_true(tcp_rx_landing(h->e, &room) >= 100);
+	/* 50 bytes further on than the room's start: out of order */
+	feed_placed(h, p + 250, iss + 1, room, pay + 250, 50);
+	h_expect(h, TCP_ACK, iss + 1, p + 200); /* the duplicate ACK */
+	assert_int_equal(tcp_rx_landing(h->e, &room), 0);
+	h_feed(h, TCP_ACK, p + 200, iss + 1, 65535, pay + 200, 50, NULL, 10);
+	assert_int_equal(h_recv(h, id, got, sizeof(got), 20), 300);
+	assert_memory_equal(got, pay, 300);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +290,9 @@ int main(void)
 		cmocka_unit_test(write_carries_ack),
 		cmocka_unit_test(connect_sends_at_once),
 		cmocka_unit_test(event_calls_in),
+		cmocka_unit_test(super_packet_acked_at_once),
+		cmocka_unit_test(output_partial_pieces),
+		cmocka_unit_test(placed_payload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -455,7 +455,7 @@ static void trusted_input_skips_checksum(void **state)
 	h_none(h);
 	tcp_stats_get(h->e, &st);
 	assert_int_equal(st.drop_wire[WIRE_CSUM], 1);
-	tcp_input_trusted(h->e, pkt, n, 0);
+	tcp_input_trusted(h->e, pkt, n, 0, 0);
 	tcp_dispatch(h->e, 0);
 	h_expect_flags(h, TCP_RST | TCP_ACK, 2);
 	h_free(h);

@@ -370,23 +370,38 @@ static void delayed_ack(void **state)
 static void delayed_ack_small_segments(void **state)
 {
 	struct harness *h = h_new(NULL);
-	struct wire_opts o = {.has_mss = true, .mss = 1460};
 	uint32_t iss, p = PEER_ISS + 1;
 	uint8_t seg[1000] = {0};
-	int l = tcp_open(h->e);
 
 	(void)state;
-	tcp_listen(h->e, l, &h->me, 4);
-	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
-	iss = h_next(h)->seq;
-	h_in(h, TCP_ACK, p, iss + 1, NULL, 0, 1);
-	assert_int_equal(h_info(h, tcp_accept(h->e, l)).mss, 1460);
+	assert_int_equal(h_info(h, h_server_mss(h, 1460, &iss, 1)).mss, 1460);
 	h_in(h, TCP_ACK, p, iss + 1, seg, 1000, 10);
 	h_none(h);
 	h_in(h, TCP_ACK, p + 1000, iss + 1, seg, 1000, 11);
 	h_expect(h, TCP_ACK, iss + 1, p + 2000);
 	h_in(h, TCP_ACK, p + 2000, iss + 1, seg, 200, 12);
 	h_none(h);
+	h_free(h);
+}
+
+/* The size of a super-packet's segments (gso_size) is what the peer
+ * sends: it becomes the full size, so plain segments of that size after
+ * it are acknowledged every second one, though the MSS is larger. */
+static void super_packet_sets_full_size(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	uint8_t seg[1000] = {0};
+
+	(void)state;
+	assert_int_equal(h_info(h, h_server_mss(h, 1460, &iss, 1)).mss, 1460);
+	h_feed_super(h, p, iss + 1, 3000, 1000, 10);
+	tcp_dispatch(h->e, 10);
+	h_expect(h, TCP_ACK, iss + 1, p + 3000);
+	h_in(h, TCP_ACK, p + 3000, iss + 1, seg, 1000, 11);
+	h_none(h);
+	h_in(h, TCP_ACK, p + 4000, iss + 1, seg, 1000, 12);
+	h_expect(h, TCP_ACK, iss + 1, p + 5000);
 	h_free(h);
 }
 
@@ -471,6 +486,7 @@ int main(void)
 		cmocka_unit_test(ack_partial_gap_fill),
 		cmocka_unit_test(delayed_ack),
 		cmocka_unit_test(delayed_ack_small_segments),
+		cmocka_unit_test(super_packet_sets_full_size),
 		cmocka_unit_test(window_update),
 		cmocka_unit_test(fast_retransmit),
 	};
