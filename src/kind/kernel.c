@@ -322,8 +322,7 @@ static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
  * and one /proc scan: what `ss -tanp` says, for every socket at once. */
 struct pids_ctx {
 	struct procpid *pp;
-	const struct kind_caller *who; /* sees only whom /proc shows it */
-	bool ptracer;
+	struct procpid_reader r; /* sees only whom /proc shows it */
 	struct buf *out;
 };
 
@@ -333,7 +332,7 @@ static void pids_socket(const struct diag_sock *s, void *arg)
 	char name[SOCKNAME_MAX];
 	sockname_format(name, &s->key);
 	if (!s->full || !s->inode ||
-	    !procpid_holders(p->pp, s->inode, p->who, p->ptracer, name, p->out))
+	    !procpid_holders(p->pp, s->inode, &p->r, name, p->out))
 		buf_printf(p->out, "%s\n", name);
 }
 
@@ -343,13 +342,13 @@ static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
 			     struct buf *out)
 {
 	struct kernel *kk = k;
-	struct pids_ctx p = {kk->procpid, who,
-			     procpid_ptracer(kk->procpid, who), out};
+	struct pids_ctx p = {.pp = kk->procpid, .out = out};
 	struct netns *ns;
 	(void)i;
 	int err = reader_ns(kk, who, &ns);
 	if (!err)
 		err = procpid_refresh(kk->procpid, mono_ms());
+	procpid_reader(kk->procpid, who, &p.r);
 	if (!err)
 		err = diag_dump(ns->diag, pids_socket, &p);
 	return err < 0 ? err : out->err;
