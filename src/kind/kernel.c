@@ -146,17 +146,18 @@ static void add_seq(struct kernel *kk, const struct netns *ns,
 }
 
 #ifdef HAVE_KBPF
-static void on_kbpf(void *arg);
+static void drain(struct kernel *kk);
 #endif
 
 /* Bring the history up to date before it is read: what the ring holds is
  * drained now (the timer drains it every 50 ms), so a file read right
- * after a change shows it. */
+ * after a change shows it. The count of lost events waits for the timer:
+ * it costs a system call per eBPF program. */
 static void catch_up(struct kernel *kk)
 {
 #ifdef HAVE_KBPF
 	if (kk->draining)
-		on_kbpf(kk);
+		drain(kk);
 #else
 	(void)kk;
 #endif
@@ -665,12 +666,17 @@ static void on_event(const struct kbpf_event *e, void *arg)
 		say_new(kk, h);
 }
 
-static void on_kbpf(void *arg)
+static void drain(struct kernel *kk)
 {
-	struct kernel *kk = arg;
 	int n = kbpf_drain(kk->kbpf, on_event, kk);
 	if (n < 0)
 		tlog(LOG_DEBUG, "kernel history: kbpf_drain: %s", strerror(-n));
+}
+
+static void on_kbpf(void *arg)
+{
+	struct kernel *kk = arg;
+	drain(kk);
 	uint64_t lost = kbpf_lost(kk->kbpf);
 	if (lost > kk->lost)
 		say_ns(kk, netns_pool_home(kk->pool),

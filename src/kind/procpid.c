@@ -415,18 +415,16 @@ static bool may_see(const struct procpid *pp, const struct procpid_reader *r,
 void procpid_reader(const struct procpid *pp, const struct kind_caller *who,
 		    struct procpid_reader *r)
 {
-	char pid[16], status[4096];
+	char pid[sizeof(pp->dir) + 16], status[4096];
 	unsigned ids[3];
 	*r = (struct procpid_reader){.all = !who};
 	if (!who || who->pid <= 0)
 		return;
-	int procfd = open(pp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0)
-		return;
-	snprintf(pid, sizeof(pid), "%d", (int)who->pid);
-	r->known = read_status(procfd, pid, status, sizeof(status)) == 0;
-	r->userns = userns_ino(procfd, pid);
-	close(procfd);
+	/* by path: no descriptor of the /proc directory to open and close
+	 * for each open of a pid file */
+	snprintf(pid, sizeof(pid), "%s/%d", pp->dir, (int)who->pid);
+	r->known = read_status(AT_FDCWD, pid, status, sizeof(status)) == 0;
+	r->userns = userns_ino(AT_FDCWD, pid);
 	const char *l = strstr(status, "\nTgid:");
 	r->tgid = l ? atoi(l + 6) : 0;
 	status_ids(status, "\nUid:", ids);
