@@ -157,10 +157,11 @@ for n in "${NS[@]}"; do
 		"${R[$n.pids]}" "$(ratio "${R[$n.pids]}" "${R[$n.ssp]}")"
 	read -r _ held secs holders <<<"$reply"
 	echo "        (sockets: $held held by $holders processes, ${secs}s to open; ls lists ${R[$n.lscount]}, ss ${R[$n.sscount]} lines; pid lines ${R[$n.pidcount]}, pids lines ${R[$n.pidscount]}, ss -tanp ${R[$n.sspcount]}; ls -f ${R[$n.lsf]} ms, $(ratio "${R[$n.lsf]}" "${R[$n.ss]}")x ss -tan)"
-	# every pid file is at least 5 round trips (lookup of NAME, open,
-	# two reads, release): what that floor is, against ss -tanp
-	floor=$(awk -v rt="${R[$n.rt]}" -v n="${R[$n.pidcount]}" 'BEGIN { if (rt == "-" || n !~ /^[0-9]+$/) print "-"; else printf "%.0f", 5 * rt * n / 1000 }')
-	echo "        (one FUSE round trip ${R[$n.rt]} us; pid files' floor, 5 a file: $floor ms, $(ratio "$floor" "${R[$n.ssp]}")x ss -tanp)"
+	# every pid file is 6 round trips here (lookups of NAME and of pid,
+	# whose name the kernel keeps 1 s only, the open, two reads, the
+	# release): that floor against ss -tanp
+	floor=$(awk -v rt="${R[$n.rt]}" -v n="${R[$n.pidcount]}" 'BEGIN { if (rt == "-" || n !~ /^[0-9]+$/) print "-"; else printf "%.0f", 6 * rt * n / 1000 }')
+	echo "        (one FUSE round trip ${R[$n.rt]} us; pid files' floor, 6 a file: $floor ms, $(ratio "$floor" "${R[$n.ssp]}")x ss -tanp)"
 done
 
 first=${NS[0]} last=${NS[-1]}
