@@ -5,6 +5,7 @@
 # For each N (default 1000 20000 100000 established loopback sockets):
 #   list:  ls MNT/kernel | wc -l (and ls -f, unsorted)   vs  ss -tan | wc -l  vs  cat /proc/net/tcp{,6} | wc -l
 #   read:  one socket's `state` file, open+read+close, averaged over READS reads
+#          (and one FUSE round trip: a pread of it kept open)
 #   pid:   every MNT/kernel/*/pid (through xargs)  vs  ss -tanp | wc -l
 #   pids:  cat MNT/kernel/pids | wc -l (the bulk file)  vs  ss -tanp | wc -l
 # Each figure is the median of RUNS runs after one warm-up. Prints absolute
@@ -93,15 +94,20 @@ timed() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
-# One socket's state: open+read+close READS times, µs each (median of RUNS).
+# One socket's state: open+read+close READS times, µs each (median of RUNS);
+# with "rt", one pread of the file kept open instead: a single FUSE round
+# trip (a READ), the unit of every other figure.
 read_cost() {
-	timeout -k 5 "$STEP_TIMEOUT" "$PY" - "$1" "$READS" "$RUNS" <<'PY' || echo -
+	timeout -k 5 "$STEP_TIMEOUT" "$PY" - "$1" "$READS" "$RUNS" "${2:-}" <<'PY' || echo -
 import os, sys, time
 path, reads, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+kept = os.open(path, os.O_RDONLY)
 def once():
     fd = os.open(path, os.O_RDONLY)
     os.read(fd, 4096)
     os.close(fd)
+if sys.argv[4] == "rt":
+    once = lambda: os.pread(kept, 4096, 0)
 once()
 res = []
 for _ in range(runs):
@@ -138,6 +144,7 @@ for n in "${NS[@]}"; do
 	R[$n.proc]=$TIMED
 	one=$(ls -f "$MNT/kernel" 2>/dev/null | grep -m 1 -F -- '-127.0.0.1:')
 	R[$n.read]=$(read_cost "$MNT/kernel/$one/state")
+	R[$n.rt]=$(read_cost "$MNT/kernel/$one/state" rt)
 	timed "$PIDCMD"
 	R[$n.pid]=$TIMED R[$n.pidcount]=$LAST_OUT
 	timed "ss -tanp | wc -l"
@@ -150,6 +157,11 @@ for n in "${NS[@]}"; do
 		"${R[$n.pids]}" "$(ratio "${R[$n.pids]}" "${R[$n.ssp]}")"
 	read -r _ held secs holders <<<"$reply"
 	echo "        (sockets: $held held by $holders processes, ${secs}s to open; ls lists ${R[$n.lscount]}, ss ${R[$n.sscount]} lines; pid lines ${R[$n.pidcount]}, pids lines ${R[$n.pidscount]}, ss -tanp ${R[$n.sspcount]}; ls -f ${R[$n.lsf]} ms, $(ratio "${R[$n.lsf]}" "${R[$n.ss]}")x ss -tan)"
+	# every pid file is 6 round trips here (lookups of NAME and of pid,
+	# whose name the kernel keeps 1 s only, the open, two reads, the
+	# release): that floor against ss -tanp
+	floor=$(awk -v rt="${R[$n.rt]}" -v n="${R[$n.pidcount]}" 'BEGIN { if (rt == "-" || n !~ /^[0-9]+$/) print "-"; else printf "%.0f", 6 * rt * n / 1000 }')
+	echo "        (one FUSE round trip ${R[$n.rt]} us; pid files' floor, 6 a file: $floor ms, $(ratio "$floor" "${R[$n.ssp]}")x ss -tanp)"
 done
 
 first=${NS[0]} last=${NS[-1]}

@@ -30,9 +30,16 @@ void procpid_free(struct procpid *pp);
  * \param pp: the table
  * \param inode: the socket inode
  * \param who: the reader, or NULL for everyone. A holder is listed if WHO
- *             could read its /proc/PID/fd, as `ss -p` does: WHO is root,
- *             has CAP_SYS_PTRACE, or has the holder's uid and gid (real,
- *             effective and saved); /proc's hidepid hides no more
+ *             could list its /proc/PID/fd and read the links there, as
+ *             `ss -p` does: the kernel's ptrace_may_access() in read mode
+ *             (the same uid and gid, real, effective and saved, and
+ *             permitted capabilities within WHO's in its user namespace;
+ *             or CAP_SYS_PTRACE over the holder's user namespace, which a
+ *             holder that is not dumpable asks even of its own uid) and the
+ *             fd directory's owner (root for a process that is not
+ *             dumpable: CAP_DAC_READ_SEARCH then). A reader whose process
+ *             the daemon cannot see (pid 0) sees none. /proc's hidepid
+ *             hides no more
  * \param now_ms: the caller's clock, to judge whether the last scan is fresh
  * \param out: where the lines go
  * Returns 0; -ENOMEM; or opendir()'s -errno for PROCDIR (e.g. -ENOENT).
@@ -48,28 +55,41 @@ int procpid_render(struct procpid *pp, uint32_t inode,
  * Returns 0; -ENOMEM; or opendir()'s -errno for PROCDIR.
  */
 int procpid_refresh(struct procpid *pp, uint64_t now_ms);
+/* A reader as procpid_render() judges it, read once from its /proc/PID
+ * for many procpid_holders() calls. */
+struct procpid_reader {
+	bool all;    /* no reader: every holder is listed */
+	bool known;  /* its status was read: else it sees none */
+	pid_t tgid;  /* its process */
+	uid_t fsuid; /* as FUSE gave them */
+	gid_t fsgid;
+	uid_t euid;
+	uint64_t capeff; /* its effective capabilities */
+	uint64_t userns; /* the inode of its user namespace */
+};
+
 /**
- * procpid_ptracer - whether a reader has CAP_SYS_PTRACE (it then sees every
- *                   holder), to ask once for many procpid_holders() calls
- * \param pp: the table
- * \param who: the reader, or NULL
+ * procpid_reader - read what procpid_holders() judges a reader by
+ * \param pp: the table (its /proc)
+ * \param who: the reader, or NULL for everyone
+ * \param r: filled; a reader gone from /proc sees no holder
  */
-bool procpid_ptracer(const struct procpid *pp, const struct kind_caller *who);
+void procpid_reader(const struct procpid *pp, const struct kind_caller *who,
+		    struct procpid_reader *r);
 /**
  * procpid_holders - the holders of a socket from the table as it is (after
  *                   procpid_refresh(): no scan, a miss is no holder) that
- *                   WHO could see (as procpid_render()), one
+ *                   the reader could see (as procpid_render()), one
  *                   "PREFIX PID COMM" line each
  * \param pp: the table
  * \param inode: the socket inode
- * \param who: the reader, or NULL for everyone
- * \param ptracer: procpid_ptracer(PP, WHO)
+ * \param r: the reader, from procpid_reader()
  * \param prefix: what each line begins with, then a space
  * \param out: where the lines go (out->err on ENOMEM)
  * Returns how many holders it listed.
  */
 int procpid_holders(struct procpid *pp, uint32_t inode,
-		    const struct kind_caller *who, bool ptracer,
-		    const char *prefix, struct buf *out);
+		    const struct procpid_reader *r, const char *prefix,
+		    struct buf *out);
 
 #endif

@@ -25,6 +25,12 @@ struct tun_config {
 	unsigned prefix6;      /* prefix length of the link's IPv6 net */
 	bool route_localnet;   /* let the engine reach 127.0.0.0/8 */
 	bool offload;	       /* ask for the virtio-net header offloads */
+	/* The TUNSETOFFLOAD flags (linux/if_tun.h) to ask for; 0: the
+	 * engine's (checksum, TSO4, TSO6, TSO_ECN). A kernel that refuses
+	 * them gets the device without the header (tun_offload() false),
+	 * logged once; a flag it does not know makes it refuse (the test
+	 * tun_fallback asks for one). */
+	unsigned offloads;
 };
 
 struct tun;

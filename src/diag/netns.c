@@ -26,13 +26,30 @@ struct netns_pool {
 	struct netns ns[NETNS_OPEN_MAX];
 	pid_t bad_pid; /* the last error logged, to log it once */
 	int bad_err;
+	struct {
+		pid_t pid; /* 0: empty */
+		uint64_t ino, at_us;
+	} last; /* the last reader's namespace: see PID_FRESH_US */
 };
 
-static uint64_t now_ms(void)
+/* A walk over `cat kernel/NAME/pid` asks a reader's namespace two or three
+ * times in a row: the same thread's, found less than this long ago, is not
+ * looked up again (a stat of /proc/PID/ns/net each). Only the thread itself
+ * changes its namespace (setns, unshare): for this long after, it may be
+ * answered from the one it was in. A pid is not reused that fast (pids are
+ * handed out in a cycle over pid_max). */
+#define PID_FRESH_US 1000
+
+static uint64_t now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* Close NS's handles (the slot stays). */
@@ -281,6 +298,10 @@ int netns_pool_of_pid(struct netns_pool *p, pid_t pid, struct netns **out)
 		return say(p, pid, -EACCES,
 			   "its pid is not visible in the daemon's pid "
 			   "namespace, so neither is its network namespace");
+	uint64_t now = now_us();
+	if (p->last.pid == pid && now - p->last.at_us < PID_FRESH_US &&
+	    (*out = netns_pool_find(p, p->last.ino)))
+		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	if (stat(path, &st) < 0)
 		return say(p, pid, errno == ENOENT ? -ESRCH : -errno,
@@ -289,6 +310,9 @@ int netns_pool_of_pid(struct netns_pool *p, pid_t pid, struct netns **out)
 	if (err < 0)
 		return say(p, pid, err == -ENOENT ? -ESRCH : err,
 			   "cannot open sock_diag in its network namespace");
+	p->last.pid = pid;
+	p->last.ino = st.st_ino;
+	p->last.at_us = now;
 	return 0;
 }
 

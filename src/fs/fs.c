@@ -13,10 +13,11 @@
 #include "tcpfs/log.h"
 
 /* Connections come and go: the kernel may cache a name or attributes
- * briefly, every open asks the kind afresh anyway. A per-reader kind's are
- * never cached: the kernel's dentry and attribute caches are shared by
- * every reader of the mount (bind mounts in containers too), so a name one
- * reader looked up would be found by the next without asking us. */
+ * briefly, every open asks the kind afresh anyway. A per-reader kind's
+ * connection directories are never cached: the kernel's dentry and
+ * attribute caches are shared by every reader of the mount (bind mounts in
+ * containers too), so a name one reader looked up would be found by the
+ * next without asking us (see timeout_of() for their files). */
 #define ENTRY_TIMEOUT 1.0
 
 /* A connection directory's node, loaded fresh: the record C and its kind;
@@ -32,15 +33,25 @@ struct conn_at {
  * before it goes: the kernel counts from when it reads our answer. */
 #define LIVES_MARGIN 0.05
 
-/* How long the kernel may cache a connection's directory or file, A just
- * loaded: never past the moment the kind may free it by itself, so that a
- * reaped directory is gone at once for `[ -d ]` (a rmdir goes through the
- * kernel, which drops the name itself). Telling the kernel afterwards
- * (fuse_lowlevel_notify_inval_entry) could deadlock this one thread: the
- * kernel takes the directory's lock, which a lookup waiting for us holds. */
-static double timeout_of(const struct conn_at *a)
+/* How long the kernel may cache a connection's directory or, if FILE,
+ * one of its files, A just loaded: never past the moment the kind may free
+ * it by itself, so that a reaped directory is gone at once for `[ -d ]` (a
+ * rmdir goes through the kernel, which drops the name itself). Telling the
+ * kernel afterwards (fuse_lowlevel_notify_inval_entry) could deadlock this
+ * one thread: the kernel takes the directory's lock, which a lookup waiting
+ * for us holds.
+ *
+ * A per-reader kind's directory (or a scope's) is not cached at all: every
+ * path walk through it asks us, as that reader, and fails for a reader who
+ * does not see it. Its files may be cached: a walk reaches them only
+ * through the directory, just allowed, or from a descriptor of it that was
+ * opened where it was seen (as a /proc/PID/net file keeps its namespace);
+ * their attributes are the connection's (mode, owner, group, size 0), the
+ * same for every reader who sees it; and opening one asks the kind again.
+ * A `cat kernel/NAME/pid` then costs no lookup of `pid` and no getattr. */
+static double timeout_of(const struct conn_at *a, bool file)
 {
-	if (!a->k || a->k->per_reader || a->node->scope) /* or a scope's */
+	if (!a->k || ((a->k->per_reader || a->node->scope) && !file))
 		return 0;
 	if (a->c.lives >= 0 && a->c.lives - LIVES_MARGIN < ENTRY_TIMEOUT)
 		return a->c.lives > LIVES_MARGIN ? a->c.lives - LIVES_MARGIN :
@@ -366,7 +377,7 @@ static void lookup_node(fuse_req_t req, const struct kind *k, const char *dir,
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen, timeout_of(&a));
+	reply_entry(req, &st, node->gen, timeout_of(&a, false));
 }
 
 static void lookup_conn(fuse_req_t req, const struct kind *k, const char *name)
@@ -447,7 +458,7 @@ static void lookup_file(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	node->nlookup++;
-	reply_entry(req, &st, node->gen, timeout_of(&a));
+	reply_entry(req, &st, node->gen, timeout_of(&a, true));
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -502,8 +513,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	else
 		fuse_reply_attr(req, &st,
 				ino < NODE_FIXED ? ENTRY_TIMEOUT :
-				a.k		 ? timeout_of(&a) :
-						   0);
+				a.k ? timeout_of(&a, node_row(ino) >= 0) :
+				      0);
 }
 
 /* O_TRUNC from `echo verb > ctl` arrives as a size change: accept it. */

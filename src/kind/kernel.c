@@ -51,6 +51,7 @@ struct kernel {
 		uint64_t netns; /* 0: empty */
 		uint64_t at_us;
 		struct diag_sock s;
+		struct view view; /* its view, with kbpf's and khist's parts */
 	} last; /* the socket loaded last: see LOAD_FRESH_US */
 	struct {
 		uid_t uid;
@@ -68,11 +69,11 @@ struct ksock {
 
 _Static_assert(sizeof(struct ksock) <= KIND_PRIV_MAX, "priv too small");
 
-/* One `cat kernel/NAME/pid` loads the socket four times (the lookups of
- * NAME and pid, the open, cat's fstat): the same socket of the same
- * namespace loaded less than this long ago is not asked of sock_diag
- * again (4 netlink requests a cat become 1). A destroy, through ctl or
- * seen by the namespace's monitor, forgets it. */
+/* One `cat kernel/NAME/pid` loads the socket twice (the lookup of NAME,
+ * the open): the same socket of the same namespace loaded less than this
+ * long ago is not asked of sock_diag again, and its view is not made again
+ * (kbpf's lookup, a system call, costs as much as the netlink request). A
+ * destroy, through ctl or seen by the namespace's monitor, forgets it. */
 #define LOAD_FRESH_US 1000
 
 /* A scan of the host's namespaces younger than this answers a lookup under
@@ -145,17 +146,18 @@ static void add_seq(struct kernel *kk, const struct netns *ns,
 }
 
 #ifdef HAVE_KBPF
-static void on_kbpf(void *arg);
+static void drain(struct kernel *kk);
 #endif
 
 /* Bring the history up to date before it is read: what the ring holds is
  * drained now (the timer drains it every 50 ms), so a file read right
- * after a change shows it. */
+ * after a change shows it. The count of lost events waits for the timer:
+ * it costs a system call per eBPF program. */
 static void catch_up(struct kernel *kk)
 {
 #ifdef HAVE_KBPF
 	if (kk->draining)
-		on_kbpf(kk);
+		drain(kk);
 #else
 	(void)kk;
 #endif
@@ -231,23 +233,32 @@ static bool key_eq(const struct diag_key *a, const struct diag_key *b)
 	       !memcmp(a->dst, b->dst, sizeof(a->dst));
 }
 
-/* The socket KEY names in NS, into S: the one loaded last if it is that
- * one and fresh, else from sock_diag. */
+/* The socket KEY names in NS, into S, and its view into V: the one loaded
+ * last if it is that one and fresh, else from sock_diag (and kbpf, and the
+ * history). */
 static int get_sock(struct kernel *kk, struct netns *ns,
-		    const struct diag_key *key, struct diag_sock *s)
+		    const struct diag_key *key, struct diag_sock *s,
+		    struct view *v)
 {
 	uint64_t now = mono_us();
 	if (kk->last.netns == ns->ino && now - kk->last.at_us < LOAD_FRESH_US &&
 	    key_eq(&kk->last.s.key, key)) {
 		*s = kk->last.s;
+		*v = kk->last.view;
 		return 0;
 	}
 	int err = diag_get(ns->diag, key, s);
 	kk->last.netns = err ? 0 : ns->ino;
 	kk->last.at_us = now;
-	if (!err)
-		kk->last.s = *s;
-	return err;
+	if (err)
+		return err;
+	view_from_diag(v, s);
+	add_seq(kk, ns, s, v);
+	catch_up(kk);
+	add_hist(kk, s, v);
+	kk->last.s = *s;
+	kk->last.view = *v;
+	return 0;
 }
 
 static int kernel_load(void *k, const struct kind_caller *who, const char *name,
@@ -263,15 +274,11 @@ static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 		return -ENOENT;
 	int err = reader_ns(kk, who, &ns);
 	if (err == 0)
-		err = get_sock(kk, ns, &key, s);
+		err = get_sock(kk, ns, &key, s, &c->view);
 	if (err < 0)
 		return err;
 	ks->netns = ns->ino;
 	ks->who = *who;
-	view_from_diag(&c->view, s);
-	add_seq(kk, ns, s, &c->view);
-	catch_up(kk);
-	add_hist(kk, s, &c->view);
 	c->owned = s->full;
 	c->owner = s->full ? s->uid : 0;
 	c->group = s->full ? owner_group(kk, s->uid) : 0;
@@ -322,8 +329,7 @@ static int render_pid(void *k, const struct kind_conn *c, struct buf *out)
  * and one /proc scan: what `ss -tanp` says, for every socket at once. */
 struct pids_ctx {
 	struct procpid *pp;
-	const struct kind_caller *who; /* sees only whom /proc shows it */
-	bool ptracer;
+	struct procpid_reader r; /* sees only whom /proc shows it */
 	struct buf *out;
 };
 
@@ -333,7 +339,7 @@ static void pids_socket(const struct diag_sock *s, void *arg)
 	char name[SOCKNAME_MAX];
 	sockname_format(name, &s->key);
 	if (!s->full || !s->inode ||
-	    !procpid_holders(p->pp, s->inode, p->who, p->ptracer, name, p->out))
+	    !procpid_holders(p->pp, s->inode, &p->r, name, p->out))
 		buf_printf(p->out, "%s\n", name);
 }
 
@@ -343,13 +349,13 @@ static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
 			     struct buf *out)
 {
 	struct kernel *kk = k;
-	struct pids_ctx p = {kk->procpid, who,
-			     procpid_ptracer(kk->procpid, who), out};
+	struct pids_ctx p = {.pp = kk->procpid, .out = out};
 	struct netns *ns;
 	(void)i;
 	int err = reader_ns(kk, who, &ns);
 	if (!err)
 		err = procpid_refresh(kk->procpid, mono_ms());
+	procpid_reader(kk->procpid, who, &p.r);
 	if (!err)
 		err = diag_dump(ns->diag, pids_socket, &p);
 	return err < 0 ? err : out->err;
@@ -660,12 +666,17 @@ static void on_event(const struct kbpf_event *e, void *arg)
 		say_new(kk, h);
 }
 
-static void on_kbpf(void *arg)
+static void drain(struct kernel *kk)
 {
-	struct kernel *kk = arg;
 	int n = kbpf_drain(kk->kbpf, on_event, kk);
 	if (n < 0)
 		tlog(LOG_DEBUG, "kernel history: kbpf_drain: %s", strerror(-n));
+}
+
+static void on_kbpf(void *arg)
+{
+	struct kernel *kk = arg;
+	drain(kk);
 	uint64_t lost = kbpf_lost(kk->kbpf);
 	if (lost > kk->lost)
 		say_ns(kk, netns_pool_home(kk->pool),

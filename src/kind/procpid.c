@@ -2,16 +2,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tcpfs/procpid.h"
 
-/* CAP_SYS_PTRACE's bit in /proc/PID/status's CapEff. */
+/* Capability bits, as in /proc/PID/status's CapEff and CapPrm. */
+#define CAP_DAC_OVERRIDE_BIT 1
+#define CAP_DAC_READ_SEARCH_BIT 2
 #define CAP_SYS_PTRACE_BIT 19
 
 /* A scan younger than this answers every lookup; one younger than
@@ -36,6 +41,19 @@ struct proc {
 	char comm[16];
 	uid_t uid[3]; /* real, effective, saved; -1 when unknown */
 	gid_t gid[3];
+	uint64_t capprm; /* its permitted capabilities */
+	uid_t fd_uid;	 /* the owner of its /proc/PID/fd */
+	gid_t fd_gid;
+	uint64_t userns; /* the inode of its user namespace; 0: unknown */
+	uid_t root_uid;	 /* root of that namespace, as the daemon sees it */
+	gid_t root_gid;
+};
+
+/* A user namespace below the daemon's, as ptrace's capability checks walk
+ * them: its parent (0: the daemon's, or above) and its owner. */
+struct userns {
+	uint64_t ino, parent;
+	uid_t owner;
 };
 
 #define NONE UINT32_MAX
@@ -51,6 +69,9 @@ struct procpid {
 	size_t nh, caph;
 	struct proc *p;
 	size_t np, capp;
+	uint64_t self_userns; /* the daemon's, found at each scan */
+	struct userns *ns;
+	size_t nns, capns;
 };
 
 struct procpid *procpid_new(const char *procdir)
@@ -68,6 +89,7 @@ void procpid_free(struct procpid *pp)
 	free(pp->bucket);
 	free(pp->h);
 	free(pp->p);
+	free(pp->ns);
 	free(pp);
 }
 
@@ -117,6 +139,106 @@ static void status_ids(const char *status, const char *tag, unsigned *v)
 		sscanf(l + strlen(tag), "%u %u %u", &v[0], &v[1], &v[2]);
 }
 
+/* The capability set on STATUS's line "TAG:" (hex); none if absent. */
+static uint64_t status_caps(const char *status, const char *tag)
+{
+	const char *l = strstr(status, tag);
+	unsigned long long v = 0;
+	if (l)
+		sscanf(l + strlen(tag), "%llx", &v);
+	return v;
+}
+
+/* The inode of the user namespace of PID ("self" too), 0 if unknown. */
+static uint64_t userns_ino(int procfd, const char *pid)
+{
+	char path[300];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/ns/user", pid);
+	return fstatat(procfd, path, &st, 0) < 0 ? 0 : st.st_ino;
+}
+
+static const struct userns *userns_find(const struct procpid *pp, uint64_t ino)
+{
+	for (size_t i = 0; i < pp->nns; i++)
+		if (pp->ns[i].ino == ino)
+			return &pp->ns[i];
+	return NULL;
+}
+
+/* Record the user namespace of PID, inode INO, and those above it up to
+ * the daemon's (NS_GET_PARENT refuses to go above it): each one's parent
+ * and owner. */
+static void userns_add(struct procpid *pp, int procfd, const char *pid,
+		       uint64_t ino)
+{
+	char path[300];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/ns/user", pid);
+	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && ino != pp->self_userns && !userns_find(pp, ino) &&
+	       !grow((void **)&pp->ns, &pp->capns, pp->nns, sizeof(*pp->ns))) {
+		struct userns *u = &pp->ns[pp->nns++];
+		uid_t owner = (uid_t)-1;
+		ioctl(fd, NS_GET_OWNER_UID, &owner);
+		int up = ioctl(fd, NS_GET_PARENT);
+		close(fd);
+		fd = up;
+		*u = (struct userns){ino, 0, owner};
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			u->parent = ino = st.st_ino;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The id that 0 maps to in PID's MAP ("uid_map" or "gid_map"): the root
+ * of its user namespace, as the daemon sees it (0 if none: the kernel's
+ * overflow is the global root then). */
+static unsigned map_root(int procfd, const char *pid, const char *map)
+{
+	char path[300], text[1024];
+	unsigned in, out, count, root = 0;
+	snprintf(path, sizeof(path), "%s/%s", pid, map);
+	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (fd >= 0)
+		close(fd);
+	text[n > 0 ? n : 0] = 0;
+	for (char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l)
+		if (sscanf(l, "%u %u %u", &in, &out, &count) == 3 && in == 0)
+			root = out;
+	return root;
+}
+
+/* What ptrace's checks need of process P (PID, its /proc/PID/fd open at
+ * FD): its credentials, its user namespace, and the owner of its fd
+ * directory, which the kernel makes root for a process that is not
+ * dumpable. */
+static void scan_creds(struct procpid *pp, int procfd, const char *pid, int fd,
+		       struct proc *p)
+{
+	char status[4096] = "";
+	struct stat st;
+	read_status(procfd, pid, status, sizeof(status));
+	_Static_assert(sizeof(uid_t) == sizeof(unsigned), "uid_t");
+	status_ids(status, "\nUid:", (unsigned *)p->uid);
+	status_ids(status, "\nGid:", (unsigned *)p->gid);
+	p->capprm = status_caps(status, "\nCapPrm:");
+	p->fd_uid = p->fd_gid = (unsigned)-1;
+	if (fstat(fd, &st) == 0) {
+		p->fd_uid = st.st_uid;
+		p->fd_gid = st.st_gid;
+	}
+	p->userns = userns_ino(procfd, pid);
+	p->root_uid = p->root_gid = 0;
+	if (p->userns && p->userns != pp->self_userns) {
+		userns_add(pp, procfd, pid, p->userns);
+		p->root_uid = map_root(procfd, pid, "uid_map");
+		p->root_gid = map_root(procfd, pid, "gid_map");
+	}
+}
+
 /* Record the socket fds of process PID; its comm only if it has any. */
 static int scan_pid(struct procpid *pp, int procfd, const char *pid)
 {
@@ -131,6 +253,7 @@ static int scan_pid(struct procpid *pp, int procfd, const char *pid)
 		return 0;
 	}
 	size_t first = pp->nh;
+	struct proc *p;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		ssize_t n = readlinkat(fd, e->d_name, link, sizeof(link) - 1);
@@ -142,13 +265,15 @@ static int scan_pid(struct procpid *pp, int procfd, const char *pid)
 		if (add_holder(pp, (uint32_t)ino, (uint32_t)pp->np) < 0)
 			break;
 	}
-	closedir(d);
 	if (pp->nh == first ||
 	    grow((void **)&pp->p, &pp->capp, pp->np, sizeof(*pp->p))) {
+		closedir(d);
 		pp->nh = first;
 		return 0;
 	}
-	struct proc *p = &pp->p[pp->np++];
+	p = &pp->p[pp->np++];
+	scan_creds(pp, procfd, pid, fd, p);
+	closedir(d);
 	p->pid = atoi(pid);
 	snprintf(path, sizeof(path), "%s/comm", pid);
 	int cfd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
@@ -157,11 +282,6 @@ static int scan_pid(struct procpid *pp, int procfd, const char *pid)
 		close(cfd);
 	p->comm[n > 0 ? n : 0] = 0;
 	p->comm[strcspn(p->comm, "\n")] = 0;
-	char status[4096] = "";
-	read_status(procfd, pid, status, sizeof(status));
-	_Static_assert(sizeof(uid_t) == sizeof(unsigned), "uid_t");
-	status_ids(status, "\nUid:", (unsigned *)p->uid);
-	status_ids(status, "\nGid:", (unsigned *)p->gid);
 	return 0;
 }
 
@@ -202,7 +322,8 @@ static int scan(struct procpid *pp, uint64_t now_ms)
 		close(procfd);
 		return -ENOMEM;
 	}
-	pp->nh = pp->np = 0;
+	pp->nh = pp->np = pp->nns = 0;
+	pp->self_userns = userns_ino(procfd, "self");
 	struct dirent *e;
 	while ((e = readdir(d)))
 		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
@@ -235,46 +356,90 @@ static bool listed(const struct procpid *pp, uint32_t first, uint32_t i)
 	return false;
 }
 
-/* True if WHO may read the /proc/PID/fd of P, as ptrace(2)'s access mode
- * PTRACE_MODE_READ_FSCREDS (and so ss -p) needs: root, CAP_SYS_PTRACE
- * (PTRACER), or the same uid and gid as P's real, effective and saved
- * ones. /proc's hidepid only hides what this already refuses. */
-static bool may_see(const struct kind_caller *who, bool ptracer,
+/* True if the reader R holds CAP of user namespace NS, as the kernel's
+ * cap_capable() judges: R's own namespace by its effective set, one below
+ * it that R's euid owns in full, none above or beside it. */
+static bool has_cap(const struct procpid *pp, const struct procpid_reader *r,
+		    uint64_t ns, int cap)
+{
+	for (size_t depth = 0; depth <= pp->nns; depth++) {
+		if (ns == r->userns)
+			return r->capeff >> cap & 1;
+		const struct userns *u = userns_find(pp, ns);
+		if (!u || !u->parent)
+			return false;
+		if (u->parent == r->userns && u->owner == r->euid)
+			return true;
+		ns = u->parent;
+	}
+	return false;
+}
+
+/* True if P may be dumpable: its fd directory has its effective ids, and
+ * these are not its namespace's root, which a process that is not
+ * dumpable gets instead (one cannot tell the two apart then: not). */
+static bool dumpable(const struct proc *p)
+{
+	return p->fd_uid == p->uid[1] && p->fd_gid == p->gid[1] &&
+	       !(p->uid[1] == p->root_uid && p->gid[1] == p->root_gid);
+}
+
+/* True if R could list the /proc/PID/fd of P and read its links, as `ss
+ * -p` does: its own process; else the fd directory's permission (0500,
+ * owner as dumpable() says, or CAP_DAC_READ_SEARCH or CAP_DAC_OVERRIDE)
+ * and ptrace_may_access(PTRACE_MODE_READ_FSCREDS): R's fsuid and fsgid
+ * are P's real, effective and saved ids, or R has CAP_SYS_PTRACE over P's
+ * user namespace; that too if P is not dumpable; and P's permitted
+ * capabilities are within R's effective ones in one namespace, or that
+ * again (commoncap). P's memory's user namespace is taken to be its
+ * credentials'. Other security modules are not asked. */
+static bool may_see(const struct procpid *pp, const struct procpid_reader *r,
 		    const struct proc *p)
 {
-	if (!who || who->uid == 0 || ptracer)
+	if (r->all || (r->known && r->tgid == p->pid))
 		return true;
+	if (!r->known)
+		return false;
+	bool tracer = has_cap(pp, r, p->userns, CAP_SYS_PTRACE_BIT);
+	bool ids = true;
 	for (int i = 0; i < 3; i++)
-		if (p->uid[i] != who->uid || p->gid[i] != who->gid)
-			return false;
-	return true;
+		ids = ids && p->uid[i] == r->fsuid && p->gid[i] == r->fsgid;
+	if (!tracer && (!ids || !dumpable(p) || r->userns != p->userns ||
+			(p->capprm & ~r->capeff)))
+		return false;
+	return r->fsuid == p->fd_uid ||
+	       (r->capeff &
+		(1u << CAP_DAC_OVERRIDE_BIT | 1u << CAP_DAC_READ_SEARCH_BIT));
 }
 
-/* True if process WHO->pid has CAP_SYS_PTRACE in its effective set. */
-bool procpid_ptracer(const struct procpid *pp, const struct kind_caller *who)
+void procpid_reader(const struct procpid *pp, const struct kind_caller *who,
+		    struct procpid_reader *r)
 {
-	char pid[16], status[4096];
-	unsigned long long cap = 0;
+	char pid[sizeof(pp->dir) + 16], status[4096];
+	unsigned ids[3];
+	*r = (struct procpid_reader){.all = !who};
 	if (!who || who->pid <= 0)
-		return false;
-	int procfd = open(pp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0)
-		return false;
-	snprintf(pid, sizeof(pid), "%d", (int)who->pid);
-	int err = read_status(procfd, pid, status, sizeof(status));
-	close(procfd);
-	const char *l = err ? NULL : strstr(status, "\nCapEff:");
-	return l && sscanf(l + 8, "%llx", &cap) == 1 &&
-	       (cap >> CAP_SYS_PTRACE_BIT & 1);
+		return;
+	/* by path: no descriptor of the /proc directory to open and close
+	 * for each open of a pid file */
+	snprintf(pid, sizeof(pid), "%s/%d", pp->dir, (int)who->pid);
+	r->known = read_status(AT_FDCWD, pid, status, sizeof(status)) == 0;
+	r->userns = userns_ino(AT_FDCWD, pid);
+	const char *l = strstr(status, "\nTgid:");
+	r->tgid = l ? atoi(l + 6) : 0;
+	status_ids(status, "\nUid:", ids);
+	r->euid = ids[1];
+	r->fsuid = who->uid;
+	r->fsgid = who->gid;
+	r->capeff = status_caps(status, "\nCapEff:");
 }
 
-/* The holders of INODE in the table that WHO may see (PTRACER: WHO has
- * CAP_SYS_PTRACE), a line each, after PREFIX and a space when PREFIX is
- * not NULL; *SHOWN is how many lines. Returns how many holders there are,
- * seen or not. */
+/* The holders of INODE in the table that R may see, a line each, after
+ * PREFIX and a space when PREFIX is not NULL; *SHOWN is how many lines.
+ * Returns how many holders there are, seen or not. */
 static int render_from_table(struct procpid *pp, uint32_t inode,
-			     const struct kind_caller *who, bool ptracer,
-			     const char *prefix, int *shown, struct buf *out)
+			     const struct procpid_reader *r, const char *prefix,
+			     int *shown, struct buf *out)
 {
 	int found = 0;
 	uint32_t first = pp->bucket[(inode * 2654435761u) & (pp->nbucket - 1)];
@@ -283,7 +448,7 @@ static int render_from_table(struct procpid *pp, uint32_t inode,
 			continue;
 		const struct proc *p = &pp->p[pp->h[i].proc];
 		found++;
-		if (!may_see(who, ptracer, p))
+		if (!may_see(pp, r, p))
 			continue;
 		if (prefix)
 			buf_printf(out, "%s ", prefix);
@@ -301,12 +466,12 @@ int procpid_refresh(struct procpid *pp, uint64_t now_ms)
 }
 
 int procpid_holders(struct procpid *pp, uint32_t inode,
-		    const struct kind_caller *who, bool ptracer,
-		    const char *prefix, struct buf *out)
+		    const struct procpid_reader *r, const char *prefix,
+		    struct buf *out)
 {
 	int shown = 0;
 	if (pp->built)
-		render_from_table(pp, inode, who, ptracer, prefix, &shown, out);
+		render_from_table(pp, inode, r, prefix, &shown, out);
 	return shown;
 }
 
@@ -314,17 +479,18 @@ int procpid_render(struct procpid *pp, uint32_t inode,
 		   const struct kind_caller *who, uint64_t now_ms,
 		   struct buf *out)
 {
-	bool ptracer = procpid_ptracer(pp, who);
+	struct procpid_reader r;
 	int shown = 0;
 	int err = procpid_refresh(pp, now_ms);
 	if (err < 0)
 		return err;
+	procpid_reader(pp, who, &r);
 	uint64_t age = now_ms - pp->built_ms;
-	if (render_from_table(pp, inode, who, ptracer, NULL, &shown, out) ||
+	if (render_from_table(pp, inode, &r, NULL, &shown, out) ||
 	    age < young(pp, RESCAN_MS))
 		return out->err;
 	if ((err = scan(pp, now_ms)) < 0)
 		return err;
-	render_from_table(pp, inode, who, ptracer, NULL, &shown, out);
+	render_from_table(pp, inode, &r, NULL, &shown, out);
 	return out->err;
 }

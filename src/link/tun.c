@@ -132,14 +132,14 @@ static int configure(struct tun *t, const struct tun_config *cfg, char *why,
 	return 0;
 }
 
-/* Turn on the virtio-net header and the offloads on a fresh device (a
- * header of the legacy size: no num_buffers, which TUN never uses). */
-static int vnet_on(int fd)
+/* Turn on the virtio-net header and the offloads FLAGS on a fresh device
+ * (a header of the legacy size: no num_buffers, which TUN never uses). */
+static int vnet_on(int fd, unsigned flags)
 {
 	int hdrsz = sizeof(struct virtio_net_hdr);
 
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_OFFLOADS) < 0)
+	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags) < 0)
 		return -errno;
 	return 0;
 }
@@ -173,7 +173,8 @@ static int dev_probe(struct tun *t, const struct tun_config *cfg,
 	if (!cfg->offload)
 		return dev_open(t, cfg->name, false, ifr, why, whylen);
 	err = dev_open(t, cfg->name, true, ifr, why, whylen);
-	if (!err && !(err = vnet_on(t->fd)))
+	if (!err && !(err = vnet_on(t->fd, cfg->offloads ? cfg->offloads :
+							   TUN_OFFLOADS)))
 		return 0;
 	/* EINVAL, ENOTTY: a kernel without them; anything else is the
 	 * device's own trouble (EPERM, EBUSY), the same without them */

@@ -25,6 +25,9 @@ Commands:
   unacked ID                   bytes sent and not yet acknowledged (SIOCOUTQ)
                                                                 -> ok N
   pid                                                           -> ok PID
+  nodump                       prctl(PR_SET_DUMPABLE, 0): /proc/PID/fd
+                               becomes root's, ptrace's checks refuse
+                               even the same uid               -> ok
 FAM is 4 or 6. ADDR is a literal address. A name is what tcpfs calls the
 socket's directory: LOCAL-REMOTE#COOKIE, ADDR:PORT each, IPv6 as [ADDR]:PORT.
 """
@@ -254,6 +257,16 @@ def cmd_unacked(sid):
     return str(struct.unpack("i", b)[0])
 
 
+def cmd_nodump():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_DUMPABLE = 4
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return ""
+
+
 def cmd_sockerr(sid):
     e = socks[sid].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     return errno.errorcode.get(e, str(e)) if e else "0"
@@ -265,7 +278,7 @@ COMMANDS = {
     "sendone": cmd_sendone, "fill": cmd_fill, "shutdown": cmd_shutdown,
     "close": cmd_close, "linger0": cmd_linger0, "sockerr": cmd_sockerr,
     "recvall": cmd_recvall, "repair": cmd_repair, "unacked": cmd_unacked,
-    "pid": lambda: str(os.getpid()),
+    "pid": lambda: str(os.getpid()), "nodump": cmd_nodump,
 }
 
 

@@ -6,8 +6,10 @@
 # other user's, which stay alive. Root may close anyone's. Without
 # allow_other, other users cannot enter the mount at all. A socket's pid
 # file lists its holders only to a reader who could see them in /proc, as
-# `ss -p` run by that reader does; its files' group is the owner's primary
-# group (getpwuid), or 65534 for a uid without a passwd entry.
+# `ss -p` run by that reader does (also with CAP_SYS_PTRACE, with and
+# without CAP_DAC_READ_SEARCH, and for a holder that is not dumpable: its
+# own uid does not see it); its files' group is the owner's primary group
+# (getpwuid), or 65534 for a uid without a passwd entry.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare setpriv
@@ -105,10 +107,51 @@ assert_eq "$(ss_pids "$UA" "$port")" "$(pid_file "$UA" "$n")" "uid $UA: la's pid
 assert_eq "" "$(pid_file "$UB" "$n")" "uid $UB does not see uid $UA's holder"
 assert_eq "" "$(pid_file 65534 "$n")" "nobody does not see uid $UA's holder"
 assert_eq "$(ss_pids 65534 "$port")" "$(pid_file 65534 "$n")" "nobody: la's pid file agrees with ss -tlpn"
-# CAP_SYS_PTRACE sees every holder, as it would in /proc
-r=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+sys_ptrace \
-	--ambient-caps=+sys_ptrace -- cat "$K/${NAME[lr]}/pid" | cut -d' ' -f1)
-assert_eq "$ROOT_HOLDER" "$r" "nobody with CAP_SYS_PTRACE sees root's holder"
+# with_caps CAPS CMD...: CMD as nobody with the capabilities CAPS (+a,+b).
+with_caps() {
+	local caps=$1
+	shift
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="$caps" \
+		--ambient-caps="$caps" -- "$@"
+}
+# CAP_SYS_PTRACE passes ptrace's check, but root's /proc/PID/fd is 0500:
+# listing it takes CAP_DAC_READ_SEARCH too, as ss -p shows.
+n=${NAME[lr]}
+port=$(port_of "$n")
+for caps in +sys_ptrace +sys_ptrace,+dac_read_search; do
+	r=$(with_caps "$caps" cat "$K/$n/pid" | cut -d' ' -f1 | tr '\n' ' ')
+	s=$(with_caps "$caps" ss -tlpnH "sport = :$port" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' ')
+	assert_eq "$s" "$r" "nobody with $caps: lr's pid file agrees with ss -tlpn"
+done
+assert_eq "$ROOT_HOLDER " "$r" "nobody with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH sees root's holder"
+
+# A process that is not dumpable (prctl PR_SET_DUMPABLE 0): its own uid
+# may not read its /proc/PID/fd, so ss -p as that uid shows no pid; root
+# does. Beside it a dumpable one of the same uid, seen.
+start_holder hn setpriv --reuid=65534 --regid=65534 --clear-groups --
+start_holder hu setpriv --reuid=65534 --regid=65534 --clear-groups --
+hold_ok hn nodump
+hold_ok hn pid
+N_HOLDER=$HELD
+hold_ok hu pid
+U_HOLDER=$HELD
+for h in hn hu; do
+	hold_ok $h listen l 4 127.0.0.1 0
+	hold_ok $h name l
+	NAME[$h]=$HELD
+done
+sleep 0.5 # past the last /proc scan's trust window for a miss
+for h in hn hu; do
+	n=${NAME[$h]}
+	port=$(port_of "$n")
+	assert_eq "$(ss_pids 65534 "$port")" "$(pid_file 65534 "$n")" "nobody: $h's pid file agrees with ss -tlpn"
+	assert_eq "$(ss_pids 0 "$port")" "$(pid_file 0 "$n")" "root: $h's pid file agrees with ss -tlpn"
+	out=$(as_user 65534 cat "$K/pids" | awk -v n="$n" '$1 == n && NF > 1 { print $2 }' | sort -u | tr '\n' ' ')
+	assert_eq "$(pid_file 65534 "$n")" "$out" "nobody: $h's line in kernel/pids agrees with its pid file"
+done
+assert_eq "" "$(pid_file 65534 "${NAME[hn]}")" "nobody does not see its own uid's holder that is not dumpable"
+assert_eq "$N_HOLDER " "$(pid_file 0 "${NAME[hn]}")" "root sees the holder that is not dumpable"
+assert_eq "$U_HOLDER " "$(pid_file 65534 "${NAME[hu]}")" "nobody sees its own uid's dumpable holder"
 
 # Reading is for everyone.
 assert_eq ESTABLISHED "$(as_user "$UA" cat "$K/${NAME[rc]}/state" 2>&1)" "uid $UA reads root's socket"

@@ -109,8 +109,10 @@ static void test_rmdir(void **state)
 }
 
 /* A per-reader kind: each reader (pid) sees its own connections, and the
- * kernel may cache none of their names or attributes (bind mounts share
- * the dentry cache); a kind that is not per-reader keeps its second. */
+ * kernel may cache none of their directories' names or attributes (bind
+ * mounts share the dentry cache), so that every path walk asks as its
+ * reader; the files in them it may cache, reached only through that walk;
+ * a kind that is not per-reader keeps its second. */
 static void test_per_reader(void **state)
 {
 	(void)state;
@@ -132,12 +134,17 @@ static void test_per_reader(void **state)
 	fake_free(req);
 	req = op_lookup(&h, c1, "note", 0);
 	assert_int_equal(req->reply, FAKE_ENTRY);
-	assert_true(req->entry.entry_timeout == 0);
+	assert_true(req->entry.entry_timeout > 0);
+	assert_true(req->entry.attr_timeout > 0);
 	fuse_ino_t note = req->entry.ino;
 	fake_free(req);
 	req = op_getattr(&h, c1, 0);
 	assert_int_equal(req->reply, FAKE_ATTR);
 	assert_true(req->attr_timeout == 0);
+	fake_free(req);
+	req = op_getattr(&h, note, 0);
+	assert_int_equal(req->reply, FAKE_ATTR);
+	assert_true(req->attr_timeout > 0);
 	fake_free(req);
 	req = op_lookup(&h, FUSE_ROOT_ID, "fake", 0); /* fixed: cached */
 	assert_true(req->entry.entry_timeout > 0);

@@ -35,19 +35,38 @@ static void make_proc(int pid, const char *comm, const int *inodes, int n)
 	fclose(f);
 }
 
-/* PID's status: its uids and gids (real, effective, saved, fs) and its
- * effective capabilities. */
+/* PID's status: its uids and gids (real, effective, saved, fs), its
+ * effective and permitted capabilities; its fd directory (if any) owned
+ * as the kernel owns a dumpable process's, by its effective ids. */
 static void make_status(int pid, const char *uids, const char *gids,
-			const char *capeff)
+			const char *capeff, const char *capprm)
 {
 	char path[256];
+	unsigned e, g;
 	snprintf(path, sizeof(path), "%s/%d", root, pid);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/%d/status", root, pid);
 	FILE *f = fopen(path, "w");
-	fprintf(f, "Name:\tx\nUid:\t%s\nGid:\t%s\nCapEff:\t%s\n", uids, gids,
-		capeff);
+	fprintf(f,
+		"Name:\tx\nTgid:\t%d\nUid:\t%s\nGid:\t%s\nCapPrm:\t%s\n"
+		"CapEff:\t%s\n",
+		pid, uids, gids, capprm, capeff);
 	fclose(f);
+	sscanf(uids, "%*u %u", &e);
+	sscanf(gids, "%*u %u", &g);
+	snprintf(path, sizeof(path), "%s/%d/fd", root, pid);
+	if (geteuid() == 0)
+		lchown(path, e, g);
+}
+
+/* A process that is not dumpable: the kernel makes its fd directory
+ * root's. */
+static void not_dumpable(int pid)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%d/fd", root, pid);
+	if (geteuid() == 0)
+		assert_int_equal(lchown(path, 0, 0), 0);
 }
 
 static int setup(void **state)
@@ -58,16 +77,35 @@ static int setup(void **state)
 	make_proc(100, "nginx", (int[]){11, 12, 11}, 3);
 	make_proc(200, "nginx", (int[]){11}, 1);
 	make_proc(300, "sshd", (int[]){13}, 1);
-	make_status(100, "0 0 0 0", "0 0 0 0", "000001ffffffffff");
-	make_status(200, "1000 1000 1000 1000", "1000 1000 1000 1000", "0");
+	make_status(100, "0 0 0 0", "0 0 0 0", "000001ffffffffff",
+		    "000001ffffffffff");
+	make_status(200, "1000 1000 1000 1000", "1000 1000 1000 1000", "0",
+		    "0");
 	/* a setuid program run by uid 1000 */
 	make_proc(600, "su", (int[]){15}, 1);
-	make_status(600, "1000 0 0 0", "1000 1000 1000 1000", "0");
-	/* readers: 700 with CAP_SYS_PTRACE (bit 19), 800 without */
+	make_status(600, "1000 0 0 0", "1000 1000 1000 1000", "0", "0");
+	/* uid 1000's, not dumpable (prctl PR_SET_DUMPABLE 0) */
+	make_proc(500, "agent", (int[]){16}, 1);
+	make_status(500, "1000 1000 1000 1000", "1000 1000 1000 1000", "0",
+		    "0");
+	not_dumpable(500);
+	/* uid 1000's, permitted CAP_NET_BIND_SERVICE (bit 10) */
+	make_proc(510, "capd", (int[]){17}, 1);
+	make_status(510, "1000 1000 1000 1000", "1000 1000 1000 1000", "0",
+		    "0000000000000400");
+	/* readers: 700 with CAP_SYS_PTRACE (bit 19), 710 with it and
+	 * CAP_DAC_READ_SEARCH (bit 2), 800 with every capability but
+	 * CAP_SYS_PTRACE, 810 with none, 900 root with all */
 	make_status(700, "1000 1000 1000 1000", "1000 1000 1000 1000",
-		    "0000000000080000");
+		    "0000000000080000", "0000000000080000");
+	make_status(710, "1000 1000 1000 1000", "1000 1000 1000 1000",
+		    "0000000000080004", "0000000000080004");
 	make_status(800, "1000 1000 1000 1000", "1000 1000 1000 1000",
-		    "00000000fff7ffff");
+		    "00000000fff7ffff", "00000000fff7ffff");
+	make_status(810, "1000 1000 1000 1000", "1000 1000 1000 1000", "0",
+		    "0");
+	make_status(900, "0 0 0 0", "0 0 0 0", "000001ffffffffff",
+		    "000001ffffffffff");
 	char path[128];
 	snprintf(path, sizeof(path), "%s/self", root); /* not a pid */
 	mkdir(path, 0755);
@@ -123,28 +161,55 @@ static void test_rescan(void **state)
 	procpid_free(pp);
 }
 
-/* A reader sees the holders whose /proc/PID/fd it could read (ss -p):
- * root all, a ptracer all, others those of their own uid and gid. */
+/* Either order of readdir: the two nginx holders of socket 11. */
+static bool both_nginx(const char *s)
+{
+	return strcmp(s, "100 nginx\n200 nginx\n") == 0 ||
+	       strcmp(s, "200 nginx\n100 nginx\n") == 0;
+}
+
+/* A reader sees the holders whose /proc/PID/fd it could list and read
+ * (ss -p): ptrace's read check and the fd directory's owner. The owners
+ * are set with chown: root only. */
 static void test_visibility(void **state)
 {
 	(void)state;
+	if (geteuid() != 0)
+		skip(); /* the fd directories' owners need chown */
 	struct procpid *pp = procpid_new(root);
-	struct kind_caller rootr = {0, 0, 800, 0}, u = {1000, 1000, 800, 0},
+	struct kind_caller rootr = {0, 0, 900, 0}, u = {1000, 1000, 800, 0},
 			   g = {1000, 1001, 800, 0}, tr = {1000, 1000, 700, 0},
-			   nobody = {65534, 65534, 0, 0};
-	char *s = render_as(pp, 11, &rootr, 0);
-	assert_true(strcmp(s, "100 nginx\n200 nginx\n") == 0 ||
-		    strcmp(s, "200 nginx\n100 nginx\n") == 0);
+			   trd = {1000, 1000, 710, 0},
+			   bare = {1000, 1000, 810, 0},
+			   capless_root = {0, 0, 800, 0},
+			   nobody = {65534, 65534, 0, 0},
+			   itself = {65534, 65534, 200, 0};
+	assert_true(both_nginx(render_as(pp, 11, &rootr, 0)));
 	assert_string_equal(render_as(pp, 11, &u, 0), "200 nginx\n");
 	assert_string_equal(render_as(pp, 11, &g, 0), "");
 	assert_string_equal(render_as(pp, 11, &nobody, 0), "");
 	assert_string_equal(render_as(pp, 13, &u, 0), ""); /* no status */
 	assert_string_equal(render_as(pp, 15, &u, 0), ""); /* setuid */
 	assert_string_equal(render_as(pp, 15, &rootr, 0), "600 su\n");
-	s = render_as(pp, 11, &tr, 0);
-	assert_true(strcmp(s, "100 nginx\n200 nginx\n") == 0 ||
-		    strcmp(s, "200 nginx\n100 nginx\n") == 0);
-	assert_string_equal(render_as(pp, 15, &tr, 0), "600 su\n");
+	/* its own process, whoever it runs as */
+	assert_string_equal(render_as(pp, 11, &itself, 0), "200 nginx\n");
+	/* not dumpable: not even its own uid, but a ptracer that may list
+	 * root's directory */
+	assert_string_equal(render_as(pp, 16, &u, 0), "");
+	assert_string_equal(render_as(pp, 16, &tr, 0), "");
+	assert_string_equal(render_as(pp, 16, &trd, 0), "500 agent\n");
+	assert_string_equal(render_as(pp, 16, &rootr, 0), "500 agent\n");
+	/* CAP_SYS_PTRACE alone cannot list root's fd directory */
+	assert_string_equal(render_as(pp, 11, &tr, 0), "200 nginx\n");
+	assert_string_equal(render_as(pp, 15, &tr, 0), "");
+	assert_true(both_nginx(render_as(pp, 11, &trd, 0)));
+	assert_string_equal(render_as(pp, 15, &trd, 0), "600 su\n");
+	/* permitted capabilities beyond the reader's effective ones */
+	assert_string_equal(render_as(pp, 17, &u, 0), "510 capd\n");
+	assert_string_equal(render_as(pp, 17, &bare, 0), "");
+	/* root without CAP_SYS_PTRACE: its own uid's only, and only when
+	 * dumpable (a root process cannot be told dumpable: not) */
+	assert_string_equal(render_as(pp, 11, &capless_root, 0), "");
 	procpid_free(pp);
 }
 
