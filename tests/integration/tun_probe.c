@@ -45,9 +45,9 @@ int main(int argc, char **argv)
 	time_t end = time(NULL) + 10;
 	while (time(NULL) < end) {
 		struct pollfd p = {.fd = tun_fd(t), .events = POLLIN};
-		size_t gso;
+		struct tun_rx rx;
 		poll(&p, 1, 200);
-		ssize_t n = tun_read(t, pkt, sizeof(pkt), &gso);
+		ssize_t n = tun_read(t, pkt, sizeof(pkt), &rx);
 		if (n < 0) {
 			printf("error read: %s\n", strerror((int)-n));
 			break;
