@@ -143,7 +143,8 @@ static int engine(const char *host, int port, double dur)
 	struct loop *loop = loop_new();
 	g.st = loop ? tundrv_new(loop, &sc, whybuf, sizeof(whybuf)) : NULL;
 	if (!g.st) {
-		fprintf(stderr, "engine_connrate: %s\n", loop ? whybuf : "loop");
+		fprintf(stderr, "engine_connrate: %s\n",
+			loop ? whybuf : "loop");
 		return 1;
 	}
 	struct tcp_engine *e = tundrv_tcp(g.st);
@@ -244,7 +245,8 @@ int main(int argc, char **argv)
 		return engine(argv[2], atoi(argv[3]), atof(argv[4]));
 	if (argc == 6 && !strcmp(argv[1], "fs"))
 		return fs(argv[2], argv[3], atoi(argv[4]), atof(argv[5]));
-	fprintf(stderr, "usage: engine_connrate serve PORT | kernel HOST PORT "
-			"SECS | engine HOST PORT SECS | fs MNT HOST PORT SECS\n");
+	fprintf(stderr,
+		"usage: engine_connrate serve PORT | kernel HOST PORT "
+		"SECS | engine HOST PORT SECS | fs MNT HOST PORT SECS\n");
 	return 2;
 }

@@ -31,8 +31,8 @@ static double secs(void)
 
 static struct wire_ep ep(uint8_t last, uint16_t port)
 {
-	struct wire_ep e = {.family = AF_INET, .a = {198, 18, 0, last},
-			    .port = port};
+	struct wire_ep e = {
+		.family = AF_INET, .a = {198, 18, 0, last}, .port = port};
 	return e;
 }
 
@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int i = 2; i < argc; i++)
-		printf("%s %.3f\n", argv[i], measure(atol(argv[1]), atol(argv[i])));
+		printf("%s %.3f\n", argv[i],
+		       measure(atol(argv[1]), atol(argv[i])));
 	return 0;
 }
