@@ -228,7 +228,8 @@ static int send_ok(const struct tcp_conn *c)
  * here, on the user's write, never while output holds pointers into it
  * (tcp_ring_span()). Under memory pressure it keeps what it has, as Linux
  * stops expanding sndbuf (tcp_should_expand_sndbuf): the write waits for
- * ACKs. False when the storage was refused (e->mem.refused: a cap). */
+ * ACKs. False when the storage was refused (a cap: e->mem.refused says
+ * which) or could not be had (ENOMEM). */
 static bool snd_grow(struct tcp_engine *e, struct tcp_conn *c, uint32_t more)
 {
 	uint64_t need = (uint64_t)c->sndq.len + more, cap = 2ull * c->sndq.cap;
