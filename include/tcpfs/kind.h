@@ -203,7 +203,9 @@ struct kind_ops {
 	 * \param s: the stream
 	 * \param data: SIZE bytes
 	 * \param wq: set to the queue to wait on when it took fewer than SIZE
-	 * Returns the bytes taken (with *WQ if fewer); -EAGAIN with *WQ;
+	 * and the rest waits for room
+	 * Returns the bytes taken (with *WQ if fewer; without, a short write:
+	 * a cap refused the rest); -EAGAIN with *WQ;
 	 * -EBADF if the stream takes no writes; -ENOENT if the connection is
 	 * gone; -EPIPE after shutdown; or the connection's -errno.
 	 */

@@ -60,7 +60,8 @@ struct tcp_config {
 	struct wire_ep addr4, addr6; /* the engine's own addresses (port 0);
 					family 0 = none of that version */
 	uint16_t mss;		     /* MSS we announce (MTU - 40 or - 60) */
-	uint32_t sndbuf, rcvbuf;     /* bytes per connection */
+	uint32_t sndbuf, rcvbuf;     /* bytes per connection (send: the limit
+				      * its ring grows to from 16 KiB) */
 	uint32_t rcvbuf_max;	     /* auto-tuning bound (>= rcvbuf) */
 	tcp_time msl;		     /* TIME_WAIT lasts 2 * msl */
 	tcp_time rto_min, rto_max, rto_initial;

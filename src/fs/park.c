@@ -160,13 +160,11 @@ static bool try_write(struct parked *p, struct waitq **wq)
 	long n = st->k->ops->stream_write(st->k->priv, st->s,
 					  p->src + (p->done - p->skip),
 					  p->size - p->done, wq);
-	if (n == -EAGAIN || (n >= 0 && p->done + (size_t)n < p->size)) {
-		p->done += n > 0 ? (size_t)n : 0;
+	if (n > 0)
+		p->done += (size_t)n;
+	if (n == -EAGAIN || (n >= 0 && p->done < p->size && *wq))
 		return false;
-	}
-	if (n >= 0)
-		fuse_reply_write(p->req, p->size);
-	else if (p->done) /* what was taken will be sent: say so */
+	if (n >= 0 || p->done) /* what was taken will be sent: say so */
 		fuse_reply_write(p->req, p->done);
 	else
 		fuse_reply_err(p->req, (int)-n);

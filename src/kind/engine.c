@@ -855,6 +855,17 @@ static long stream_read(void *k, void *s, size_t size, struct kind_sink *sink,
 	return n;
 }
 
+/* Whether EC's last write was cut short by a memory cap (its send buffer
+ * could not grow): the write returns what it took and the next gets
+ * ENOBUFS, rather than wait, at its cap, on a peer that may not read. */
+static bool capped(struct engine *e, const struct edir *ec)
+{
+	struct tcp_mem_info mi;
+
+	tcp_mem_get(tcp_of(e), ec->owner, &mi);
+	return mi.refused != TCP_LIMIT_NONE;
+}
+
 static long stream_write(void *k, void *s, const char *data, size_t size,
 			 struct waitq **wq)
 {
@@ -874,7 +885,7 @@ static long stream_write(void *k, void *s, const char *data, size_t size,
 		snprintf(ec->err, sizeof(ec->err), "write: %s", why);
 		tlog(LOG_INFO, "%s: write: %s", ec->label, why);
 	}
-	if (n == -EAGAIN || (n >= 0 && (size_t)n < size))
+	if (n == -EAGAIN || (n >= 0 && (size_t)n < size && !capped(e, ec)))
 		*wq = &ec->wq;
 	return n;
 }

@@ -51,7 +51,8 @@ int tcp_conn_new(struct tcp_engine *e, uint32_t owner, struct tcp_conn **out)
 	c->deadline = c->t_rtx = c->t_persist = c->t_delack = c->t_keep =
 		c->t_wait = c->t_pto = c->t_pmtu = c->una_time = TCP_NEVER;
 	c->user_timeout = e->cfg.user_timeout;
-	c->sndq.cap = e->cfg.sndbuf;
+	c->snd_limit = e->cfg.sndbuf;
+	c->sndq.cap = c->snd_limit < TCP_SND_INIT ? c->snd_limit : TCP_SND_INIT;
 	c->rcvq.cap = e->cfg.rcvbuf;
 	c->cc = e->cfg.cc == TCP_CC_NEWRENO ? &tcp_cc_newreno : &tcp_cc_cubic;
 	c->mss = TCP_DEFAULT_MSS(AF_INET); /* until the family and peer say */

@@ -9,8 +9,10 @@
  * the engine comes under pressure above 2/3 of it ("pressure") and
  * leaves it below 1/2 ("low"). Under pressure receive buffers stop
  * growing and the windows offered are clamped to 4 MSS (Linux's
- * tcp_clamp_window); at high nothing more is charged: new connections
- * are refused and data that needs new buffer memory is dropped. */
+ * tcp_clamp_window), and send rings stop growing (tcp_send(), as
+ * Linux's tcp_should_expand_sndbuf); at high nothing more is charged: new
+ * connections are refused and data that needs new buffer memory is
+ * dropped. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -39,6 +39,9 @@
 #define TCP_PMTU_AGE (600ull * 1000000)
 
 #define TCP_RTO_SYN_LOST 3000000ull /* RFC 6298 §5.7 */
+/* A send ring's first storage, as Linux's tcp_wmem[1]; it grows up to
+ * the send limit (cfg.sndbuf) as writes need it. */
+#define TCP_SND_INIT (16u * 1024)
 #define TCP_OOO_MAX 16	     /* out-of-order islands kept by the receiver */
 #define TCP_SACKED_MAX 32    /* SACKed ranges kept by the sender */
 #define TCP_SYNACK_RETRIES 7 /* 255 s: RFC 1122 4.2.3.5 R2 >= 3 min */
@@ -194,7 +197,8 @@ struct tcp_conn {
 	uint32_t snd_up;   /* the byte after our urgent data (RFC 6093) */
 	bool orphan;	   /* the user closed: FIN_WAIT_2 ends after 2 MSL */
 	struct tcp_ring sndq;
-	uint16_t mss; /* effective send MSS */
+	uint32_t snd_limit; /* the send buffer (cfg.sndbuf): sndq grows to it */
+	uint16_t mss;	    /* effective send MSS */
 	/* The path MTU an ICMP error gave (0: none, the MSS rules) and the
 	 * negotiated MSS it holds down (0 while it does not), until T_PMTU. */
 	uint16_t mss_full;

@@ -223,12 +223,33 @@ static int send_ok(const struct tcp_conn *c)
 	return 0;
 }
 
+/* Room for MORE bytes past what C's send ring holds, up to its send
+ * limit: the ring doubles, or grows at once to what the write needs. Only
+ * here, on the user's write, never while output holds pointers into it
+ * (tcp_ring_span()). Under memory pressure it keeps what it has, as Linux
+ * stops expanding sndbuf (tcp_should_expand_sndbuf): the write waits for
+ * ACKs. False when the storage was refused (a cap: e->mem.refused says
+ * which) or could not be had (ENOMEM). */
+static bool snd_grow(struct tcp_engine *e, struct tcp_conn *c, uint32_t more)
+{
+	uint64_t need = (uint64_t)c->sndq.len + more, cap = 2ull * c->sndq.cap;
+
+	if (need <= c->sndq.cap || c->sndq.cap >= c->snd_limit ||
+	    e->mem.pressure)
+		return true;
+	if (cap < need)
+		cap = need;
+	return tcp_ring_grow(&c->sndq,
+			     cap < c->snd_limit ? (uint32_t)cap : c->snd_limit);
+}
+
 /* RFC 9293 §3.10.2 SEND. */
 long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	      tcp_time now)
 {
 	struct tcp_conn *c = tcp_conn_find(e, id);
-	uint32_t n;
+	uint32_t n, want;
+	bool stored;
 	int rc;
 
 	if (!c)
@@ -236,8 +257,13 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	if ((rc = send_ok(c)))
 		return rc;
 	e->mem.refused = TCP_LIMIT_NONE;
-	n = tcp_ring_write(&c->sndq, buf, len > UINT32_MAX ? UINT32_MAX : len);
-	if (!n && len && c->sndq.len < c->sndq.cap) /* no storage for it */
+	want = len > c->snd_limit ? c->snd_limit : (uint32_t)len;
+	n = tcp_ring_write(&c->sndq, buf, want);
+	stored = c->sndq.buf && snd_grow(e, c, want - n);
+	if (stored && n < want)
+		n += tcp_ring_write(&c->sndq, (const uint8_t *)buf + n,
+				    want - n);
+	if (!n && len && !stored) /* no storage for it */
 		return e->mem.refused ? -ENOBUFS : -ENOMEM;
 	if (n < len)
 		c->want_write = true;

@@ -1,9 +1,11 @@
 #!/bin/bash
 # engine_memcap: the engine's caps per uid (issue 11, "Memory has no bound
 # today"). Through -o allow_other, uid nobody floods: connections to a
-# peer that accepts and never reads, a write on each. The write that
-# needs more buffer memory than --engine-mem-uid leaves fails with
-# ENOBUFS and the connection's err names the cap and its value; clone
+# peer that accepts and never reads, a send buffer's worth written on
+# each (a send buffer grows with what is queued). The write whose send
+# buffer cannot grow past --engine-mem-uid takes what fits (a short
+# write), the next fails with ENOBUFS and the connection's err names
+# the cap and its value; clone
 # past --engine-conns-uid fails with EMFILE and the log says why. Another
 # user (a made-up uid) still clones, connects and moves bytes; nobody's
 # connections, once freed, give its share back. engine/stats shows each
@@ -17,7 +19,8 @@ need_tcpfs
 
 FLOOD=65534 # nobody
 OTHER=4242  # a uid nobody has
-CAP=1048576 # 1 MiB: three send buffers of 256 KiB, not four
+CAP=1048576    # 1 MiB: three full send buffers, not four
+SNDBUF=262144  # the engine's send buffer (256 KiB)
 eng_start -o allow_other --engine-mem-uid=1M --engine-conns-uid=8 --reap=1
 
 # the peer: accepts, holds every connection, never reads
@@ -44,8 +47,9 @@ clone_as() {
 	N=${N//[!0-9A-Z]/}
 }
 
-# nobody's flood: each connection connects and writes 1000 bytes, until
-# a write is refused (8 connections at most: the clone cap)
+# nobody's flood: each connection connects and fills its send buffer in
+# one write, until a write is cut short (8 connections at most: the
+# clone cap); then writes until one fails
 data=$(printf 'x%.0s' $(seq 1000))
 got=
 mine=()
@@ -56,11 +60,16 @@ for i in $(seq 8); do
 	out=$(fsop_as $FLOOD write "$E/$N/ctl" "connect $HOST4:9001\\n")
 	[[ $out == OK* ]] || die "connect as nobody: $out ($(get "$N" err))"
 	wait_state 5 "$N" ESTABLISHED || die "engine/$N: $(get "$N" state)"
-	got=$(fsop_as $FLOOD write "$E/$N/data" "$data")
+	got=$(fsop_as $FLOOD writen "$E/$N/data" $SNDBUF)
+	[[ $got == "OK $SNDBUF" ]] || break
+done
+assert_eq 4 "${#mine[@]}" "nobody's fourth send buffer is the one that cannot grow"
+assert_match "^OK [0-9]+$" "$got" "its write takes what fits: a short write"
+for i in $(seq 20); do
+	got=$(fsop_as $FLOOD writen "$E/$N/data" $SNDBUF)
 	[[ $got == OK* ]] || break
 done
-assert_eq 4 "${#mine[@]}" "nobody's fourth connection is the one refused"
-assert_eq ENOBUFS "$got" "its write: ENOBUFS (the uid's buffer memory cap)"
+assert_eq ENOBUFS "$got" "a write that fits nothing: ENOBUFS (the uid's buffer memory cap)"
 assert_match "uid $FLOOD.*cap.*\(engine-mem-uid=$CAP\)" "$(get "$N" err)" \
 	"its err names the cap and its value"
 assert_eq ESTABLISHED "$(get "$N" state)" "the connection stays"

@@ -4,6 +4,7 @@
   fsop.py write PATH TEXT [trunc]   write TEXT (with \\n, \\xNN escapes)
                                      in one write(2); O_TRUNC if asked
   fsop.py writehex PATH HEX [trunc]
+  fsop.py writen PATH N             write N bytes "x" in one write(2)
   fsop.py read PATH                 read to EOF
   fsop.py stat PATH
   fsop.py listdir PATH
@@ -25,9 +26,10 @@ def name(e):
 def main():
     op, path = sys.argv[1], sys.argv[2]
     try:
-        if op in ("write", "writehex"):
+        if op in ("write", "writehex", "writen"):
             arg = sys.argv[3]
             data = (bytes.fromhex(arg) if op == "writehex"
+                    else b"x" * int(arg) if op == "writen"
                     else codecs.escape_decode(arg.encode())[0])
             flags = os.O_WRONLY
             if len(sys.argv) > 4 and sys.argv[4] == "trunc":

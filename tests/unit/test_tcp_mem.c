@@ -15,6 +15,11 @@ struct cl {
 	uint32_t iss, rcv; /* our ISS; the peer's next sequence number */
 };
 
+/* A send ring's first storage: Linux's tcp_wmem[1]. */
+#define SND_INIT (16 * 1024)
+/* What a connection's trace may add to its charge meanwhile. */
+#define TRACE_MAX 8192
+
 static tcp_time clk; /* simulated time: each exchange 50 ms later */
 
 /* A client connection of OWNER, ESTABLISHED with the peer. */
@@ -113,30 +118,39 @@ static void conn_caps(void **state)
 }
 
 /* One owner filling its cap with send buffers (a peer that never reads)
- * gets ENOBUFS on the write that needs more, its connections stay; another
- * owner still opens, connects and moves bytes. Everything freed: 0. */
+ * gets what fits of the write whose buffer cannot grow, then ENOBUFS on
+ * the next; its connections stay; another owner still opens, connects
+ * and moves bytes. Everything freed: 0. */
 static void owner_flood(void **state)
 {
+	static uint8_t data[100 * 1024];
 	struct tcp_config cfg;
 	struct harness *h;
 	struct cl c[16], o;
 	long n = 0;
-	int i;
+	int i, k;
 
 	(void)state;
 	tcp_config_default(&cfg);
-	cfg.sndbuf = 100 * 1024;
+	cfg.sndbuf = sizeof(data);
 	cfg.mem_owner = 250 * 1024; /* two send buffers, not three */
 	h = h_new(&cfg);
 	for (i = 0; i < 16; i++) {
 		c[i] = client_of(h, 1);
-		n = h_send(h, c[i].id, "x", 1, clk);
+		n = h_send(h, c[i].id, data, sizeof(data), clk);
 		h_drain(h);
-		if (n < 0)
+		if (n != (long)sizeof(data))
 			break;
 	}
 	assert_int_equal(i, 2);
+	assert_int_equal(n, SND_INIT); /* the ring it had, not grown */
+	assert_int_equal(h_info(h, c[i].id).send_q, SND_INIT);
+	for (k = 0;
+	     k < 16 && (n = h_send(h, c[i].id, data, sizeof(data), clk)) > 0;
+	     k++)
+		h_drain(h); /* what a smaller growth still gives */
 	assert_int_equal(n, -ENOBUFS);
+	assert_true(h_info(h, c[i].id).send_q < cfg.sndbuf);
 	assert_int_equal(mem(h, 1).refused, TCP_LIMIT_OWNER_MEM);
 	assert_true(mem(h, 1).owner_bytes <= cfg.mem_owner);
 	assert_true(mem(h, 1).owner_bytes >= (uint64_t)i * cfg.sndbuf);
@@ -145,9 +159,54 @@ static void owner_flood(void **state)
 	o = client_of(h, 2);
 	assert_int_equal(h_send(h, o.id, "hello", 5, clk), 5);
 	assert_int_equal(h_next(h)->len, 5);
-	assert_true(mem(h, 2).owner_bytes >= cfg.sndbuf);
+	assert_true(mem(h, 2).owner_bytes >= SND_INIT);
 	assert_int_equal(mem(h, 2).owner_conns, 1);
 	free_all(h, o.id);
+	h_free(h);
+}
+
+/* A send ring's storage grows with what is queued, as Linux charges what
+ * is queued: 100 bytes written cost 16 KiB (tcp_wmem[1]), not the send
+ * buffer, which the user is still offered; writes that the peer does not
+ * acknowledge fill the send buffer, small ones (the ring doubles) and one
+ * large one (it grows at once) alike, and then wait (EAGAIN). */
+static void send_ring_grows(void **state)
+{
+	static uint8_t data[300 * 1024];
+	struct tcp_config cfg;
+	struct harness *h;
+	struct cl c, d;
+	uint64_t before;
+	long n = 0;
+	int i;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	h = h_new(&cfg);
+	c = client_of(h, 1);
+	before = mem(h, 1).owner_bytes;
+	assert_int_equal(h_send(h, c.id, data, 100, clk), 100);
+	h_drain(h);
+	assert_in_range(mem(h, 1).owner_bytes - before, SND_INIT,
+			SND_INIT + TRACE_MAX);
+	assert_int_equal(tcp_writable(h->e, (uint32_t)c.id), cfg.sndbuf - 100);
+	assert_true(tcp_ready(h->e, (uint32_t)c.id) & TCP_READY_OUT);
+	for (i = 0; i < 1000 && (n = h_send(h, c.id, data, 5000, clk)) > 0; i++)
+		h_drain(h);
+	assert_int_equal(n, -EAGAIN);
+	assert_int_equal(h_info(h, c.id).send_q, cfg.sndbuf);
+	assert_in_range(mem(h, 1).owner_bytes - before, cfg.sndbuf,
+			cfg.sndbuf + TRACE_MAX);
+	assert_int_equal(tcp_writable(h->e, (uint32_t)c.id), 0);
+	assert_false(tcp_ready(h->e, (uint32_t)c.id) & TCP_READY_OUT);
+	d = client_of(h, 1);
+	before = mem(h, 1).owner_bytes;
+	assert_int_equal(h_send(h, d.id, data, sizeof(data), clk), cfg.sndbuf);
+	h_drain(h);
+	assert_int_equal(h_info(h, d.id).send_q, cfg.sndbuf);
+	assert_in_range(mem(h, 1).owner_bytes - before, cfg.sndbuf,
+			cfg.sndbuf + TRACE_MAX);
+	free_all(h, d.id);
 	h_free(h);
 }
 
@@ -267,6 +326,48 @@ static void pressure_clamps_windows(void **state)
 	h_free(h);
 }
 
+/* Under memory pressure a send ring keeps the storage it has, as Linux
+ * stops expanding sndbuf (tcp_should_expand_sndbuf): a write past it
+ * takes what fits, the next waits for ACKs (EAGAIN, not ENOBUFS) and
+ * nothing more is charged; once the pressure is over it grows again. */
+static void pressure_stops_send_growth(void **state)
+{
+	static uint8_t data[20000];
+	struct tcp_config cfg;
+	struct harness *h;
+	struct cl a, b1, b2;
+	uint64_t before;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.rcvbuf = cfg.rcvbuf_max = 256 * 1024;
+	cfg.mem_max = 600 * 1024; /* pressure above 400 KiB, low 300 KiB */
+	h = h_new(&cfg);
+	a = client_of(h, 0);
+	b1 = client_of(h, 0);
+	b2 = client_of(h, 0);
+	assert_int_equal(h_send(h, a.id, data, 100, clk), 100);
+	h_drain(h);
+	peer_data(h, &b1, 1);
+	peer_data(h, &b2, 1);
+	assert_true(mem(h, 0).pressure);
+	before = mem(h, 0).bytes;
+	assert_int_equal(h_send(h, a.id, data, sizeof(data), clk),
+			 SND_INIT - 100);
+	h_drain(h);
+	assert_int_equal(h_send(h, a.id, data, 1, clk), -EAGAIN);
+	assert_in_range(mem(h, 0).bytes, before, before + TRACE_MAX);
+	assert_int_equal(h_info(h, a.id).send_q, SND_INIT);
+	tcp_free(h->e, (uint32_t)b2.id, clk);
+	tcp_free(h->e, (uint32_t)b1.id, clk);
+	h_drain(h);
+	assert_false(mem(h, 0).pressure);
+	assert_int_equal(h_send(h, a.id, data, sizeof(data), clk),
+			 sizeof(data));
+	free_all(h, b2.id);
+	h_free(h);
+}
+
 /* At the cap ("high"): data that needs a new buffer is dropped and the
  * ACK says at once what was taken (Linux past tcp_mem[2]); new
  * connections, connect, listen and SYNs to a listener are refused. */
@@ -313,8 +414,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(conn_caps),
 		cmocka_unit_test(owner_flood),
+		cmocka_unit_test(send_ring_grows),
 		cmocka_unit_test(children_charged_to_listener),
 		cmocka_unit_test(pressure_clamps_windows),
+		cmocka_unit_test(pressure_stops_send_growth),
 		cmocka_unit_test(high_drops_and_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
