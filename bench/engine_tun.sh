@@ -161,8 +161,8 @@ median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } EN
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
 tmo() { timeout -k 5 "$STEP_TIMEOUT" "$@"; }
 
-start_daemon() { # MTU [OFFLOAD [OPTION...]]
-	"$TCPFS" "$MNT" -f --mtu="$1" --msl=1 --offload="${2:-on}" "${@:3}" >"$WORK/tcpfs.log" 2>&1 &
+start_daemon() { # MTU [OFFLOAD]
+	"$TCPFS" "$MNT" -f --mtu="$1" --msl=1 --offload="${2:-on}" >"$WORK/tcpfs.log" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -e "$MNT/engine/clone" ] && ip link show tcpfs0 2>/dev/null | grep -q UP && return 0
@@ -373,9 +373,7 @@ echo
 echo "== memory with $MEMCONNS engine connections ESTABLISHED (MTU 1500) =="
 if over_time; then
 	echo "  deadline of $DEADLINE s reached: skipped"
-# every connection's 256 KiB send buffer is charged once written to: caps
-# above what MEMCONNS of them hold, so that the figure is memory, not a cap
-elif start_daemon 1500 on --engine-mem-uid=$((MEMCONNS / 2 + 64))M --engine-mem-max=$((MEMCONNS / 2 + 64))M; then
+elif start_daemon 1500; then
 	sysctl -qw net.core.somaxconn=$((MEMCONNS + 1024)) net.ipv4.tcp_max_syn_backlog=$((MEMCONNS + 1024))
 	nextport
 	p=$PORT
