@@ -264,6 +264,23 @@ static void children_charged_to_listener(void **state)
  * no ACK moves an offered right edge left, and the windows offered next
  * are clamped to 4 MSS; below 1/2 (not before) the pressure is over and
  * the full window comes back. */
+/* An engine with 256 KiB receive rings and a 600 KiB cap (pressure above
+ * 400 KiB, low 300 KiB), and three clients of owner 0 in *A, *B1, *B2. */
+static struct harness *three_clients(struct cl *a, struct cl *b1, struct cl *b2)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+
+	tcp_config_default(&cfg);
+	cfg.rcvbuf = cfg.rcvbuf_max = 256 * 1024;
+	cfg.mem_max = 600 * 1024;
+	h = h_new(&cfg);
+	*a = client_of(h, 0);
+	*b1 = client_of(h, 0);
+	*b2 = client_of(h, 0);
+	return h;
+}
+
 static void pressure_clamps_windows(void **state)
 {
 	struct tcp_config cfg;
@@ -275,13 +292,8 @@ static void pressure_clamps_windows(void **state)
 	static char buf[65536];
 
 	(void)state;
-	tcp_config_default(&cfg);
-	cfg.rcvbuf = cfg.rcvbuf_max = 256 * 1024;
-	cfg.mem_max = 600 * 1024; /* pressure above 400 KiB, low 300 KiB */
-	h = h_new(&cfg);
-	a = client_of(h, 0);
-	b1 = client_of(h, 0);
-	b2 = client_of(h, 0);
+	tcp_config_default(&cfg); /* three_clients()'s MSS */
+	h = three_clients(&a, &b1, &b2);
 	peer_data(h, &b1, 1); /* a full 256 KiB ring each */
 	assert_false(mem(h, 0).pressure);
 	peer_data(h, &b2, 1);
@@ -333,19 +345,12 @@ static void pressure_clamps_windows(void **state)
 static void pressure_stops_send_growth(void **state)
 {
 	static uint8_t data[20000];
-	struct tcp_config cfg;
 	struct harness *h;
 	struct cl a, b1, b2;
 	uint64_t before;
 
 	(void)state;
-	tcp_config_default(&cfg);
-	cfg.rcvbuf = cfg.rcvbuf_max = 256 * 1024;
-	cfg.mem_max = 600 * 1024; /* pressure above 400 KiB, low 300 KiB */
-	h = h_new(&cfg);
-	a = client_of(h, 0);
-	b1 = client_of(h, 0);
-	b2 = client_of(h, 0);
+	h = three_clients(&a, &b1, &b2);
 	assert_int_equal(h_send(h, a.id, data, 100, clk), 100);
 	h_drain(h);
 	peer_data(h, &b1, 1);
