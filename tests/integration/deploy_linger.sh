@@ -27,8 +27,12 @@ linger() {
 	unshare --mount sleep 300 &
 	HOLDER=$!
 	at_exit "kill $HOLDER"
-	wait_until 5 eval '[ "$(fstype_in $HOLDER $MNT)" = fuse.tcpfs ]' ||
-		die "the holder's namespace has no copy of $MNT"
+	# until unshare(2) has run, HOLDER is still in our namespace
+	holds() {
+		[ "$(readlink "/proc/$HOLDER/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] &&
+			[ "$(fstype_in "$HOLDER" "$MNT")" = fuse.tcpfs ]
+	}
+	wait_until 5 holds || die "the holder's namespace has no copy of $MNT"
 	umount "$MNT" || die "umount $MNT"
 	TCPFS_PID= # stop_tcpfs must not wait for it
 	sleep 0.5
