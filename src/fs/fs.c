@@ -971,13 +971,13 @@ static void read_stale(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
 			  conn_stat(fs, &who, ino, &a, &st) :
 			  -ESTALE;
 	const struct kind *sk = err || a.k ? NULL : &fs->kinds[a.node->kind];
-	if (!err && a.k && files_stream(a.k, r = a.row))
+	if (!err && a.k && files_stream(a.k, a.row))
 		err = -ESTALE;
 	struct files_env env = env_of(fs, req);
 	if (!err && sk) /* a scope's file */
-		err = sk->ops->scope_file(sk->priv, a.node->scope, r, &b);
+		err = sk->ops->scope_file(sk->priv, a.node->scope, a.row, &b);
 	else if (!err)
-		err = files_render(&env, a.k, r, &a.c, &b);
+		err = files_render(&env, a.k, a.row, &a.c, &b);
 	if (err < 0)
 		fuse_reply_err(req, -err);
 	else
