@@ -29,10 +29,18 @@
 #
 # Steps 1 and 3 run once per OFFLOADS setting (tcpfs --offload=on|off, and
 # engine_raw's OFFLOAD=), so that the offloads' gain is a ratio of one run.
+# With BASE= (the build directory of an older revision), step 1 runs its
+# tcpfs too, interleaved with the rest: issue 12's "today's figure in the
+# same run". --offload=off is no baseline for that any more, since the
+# paths both settings share (the receive queue, the checksum) got faster.
+# The revision before issue 12's work is f3fccf5:
+#   git worktree add --detach /work/base f3fccf5 &&
+#   meson setup /work/base/build /work/base -Db_lto=false &&
+#   ninja -C /work/base/build src/tcpfs
 #
 # usage: bench/engine_tun.sh
 # env:   BUILD (default build; needs src/tcpfs and its static libraries),
-#        MTUS ("1500 65000"), OFFLOADS ("on off"), DUR (3 s), REPS (5), CONNS (2000), SHCONNS
+#        BASE (unset; a build directory whose src/tcpfs is the baseline), MTUS ("1500 65000"), OFFLOADS ("on off"), DUR (3 s), REPS (5), CONNS (2000), SHCONNS
 #        (1000), KCONNS (5000), MEMCONNS (10000), FWD_THREADS (0: one thread
 #        like the daemon; 1: one per direction), PROFILE (0; 1: strace -c and
 #        perf of the daemon during one engine->kernel transfer per MTU),
@@ -48,6 +56,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 : "${STEP_TIMEOUT:=60}" "${DEADLINE:=420}"
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "engine_tun: no build directory ${BUILD}" >&2; exit 1; }
 TCPFS=$BUILD/src/tcpfs
+if [ -n "${BASE:-}" ]; then
+	BASE=$(cd "$BASE" 2>/dev/null && pwd) && [ -x "$BASE/src/tcpfs" ] ||
+		{ echo "engine_tun: no tcpfs in BASE=${BASE}" >&2; exit 1; }
+	case " $OFFLOADS " in *" base "*) ;; *) OFFLOADS="$OFFLOADS base" ;; esac
+fi
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -90,6 +103,7 @@ echo "engine_tun: $(date -u '+%F %T UTC'); $(uname -r); $(nproc) CPUs; uptime:$(
 buildtype=$("$PY" -c "import json,sys;print([o['value'] for o in json.load(open(sys.argv[1])) if o['name']=='buildtype'][0])" \
 	"$BUILD/meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')
 echo "tcpfs: $TCPFS (buildtype $buildtype; $(git -C "$HERE/.." describe --always --dirty 2>/dev/null || echo 'no git'))"
+[ -z "${BASE:-}" ] || echo "base:  $BASE/src/tcpfs ($(git -C "$BASE" describe --always --dirty 2>/dev/null || echo 'no git'))"
 echo "DUR=${DUR}s REPS=$REPS MTUS='$MTUS' OFFLOADS='$OFFLOADS' CONNS=$CONNS SHCONNS=$SHCONNS KCONNS=$KCONNS MEMCONNS=$MEMCONNS FWD_THREADS=$FWD_THREADS"
 
 # ---- helpers ----
@@ -161,8 +175,12 @@ median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } EN
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
 tmo() { timeout -k 5 "$STEP_TIMEOUT" "$@"; }
 
-start_daemon() { # MTU [OFFLOAD]
-	"$TCPFS" "$MNT" -f --mtu="$1" --msl=1 --offload="${2:-on}" >"$WORK/tcpfs.log" 2>&1 &
+start_daemon() { # MTU [OFFLOAD: on, off, or base (BASE's tcpfs)]
+	if [ "${2:-}" = base ]; then
+		"$BASE/src/tcpfs" "$MNT" -f --mtu="$1" --msl=1 >"$WORK/tcpfs.log" 2>&1 &
+	else
+		"$TCPFS" "$MNT" -f --mtu="$1" --msl=1 --offload="${2:-on}" >"$WORK/tcpfs.log" 2>&1 &
+	fi
 	DPID=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -e "$MNT/engine/clone" ] && ip link show tcpfs0 2>/dev/null | grep -q UP && return 0
@@ -295,9 +313,11 @@ for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); 
 		continue
 	fi
 	note "tcpfs0: $(ip -d link show tcpfs0 | grep -o ' mtu [0-9]*\|tun type [a-z]* pi [a-z]* vnet_hdr [a-z]*' | paste -sd' '); tfa: $(inns "$NA" ip link show tfa | grep -o 'mtu [0-9]*')"
+	kinds=$KINDS
+	[ "$OFF" = base ] && kinds="fwd veth eng_tx eng_rx" # engine_raw is BUILD's
 	for ((r = 1; r <= REPS; r++)); do
 		line="  run $r:"
-		for k in $KINDS; do
+		for k in $kinds; do
 			nextport
 			v=$(run_$k)
 			R[$C.$k]="${R[$C.$k]:-} $v"
@@ -305,11 +325,12 @@ for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); 
 		done
 		echo "$line  (Gbit/s)"
 	done
-	for k in $KINDS; do R[$C.$k.med]=$(median ${R[$C.$k]}); done
+	for k in $kinds; do R[$C.$k.med]=$(median ${R[$C.$k]}); done
 	printf '  %-34s %10s %10s %10s %10s\n' "median of $REPS, Gbit/s" "" "x fwd" "x veth" "x engine"
 	printf '  %-34s %10s\n' "kernel<->kernel via tunfwd" "$(gbit "${R[$C.fwd.med]}")"
 	printf '  %-34s %10s\n' "kernel<->kernel via veth" "$(gbit "${R[$C.veth.med]}")"
 	for k in raw_tx raw_rx eng_tx eng_rx; do
+		[ -n "${R[$C.$k.med]:-}" ] || continue
 		case $k in
 		raw_tx) name="engine only ->kernel (engine_raw)" ;;
 		raw_rx) name="engine only <-kernel (engine_raw)" ;;
@@ -317,7 +338,7 @@ for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); 
 		eng_rx) name="data <-kernel (dd if=data bs=1M)" ;;
 		esac
 		x=-
-		[ "${k#eng_}" != "$k" ] && x=$(ratio "${R[$C.$k.med]}" "${R[$C.raw_${k#eng_}.med]}")
+		[ "${k#eng_}" != "$k" ] && x=$(ratio "${R[$C.$k.med]}" "${R[$C.raw_${k#eng_}.med]:--}")
 		printf '  %-34s %10s %10s %10s %10s\n' "$name" "$(gbit "${R[$C.$k.med]}")" \
 			"$(ratio "${R[$C.$k.med]}" "${R[$C.fwd.med]}")" "$(ratio "${R[$C.$k.med]}" "${R[$C.veth.med]}")" "$x"
 	done
@@ -325,7 +346,7 @@ for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); 
 	[ "$PROFILE" = 1 ] && profile_tx
 
 	# ---- connect+close per second, at the first MTU ----
-	if [ -z "${R[conn.done]:-}" ] && ! over_time; then
+	if [ -z "${R[conn.done]:-}" ] && [ "$OFF" != base ] && ! over_time; then
 		R[conn.done]=1
 		echo
 		echo "== connect+close per second (MTU $MTU) =="
@@ -413,6 +434,7 @@ echo "targets (issues 4 and 12):"
 verdict() { awk -v x="$1" -v t="$2" 'BEGIN { print (x != "-" && x + 0 >= t) ? "met" : "NOT met" }'; }
 for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); do
 	MTU=${C%/*} OFF=${C#*/}
+	[ "$OFF" = base ] && continue # a reference, below
 	[ -z "${R[$C.skip]:-}" ] && [ -n "${R[$C.fwd.med]:-}" ] || { echo "  $C: no figures"; continue; }
 	for d in tx rx; do
 		name=$([ $d = tx ] && echo "engine->kernel" || echo "kernel->engine")
@@ -429,6 +451,11 @@ for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); 
 			printf '  %-10s %-15s data path >= 5x offload off:   %5sx %s\n' "$C" "$name" "$x" "$(verdict "$x" 5)"
 			x=$(ratio "${R[$C.raw_$d.med]}" "${R[$MTU/off.raw_$d.med]}")
 			printf '  %-10s %-15s engine alone, on/off:          %5sx (reported)\n' "$C" "$name" "$x"
+		fi
+		if [ "$OFF" = on ] && [ -n "${R[$MTU/base.eng_$d.med]:-}" ]; then
+			x=$(ratio "${R[$C.eng_$d.med]}" "${R[$MTU/base.eng_$d.med]}")
+			printf '  %-10s %-15s data path >= 5x BASE (before): %5sx %s (BASE: %s Gbit/s)\n' "$C" "$name" "$x" \
+				"$(verdict "$x" 5)" "$(gbit "${R[$MTU/base.eng_$d.med]}")"
 		fi
 	done
 	[ "$MTU" = 1500 ] && [ "$OFF" = on ] &&
