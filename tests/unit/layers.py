@@ -10,7 +10,7 @@ folders: the layers are the folders of SRC_DIR, bottom first; each
 LAYER=HEADER,... names the headers of include/tcpfs/ the folder owns
 (`tcpfs/HEADER.h`). Every .c and .h of each folder belongs to its folder's
 layer. The last LAYER may be `.`: the files at the top of SRC_DIR (main.c,
-options.c), above every folder. (The list is src_layers in src/meson.build.)
+options.c, upgrade.c), above every folder. (The list is src_layers in src/meson.build.)
 
 engine: the layers are the engine's modules, bottom first; module M is
 tcp_M.c with its header tcp_M.h in SRC_TCP_DIR. (The list is tcp_layers in
