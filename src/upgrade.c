@@ -173,10 +173,35 @@ static void note_kept(int fuse_fd)
 	closedir(d);
 }
 
+/* The highest descriptor kept (note_kept()), or -1. */
+static int kept_top(void)
+{
+	int top = -1;
+	for (unsigned i = 0; i < nkeep; i++)
+		top = keep[i] > top ? keep[i] : top;
+	return top;
+}
+
+/* A process that dies has its descriptors released highest first (the
+ * kernel's task_work runs last-in first-out). libfuse's auto_unmount
+ * socket lies above /dev/fuse, so fusermount3 could wake on its end and
+ * open the mount point while the connection was still up: that request is
+ * aborted with ECONNABORTED, not ENOTCONN, and fusermount3 then leaves the
+ * dead mount behind. Above every kept descriptor, /dev/fuse goes first. */
+static int fuse_fd_above_kept(int fd)
+{
+	int up = fcntl(fd, F_DUPFD_CLOEXEC, kept_top() + 1);
+	if (up < 0)
+		return fd;
+	close(fd);
+	return up;
+}
+
 int upgrade_watch(struct fuse_session *se)
 {
 	note_kept(fuse_session_fd(se));
-	return fuse_session_custom_io(se, &io, fuse_session_fd(se));
+	return fuse_session_custom_io(se, &io,
+				      fuse_fd_above_kept(fuse_session_fd(se)));
 }
 
 /* Read the whole of memfd FD into *OUT (malloc'd), its size in *LEN. */

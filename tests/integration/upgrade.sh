@@ -236,8 +236,26 @@ assert_eq "" "$(grep -i -A5 sanitizer "$TCPFS_LOG")" "no sanitizer report (an AS
 cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 TCPFS=$BIN start_tcpfs "$WORK/mnt2" --no-engine -o auto_unmount
 PID=$TCPFS_PID
+# A dying process's descriptors are released highest first: /dev/fuse must
+# lie above that socket (the daemon's one Unix socket), or fusermount3 may
+# find the connection still up, get ECONNABORTED and keep the mount.
+fuse_above_socket() {
+	local f l fuse= sock=
+	for f in /proc/$PID/fd/*; do
+		l=$(readlink "$f")
+		case $l in
+		/dev/fuse) fuse=${f##*/} ;;
+		socket:*) awk -v i="${l//[^0-9]/}" '$7 == i { f = 1 } END { exit !f }' /proc/net/unix &&
+			sock=${f##*/} ;;
+		esac
+	done
+	[ -n "$fuse" ] && [ -n "$sock" ] && [ "$fuse" -gt "$sock" ] ||
+		{ echo "/dev/fuse is descriptor '$fuse', the auto_unmount socket '$sock'"; return 1; }
+}
+assert_ok "/dev/fuse lies above the auto_unmount socket" fuse_above_socket
 NUP=0
 upgrade_to "$BIN"
+assert_ok "/dev/fuse lies above the auto_unmount socket after the upgrade" fuse_above_socket
 kill -KILL "$PID"
 wait "$PID"
 # (fusermount3 unmounts once it reads the end of that socket: slow on a
