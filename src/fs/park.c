@@ -26,11 +26,11 @@ struct parked {
 	try_fn try;
 	void *obj; /* the stream, the events file, or the kind */
 	uint64_t key;
-	size_t size;	 /* read: at most; write, connect: to answer */
-	size_t done;	 /* write: bytes taken */
-	size_t skip;	 /* write: bytes taken before SRC was copied */
-	const char *src; /* write: bytes SKIP.. of the write */
-	char data[];	 /* write: what SRC points to once parked */
+	size_t size;	     /* read: at most; write, connect: to answer */
+	size_t done;	     /* write: bytes taken */
+	size_t skip;	     /* write: bytes taken before SRC was copied */
+	struct fuse_buf src; /* write: bytes SKIP.. of the write */
+	char data[];	     /* write: SRC's memory once parked */
 };
 
 #define CONTAINER(ptr, type, field)                                            \
@@ -154,11 +154,48 @@ static bool try_read(struct parked *p, struct waitq **wq)
 	return true;
 }
 
+long buf_give(const struct fuse_buf *buf, size_t off, const struct iovec *iov,
+	      int n)
+{
+	size_t want = 0;
+	for (int i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	if (!(buf->flags & FUSE_BUF_IS_FD)) {
+		for (int i = 0; i < n; off += iov[i++].iov_len)
+			memcpy(iov[i].iov_base, (char *)buf->mem + off,
+			       iov[i].iov_len);
+		return (long)want;
+	}
+	/* the whole request is in the pipe: it all comes at once */
+	ssize_t got;
+	while ((got = readv(buf->fd, iov, n)) < 0 && errno == EINTR)
+		;
+	if (got < 0)
+		return -errno;
+	return (size_t)got == want ? got : -EIO;
+}
+
+/* A write's bytes as the kind takes them: from where FUSE left them. */
+struct write_source {
+	struct kind_source k;
+	const struct fuse_buf *buf;
+	size_t off; /* bytes given */
+};
+
+static long give(struct kind_source *k, const struct iovec *iov, int n)
+{
+	struct write_source *ws = (struct write_source *)k;
+	long got = buf_give(ws->buf, ws->off, iov, n);
+	if (got > 0)
+		ws->off += (size_t)got;
+	return got;
+}
+
 static bool try_write(struct parked *p, struct waitq **wq)
 {
 	struct stream *st = p->obj;
-	long n = st->k->ops->stream_write(st->k->priv, st->s,
-					  p->src + (p->done - p->skip),
+	struct write_source ws = {{give}, &p->src, p->done - p->skip};
+	long n = st->k->ops->stream_write(st->k->priv, st->s, &ws.k,
 					  p->size - p->done, wq);
 	if (n > 0)
 		p->done += (size_t)n;
@@ -209,24 +246,35 @@ void park_read(struct fs *fs, fuse_req_t req, struct stream *st, size_t size)
 		park(p, NULL, false);
 }
 
-void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
-		const char *data, size_t size)
+size_t park_write(struct fs *fs, fuse_req_t req, struct stream *st,
+		  const struct fuse_buf *buf)
 {
-	/* Most writes fit in the send buffer: take them from FUSE's buffer,
-	 * and copy only what has to wait. */
-	struct parked now = {.req = req, .obj = st, .size = size, .src = data};
+	/* Most writes fit in the send buffer: take them from where FUSE left
+	 * them, and copy only what has to wait. */
+	struct parked now = {.req = req, .obj = st, .size = buf->size};
 	struct waitq *wq = NULL;
 	bool first = waitq_empty(&st->lanes[1]);
+	now.src = *buf;
 	if (first && try_write(&now, &wq))
-		return;
+		return now.done;
+	size_t rest = buf->size - now.done;
 	struct parked *p = parked_new(fs, req, try_write, st, &st->lanes[1],
-				      size, size - now.done);
+				      buf->size, rest);
 	if (!p)
-		return;
-	memcpy(p->data, data + now.done, size - now.done);
+		return now.done;
+	long n = buf_give(buf, now.done, &(struct iovec){p->data, rest}, 1);
 	p->done = p->skip = now.done;
-	p->src = p->data;
+	p->src = (struct fuse_buf){.size = rest, .mem = p->data};
+	if (n < 0) { /* the pipe failed: what was taken is all there is */
+		if (now.done)
+			fuse_reply_write(req, now.done);
+		else
+			fuse_reply_err(req, (int)-n);
+		finish(p);
+		return now.done;
+	}
 	park(p, wq, first);
+	return buf->size;
 }
 
 void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size)
