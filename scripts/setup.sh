@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	libfuse3-dev fuse3 libmnl-dev libcmocka-dev
-	iproute2 nftables python3 python3-scapy socat netcat-openbsd curl tshark procps util-linux strace
+	iproute2 nftables python3 python3-scapy socat netcat-openbsd curl tshark procps util-linux
 	clang valgrind libbpf-dev bpftool
 	man-db systemd
 	podman runc mmdebstrap python3-yaml

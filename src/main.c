@@ -271,26 +271,6 @@ static int build_engine(struct parts *p, struct loop *loop,
 	return engine_kind_new(&p->kinds[1], loop, p->events, drv, cfg->reap);
 }
 
-/* The largest FUSE write whose request fits in a pipe this process may
- * have: libfuse splices a request into its pipe only if the pipe holds
- * max_write and a page of header, and a pipe grows past fs.pipe-max-size
- * (1 MiB by default) only with CAP_SYS_RESOURCE (root in a container, or
- * the systemd units, have it not). 0: as libfuse's (1 MiB), or no pipes. */
-static unsigned splice_max_write(void)
-{
-	const unsigned mib = 1u << 20, page = (unsigned)sysconf(_SC_PAGESIZE);
-	unsigned max = 0;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return 0;
-	if (fcntl(p[0], F_SETPIPE_SZ, mib + page) < 0 &&
-	    fcntl(p[0], F_SETPIPE_SZ, mib) >= 0)
-		max = mib - page;
-	close(p[0]);
-	close(p[1]);
-	return max;
-}
-
 static int build(struct parts *p, struct loop *loop,
 		 const struct tcpfs_config *cfg, bool pinned)
 {
@@ -308,7 +288,6 @@ static int build(struct parts *p, struct loop *loop,
 		   !ladder_utf8_locale(getenv("LC_ALL"), getenv("LC_CTYPE"),
 				       getenv("LANG"));
 	fs_ladder_style(p->fs, &st);
-	fs_max_write(p->fs, splice_max_write());
 	return 0;
 }
 

@@ -22,9 +22,9 @@
  *   then holds exactly the state it negotiated with the kernel the first
  *   time (same request, same options). Replying to a unique the kernel no
  *   longer waits for would also be harmless (ENOENT, which libfuse ignores),
- *   but it is not sent at all. Custom I/O costs nothing measurable: the
- *   extra call is a function pointer (and requests after the INIT are
- *   spliced, io_splice_receive(), the INIT itself read).
+ *   but it is not sent at all. Custom I/O costs nothing measurable: libfuse
+ *   reads with read(2) anyway (splice needs a write_buf op, which fs has
+ *   not: park_write() says why), and the extra call is a function pointer.
  * - The inode numbers. The kernel keeps the node ids it looked up (a shell
  *   cd'ed into a connection directory holds one), and fs makes connection
  *   directories' ids as they are looked up. fs_save() hands the table over
@@ -147,19 +147,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 	return n;
 }
 
-/* Requests after the INIT, spliced (FUSE_CAP_SPLICE_READ: libfuse asks
- * for it only where the custom I/O can). */
-static ssize_t io_splice_receive(int fdin, off_t *offin, int fdout,
-				 off_t *offout, size_t len, unsigned flags,
-				 void *userdata)
-{
-	(void)userdata;
-	return splice(fdin, offin, fdout, offout, len, flags);
-}
-
-static const struct fuse_custom_io io = {.read = io_read,
-					 .writev = io_writev,
-					 .splice_receive = io_splice_receive};
+static const struct fuse_custom_io io = {.read = io_read, .writev = io_writev};
 
 /* Note the descriptors open across exec now, just after the mount: what
  * the daemon was started with, and with -o auto_unmount the socket that

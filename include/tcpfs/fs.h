@@ -42,15 +42,6 @@ void fs_free(struct fs *fs);
  */
 void fs_ladder_style(struct fs *fs, const struct ladder_style *st);
 /**
- * fs_max_write - the largest write the kernel is to send, asked at INIT
- * \param fs: the filesystem, before its session gets the INIT
- * \param max: in bytes; 0 (until this call): libfuse's, 1 MiB. A write
- * request comes through a pipe (spliced) only when it fits in the pipe
- * libfuse can make: main probes that (fs.pipe-max-size, 1 MiB, without
- * CAP_SYS_RESOURCE).
- */
-void fs_max_write(struct fs *fs, unsigned max);
-/**
  * fs_quiesce - answer every request that waits, before an upgrade
  * \param fs: the filesystem; a waiting connect is answered ECONNRESET (the
  *            engine's connections are reset), a write that took bytes that

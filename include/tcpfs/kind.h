@@ -107,20 +107,6 @@ struct kind_sink {
 	int (*take)(struct kind_sink *sink, const struct iovec *iov, int n);
 };
 
-/* Where the bytes of a stream write come from: the kind has them copied
- * straight to where it keeps them, from where they lie (fs: libfuse's
- * buffer, or the pipe the request was spliced into: then that is the
- * one copy of them). */
-struct kind_source {
-	/**
-	 * give - copy the write's next bytes into IOV[0..N)
-	 * \param src: this source
-	 * Returns the bytes copied (all of IOV's unless the source fails),
-	 * or -errno (e.g. -EIO: the pipe gave fewer).
-	 */
-	long (*give)(struct kind_source *src, const struct iovec *iov, int n);
-};
-
 /* What a kind does. In every op, K is the kind's priv. No op blocks; an
  * op may fail with any -errno its sources give besides those listed. */
 struct kind_ops {
@@ -215,18 +201,16 @@ struct kind_ops {
 	/**
 	 * stream_write - write to a stream
 	 * \param s: the stream
-	 * \param src: gives the SIZE bytes, in order (the kind takes a
-	 * prefix of them, and the next call goes on after it)
+	 * \param data: SIZE bytes
 	 * \param wq: set to the queue to wait on when it took fewer than SIZE
 	 * and the rest waits for room
 	 * Returns the bytes taken (with *WQ if fewer; without, a short write:
 	 * a cap refused the rest); -EAGAIN with *WQ;
 	 * -EBADF if the stream takes no writes; -ENOENT if the connection is
-	 * gone; -EPIPE after shutdown; the source's -errno (it gave none);
-	 * or the connection's -errno.
+	 * gone; -EPIPE after shutdown; or the connection's -errno.
 	 */
-	long (*stream_write)(void *k, void *s, struct kind_source *src,
-			     size_t size, struct waitq **wq);
+	long (*stream_write)(void *k, void *s, const char *data, size_t size,
+			     struct waitq **wq);
 	/**
 	 * stream_poll - readiness of a stream
 	 * \param s: the stream

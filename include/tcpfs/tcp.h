@@ -210,16 +210,6 @@ int tcp_accept(struct tcp_engine *e, uint32_t id);
  *        its receive buffer could not be had: it was reset, ...). */
 long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	      tcp_time now);
-/* Where tcp_send_from() takes the bytes it queues: copy the next ones
- * into IOV[0..N) (the send queue's free room, where it lies). Returns the
- * bytes copied (all of IOV's unless the source fails), or -errno. */
-typedef long (*tcp_fill_fn)(void *arg, const struct iovec *iov, int n);
-/* tcp_send() from a source that copies the bytes straight into the send
- * queue (FILL with ARG, called at most once): a writer whose bytes are
- * not in memory yet (a pipe) copies them once. Returns as tcp_send(), or
- * FILL's -errno when it took none. */
-long tcp_send_from(struct tcp_engine *e, uint32_t id, tcp_fill_fn fill,
-		   void *arg, size_t len, tcp_time now);
 /* The next tcp_send() on ID is urgent (RFC 9293 §3.10.2 SEND with
  * URGENT, §3.8.5; as send(2) with MSG_OOB): segments before the end of
  * what it takes carry URG and the urgent pointer to the byte after it,

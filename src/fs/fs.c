@@ -1040,14 +1040,23 @@ static void fixed_write(fuse_req_t req, fuse_ino_t ino, const struct snap *s,
 	reply_ctl(req, k, &c, err, size);
 }
 
-/* A write that is not a stream's: its bytes in memory. */
-static void write_mem(fuse_req_t req, fuse_ino_t ino, struct handle *h,
-		      const char *data, size_t size)
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
+		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct kind_caller who = caller(req);
+	struct handle *h = handle_of(fs, fi);
 	struct conn_at a;
 	struct stat st;
+	(void)off;
+	if (h && h->type == H_STALE) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (h && h->type == H_STREAM) {
+		park_write(fs, req, (struct stream *)h, data, size);
+		return;
+	}
 	if (h && h->type == H_SNAP && ino < NODE_FIXED) {
 		fixed_write(req, ino, (struct snap *)h, data, size);
 		return;
@@ -1059,47 +1068,6 @@ static void write_mem(fuse_req_t req, fuse_ino_t ino, struct handle *h,
 		err = a.k ? files_write(a.k, a.row, &a.c, &who, data, size) :
 			    -EACCES;
 	reply_ctl(req, a.k, &a.c, err, size);
-}
-
-/* write_mem() for bytes in a pipe: read out first. True if all were. */
-static bool write_piped(fuse_req_t req, fuse_ino_t ino, struct handle *h,
-			const struct fuse_buf *b)
-{
-	char *mem = malloc(b->size);
-	long n = mem ? buf_give(b, 0, &(struct iovec){mem, b->size}, 1) :
-		       -ENOMEM;
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		write_mem(req, ino, h, mem, b->size);
-	free(mem);
-	return n >= 0;
-}
-
-/* Every write: with FUSE_CAP_SPLICE_READ, one of a page or more comes in
- * the pipe libfuse spliced the request into (FUSE_BUF_IS_FD), and a
- * stream's goes from there straight into the kind (park_write()). What
- * is left in the pipe unread (bufv->idx not moved past it) libfuse
- * throws away with the pipe. */
-static void fs_write_buf(fuse_req_t req, fuse_ino_t ino,
-			 struct fuse_bufvec *bufv, off_t off,
-			 struct fuse_file_info *fi)
-{
-	struct handle *h = handle_of(fs_of(req), fi);
-	const struct fuse_buf *b = &bufv->buf[0]; /* libfuse gives one */
-	bool all = !(b->flags & FUSE_BUF_IS_FD);
-	(void)off;
-	if (h && h->type == H_STALE)
-		fuse_reply_err(req, ESTALE);
-	else if (h && h->type == H_STREAM)
-		all = park_write(fs_of(req), req, (struct stream *)h, b) ==
-		      b->size;
-	else if (all)
-		write_mem(req, ino, h, b->mem, b->size);
-	else
-		all = write_piped(req, ino, h, b);
-	if (all)
-		bufv->idx = bufv->count;
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -1142,17 +1110,10 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct fs *fs = userdata;
+	(void)userdata;
 	/* open(O_TRUNC) then arrives with the open, not as a setattr */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	if (fs->max_write && fs->max_write < conn->max_write)
-		conn->max_write = fs->max_write;
-}
-
-void fs_max_write(struct fs *fs, unsigned max)
-{
-	fs->max_write = max;
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
@@ -1167,7 +1128,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.releasedir = fs_release,
 	.open = fs_open,
 	.read = fs_read,
-	.write_buf = fs_write_buf,
+	.write = fs_write,
 	.release = fs_release,
 	.rmdir = fs_rmdir,
 	.poll = fs_poll,

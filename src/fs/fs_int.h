@@ -48,8 +48,7 @@ struct fs {
 	struct timespec mounted;
 	struct ladder_style ladder; /* how ladder files are drawn */
 	struct handle handles;	    /* list head */
-	uint8_t epoch;	    /* tags the fh of what it opens (fs.c), never 0 */
-	unsigned max_write; /* asked of the kernel at INIT; 0: libfuse's */
+	uint8_t epoch; /* tags the fh of what it opens (fs.c), never 0 */
 };
 
 /* An open file served from a rendering taken at open. */
@@ -90,18 +89,8 @@ void fs_unhold(struct handle *h);
  * in order. An interrupted request is answered EINTR (a write that took
  * some bytes: that many). */
 void park_read(struct fs *fs, fuse_req_t req, struct stream *st, size_t size);
-/* BUF: the write's bytes, in memory or in the pipe libfuse spliced the
- * request into (FUSE_BUF_IS_FD); read once, straight into the kind, and
- * what has to wait into the parked request. Returns how many of BUF's
- * bytes it read: all, unless the write was answered short of them (an
- * error, a cap), when what is left in the pipe is the caller's. */
-size_t park_write(struct fs *fs, fuse_req_t req, struct stream *st,
-		  const struct fuse_buf *buf);
-/* Copy BUF's bytes into IOV[0..N): in memory, from OFF; in a pipe, the
- * next ones. Returns the bytes (all of IOV's), or -errno (-EIO: the pipe
- * had fewer). */
-long buf_give(const struct fuse_buf *buf, size_t off, const struct iovec *iov,
-	      int n);
+void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
+		const char *data, size_t size);
 void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size);
 /* A ctl write of SIZE bytes to connection KEY of kind K that returned
  * -EINPROGRESS: answered when K's ctl_wait says it is done. */

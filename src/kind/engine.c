@@ -866,14 +866,7 @@ static bool capped(struct engine *e, const struct edir *ec)
 	return mi.refused != TCP_LIMIT_NONE;
 }
 
-/* tcp_send_from()'s source: the writer's. */
-static long give(void *arg, const struct iovec *iov, int n)
-{
-	struct kind_source *src = arg;
-	return src->give(src, iov, n);
-}
-
-static long stream_write(void *k, void *s, struct kind_source *src, size_t size,
+static long stream_write(void *k, void *s, const char *data, size_t size,
 			 struct waitq **wq)
 {
 	struct engine *e = k;
@@ -883,8 +876,7 @@ static long stream_write(void *k, void *s, struct kind_source *src, size_t size,
 		return -EBADF;
 	if (!ec)
 		return -ENOENT;
-	long n =
-		tcp_send_from(tcp_of(e), st->id, give, src, size, tundrv_now());
+	long n = tcp_send(tcp_of(e), st->id, data, size, tundrv_now());
 	if (n == -ENOTCONN && opening(e, st->id))
 		n = -EAGAIN; /* as send(2) on a connecting socket: wait */
 	if (n == -ENOBUFS) { /* the reason in err: write(2) has no words */

@@ -40,7 +40,7 @@ static uint8_t *ring_storage(uint32_t cap)
 }
 
 /* Allocate the storage on first use: idle connections hold no buffers. */
-bool tcp_ring_reserve(struct tcp_ring *r)
+static bool tcp_ring_reserve(struct tcp_ring *r)
 {
 	if (r->buf)
 		return true;
@@ -80,16 +80,16 @@ static void ring_copy(const struct tcp_ring *r, uint32_t off, uint8_t *ext,
 	}
 }
 
-int tcp_ring_room(const struct tcp_ring *r, uint32_t n, struct iovec iov[2])
+/* Append up to N bytes; how many fit. */
+uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n)
 {
 	if (n > r->cap - r->len)
 		n = r->cap - r->len;
-	return r->buf ? tcp_ring_span(r, r->len, n, iov) : 0;
-}
-
-void tcp_ring_commit(struct tcp_ring *r, uint32_t n)
-{
+	if (!n || !tcp_ring_reserve(r))
+		return 0;
+	ring_copy(r, r->len, (uint8_t *)src, n, true);
 	r->len += n;
+	return n;
 }
 
 /* Store N bytes at OFF past the head without changing the length: the

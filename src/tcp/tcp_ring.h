@@ -10,16 +10,8 @@
  * grown, and uncharged when freed; a refused charge fails as ENOMEM
  * does (the account's mem->refused tells them apart). */
 
-/* Allocate the storage if it has none yet (charged at its capacity);
- * false when it cannot be had. */
-bool tcp_ring_reserve(struct tcp_ring *r);
-/* The free room for up to N more bytes, where it lies: one or two pieces
- * (the ring wraps) into IOV; how many (0: full, or no storage yet). Bytes
- * written there are appended by tcp_ring_commit(), so that the writer
- * copies them in once, from wherever they come. */
-int tcp_ring_room(const struct tcp_ring *r, uint32_t n, struct iovec iov[2]);
-/* Append the N bytes written into the room tcp_ring_room() gave. */
-void tcp_ring_commit(struct tcp_ring *r, uint32_t n);
+/* Append up to N bytes; how many fit (0 when the storage cannot be had). */
+uint32_t tcp_ring_write(struct tcp_ring *r, const void *src, uint32_t n);
 /* Store N bytes at OFF past the head; the length stays (out of order).
  * False when the storage cannot be had (nothing is stored). */
 bool tcp_ring_put(struct tcp_ring *r, uint32_t off, const void *src,

@@ -243,17 +243,14 @@ static bool snd_grow(struct tcp_engine *e, struct tcp_conn *c, uint32_t more)
 			     cap < c->snd_limit ? (uint32_t)cap : c->snd_limit);
 }
 
-/* RFC 9293 §3.10.2 SEND. The ring grows first, then FILL copies into
- * its free room once: what the room holds now, and the growth, alike. */
-long tcp_send_from(struct tcp_engine *e, uint32_t id, tcp_fill_fn fill,
-		   void *arg, size_t len, tcp_time now)
+/* RFC 9293 §3.10.2 SEND. */
+long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
+	      tcp_time now)
 {
 	struct tcp_conn *c = tcp_conn_find(e, id);
-	struct iovec iov[2];
-	uint32_t want;
-	long n = 0;
+	uint32_t n, want;
 	bool stored;
-	int rc, k;
+	int rc;
 
 	if (!c)
 		return -ENOENT;
@@ -261,14 +258,14 @@ long tcp_send_from(struct tcp_engine *e, uint32_t id, tcp_fill_fn fill,
 		return rc;
 	e->mem.refused = TCP_LIMIT_NONE;
 	want = len > c->snd_limit ? c->snd_limit : (uint32_t)len;
-	stored = want && tcp_ring_reserve(&c->sndq) && snd_grow(e, c, want);
-	if ((k = tcp_ring_room(&c->sndq, want, iov)) &&
-	    (n = fill(arg, iov, k)) < 0)
-		return n;
-	tcp_ring_commit(&c->sndq, (uint32_t)n);
+	n = tcp_ring_write(&c->sndq, buf, want);
+	stored = c->sndq.buf && snd_grow(e, c, want - n);
+	if (stored && n < want)
+		n += tcp_ring_write(&c->sndq, (const uint8_t *)buf + n,
+				    want - n);
 	if (!n && len && !stored) /* no storage for it */
 		return e->mem.refused ? -ENOBUFS : -ENOMEM;
-	if ((size_t)n < len)
+	if (n < len)
 		c->want_write = true;
 	if (!n)
 		return -EAGAIN;
@@ -280,28 +277,6 @@ long tcp_send_from(struct tcp_engine *e, uint32_t id, tcp_fill_fn fill,
 	e->now = now;
 	tcp_conn_mark(e, c);
 	return n;
-}
-
-/* tcp_send()'s source: the bytes at *ARG, which it moves past them. */
-static long fill_copy(void *arg, const struct iovec *iov, int n)
-{
-	const uint8_t **src = arg;
-	long done = 0;
-
-	for (int i = 0; i < n; i++) {
-		memcpy(iov[i].iov_base, *src, iov[i].iov_len);
-		*src += iov[i].iov_len;
-		done += (long)iov[i].iov_len;
-	}
-	return done;
-}
-
-long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
-	      tcp_time now)
-{
-	const uint8_t *src = buf;
-
-	return tcp_send_from(e, id, fill_copy, &src, len, now);
 }
 
 /* SEND with the URGENT flag (RFC 9293 §3.10.2), the next one. */

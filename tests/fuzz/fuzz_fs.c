@@ -118,9 +118,7 @@ static void op_write_bytes(void)
 	unsigned f = byte() % NFILES, u = byte() % 3;
 	size_t len = bytes(byte());
 	fuse_req_t req = fake_req(F.h.fs, uids[u]);
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
-	bv.buf[0].mem = (void *)F.p;
-	fs_ops.write_buf(req, F.ino[f], &bv, 0, &F.fi[f]);
+	fs_ops.write(req, F.ino[f], (const char *)F.p, len, 0, &F.fi[f]);
 	F.p += len;
 	keep(req, len);
 }

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "fs_harness.h"
 
@@ -164,7 +162,7 @@ static long f_read(void *k, void *s, size_t size, struct kind_sink *sink,
 	return (long)n;
 }
 
-static long f_write(void *k, void *s, struct kind_source *src, size_t size,
+static long f_write(void *k, void *s, const char *data, size_t size,
 		    struct waitq **wq)
 {
 	struct fconn *fc = of(k, ((struct fstream *)s)->key);
@@ -177,12 +175,7 @@ static long f_write(void *k, void *s, struct kind_source *src, size_t size,
 		*wq = &fc->wq;
 	if (!n)
 		return -EAGAIN;
-	/* two pieces, as a ring that wraps gives its room */
-	char *at = fc->out + fc->out_len;
-	struct iovec iov[2] = {{at, n / 2}, {at + n / 2, n - n / 2}};
-	long got = src->give(src, iov, 2);
-	if (got < 0)
-		return got;
+	memcpy(fc->out + fc->out_len, data, n);
 	fc->out_len += n;
 	fc->room -= n;
 	return (long)n;
@@ -340,30 +333,7 @@ fuse_req_t op_write(struct harness *h, fuse_ino_t ino,
 		    struct fuse_file_info *fi, const char *data, uid_t uid)
 {
 	fuse_req_t req = fake_req(h->fs, uid);
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(strlen(data));
-	bv.buf[0].mem = (void *)data;
-	fs_ops.write_buf(req, ino, &bv, 0, fi);
-	return req;
-}
-
-fuse_req_t op_write_piped(struct harness *h, fuse_ino_t ino,
-			  struct fuse_file_info *fi, const char *data,
-			  uid_t uid, int *left, bool *taken)
-{
-	fuse_req_t req = fake_req(h->fs, uid);
-	size_t len = strlen(data);
-	int p[2];
-	if (pipe2(p, O_NONBLOCK) < 0 || write(p[1], data, len) != (ssize_t)len)
-		abort();
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
-	bv.buf[0].flags = FUSE_BUF_IS_FD;
-	bv.buf[0].fd = p[0];
-	fs_ops.write_buf(req, ino, &bv, 0, fi);
-	if (ioctl(p[0], FIONREAD, left) < 0)
-		abort();
-	*taken = bv.idx == bv.count;
-	close(p[0]);
-	close(p[1]);
+	fs_ops.write(req, ino, data, strlen(data), 0, fi);
 	return req;
 }
 

@@ -72,12 +72,6 @@ fuse_req_t op_read(struct harness *h, fuse_ino_t ino, struct fuse_file_info *fi,
 		   size_t size, off_t off);
 fuse_req_t op_write(struct harness *h, fuse_ino_t ino,
 		    struct fuse_file_info *fi, const char *data, uid_t uid);
-/* op_write() with DATA in a pipe, as libfuse gives a spliced request
- * (FUSE_BUF_IS_FD); *LEFT: the bytes fs left in it, *TAKEN: whether it
- * said it read them all (bufv->idx moved past the buffer). */
-fuse_req_t op_write_piped(struct harness *h, fuse_ino_t ino,
-			  struct fuse_file_info *fi, const char *data,
-			  uid_t uid, int *left, bool *taken);
 fuse_req_t op_poll(struct harness *h, fuse_ino_t ino, struct fuse_file_info *fi,
 		   struct fuse_pollhandle *ph);
 void op_release(struct harness *h, fuse_ino_t ino, struct fuse_file_info *fi);

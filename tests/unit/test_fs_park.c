@@ -156,58 +156,6 @@ static void test_writes_in_order(void **state)
 	harness_fini(&h);
 }
 
-/* A write libfuse spliced into a pipe: what fits goes from the pipe to
- * the kind, the rest into the parked request, and the pipe is left empty
- * (libfuse reuses it); a write answered with an error leaves its bytes,
- * and says so, for libfuse to throw the pipe away. */
-static void test_write_from_pipe(void **state)
-{
-	(void)state;
-	struct harness h;
-	fuse_ino_t ino;
-	int left, err;
-	bool taken;
-	harness_init(&h, 1);
-	struct fuse_file_info fi = open_pipe(&h, &ino);
-	h.fk.c[0].room = 3;
-	fuse_req_t a =
-		op_write_piped(&h, ino, &fi, "abcdefgh", 1000, &left, &taken);
-	assert_int_equal(a->replies, 0);
-	assert_int_equal(left, 0);
-	assert_true(taken);
-	assert_memory_equal(h.fk.c[0].out, "abc", 3);
-	h.fk.c[0].room = 10; /* the parked rest goes from its copy */
-	harness_wake(&h, 0);
-	assert_int_equal(a->reply, FAKE_WRITE);
-	assert_int_equal(a->written, 8);
-	assert_memory_equal(h.fk.c[0].out, "abcdefgh", 8);
-	fake_free(a);
-
-	/* a ctl write comes out of the pipe whole */
-	fuse_ino_t ctl = ino_of(&h, "fake/c0/ctl");
-	struct fuse_file_info cfi = open_as(&h, ctl, O_WRONLY, 1000, &err);
-	h.fk.c[0].connected = true;
-	a = op_write_piped(&h, ctl, &cfi, "connect 10.0.0.1:80", 1000, &left,
-			   &taken);
-	assert_string_equal(h.fk.last.argv[0], "10.0.0.1:80");
-	assert_int_equal(a->written, 19);
-	assert_int_equal(left, 0);
-	assert_true(taken);
-	fake_free(a);
-	op_release(&h, ctl, &cfi);
-
-	/* the connection is gone: ENOENT, the bytes left in the pipe */
-	fuse_req_t r = op_rmdir(&h, ino_of(&h, "fake"), "c0", 1000);
-	a = op_write_piped(&h, ino, &fi, "xyz", 1000, &left, &taken);
-	assert_int_equal(a->err, ENOENT);
-	assert_int_equal(left, 3);
-	assert_false(taken);
-	fake_free(a);
-	fake_free(r);
-	op_release(&h, ino, &fi);
-	harness_fini(&h);
-}
-
 static void test_many_pollers(void **state)
 {
 	(void)state;
@@ -429,7 +377,6 @@ int main(void)
 		cmocka_unit_test(test_read_reply_lost_keeps_bytes),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_writes_in_order),
-		cmocka_unit_test(test_write_from_pipe),
 		cmocka_unit_test(test_many_pollers),
 		cmocka_unit_test(test_events_read_waits),
 		cmocka_unit_test(test_connect_waits),
