@@ -24,7 +24,7 @@
  *   longer waits for would also be harmless (ENOENT, which libfuse ignores),
  *   but it is not sent at all. Custom I/O costs nothing measurable: libfuse
  *   reads with read(2) anyway (splice needs a write_buf op, which fs has
- *   not), and the extra call is a function pointer.
+ *   not: park_write() says why), and the extra call is a function pointer.
  * - The inode numbers. The kernel keeps the node ids it looked up (a shell
  *   cd'ed into a connection directory holds one), and fs makes connection
  *   directories' ids as they are looked up. fs_save() hands the table over
