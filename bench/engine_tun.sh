@@ -175,12 +175,10 @@ median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } EN
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
 tmo() { timeout -k 5 "$STEP_TIMEOUT" "$@"; }
 
-start_daemon() { # MTU [OFFLOAD: on, off, or base (BASE's tcpfs)]
-	if [ "${2:-}" = base ]; then
-		"$BASE/src/tcpfs" "$MNT" -f --mtu="$1" --msl=1 >"$WORK/tcpfs.log" 2>&1 &
-	else
-		"$TCPFS" "$MNT" -f --mtu="$1" --msl=1 --offload="${2:-on}" >"$WORK/tcpfs.log" 2>&1 &
-	fi
+start_daemon() { # MTU [OFFLOAD: on, off, or base (BASE's tcpfs, which predates --offload)]
+	local bin=$TCPFS opt=(--offload="${2:-on}")
+	[ "${2:-}" = base ] && bin=$BASE/src/tcpfs opt=()
+	"$bin" "$MNT" -f --mtu="$1" --msl=1 "${opt[@]}" >"$WORK/tcpfs.log" 2>&1 &
 	DPID=$!
 	for ((i = 0; i < 100; i++)); do
 		[ -e "$MNT/engine/clone" ] && ip link show tcpfs0 2>/dev/null | grep -q UP && return 0

@@ -258,8 +258,8 @@ upgrade_to "$BIN"
 assert_ok "/dev/fuse lies above the auto_unmount socket after the upgrade" fuse_above_socket
 kill -KILL "$PID"
 wait "$PID"
-# (fusermount3 unmounts once it reads the end of that socket: slow on a
-# busy machine; if it never does, where it waits is printed)
+# (fusermount3 unmounts once it reads the end of that socket; if it never
+# does, where it waits is printed)
 wait_until 30 eval "! is_mounted '$WORK/mnt2'" ||
 	fail "-o auto_unmount: the mount stays after the upgraded daemon is killed:
 $(ps -eo pid,ppid,stat,wchan:32,args | grep -E '[f]usermount|[t]cpfs')"
