@@ -171,7 +171,10 @@ declare -A A_PORT B_PORT
 for mtu in 1500 9000; do
 	# segment sizes in a capture on the TUN device: the kernel's super-
 	# packets would show unsegmented with the offloads on
-	eng_start --mtu=$mtu --msl=0.2 --impair=loss=0.3,reorder=0.3,dup=0.3,seed=$mtu --offload=off
+	# (--tw-reuse=off: a connect may otherwise take over the 4-tuple of the
+	# last configuration's connection in TIME_WAIT, and the capture would
+	# hold two connections on one port, which check() tells apart by port)
+	eng_start --mtu=$mtu --msl=0.2 --impair=loss=0.3,reorder=0.3,dup=0.3,seed=$mtu --offload=off --tw-reuse=off
 	assert_eq "$mtu" "$(ip -o link show "$TUN" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')" "the TUN device's MTU is $mtu"
 	CAP=$WORK/mtu$mtu.pcapng
 	cap_start "$CAP" 128
