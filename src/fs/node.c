@@ -1,4 +1,5 @@
-/* Connection directory nodes: slots by inode, a hash by name. */
+/* Connection directory nodes: slots by inode, a hash by name that grows
+ * with them (100k sockets looked up are 100k nodes). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +9,16 @@
 #include "tcpfs/buf.h"
 
 #define NONE UINT32_MAX
-#define NBUCKET 4096
+#define NBUCKET_MIN 1024 /* a power of two */
 
 struct nodes {
 	struct node **slot;
 	size_t nslot, cap;
 	uint32_t *freelist; /* stack of free slot numbers */
 	size_t nfree;
-	uint32_t bucket[NBUCKET];
+	uint32_t *bucket;
+	size_t nbucket; /* a power of two */
+	size_t count;	/* nodes in the table */
 	uint64_t gen;
 };
 
@@ -24,14 +27,32 @@ static uint32_t hash(const char *s)
 	uint32_t h = 2166136261u; /* FNV-1a */
 	while (*s)
 		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h % NBUCKET;
+	return h;
+}
+
+static uint32_t *bucket_of(struct nodes *t, const char *name)
+{
+	return &t->bucket[hash(name) & (t->nbucket - 1)];
+}
+
+/* N empty buckets, or NULL. */
+static uint32_t *buckets_new(size_t n)
+{
+	uint32_t *b = malloc(n * sizeof(*b));
+	if (b)
+		memset(b, 0xff, n * sizeof(*b));
+	return b;
 }
 
 struct nodes *nodes_new(void)
 {
 	struct nodes *t = calloc(1, sizeof(*t));
+	if (t && !(t->bucket = buckets_new(NBUCKET_MIN))) {
+		free(t);
+		return NULL;
+	}
 	if (t)
-		memset(t->bucket, 0xff, sizeof(t->bucket));
+		t->nbucket = NBUCKET_MIN;
 	return t;
 }
 
@@ -46,6 +67,7 @@ void nodes_free(struct nodes *t)
 		}
 	free(t->slot);
 	free(t->freelist);
+	free(t->bucket);
 	free(t);
 }
 
@@ -56,8 +78,7 @@ static uint32_t slot_of(uint64_t ino)
 
 struct node *nodes_find(struct nodes *t, const char *name)
 {
-	for (uint32_t i = t->bucket[hash(name)]; i != NONE;
-	     i = t->slot[i]->hnext)
+	for (uint32_t i = *bucket_of(t, name); i != NONE; i = t->slot[i]->hnext)
 		if (strcmp(t->slot[i]->name, name) == 0)
 			return t->slot[i];
 	return NULL;
@@ -93,6 +114,24 @@ static int take_slot(struct nodes *t, uint32_t *out)
 	return 0;
 }
 
+/* Twice as many buckets, once they hold two nodes each on average; out of
+ * memory, the chains grow longer instead. */
+static void rehash(struct nodes *t)
+{
+	uint32_t *b = buckets_new(t->nbucket * 2);
+	if (!b)
+		return;
+	free(t->bucket);
+	t->bucket = b;
+	t->nbucket *= 2;
+	for (size_t i = 0; i < t->nslot; i++)
+		if (t->slot[i]) {
+			uint32_t *head = bucket_of(t, t->slot[i]->name);
+			t->slot[i]->hnext = *head;
+			*head = (uint32_t)i;
+		}
+}
+
 /* A new node NAME in free slot I, which it leaves if out of memory. */
 static struct node *place(struct nodes *t, uint32_t i, const char *name)
 {
@@ -104,10 +143,12 @@ static struct node *place(struct nodes *t, uint32_t i, const char *name)
 	strcpy(n->name, name);
 	n->ino = (uint64_t)(i + 1) << NODE_FILE_BITS;
 	n->gen = ++t->gen;
-	uint32_t b = hash(name);
-	n->hnext = t->bucket[b];
-	t->bucket[b] = i;
+	uint32_t *head = bucket_of(t, name);
+	n->hnext = *head;
+	*head = i;
 	t->slot[i] = n;
+	if (++t->count > 2 * t->nbucket)
+		rehash(t);
 	return n;
 }
 
@@ -132,7 +173,7 @@ struct node *nodes_get(struct nodes *t, uint64_t ino)
 
 static void unlink_name(struct nodes *t, uint32_t i)
 {
-	uint32_t *p = &t->bucket[hash(t->slot[i]->name)];
+	uint32_t *p = bucket_of(t, t->slot[i]->name);
 	while (*p != i)
 		p = &t->slot[*p]->hnext;
 	*p = t->slot[i]->hnext;
@@ -148,6 +189,7 @@ void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n)
 		return;
 	uint32_t i = slot_of(ino);
 	unlink_name(t, i);
+	t->count--;
 	free(node->err);
 	free(node);
 	t->slot[i] = NULL;

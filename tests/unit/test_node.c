@@ -67,6 +67,16 @@ static void test_many(void **state)
 		assert_string_equal(n->name, name);
 		assert_ptr_equal(nodes_get(t, n->ino), n);
 	}
+	/* the hash grew past its first size: unlinking still finds each */
+	for (int i = 0; i < 20000; i += 2) {
+		snprintf(name, sizeof(name), "n%d", i);
+		nodes_forget(t, nodes_find(t, name)->ino, 1);
+	}
+	for (int i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		struct node *n = nodes_find(t, name);
+		assert_true(i % 2 ? n && !strcmp(n->name, name) : !n);
+	}
 	nodes_free(t);
 }
 
