@@ -69,12 +69,13 @@ struct procpid_reader {
 };
 
 /**
- * procpid_reader - read what procpid_holders() judges a reader by
+ * procpid_reader - read what procpid_holders() judges a reader by (the
+ *                  same pid with the same ids is read again after 1 ms)
  * \param pp: the table (its /proc)
  * \param who: the reader, or NULL for everyone
  * \param r: filled; a reader gone from /proc sees no holder
  */
-void procpid_reader(const struct procpid *pp, const struct kind_caller *who,
+void procpid_reader(struct procpid *pp, const struct kind_caller *who,
 		    struct procpid_reader *r);
 /**
  * procpid_holders - the holders of a socket from the table as it is (after

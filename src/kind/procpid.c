@@ -30,6 +30,13 @@
 #define RESCAN_MS 100
 #define SCAN_RATIO 10
 
+/* A reader read less than this long ago is not read again if it asks with
+ * the same pid, uid and gid: `xargs cat` opens a pid file every ~100 us,
+ * and reading its /proc/PID/status and ns/user cost more than the rest of
+ * the open. A setuid reader asks with other ids and is read afresh; one
+ * that drops a capability alone is judged by it within this long. */
+#define READER_FRESH_US 1000
+
 struct holder {
 	uint32_t inode;
 	uint32_t proc; /* index into procs */
@@ -72,6 +79,11 @@ struct procpid {
 	uint64_t self_userns; /* the daemon's, found at each scan */
 	struct userns *ns;
 	size_t nns, capns;
+	struct {
+		struct kind_caller who;
+		uint64_t at_us; /* 0: none */
+		struct procpid_reader r;
+	} last; /* the reader read last: see READER_FRESH_US */
 };
 
 struct procpid *procpid_new(const char *procdir)
@@ -304,11 +316,16 @@ static int index_holders(struct procpid *pp)
 	return 0;
 }
 
-static uint64_t mono_ms(void)
+static uint64_t mono_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t mono_ms(void)
+{
+	return mono_us() / 1000;
 }
 
 static int scan(struct procpid *pp, uint64_t now_ms)
@@ -412,14 +429,12 @@ static bool may_see(const struct procpid *pp, const struct procpid_reader *r,
 		(1u << CAP_DAC_OVERRIDE_BIT | 1u << CAP_DAC_READ_SEARCH_BIT));
 }
 
-void procpid_reader(const struct procpid *pp, const struct kind_caller *who,
-		    struct procpid_reader *r)
+/* Read reader WHO (a pid) from /proc into R. */
+static void read_reader(const struct procpid *pp, const struct kind_caller *who,
+			struct procpid_reader *r)
 {
 	char pid[sizeof(pp->dir) + 16], status[4096];
 	unsigned ids[3];
-	*r = (struct procpid_reader){.all = !who};
-	if (!who || who->pid <= 0)
-		return;
 	/* by path: no descriptor of the /proc directory to open and close
 	 * for each open of a pid file */
 	snprintf(pid, sizeof(pid), "%s/%d", pp->dir, (int)who->pid);
@@ -432,6 +447,25 @@ void procpid_reader(const struct procpid *pp, const struct kind_caller *who,
 	r->fsuid = who->uid;
 	r->fsgid = who->gid;
 	r->capeff = status_caps(status, "\nCapEff:");
+}
+
+void procpid_reader(struct procpid *pp, const struct kind_caller *who,
+		    struct procpid_reader *r)
+{
+	*r = (struct procpid_reader){.all = !who};
+	if (!who || who->pid <= 0)
+		return;
+	uint64_t now = mono_us();
+	if (pp->last.at_us && now - pp->last.at_us < READER_FRESH_US &&
+	    pp->last.who.pid == who->pid && pp->last.who.uid == who->uid &&
+	    pp->last.who.gid == who->gid) {
+		*r = pp->last.r;
+		return;
+	}
+	read_reader(pp, who, r);
+	pp->last.who = *who;
+	pp->last.at_us = now;
+	pp->last.r = *r;
 }
 
 /* The holders of INODE in the table that R may see, a line each, after

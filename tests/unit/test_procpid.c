@@ -213,6 +213,27 @@ static void test_visibility(void **state)
 	procpid_free(pp);
 }
 
+/* A reader is read again when it asks with other ids, or after 1 ms: its
+ * capabilities change between the reads here. */
+static void test_reader_again(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* the fd directories' owners need chown */
+	struct procpid *pp = procpid_new(root);
+	struct kind_caller a = {1000, 1000, 820, 0}, b = {1000, 1001, 820, 0};
+	const char *uids = "1000 1000 1000 1000";
+	/* CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: sees the setuid su */
+	make_status(820, uids, uids, "0000000000080004", "0000000000080004");
+	assert_string_equal(render_as(pp, 15, &a, 0), "600 su\n");
+	make_status(820, uids, uids, "0", "0");
+	assert_string_equal(render_as(pp, 15, &b, 0), "");
+	make_status(820, uids, uids, "0000000000080004", "0000000000080004");
+	usleep(2000);
+	assert_string_equal(render_as(pp, 15, &b, 0), "600 su\n");
+	procpid_free(pp);
+}
+
 static void test_missing_proc(void **state)
 {
 	(void)state;
@@ -229,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_holders),
 		cmocka_unit_test(test_rescan),
 		cmocka_unit_test(test_visibility),
+		cmocka_unit_test(test_reader_again),
 		cmocka_unit_test(test_missing_proc),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
