@@ -60,7 +60,10 @@ for dir in out in; do
 			[ "$pkts" -ge "$segs" ] && pass "IPv$fam $dir: $pkts packets, one per segment ($segs at least)" ||
 				fail "IPv$fam $dir: $pkts packets on $TUN without offloads, fewer than the $segs segments"
 		else
-			[ "$pkts" -le $((segs / 4)) ] && pass "IPv$fam $dir: $pkts packets for $segs segments: super-packets" ||
+			# at most half as many packets as segments: super-packets
+			# (received ones carry 3.5 to 25 segments on this 2-CPU
+			# machine, as the kernel's sender autosizes its TSO)
+			[ "$pkts" -le $((segs / 2)) ] && pass "IPv$fam $dir: $pkts packets for $segs segments: super-packets" ||
 				fail "IPv$fam $dir: $pkts packets on $TUN for $segs segments: no TSO"
 		fi
 		ctl "$n" close >/dev/null
