@@ -93,11 +93,18 @@ struct tcp_config {
 	/* Send one IP packet (headers built, checksums done). */
 	void (*output)(void *ctx, const uint8_t *pkt, size_t len);
 	/* Or, when set (then used for every packet, output never): send one
-	 * IP packet in N pieces, IOV[0] its headers and the rest its payload
-	 * where it lies (the send queue: no copy), valid during the call;
-	 * its TCP checksum partial, the pseudo-header's sum alone, for the
-	 * link to complete (virtio-net NEEDS_CSUM, or TSO). */
+	 * IP packet in N pieces, IOV[0] its headers alone (valid during the
+	 * call) and the rest its payload where it lies in the send queue (no
+	 * copy), valid until output_flush; its TCP checksum partial, the
+	 * pseudo-header's sum alone, for the link to complete (virtio-net
+	 * NEEDS_CSUM, or TSO). */
 	void (*output_partial)(void *ctx, const struct iovec *iov, int n);
+	/* The payload output_partial gave since the last call is valid no
+	 * longer after this one: a link that kept it sends it now. Called
+	 * before the engine frees a send queue, before it calls event, and
+	 * before tcp_dispatch() returns (the only call that sends payload).
+	 * May be NULL: then the payload is valid during output_partial only. */
+	void (*output_flush)(void *ctx);
 	/* Connection ID saw EVENTS (TCP_EV_*). Called only from
 	 * tcp_dispatch(), which goes on until no event is left, so it may call
 	 * back into the engine for reads and writes, but not tcp_free() ID.

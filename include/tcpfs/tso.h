@@ -21,15 +21,25 @@
 
 /* The largest super-packet: its IP length field has 16 bits. */
 #define TSO_MAX 65535
+/* The most IP and TCP header bytes of a segment (RFC 791, RFC 9293). */
+#define TSO_HEAD_MAX 120
+/* The most pieces of a train: its headers and its payload's runs (the
+ * payload of segments that follow each other in a send queue is one run,
+ * two where the queue wraps). */
+#define TSO_PIECES 8
 
-/* A super-packet being built; zero it to start. */
+/* A super-packet being built; zero it to start. Its headers are copied,
+ * its payload is not: the pieces point where the segments' payload lies,
+ * which must stay there until tso_take(). */
 struct tso_train {
-	size_t len;    /* bytes in pkt; 0: empty */
+	size_t len;    /* bytes in all; 0: empty */
 	size_t hdr;    /* IP and TCP header bytes */
 	size_t mss;    /* the first segment's payload: all but the last's */
 	unsigned segs; /* segments in it */
 	bool closed;   /* the last was short or had PSH or FIN */
-	uint8_t pkt[TSO_MAX];
+	int n;	       /* pieces in iov */
+	struct iovec iov[TSO_PIECES]; /* iov[0]: head */
+	uint8_t head[TSO_HEAD_MAX];   /* the first segment's headers */
 };
 
 /* How to send a packet: the virtio-net header's fields. csum_start 0: its
@@ -47,20 +57,22 @@ struct tso_gso {
  * tso_add - put one segment on the train
  * \param t: the train
  * \param iov: N pieces of an IP packet as tcp_config.output_partial gives
- *            it: its headers wholly in IOV[0], its TCP checksum partial
- * Returns true if it joined (or started) the train, its bytes copied;
- * false if it cannot: tso_take() the train, then add it again, or send it
- * alone if it is not a data segment (no payload, SYN, RST, URG, ECN
- * flags, not TCP).
+ *            it: its headers alone in IOV[0], its TCP checksum partial
+ * Returns true if it joined (or started) the train: its headers copied,
+ * its payload (IOV[1..N)) kept where it lies; false if it cannot:
+ * tso_take() the train, then add it again, or send it alone if it is not
+ * a data segment (no payload, SYN, RST, URG, ECN flags, not TCP) or its
+ * payload has more pieces than a train holds.
  */
 bool tso_add(struct tso_train *t, const struct iovec *iov, int n);
 /**
  * tso_take - finish the train and empty it
  * \param t: the train
  * \param gso: set to how to send it
- * Returns its length in t->pkt (valid until the next tso_add()), 0 if it
- * was empty. A super-packet has its IP lengths and IPv4 checksum set and
- * the pseudo-header sum over its whole length in its TCP checksum field;
+ * Returns its length, in the t->n pieces t->iov (valid until the next
+ * tso_add()), 0 if it was empty. A super-packet has its IP lengths and
+ * IPv4 checksum set and the pseudo-header sum over its whole length in
+ * its TCP checksum field;
  * a lone segment (gso->mss 0) is as it came; both go with NEEDS_CSUM
  * (csum_start, csum_off).
  */

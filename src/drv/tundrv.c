@@ -169,14 +169,14 @@ static void flush(struct tundrv *drv, struct impair *imp, tcp_time now)
 	}
 }
 
-/* Write the train of segments: one TSO super-packet, or one packet. */
-static void train_flush(struct tundrv *drv)
+/* Write the train of segments: one TSO super-packet, or one packet (the
+ * engine's output_flush: its payload is about to move). */
+static void train_flush(void *ctx)
 {
+	struct tundrv *drv = ctx;
 	struct tso_gso gso;
-	size_t n = tso_take(&drv->train, &gso);
-	struct iovec iov = {drv->train.pkt, n};
-	if (n)
-		tun_writev(drv->tun, &iov, 1, &gso);
+	if (tso_take(&drv->train, &gso))
+		tun_writev(drv->tun, drv->train.iov, drv->train.n, &gso);
 }
 
 /* A packet of the engine without offloads, or through --impair's stage,
@@ -194,9 +194,11 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 
 /* On an offloading device the engine's packets come in pieces (headers,
  * then the payload where it lies in its send queue), their checksums left
- * to the kernel. Data segments wait on the train until one does not join
- * it or the round ends (dispatch): the one copy of their payload; any
- * other packet goes at once, its pieces as they lie. */
+ * to the kernel. Data segments wait on the train, their payload where it
+ * lies, until one does not join it or the engine flushes (output_flush);
+ * any other packet goes at once, its pieces as they lie. */
+_Static_assert(TSO_PIECES <= TUN_IOV_MAX, "a train is one write");
+
 static void on_output_partial(void *ctx, const struct iovec *iov, int n)
 {
 	struct tundrv *drv = ctx;
@@ -255,8 +257,8 @@ static void dispatch(void *arg)
 	for (int round = 0;; round++) {
 		if (drv->in)
 			flush(drv, drv->in, tundrv_now());
+		/* it ends with output_flush: the train is out */
 		next = tcp_dispatch(drv->tcp, tundrv_now());
-		train_flush(drv);
 		if (drv->out) {
 			flush(drv, drv->out, tundrv_now());
 			next = min3(next, impair_next(drv->in),
@@ -479,9 +481,10 @@ static struct tcp_engine *new_engine(struct tundrv *drv)
 		return NULL;
 	/* with offloads the kernel sums and joins; --impair needs whole
 	 * packets, their checksums done, to corrupt and to check */
-	if (tun_offload(drv->tun) && !drv->out)
+	if (tun_offload(drv->tun) && !drv->out) {
 		tc.output_partial = on_output_partial;
-	else
+		tc.output_flush = train_flush;
+	} else
 		tc.output = on_output;
 	tc.event = on_tcp_ev;
 	tc.ctx = drv;

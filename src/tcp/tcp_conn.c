@@ -146,12 +146,20 @@ void tcp_conn_mark(struct tcp_engine *e, struct tcp_conn *c)
 	e->outq[e->noutq++] = c;
 }
 
+void tcp_output_flush(struct tcp_engine *e)
+{
+	if (e->cfg.output_flush)
+		e->cfg.output_flush(e->cfg.ctx);
+}
+
 /* Deliver queued events once the engine is consistent again, so that the
  * callback may call back in. */
 void tcp_events_flush(struct tcp_engine *e)
 {
 	size_t i;
 
+	if (e->nevq) /* the callee may write to a send queue */
+		tcp_output_flush(e);
 	for (i = 0; i < e->nevq; i++) {
 		struct tcp_conn *c = tcp_conn_find(e, e->evq[i]);
 		unsigned ev;
@@ -181,8 +189,10 @@ void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,
 		e->st.half_open += d;
 	}
 	c->state = st;
-	if (st == TCP_TIME_WAIT || st == TCP_CLOSED) /* no more to send */
+	if (st == TCP_TIME_WAIT || st == TCP_CLOSED) { /* no more to send */
+		tcp_output_flush(e);
 		tcp_ring_free(&c->sndq);
+	}
 	if ((st == TCP_TIME_WAIT || st == TCP_CLOSED) && !c->rcvq.len)
 		tcp_ring_free(&c->rcvq);
 	if (st == TCP_TIME_WAIT)

@@ -32,6 +32,9 @@ void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
 void tcp_event(struct tcp_engine *e, struct tcp_conn *c, unsigned ev);
 /* Deliver the queued events to cfg.event (tcp_dispatch() only). */
 void tcp_events_flush(struct tcp_engine *e);
+/* The payload lent to output_partial is needed no longer (cfg.output_flush):
+ * before a send queue is freed, an event is called, dispatch returns. */
+void tcp_output_flush(struct tcp_engine *e);
 /* C has something to send: tcp_dispatch() calls tcp_output() for it. */
 void tcp_conn_mark(struct tcp_engine *e, struct tcp_conn *c);
 /* Take C from listener L's accept queue (if there). */

@@ -349,6 +349,7 @@ tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now)
 		tcp_events_flush(e);
 	} while ((e->noutq || e->outq_lost || e->nevq) &&
 		 ++round < TCP_DISPATCH_ROUNDS);
+	tcp_output_flush(e);
 	e->in_dispatch = false;
 	if (e->noutq || e->outq_lost || e->nevq)
 		return now; /* more to do: call again at once */

@@ -10,8 +10,8 @@
 
 /* The IP header length of a TCP data segment of LEN bytes fit for a train
  * (IPv4 not a fragment, IPv6 without extension headers; flags ACK with
- * PSH or FIN at most), its header length in *HDR; 0 if it is none or its
- * headers are not all in the AVAIL bytes at P. */
+ * PSH or FIN at most), its header length in *HDR; 0 if it is none or the
+ * AVAIL bytes at P are not its headers alone. */
 static size_t data_seg(const uint8_t *p, size_t avail, size_t len, size_t *hdr)
 {
 	size_t iphl;
@@ -26,8 +26,8 @@ static size_t data_seg(const uint8_t *p, size_t avail, size_t len, size_t *hdr)
 	if (iphl < IP4_HLEN || avail < iphl + 20)
 		return 0;
 	*hdr = iphl + (size_t)(p[iphl + 12] >> 4) * 4;
-	if (*hdr < iphl + 20 || *hdr > avail || len <= *hdr ||
-	    (p[iphl + 13] & ~(TCP_PSH | TCP_FIN)) != TCP_ACK)
+	if (*hdr < iphl + 20 || *hdr != avail || *hdr > TSO_HEAD_MAX ||
+	    len <= *hdr || (p[iphl + 13] & ~(TCP_PSH | TCP_FIN)) != TCP_ACK)
 		return 0;
 	return iphl;
 }
@@ -70,32 +70,38 @@ static bool follows(const struct tso_train *t, const uint8_t *pkt, size_t len,
 		    size_t iphl, size_t hdr)
 {
 	size_t n = len - hdr;
-	uint32_t want = get32(t->pkt + iphl + 4) + (uint32_t)(t->len - t->hdr);
+	uint32_t want = get32(t->head + iphl + 4) + (uint32_t)(t->len - t->hdr);
 
-	return !t->closed && hdr == t->hdr && iphl == iphl_of(t->pkt) &&
+	return !t->closed && hdr == t->hdr && iphl == iphl_of(t->head) &&
 	       n <= t->mss && t->len + n <= TSO_MAX &&
 	       get32(pkt + iphl + 4) == want &&
-	       same_headers(t->pkt, pkt, iphl, hdr);
+	       same_headers(t->head, pkt, iphl, hdr);
 }
 
-/* Copy IOV[0..N) from byte SKIP on to TO; the bytes copied. */
-static size_t gather(uint8_t *to, const struct iovec *iov, int n, size_t skip)
+/* Add the payload IOV[1..N) to T's pieces, where it lies (a piece that
+ * starts where the last one ends extends it); false, T unchanged, if they
+ * do not fit. */
+static bool add_payload(struct tso_train *t, const struct iovec *iov, int n)
 {
-	size_t done = 0;
+	struct iovec p[TSO_PIECES];
+	int k = t->n;
 
-	for (int i = 0; i < n; i++) {
-		size_t l = iov[i].iov_len;
-		const uint8_t *from = iov[i].iov_base;
+	memcpy(p, t->iov, (size_t)k * sizeof(*p));
+	for (int i = 1; i < n; i++) {
+		const uint8_t *last = p[k - 1].iov_base;
 
-		if (skip >= l) {
-			skip -= l;
+		if (!iov[i].iov_len)
 			continue;
-		}
-		memcpy(to + done, from + skip, l - skip);
-		done += l - skip;
-		skip = 0;
+		if (k > 1 && last + p[k - 1].iov_len == iov[i].iov_base)
+			p[k - 1].iov_len += iov[i].iov_len;
+		else if (k == TSO_PIECES)
+			return false;
+		else
+			p[k++] = iov[i];
 	}
-	return done;
+	memcpy(t->iov, p, (size_t)k * sizeof(*p));
+	t->n = k;
+	return true;
 }
 
 bool tso_add(struct tso_train *t, const struct iovec *iov, int n)
@@ -112,14 +118,19 @@ bool tso_add(struct tso_train *t, const struct iovec *iov, int n)
 		return false;
 	flags = pkt[iphl + 13];
 	if (!t->len) {
-		gather(t->pkt, iov, n, 0);
+		memcpy(t->head, pkt, hdr);
+		t->iov[0] = (struct iovec){t->head, hdr};
+		t->n = 1;
+		if (!add_payload(t, iov, n))
+			return false;
 		t->hdr = hdr;
 		t->mss = len - hdr;
 		t->segs = 1;
 	} else {
-		gather(t->pkt + t->len, iov, n, hdr);
+		if (!add_payload(t, iov, n))
+			return false;
 		/* PSH and FIN go on the last segment of a split only */
-		t->pkt[iphl + 13] |= flags;
+		t->head[iphl + 13] |= flags;
 		t->closed = len - hdr < t->mss;
 		t->segs++;
 	}
@@ -131,7 +142,7 @@ bool tso_add(struct tso_train *t, const struct iovec *iov, int n)
 /* IP lengths, IPv4 checksum and the TCP pseudo-header sum of a train. */
 static void finish(struct tso_train *t, size_t iphl, bool v6)
 {
-	uint8_t *p = t->pkt, *th = p + iphl;
+	uint8_t *p = t->head, *th = p + iphl;
 	size_t tlen = t->len - iphl;
 	uint32_t sum;
 
@@ -152,11 +163,11 @@ static void finish(struct tso_train *t, size_t iphl, bool v6)
 
 size_t tso_take(struct tso_train *t, struct tso_gso *gso)
 {
-	size_t len = t->len, iphl = iphl_of(t->pkt);
+	size_t len = t->len, iphl = iphl_of(t->head);
 
 	memset(gso, 0, sizeof(*gso));
 	if (len) { /* a lone segment keeps its own partial sum */
-		gso->v6 = t->pkt[0] >> 4 == 6;
+		gso->v6 = t->head[0] >> 4 == 6;
 		gso->csum_start = (uint16_t)iphl;
 		gso->csum_off = TCP_CSUM;
 	}

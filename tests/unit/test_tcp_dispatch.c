@@ -236,6 +236,115 @@ static void output_partial_pieces(void **state)
 	h_free(h);
 }
 
+/* What lend_out() was lent: each payload piece where it lies, and a copy
+ * of its bytes then. */
+static struct {
+	const uint8_t *at[64];
+	size_t len[64];
+	uint8_t was[64][FULL];
+	int n, flushes, writes;
+} lent;
+
+/* cfg.output_partial that keeps the payload where it lies, as tundrv's
+ * train does, until output_flush. */
+static void lend_out(void *ctx, const struct iovec *iov, int n)
+{
+	for (int i = 1; i < n; i++) {
+		assert_true(lent.n < 64 && iov[i].iov_len <= FULL);
+		lent.at[lent.n] = iov[i].iov_base;
+		lent.len[lent.n] = iov[i].iov_len;
+		memcpy(lent.was[lent.n++], iov[i].iov_base, iov[i].iov_len);
+	}
+	partial_out(ctx, iov, n);
+}
+
+/* The lent payload must be where it was, as it was (under ASan: not
+ * freed). */
+static void lend_flush(void *ctx)
+{
+	(void)ctx;
+	for (int i = 0; i < lent.n; i++) /* memcmp: ASan checks its reads */
+		assert_int_equal(memcmp(lent.at[i], lent.was[i], lent.len[i]),
+				 0);
+	lent.n = 0;
+	lent.flushes++;
+}
+
+/* An event may write, which moves the send queue: nothing lent then. */
+static void lend_event(struct harness *h, uint32_t id, unsigned ev)
+{
+	static uint8_t more[20000];
+
+	(void)ev;
+	assert_int_equal(lent.n, 0);
+	if (lent.writes++ == 0)
+		assert_int_equal(tcp_send(h->e, id, more, sizeof(more), 20),
+				 (long)sizeof(more));
+}
+
+/* The payload lent to output_partial stays where it is until output_flush,
+ * which comes before an event (whose callback here writes 20 kB to a queue
+ * that grows for them) and before tcp_dispatch() returns. */
+static void payload_lent_until_flush(void **state)
+{
+	static uint8_t a[8000];
+	struct tcp_config cfg;
+	uint32_t iss, p = PEER_ISS + 1;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.key[0] = 1;
+	cfg.output_partial = lend_out;
+	cfg.output_flush = lend_flush;
+	memset(&lent, 0, sizeof(lent));
+	struct harness *h = h_new(&cfg);
+	int id = h_client(h, &iss, 0);
+	h->on_event = lend_event;
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (uint8_t)(i * 7 + 1);
+	/* more than the initial window: the rest waits for an ACK */
+	assert_int_equal(h_send(h, id, a, sizeof(a), 10), (long)sizeof(a));
+	assert_int_equal(lent.n, 0);
+	int flushes = lent.flushes;
+	assert_true(flushes > 0);
+	h_drain(h);
+	/* an ACK that opens the window and data that makes an event */
+	h_in(h, TCP_ACK, p, iss + 1 + 2 * FULL, "hello", 5, 20);
+	assert_int_equal(lent.n, 0);
+	assert_true(lent.flushes > flushes && lent.writes > 0);
+	h_free(h);
+}
+
+/* A connection that sends and then gives up in one dispatch (new data,
+ * then its user timeout) frees its send queue only after output_flush
+ * (under ASan a flush after the free reads freed memory). */
+static void payload_lent_until_give_up(void **state)
+{
+	static uint8_t a[1000];
+	struct tcp_config cfg;
+	uint32_t iss;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.key[0] = 1;
+	cfg.output_partial = lend_out;
+	cfg.output_flush = lend_flush;
+	memset(&lent, 0, sizeof(lent));
+	struct harness *h = h_new(&cfg);
+	int id = h_client(h, &iss, 0);
+	assert_int_equal(tcp_set_user_timeout(h->e, (uint32_t)id, 1000000), 0);
+	assert_int_equal(h_send(h, id, a, 500, 10), 500);
+	h_drain(h);
+	int flushes = lent.flushes;
+	/* 5 s on: a full segment of new data goes (Nagle lets it), then the
+	 * timer gives up */
+	assert_int_equal(h_send(h, id, a, sizeof(a), 5000000), (long)sizeof(a));
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(lent.n, 0);
+	assert_true(lent.flushes > flushes);
+	h_free(h);
+}
+
 /* The peer's segment at SEQ of LEN bytes, its headers built apart and
  * its payload (PAY, copied first to DATA, which may be the landing room)
  * handed over where DATA is, as tundrv reads one in place. */
@@ -292,6 +401,8 @@ int main(void)
 		cmocka_unit_test(event_calls_in),
 		cmocka_unit_test(super_packet_acked_at_once),
 		cmocka_unit_test(output_partial_pieces),
+		cmocka_unit_test(payload_lent_until_flush),
+		cmocka_unit_test(payload_lent_until_give_up),
 		cmocka_unit_test(placed_payload),
 	};
 

@@ -50,6 +50,19 @@ static bool add(const struct wire_seg *s)
 	return tso_add(&train, iov, 3);
 }
 
+/* The train's pieces joined into OUT, as the device reads them; their
+ * length. */
+static size_t joined(uint8_t *out)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < train.n; i++) {
+		memcpy(out + n, train.iov[i].iov_base, train.iov[i].iov_len);
+		n += train.iov[i].iov_len;
+	}
+	return n;
+}
+
 /* What the split hands back: in order, as built. */
 static struct {
 	int family;
@@ -108,7 +121,10 @@ static void test_round_trip(void **state)
 		assert_int_equal(gso.hdr_len, (f ? 40 : 20) + 32);
 		assert_int_equal(gso.csum_start, f ? 40 : 20);
 		assert_int_equal(gso.csum_off, 16);
-		memcpy(out, train.pkt, n);
+		/* the headers, then the payload where it lies: one run */
+		assert_int_equal(train.n, 2);
+		assert_ptr_equal(train.iov[1].iov_base, data);
+		assert_int_equal(joined(out), n);
 		/* the kernel's NEEDS_CSUM: from the pseudo-header sum in the
 		 * field to a checksum over the whole super-packet */
 		assert_int_equal(wire_csum_complete(out, n, gso.csum_start,
@@ -137,7 +153,7 @@ static void test_single(void **state)
 {
 	struct wire_seg s = seg_at(AF_INET, 0, 300, TCP_ACK | TCP_FIN);
 	struct tso_gso gso;
-	uint8_t pkt[2048], head[128];
+	uint8_t pkt[2048], head[128], out[2048];
 	size_t n = wire_build(pkt, sizeof(pkt), &s);
 	size_t h = wire_build_head(head, sizeof(head), &s);
 
@@ -149,10 +165,49 @@ static void test_single(void **state)
 	assert_int_equal(gso.mss, 0);
 	assert_int_equal(gso.csum_start, 20);
 	assert_int_equal(gso.csum_off, 16);
-	assert_memory_equal(train.pkt, head, h);
-	assert_memory_equal(train.pkt + h, data, 300);
-	assert_int_equal(wire_csum_complete(train.pkt, n, 20, 16), 0);
-	assert_memory_equal(train.pkt, pkt, n);
+	assert_int_equal(joined(out), n);
+	assert_memory_equal(out, head, h);
+	assert_memory_equal(out + h, data, 300);
+	assert_int_equal(wire_csum_complete(out, n, 20, 16), 0);
+	assert_memory_equal(out, pkt, n);
+}
+
+/* Payload that is not one run (segments from apart, as a queue that wraps
+ * gives them): a piece each, as many as a train holds; the segment that
+ * needs one more is refused, the train unchanged, and starts the next. */
+static void test_pieces(void **state)
+{
+	static uint8_t apart[TSO_PIECES * (MSS + 16)], out[TSO_MAX];
+	uint8_t head[128];
+	struct iovec iov[2];
+	struct tso_gso gso;
+	int i;
+
+	(void)state;
+	memset(&train, 0, sizeof(train));
+	for (i = 0; i < TSO_PIECES; i++) {
+		struct wire_seg s =
+			seg_at(AF_INET, (uint32_t)i * MSS, MSS, TCP_ACK);
+		uint8_t *at = apart + (size_t)i * (MSS + 16);
+
+		memcpy(at, s.data, MSS);
+		iov[0] = (struct iovec){head, wire_build_head(head, 128, &s)};
+		iov[1] = (struct iovec){at, MSS};
+		if (i == TSO_PIECES - 1)
+			break;
+		assert_true(tso_add(&train, iov, 2));
+		assert_int_equal(train.n, i + 2);
+	}
+	assert_false(tso_add(&train, iov, 2));
+	size_t n = tso_take(&train, &gso);
+	assert_int_equal(n, 20 + 32 + (size_t)i * MSS);
+	assert_int_equal(joined(out), n);
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(wire_tso_split(out, n, gso.mss, true, on_seg, NULL),
+			 i);
+	assert_int_equal(back.off, i * MSS);
+	assert_true(tso_add(&train, iov, 2));
+	assert_int_equal(tso_take(&train, &gso), 20 + 32 + MSS);
 }
 
 /* What never joins: no payload, SYN, RST, URG, ECN flags; and what ends a
@@ -212,6 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_single),
+		cmocka_unit_test(test_pieces),
 		cmocka_unit_test(test_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
