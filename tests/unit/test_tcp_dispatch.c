@@ -282,23 +282,32 @@ static void lend_event(struct harness *h, uint32_t id, unsigned ev)
 				 (long)sizeof(more));
 }
 
+/* A harness whose link keeps the payload (lend_out, lend_flush), nothing
+ * lent yet, and a client connection of it established: its id. */
+static int lend_client(struct harness **h, uint32_t *iss)
+{
+	struct tcp_config cfg;
+
+	tcp_config_default(&cfg);
+	cfg.key[0] = 1;
+	cfg.output_partial = lend_out;
+	cfg.output_flush = lend_flush;
+	memset(&lent, 0, sizeof(lent));
+	*h = h_new(&cfg);
+	return h_client(*h, iss, 0);
+}
+
 /* The payload lent to output_partial stays where it is until output_flush,
  * which comes before an event (whose callback here writes 20 kB to a queue
  * that grows for them) and before tcp_dispatch() returns. */
 static void payload_lent_until_flush(void **state)
 {
 	static uint8_t a[8000];
-	struct tcp_config cfg;
+	struct harness *h;
 	uint32_t iss, p = PEER_ISS + 1;
+	int id = lend_client(&h, &iss);
 
 	(void)state;
-	tcp_config_default(&cfg);
-	cfg.key[0] = 1;
-	cfg.output_partial = lend_out;
-	cfg.output_flush = lend_flush;
-	memset(&lent, 0, sizeof(lent));
-	struct harness *h = h_new(&cfg);
-	int id = h_client(h, &iss, 0);
 	h->on_event = lend_event;
 	for (size_t i = 0; i < sizeof(a); i++)
 		a[i] = (uint8_t)(i * 7 + 1);
@@ -321,17 +330,11 @@ static void payload_lent_until_flush(void **state)
 static void payload_lent_until_give_up(void **state)
 {
 	static uint8_t a[1000];
-	struct tcp_config cfg;
+	struct harness *h;
 	uint32_t iss;
+	int id = lend_client(&h, &iss);
 
 	(void)state;
-	tcp_config_default(&cfg);
-	cfg.key[0] = 1;
-	cfg.output_partial = lend_out;
-	cfg.output_flush = lend_flush;
-	memset(&lent, 0, sizeof(lent));
-	struct harness *h = h_new(&cfg);
-	int id = h_client(h, &iss, 0);
 	assert_int_equal(tcp_set_user_timeout(h->e, (uint32_t)id, 1000000), 0);
 	assert_int_equal(h_send(h, id, a, 500, 10), 500);
 	h_drain(h);
