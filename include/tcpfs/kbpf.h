@@ -9,10 +9,11 @@
  *
  * History comes from tracepoints (inet_sock_set_state, tcp_send_reset,
  * tcp_receive_reset, tcp_retransmit_skb) through a BPF ring buffer, for the
- * network namespaces selected with kbpf_watch_netns() only. Records do not
- * wake the reader until the ring is half full: poll kbpf_fd(), which is
- * also readable every KBPF_DRAIN_MS while a namespace is watched, and call
- * kbpf_drain() whenever it is.
+ * network namespaces selected with kbpf_watch_netns() only. Poll kbpf_fd()
+ * and call kbpf_drain() whenever it is readable: every KBPF_DRAIN_MS while
+ * records come (they wake it early only when the ring is half full); once a
+ * drain finds none, at the next record only, so that an idle reader is not
+ * woken at all.
  *
  * iss and irs are known for connections whose handshake kbpf_drain() saw
  * (an ESTABLISHED event), and exactly for request sockets (both) and
@@ -30,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The longest kbpf_drain() waits for records when the ring is quiet. */
+/* How often kbpf_fd() is readable while records come. */
 #define KBPF_DRAIN_MS 50
 
 /* One TCP socket's addresses as the socket sees them (the layout and

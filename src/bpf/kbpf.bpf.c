@@ -8,8 +8,9 @@
  *
  * kbpf_state, kbpf_rst_sent, kbpf_rst_recv, kbpf_retrans (tp_btf): one ring
  * buffer record per state change, reset and retransmission of a TCP socket
- * whose network namespace is in the watch map. Records do not wake the
- * reader until the ring is half full: the reader drains on a timer. */
+ * whose network namespace is in the watch map. Records wake the reader only
+ * when the ring is half full, or when it sleeps (it found the ring empty and
+ * stopped its drain timer): else its timer drains them. */
 #include "kbpf_core.h"
 
 #include <bpf/bpf_core_read.h>
@@ -32,6 +33,11 @@ struct {
 
 /* Records lost because the ring was full. */
 __u64 lost = 0;
+
+/* Set by the reader when it finds the ring empty and stops its timer,
+ * before it looks once more: a record committed after that look sees it
+ * set (the commit is a full barrier), wakes the reader and clears it. */
+__u32 sleeping = 0;
 
 /* ---- sequence numbers by tuple (test run) ---- */
 
@@ -177,14 +183,22 @@ static __always_inline struct kbpf_abi_ev *ev_new(const struct sock_common *c,
 	return e;
 }
 
-/* Submit, waking the reader only when the ring is half full. */
+/* Submit, waking the reader when the ring is half full; then, if the reader
+ * sleeps, wake it with a nudge: a record shorter than any event, which it
+ * skips. Two CPUs may both nudge it: one wake-up too many, no harm. */
 static __always_inline void ev_submit(struct kbpf_abi_ev *e)
 {
 	__u64 avail = bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA);
+	__u32 nudge = 0;
 
 	bpf_ringbuf_submit(e, avail >= KBPF_ABI_RING_SIZE / 2 ?
 				      BPF_RB_FORCE_WAKEUP :
 				      BPF_RB_NO_WAKEUP);
+	if (sleeping) {
+		sleeping = 0;
+		bpf_ringbuf_output(&ring, &nudge, sizeof(nudge),
+				   BPF_RB_FORCE_WAKEUP);
+	}
 }
 
 static __always_inline void ev_tcp(struct kbpf_abi_ev *e, struct tcp_sock *tp)

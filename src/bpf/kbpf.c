@@ -43,6 +43,7 @@ struct kbpf {
 	int epfd, tfd;
 	int seq_fd;
 	unsigned int nwatch;
+	bool asleep; /* the timer stopped until a record wakes the drain */
 	/* the drain in progress */
 	kbpf_event_cb cb;
 	void *arg;
@@ -321,15 +322,35 @@ static void event_progs(struct kbpf *k, struct bpf_program *p[4],
 	l[3] = &s->links.kbpf_retrans;
 }
 
+/* The drain timer: every KBPF_DRAIN_MS, or stopped. */
+static int set_timer(struct kbpf *k, bool on)
+{
+	struct itimerspec it = {0};
+
+	if (on) {
+		it.it_interval.tv_nsec = KBPF_DRAIN_MS * 1000000L;
+		it.it_value = it.it_interval;
+	}
+	return timerfd_settime(k->tfd, 0, &it, NULL) < 0 ? -errno : 0;
+}
+
+/* Sleep (the timer stopped; the next record wakes the drain, see the
+ * programs' `sleeping`) or wake (the timer going). */
+static void set_asleep(struct kbpf *k, bool asleep)
+{
+	k->asleep = asleep;
+	__atomic_store_n(&k->skel->bss->sleeping, asleep, __ATOMIC_SEQ_CST);
+	set_timer(k, !asleep);
+}
+
 /* While a namespace is watched: the event programs attached and the drain
  * timer armed; else neither (nothing runs on a state change). 0 or -errno
  * of attaching (all detached then). */
 static int follow(struct kbpf *k)
 {
-	struct itimerspec it = {0};
 	struct bpf_program *p[4];
 	struct bpf_link **l[4];
-	int i, err = 0;
+	int i, err = 0, terr;
 
 	event_progs(k, p, l);
 	for (i = 0; i < 4 && k->nwatch && !err; i++)
@@ -340,13 +361,10 @@ static int follow(struct kbpf *k)
 			bpf_link__destroy(*l[i]);
 			*l[i] = NULL;
 		}
-	if (k->nwatch && !err) {
-		it.it_interval.tv_nsec = KBPF_DRAIN_MS * 1000000L;
-		it.it_value = it.it_interval;
-	}
-	if (timerfd_settime(k->tfd, 0, &it, NULL) < 0 && !err)
-		err = -errno;
-	return err;
+	k->asleep = false;
+	__atomic_store_n(&k->skel->bss->sleeping, 0, __ATOMIC_SEQ_CST);
+	terr = set_timer(k, k->nwatch && !err);
+	return err ? err : terr;
 }
 
 /* The slot of NETNS in the programs' watch list, or -1. */
@@ -480,6 +498,14 @@ int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg)
 	k->cb = cb;
 	k->arg = arg;
 	n = ring_buffer__consume(k->rb);
+	if (n == 0 && !k->asleep && k->nwatch) {
+		/* a quiet tick: sleep, then look once more, for a record that
+		 * came before the programs could see the reader asleep */
+		set_asleep(k, true);
+		n = ring_buffer__consume(k->rb);
+	}
+	if (n > 0 && k->asleep)
+		set_asleep(k, false);
 	k->cb = NULL;
 	k->arg = NULL;
 	now = now_ns();

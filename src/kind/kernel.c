@@ -150,9 +150,9 @@ static void drain(struct kernel *kk);
 #endif
 
 /* Bring the history up to date before it is read: what the ring holds is
- * drained now (the timer drains it every 50 ms), so a file read right
- * after a change shows it. The count of lost events waits for the timer:
- * it costs a system call per eBPF program. */
+ * drained now (the ring wakes the loop at most every 50 ms), so a file
+ * read right after a change shows it. The count of lost events waits for
+ * the loop: it costs a system call per eBPF program. */
 static void catch_up(struct kernel *kk)
 {
 #ifdef HAVE_KBPF

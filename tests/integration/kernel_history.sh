@@ -9,7 +9,8 @@
 # LAST_ACK -> CLOSED too. A close with SO_LINGER 0 makes "reset sent" and
 # "reset received" lines. A retransmission shows in the sender's trace, not
 # in events. Sockets of another namespace make no line; a socket older than
-# the mount that never changed has no trace.
+# the mount that never changed has no trace. An idle daemon is not woken
+# by the history's drain.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip unshare
@@ -28,6 +29,17 @@ hold_ok h name l0
 L0=$HELD
 start_tcpfs "$MNT" --no-engine
 events_bg "$MNT" "$EV"
+
+# idle: once a drain finds the ring empty its timer stops until a change
+# wakes it (what follows checks that changes still come): a few wake-ups
+# in 2 s, not one every 50 ms
+wakes() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$TCPFS_PID/status"; }
+sleep 0.5
+w0=$(wakes)
+sleep 2
+w=$(($(wakes) - w0))
+[ "$w" -le 6 ] && pass "an idle daemon slept: $w wake-ups in 2 s" ||
+	fail "an idle daemon woke $w times in 2 s: the history's drain timer runs on"
 
 # transitions FILE: the "A -> B" of each state line of a trace
 transitions() { awk '$2 == "*" { print $3 " " $4 " " $5 }' "$1" | paste -sd, -; }
