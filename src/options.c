@@ -186,6 +186,50 @@ static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
 	return 0;
 }
 
+/* Whether A and B share their first PREFIX bits (network order bytes). */
+static bool same_prefix(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+	for (unsigned i = 0; i < prefix; i++)
+		if ((a[i / 8] ^ b[i / 8]) & (0x80 >> i % 8))
+			return false;
+	return true;
+}
+
+/* Whether A's bits past PREFIX (of BITS) are all equal to BIT. */
+static bool host_part_is(const uint8_t *a, unsigned prefix, unsigned bits,
+			 int bit)
+{
+	for (unsigned i = prefix; i < bits; i++)
+		if (!(a[i / 8] & (0x80 >> i % 8)) != !bit)
+			return false;
+	return true;
+}
+
+/* The engine's address ENGINE (of family AF) must be one the host reaches
+ * through its link's prefix, HOST/PREFIX: in it, not HOST itself, and on
+ * IPv4 below /31 (RFC 3021) not its network or broadcast address. */
+static int engine_on_link(int id, int af, const void *engine, const void *host,
+			  unsigned prefix)
+{
+	unsigned bits = af == AF_INET ? 32 : 128;
+	char e[INET6_ADDRSTRLEN], h[INET6_ADDRSTRLEN];
+	bool edge = af == AF_INET && prefix < 31 &&
+		    (host_part_is(engine, prefix, bits, 0) ||
+		     host_part_is(engine, prefix, bits, 1));
+	if (same_prefix(engine, host, prefix) &&
+	    memcmp(engine, host, bits / 8) && !edge)
+		return 0;
+	inet_ntop(af, engine, e, sizeof(e));
+	inet_ntop(af, host, h, sizeof(h));
+	return bad(id,
+		   "%s cannot be the engine's address on the link %s/%u "
+		   "(--host%d): give --engine%d one in that prefix, not the "
+		   "host's own%s",
+		   e, h, prefix, af == AF_INET ? 4 : 6, af == AF_INET ? 4 : 6,
+		   af == AF_INET ? " nor its network or broadcast address" :
+				   "");
+}
+
 void options_config_default(struct tcpfs_config *cfg)
 {
 	cfg->engine = true;
@@ -250,6 +294,12 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	if (v[OPT_ENGINE6])
 		err |= address(OPT_ENGINE6, v[OPT_ENGINE6], AF_INET6,
 			       &sc->engine6, NULL);
+	if (!err && cfg->engine) {
+		err |= engine_on_link(OPT_ENGINE4, AF_INET, &sc->engine4,
+				      &sc->tun.host4, sc->tun.prefix4);
+		err |= engine_on_link(OPT_ENGINE6, AF_INET6, &sc->engine6,
+				      &sc->tun.host6, sc->tun.prefix6);
+	}
 	if (v[OPT_MSL] &&
 	    !(err |= number(OPT_MSL, v[OPT_MSL], 0.001, 600, 1e6, &n)))
 		sc->msl = n;

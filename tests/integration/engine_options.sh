@@ -240,4 +240,21 @@ link_options() {
 }
 link_options
 
+# an engine address the host cannot reach on its link: refused at start,
+# in words, nothing mounted (--host4 changed alone leaves the default
+# --engine4 outside its prefix)
+stop_tcpfs
+assert_eq 0 "$TCPFS_RC" "link options: the daemon's exit status after SIGTERM"
+for bad in "--host4=198.18.201.1/24" "--engine4=198.19.253.3" "--engine6=fdcf:7c9f:7cfb::2"; do
+	if try_start_tcpfs "$WORK/mbad" $bad; then
+		fail "$bad: the daemon mounted"
+		stop_tcpfs
+		continue
+	fi
+	[ "${TCPFS_RC:-0}" -ne 0 ] && pass "$bad: refused, exit $TCPFS_RC" ||
+		fail "$bad: exit status '${TCPFS_RC:-?}', want non-zero"
+	assert_match "--engine[46]: .* cannot be the engine's address on the link" "$(cat "$TCPFS_LOG")" \
+		"$bad: the reason in words"
+done
+
 eng_finish

@@ -133,6 +133,62 @@ static void test_refused(void **state)
 	done(&a, &o);
 }
 
+/* Options ARGS (after "tcpfs /mnt", NULL-terminated) through
+ * options_config(): its result. */
+static int config(const char **args)
+{
+	const char *argv[16] = {"tcpfs", "/mnt"};
+	struct fuse_args a;
+	struct options o;
+	struct tcpfs_config cfg;
+	int n = 2;
+	while (*args && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	assert_int_equal(parse(argv, &a, &o), 0);
+	options_config_default(&cfg);
+	int rc = options_config(&o, &cfg);
+	done(&a, &o);
+	return rc;
+}
+
+/* The engine's addresses must be on the host's link: in its prefix, not the
+ * host's own, not (IPv4 below /31) the network or broadcast address; with
+ * --no-engine they do not matter. */
+static void test_engine_on_link(void **state)
+{
+	(void)state;
+	assert_int_equal(config((const char *[]){NULL}), 0);
+	assert_int_equal(config((const char *[]){"--host4=10.9.0.1/24", NULL}),
+			 -1);
+	assert_int_equal(config((const char *[]){"--host4=10.9.0.1/24",
+						 "--engine4=10.9.0.200", NULL}),
+			 0);
+	assert_int_equal(
+		config((const char *[]){"--engine4=198.19.253.1", NULL}), -1);
+	assert_int_equal(
+		config((const char *[]){"--engine4=198.19.253.3", NULL}), -1);
+	assert_int_equal(
+		config((const char *[]){"--engine4=198.19.253.0", NULL}), -1);
+	assert_int_equal(config((const char *[]){"--host4=10.9.0.0/31",
+						 "--engine4=10.9.0.1", NULL}),
+			 0);
+	assert_int_equal(
+		config((const char *[]){"--engine6=fdcf:7c9f:7cfb::2", NULL}),
+		-1);
+	assert_int_equal(
+		config((const char *[]){"--engine6=fdcf:7c9f:7cfa::1", NULL}),
+		-1);
+	assert_int_equal(config((const char *[]){"--host6=fd00::1/64", NULL}),
+			 -1);
+	assert_int_equal(config((const char *[]){"--host6=fd00::1/64",
+						 "--engine6=fd00::9:2", NULL}),
+			 0);
+	assert_int_equal(config((const char *[]){"--no-engine",
+						 "--host4=10.9.0.1/24", NULL}),
+			 0);
+}
+
 /* --offload: on by default, off when asked, and nothing else. */
 static void test_offload(void **state)
 {
@@ -242,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_mount_helper),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_offload),
+		cmocka_unit_test(test_engine_on_link),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_engine_caps),
 	};
