@@ -31,10 +31,10 @@
 #define SCAN_RATIO 10
 
 /* A reader read less than this long ago is not read again if it asks with
- * the same pid, uid and gid: `xargs cat` opens a pid file every ~100 us,
- * and reading its /proc/PID/status and ns/user cost more than the rest of
- * the open. A setuid reader asks with other ids and is read afresh; one
- * that drops a capability alone is judged by it within this long. */
+ * the same pid, uid and gid: a reader of many pid files opens one every
+ * 100 to 300 us, and reading its /proc/PID/status and ns/user was a third
+ * of each open. A setuid reader asks with other ids and is read afresh;
+ * one that drops a capability alone is judged by it within this long. */
 #define READER_FRESH_US 1000
 
 struct holder {
