@@ -186,38 +186,17 @@ static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
 	return 0;
 }
 
-/* Whether A and B share their first PREFIX bits (network order bytes). */
-static bool same_prefix(const uint8_t *a, const uint8_t *b, unsigned prefix)
+/* The engine's address of family AF must be one the host reaches on its
+ * link (tundrv_engine_on_link()): else why not, for option ID. */
+static int engine_on_link(const struct tundrv_config *sc, int id, int af)
 {
-	for (unsigned i = 0; i < prefix; i++)
-		if ((a[i / 8] ^ b[i / 8]) & (0x80 >> i % 8))
-			return false;
-	return true;
-}
-
-/* Whether A's bits past PREFIX (of BITS) are all equal to BIT. */
-static bool host_part_is(const uint8_t *a, unsigned prefix, unsigned bits,
-			 int bit)
-{
-	for (unsigned i = prefix; i < bits; i++)
-		if (!(a[i / 8] & (0x80 >> i % 8)) != !bit)
-			return false;
-	return true;
-}
-
-/* The engine's address ENGINE (of family AF) must be one the host reaches
- * through its link's prefix, HOST/PREFIX: in it, not HOST itself, and on
- * IPv4 below /31 (RFC 3021) not its network or broadcast address. */
-static int engine_on_link(int id, int af, const void *engine, const void *host,
-			  unsigned prefix)
-{
-	unsigned bits = af == AF_INET ? 32 : 128;
+	const void *engine = af == AF_INET ? (const void *)&sc->engine4 :
+					     (const void *)&sc->engine6;
+	const void *host = af == AF_INET ? (const void *)&sc->tun.host4 :
+					   (const void *)&sc->tun.host6;
+	unsigned prefix = af == AF_INET ? sc->tun.prefix4 : sc->tun.prefix6;
 	char e[INET6_ADDRSTRLEN], h[INET6_ADDRSTRLEN];
-	bool edge = af == AF_INET && prefix < 31 &&
-		    (host_part_is(engine, prefix, bits, 0) ||
-		     host_part_is(engine, prefix, bits, 1));
-	if (same_prefix(engine, host, prefix) &&
-	    memcmp(engine, host, bits / 8) && !edge)
+	if (tundrv_engine_on_link(sc, af))
 		return 0;
 	inet_ntop(af, engine, e, sizeof(e));
 	inet_ntop(af, host, h, sizeof(h));
@@ -295,10 +274,8 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 		err |= address(OPT_ENGINE6, v[OPT_ENGINE6], AF_INET6,
 			       &sc->engine6, NULL);
 	if (!err && cfg->engine) {
-		err |= engine_on_link(OPT_ENGINE4, AF_INET, &sc->engine4,
-				      &sc->tun.host4, sc->tun.prefix4);
-		err |= engine_on_link(OPT_ENGINE6, AF_INET6, &sc->engine6,
-				      &sc->tun.host6, sc->tun.prefix6);
+		err |= engine_on_link(sc, OPT_ENGINE4, AF_INET);
+		err |= engine_on_link(sc, OPT_ENGINE6, AF_INET6);
 	}
 	if (v[OPT_MSL] &&
 	    !(err |= number(OPT_MSL, v[OPT_MSL], 0.001, 600, 1e6, &n)))

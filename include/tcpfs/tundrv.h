@@ -94,6 +94,17 @@ tcp_time tundrv_now(void);
 int tundrv_route(struct tundrv *st, const struct wire_ep *dst,
 		 const char **why);
 
+/**
+ * tundrv_engine_on_link - whether the host reaches the engine's address of
+ *                         family AF through its link: in the prefix of the
+ *                         host's address, not that address itself, and on
+ *                         IPv4 below /31 (RFC 3021) not the prefix's
+ *                         network or broadcast address
+ * \param cfg: the configuration (tun's host4/prefix4 or host6/prefix6)
+ * \param af: AF_INET (engine4) or AF_INET6 (engine6)
+ */
+bool tundrv_engine_on_link(const struct tundrv_config *cfg, int af);
+
 struct impair_config;
 /**
  * tundrv_impair_parse - parse --impair

@@ -512,6 +512,20 @@ static bool in_prefix6(const uint8_t *a, const struct in6_addr *net,
 	return true;
 }
 
+bool tundrv_engine_on_link(const struct tundrv_config *cfg, int af)
+{
+	const struct tun_config *t = &cfg->tun;
+	if (af == AF_INET6)
+		return in_prefix6(cfg->engine6.s6_addr, &t->host6,
+				  t->prefix6) &&
+		       memcmp(&cfg->engine6, &t->host6, sizeof(t->host6));
+	uint32_t e = cfg->engine4.s_addr, hostpart = ~mask4(t->prefix4);
+	bool edge = t->prefix4 < 31 &&
+		    ((e & hostpart) == 0 || (e & hostpart) == hostpart);
+	return (e & mask4(t->prefix4)) == link_net4(t).s_addr &&
+	       e != t->host4.s_addr && !edge;
+}
+
 /* True if DST is an address of this host (any interface). */
 static bool host_address(const struct wire_ep *dst)
 {
