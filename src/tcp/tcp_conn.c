@@ -153,26 +153,30 @@ void tcp_output_flush(struct tcp_engine *e)
 }
 
 /* Deliver queued events once the engine is consistent again, so that the
- * callback may call back in. */
-void tcp_events_flush(struct tcp_engine *e)
+ * callback may call back in. Events outside MASK stay queued. */
+void tcp_events_flush(struct tcp_engine *e, unsigned mask)
 {
-	size_t i;
+	size_t i, kept = 0;
 
 	if (e->nevq) /* the callee may write to a send queue */
 		tcp_output_flush(e);
+	/* the callee may queue more: nevq grows, and kept <= i */
 	for (i = 0; i < e->nevq; i++) {
 		struct tcp_conn *c = tcp_conn_find(e, e->evq[i]);
 		unsigned ev;
 
 		if (!c)
 			continue;
-		ev = c->ev;
-		c->ev = 0;
-		c->ev_queued = false;
+		ev = c->ev & mask;
+		c->ev &= ~mask;
+		if (c->ev)
+			e->evq[kept++] = c->id;
+		else
+			c->ev_queued = false;
 		if (ev)
 			e->cfg.event(e->cfg.ctx, c->id, ev);
 	}
-	e->nevq = 0;
+	e->nevq = kept;
 }
 
 void tcp_set_state(struct tcp_engine *e, struct tcp_conn *c, enum tcp_state st,

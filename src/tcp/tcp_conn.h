@@ -30,8 +30,9 @@ void tcp_conn_fail(struct tcp_engine *e, struct tcp_conn *c, int err,
 		   tcp_time now);
 /* Queue events EV (TCP_EV_*) of C for tcp_dispatch() to deliver. */
 void tcp_event(struct tcp_engine *e, struct tcp_conn *c, unsigned ev);
-/* Deliver the queued events to cfg.event (tcp_dispatch() only). */
-void tcp_events_flush(struct tcp_engine *e);
+/* Deliver the queued events in MASK (TCP_EV_*) to cfg.event; the others
+ * stay queued (tcp_dispatch() only). */
+void tcp_events_flush(struct tcp_engine *e, unsigned mask);
 /* The payload lent to output_partial is needed no longer (cfg.output_flush):
  * before a send queue is freed, an event is called, dispatch returns. */
 void tcp_output_flush(struct tcp_engine *e);

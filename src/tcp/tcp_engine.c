@@ -298,6 +298,9 @@ size_t tcp_rx_landing(struct tcp_engine *e, uint8_t **at)
 /* Rounds of output, timers and events in one dispatch: an event callback
  * that keeps calling in cannot hold the loop for ever. */
 #define TCP_DISPATCH_ROUNDS 16
+/* The events a dispatch delivers before its output (see tcp_dispatch). */
+#define TCP_EV_STATE_CHANGES                                                   \
+	(TCP_EV_STATE | TCP_EV_ESTABLISHED | TCP_EV_ACCEPT | TCP_EV_CLOSED)
 
 /* Send what the connections marked since the last dispatch have to send:
  * the data their windows allow and at most one ACK each, which the data
@@ -342,11 +345,19 @@ tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now)
 	if (e->in_dispatch) /* from an event callback: the outer call goes on */
 		return now;
 	e->in_dispatch = true;
+	/* A change of state is told before what it makes us send, as Linux
+	 * wakes a connect() before it sends the handshake's last ACK
+	 * (tcp_rcv_synsent_state_process): writing a segment may cost the
+	 * host its whole input path (a TUN write does it inline: for that
+	 * ACK, making the peer's socket), which the user need not wait for.
+	 * Data events wait for the ACKs and window updates, which the peer's
+	 * sender needs sooner than the callback's copy ends. */
 	do {
+		tcp_events_flush(e, TCP_EV_STATE_CHANGES);
 		outq_run(e, now);
 		while (e->nheap && e->heap[0]->deadline <= now)
 			tcp_timers_run(e, e->heap[0], now);
-		tcp_events_flush(e);
+		tcp_events_flush(e, ~0u);
 	} while ((e->noutq || e->outq_lost || e->nevq) &&
 		 ++round < TCP_DISPATCH_ROUNDS);
 	tcp_output_flush(e);

@@ -2,7 +2,8 @@
  * change state, tcp_dispatch() sends. A batch of segments gets one
  * cumulative ACK (RFC 9293 §3.10.7.4, MUST-58 and MUST-59), data carries
  * the ACK a batch owes, a connect's SYN goes at once, and an
- * event callback's calls are sent by the same dispatch. */
+ * event callback's calls are sent by the same dispatch, which tells a
+ * change of state before it sends and data after. */
 #include "tcp_harness.h"
 
 #define FULL 536 /* the client's MSS: the peer offered no option */
@@ -150,6 +151,55 @@ static void event_calls_in(void **state)
 	h_none(h);
 	assert_int_equal(calls, 1);
 	assert_int_equal(tcp_readable(h->e, id), 0);
+	h_free(h);
+}
+
+/* The packets queued at each kind of event: state changes, data. */
+struct seen {
+	int at_state, at_data;
+};
+
+static void note_queued(struct harness *h, uint32_t id, unsigned ev)
+{
+	struct seen *s = h->user;
+
+	(void)id;
+	if (ev & TCP_EV_ESTABLISHED)
+		s->at_state = (int)h->n;
+	if (ev & TCP_EV_READABLE)
+		s->at_data = (int)h->n;
+}
+
+/* A state change is told before what it makes the engine send: the
+ * connect hears of ESTABLISHED before the handshake's last ACK goes (as
+ * Linux wakes a connect() first), so the user need not wait for the
+ * link's write of it. Data is told after its ACK, which the peer's sender
+ * waits for. */
+static void state_told_before_sent(void **state)
+{
+	static const uint8_t seg[FULL];
+	struct harness *h = h_new(NULL);
+	struct seen seen = {-1, -1};
+	int id = tcp_open(h->e);
+	uint32_t iss = h_syn_sent(h, id, 0), p = PEER_ISS + 1;
+
+	(void)state;
+	h->user = &seen;
+	h->on_event = note_queued;
+	h_feed(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, 65535, NULL, 0, NULL,
+	       10);
+	h_none(h);
+	tcp_dispatch(h->e, 10);
+	assert_int_equal(seen.at_state, 0);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_none(h);
+
+	h_feed(h, TCP_ACK, p, iss + 1, 65535, seg, FULL, NULL, 20);
+	h_feed(h, TCP_ACK, p + FULL, iss + 1, 65535, seg, FULL, NULL, 20);
+	tcp_dispatch(h->e, 20);
+	assert_int_equal(seen.at_data, 1);
+	h_expect(h, TCP_ACK, iss + 1, p + 2 * FULL);
+	h_none(h);
 	h_free(h);
 }
 
@@ -402,6 +452,7 @@ int main(void)
 		cmocka_unit_test(write_carries_ack),
 		cmocka_unit_test(connect_sends_at_once),
 		cmocka_unit_test(event_calls_in),
+		cmocka_unit_test(state_told_before_sent),
 		cmocka_unit_test(super_packet_acked_at_once),
 		cmocka_unit_test(output_partial_pieces),
 		cmocka_unit_test(payload_lent_until_flush),
