@@ -33,6 +33,7 @@ WORK=$(mktemp -d /tmp/tcpfs-data-ab.XXXXXX)
 MNT=$WORK/mnt
 DPID=
 . "$HERE/daemon.sh"
+. "$HERE/stats.sh"
 trap 'stop_daemon; rm -rf --one-file-system "$WORK"' EXIT
 mkdir -p "$MNT"
 cc -O2 -o "$WORK/tcpio" "$HERE/tcpio.c" || exit 1
@@ -73,8 +74,6 @@ transfer() {
 	awk -v b="$bytes" -v s="$secs" -v t=$((t1 - t0)) -v hz="$HZ" \
 		'BEGIN { if (b > 0 && s > 0) printf "%.2f %.3f\n", b * 8 / s / 1e9, t / hz / (b / 2^30); else print "- -" }'
 }
-ratio() { awk -v b="$1" -v a="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f", b / a }'; }
-median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2; else print "-" }'; }
 GA=() GB=() CA=() CB=() R=() RC=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	read -r ga ca < <(transfer "$1")

@@ -83,7 +83,7 @@ run() {
 	printf '  %-10s %7d connects %7d refused %6.2f s  %8.0f/s\n' "$name" "$n" "$r" "$s" \
 		"$(awk -v n="$n" -v s="$s" 'BEGIN { print n / s }')"
 }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : 0) }'; }
+. "$HERE/stats.sh"
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	echo "rep $rep:"

@@ -79,6 +79,7 @@ MNT=$WORK/mnt BIN=$WORK/bin
 DPID= FPID= NA= NB= NR=
 BG=()
 . "$HERE/daemon.sh"
+. "$HERE/stats.sh"
 cleanup() {
 	local p
 	stop_daemon
@@ -170,8 +171,6 @@ wait_listen() { # NS PORT
 # bits/s from a "BYTES SECONDS" line
 rate() { awk '$2 > 0 { printf "%.0f", $1 * 8 / $2; ok = 1 } END { if (!ok) print "-" }' "$1" 2>/dev/null || echo -; }
 gbit() { awk -v x="$1" 'BEGIN { if (x == "-" || x == "") print "-"; else printf "%.2f", x / 1e9 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' /proc/"$1"/status 2>/dev/null; }
 tmo() { timeout -k 5 "$STEP_TIMEOUT" "$@"; }
 
@@ -323,7 +322,7 @@ for C in $(for m in $MTUS; do for o in $OFFLOADS; do echo "$m/$o"; done; done); 
 		done
 		echo "$line  (Gbit/s)"
 	done
-	for k in $kinds; do R[$C.$k.med]=$(median ${R[$C.$k]}); done
+	for k in $kinds; do R[$C.$k.med]=$(median <<<"${R[$C.$k]}"); done
 	printf '  %-34s %10s %10s %10s %10s\n' "median of $REPS, Gbit/s" "" "x fwd" "x veth" "x engine"
 	printf '  %-34s %10s\n' "kernel<->kernel via tunfwd" "$(gbit "${R[$C.fwd.med]}")"
 	printf '  %-34s %10s\n' "kernel<->kernel via veth" "$(gbit "${R[$C.veth.med]}")"

@@ -58,6 +58,7 @@ WORK=$(mktemp -d /tmp/tcpfs-connrate.XXXXXX)
 MNT=$WORK/mnt DPID= LPID=
 mkdir -p "$MNT"
 . "$HERE/daemon.sh"
+. "$HERE/stats.sh"
 cleanup() {
 	stop_daemon
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null && wait "$LPID" 2>/dev/null
@@ -116,9 +117,6 @@ ker_sh() {
 		echo "$n $t0 $EPOCHREALTIME" | awk "{ print \$1, \$3 - \$2 }"' _ "$1" $HOST $PORT
 }
 persec() { awk 'NF == 2 && $2 > 0 { printf "%.0f", $1 / $2; ok = 1 } END { if (!ok) print "-" }'; }
-median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
-best() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | tail -n 1 | grep . || echo -; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.3f", a / b }'; }
 
 # log_quiet: wait until the daemon's debug log stops growing (the kernel
 # sends RELEASE and FORGET after the close(2) returned)
@@ -176,14 +174,12 @@ for ((r = 0; r < REPS; r++)); do
 	kc=$(ker_c "$KCONNS" | persec) ec=$(eng_c "$CONNS" | persec) fc=$(clone_c "$CONNS" | persec)
 	ks=$(ker_sh "$SHCONNS" | persec) es=$(eng_sh "$SHCONNS" | persec) fs=$(clone_sh "$SHCONNS" | persec)
 	for k in kc ec fc ks es fs; do R[$k]+=" ${!k}"; done
-	R[rec]+=" $(ratio "$ec" "$kc")" R[rfc]+=" $(ratio "$fc" "$kc")"
-	R[res]+=" $(ratio "$es" "$ks")" R[rfs]+=" $(ratio "$fs" "$ks")"
+	R[rec]+=" $(ratio "$ec" "$kc" 3)" R[rfc]+=" $(ratio "$fc" "$kc" 3)"
+	R[res]+=" $(ratio "$es" "$ks" 3)" R[rfs]+=" $(ratio "$fs" "$ks" 3)"
 done
 for k in kc ec ks es fc fs rec rfc res rfs; do
-	# shellcheck disable=SC2086
-	R[$k.m]=$(median ${R[$k]})
-	# shellcheck disable=SC2086
-	R[$k.b]=$(best ${R[$k]})
+	R[$k.m]=$(median <<<"${R[$k]}")
+	R[$k.b]=$(best <<<"${R[$k]}")
 done
 printf '  %-15s %8s /s  best %6s  (runs:%s)\n' \
 	"kernel, C" "${R[kc.m]}" "${R[kc.b]}" "${R[kc]}" "engine, C" "${R[ec.m]}" "${R[ec.b]}" "${R[ec]}" \
@@ -191,8 +187,8 @@ printf '  %-15s %8s /s  best %6s  (runs:%s)\n' \
 	"engine, bash" "${R[es.m]}" "${R[es.b]}" "${R[es]}" "clone fd, bash" "${R[fs.m]}" "${R[fs.b]}" "${R[fs]}"
 for x in m:median b:best; do
 	k=${x%%:*}
-	echo "  ratios of the ${x#*:}s: engine/kernel C $(ratio "${R[ec.$k]}" "${R[kc.$k]}")x, bash $(ratio "${R[es.$k]}" "${R[ks.$k]}")x;" \
-		"clone fd/kernel C $(ratio "${R[fc.$k]}" "${R[kc.$k]}")x, bash $(ratio "${R[fs.$k]}" "${R[ks.$k]}")x"
+	echo "  ratios of the ${x#*:}s: engine/kernel C $(ratio "${R[ec.$k]}" "${R[kc.$k]}" 3)x, bash $(ratio "${R[es.$k]}" "${R[ks.$k]}" 3)x;" \
+		"clone fd/kernel C $(ratio "${R[fc.$k]}" "${R[kc.$k]}" 3)x, bash $(ratio "${R[fs.$k]}" "${R[ks.$k]}" 3)x"
 done
 echo "  median of the rounds' ratios: engine/kernel C ${R[rec.m]}x, bash ${R[res.m]}x;" \
 	"clone fd/kernel C ${R[rfc.m]}x, bash ${R[rfs.m]}x"

@@ -55,7 +55,7 @@ sysctl -qw net.core.somaxconn=4096
 cc -O2 -o "$WORK/tcpio" "$HERE/tcpio.c" || exit 1
 "$KBPF_PROBE" open >/dev/null || { "$KBPF_PROBE" open; exit 1; }
 
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+. "$HERE/stats.sh"
 echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 seq_bench() {

@@ -85,6 +85,7 @@ T0=$SECONDS
 echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 over_time() { [ $((SECONDS - T0)) -ge "$DEADLINE" ]; }
 
+. "$HERE/stats.sh"
 # timed CMD: run CMD (bash) RUNS times after a warm-up; LAST_OUT is its
 # output, TIMED the median wall time in ms ("-" if it timed out).
 timed() {
@@ -96,9 +97,8 @@ timed() {
 		t1=$EPOCHREALTIME
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
 	done
-	TIMED=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	TIMED=$(printf '%s\n' "${times[@]}" | median)
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
 # One socket's state: open+read+close READS times, µs each (median of RUNS);
 # with "rt", one pread of the file kept open instead: a single FUSE round

@@ -94,7 +94,7 @@ time_us() {
 	t1=$(date +%s%N)
 	echo $(((t1 - t0) / 1000))
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+. "$HERE/stats.sh"
 
 # Own and other alternate, run by run, so that a change of load on the
 # machine falls on both; after one warm-up each.
