@@ -248,7 +248,9 @@ int upgrade_adopt(struct fuse_session *se, struct fs *fs)
 		memcpy(&h, p, sizeof(h));
 		if (memcmp(h.magic, magic, sizeof(magic)) != 0 ||
 		    h.init_len > INIT_MAX || len - sizeof(h) < h.init_len ||
-		    fcntl(h.fuse_fd, F_GETFD) < 0)
+		    /* open, and closed on exec as in the first image: a
+		     * child (nft) must not hold the mount up */
+		    fcntl(h.fuse_fd, F_SETFD, FD_CLOEXEC) < 0)
 			err = -EINVAL;
 	}
 	if (err) {

@@ -31,7 +31,7 @@ struct diag *diag_open(void)
 	struct diag *d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
-	d->nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	d->nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
 	if (!d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		int err = errno;
 		diag_close(d);

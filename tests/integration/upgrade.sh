@@ -26,6 +26,22 @@ cp "$TCPFS" "$BIN" || die "cannot copy $TCPFS"
 TCPFS=$BIN eng_start
 PID=$TCPFS_PID
 
+# Every descriptor the daemon opens itself is close-on-exec: across an exec
+# go only those it was started with (this shell's, besides stdio), which
+# upgrade.c keeps on purpose.
+own_cloexec() {
+	local f n bad=
+	for f in /proc/$PID/fdinfo/*; do
+		n=${f##*/}
+		[ "$n" -gt 2 ] || continue
+		(($(awk '$1 == "flags:" { print $2 }' "$f") & 02000000)) && continue
+		[ "$(readlink "/proc/$$/fd/$n")" = "$(readlink "/proc/$PID/fd/$n")" ] && continue
+		bad+=" $n ($(readlink "/proc/$PID/fd/$n"))"
+	done
+	[ -z "$bad" ] || { echo "not close-on-exec:$bad"; return 1; }
+}
+assert_ok "the daemon's own descriptors are close-on-exec" own_cloexec
+
 # A socket of the daemon's namespace, and its directory, looked up after
 # another's: its inode is not the first a new table would give (the new
 # image must know it from the old, not by chance).
@@ -155,6 +171,7 @@ cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 assert_eq "$BIN (deleted)" "$(readlink "/proc/$PID/exe")" "the old image's file is replaced"
 upgrade_to "$BIN"
 assert_ok "the daemon's pid is the same" kill -0 "$PID"
+assert_ok "the new image's own descriptors are close-on-exec" own_cloexec
 assert_eq "" "$(cat "/proc/$PID/task/$PID/children")" "the guardian of the upgrade is gone, reaped"
 assert_match "upgrade: pid $PID serves the same mount" "$(cat "$TCPFS_LOG")" "the new image says it took over"
 
