@@ -821,8 +821,15 @@ static long accept_one(struct engine *e, struct estream *st, struct edir *lec,
 		*wq = &lec->wq;
 	if (id < 0)
 		return id;
-	if (!adopt(e, (uint32_t)id, lec->owner))
+	struct edir *ec = adopt(e, (uint32_t)id, lec->owner);
+	if (!ec)
 		return -ENOMEM;
+	/* reset in the accept queue, which only ESTABLISHED children enter:
+	 * said and reaped as any close, err giving the reason */
+	if (ec->state == TCP_CLOSED) {
+		ec->state = TCP_ESTABLISHED;
+		announce(e, ec, TCP_CLOSED);
+	}
 	st->gave = true;
 	size_t n = (size_t)snprintf(line, sizeof(line), "%d\n", id);
 	struct iovec iov = {line, n < size ? n : size};

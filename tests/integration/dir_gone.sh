@@ -2,8 +2,10 @@
 # dir_gone: a connection's directory that goes is gone at once for `[ -d ]`
 # (the kernel's dentry cache never outlives it): a kernel socket after
 # `echo close > ctl` and after the reset of its peer; an engine connection
-# after rmdir, and when it is reaped (--reap=2: an unused clone), checked
-# right after readdir stops listing it while `[ -d ]` kept its name cached.
+# after rmdir, and when it is reaped (--reap=2: an unused clone, and an
+# accepted connection its peer had reset in the accept queue, which is
+# closed from the start and says why), checked right after readdir stops
+# listing it while `[ -d ]` kept its name cached.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -14,6 +16,7 @@ need_tcpfs
 REAP=2
 
 eng_start --reap=$REAP
+events_start
 K=$MNT/kernel
 start_holder h
 hold_ok h listen l4 4 127.0.0.1 0
@@ -64,4 +67,24 @@ for i in 1 2 3; do
 	*) fail "engine/$N: not reaped within 5 s of the first look (--reap=$REAP)" ;;
 	esac
 done
+
+# engine: a connection reset in the accept queue, accepted closed: it says
+# why, events tells its end, and it is reaped as any closed connection
+eng_clone
+L=$N
+ctl_ok "$L" "announce $ENG4:8090"
+python3 -c 'import socket, struct, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$ENG4" 8090 || fail "the kernel's connect to $ENG4:8090"
+sleep 0.5 # the reset reaches the engine before the accept
+M=$(timeout -k 1 5 cat "$E/$L/listen") || fail "read of engine/$L/listen"
+assert_eq CLOSED "$(get "$M" state)" "accepted after its reset: CLOSED"
+assert_match "reset" "$(get "$M" err)" "err says it was reset"
+assert_events 3 "$M" "ESTABLISHED->CLOSED" "events tells its end"
+reaped "$M"
+case $? in
+0) pass "engine/$M, reset before the accept, reaped" ;;
+*) fail "engine/$M, reset before the accept, not reaped within 5 s (--reap=$REAP)" ;;
+esac
 eng_finish
