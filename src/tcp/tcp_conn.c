@@ -157,9 +157,8 @@ void tcp_output_flush(struct tcp_engine *e)
 void tcp_events_flush(struct tcp_engine *e, unsigned mask)
 {
 	size_t i, kept = 0;
+	bool flushed = false;
 
-	if (e->nevq) /* the callee may write to a send queue */
-		tcp_output_flush(e);
 	/* the callee may queue more: nevq grows, and kept <= i */
 	for (i = 0; i < e->nevq; i++) {
 		struct tcp_conn *c = tcp_conn_find(e, e->evq[i]);
@@ -173,8 +172,12 @@ void tcp_events_flush(struct tcp_engine *e, unsigned mask)
 			e->evq[kept++] = c->id;
 		else
 			c->ev_queued = false;
-		if (ev)
-			e->cfg.event(e->cfg.ctx, c->id, ev);
+		if (!ev)
+			continue;
+		if (!flushed) /* the callee may write to a send queue */
+			tcp_output_flush(e);
+		flushed = true;
+		e->cfg.event(e->cfg.ctx, c->id, ev);
 	}
 	e->nevq = kept;
 }

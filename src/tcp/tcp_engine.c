@@ -345,13 +345,15 @@ tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now)
 	if (e->in_dispatch) /* from an event callback: the outer call goes on */
 		return now;
 	e->in_dispatch = true;
-	/* A change of state is told before what it makes us send, as Linux
-	 * wakes a connect() before it sends the handshake's last ACK
-	 * (tcp_rcv_synsent_state_process): writing a segment may cost the
-	 * host its whole input path (a TUN write does it inline: for that
-	 * ACK, making the peer's socket), which the user need not wait for.
-	 * Data events wait for the ACKs and window updates, which the peer's
-	 * sender needs sooner than the callback's copy ends. */
+	/* A change of state that packets or calls made since the last round
+	 * is told before the round sends, as Linux wakes a connect() before
+	 * it sends the handshake's last ACK (tcp_rcv_synsent_state_process):
+	 * writing a segment may cost the host its whole input path (a TUN
+	 * write does it inline: for that ACK, making the peer's socket),
+	 * which the user need not wait for. Data events wait for the ACKs and
+	 * window updates, which the peer's sender needs sooner than the
+	 * callback's copy ends (unless a change of state came with the data,
+	 * as a FIN does: the callback woken by it may read). */
 	do {
 		tcp_events_flush(e, TCP_EV_STATE_CHANGES);
 		outq_run(e, now);
