@@ -43,7 +43,10 @@ struct engine {
 struct estream {
 	uint32_t id;
 	bool listen;
-	bool gave; /* listen: this open has given its connection: EOF now */
+	/* listen: the line naming the connection this open accepted, and how
+	 * much of it was read (all of it: EOF); empty before the accept */
+	char line[12];
+	uint8_t line_len, line_off;
 };
 
 _Static_assert(sizeof(struct tcp_info_snap) <= KIND_PRIV_MAX, "priv");
@@ -810,31 +813,41 @@ static bool opening(struct engine *e, uint32_t id)
 	return state == TCP_SYN_SENT || state == TCP_SYN_RECEIVED;
 }
 
+/* A listen open accepts one connection and gives its number on a line,
+ * in pieces to reads shorter than it (a shell's read takes a byte at a
+ * time from a file it cannot seek), then EOF. */
 static long accept_one(struct engine *e, struct estream *st, struct edir *lec,
 		       size_t size, struct kind_sink *sink, struct waitq **wq)
 {
-	char line[16];
-	if (st->gave || !lec)
-		return 0;
-	int id = tcp_accept(tcp_of(e), st->id);
-	if (id == -EAGAIN)
-		*wq = &lec->wq;
-	if (id < 0)
-		return id;
-	struct edir *ec = adopt(e, (uint32_t)id, lec->owner);
-	if (!ec)
-		return -ENOMEM;
-	/* reset in the accept queue, which only ESTABLISHED children enter:
-	 * said and reaped as any close, err giving the reason */
-	if (ec->state == TCP_CLOSED) {
-		ec->state = TCP_ESTABLISHED;
-		announce(e, ec, TCP_CLOSED);
+	if (!st->line_len) {
+		if (!lec)
+			return 0;
+		int id = tcp_accept(tcp_of(e), st->id);
+		if (id == -EAGAIN)
+			*wq = &lec->wq;
+		if (id < 0)
+			return id;
+		struct edir *ec = adopt(e, (uint32_t)id, lec->owner);
+		if (!ec)
+			return -ENOMEM;
+		/* reset in the accept queue, which only ESTABLISHED children
+		 * enter: said and reaped as any close, err giving the reason */
+		if (ec->state == TCP_CLOSED) {
+			ec->state = TCP_ESTABLISHED;
+			announce(e, ec, TCP_CLOSED);
+		}
+		st->line_len = (uint8_t)snprintf(st->line, sizeof(st->line),
+						 "%d\n", id);
 	}
-	st->gave = true;
-	size_t n = (size_t)snprintf(line, sizeof(line), "%d\n", id);
-	struct iovec iov = {line, n < size ? n : size};
+	size_t left = (size_t)(st->line_len - st->line_off);
+	struct iovec iov = {st->line + st->line_off, left < size ? left : size};
+	if (!iov.iov_len)
+		return 0;
 	int err = sink->take(sink, &iov, 1);
-	return err < 0 ? err : (long)iov.iov_len;
+	if (err < 0)
+		return err;
+	st->line_off += (uint8_t)iov.iov_len;
+	return (long)iov.iov_len;
 }
 
 /* The received bytes go to the reader from the receive queue itself, and
@@ -908,7 +921,7 @@ static unsigned stream_poll(void *k, void *s, struct waitq **wq)
 	*wq = &ec->wq;
 	unsigned r = tcp_ready(tcp_of(e), ec->id), ev = 0;
 	if (st->listen)
-		return st->gave || (r & (TCP_READY_IN | TCP_READY_ERR)) ?
+		return st->line_len || (r & (TCP_READY_IN | TCP_READY_ERR)) ?
 			       POLLIN | POLLRDNORM :
 			       0;
 	if (r & TCP_READY_IN)

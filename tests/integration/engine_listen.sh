@@ -170,6 +170,24 @@ else
 	kill "$ncpid"
 fi
 
+# A shell's read takes the listen file a byte at a time (it cannot seek
+# it): the whole number still comes, then EOF.
+eng_clone
+LS=$N
+ctl_ok "$LS" "announce $ENG4:8085"
+python3 -c 'import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)
+print(s.getsockname()[1], flush=True)
+time.sleep(3)' "$ENG4" 8085 >"$WORK/py.port" 2>&1 &
+pypid=$!
+timeout -k 1 10 bash -c 'read -r id && echo "$id" && ! read -r more' <"$E/$LS/listen" >"$WORK/read.id" ||
+	fail "read -r of engine/$LS/listen: '$(cat "$WORK/read.id")', or no EOF after the line"
+id=$(head -n 1 "$WORK/read.id")
+wait_until 3 test -s "$WORK/py.port"
+assert_eq "$ENG4:8085" "$(get "$id" local)" "read -r gave the accepted connection's whole number ($id)"
+assert_eq "$HOST4:$(cat "$WORK/py.port")" "$(get "$id" remote)" "its peer is the kernel's client"
+wait "$pypid"
+
 # A listener on one address: the other family and other ports are refused.
 eng_clone
 L4=$N
