@@ -995,9 +995,11 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	} else if (h->type == H_STALE) {
 		read_stale(req, ino, size, off);
 	} else if (h->type == H_EVENTS) {
-		park_events(fs_of(req), req, (struct evfile *)h, size);
+		park_events(fs_of(req), req, (struct evfile *)h, size,
+			    fi->flags & O_NONBLOCK);
 	} else if (h->type == H_STREAM) {
-		park_read(fs_of(req), req, (struct stream *)h, size);
+		park_read(fs_of(req), req, (struct stream *)h, size,
+			  fi->flags & O_NONBLOCK);
 	} else {
 		reply_snap(req, &((struct snap *)h)->b, size, off);
 	}
@@ -1054,7 +1056,8 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *data,
 		return;
 	}
 	if (h && h->type == H_STREAM) {
-		park_write(fs, req, (struct stream *)h, data, size);
+		park_write(fs, req, (struct stream *)h, data, size,
+			   fi->flags & O_NONBLOCK);
 		return;
 	}
 	if (h && h->type == H_SNAP && ino < NODE_FIXED) {

@@ -87,11 +87,15 @@ void fs_unhold(struct handle *h);
  * REQ now if it can, else parks it on the wait queue of what it waits for;
  * requests of one lane (an open file's reads, or its writes) are answered
  * in order. An interrupted request is answered EINTR (a write that took
- * some bytes: that many). */
-void park_read(struct fs *fs, fuse_req_t req, struct stream *st, size_t size);
+ * some bytes: that many). NONBLOCK (the file's O_NONBLOCK): what would
+ * wait, or wait behind another, is answered EAGAIN instead (a write that
+ * took some bytes: that many). */
+void park_read(struct fs *fs, fuse_req_t req, struct stream *st, size_t size,
+	       bool nonblock);
 void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
-		const char *data, size_t size);
-void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size);
+		const char *data, size_t size, bool nonblock);
+void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size,
+		 bool nonblock);
 /* A ctl write of SIZE bytes to connection KEY of kind K that returned
  * -EINPROGRESS: answered when K's ctl_wait says it is done. */
 void park_connect(struct fs *fs, fuse_req_t req, const struct kind *k,

@@ -29,6 +29,7 @@ struct parked {
 	size_t size;	 /* read: at most; write, connect: to answer */
 	size_t done;	 /* write: bytes taken */
 	size_t skip;	 /* write: bytes taken before SRC was copied */
+	bool nonblock;	 /* O_NONBLOCK: EAGAIN rather than wait */
 	const char *src; /* write: bytes SKIP.. of the write */
 	char data[];	 /* write: what SRC points to once parked */
 };
@@ -83,10 +84,8 @@ static struct parked *parked_new(struct fs *fs, fuse_req_t req, try_fn try,
 	/* only the struct is zeroed: a write's bytes (up to max_write, 1 MiB)
 	 * are copied over at once */
 	struct parked *p = malloc(sizeof(*p) + data);
-	if (!p) {
-		fuse_reply_err(req, ENOMEM);
+	if (!p)
 		return NULL;
-	}
 	memset(p, 0, sizeof(*p));
 	fs_hold(fs, &p->h, H_PARKED);
 	waiter_init(&p->w, woken);
@@ -109,6 +108,11 @@ static void park(struct parked *p, struct waitq *wq, bool tried)
 			finish(p);
 			return;
 		}
+	}
+	if (p->nonblock) { /* it would wait, or go after one that waits */
+		fuse_reply_err(p->req, EAGAIN);
+		finish(p);
+		return;
 	}
 	if (p->lane)
 		waitq_add(p->lane, &p->lw);
@@ -201,16 +205,26 @@ static bool try_connect(struct parked *p, struct waitq **wq)
 	return true;
 }
 
-void park_read(struct fs *fs, fuse_req_t req, struct stream *st, size_t size)
+/* Park P (NULL: out of memory, REQ answered so) for the first time. */
+static void start(struct parked *p, fuse_req_t req, bool nonblock)
 {
-	struct parked *p =
-		parked_new(fs, req, try_read, st, &st->lanes[0], size, 0);
-	if (p)
-		park(p, NULL, false);
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p->nonblock = nonblock;
+	park(p, NULL, false);
+}
+
+void park_read(struct fs *fs, fuse_req_t req, struct stream *st, size_t size,
+	       bool nonblock)
+{
+	start(parked_new(fs, req, try_read, st, &st->lanes[0], size, 0), req,
+	      nonblock);
 }
 
 void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
-		const char *data, size_t size)
+		const char *data, size_t size, bool nonblock)
 {
 	/* Most writes fit in the send buffer: take them from FUSE's buffer,
 	 * and copy only what has to wait. The request is read(2) whole, not
@@ -223,30 +237,35 @@ void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
 	 * Nor could libfuse splice a 1 MiB write without CAP_SYS_RESOURCE,
 	 * which the units drop: a pipe stops at fs.pipe-max-size, 1 MiB. */
 	struct parked now = {.req = req, .obj = st, .size = size, .src = data};
+	struct parked *p = NULL;
 	struct waitq *wq = NULL;
 	bool first = waitq_empty(&st->lanes[1]);
 	if (first && try_write(&now, &wq))
 		return;
-	struct parked *p = parked_new(fs, req, try_write, st, &st->lanes[1],
-				      size, size - now.done);
-	if (!p)
+	/* what was taken will be sent: a short count says so */
+	if (nonblock || !(p = parked_new(fs, req, try_write, st, &st->lanes[1],
+					 size, size - now.done))) {
+		if (now.done)
+			fuse_reply_write(req, now.done);
+		else
+			fuse_reply_err(req, nonblock ? EAGAIN : ENOMEM);
 		return;
+	}
 	memcpy(p->data, data + now.done, size - now.done);
 	p->done = p->skip = now.done;
 	p->src = p->data;
 	park(p, wq, first);
 }
 
-void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size)
+void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size,
+		 bool nonblock)
 {
 	if (!waitq_empty(&ef->lane)) { /* one reader waits per open file */
 		fuse_reply_err(req, EBUSY);
 		return;
 	}
-	struct parked *p =
-		parked_new(fs, req, try_events, ef, &ef->lane, size, 0);
-	if (p)
-		park(p, NULL, false);
+	start(parked_new(fs, req, try_events, ef, &ef->lane, size, 0), req,
+	      nonblock);
 }
 
 void park_connect(struct fs *fs, fuse_req_t req, const struct kind *k,
@@ -254,10 +273,9 @@ void park_connect(struct fs *fs, fuse_req_t req, const struct kind *k,
 {
 	struct parked *p =
 		parked_new(fs, req, try_connect, (void *)k, NULL, size, 0);
-	if (p) {
+	if (p)
 		p->key = key;
-		park(p, NULL, false);
-	}
+	start(p, req, false);
 }
 
 void park_drop(struct handle *h)

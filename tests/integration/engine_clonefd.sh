@@ -6,7 +6,8 @@
 # and as another user, and the connection outlives the descriptor. A
 # descriptor whose connection was removed gets ENOENT, never another
 # connection's; a name given again (after an upgrade the engine counts from
-# 1) shows the new connection's files.
+# 1) shows the new connection's files. Its data opened O_NONBLOCK does
+# not wait.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -60,6 +61,31 @@ out=$(clone_fd "connect $HOST4:9")
 n=$(head -n 1 <<<"$out")
 assert_eq "Connection refused" "$(sed -n 2p <<<"$out")" "connect to a closed port: ECONNREFUSED"
 assert_match "refused" "$(get "$n" err)" "engine/$n's err says refused"
+
+# O_NONBLOCK reaches the daemon with each read and write: data opened so
+# reads EAGAIN with nothing there, takes a write, then gives the echo
+out=$(timeout -k 1 10 python3 - "$E" "$HOST4:9005" <<'PY' 2>&1
+import os, select, sys
+e, addr = sys.argv[1], sys.argv[2]
+fd = os.open(e + "/clone", os.O_RDWR)
+n = os.read(fd, 64).decode().strip()
+os.write(fd, ("connect " + addr).encode())
+d = os.open(e + "/" + n + "/data", os.O_RDWR | os.O_NONBLOCK)
+try:
+    print("read", len(os.read(d, 100)))
+except BlockingIOError:
+    print("read EAGAIN")
+print("wrote", os.write(d, b"ping"))
+p = select.poll()
+p.register(d, select.POLLIN)
+p.poll(5000)
+print("read", os.read(d, 100).decode())
+os.write(fd, b"close")
+PY
+)
+assert_eq "read EAGAIN
+wrote 4
+read ping" "$out" "data opened O_NONBLOCK: EAGAIN, then the echo"
 
 # another user: its own connection through its own descriptor
 out=$(as_user 65534 bash -c '

@@ -156,6 +156,66 @@ static void test_writes_in_order(void **state)
 	harness_fini(&h);
 }
 
+/* O_NONBLOCK (the flags each read and write carries): what would wait is
+ * EAGAIN, and so is what would queue behind a request that waits; a write
+ * takes what fits and says how much. A blocking read of the same open
+ * file still waits. */
+static void test_nonblock(void **state)
+{
+	(void)state;
+	struct harness h;
+	fuse_ino_t ino;
+	int err;
+	harness_init(&h, 1);
+	struct fuse_file_info fi = open_pipe(&h, &ino), nb = fi;
+	nb.flags |= O_NONBLOCK;
+	fuse_req_t a = op_read(&h, ino, &nb, 100, 0);
+	assert_int_equal(a->err, EAGAIN);
+	fake_free(a);
+	harness_feed(&h, 0, "ready");
+	a = op_read(&h, ino, &nb, 100, 0);
+	assert_string_equal(a->buf, "ready");
+	fake_free(a);
+	fuse_req_t waits = op_read(&h, ino, &fi, 100, 0);
+	a = op_read(&h, ino, &nb, 100, 0); /* behind the blocking one */
+	assert_int_equal(a->err, EAGAIN);
+	fake_free(a);
+	harness_feed(&h, 0, "late");
+	assert_string_equal(waits->buf, "late");
+	fake_free(waits);
+
+	h.fk.c[0].room = 2;
+	a = op_write(&h, ino, &nb, "1234", 1000);
+	assert_int_equal(a->replies, 1);
+	assert_int_equal(a->written, 2); /* what fitted */
+	fake_free(a);
+	a = op_write(&h, ino, &nb, "56", 1000);
+	assert_int_equal(a->err, EAGAIN); /* nothing fits */
+	fake_free(a);
+	waits = op_write(&h, ino, &fi, "56", 1000);
+	h.fk.c[0].room = 10;
+	a = op_write(&h, ino, &nb, "78", 1000); /* a write waits before it */
+	assert_int_equal(a->err, EAGAIN);
+	fake_free(a);
+	harness_wake(&h, 0);
+	assert_int_equal(waits->written, 2);
+	assert_memory_equal(h.fk.c[0].out, "1256", 4);
+	fake_free(waits);
+	op_release(&h, ino, &fi);
+
+	fi = open_as(&h, INO_EVENTS_T, O_RDONLY | O_NONBLOCK, 1000, &err);
+	assert_int_equal(err, 0);
+	a = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	assert_int_equal(a->err, EAGAIN);
+	fake_free(a);
+	events_post(h.events, "now");
+	a = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	assert_string_equal(a->buf, "now\n");
+	fake_free(a);
+	op_release(&h, INO_EVENTS_T, &fi);
+	harness_fini(&h);
+}
+
 static void test_many_pollers(void **state)
 {
 	(void)state;
@@ -377,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_read_reply_lost_keeps_bytes),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_writes_in_order),
+		cmocka_unit_test(test_nonblock),
 		cmocka_unit_test(test_many_pollers),
 		cmocka_unit_test(test_events_read_waits),
 		cmocka_unit_test(test_connect_waits),
