@@ -100,7 +100,13 @@ static void rtx_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	c->t_rtx = TCP_NEVER;
 	tcp_output(e, c, now);
 	c->rxt_mark = c->snd_nxt; /* what goes from here went after the hole */
-	if (c->t_rtx == TCP_NEVER && c->snd_una != c->snd_max)
+	/* A window the peer shrank to zero under data in flight let nothing
+	 * go: the persist timer (armed by the output) probes it, as for any
+	 * closed window, and the connection lives while the probes are
+	 * answered (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: MUST probe, and
+	 * SHOULD NOT time out data beyond the right edge). */
+	if (c->t_rtx == TCP_NEVER && c->snd_una != c->snd_max &&
+	    c->t_persist == TCP_NEVER)
 		tcp_rtx_arm(e, c, now);
 }
 

@@ -258,6 +258,43 @@ static void persist(void **state)
 	h_free(h);
 }
 
+/* The peer shrinks its window to zero under data in flight (it ACKs part
+ * of it with window 0): the retransmission timer hands over to the
+ * persist timer, whose probes keep the connection while they are answered
+ * (RFC 1122 §4.2.2.17), long past the R2 an unanswered resend would reach;
+ * the window opens and the rest goes from SND.UNA. */
+static void window_shrunk_to_zero(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), k, probes = 0;
+	tcp_time t = 0;
+
+	(void)state;
+	assert_int_equal(h_send(h, id, "0123456789", 10, 0), 10);
+	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p)->len, 10);
+	h_in_opt(h, TCP_ACK, p, iss + 5, 0, NULL, 0, NULL, 10);
+	for (k = 0; k < 40; k++) {
+		struct wire_seg *s;
+
+		t = tcp_dispatch(h->e, t);
+		tcp_dispatch(h->e, t);
+		while (h->n) {
+			s = h_next(h);
+			/* a probe, SND.UNA - 1: nothing beyond the edge */
+			assert_int_equal(s->len, 0);
+			assert_int_equal(s->seq, iss + 4);
+			probes++;
+		}
+		h_in_opt(h, TCP_ACK, p, iss + 5, 0, NULL, 0, NULL, t + 10);
+		assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	}
+	assert_true(probes >= 30);
+	h_in_opt(h, TCP_ACK, p, iss + 5, 1000, NULL, 0, NULL, t + 20);
+	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 5, p)->len, 6);
+	h_free(h);
+}
+
 /* Keepalive: a probe after the idle time, every interval; an answer
  * resets it; nine unanswered probes give up. */
 static void keepalive(void **state)
@@ -481,6 +518,7 @@ int main(void)
 		cmocka_unit_test(user_timeout_per_conn),
 		cmocka_unit_test(user_timeout_syn),
 		cmocka_unit_test(persist),
+		cmocka_unit_test(window_shrunk_to_zero),
 		cmocka_unit_test(keepalive),
 		cmocka_unit_test(keepalive_not_with_data_outstanding),
 		cmocka_unit_test(ack_partial_gap_fill),
