@@ -453,7 +453,7 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 		return;
 	ts_update(c, s, now);
 	c->last_rcv = now;
-	c->keep_sent = 0;
+	c->keep_sent = c->probes_out = 0;
 	tcp_keep_arm(e, c, now);
 	if (data_after_close(e, c, s, now))
 		return;

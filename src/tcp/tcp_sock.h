@@ -247,7 +247,8 @@ struct tcp_conn {
 	tcp_time t_pto;	 /* tail loss probe (RFC 8985 §7), with t_rtx only */
 	tcp_time t_pmtu; /* PMTU ages out (RFC 1191 §6.3) */
 	tcp_time keep_idle, last_rcv;
-	unsigned keep_sent;
+	unsigned keep_sent;  /* keep-alive probes unanswered */
+	unsigned probes_out; /* zero-window probes unanswered */
 
 	/* Congestion control and loss recovery. */
 	const struct tcp_cc_ops *cc;

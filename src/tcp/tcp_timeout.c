@@ -119,7 +119,10 @@ static tcp_time persist_ival(const struct tcp_engine *e,
 }
 
 /* Window still closed: probe, backing off; with some window open but too
- * small for SWS avoidance, send what fits (the override timeout). */
+ * small for SWS avoidance, send what fits (the override timeout). Probes
+ * the peer answers go on as long as its window stays closed (RFC 1122
+ * §4.2.2.17); TCP_R2_RTOS unanswered in a row give up, as Linux's
+ * tcp_probe_timer() does after retries2. */
 static void persist_timeout(struct tcp_engine *e, struct tcp_conn *c,
 			    tcp_time now)
 {
@@ -128,7 +131,14 @@ static void persist_timeout(struct tcp_engine *e, struct tcp_conn *c,
 		tcp_output_force(e, c, true, now);
 	if (c->t_rtx != TCP_NEVER)
 		return;
+	if (c->probes_out >= TCP_R2_RTOS) {
+		give_up(e, c,
+			STR(TCP_R2_RTOS) " zero-window probes went unanswered",
+			now);
+		return;
+	}
 	tcp_send_probe(e, c, now);
+	c->probes_out++;
 	c->backoff++;
 	c->t_persist = now + persist_ival(e, c);
 }

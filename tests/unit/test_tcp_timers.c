@@ -258,6 +258,32 @@ static void persist(void **state)
 	h_free(h);
 }
 
+/* Zero-window probes nobody answers: the fifteenth unanswered one in a
+ * row ends the connection (RST, ETIMEDOUT, the reason in words), as
+ * Linux's retries2 does; answered ones never would (the next test). */
+static void persist_unanswered(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), probes = 0, k;
+	tcp_time t = 0;
+
+	(void)state;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 0, NULL, 0, NULL, 0);
+	assert_int_equal(h_send(h, id, "0123456789", 10, 0), 10);
+	for (k = 0; k < 40 && h_state(h, id) == TCP_ESTABLISHED; k++) {
+		t = tcp_dispatch(h->e, t);
+		tcp_dispatch(h->e, t);
+		while (h->n && h_next(h)->flags == TCP_ACK)
+			probes++;
+	}
+	assert_int_equal(probes, 15);
+	assert_int_equal(h->last.flags, TCP_RST);
+	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
+	assert_non_null(strstr(h_info(h, id).why, "zero-window probes"));
+	h_free(h);
+}
+
 /* The peer shrinks its window to zero under data in flight (it ACKs part
  * of it with window 0): the retransmission timer hands over to the
  * persist timer, whose probes keep the connection while they are answered
@@ -519,6 +545,7 @@ int main(void)
 		cmocka_unit_test(user_timeout_syn),
 		cmocka_unit_test(persist),
 		cmocka_unit_test(window_shrunk_to_zero),
+		cmocka_unit_test(persist_unanswered),
 		cmocka_unit_test(keepalive),
 		cmocka_unit_test(keepalive_not_with_data_outstanding),
 		cmocka_unit_test(ack_partial_gap_fill),
