@@ -418,6 +418,10 @@ static void simultaneous_synack(const struct tcp_conn *c, struct wire_seg *s)
 		return;
 	s->flags &= (uint8_t)~TCP_SYN;
 	s->seq++;
+	/* a SYN's window is not scaled (RFC 7323 §2.2), the ACK's is: in its
+	 * unit, rounded up so that an open window never reads as closed */
+	s->wnd = (uint16_t)((s->wnd + (1u << c->snd_wscale) - 1) >>
+			    c->snd_wscale);
 }
 
 static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
@@ -473,9 +477,12 @@ static void sync_input(struct tcp_engine *e, struct tcp_conn *c,
 
 /* RFC 6191 §2: a SYN newer than everything of C's incarnation: by its
  * timestamp when both sides use them (by its sequence number on a tie),
- * else by its sequence number. */
+ * any SYN with timestamps when C had none (the new incarnation's then
+ * tell its segments from the old one's), else by its sequence number. */
 static bool syn_newer(const struct tcp_conn *c, const struct wire_seg *s)
 {
+	if (!c->ts_ok && s->opt.has_ts)
+		return true;
 	if (c->ts_ok && s->opt.has_ts && s->opt.tsval != c->ts_recent)
 		return SEQ_GT(s->opt.tsval, c->ts_recent);
 	return SEQ_GT(s->seq, c->rcv_nxt);

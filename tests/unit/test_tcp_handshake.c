@@ -400,6 +400,24 @@ static void time_wait_reopen_ts(void **state)
 	h_free(h);
 }
 
+/* ... an old incarnation without timestamps and a SYN with them: the new
+ * one is honoured whatever its sequence number (RFC 6191 §2), its
+ * timestamps then telling its segments from the old one's. */
+static void time_wait_reopen_gains_ts(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 5};
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_server(h, &iss, 0);
+
+	(void)state;
+	to_time_wait(h, id, iss, p, false, 0);
+	h_in_opt(h, TCP_SYN, p - 5000, 0, 65535, NULL, 0, &o, 3000);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, p - 4999);
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	h_free(h);
+}
+
 /* The passive side: CLOSE_WAIT (EOF, still sending) -> LAST_ACK ->
  * CLOSED. */
 static void close_passive(void **state)
@@ -528,6 +546,29 @@ static void simultaneous_open(void **state)
 	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, 30);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	h_free(h);
+}
+
+/* The window of a segment with SYN set is never scaled (RFC 7323 §2.2):
+ * the simultaneous open's SYN,ACK, taken as an ACK, included. */
+static void simultaneous_open_window(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int id = tcp_open(h->e);
+	struct wire_opts o = {.has_ws = true, .ws = 2};
+	uint32_t iss;
+
+	(void)state;
+	h->me.port = 5555;
+	assert_int_equal(h_connect(h, id, &h->peer, 5555, 0), 0);
+	iss = h_next(h)->seq;
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 8192, NULL, 0, &o, 10);
+	h_expect(h, TCP_SYN | TCP_ACK, iss, PEER_ISS + 1);
+	assert_int_equal(h_info(h, id).snd_wnd, 8192);
+	h_in_opt(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, 1000, NULL, 0, &o,
+		 20);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	assert_int_equal(h_info(h, id).snd_wnd, 1000); /* not 1000 << 2 */
 	h_free(h);
 }
 
@@ -1018,10 +1059,12 @@ int main(void)
 		cmocka_unit_test(close_unread),
 		cmocka_unit_test(time_wait_reopen),
 		cmocka_unit_test(time_wait_reopen_ts),
+		cmocka_unit_test(time_wait_reopen_gains_ts),
 		cmocka_unit_test(close_passive),
 		cmocka_unit_test(half_close),
 		cmocka_unit_test(fin_wait_2_limit),
 		cmocka_unit_test(simultaneous_open),
+		cmocka_unit_test(simultaneous_open_window),
 		cmocka_unit_test(simultaneous_open_ack),
 		cmocka_unit_test(close_in_syn_received),
 		cmocka_unit_test(simultaneous_close),
