@@ -401,6 +401,15 @@ static void unacceptable(struct tcp_engine *e, struct tcp_conn *c,
 		c->t_wait = now + 2 * e->cfg.msl;
 		tcp_timers_update(e, c);
 	}
+	/* RFC 5961 §7's ACK throttling, as Linux's tcp_oow_rate_limited():
+	 * one without data or FIN, or a SYN, is answered once in a while,
+	 * so that two ends out of step cannot ACK each other's ACKs for
+	 * ever; a peer's zero-window or keep-alive probe is one of them. */
+	if ((s->flags & TCP_SYN) || (!s->len && !(s->flags & TCP_FIN))) {
+		if (now < c->oow_ack_next)
+			return;
+		c->oow_ack_next = now + TCP_OOW_ACK_GAP;
+	}
 	c->ack_now = true;
 	tcp_conn_mark(e, c);
 }

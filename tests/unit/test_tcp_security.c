@@ -73,6 +73,31 @@ static void blind_data(void **state)
 	h_free(h);
 }
 
+/* RFC 5961 §7's ACK throttling (Linux's tcp_invalid_ratelimit): an
+ * unacceptable segment without data or FIN is answered once in 500 ms,
+ * so that two ends out of step cannot keep ACKing each other's ACKs;
+ * one with data is answered every time. */
+static void unacceptable_acks_throttled(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int k;
+
+	(void)state;
+	h_client(h, &iss, 0);
+	for (k = 0; k < 5; k++) /* old ones: below RCV.NXT */
+		h_in(h, TCP_ACK, p - 1000, iss + 1, NULL, 0, 10 + k);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_none(h);
+	h_in(h, TCP_ACK, p - 1000, iss + 1, "data", 4, 20);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p - 1000, iss + 1, NULL, 0, 10 + 500000 - 1);
+	h_none(h);
+	h_in(h, TCP_ACK, p - 1000, iss + 1, NULL, 0, 10 + 500000);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	h_free(h);
+}
+
 /* RFC 5961 §7: at most 100 challenge ACKs a second. */
 static void challenge_limit(void **state)
 {
@@ -522,6 +547,7 @@ int main(void)
 		cmocka_unit_test(blind_rst),
 		cmocka_unit_test(blind_syn),
 		cmocka_unit_test(blind_data),
+		cmocka_unit_test(unacceptable_acks_throttled),
 		cmocka_unit_test(challenge_limit),
 		cmocka_unit_test(paws),
 		cmocka_unit_test(reassembly),
