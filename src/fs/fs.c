@@ -82,6 +82,7 @@ static void handle_drop(struct fs *fs, struct handle *h)
 		buf_free(&((struct snap *)h)->b);
 	} else if (h->type == H_EVENTS) {
 		park_cancel(&((struct evfile *)h)->lane);
+		park_poll_close(&((struct evfile *)h)->poll);
 		events_unsubscribe(fs->events, ((struct evfile *)h)->sub);
 	} else if (h->type == H_STREAM) {
 		struct stream *st = (struct stream *)h;
@@ -1099,15 +1100,23 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		struct waitq *wq = NULL;
 		unsigned ev = st->k->ops->stream_poll(st->k->priv, st->s, &wq);
 		if (ph && wq)
-			park_poll(st, wq, ph);
+			park_poll(&st->poll, wq, ph);
 		else if (ph)
 			fuse_pollhandle_destroy(ph);
 		fuse_reply_poll(req, ev);
 		return;
 	}
+	if (h && h->type == H_EVENTS) { /* readable when a line waits */
+		struct evfile *ef = (struct evfile *)h;
+		if (ph)
+			park_poll(&ef->poll, events_waitq(ef->sub), ph);
+		fuse_reply_poll(
+			req, events_pending(ef->sub) ? POLLIN | POLLRDNORM : 0);
+		return;
+	}
 	if (ph)
 		fuse_pollhandle_destroy(ph);
-	/* a snapshot is always ready; events is handled by its reads */
+	/* a snapshot is always ready */
 	fuse_reply_poll(req, POLLIN | POLLRDNORM);
 }
 

@@ -57,21 +57,27 @@ struct snap {
 	struct buf b;
 };
 
+/* An open file's poll handle, notified once when what it polls changes. */
+struct poller {
+	struct waiter w;	    /* its place on a waitq */
+	struct fuse_pollhandle *ph; /* to notify, or NULL */
+};
+
 /* An open events file: a subscriber of the hub. */
 struct evfile {
 	struct handle h;
 	struct events_sub *sub;
 	struct waitq lane; /* its parked reads, in order */
+	struct poller poll;
 };
 
 /* An open stream of a kind (data, listen). */
 struct stream {
 	struct handle h;
 	const struct kind *k;
-	void *s;		    /* the kind's stream */
-	struct waitq lanes[2];	    /* parked reads, writes: each in order */
-	struct waiter pw;	    /* the poll handle's place on a waitq */
-	struct fuse_pollhandle *ph; /* to notify, or NULL */
+	void *s;	       /* the kind's stream */
+	struct waitq lanes[2]; /* parked reads, writes: each in order */
+	struct poller poll;
 };
 
 static inline struct fs *fs_of(fuse_req_t req)
@@ -100,8 +106,10 @@ void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size,
  * -EINPROGRESS: answered when K's ctl_wait says it is done. */
 void park_connect(struct fs *fs, fuse_req_t req, const struct kind *k,
 		  uint64_t key, size_t size);
-/* Notify PH when WQ is woken; replaces ST's previous poll handle. */
-void park_poll(struct stream *st, struct waitq *wq, struct fuse_pollhandle *ph);
+/* Notify PH when WQ is woken; replaces PL's previous poll handle. */
+void park_poll(struct poller *pl, struct waitq *wq, struct fuse_pollhandle *ph);
+/* Forget PL's poll handle, not notified (its file is closed). */
+void park_poll_close(struct poller *pl);
 /* Answer every request parked on LANE EINTR (its open file is closed). */
 void park_cancel(struct waitq *lane);
 /* ST is being closed: answer its parked requests EINTR, drop its poll

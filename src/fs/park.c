@@ -290,22 +290,28 @@ void park_drop(struct handle *h)
 
 static void poll_woken(struct waiter *w)
 {
-	struct stream *st = CONTAINER(w, struct stream, pw);
-	fuse_lowlevel_notify_poll(st->ph);
-	fuse_pollhandle_destroy(st->ph);
-	st->ph = NULL;
+	struct poller *pl = CONTAINER(w, struct poller, w);
+	fuse_lowlevel_notify_poll(pl->ph);
+	fuse_pollhandle_destroy(pl->ph);
+	pl->ph = NULL;
 }
 
 /* The kernel wakes every poller of an open file with one notification:
  * one handle per open file is enough. */
-void park_poll(struct stream *st, struct waitq *wq, struct fuse_pollhandle *ph)
+void park_poll(struct poller *pl, struct waitq *wq, struct fuse_pollhandle *ph)
 {
-	waiter_del(&st->pw);
-	if (st->ph)
-		fuse_pollhandle_destroy(st->ph);
-	st->ph = ph;
-	waiter_init(&st->pw, poll_woken);
-	waitq_add(wq, &st->pw);
+	park_poll_close(pl);
+	pl->ph = ph;
+	waiter_init(&pl->w, poll_woken);
+	waitq_add(wq, &pl->w);
+}
+
+void park_poll_close(struct poller *pl)
+{
+	waiter_del(&pl->w);
+	if (pl->ph)
+		fuse_pollhandle_destroy(pl->ph);
+	pl->ph = NULL;
 }
 
 void park_cancel(struct waitq *lane)
@@ -323,10 +329,7 @@ void park_stream_close(struct stream *st)
 {
 	park_cancel(&st->lanes[0]);
 	park_cancel(&st->lanes[1]);
-	waiter_del(&st->pw);
-	if (st->ph)
-		fuse_pollhandle_destroy(st->ph);
-	st->ph = NULL;
+	park_poll_close(&st->poll);
 }
 
 /* ---- before an upgrade ---- */
@@ -361,8 +364,11 @@ void fs_quiesce(struct fs *fs)
 	}
 	for (struct handle *h = fs->handles.next; h != &fs->handles;
 	     h = h->next) {
-		struct stream *st = (struct stream *)h;
-		if (h->type == H_STREAM && st->ph) /* to poll again: stale */
-			poll_woken(&st->pw);
+		struct poller *pl =
+			h->type == H_STREAM ? &((struct stream *)h)->poll :
+			h->type == H_EVENTS ? &((struct evfile *)h)->poll :
+					      NULL;
+		if (pl && pl->ph) /* to poll again: stale */
+			poll_woken(&pl->w);
 	}
 }

@@ -7,7 +7,7 @@
 # descriptor whose connection was removed gets ENOENT, never another
 # connection's; a name given again (after an upgrade the engine counts from
 # 1) shows the new connection's files. Its data opened O_NONBLOCK does
-# not wait.
+# not wait; events polls.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -17,6 +17,27 @@ need_tcpfs
 
 eng_start --msl=0.2 -o allow_other
 assert_eq 666 "$(stat -c %a "$E/clone")" "engine/clone is mode 0666"
+
+# events polls (through the kernel): not readable while idle (nothing
+# happens yet in this namespace), readable once a line waits
+out=$(timeout -k 1 10 python3 - "$E" "$MNT" <<'PY' 2>&1
+import os, select, sys
+e, mnt = sys.argv[1], sys.argv[2]
+ev = os.open(mnt + "/events", os.O_RDONLY)
+p = select.poll()
+p.register(ev, select.POLLIN)
+print("idle", p.poll(300))
+fd = os.open(e + "/clone", os.O_RDWR)
+n = os.read(fd, 64).decode().strip()
+os.write(fd, b"announce 9011")
+print("line", [bool(r & select.POLLIN) for _, r in p.poll(5000)])
+print("read", ("engine/" + n) in os.read(ev, 4096).decode())
+os.write(fd, b"close")
+PY
+)
+assert_eq "idle []
+line [True]
+read True" "$out" "events: poll waits while idle, is readable once a line waits"
 
 bg socat TCP4-LISTEN:9005,reuseaddr,fork EXEC:cat
 wait_until 10 eval "ss -tlnH 'sport = :9005' | grep -q ." || die "socat did not listen"

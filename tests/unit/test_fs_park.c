@@ -296,6 +296,43 @@ static void test_events_read_waits(void **state)
 	fake_free(d);
 }
 
+/* events polls as a stream does: readable while a line waits for this
+ * reader, its handle notified once at the next line, and forgotten at
+ * close. */
+static void test_events_poll(void **state)
+{
+	(void)state;
+	struct harness h;
+	int err;
+	harness_init(&h, 1);
+	struct fuse_file_info fi =
+		open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
+	assert_int_equal(err, 0);
+	int notified = fake_notified, destroyed = fake_destroyed;
+	fuse_req_t req = op_poll(&h, INO_EVENTS_T, &fi, fake_pollhandle());
+	assert_int_equal(req->reply, FAKE_POLL);
+	assert_int_equal(req->revents, 0);
+	fake_free(req);
+	events_post(h.events, "one");
+	assert_int_equal(fake_notified, notified + 1);
+	events_post(h.events, "two"); /* notified once */
+	assert_int_equal(fake_notified, notified + 1);
+	req = op_poll(&h, INO_EVENTS_T, &fi, NULL);
+	assert_int_equal(req->revents, POLLIN | POLLRDNORM);
+	fake_free(req);
+	req = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
+	assert_string_equal(req->buf, "one\ntwo\n");
+	fake_free(req);
+	req = op_poll(&h, INO_EVENTS_T, &fi, fake_pollhandle());
+	assert_int_equal(req->revents, 0);
+	fake_free(req);
+	op_release(&h, INO_EVENTS_T, &fi); /* forgets the handle */
+	assert_int_equal(fake_destroyed, destroyed + 2);
+	events_post(h.events, "nobody");
+	assert_int_equal(fake_notified, notified + 1);
+	harness_fini(&h);
+}
+
 static void test_connect_waits(void **state)
 {
 	(void)state;
@@ -440,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_nonblock),
 		cmocka_unit_test(test_many_pollers),
 		cmocka_unit_test(test_events_read_waits),
+		cmocka_unit_test(test_events_poll),
 		cmocka_unit_test(test_connect_waits),
 		cmocka_unit_test(test_upgrade),
 	};
