@@ -23,6 +23,14 @@ static struct fuse_file_info open_pipe(struct harness *h, fuse_ino_t *ino)
 	return fi;
 }
 
+static struct fuse_file_info open_events(struct harness *h, int flags)
+{
+	int err;
+	struct fuse_file_info fi = open_as(h, INO_EVENTS_T, flags, 1000, &err);
+	assert_int_equal(err, 0);
+	return fi;
+}
+
 static void test_read_waits_for_the_kind(void **state)
 {
 	(void)state;
@@ -165,7 +173,6 @@ static void test_nonblock(void **state)
 	(void)state;
 	struct harness h;
 	fuse_ino_t ino;
-	int err;
 	harness_init(&h, 1);
 	struct fuse_file_info fi = open_pipe(&h, &ino), nb = fi;
 	nb.flags |= O_NONBLOCK;
@@ -203,8 +210,7 @@ static void test_nonblock(void **state)
 	fake_free(waits);
 	op_release(&h, ino, &fi);
 
-	fi = open_as(&h, INO_EVENTS_T, O_RDONLY | O_NONBLOCK, 1000, &err);
-	assert_int_equal(err, 0);
+	fi = open_events(&h, O_RDONLY | O_NONBLOCK);
 	a = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
 	assert_int_equal(a->err, EAGAIN);
 	fake_free(a);
@@ -259,11 +265,8 @@ static void test_events_read_waits(void **state)
 {
 	(void)state;
 	struct harness h;
-	int err;
 	harness_init(&h, 1);
-	struct fuse_file_info fi =
-		open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
-	assert_int_equal(err, 0);
+	struct fuse_file_info fi = open_events(&h, O_RDONLY);
 	fuse_req_t a = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
 	assert_int_equal(a->replies, 0);
 	events_post(h.events, "one");
@@ -289,7 +292,7 @@ static void test_events_read_waits(void **state)
 	fake_free(d);
 	events_post(h.events, "nobody");
 	/* at exit, what still waits is freed without an answer */
-	fi = open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
+	fi = open_events(&h, O_RDONLY);
 	d = op_read(&h, INO_EVENTS_T, &fi, 4096, 0);
 	harness_fini(&h);
 	assert_int_equal(d->replies, 0);
@@ -303,11 +306,8 @@ static void test_events_poll(void **state)
 {
 	(void)state;
 	struct harness h;
-	int err;
 	harness_init(&h, 1);
-	struct fuse_file_info fi =
-		open_as(&h, INO_EVENTS_T, O_RDONLY, 1000, &err);
-	assert_int_equal(err, 0);
+	struct fuse_file_info fi = open_events(&h, O_RDONLY);
 	int notified = fake_notified, destroyed = fake_destroyed;
 	fuse_req_t req = op_poll(&h, INO_EVENTS_T, &fi, fake_pollhandle());
 	assert_int_equal(req->reply, FAKE_POLL);
