@@ -142,10 +142,22 @@ struct find {
 	int found;
 };
 
+/* The socket named by A is B: the whole name, not the cookie alone. The
+ * kernel's lookup finds an IPv4 socket by its ::ffff: form too, and the
+ * listeners' dump answers for any listener: either would give a socket a
+ * second name. */
+static bool same_key(const struct diag_key *a, const struct diag_key *b)
+{
+	size_t alen = a->family == AF_INET ? 4 : 16;
+	return a->family == b->family && a->cookie == b->cookie &&
+	       a->sport == b->sport && a->dport == b->dport &&
+	       !memcmp(a->src, b->src, alen) && !memcmp(a->dst, b->dst, alen);
+}
+
 static void keep_one(const struct diag_sock *s, void *arg)
 {
 	struct find *f = arg;
-	if (s->key.cookie == f->key->cookie) {
+	if (same_key(&s->key, f->key)) {
 		*f->out = *s;
 		f->found = 1;
 	}

@@ -1,8 +1,8 @@
 #!/bin/bash
 # kernel_reads: reading any file with any buffer size gives the same bytes
 # (dd bs=1, bs=3, bs=4096 against cat), and one open file is one snapshot
-# even when the socket changes between two reads of it; a socket that has
-# gone gives ENOENT; a stale mount left by `kill -9` of the daemon is
+# even when the socket changes between two reads of it; a socket has one
+# name (another spelling is ENOENT); a socket that has gone gives ENOENT; a stale mount left by `kill -9` of the daemon is
 # cleaned by the next start on that mount point; SIGTERM and SIGINT unmount
 # cleanly, also with the mount busy; -V, -h and a missing mount point.
 . "$(dirname "$0")/lib.sh"
@@ -66,6 +66,15 @@ after=$(cat "$S"; echo x)
 assert_eq "$before" "$first$rest" "bytes read 1 at a time across a change = the content at open"
 grep -qx "recv_q 1000" <<<"$after" && pass "a new open sees the change" ||
 	fail "status after the change lacks 'recv_q 1000': $after"
+
+# A socket has one name: another spelling of it is ENOENT, though the
+# kernel's lookup finds an IPv4 socket by its ::ffff: form, and any
+# listener by its cookie in the listeners' dump.
+mapped=$(sed -E 's/([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)/[::ffff:\1]/g' <<<"$N_c")
+assert_eq ENOENT "$(fsop stat "$K/$mapped")" "$N_c spelled $mapped"
+other="9.9.9.9:1-0.0.0.0:0#${N_l##*#}"
+assert_eq ENOENT "$(fsop stat "$K/$other")" "$N_l's cookie under another listener's name"
+assert_eq "OK" "$(fsop stat "$K/$N_l" | cut -d' ' -f1)" "$N_l itself is there"
 
 # Gone sockets: ENOENT (the kernel may remember the entry for a second).
 ls -l "$K/$N_c6" "$K/$N_l6" >/dev/null # make sure the entries are cached
