@@ -133,6 +133,7 @@ static int read_status(int procfd, const char *pid, char *buf, size_t size)
 	char path[300];
 	snprintf(path, sizeof(path), "%s/status", pid);
 	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
+	buf[0] = 0; /* read as empty if it cannot be */
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, buf, size - 1);
