@@ -83,6 +83,29 @@ static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
 	return nlh;
 }
 
+/* The next datagram the kernel sent us that answers SEQ (0: any, for
+ * multicast), into d->buf: its length, or -errno (-ENOSPC: cut short). A
+ * process of the namespace may write to our port too, and an earlier
+ * request cut short leaves its answer queued: neither is taken for ours. */
+static ssize_t recv_kernel(struct diag *d, unsigned int seq, int flags)
+{
+	const struct nlmsghdr *nlh = (const void *)d->buf;
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t len = sizeof(from);
+		ssize_t n = recvfrom(mnl_socket_get_fd(d->nl), d->buf,
+				     sizeof(d->buf), flags | MSG_TRUNC,
+				     (struct sockaddr *)&from, &len);
+		if (n < 0)
+			return -errno;
+		if ((size_t)n > sizeof(d->buf))
+			return -ENOSPC;
+		if (from.nl_pid == 0 && (size_t)n >= sizeof(*nlh) &&
+		    (!seq || nlh->nlmsg_seq == seq))
+			return n;
+	}
+}
+
 struct run {
 	diag_cb cb;
 	void *arg;
@@ -109,9 +132,9 @@ static int transact(struct diag *d, struct nlmsghdr *nlh, struct run *run)
 	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
+		ssize_t n = recv_kernel(d, seq, 0);
 		if (n < 0)
-			return errno == EINTR ? -EINTR : -errno;
+			return (int)n;
 		int ret = mnl_cb_run(d->buf, (size_t)n, seq, d->portid, on_msg,
 				     run);
 		if (ret < 0)
@@ -226,12 +249,10 @@ int diag_monitor_read(struct diag *d, diag_cb cb, void *arg)
 {
 	struct run run = {cb, arg};
 	for (;;) {
-		ssize_t n = recv(mnl_socket_get_fd(d->nl), d->buf,
-				 sizeof(d->buf), MSG_DONTWAIT);
+		/* multicast carries no sequence number */
+		ssize_t n = recv_kernel(d, 0, MSG_DONTWAIT);
 		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		/* multicast carries no sequence number and comes from the
-		 * kernel (port 0) */
+			return n == -EAGAIN ? 0 : (int)n;
 		mnl_cb_run(d->buf, (size_t)n, 0, 0, on_msg, &run);
 	}
 }

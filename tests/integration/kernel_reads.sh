@@ -2,7 +2,9 @@
 # kernel_reads: reading any file with any buffer size gives the same bytes
 # (dd bs=1, bs=3, bs=4096 against cat), and one open file is one snapshot
 # even when the socket changes between two reads of it; a socket has one
-# name (another spelling is ENOENT); a socket that has gone gives ENOENT; a stale mount left by `kill -9` of the daemon is
+# name (another spelling is ENOENT); a message another process writes to
+# the daemon's sock_diag socket changes no answer; a socket that has gone
+# gives ENOENT; a stale mount left by `kill -9` of the daemon is
 # cleaned by the next start on that mount point; SIGTERM and SIGINT unmount
 # cleanly, also with the mount busy; -V, -h and a missing mount point.
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +77,31 @@ assert_eq ENOENT "$(fsop stat "$K/$mapped")" "$N_c spelled $mapped"
 other="9.9.9.9:1-0.0.0.0:0#${N_l##*#}"
 assert_eq ENOENT "$(fsop stat "$K/$other")" "$N_l's cookie under another listener's name"
 assert_eq "OK" "$(fsop stat "$K/$N_l" | cut -d' ' -f1)" "$N_l itself is there"
+
+# Another process of the namespace may write to the daemon's sock_diag
+# sockets (their port ids are in /proc/net/netlink): what it sends is
+# never taken for the kernel's answer, and the answers after it are right.
+forge() {
+	"$PY" - "$TCPFS_PID" <<'PY'
+import os, socket, struct, sys
+pid = sys.argv[1]
+mine = {os.readlink("/proc/%s/fd/%s" % (pid, fd))[8:-1]
+        for fd in os.listdir("/proc/%s/fd" % pid)
+        if os.readlink("/proc/%s/fd/%s" % (pid, fd)).startswith("socket:[")}
+ports = [int(f[2]) for f in (l.split() for l in open("/proc/net/netlink"))
+         if f[1] == "4" and f[9] in mine]
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)
+for p in ports:  # SOCK_DIAG_BY_FAMILY, seq 0, a payload of junk
+    s.sendto(struct.pack("=IHHII", 20, 20, 0, 0, 0) + b"junk", (p, 0))
+print(len(ports))
+PY
+}
+n=$(forge)
+[ "${n:-0}" -ge 1 ] && pass "forged a message to the daemon's $n sock_diag sockets" ||
+	fail "found none of the daemon's sock_diag sockets: '$n'"
+for i in 1 2; do
+	assert_match "^OK" "$(fsop read "$K/$N_s/state")" "read $i of $N_s/state after a forged message"
+done
 
 # Gone sockets: ENOENT (the kernel may remember the entry for a second).
 ls -l "$K/$N_c6" "$K/$N_l6" >/dev/null # make sure the entries are cached
