@@ -404,7 +404,8 @@ static void lookup_scope(fuse_req_t req, const char *name)
 	char *end;
 	unsigned long long n = strtoull(name, &end, 10);
 	int err = may_scope(fs, &who);
-	if (!err && (!*name || *end || name[0] == '0' || n == 0))
+	/* one spelling: strtoull() would take a sign or spaces too */
+	if (!err && (name[0] < '1' || name[0] > '9' || *end || n == 0))
 		err = -ENOENT;
 	if (err < 0) {
 		fuse_reply_err(req, -err);

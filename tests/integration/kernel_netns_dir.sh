@@ -53,6 +53,9 @@ for h in hh ha hb hu; do
 	grep -qx "${INO[$h]}" <<<"$listing" && pass "netns/ lists ${INO[$h]} ($h)" ||
 		fail "netns/ does not list ${INO[$h]} ($h): $(tr '\n' ' ' <<<"$listing")"
 done
+for other in "+${INO[ha]}" " ${INO[ha]}" "0${INO[ha]}"; do
+	assert_eq ENOENT "$(fsop stat "$N/$other")" "netns/'$other' is no other name of ${INO[ha]}"
+done
 assert_eq "$NSA" "$(cat "$N/${INO[ha]}/name")" "the name of $NSA"
 assert_eq "$NSB" "$(cat "$N/${INO[hb]}/name")" "the name of $NSB"
 assert_eq ENOENT "$(fsop read "$N/${INO[hu]}/name")" "an unnamed namespace has no name file"
