@@ -162,9 +162,10 @@ void tcp_input_placed(struct tcp_engine *e, const uint8_t *hdr, size_t hlen,
  * the windows allow, at most one ACK a connection), run the timers due at
  * NOW, deliver the events (the callbacks may call in; their sends go out
  * in the same call; a change of state the packets or calls made is told
- * before the round sends, data events after), in rounds until quiet. Returns the next deadline:
- * TCP_NEVER for none, NOW when work is left (call again). Called from an
- * event callback it does nothing and returns NOW. No errors. */
+ * before the round sends, data events after), in rounds until quiet.
+ * Returns the next deadline: TCP_NEVER for none, NOW when work is left
+ * (call again). Called from an event callback it does nothing and returns
+ * NOW. No errors. */
 tcp_time tcp_dispatch(struct tcp_engine *e, tcp_time now);
 
 /* A new connection in CLOSED, owned by OWNER (a uid: its memory and
