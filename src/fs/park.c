@@ -288,9 +288,12 @@ void park_drop(struct handle *h)
 
 /* ---- poll handles ---- */
 
+/* Notify PL's handle once; it leaves its wait queue (a wake took it off
+ * already, fs_quiesce() did not). */
 static void poll_woken(struct waiter *w)
 {
 	struct poller *pl = CONTAINER(w, struct poller, w);
+	waiter_del(w);
 	fuse_lowlevel_notify_poll(pl->ph);
 	fuse_pollhandle_destroy(pl->ph);
 	pl->ph = NULL;

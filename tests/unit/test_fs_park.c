@@ -412,11 +412,19 @@ static void test_upgrade(void **state)
 	fuse_req_t e = op_read(&h, INO_EVENTS_T, &efi, 4096, 0);
 	fuse_req_t c = op_write(&h, ctl, &cfi, "connect 10.0.0.1:80", 1000);
 	assert_int_equal(r->replies + e->replies + c->replies, 0);
+	fake_free(op_poll(&h, pipe, &pfi, fake_pollhandle()));
+	fake_free(op_poll(&h, INO_EVENTS_T, &efi, fake_pollhandle()));
+	int notified = fake_notified;
 	fs_quiesce(h.fs);
 	assert_int_equal(r->err, ESTALE);
 	assert_int_equal(e->err, ESTALE);
 	assert_int_equal(c->err, ECONNRESET);
 	assert_int_equal(r->replies + e->replies + c->replies, 3);
+	/* pollers are told to poll again, once: their handles are gone */
+	assert_int_equal(fake_notified, notified + 2);
+	harness_feed(&h, 0, "late");
+	events_post(h.events, "late");
+	assert_int_equal(fake_notified, notified + 2);
 	fs_save(h.fs, &b);
 	assert_int_equal(b.err, 0);
 
