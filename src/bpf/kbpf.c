@@ -334,12 +334,18 @@ static int set_timer(struct kbpf *k, bool on)
 	return timerfd_settime(k->tfd, 0, &it, NULL) < 0 ? -errno : 0;
 }
 
-/* Sleep (the timer stopped; the next record wakes the drain, see the
- * programs' `sleeping`) or wake (the timer going). */
-static void set_asleep(struct kbpf *k, bool asleep)
+/* Whether the reader sleeps, for itself and for the programs (their
+ * `sleeping`: the next record wakes the drain). */
+static void note_asleep(struct kbpf *k, bool asleep)
 {
 	k->asleep = asleep;
 	__atomic_store_n(&k->skel->bss->sleeping, asleep, __ATOMIC_SEQ_CST);
+}
+
+/* Sleep (the timer stopped) or wake (the timer going). */
+static void set_asleep(struct kbpf *k, bool asleep)
+{
+	note_asleep(k, asleep);
 	set_timer(k, !asleep);
 }
 
@@ -361,8 +367,7 @@ static int follow(struct kbpf *k)
 			bpf_link__destroy(*l[i]);
 			*l[i] = NULL;
 		}
-	k->asleep = false;
-	__atomic_store_n(&k->skel->bss->sleeping, 0, __ATOMIC_SEQ_CST);
+	note_asleep(k, false);
 	terr = set_timer(k, k->nwatch && !err);
 	return err ? err : terr;
 }
