@@ -36,18 +36,23 @@ struct events *events_new(void);
  * \param ev: the hub, or NULL; nobody may wait on a subscriber
  */
 void events_free(struct events *ev);
-/* The scope of a reader, at subscribe (see events_set_scope()). */
-typedef uint64_t (*events_scope_fn)(void *arg, const struct kind_caller *who);
-/* A subscriber of SCOPE leaves. */
-typedef void (*events_leave_fn)(void *arg, uint64_t scope);
+/* The scope of a reader WHO, at subscribe (see events_set_scope()), into
+ * SCOPE: 0, or -errno to refuse it. */
+typedef int (*events_scope_fn)(void *arg, const struct kind_caller *who,
+			       uint64_t *scope);
+/* Subscriber WHO of SCOPE leaves. */
+typedef void (*events_leave_fn)(void *arg, const struct kind_caller *who,
+				uint64_t scope);
 
 /**
  * events_set_scope - how to find a reader's scope, for scoped lines
  * \param ev: the hub
- * \param fn: called with ARG at each subscribe; without it, every reader
- *            is in scope 0 (sees only unscoped lines, or all if root)
- * \param leave: called with ARG and the scope FN gave when a subscriber
- *               goes (so that its scope's source may stop), or NULL
+ * \param fn: called with ARG at each subscribe, whose error it returns;
+ *            without it, every reader is in scope 0 (sees only unscoped
+ *            lines, or all if root)
+ * \param leave: called with ARG, the reader and the scope FN gave when a
+ *               subscriber goes (so that its scope's source may stop), or
+ *               NULL
  */
 void events_set_scope(struct events *ev, events_scope_fn fn,
 		      events_leave_fn leave, void *arg);
@@ -56,7 +61,7 @@ void events_set_scope(struct events *ev, events_scope_fn fn,
  * \param ev: the hub
  * \param who: its reader: its scope, and whether it sees every scope (uid
  *             0); NULL: sees every line, as posted
- * Returns it, or NULL with errno ENOMEM.
+ * Returns it, or NULL with errno: ENOMEM, or the scope function's.
  */
 struct events_sub *events_subscribe(struct events *ev,
 				    const struct kind_caller *who);

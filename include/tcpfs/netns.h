@@ -26,6 +26,11 @@
 /* Most namespaces open at once, home included; the one not held and
  * unused longest goes to make room. */
 #define NETNS_OPEN_MAX 64
+/* Most namespaces held at once, home not counted: the rest of the pool
+ * stays for readers that come and go, whoever holds the others. */
+#define NETNS_HELD_MAX 48
+/* Most namespaces one uid other than root holds at once. */
+#define NETNS_HELD_UID 8
 
 /* One network namespace in use. */
 struct netns {
@@ -114,15 +119,22 @@ struct netns *netns_pool_find(struct netns_pool *p, uint64_t ino);
 /**
  * netns_pool_hold - keep a namespace's handles open, idle or not (for an
  *                   events reader there: its destroy monitor)
- * \param ns: an open namespace
+ * \param p: the pool
+ * \param ns: an open namespace of P
+ * \param uid: for whom
+ * Returns 0; -EMFILE (logged with its reason) if NS is not held yet and
+ * NETNS_HELD_MAX are, or if UID is not root, does not hold NS yet and
+ * holds NETNS_HELD_UID; or -ENOMEM. The home needs no holding: 0.
  */
-void netns_pool_hold(struct netns *ns);
+int netns_pool_hold(struct netns_pool *p, struct netns *ns, uid_t uid);
 /**
- * netns_pool_release - undo one netns_pool_hold(); idle from now on
+ * netns_pool_release - undo one netns_pool_hold() of UID; idle from now on
  * \param p: the pool
  * \param ino: the namespace's inode; nothing happens if it is not open
+ *             or not held by UID
+ * \param uid: as given to netns_pool_hold()
  */
-void netns_pool_release(struct netns_pool *p, uint64_t ino);
+void netns_pool_release(struct netns_pool *p, uint64_t ino, uid_t uid);
 /**
  * netns_pool_enter - move the calling thread into a namespace for a call
  *                    that works in the caller's namespace (kbpf_seq())

@@ -30,6 +30,15 @@ struct netns_pool {
 		pid_t pid; /* 0: empty */
 		uint64_t ino, at_us;
 	} last; /* the last reader's namespace: see PID_FRESH_US */
+	struct holder *holders; /* who holds which namespace, how often */
+	int nholders, holders_cap;
+};
+
+/* UID holds namespace INO N times (netns_pool_hold()). */
+struct holder {
+	uid_t uid;
+	uint64_t ino;
+	int n;
 };
 
 /* A walk over `cat kernel/NAME/pid` asks a reader's namespace two or three
@@ -149,6 +158,7 @@ void netns_pool_free(struct netns_pool *p)
 		close(p->timer);
 	if (p->ep >= 0)
 		close(p->ep);
+	free(p->holders);
 	free(p);
 }
 
@@ -316,18 +326,75 @@ int netns_pool_of_pid(struct netns_pool *p, pid_t pid, struct netns **out)
 	return 0;
 }
 
-void netns_pool_hold(struct netns *ns)
+static struct holder *holder(struct netns_pool *p, uid_t uid, uint64_t ino)
 {
-	ns->holds++;
+	for (int i = 0; i < p->nholders; i++)
+		if (p->holders[i].uid == uid && p->holders[i].ino == ino)
+			return &p->holders[i];
+	return NULL;
 }
 
-void netns_pool_release(struct netns_pool *p, uint64_t ino)
+/* Whether UID may hold one more namespace, NS, which it does not hold
+ * yet: 0 or -EMFILE. */
+static int may_hold(struct netns_pool *p, const struct netns *ns, uid_t uid)
+{
+	int held = 0, mine = 0;
+	for (int i = 1; i < p->n; i++)
+		held += p->ns[i].holds > 0;
+	for (int i = 0; i < p->nholders; i++)
+		mine += p->holders[i].uid == uid;
+	if (!ns->holds && held >= NETNS_HELD_MAX) {
+		tlog(LOG_NOTICE,
+		     "netns %llu: not held for uid %u: %d "
+		     "namespaces are held, the most there may be",
+		     (unsigned long long)ns->ino, (unsigned)uid, held);
+		return -EMFILE;
+	}
+	if (uid != 0 && mine >= NETNS_HELD_UID) {
+		tlog(LOG_NOTICE,
+		     "netns %llu: not held for uid %u: it holds "
+		     "%d namespaces, the most one uid may",
+		     (unsigned long long)ns->ino, (unsigned)uid, mine);
+		return -EMFILE;
+	}
+	return 0;
+}
+
+int netns_pool_hold(struct netns_pool *p, struct netns *ns, uid_t uid)
+{
+	if (ns == &p->ns[0])
+		return 0; /* open for ever */
+	struct holder *h = holder(p, uid, ns->ino);
+	if (!h) {
+		int err = may_hold(p, ns, uid);
+		if (err < 0)
+			return err;
+		if (p->nholders == p->holders_cap) {
+			int cap = p->holders_cap ? 2 * p->holders_cap : 8;
+			void *m = realloc(p->holders, cap * sizeof(*h));
+			if (!m)
+				return -ENOMEM;
+			p->holders = m;
+			p->holders_cap = cap;
+		}
+		h = &p->holders[p->nholders++];
+		*h = (struct holder){uid, ns->ino, 0};
+	}
+	h->n++;
+	ns->holds++;
+	return 0;
+}
+
+void netns_pool_release(struct netns_pool *p, uint64_t ino, uid_t uid)
 {
 	struct netns *ns = lookup(p, ino);
-	if (ns && ns->holds)
-		ns->holds--;
-	if (ns)
-		ns->used_ms = now_ms(); /* idle from now on */
+	struct holder *h = holder(p, uid, ino);
+	if (!ns || ns == &p->ns[0] || !h)
+		return;
+	if (!--h->n)
+		*h = p->holders[--p->nholders];
+	ns->holds--;
+	ns->used_ms = now_ms(); /* idle from now on */
 }
 
 int netns_pool_enter(struct netns_pool *p, const struct netns *ns)

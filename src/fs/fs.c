@@ -811,7 +811,7 @@ static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 	if (!(ef = calloc(1, sizeof(*ef))) ||
 	    !(ef->sub = events_subscribe(fs->events, &who))) {
 		free(ef);
-		fuse_reply_err(req, ENOMEM);
+		fuse_reply_err(req, errno);
 		return;
 	}
 	waitq_init(&ef->lane);

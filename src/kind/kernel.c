@@ -556,21 +556,26 @@ say_ns(struct kernel *kk, const struct netns *ns, const char *fmt, ...)
 
 /* The scope of an events reader: its namespace's inode, whose monitor
  * stays open while it reads (none: a reader whose namespace is not known
- * sees no kernel lines). */
-static uint64_t reader_scope(void *arg, const struct kind_caller *who)
+ * sees no kernel lines); -EMFILE if it may not hold one more. */
+static int reader_scope(void *arg, const struct kind_caller *who,
+			uint64_t *scope)
 {
 	struct kernel *kk = arg;
 	struct netns *ns;
+	*scope = UINT64_MAX;
 	if (netns_pool_of_pid(kk->pool, who->pid, &ns) < 0)
-		return UINT64_MAX;
-	netns_pool_hold(ns);
-	return ns->ino;
+		return 0;
+	int err = netns_pool_hold(kk->pool, ns, who->uid);
+	if (err == 0)
+		*scope = ns->ino;
+	return err;
 }
 
-static void reader_left(void *arg, uint64_t scope)
+static void reader_left(void *arg, const struct kind_caller *who,
+			uint64_t scope)
 {
 	struct kernel *kk = arg;
-	netns_pool_release(kk->pool, scope);
+	netns_pool_release(kk->pool, scope, who->uid);
 }
 
 static void on_destroyed(const struct netns *ns, const struct diag_sock *s,

@@ -1,4 +1,5 @@
 /* Broadcast of event lines to every open reader, each with its own queue. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,13 @@
 struct events_sub {
 	struct events_sub *next;
 	struct buf q;
-	size_t head;	 /* bytes of q already read */
-	uint64_t lost;	 /* lines dropped since the last read */
-	struct waitq wq; /* readers waiting for a line */
-	uint64_t scope;	 /* its reader's */
-	bool scoped;	 /* SCOPE came from the scope function */
-	bool all;	 /* it sees the lines of every scope */
+	size_t head;		/* bytes of q already read */
+	uint64_t lost;		/* lines dropped since the last read */
+	struct waitq wq;	/* readers waiting for a line */
+	uint64_t scope;		/* its reader's */
+	bool scoped;		/* SCOPE came from the scope function */
+	struct kind_caller who; /* its reader, when scoped */
+	bool all;		/* it sees the lines of every scope */
 };
 
 struct events {
@@ -52,14 +54,22 @@ struct events_sub *events_subscribe(struct events *ev,
 				    const struct kind_caller *who)
 {
 	struct events_sub *sub = calloc(1, sizeof(*sub));
-	if (sub) {
-		sub->all = !who || who->uid == 0;
-		sub->scoped = who && ev->scope_of;
-		sub->scope = sub->scoped ? ev->scope_of(ev->scope_arg, who) : 0;
-		waitq_init(&sub->wq);
-		sub->next = ev->subs;
-		ev->subs = sub;
+	if (!sub)
+		return NULL;
+	sub->all = !who || who->uid == 0;
+	sub->scoped = who && ev->scope_of;
+	if (sub->scoped) {
+		int err = ev->scope_of(ev->scope_arg, who, &sub->scope);
+		if (err < 0) {
+			free(sub);
+			errno = -err;
+			return NULL;
+		}
+		sub->who = *who;
 	}
+	waitq_init(&sub->wq);
+	sub->next = ev->subs;
+	ev->subs = sub;
 	return sub;
 }
 
@@ -71,7 +81,7 @@ void events_unsubscribe(struct events *ev, struct events_sub *sub)
 	if (*p)
 		*p = sub->next;
 	if (sub->scoped && ev->leave)
-		ev->leave(ev->scope_arg, sub->scope);
+		ev->leave(ev->scope_arg, &sub->who, sub->scope);
 	buf_free(&sub->q);
 	free(sub);
 }

@@ -1,4 +1,5 @@
 /* The events hub: per-reader queues, whole lines, bounded memory. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,10 +85,12 @@ static void test_bounded(void **state)
 }
 
 /* The test's scopes: a reader's is its pid. */
-static uint64_t scope_is_pid(void *arg, const struct kind_caller *who)
+static int scope_is_pid(void *arg, const struct kind_caller *who,
+			uint64_t *scope)
 {
 	(void)arg;
-	return (uint64_t)who->pid;
+	*scope = (uint64_t)who->pid;
+	return who->pid < 0 ? -EMFILE : 0;
 }
 
 /* Drain SUB into OUT, the stamps cut off (each line after its first
@@ -134,10 +137,31 @@ static void test_scopes(void **state)
 	events_free(ev);
 }
 
+/* A reader its scope refuses is not subscribed, and says why. */
+static void test_scope_refused(void **state)
+{
+	(void)state;
+	struct events *ev = events_new();
+	events_set_scope(ev, scope_is_pid, NULL, NULL);
+	struct kind_caller bad = {.uid = 1000, .pid = -1};
+	struct kind_caller in7 = {.uid = 1000, .pid = 7};
+	errno = 0;
+	assert_null(events_subscribe(ev, &bad));
+	assert_int_equal(errno, EMFILE);
+	struct events_sub *a = events_subscribe(ev, &in7);
+	assert_non_null(a);
+	events_say_in(ev, 7, "ns/7/", "kernel/x destroyed");
+	char out[512];
+	lines_of(a, out, sizeof(out));
+	assert_string_equal(out, "kernel/x destroyed");
+	events_free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scopes),
+		cmocka_unit_test(test_scope_refused),
 		cmocka_unit_test(test_broadcast),
 		cmocka_unit_test(test_whole_lines),
 		cmocka_unit_test(test_bounded),
