@@ -117,17 +117,23 @@ int diag_dump(struct diag *d, diag_cb cb, void *arg);
  * \param d: the socket
  * \param key: the tuple and cookie
  * \param out: filled
- * Returns 0; -ENOENT if it is gone; or netlink's -errno.
+ * Asks the kernel for the tuple; where its lookup misses (a socket bound to
+ * an interface, bound and idle, or a listener's SO_REUSEPORT sibling),
+ * dumps the sockets of its ports. Returns 0; -ENOENT if it is gone; or
+ * netlink's -errno.
  */
 int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out);
 /**
  * diag_destroy - SOCK_DESTROY the socket a key names, cookie included
  * \param d: the socket
  * \param key: the tuple and cookie
- * Returns 0; -ENOENT; -EOPNOTSUPP (no CONFIG_INET_DIAG_DESTROY); -EPERM
- * (no CAP_NET_ADMIN); or netlink's -errno.
+ * \param ifindex: the interface it is bound to (diag_sock.ifindex), or 0
+ * Returns 0; -ENOENT (the kernel's lookup does not find it: gone, or one
+ * diag_get() finds another way); -EOPNOTSUPP (no
+ * CONFIG_INET_DIAG_DESTROY); -EPERM (no CAP_NET_ADMIN); or netlink's
+ * -errno.
  */
-int diag_destroy(struct diag *d, const struct diag_key *key);
+int diag_destroy(struct diag *d, const struct diag_key *key, uint32_t ifindex);
 
 /**
  * diag_monitor_open - a socket told of every TCP socket the kernel destroys

@@ -53,11 +53,13 @@ void diag_close(struct diag *d)
 }
 
 /* Build a request of TYPE/FLAGS in d->buf for sockets in STATES; KEY (may
- * be NULL) selects one; EXT asks for tcp_info and the congestion algorithm,
- * which cost the kernel more than the rest of the reply. */
+ * be NULL) selects one, on interface IFINDEX (0: none); EXT asks for
+ * tcp_info and the congestion algorithm, which cost the kernel more than
+ * the rest of the reply. */
 static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
 				    uint16_t flags, int family, uint32_t states,
-				    bool ext, const struct diag_key *key)
+				    bool ext, const struct diag_key *key,
+				    uint32_t ifindex)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
 	nlh->nlmsg_type = type;
@@ -79,6 +81,7 @@ static struct nlmsghdr *put_request(struct diag *d, uint16_t type,
 		r->id.idiag_dport = htons(key->dport);
 		r->id.idiag_cookie[0] = (uint32_t)key->cookie;
 		r->id.idiag_cookie[1] = (uint32_t)(key->cookie >> 32);
+		r->id.idiag_if = ifindex;
 	}
 	return nlh;
 }
@@ -148,7 +151,20 @@ static int dump(struct diag *d, int family, uint32_t states, bool ext,
 		struct run *run)
 {
 	struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP,
-					   family, states, ext, NULL);
+					   family, states, ext, NULL, 0);
+	return transact(d, nlh, run);
+}
+
+/* Dump the sockets in STATES of KEY's family and ports into RUN: the
+ * kernel walks them all, but sends only those whose ports match. */
+static int dump_ports(struct diag *d, const struct diag_key *key,
+		      uint32_t states, struct run *run)
+{
+	struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP,
+					   key->family, states, true, NULL, 0);
+	struct inet_diag_req_v2 *r = mnl_nlmsg_get_payload(nlh);
+	r->id.idiag_sport = htons(key->sport);
+	r->id.idiag_dport = htons(key->dport);
 	return transact(d, nlh, run);
 }
 
@@ -191,14 +207,22 @@ int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out)
 	struct find f = {key, out, 0};
 	struct run run = {keep_one, &f};
 	struct nlmsghdr *nlh = put_request(d, SOCK_DIAG_BY_FAMILY, 0,
-					   key->family, ALL_STATES, true, key);
+					   key->family, ALL_STATES, true, key,
+					   0);
 	int err = transact(d, nlh, &run);
 
-	/* The kernel's lookup of a listener's tuple picks one SO_REUSEPORT
-	 * sibling and reports any other as gone: ask the listening table,
-	 * whose size is the number of listeners, not of sockets. */
-	if (err == -ENOENT && key->dport == 0)
+	/* The kernel's lookup of a tuple misses sockets its dumps show: a
+	 * listener's SO_REUSEPORT siblings but the one it picks (ask the
+	 * listening table, whose size is the number of listeners, not of
+	 * sockets), a socket bound but neither listening nor connected, and
+	 * a connection bound to an interface (an IPv6 link-local address,
+	 * SO_BINDTODEVICE, a VRF), found only when asked with it. */
+	uint32_t idle = 1u << DIAG_TCP_BOUND_INACTIVE;
+	uint32_t conns = ALL_STATES & ~(idle | 1u << DIAG_TCP_LISTEN);
+	if (!f.found && (err == 0 || err == -ENOENT) && key->dport == 0)
 		err = dump(d, key->family, 1u << DIAG_TCP_LISTEN, true, &run);
+	if (!f.found && (err == 0 || err == -ENOENT))
+		err = dump_ports(d, key, key->dport ? conns : idle, &run);
 	if (err < 0 && err != -ENOENT)
 		return err;
 	return f.found ? 0 : -ENOENT;
@@ -210,11 +234,12 @@ static void ignore(const struct diag_sock *s, void *arg)
 	(void)arg;
 }
 
-int diag_destroy(struct diag *d, const struct diag_key *key)
+int diag_destroy(struct diag *d, const struct diag_key *key, uint32_t ifindex)
 {
 	struct run run = {ignore, NULL};
 	struct nlmsghdr *nlh = put_request(d, SOCK_DESTROY, NLM_F_ACK,
-					   key->family, ALL_STATES, false, key);
+					   key->family, ALL_STATES, false, key,
+					   ifindex);
 	return transact(d, nlh, &run);
 }
 

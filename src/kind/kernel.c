@@ -406,13 +406,21 @@ static int kernel_ctl(void *k, struct kind_conn *c, const struct ctl_cmd *cmd,
 	if (!ns)
 		return kind_fail(c, -ENOENT, "its network namespace is gone");
 
-	int err = diag_destroy(ns->diag, key);
+	int err = diag_destroy(ns->diag, key, sock_of(c)->ifindex);
 	struct diag_sock still;
 	kk->last.netns = 0;
-	/* The kernel's lookup reaches one SO_REUSEPORT sibling only: for the
-	 * others it says "gone" while the socket is still there. */
-	if (err == -ENOENT && diag_get(ns->diag, key, &still) == 0)
+	/* The kernel's lookup reaches one SO_REUSEPORT sibling only, and no
+	 * socket bound and idle (dumped as CLOSE, or BOUND_INACTIVE): for
+	 * them it says "gone" while the socket is still there. */
+	if (err == -ENOENT && diag_get(ns->diag, key, &still) == 0) {
+		if (still.kstate == DIAG_TCP_BOUND_INACTIVE ||
+		    still.kstate == DIAG_TCP_CLOSE)
+			return kind_fail(c, -EOPNOTSUPP,
+					 "the kernel destroys no socket that "
+					 "is bound but neither listening nor "
+					 "connected");
 		err = -EBUSY;
+	}
 	switch (err) {
 	case 0:
 		c->err[0] = 0;

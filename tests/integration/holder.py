@@ -7,7 +7,12 @@ caller. Every blocking step is bounded (STEP_TIMEOUT seconds) and the
 process exits by itself after MAX_LIFE seconds, or at end of input.
 
 Commands:
-  listen ID FAM ADDR PORT [backlog=N] [reuseport] [defer=SECS]  -> ok LOCAL
+  listen ID FAM ADDR PORT [backlog=N] [reuseport] [defer=SECS] [dev=IF]
+                               dev: bound to interface IF (IPv4:
+                               SO_BINDTODEVICE; IPv6: ADDR's scope)
+                                                                -> ok LOCAL
+  bind ID FAM ADDR PORT        bound, neither listening nor connected
+                                                                -> ok LOCAL
   connect ID FAM ADDR PORT [nowait]                             -> ok LOCAL
   accept ID LID                                                 -> ok LOCAL
   pair CID SID LID             connect to listener LID, accept  -> ok CNAME SNAME
@@ -96,6 +101,7 @@ def cmd_listen(sid, fam, addr, port, *opts):
     s = socket.socket(family(fam), socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     backlog = 16
+    where = (addr, int(port))
     for o in opts:
         if o == "reuseport":
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -106,8 +112,20 @@ def cmd_listen(sid, fam, addr, port, *opts):
                          int(o[6:]))
         elif o == "v6only":
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    s.bind((addr, int(port)))
+        elif o.startswith("dev=") and s.family == socket.AF_INET6:
+            where = (addr, int(port), 0, socket.if_nametoindex(o[4:]))
+        elif o.startswith("dev="):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                         o[4:].encode())
+    s.bind(where)
     s.listen(backlog)
+    socks[sid] = s
+    return local_of(s)
+
+
+def cmd_bind(sid, fam, addr, port):
+    s = socket.socket(family(fam), socket.SOCK_STREAM)
+    s.bind((addr, int(port)))
     socks[sid] = s
     return local_of(s)
 
@@ -150,7 +168,14 @@ def cmd_pair(cid, sid, lid):
         addr = "127.0.0.1"
     elif addr == "::":
         addr = "::1"
-    cmd_connect(cid, fam, addr, a[1])
+    if len(a) == 4 and a[3]:  # a scoped (link-local) address
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        socks[cid] = s
+        s.settimeout(STEP_TIMEOUT)
+        s.connect(a)
+        s.settimeout(None)
+    else:
+        cmd_connect(cid, fam, addr, a[1])
     cmd_accept(sid, lid)
     return "%s %s" % (name_of(cid), name_of(sid))
 
@@ -273,7 +298,8 @@ def cmd_sockerr(sid):
 
 
 COMMANDS = {
-    "listen": cmd_listen, "connect": cmd_connect, "accept": cmd_accept,
+    "listen": cmd_listen, "bind": cmd_bind, "connect": cmd_connect,
+    "accept": cmd_accept,
     "pair": cmd_pair, "name": name_of, "recv": cmd_recv, "send": cmd_send,
     "sendone": cmd_sendone, "fill": cmd_fill, "shutdown": cmd_shutdown,
     "close": cmd_close, "linger0": cmd_linger0, "sockerr": cmd_sockerr,
