@@ -327,8 +327,9 @@ static uint32_t next_len(const struct tcp_conn *c, uint32_t hole, bool force)
 		len = cw;
 	if (len > hole)
 		return hole;
-	if (fin && len == data)
-		return len + 1; /* the FIN rides along; it needs no window */
+	if (fin && len == data && len < room)
+		return len + 1; /* the FIN rides along, in the window: a
+				 * receiver with none may drop it */
 	if (!len || len == c->mss || force)
 		return len;
 	if (len < data) /* window limited: only a sizeable piece is worth it */

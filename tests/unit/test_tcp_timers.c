@@ -321,6 +321,42 @@ static void window_shrunk_to_zero(void **state)
 	h_free(h);
 }
 
+/* The peer ACKs all our data with window 0, and we close: the FIN waits
+ * for the window like data (a receiver with no window may drop it, RFC
+ * 9293 §3.10.7.4), and the persist timer's probes, answered, keep the
+ * connection far past R2 (RFC 1122 §4.2.2.17); the window opens and the
+ * FIN goes. */
+static void fin_into_zero_window(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0), k;
+	tcp_time t = 0;
+
+	(void)state;
+	assert_int_equal(h_send(h, id, "0123456789", 10, 0), 10);
+	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p)->len, 10);
+	h_in_opt(h, TCP_ACK, p, iss + 11, 0, NULL, 0, NULL, 10);
+	assert_int_equal(h_close(h, id, 20), 0);
+	h_none(h);
+	for (k = 0; k < 40; k++) {
+		t = tcp_dispatch(h->e, t);
+		tcp_dispatch(h->e, t);
+		while (h->n) {
+			struct wire_seg *s = h_next(h);
+			assert_false(s->flags & (TCP_FIN | TCP_RST));
+			assert_int_equal(s->seq, iss + 10); /* a probe */
+		}
+		h_in_opt(h, TCP_ACK, p, iss + 11, 0, NULL, 0, NULL, t + 10);
+	}
+	assert_true(t > 30 * 60 * SEC);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_1);
+	h_in_opt(h, TCP_ACK, p, iss + 11, 1000, NULL, 0, NULL, t + 20);
+	assert_int_equal(h_expect_flags(h, TCP_FIN | TCP_ACK, p)->seq,
+			 iss + 11);
+	h_free(h);
+}
+
 /* Keepalive: a probe after the idle time, every interval; an answer
  * resets it; nine unanswered probes give up. */
 static void keepalive(void **state)
@@ -545,6 +581,7 @@ int main(void)
 		cmocka_unit_test(user_timeout_syn),
 		cmocka_unit_test(persist),
 		cmocka_unit_test(window_shrunk_to_zero),
+		cmocka_unit_test(fin_into_zero_window),
 		cmocka_unit_test(persist_unanswered),
 		cmocka_unit_test(keepalive),
 		cmocka_unit_test(keepalive_not_with_data_outstanding),
