@@ -182,6 +182,9 @@ void tcp_timers_run(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 		tcp_conn_end(e, c, now);
 		return;
 	}
+	/* a probe in the RTO's place goes instead, and arms the RTO again */
+	if (c->t_pto <= now && c->t_pto <= c->t_rtx)
+		tcp_pto_timeout(e, c, now);
 	if (c->t_rtx <= now) {
 		c->t_rtx = TCP_NEVER;
 		if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {

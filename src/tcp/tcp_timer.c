@@ -166,9 +166,11 @@ static tcp_time pto_delay(const struct tcp_conn *c)
 	return pto;
 }
 
-/* Arm the probe (or RACK's reordering) timer, unless the RTO comes
- * first. A reordering deadline already set stays: it counts from the
- * first SACK above the hole. */
+/* Arm the probe (or RACK's reordering) timer, at the RTO's time at the
+ * latest: a probe due after it goes in its place (RFC 8985 §7.2, as
+ * Linux's tcp_schedule_loss_probe()), for the RTO floor is below PTO's
+ * lone-segment delay. A reordering deadline already set stays: it counts
+ * from the first SACK above the hole. */
 void tcp_tlp_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	tcp_time old = c->t_pto, t;
@@ -178,8 +180,7 @@ void tcp_tlp_arm(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 		t = now + pto_delay(c);
 		if (tcp_rack_hole(c) && old < t)
 			t = old;
-		if (t < c->t_rtx)
-			c->t_pto = t;
+		c->t_pto = tmin(t, c->t_rtx);
 	}
 	tcp_timers_update(e, c);
 }

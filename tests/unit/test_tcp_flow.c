@@ -188,6 +188,36 @@ static void tlp_repairs_tail(void **state)
 	h_free(h);
 }
 
+/* A lone segment's probe waits for a delayed ACK too (RFC 8985 §7.2:
+ * 2 SRTT + 200 ms), which is after the RTO (its floor is 200 ms): the
+ * probe goes at the RTO's time in its place, and the window is not cut
+ * as by an RTO. */
+static void tlp_in_rto_place(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200};
+	uint32_t iss, p = PEER_ISS + 1;
+	struct tcp_info_snap i;
+	int id = sack_server(h, &iss);
+	tcp_time t;
+
+	(void)state;
+	h_in_opt(h, TCP_ACK, p, iss + 1 + 4 * 1448, 65535, NULL, 0, &o, 30);
+	h_none(h);
+	i = h_info(h, id);
+	t = tcp_dispatch(h->e, 30);
+	assert_int_equal(t, 30 + i.rto);
+	tcp_dispatch(h->e, t);
+	assert_int_equal(
+		h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p)->len,
+		1448);
+	h_none(h);
+	assert_int_equal(h_info(h, id).rto_timeouts, 0);
+	assert_int_equal(h_info(h, id).cwnd, i.cwnd);
+	assert_int_equal(tcp_dispatch(h->e, t), t + i.rto); /* RTO next */
+	h_free(h);
+}
+
 /* With data waiting for the congestion window, the probe is a new
  * segment; SACKed while everything before it is missing, it shows those
  * lost: fast recovery resends from SND.UNA at once. */
@@ -535,6 +565,7 @@ int main(void)
 		cmocka_unit_test(rack_reordered),
 		cmocka_unit_test(tlp_repairs_tail),
 		cmocka_unit_test(tlp_new_data_starts_recovery),
+		cmocka_unit_test(tlp_in_rto_place),
 		cmocka_unit_test(rxt_lost_in_recovery),
 		cmocka_unit_test(rxt_lost_after_rto),
 		cmocka_unit_test(autotune),
