@@ -330,7 +330,9 @@ static uint32_t next_len(const struct tcp_conn *c, uint32_t hole, bool force)
 	if (fin && len == data && len < room)
 		return len + 1; /* the FIN rides along, in the window: a
 				 * receiver with none may drop it */
-	if (!len || len == c->mss || force)
+	/* SWS avoidance and Nagle hold new data, not a resend (the
+	 * go-back-N after an RTO) */
+	if (!len || len == c->mss || force || SEQ_LT(c->snd_nxt, c->snd_max))
 		return len;
 	if (len < data) /* window limited: only a sizeable piece is worth it */
 		return len >= c->max_snd_wnd / 2 ? len : 0;

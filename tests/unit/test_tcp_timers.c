@@ -357,6 +357,32 @@ static void fin_into_zero_window(void **state)
 	h_free(h);
 }
 
+/* A window too small for SWS avoidance: the override timeout sends what
+ * fits; lost, it goes again at the RTO (RFC 6298 (5.4): the earliest
+ * segment not acknowledged), not held back as new data would be. */
+static void rto_resends_small_segment(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	static uint8_t buf[2000];
+	tcp_time t;
+
+	(void)state;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 300, NULL, 0, NULL, 10);
+	assert_int_equal(h_send(h, id, buf, sizeof(buf), 20), 2000);
+	h_none(h); /* 300 bytes: not worth it yet */
+	t = tcp_dispatch(h->e, 20);
+	tcp_dispatch(h->e, t); /* the override */
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p)->len, 300);
+	h_none(h);
+	t = tcp_dispatch(h->e, t);
+	tcp_dispatch(h->e, t); /* the RTO */
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p)->len, 300);
+	assert_int_equal(h_info(h, id).rto_timeouts, 1);
+	h_free(h);
+}
+
 /* Keepalive: a probe after the idle time, every interval; an answer
  * resets it; nine unanswered probes give up. */
 static void keepalive(void **state)
@@ -582,6 +608,7 @@ int main(void)
 		cmocka_unit_test(persist),
 		cmocka_unit_test(window_shrunk_to_zero),
 		cmocka_unit_test(fin_into_zero_window),
+		cmocka_unit_test(rto_resends_small_segment),
 		cmocka_unit_test(persist_unanswered),
 		cmocka_unit_test(keepalive),
 		cmocka_unit_test(keepalive_not_with_data_outstanding),
