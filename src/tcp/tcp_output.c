@@ -199,7 +199,7 @@ static uint32_t send_seg(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		e->st.rst_sent++;
 	if (flags & TCP_ACK) {
 		c->last_ack_sent = s.ack;
-		c->ack_segs = 0;
+		c->ack_bytes = 0;
 		c->ack_now = false;
 		c->t_delack = TCP_NEVER;
 	}

@@ -92,9 +92,9 @@ static bool rx_advance(struct tcp_conn *c, uint32_t len)
 	return filled;
 }
 
-/* Acknowledge in-order data: at once for every second full segment or a
- * hole filled in all or in part (RFC 5681 §4.2, RFC 9293 §3.8.6.3), else
- * within DELACK. A super-packet of the link (GSO: the size of the
+/* Acknowledge in-order data: at once for every 2 RMSS bytes (two full
+ * segments, or more smaller ones) or a hole filled in all or in part (RFC
+ * 5681 §4.2, RFC 9293 §3.8.6.3 SHLD-19), else within DELACK. A super-packet of the link (GSO: the size of the
  * segments it stands for) counts as the full-sized segments it carries:
  * one of two or more is acknowledged at once by one cumulative ACK, as
  * Linux acknowledges a GRO packet (net/ipv4/tcp_input.c,
@@ -111,9 +111,8 @@ static void rx_ack_policy(struct tcp_engine *e, struct tcp_conn *c,
 		c->rcv_mss = c->mss < 536 ? c->mss : 536;
 	if (seg > c->rcv_mss)
 		c->rcv_mss = seg < c->mss ? seg : c->mss;
-	/* one segment: 1 if full-sized (LEN is at most RCV_MSS now) */
-	c->ack_segs += len / c->rcv_mss;
-	if (filled || c->ack_segs >= 2)
+	c->ack_bytes += len;
+	if (filled || c->ack_bytes >= 2 * c->rcv_mss)
 		c->ack_now = true;
 	else
 		tcp_delack_arm(e, c, now);

@@ -223,9 +223,9 @@ struct tcp_conn {
 	uint32_t rcv_fin_seq;
 	uint32_t ts_recent;
 	tcp_time ts_recent_time;
-	uint32_t ts_sent;  /* the latest TSval we sent */
-	unsigned ack_segs; /* full segments not yet acknowledged */
-	uint32_t rcv_mss;  /* the largest segment the peer sent */
+	uint32_t ts_sent;   /* the latest TSval we sent */
+	uint32_t ack_bytes; /* in-order bytes not yet acknowledged */
+	uint32_t rcv_mss;   /* the largest segment the peer sent */
 	bool ack_now;
 	bool ack_dup; /* out-of-order data: its duplicate ACK goes at once */
 	tcp_time rcv_tune_time; /* receive buffer auto-tuning epoch */

@@ -509,6 +509,26 @@ static void delayed_ack_small_segments(void **state)
 	h_free(h);
 }
 
+/* The peer's segments shrink after a full-sized one (its path MTU fell,
+ * or SACK blocks took room): 2 RMSS bytes still bring an ACK at once
+ * (RFC 9293 §3.8.6.3, SHLD-19), not the delayed-ACK timer. */
+static void delayed_ack_shrunk_segments(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	uint8_t seg[1460] = {0};
+
+	(void)state;
+	h_server_mss(h, 1460, &iss, 1);
+	h_in(h, TCP_ACK, p, iss + 1, seg, 1460, 10);
+	h_none(h);
+	h_in(h, TCP_ACK, p + 1460, iss + 1, seg, 1200, 11);
+	h_none(h); /* 2660 bytes */
+	h_in(h, TCP_ACK, p + 2660, iss + 1, seg, 1200, 12);
+	h_expect(h, TCP_ACK, iss + 1, p + 3860);
+	h_free(h);
+}
+
 /* The size of a super-packet's segments (gso_size) is what the peer
  * sends: it becomes the full size, so plain segments of that size after
  * it are acknowledged every second one, though the MSS is larger. */
@@ -615,6 +635,7 @@ int main(void)
 		cmocka_unit_test(ack_partial_gap_fill),
 		cmocka_unit_test(delayed_ack),
 		cmocka_unit_test(delayed_ack_small_segments),
+		cmocka_unit_test(delayed_ack_shrunk_segments),
 		cmocka_unit_test(super_packet_sets_full_size),
 		cmocka_unit_test(window_update),
 		cmocka_unit_test(fast_retransmit),
