@@ -158,3 +158,27 @@ const struct tcp_cc_ops tcp_cc_cubic = {
 	.on_ack = cubic_ack,
 	.on_loss = cubic_loss,
 };
+
+uint32_t tcp_initial_window(const struct tcp_conn *c)
+{
+	uint32_t iw = 14600 > 2u * c->mss ? 14600 : 2u * c->mss;
+
+	return iw < 10u * c->mss ? iw : 10u * c->mss;
+}
+
+/* The ACK clock stopped with the data: a window grown before would go out
+ * in one burst into a path whose state is no longer known. As Linux's
+ * tcp_cwnd_restart(), ssthresh keeps 3/4 of the window, so slow start
+ * brings it back within a few RTTs, and CUBIC starts a new epoch. */
+void tcp_cwnd_restart(struct tcp_conn *c, tcp_time now)
+{
+	uint32_t rw = tcp_initial_window(c);
+
+	if (c->snd_una != c->snd_max || now - c->last_send <= c->rto ||
+	    c->cwnd <= rw)
+		return;
+	if (c->ssthresh < c->cwnd / 4 * 3)
+		c->ssthresh = c->cwnd / 4 * 3;
+	c->cwnd = rw;
+	c->cubic.epoch = TCP_NEVER;
+}

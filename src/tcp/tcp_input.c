@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "tcp_cc.h"
 #include "tcp_conn.h"
 #include "tcp_input.h"
 #include "tcp_listen.h"
@@ -39,15 +40,10 @@ static void una_advance(struct tcp_conn *c, uint32_t ack, tcp_time now)
 		c->snd_urg = false; /* the urgent data is through */
 }
 
-/* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)); one MSS after a lost
- * SYN (RFC 6298 §5.7). */
+/* The initial window; one MSS after a lost SYN (RFC 6298 §5.7). */
 static void init_cwnd(struct tcp_conn *c)
 {
-	uint32_t iw = 14600 > 2u * c->mss ? 14600 : 2u * c->mss;
-
-	if (iw > 10u * c->mss)
-		iw = 10u * c->mss;
-	c->cwnd = c->syn_lost ? c->mss : iw;
+	c->cwnd = c->syn_lost ? c->mss : tcp_initial_window(c);
 	c->cc->init(c);
 }
 

@@ -5,6 +5,7 @@
  * tcp_send_ack() and tcp_send_rst_reply(). */
 #include <string.h>
 
+#include "tcp_cc.h"
 #include "tcp_opts.h"
 #include "tcp_output.h"
 #include "tcp_ring.h"
@@ -278,6 +279,7 @@ uint32_t tcp_send_range(struct tcp_engine *e, struct tcp_conn *c, uint32_t seq,
 		c->rtt_time = now;
 	}
 	len = send_seg(e, c, seq, flags, data, now);
+	c->last_send = now;
 	if (c->t_rtx == TCP_NEVER)
 		tcp_rtx_arm(e, c, now);
 	return len < data ? len : len + !!(flags & TCP_FIN);
@@ -420,6 +422,7 @@ void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
 		}
 		while (send_rxt(e, c, now))
 			sent = true;
+		tcp_cwnd_restart(c, now);
 		if (send_new(e, c, force, now)) {
 			while (send_new(e, c, false, now))
 				;

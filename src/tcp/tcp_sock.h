@@ -244,6 +244,7 @@ struct tcp_conn {
 	 * TCP_R2_RTOS backoffs. UNA_TIME: when data (SYN, FIN) went out with
 	 * nothing else outstanding, or the latest ACK of new data. */
 	tcp_time user_timeout, una_time;
+	tcp_time last_send; /* when data (or a FIN) went last */
 	tcp_time t_rtx, t_persist, t_delack, t_keep, t_wait;
 	tcp_time t_pto;	 /* tail loss probe (RFC 8985 §7), with t_rtx only */
 	tcp_time t_pmtu; /* PMTU ages out (RFC 1191 §6.3) */

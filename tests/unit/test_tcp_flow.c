@@ -253,6 +253,51 @@ static void tlp_new_data_starts_recovery(void **state)
 	h_free(h);
 }
 
+/* Send LEN bytes on ID at *T and ACK each flight, 1 ms later, until all
+ * is acknowledged; *T is then the time after. Returns the segments of the
+ * first flight. */
+static int send_acked(struct harness *h, int id, size_t len, tcp_time *t)
+{
+	static uint8_t buf[65536];
+	uint32_t p = PEER_ISS + 1;
+	int first = 0;
+
+	assert_int_equal(h_send(h, id, buf, len, *t), (long)len);
+	while (h->n) {
+		int n = 0;
+		while (h->n) {
+			h_next(h);
+			n++;
+		}
+		first = first ? first : n;
+		*t += 1 * MS;
+		h_in(h, TCP_ACK, p, h->last.seq + h->last.len, NULL, 0, *t);
+	}
+	assert_int_equal(h_info(h, id).send_q, 0);
+	return first;
+}
+
+/* RFC 5681 §4.1: after an idle longer than the RTO the ACK clock is gone,
+ * and the window grown before must not go out in one burst: it restarts
+ * from the initial window (10 segments). Within the RTO it stays. */
+static void cwnd_restart_after_idle(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss;
+	int id = h_client(h, &iss, 0), k;
+	tcp_time t = 10;
+
+	(void)state;
+	for (k = 0; k < 6; k++)
+		send_acked(h, id, 65536, &t);
+	assert_true(h_info(h, id).cwnd > 30 * h_info(h, id).mss);
+	t += h_info(h, id).rto / 2;
+	assert_true(send_acked(h, id, 65536, &t) > 10); /* not idle */
+	t += 60 * SEC;
+	assert_int_equal(send_acked(h, id, 65536, &t), 10);
+	h_free(h);
+}
+
 /* Segment K (from 1) of a sack_server() connection. */
 static uint32_t seg(uint32_t iss, unsigned k)
 {
@@ -566,6 +611,7 @@ int main(void)
 		cmocka_unit_test(tlp_repairs_tail),
 		cmocka_unit_test(tlp_new_data_starts_recovery),
 		cmocka_unit_test(tlp_in_rto_place),
+		cmocka_unit_test(cwnd_restart_after_idle),
 		cmocka_unit_test(rxt_lost_in_recovery),
 		cmocka_unit_test(rxt_lost_after_rto),
 		cmocka_unit_test(autotune),
