@@ -494,11 +494,13 @@ static int parse_seconds(const struct ctl_cmd *cmd, tcp_time def, tcp_time *us)
 		       -EINVAL;
 }
 
-/* ARG as a byte: decimal, or hex with 0x (a DSCP is often given so). */
+/* ARG as a byte: decimal (a leading 0 is not octal), or hex with 0x (a
+ * DSCP is often given so). */
 static int parse_byte(const char *arg, uint8_t *v)
 {
 	char *end;
-	unsigned long n = strtoul(arg, &end, 0);
+	bool hex = arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X');
+	unsigned long n = strtoul(arg, &end, hex ? 16 : 10);
 	*v = (uint8_t)n;
 	return isdigit((unsigned char)*arg) && !*end && n <= 255 ? 0 : -EINVAL;
 }
@@ -546,7 +548,10 @@ static int engine_connect(struct engine *e, struct kind_conn *c,
 				 "connect: this connection has ended and "
 				 "cannot be used again: read engine/clone "
 				 "for a new one");
-	return err < 0 ? engine_fail(e, c, cmd, err) : -EINPROGRESS;
+	if (err < 0)
+		return engine_fail(e, c, cmd, err);
+	c->err[0] = 0; /* a write that worked empties it, as any other */
+	return -EINPROGRESS;
 }
 
 /* Engine connections take every verb. connect answers later. */
@@ -820,8 +825,8 @@ static long accept_one(struct engine *e, struct estream *st, struct edir *lec,
 		       size_t size, struct kind_sink *sink, struct waitq **wq)
 {
 	if (!st->line_len) {
-		if (!lec)
-			return 0;
+		if (!lec) /* the listener's directory was removed */
+			return -ENOENT;
 		int id = tcp_accept(tcp_of(e), st->id);
 		if (id == -EAGAIN)
 			*wq = &lec->wq;

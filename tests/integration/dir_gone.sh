@@ -5,7 +5,8 @@
 # after rmdir, and when it is reaped (--reap=2: an unused clone, and an
 # accepted connection its peer had reset in the accept queue, which is
 # closed from the start and says why), checked right after readdir stops
-# listing it while `[ -d ]` kept its name cached.
+# listing it while `[ -d ]` kept its name cached. A listener's listen and
+# data files, kept open through its removal, read ENOENT.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -40,6 +41,25 @@ eng_clone
 [ -d "$E/$N" ] || fail "engine/$N after clone"
 rmdir "$E/$N" && [ ! -d "$E/$N" ] && pass "engine: rmdir, gone at once" ||
 	fail "engine: $N still there after rmdir"
+
+# engine: a listener's listen and data files kept open through its close
+# and rmdir read ENOENT (the connection was removed), not end of file
+eng_clone
+ctl_ok "$N" "announce 7007"
+assert_eq "ENOENT ENOENT" "$(timeout -k 1 10 "$PY" -c '
+import errno, os, sys
+d = sys.argv[1]
+fds = [os.open(d + "/" + f, os.O_RDONLY | os.O_NONBLOCK) for f in ("listen", "data")]
+with open(d + "/ctl", "w") as c:
+    c.write("close\n")
+os.rmdir(d)
+out = []
+for fd in fds:
+    try:
+        out.append("read %r" % os.read(fd, 100))
+    except OSError as e:
+        out.append(errno.errorcode[e.errno])
+print(" ".join(out))' "$E/$N")" "engine: listen and data of a removed listener"
 
 # engine: reaped clones (unused: REAP s after the clone). Looked up first
 # 1.5 s after the clone, so that a name cached for the usual 1 s would

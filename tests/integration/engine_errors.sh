@@ -212,6 +212,17 @@ assert_match "announce: 198.18.0.1:8080: not an address of the engine" "$(get "$
 assert_eq EINVAL "$(fsop write "$E/$n/ctl" 'close\x01')" "a control byte in ctl"
 assert_eq EINVAL "$(fsop write "$E/$n/ctl" "connect $(head -c 300 /dev/zero | tr '\0' 1)")" "a 300-byte command"
 assert_eq CLOSED "$(get "$n" state)" "the connection is untouched by the bad writes"
+# numbers are decimal unless 0x: a leading 0 is not octal
+for v in "ttl 08" "tos 09" "ttl 0x40"; do
+	assert_eq "OK $((${#v} + 1))" "$(ctl "$n" "$v")" "'$v' (decimal, or hex with 0x)"
+done
+# a bad write's reason stays in err until a write works: a connect too
+ctl "$n" "connect $HOST4:" >/dev/null
+assert_ne "" "$(get "$n" err)" "a bad connect's reason in err"
+assert_eq "OK $((${#HOST4} + ${#P4} + 10))" "$(ctl "$n" "connect $HOST4:$P4")" "then a good connect"
+assert_eq "" "$(get "$n" err)" "a connect that worked empties err"
+eng_clone
+n=$N
 assert_eq ENOTCONN "$(fsop write "$E/$n/data" hello)" "a write to data before connect"
 
 # --- another user: metadata yes; ctl, data, trace no
