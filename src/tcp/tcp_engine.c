@@ -121,8 +121,10 @@ unsigned tcp_ready(const struct tcp_engine *e, uint32_t id)
 
 	if (!c)
 		return TCP_READY_ERR | TCP_READY_HUP;
-	if (c->listener)
-		return c->aq_len ? TCP_READY_IN : 0;
+	if (c->listener) /* a closed one's accept fails at once */
+		return c->aq_len	      ? TCP_READY_IN :
+		       c->state == TCP_CLOSED ? TCP_READY_IN | TCP_READY_HUP :
+						0;
 	if (c->rcvq.len || c->fin_rcvd || c->orphan || c->state == TCP_CLOSED)
 		r |= TCP_READY_IN;
 	if (c->fin_rcvd || c->state == TCP_CLOSED)

@@ -202,8 +202,23 @@ eng_clone
 assert_eq "EADDRINUSE" "$(ctl "$N" "announce $ENG4:8082")" "a second listener on $ENG4:8082"
 assert_match "in use" "$(get "$N" err)" "err says why"
 
+# a poller of listen learns of the close: its read no longer waits
+"$PY" -c '
+import select, sys, time
+fd = open(sys.argv[1] + "/listen", "rb", buffering=0)
+p = select.poll()
+p.register(fd, select.POLLIN)
+print("polling", flush=True)
+t = time.monotonic()
+ev = p.poll(5000)
+print("woken %.1f" % (time.monotonic() - t) if ev else "timeout", flush=True)' "$E/$L" >"$WORK/lpoll" &
+LPOLL=$!
+wait_until 5 grep -q polling "$WORK/lpoll" || fail "the listen poller did not start"
+sleep 0.2
 ctl_ok "$L" close
 assert_state 3 "$L" CLOSED "the listener closes"
+wait "$LPOLL"
+assert_match "^polling.woken 0" "$(tr '\n' ' ' <"$WORK/lpoll")" "poll on listen wakes at the close"
 out=$(curl -sS -m 10 "http://$ENG4:8080/" 2>&1)
 assert_match "Connection refused|Failed to connect" "$out" "connects to a closed listener are refused"
 
