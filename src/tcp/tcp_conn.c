@@ -3,6 +3,7 @@
  * for the user, the output queue that tcp_dispatch() works off, and the
  * accept queue's links. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "tcp_cc.h"
@@ -26,6 +27,20 @@ void tcp_conn_release(struct tcp_conn *c)
 	tcp_mem_conn_del(a);
 }
 
+/* A connection number: 1..INT_MAX (callers answer it as an int, errors
+ * negative), the one after the last given, skipping those in use: the
+ * count wraps after 2^31 connections, on a busy listener in days. */
+static uint32_t next_id(struct tcp_engine *e)
+{
+	for (;;) {
+		uint32_t id = e->next_id;
+
+		e->next_id = id >= INT_MAX ? 1 : id + 1;
+		if (id && !tcp_conn_find(e, id))
+			return id;
+	}
+}
+
 int tcp_conn_new(struct tcp_engine *e, uint32_t owner, struct tcp_conn **out)
 {
 	struct tcp_conn *c;
@@ -44,7 +59,7 @@ int tcp_conn_new(struct tcp_engine *e, uint32_t owner, struct tcp_conn **out)
 	}
 	tcp_mem_charge(c->acct, sizeof(*c)); /* admitted: it fits */
 	c->sndq.acct = c->rcvq.acct = c->acct;
-	c->id = e->next_id++;
+	c->id = next_id(e);
 	c->accepted = true;
 	c->tr_pinning = true;
 	c->heap_idx = SIZE_MAX;

@@ -1,7 +1,27 @@
 /* The engine's tables and limits: ports (RFC 6056), ISNs (RFC 6528),
  * IPv6 and dual-family listeners, connection and backlog limits, bad
  * configurations, events. */
+#include <limits.h>
+
 #include "tcp_harness.h"
+#include "tcp_sock.h"
+
+/* Connection numbers stay in 1..INT_MAX (the filesystem answers them as
+ * an int) and skip those in use when they wrap. */
+static void ids_wrap(void **state)
+{
+	struct harness *h = h_new(NULL);
+
+	(void)state;
+	h->e->next_id = 5;
+	assert_int_equal(tcp_open(h->e), 5); /* kept open */
+	h->e->next_id = INT_MAX;
+	assert_int_equal(tcp_open(h->e), INT_MAX);
+	assert_int_equal(tcp_open(h->e), 1);
+	h->e->next_id = 5;
+	assert_int_equal(tcp_open(h->e), 6); /* 5 is in use */
+	h_free(h);
+}
 
 static void bad_config(void **state)
 {
@@ -298,6 +318,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ttl_tos),
+		cmocka_unit_test(ids_wrap),
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(ports),
 		cmocka_unit_test(ports_exhausted),
