@@ -2,6 +2,7 @@
  * connection's files, through the kinds' operations (kind.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,10 +195,11 @@ static int stat_fixed(struct fs *fs, struct stat *st, fuse_ino_t ino)
 		fill_stat(fs, st, ino, S_IFDIR | 0500, 0, 0);
 	else if (ino == INO_EVENTS)
 		fill_stat(fs, st, ino, S_IFREG | 0444, 0, 0);
-	else if ((k = kind_fixed(fs, ino, &i)))
-		fill_stat(fs, st, ino,
-			  S_IFREG | (k->ops->fixed_ctl & 1u << i ? 0666 : 0444),
-			  0, 0);
+	else if ((k = kind_fixed(fs, ino, &i)) && k->ops->fixed_ctl & 1u << i) {
+		fill_stat(fs, st, ino, S_IFREG | 0666, 0, 0);
+		st->st_size = FIXED_CTL_SIZE;
+	} else if (k)
+		fill_stat(fs, st, ino, S_IFREG | 0444, 0, 0);
 	else
 		return -ENOENT;
 	return 0;
@@ -822,6 +824,22 @@ static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/* Answer the open of a fixed file that takes writes (engine/clone) as
+ * direct I/O whose writes may run in parallel: the kernel lets one write
+ * at a time into a file, and one user's connect waiting in its write
+ * would hold every other user's writes to clone until it is done. It
+ * takes the shared lock (FOPEN_PARALLEL_DIRECT_WRITES, which libfuse 3.14
+ * cannot set, hence the reply by hand) for a write within the file's
+ * size: FIXED_CTL_SIZE. */
+static void reply_open_parallel(fuse_req_t req, const struct fuse_file_info *fi)
+{
+	struct fuse_open_out out = {.fh = fi->fh,
+				    .open_flags = FOPEN_DIRECT_IO |
+						  FOPEN_PARALLEL_DIRECT_WRITES};
+	struct iovec iov = {&out, sizeof(out)};
+	fuse_reply_iov(req, &iov, 1);
+}
+
 /* Reading a kind's fixed file (clone) does what it does once, at open. One
  * that makes a connection (kind_ops.fixed_ctl) may be opened for writing
  * too: its writes go to that connection's ctl (fixed_write). */
@@ -846,7 +864,10 @@ static void fixed_open(fuse_req_t req, const struct kind *k, int i,
 		return;
 	}
 	fi->direct_io = 1;
-	fuse_reply_open(req, fi);
+	if (k->ops->fixed_ctl & 1u << i)
+		reply_open_parallel(req, fi);
+	else
+		fuse_reply_open(req, fi);
 }
 
 static void stream_open(fuse_req_t req, struct conn_at *a, int r,

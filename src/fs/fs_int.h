@@ -28,6 +28,11 @@ _Static_assert(KIND_SCOPE_FILES_MAX <= NODE_MAX_FILES, "scope files");
 _Static_assert(INO_FIXED0 + FS_KINDS_MAX * KIND_FIXED_MAX <= NODE_FIXED,
 	       "fixed inodes");
 
+/* The size a fixed file that takes writes (engine/clone) says it has, as a
+ * sysfs attribute does: the kernel lets writes within it run in parallel
+ * (see reply_open_parallel()). */
+#define FIXED_CTL_SIZE 4096
+
 /* What an open file holds (fi->fh), or a parked request: on the list of
  * the filesystem's handles, so that what the kernel never releases (a mount
  * detached while files were open) is freed at exit all the same. */

@@ -7,7 +7,8 @@
 # descriptor whose connection was removed gets ENOENT, never another
 # connection's; a name given again (after an upgrade the engine counts from
 # 1) shows the new connection's files. Its data opened O_NONBLOCK does
-# not wait; events polls.
+# not wait; events polls. One user's connect waiting in its write to clone
+# does not hold another user's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -115,6 +116,40 @@ out=$(as_user 65534 bash -c '
 n=$(head -n 1 <<<"$out")
 assert_eq done "$(tail -n 1 <<<"$out")" "uid 65534: clone, connect and close on one descriptor"
 assert_eq 65534 "$(stat -c %u "$E/$n")" "engine/$n belongs to uid 65534"
+
+# one user's connect waiting in its write to clone does not hold other
+# users' writes to clone: the kernel lets them run in parallel. The first
+# waits on a listener whose accept queue (backlog 0) a connection fills:
+# the host drops its SYNs.
+assert_eq 4096 "$(stat -c %s "$E/clone")" "engine/clone's size: writes within it run in parallel"
+"$PY" -c '
+import socket, sys, time
+s = socket.socket()
+s.bind((sys.argv[1], 9013))
+s.listen(0)
+time.sleep(60)' "$HOST4" &
+FULL=$!
+at_exit "kill $FULL 2>/dev/null"
+wait_until 5 eval 'ss -Hltn "sport = :9013" | grep -q .' || die "no listener on 9013"
+eng_clone
+ctl_ok "$N" "connect $HOST4:9013" # the queue is full now
+exec 5<>"$E/clone"
+read -r n <&5
+(echo "connect $HOST4:9013" >&5) 2>/dev/null &
+WAITER=$!
+wait_until 5 eval '[ "$(get "$n" state)" = SYN_SENT ]' || fail "engine/$n: not waiting in SYN_SENT"
+t0=$EPOCHREALTIME
+out=$(as_user 65534 timeout -k 1 10 bash -c '
+	exec 3<>"$1/clone" || exit 1
+	read -r n <&3 && echo "connect $2" >&3 && echo close >&3 && echo done' _ "$E" "$HOST4:9005")
+t=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+assert_eq done "$out" "uid 65534 connects through clone while root's connect waits"
+assert_ok "... at once (${t} s)" awk -v t="$t" 'BEGIN { exit !(t < 2) }'
+assert_eq SYN_SENT "$(get "$n" state)" "root's connect still waits"
+kill "$WAITER" 2>/dev/null
+wait "$WAITER" 2>/dev/null
+exec 5>&-
+kill "$FULL" 2>/dev/null
 
 # a descriptor whose connection was removed: ENOENT, not another's
 exec 4<>"$E/clone"

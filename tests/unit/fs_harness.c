@@ -1,6 +1,7 @@
 /* The fs unit tests' harness (fs_harness.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,6 +385,15 @@ struct fuse_file_info open_as(struct harness *h, fuse_ino_t ino, int flags,
 	*err = req->reply == FAKE_ERR ? req->err : 0;
 	if (req->reply == FAKE_OPEN)
 		fi = req->fi;
+	/* answered by hand, as the kernel reads it (flags libfuse cannot set) */
+	if (req->reply == FAKE_BUF &&
+	    req->len == sizeof(struct fuse_open_out)) {
+		struct fuse_open_out out;
+		memcpy(&out, req->buf, sizeof(out));
+		fi.fh = out.fh;
+		fi.direct_io = !!(out.open_flags & FOPEN_DIRECT_IO);
+		fi.nonseekable = !!(out.open_flags & FOPEN_NONSEEKABLE);
+	}
 	fake_free(req);
 	return fi;
 }
