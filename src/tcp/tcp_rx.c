@@ -168,28 +168,47 @@ int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 	return 0;
 }
 
-/* RFC 2018 §4: the block holding the latest arrival first, then the
- * others. */
-void tcp_rx_sack_blocks(const struct tcp_conn *c, struct wire_opts *o)
+/* The island of out-of-order data holding SEQ, or -1. */
+static int island_of(const struct tcp_conn *c, uint32_t seq)
+{
+	for (int i = 0; i < c->nooo; i++)
+		if (SEQ_LEQ(c->ooo[i].left, seq) &&
+		    SEQ_LT(seq, c->ooo[i].right))
+			return i;
+	return -1;
+}
+
+/* Island I into O's blocks, unless it is there or there are MAX. */
+static void put_block(struct wire_opts *o, int max, const struct tcp_conn *c,
+		      int i)
+{
+	if (i < 0 || o->nsack >= max)
+		return;
+	for (int k = 0; k < o->nsack; k++)
+		if (o->sack[k].left == c->ooo[i].left)
+			return;
+	o->sack[o->nsack].left = c->ooo[i].left;
+	o->sack[o->nsack].right = c->ooo[i].right;
+	o->nsack++;
+}
+
+/* RFC 2018 §4: the block holding the latest arrival first (MUST), then
+ * the blocks reported most recently (SHOULD: each is sent in more than one
+ * ACK, so that one ACK lost loses none), then the others, highest first.
+ * What goes is remembered as the latest report. */
+void tcp_rx_sack_blocks(struct tcp_conn *c, struct wire_opts *o)
 {
 	int max = o->has_ts ? 3 : 4, i;
 
 	o->nsack = 0;
-	for (i = 0; i < c->nooo; i++) {
-		if (SEQ_LEQ(c->ooo[i].left, c->ooo_last) &&
-		    SEQ_LT(c->ooo_last, c->ooo[i].right)) {
-			o->sack[0].left = c->ooo[i].left;
-			o->sack[0].right = c->ooo[i].right;
-			o->nsack = 1;
-		}
-	}
-	for (i = c->nooo - 1; i >= 0 && o->nsack < max; i--) {
-		if (o->nsack && o->sack[0].left == c->ooo[i].left)
-			continue;
-		o->sack[o->nsack].left = c->ooo[i].left;
-		o->sack[o->nsack].right = c->ooo[i].right;
-		o->nsack++;
-	}
+	put_block(o, max, c, island_of(c, c->ooo_last));
+	for (i = 0; i < c->nsack_sent; i++)
+		put_block(o, max, c, island_of(c, c->sack_sent[i]));
+	for (i = c->nooo - 1; i >= 0; i--)
+		put_block(o, max, c, i);
+	c->nsack_sent = o->nsack;
+	for (i = 0; i < o->nsack; i++)
+		c->sack_sent[i] = o->sack[i].left;
 }
 
 /* Bounded auto-tuning: when the reader drains more than half the buffer

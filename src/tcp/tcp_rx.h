@@ -17,8 +17,9 @@ uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn);
  * when the receive buffer cannot be allocated (nothing is taken). */
 int tcp_rx_data(struct tcp_engine *e, struct tcp_conn *c,
 		const struct wire_seg *s, tcp_time now);
-/* Our SACK blocks into O (RFC 2018 §4: the latest island first). */
-void tcp_rx_sack_blocks(const struct tcp_conn *c, struct wire_opts *o);
+/* Our SACK blocks into O (RFC 2018 §4: the latest island first, then
+ * those reported most recently), remembered as the latest report. */
+void tcp_rx_sack_blocks(struct tcp_conn *c, struct wire_opts *o);
 /* The user took N bytes: free them, tune, mark a window update. */
 void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 		 tcp_time now);

@@ -215,6 +215,9 @@ struct tcp_conn {
 	struct tcp_ival ooo[TCP_OOO_MAX];
 	int nooo;
 	uint32_t ooo_last; /* start of the latest OOO arrival (RFC 2018) */
+	/* the left edges of the SACK blocks sent last (RFC 2018 §4) */
+	uint32_t sack_sent[WIRE_MAX_SACK];
+	int nsack_sent;
 	bool fin_rcvd, fin_ooo;
 	/* RCV.UP (RFC 9293 §3.10.7.4 sixth): the sequence number after the
 	 * peer's urgent data, valid once URG_SEEN. */

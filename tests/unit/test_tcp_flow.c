@@ -298,6 +298,43 @@ static void cwnd_restart_after_idle(void **state)
 	h_free(h);
 }
 
+/* RFC 2018 §4: the block of the latest arrival first, then those
+ * reported most recently, so that each block goes in more than one ACK:
+ * islands arriving from the highest down are each repeated until three
+ * newer ones push them out (with timestamps there is room for three). */
+static void sack_blocks_most_recent(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_mss = true,
+			      .mss = 1460,
+			      .has_ts = true,
+			      .tsval = 100,
+			      .sack_ok = true};
+	uint8_t data[100] = {0};
+	uint32_t iss, p = PEER_ISS + 1;
+	const struct wire_seg *s;
+	int l = tcp_open(h->e), k;
+
+	(void)state;
+	tcp_listen(h->e, l, &h->me, 4);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	iss = h_next(h)->seq;
+	o.has_mss = o.sack_ok = false;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 10);
+	assert_true(tcp_accept(h->e, l) > 0);
+	for (k = 4; k >= 1;
+	     k--) { /* islands at p + 1000 k, the highest first */
+		o.tsval++;
+		h_in_opt(h, TCP_ACK, p + 1000u * k, iss + 1, 65535, data,
+			 sizeof(data), &o, 20 + k);
+		s = h_expect(h, TCP_ACK, iss + 1, p);
+	}
+	assert_int_equal(s->opt.nsack, 3);
+	for (k = 0; k < 3; k++) /* 1 (the latest), then 2 and 3, not 4 */
+		assert_int_equal(s->opt.sack[k].left, p + 1000u * (k + 1));
+	h_free(h);
+}
+
 /* Segment K (from 1) of a sack_server() connection. */
 static uint32_t seg(uint32_t iss, unsigned k)
 {
@@ -612,6 +649,7 @@ int main(void)
 		cmocka_unit_test(tlp_new_data_starts_recovery),
 		cmocka_unit_test(tlp_in_rto_place),
 		cmocka_unit_test(cwnd_restart_after_idle),
+		cmocka_unit_test(sack_blocks_most_recent),
 		cmocka_unit_test(rxt_lost_in_recovery),
 		cmocka_unit_test(rxt_lost_after_rto),
 		cmocka_unit_test(autotune),
