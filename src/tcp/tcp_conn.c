@@ -49,6 +49,8 @@ int tcp_conn_new(struct tcp_engine *e, uint32_t owner, struct tcp_conn **out)
 	*out = NULL;
 	if (rc)
 		return rc;
+	if (!tcp_heap_reserve(e, e->nconns + 1))
+		return -ENOMEM;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

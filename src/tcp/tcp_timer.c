@@ -58,21 +58,27 @@ void tcp_heap_del(struct tcp_engine *e, struct tcp_conn *c)
 	}
 }
 
-static bool heap_add(struct tcp_engine *e, struct tcp_conn *c)
+bool tcp_heap_reserve(struct tcp_engine *e, size_t n)
 {
-	if (e->nheap == e->heap_cap) {
+	if (n > e->heap_cap) {
 		size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
-		struct tcp_conn **h = realloc(e->heap, cap * sizeof(*h));
+		struct tcp_conn **h;
 
-		if (!h)
+		cap = cap < n ? n : cap;
+		if (!(h = realloc(e->heap, cap * sizeof(*h))))
 			return false;
 		e->heap = h;
 		e->heap_cap = cap;
 	}
+	return true;
+}
+
+/* Room was reserved when C was made (tcp_heap_reserve()). */
+static void heap_add(struct tcp_engine *e, struct tcp_conn *c)
+{
 	c->heap_idx = e->nheap;
 	e->heap[e->nheap++] = c;
 	heap_fix(e, c->heap_idx);
-	return true;
 }
 
 static tcp_time tmin(tcp_time a, tcp_time b)

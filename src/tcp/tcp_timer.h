@@ -10,6 +10,10 @@ uint32_t tcp_ts_now(tcp_time now);
 void tcp_timers_update(struct tcp_engine *e, struct tcp_conn *c);
 /* Take C out of the heap. */
 void tcp_heap_del(struct tcp_engine *e, struct tcp_conn *c);
+/* Room in the heap for N connections, taken as each is made, so that
+ * arming a timer needs no memory: a connection the heap could not take
+ * would never time out. False if there is no memory for it. */
+bool tcp_heap_reserve(struct tcp_engine *e, size_t n);
 /* An RTT sample R (RFC 6298 §2): SRTT, RTTVAR, RTO within CFG's bounds. */
 void tcp_rtt_sample(struct tcp_conn *c, tcp_time r,
 		    const struct tcp_config *cfg);

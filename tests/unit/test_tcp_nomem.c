@@ -11,7 +11,9 @@
  * ends CLOSED by its timers, and the engines go on: a new connection
  * between them then carries its data. As the daemon does, a call that
  * answered EAGAIN is made again only after an event of its connection:
- * a lost wake-up is a stall, and fails the test. */
+ * a lost wake-up is a stall, and fails the test. A second case fails
+ * every realloc() while a connection arms its first timer with the timer
+ * heap full. */
 #include "tcp_harness.h"
 
 void *__real_malloc(size_t n);
@@ -23,9 +25,10 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 void __wrap_free(void *p);
 
-static long fail_at; /* the allocation that fails (from 1); 0: none */
-static long count;   /* allocations since the scenario began */
-static long live;    /* blocks allocated and not freed */
+static long fail_at;	   /* the allocation that fails (from 1); 0: none */
+static bool fail_reallocs; /* every realloc() fails */
+static long count;	   /* allocations since the scenario began */
+static long live;	   /* blocks allocated and not freed */
 
 static bool fail_now(void)
 {
@@ -48,7 +51,7 @@ void *__wrap_calloc(size_t n, size_t size)
 
 void *__wrap_realloc(void *p, size_t n)
 {
-	void *q = fail_now() ? NULL : __real_realloc(p, n);
+	void *q = fail_now() || fail_reallocs ? NULL : __real_realloc(p, n);
 	live += !p && q;
 	return q;
 }
@@ -275,10 +278,36 @@ static void every_allocation(void **state)
 	assert_true(resets > 0); /* the receive buffer's failure */
 }
 
+/* A connection arms its first timer when the timer heap is full (64
+ * connections, each with a SYN out) and the heap cannot grow: it times
+ * out all the same (its room was taken when it was made), and its SYN
+ * goes again with the others'. */
+static void timer_heap_full(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int ids[65], k, syns = 0;
+
+	(void)state;
+	for (k = 0; k < 65; k++)
+		assert_true((ids[k] = tcp_open(h->e)) > 0);
+	for (k = 0; k < 64; k++)
+		assert_int_equal(h_connect(h, ids[k], &h->peer, 0, 0), 0);
+	fail_reallocs = true;
+	assert_int_equal(h_connect(h, ids[64], &h->peer, 0, 0), 0);
+	fail_reallocs = false;
+	h_drain(h);
+	tcp_dispatch(h->e, h->cfg.rto_initial);
+	while (h->n)
+		syns += h_next(h)->flags == TCP_SYN;
+	assert_int_equal(syns, 65);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_allocation),
+		cmocka_unit_test(timer_heap_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
