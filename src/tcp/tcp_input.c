@@ -101,9 +101,9 @@ static void syn_sent_input(struct tcp_engine *e, struct tcp_conn *c,
 		return;
 	tcp_take_syn_opts(e, c, s, now);
 	tcp_take_window(c, s);
-	if (!ack) { /* simultaneous open (§3.5, figure 7) */
+	if (!ack) { /* simultaneous open (§3.5, figure 7): the SYN's
+		      * retries go on counting */
 		tcp_set_state(e, c, TCP_SYN_RECEIVED, now);
-		c->backoff = 0;
 		tcp_send_syn(e, c, now);
 		return;
 	}
@@ -221,6 +221,14 @@ static bool ack_input(struct tcp_engine *e, struct tcp_conn *c,
 	if (c->state == TCP_SYN_RECEIVED) {
 		if (SEQ_LEQ(s->ack, c->snd_una) || SEQ_GT(s->ack, c->snd_max)) {
 			tcp_send_ctl(e, c, s->ack, TCP_RST, now);
+			return false;
+		}
+		/* the accept queue is full: the ACK is dropped, as Linux
+		 * drops it on a listen overflow; the handshake completes with
+		 * an ACK to a later SYN,ACK, once the user took one */
+		if (c->parent && !c->accepted &&
+		    c->parent->aq_len >= c->parent->backlog) {
+			e->st.syn_dropped++;
 			return false;
 		}
 		tcp_take_window(c, s);
@@ -387,12 +395,6 @@ static void unacceptable(struct tcp_engine *e, struct tcp_conn *c,
 {
 	if (s->flags & TCP_RST)
 		return;
-	if (c->state == TCP_SYN_RECEIVED && c->passive &&
-	    (s->flags & TCP_SYN) && s->seq == c->irs) {
-		c->rtt_timing = false; /* Karn: which one is answered? */
-		tcp_send_ctl(e, c, c->iss, TCP_SYN | TCP_ACK, now);
-		return;
-	}
 	if (c->state == TCP_TIME_WAIT && (s->flags & TCP_FIN)) {
 		c->t_wait = now + 2 * e->cfg.msl;
 		tcp_timers_update(e, c);
@@ -400,11 +402,19 @@ static void unacceptable(struct tcp_engine *e, struct tcp_conn *c,
 	/* RFC 5961 §7's ACK throttling, as Linux's tcp_oow_rate_limited():
 	 * one without data or FIN, or a SYN, is answered once in a while,
 	 * so that two ends out of step cannot ACK each other's ACKs for
-	 * ever; a peer's zero-window or keep-alive probe is one of them. */
+	 * ever; a peer's zero-window or keep-alive probe is one of them,
+	 * and so is a SYN repeated to a listener's child (a flood of them
+	 * would each draw a SYN,ACK). */
 	if ((s->flags & TCP_SYN) || (!s->len && !(s->flags & TCP_FIN))) {
 		if (now < c->oow_ack_next)
 			return;
 		c->oow_ack_next = now + TCP_OOW_ACK_GAP;
+	}
+	if (c->state == TCP_SYN_RECEIVED && c->passive &&
+	    (s->flags & TCP_SYN) && s->seq == c->irs) {
+		c->rtt_timing = false; /* Karn: which one is answered? */
+		tcp_send_ctl(e, c, c->iss, TCP_SYN | TCP_ACK, now);
+		return;
 	}
 	c->ack_now = true;
 	tcp_conn_mark(e, c);

@@ -40,9 +40,12 @@ static struct tcp_conn *child_new(struct tcp_engine *e, struct tcp_conn *l,
 	return c;
 }
 
-/* No room for state: answer with a SYN cookie (RFC 4987 §3.6). */
-static void send_cookie(struct tcp_engine *e, const struct wire_seg *syn,
-			tcp_time now)
+/* No room for state: answer with a SYN cookie (RFC 4987 §3.6). L takes
+ * cookie ACKs for as long as a cookie is valid (two 64 s periods, as
+ * Linux's TCP_SYNCOOKIE_VALID): only then, so that a blind attacker's
+ * guesses at other times find nothing to hit. */
+static void send_cookie(struct tcp_engine *e, struct tcp_conn *l,
+			const struct wire_seg *syn, tcp_time now)
 {
 	struct tcp_synopt w;
 	struct wire_seg s;
@@ -67,6 +70,7 @@ static void send_cookie(struct tcp_engine *e, const struct wire_seg *syn,
 		s.opt.tsecr = syn->opt.tsval;
 	}
 	e->st.syn_cookies_sent++;
+	l->cookies_until = now + TCP_COOKIE_VALID;
 	tcp_send_raw(e, &s);
 }
 
@@ -85,7 +89,7 @@ static void listen_syn(struct tcp_engine *e, struct tcp_conn *l,
 	if (l->half_open >= l->backlog ||
 	    e->st.half_open >= e->cfg.max_half_open ||
 	    !(c = child_new(e, l, s, now))) {
-		send_cookie(e, s, now);
+		send_cookie(e, l, s, now);
 		return;
 	}
 	tcp_trace_in(e, c, s, now);
@@ -136,7 +140,7 @@ struct tcp_conn *tcp_listen_input(struct tcp_engine *e, struct tcp_conn *l,
 	if (s->flags & TCP_RST)
 		return NULL;
 	if (s->flags & TCP_ACK) {
-		if (!(s->flags & TCP_SYN) &&
+		if (!(s->flags & TCP_SYN) && now < l->cookies_until &&
 		    listen_cookie_ack(e, l, s, &child, now))
 			return child;
 		tcp_send_rst_reply(e, s);

@@ -387,7 +387,10 @@ int tcp_pick_port(struct tcp_engine *e, struct wire_ep *local,
 		skip = (p + num - at) % num;
 		d->cursor += skip + 1;
 		local->port = (uint16_t)(e->cfg.port_lo + p);
-		if (!tcp_lookup(e, local, remote))
+		/* to our own address, not the remote port itself: a segment
+		 * from an endpoint to itself is dropped (a LAND attack) */
+		if (!tcp_lookup(e, local, remote) &&
+		    memcmp(local, remote, sizeof(*local)))
 			return 0; /* tcp_tuple_add() counts it */
 	}
 	dest_put(e, d);

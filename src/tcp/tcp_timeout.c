@@ -48,10 +48,14 @@ static tcp_time backed_off(const struct tcp_engine *e, tcp_time rto)
  * destroyed. */
 static bool syn_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
-	unsigned max = c->state == TCP_SYN_SENT ? e->cfg.syn_retries :
-						  TCP_SYNACK_RETRIES;
+	/* a listener's child: its SYN,ACK retries, whatever the listener's
+	 * user timeout (Linux's request sockets ignore it too); an active
+	 * open, simultaneous or not: the SYN retries or the user timeout */
+	bool child = c->passive && !c->accepted;
+	unsigned max = child ? TCP_SYNACK_RETRIES : e->cfg.syn_retries;
 
-	if (c->user_timeout ? now >= tcp_user_deadline(c) : c->backoff >= max) {
+	if (c->user_timeout && !child ? now >= tcp_user_deadline(c) :
+					c->backoff >= max) {
 		if (c->passive && !c->accepted) {
 			tcp_conn_destroy(e, c);
 			return false;

@@ -196,6 +196,28 @@ static void tw_reuse_refused(void **state)
 
 /* Ports come from the configured range, each once; a full range is
  * EADDRNOTAVAIL for that peer only; a range that is no range is EINVAL. */
+/* A connect to a port of the engine's own address never picks that port
+ * as its own: the SYN would go from an endpoint to itself, which is
+ * dropped (a LAND attack), and the connect would time out. With the range
+ * that port alone, there is none to pick. */
+static void own_port_not_picked(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	struct wire_ep to;
+	int id;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.port_lo = cfg.port_hi = 40000;
+	h = h_new(&cfg);
+	to = h->me;
+	to.port = 40000;
+	id = tcp_open(h->e);
+	assert_int_equal(h_connect(h, id, &to, 0, 0), -EADDRNOTAVAIL);
+	h_free(h);
+}
+
 static void ports_range(void **state)
 {
 	struct harness *h = h_ports(4, true);
@@ -381,6 +403,7 @@ int main(void)
 		cmocka_unit_test(tw_reuse_explicit_port),
 		cmocka_unit_test(tw_reuse_listener_port),
 		cmocka_unit_test(tw_reuse_refused),
+		cmocka_unit_test(own_port_not_picked),
 		cmocka_unit_test(ports_range),
 		cmocka_unit_test(ports_per_destination),
 		cmocka_unit_test(ports_many_destinations),

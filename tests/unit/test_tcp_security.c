@@ -1,6 +1,7 @@
 /* Blind attacks (RFC 5961), PAWS (RFC 7323), reassembly with SACK blocks,
  * and a spoofed SYN flood against SYN cookies. */
 #include "tcp_harness.h"
+#include "tcp_isn.h"
 
 /* RFC 5961 §3: a RST in the window but not at RCV.NXT gets a challenge
  * ACK; outside the window it is dropped; neither resets. */
@@ -323,6 +324,79 @@ static void syn_flood(void **state)
 	h_free(h);
 }
 
+/* A listener that sent no cookie takes no cookie ACK (RFC 4987 §3.6:
+ * cookies are for a flood): a blind attacker's right guess, here forged
+ * with the engine's key, is reset, and nothing is accepted. */
+static void cookie_needs_flood(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e);
+	struct wire_seg syn;
+	uint32_t cookie;
+	uint16_t mss;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 4), 0);
+	syn = h_seg(h, TCP_SYN, 5000, 0, NULL, 0);
+	cookie = tcp_cookie_make(h->e, &syn, &mss, 0);
+	h_in(h, TCP_ACK, 5001, cookie + 1, NULL, 0, 10);
+	h_expect(h, TCP_RST, cookie + 1, 0);
+	assert_int_equal(tcp_accept(h->e, l), -EAGAIN);
+	h_free(h);
+}
+
+/* A SYN repeated to a listener's half-open child draws a SYN,ACK once in
+ * 500 ms at most (RFC 5961 §7, as Linux), not one per SYN. */
+static void duplicate_syn_throttled(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), k;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 4), 0);
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 0);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
+	for (k = 0; k < 1000; k++)
+		h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 10 * MS + k);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
+	h_none(h);
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 600 * MS);
+	h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
+	h_free(h);
+}
+
+/* Children completing together cannot push the accept queue past the
+ * backlog: the ACK that would is dropped (the peer's next ACK, after a
+ * SYN,ACK again, completes it once the user took one). */
+static void accept_queue_bounded(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), k;
+	uint32_t iss[5];
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 4), 0);
+	for (k = 0; k < 5; k++) { /* the first completes at once */
+		h->peer.port = (uint16_t)(50000 + k);
+		h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 1000 + k);
+		iss[k] =
+			h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1)->seq;
+		if (!k)
+			h_in(h, TCP_ACK, PEER_ISS + 1, iss[0] + 1, NULL, 0,
+			     1100);
+	}
+	for (k = 1; k < 5; k++) {
+		h->peer.port = (uint16_t)(50000 + k);
+		h_in(h, TCP_ACK, PEER_ISS + 1, iss[k] + 1, NULL, 0, 2000 + k);
+	}
+	h_none(h);
+	assert_int_equal(h_info(h, l).accept_q, 4);
+	assert_true(tcp_accept(h->e, l) > 0);
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss[4] + 1, NULL, 0, 3000);
+	assert_int_equal(h_info(h, l).accept_q, 4);
+	h_free(h);
+}
+
 static uint64_t rnd(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -552,6 +626,9 @@ int main(void)
 		cmocka_unit_test(paws),
 		cmocka_unit_test(reassembly),
 		cmocka_unit_test(syn_flood),
+		cmocka_unit_test(cookie_needs_flood),
+		cmocka_unit_test(duplicate_syn_throttled),
+		cmocka_unit_test(accept_queue_bounded),
 		cmocka_unit_test(random_segments),
 		cmocka_unit_test(land),
 		cmocka_unit_test(garbage),

@@ -383,6 +383,62 @@ static void rto_resends_small_segment(void **state)
 	h_free(h);
 }
 
+/* A listener's user timeout is not its half-open children's: a child's
+ * SYN,ACK goes again 7 times and the child is gone after 255 s, as the
+ * man page says (a long timeout would let a spoofed SYN hold a slot for
+ * it). */
+static void listener_timeout_not_children(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int l = tcp_open(h->e), synacks = 0;
+	struct tcp_stats st;
+	tcp_time t = 0;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, l, &h->me, 4), 0);
+	assert_int_equal(tcp_set_user_timeout(h->e, l, 3600 * SEC), 0);
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 0);
+	h_drain(h);
+	while ((t = tcp_dispatch(h->e, t)) <= 256 * SEC) {
+		tcp_dispatch(h->e, t);
+		while (h->n)
+			synacks += h_next(h)->flags == (TCP_SYN | TCP_ACK);
+	}
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.half_open, 0);
+	assert_int_equal(synacks, 7);
+	h_free(h);
+}
+
+/* A simultaneous open keeps counting the SYN's retries: with
+ * --syn-retries=1 the connect fails within 3 s, however the peer's lone
+ * SYN made it SYN-RECEIVED. */
+static void simultaneous_open_syn_retries(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	tcp_time t = 500 * MS;
+	int id;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.syn_retries = 1;
+	h = h_new(&cfg);
+	id = tcp_open(h->e);
+	h_syn_sent(h, id, 0);
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 500 * MS);
+	assert_int_equal(h_state(h, id), TCP_SYN_RECEIVED);
+	while (h_state(h, id) != TCP_CLOSED && t <= 10 * SEC) {
+		t = tcp_dispatch(h->e, t);
+		tcp_dispatch(h->e, t);
+		h_drain(h);
+	}
+	assert_int_equal(h_state(h, id), TCP_CLOSED);
+	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
+	assert_true(t <= 3 * SEC + 500 * MS);
+	h_free(h);
+}
+
 /* Keepalive: a probe after the idle time, every interval; an answer
  * resets it; nine unanswered probes give up. */
 static void keepalive(void **state)
@@ -628,6 +684,8 @@ int main(void)
 		cmocka_unit_test(persist),
 		cmocka_unit_test(window_shrunk_to_zero),
 		cmocka_unit_test(fin_into_zero_window),
+		cmocka_unit_test(listener_timeout_not_children),
+		cmocka_unit_test(simultaneous_open_syn_retries),
 		cmocka_unit_test(rto_resends_small_segment),
 		cmocka_unit_test(persist_unanswered),
 		cmocka_unit_test(keepalive),
