@@ -108,14 +108,19 @@ uint32_t tcp_cookie_make(const struct tcp_engine *e, const struct wire_seg *syn,
 	while (i > 0 && cookie_mss[i] > want)
 		i--;
 	*mss = cookie_mss[i];
-	return cookie_hash(e, syn, syn->seq, now / 64000000, i);
+	return cookie_hash(e, syn, syn->seq, tcp_cookie_period(now), i);
+}
+
+uint32_t tcp_cookie_period(tcp_time now)
+{
+	return (uint32_t)(now / 64000000) + 1;
 }
 
 bool tcp_cookie_check(const struct tcp_engine *e, const struct wire_seg *ack,
 		      uint16_t *mss, tcp_time now)
 {
 	uint32_t cookie = ack->ack - 1, peer_isn = ack->seq - 1;
-	uint64_t count = now / 64000000;
+	uint64_t count = tcp_cookie_period(now);
 	int age;
 
 	for (age = 0; age < 2 && count >= (uint64_t)age; age++) {

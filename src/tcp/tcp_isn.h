@@ -16,6 +16,9 @@ uint32_t tcp_isn(const struct tcp_engine *e, const struct wire_ep *local,
 /* The cookie ISN answering SYN; *MSS gets the MSS it encodes. */
 uint32_t tcp_cookie_make(const struct tcp_engine *e, const struct wire_seg *syn,
 			 uint16_t *mss, tcp_time now);
+/* The 64 s period a cookie made at NOW is of, from 1 (0 stands for
+ * none): a cookie is good in its period and the next. */
+uint32_t tcp_cookie_period(tcp_time now);
 /* Whether ACK brings back a cookie of ours (this or the last 64 s). */
 bool tcp_cookie_check(const struct tcp_engine *e, const struct wire_seg *ack,
 		      uint16_t *mss, tcp_time now);

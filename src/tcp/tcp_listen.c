@@ -41,9 +41,9 @@ static struct tcp_conn *child_new(struct tcp_engine *e, struct tcp_conn *l,
 }
 
 /* No room for state: answer with a SYN cookie (RFC 4987 §3.6). L takes
- * cookie ACKs for as long as a cookie is valid (two 64 s periods, as
- * Linux's TCP_SYNCOOKIE_VALID): only then, so that a blind attacker's
- * guesses at other times find nothing to hit. */
+ * cookie ACKs for as long as a cookie is valid (its period and the next,
+ * about two minutes, as Linux's TCP_SYNCOOKIE_VALID): only then, so that
+ * a blind attacker's guesses at other times find nothing to hit. */
 static void send_cookie(struct tcp_engine *e, struct tcp_conn *l,
 			const struct wire_seg *syn, tcp_time now)
 {
@@ -70,7 +70,7 @@ static void send_cookie(struct tcp_engine *e, struct tcp_conn *l,
 		s.opt.tsecr = syn->opt.tsval;
 	}
 	e->st.syn_cookies_sent++;
-	l->cookies_until = now + TCP_COOKIE_VALID;
+	l->cookie_period = tcp_cookie_period(now);
 	tcp_send_raw(e, &s);
 }
 
@@ -140,7 +140,8 @@ struct tcp_conn *tcp_listen_input(struct tcp_engine *e, struct tcp_conn *l,
 	if (s->flags & TCP_RST)
 		return NULL;
 	if (s->flags & TCP_ACK) {
-		if (!(s->flags & TCP_SYN) && now < l->cookies_until &&
+		if (!(s->flags & TCP_SYN) && l->cookie_period &&
+		    tcp_cookie_period(now) - l->cookie_period <= 1 &&
 		    listen_cookie_ack(e, l, s, &child, now))
 			return child;
 		tcp_send_rst_reply(e, s);

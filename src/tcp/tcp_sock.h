@@ -50,8 +50,7 @@
 #define TCP_TS_HZ_DIV 1000 /* timestamp clock: 1 ms (RFC 7323 §5.4) */
 #define TCP_PAWS_IDLE (24ull * 86400 * 1000000) /* RFC 7323 §5.5 */
 #define TCP_CHALLENGE_PER_SEC 100		/* RFC 5961 §7 */
-#define TCP_OOW_ACK_GAP 500000ull	    /* Linux's tcp_invalid_ratelimit */
-#define TCP_COOKIE_VALID (128 * 1000000ull) /* two 64 s cookie periods */
+#define TCP_OOW_ACK_GAP 500000ull /* Linux's tcp_invalid_ratelimit */
 /* TIME_WAIT reuse (RFC 6191, RFC 7323 Appendix B.2): the peer's
  * timestamp clock ticks at least once a second (RFC 7323 §5.4), so a
  * second after its latest timestamp its new ones are above every old
@@ -182,11 +181,13 @@ struct tcp_conn {
 	int soft_error;	 /* the latest ICMP error, told at a timeout */
 	struct wire_ep icmp_from; /* who sent it */
 
-	/* Listener: backlog, half-open children, accept queue. */
+	/* Listener: backlog, half-open children, accept queue; the cookie
+	 * period (tcp_cookie_period()) of the last SYN cookie sent, 0: none. */
 	struct tcp_conn *parent;
 	struct tcp_conn *aq_next;
 	struct tcp_conn *aq_head, *aq_tail;
 	unsigned backlog, half_open, aq_len;
+	uint32_t cookie_period;
 
 	/* Send sequence variables, RFC 9293 §3.3.1. SND_MAX is the highest
 	 * sequence sent (SND_NXT goes back to SND_UNA after an RTO). */
@@ -253,11 +254,10 @@ struct tcp_conn {
 	tcp_time t_pto;	 /* tail loss probe (RFC 8985 §7), with t_rtx only */
 	tcp_time t_pmtu; /* PMTU ages out (RFC 1191 §6.3) */
 	tcp_time keep_idle, last_rcv;
-	tcp_time oow_ack_next;	/* an unacceptable ACK or SYN is answered
+	tcp_time oow_ack_next; /* an unacceptable ACK or SYN is answered
 				  from then on (unacceptable()) */
-	tcp_time cookies_until; /* a listener takes cookie ACKs until then */
-	unsigned keep_sent;	/* keep-alive probes unanswered */
-	unsigned probes_out;	/* zero-window probes unanswered */
+	unsigned keep_sent;    /* keep-alive probes unanswered */
+	unsigned probes_out;   /* zero-window probes unanswered */
 
 	/* Congestion control and loss recovery. */
 	const struct tcp_cc_ops *cc;
