@@ -116,6 +116,7 @@ void tcp_conn_destroy(struct tcp_engine *e, struct tcp_conn *c)
 		tcp_aq_remove(c->parent, c);
 	tcp_table_unlink(e, c);
 	tcp_heap_del(e, c);
+	tcp_heap_trim(e);
 	outq_del(e, c);
 	tcp_conn_release(c);
 }

@@ -73,6 +73,19 @@ bool tcp_heap_reserve(struct tcp_engine *e, size_t n)
 	return true;
 }
 
+void tcp_heap_trim(struct tcp_engine *e)
+{
+	size_t cap = e->heap_cap / 2;
+	struct tcp_conn **h;
+
+	if (cap < 64 || e->nconns >= cap / 2)
+		return;
+	if ((h = realloc(e->heap, cap * sizeof(*h)))) { /* else: keep it */
+		e->heap = h;
+		e->heap_cap = cap;
+	}
+}
+
 /* Room was reserved when C was made (tcp_heap_reserve()). */
 static void heap_add(struct tcp_engine *e, struct tcp_conn *c)
 {

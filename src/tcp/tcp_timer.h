@@ -14,6 +14,9 @@ void tcp_heap_del(struct tcp_engine *e, struct tcp_conn *c);
  * arming a timer needs no memory: a connection the heap could not take
  * would never time out. False if there is no memory for it. */
 bool tcp_heap_reserve(struct tcp_engine *e, size_t n);
+/* After a connection went: halve the heap's room while a quarter of it
+ * holds every connection, so that a burst of them leaves no memory held. */
+void tcp_heap_trim(struct tcp_engine *e);
 /* An RTT sample R (RFC 6298 §2): SRTT, RTTVAR, RTO within CFG's bounds. */
 void tcp_rtt_sample(struct tcp_conn *c, tcp_time r,
 		    const struct tcp_config *cfg);

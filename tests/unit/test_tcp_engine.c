@@ -23,6 +23,23 @@ static void ids_wrap(void **state)
 	h_free(h);
 }
 
+/* The timer heap has room for every connection, taken as each is made
+ * (arming a timer needs no memory), and gives it back as they go. */
+static void heap_follows_conns(void **state)
+{
+	struct harness *h = h_new(NULL);
+	int ids[1000], k;
+
+	(void)state;
+	for (k = 0; k < 1000; k++)
+		assert_true((ids[k] = tcp_open(h->e)) > 0);
+	assert_true(h->e->heap_cap >= 1001); /* the harness's own too */
+	for (k = 0; k < 1000; k++)
+		tcp_free(h->e, (uint32_t)ids[k], 0);
+	assert_true(h->e->heap_cap <= 128);
+	h_free(h);
+}
+
 static void bad_config(void **state)
 {
 	struct tcp_config cfg;
@@ -319,6 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ttl_tos),
 		cmocka_unit_test(ids_wrap),
+		cmocka_unit_test(heap_follows_conns),
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(ports),
 		cmocka_unit_test(ports_exhausted),
