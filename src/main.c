@@ -150,17 +150,33 @@ static void on_signal(void *arg)
 	fuse_session_exit(d->se);
 }
 
-/* Block the signals that end the daemon; they arrive through a signalfd. */
+/* The signals that end the daemon (or upgrade it) into MASK. */
+static void stop_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, UPGRADE_SIGNAL);
+}
+
+/* Block them from the start: one that comes while the daemon starts waits
+ * for the loop, which then ends it as any other (unmounted, the nft table
+ * and sysctls of --nat undone), where its default action would kill the
+ * daemon with all that left behind. */
+static void block_stop_signals(void)
+{
+	sigset_t mask;
+	stop_signals(&mask);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The blocked stop signals, through a signalfd. */
 static int signal_fd(void)
 {
 	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, UPGRADE_SIGNAL);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_signals(&mask);
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -352,6 +368,7 @@ static int upgrade(struct fuse_session *se, struct parts *p, struct loop *loop)
 
 int main(int argc, char *argv[])
 {
+	block_stop_signals();
 	bool adopting = upgrade_begin(argv);
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = {0};

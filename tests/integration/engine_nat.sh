@@ -4,7 +4,8 @@
 # without --nat the engine cannot reach it (ENETUNREACH); with --nat an HTTP
 # GET through data returns what curl gets from the same server, the server
 # sees the connection coming from 198.18.0.1 (masqueraded), and at exit the
-# daemon removes its nft table and restores ip_forward.
+# daemon removes its nft table and restores ip_forward, also when SIGTERM
+# comes while it starts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -66,4 +67,24 @@ stop_tcpfs
 assert_eq 0 "$(sysctl -n net.ipv4.ip_forward)" "ip_forward restored at exit"
 nft list tables | grep -q "tcpfs_$TUN" && fail "the nft table is still there after exit" ||
 	pass "the nft table is gone after exit"
+
+# SIGTERM while the daemon starts, at any moment: it cleans up all the same
+mkdir -p "$WORK/early"
+for ((i = 0; i <= 20; i++)); do # every 5 ms for 100 ms
+	d=$(printf '0.%03d' $((5 * i)))
+	"$TCPFS" "$WORK/early" -f --nat >"$WORK/early.log" 2>&1 &
+	pid=$!
+	sleep "$d"
+	kill -TERM "$pid" 2>/dev/null
+	timeout 10 tail --pid="$pid" -f /dev/null
+	left=$(nft list tables 2>/dev/null | grep -o "tcpfs_$TUN")
+	is_mounted "$WORK/early" && left+=" mount"
+	[ "$(sysctl -n net.ipv4.ip_forward)" = 0 ] || left+=" ip_forward"
+	[ -z "$left" ] && pass "SIGTERM after ${d} s: nothing left" || {
+		fail "SIGTERM after ${d} s: left: $left ($(tail -n 2 "$WORK/early.log"))"
+		nft delete table ip "tcpfs_$TUN" 2>/dev/null
+		umount -l "$WORK/early" 2>/dev/null
+		sysctl -qw net.ipv4.ip_forward=0
+	}
+done
 eng_finish
