@@ -3,8 +3,9 @@
 # in man8 (man renders it, man tcpfs finds it) and the systemd units in the
 # unit directory, their ExecStart on the installed tcpfs; the units pass
 # systemd-analyze verify (tcpfs.service, and tcpfs@.service as an
-# instance), keep the capabilities tcpfs needs and create no mount
-# namespace (the mount must be the host's).
+# instance), keep the capabilities tcpfs needs, create no mount namespace
+# (the mount must be the host's), and make the mount point in
+# ExecStartPre, not with a *Directory= (systemd would chmod it).
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd meson man
@@ -46,6 +47,12 @@ for u in "$unit" "$tmpl"; do
 	assert_eq "" "$ns" "${u##*/}: nothing that gives it a mount namespace or another network"
 	assert_match "DeviceAllow=/dev/fuse rw" "$(cat "$u")" "${u##*/}: /dev/fuse"
 	assert_match "DeviceAllow=/dev/net/tun rw" "$(cat "$u")" "${u##*/}: /dev/net/tun"
+	# systemd chmods a *Directory= before every command (the reload's
+	# too): on the mount point the mounted root refuses it, and a dead
+	# mount fails it, so reload and restart would fail
+	assert_eq "" "$(grep -E '^[A-Za-z]+Directory=' "$u")" "${u##*/}: no *Directory= (the mount point is made by ExecStartPre)"
+	mnt=$(sed -n 's/^ExecStart=[^ ]* \([^ ]*\) .*/\1/p' "$u")
+	assert_eq "-/bin/mkdir -p $mnt" "$(sed -n 's/^ExecStartPre=//p' "$u")" "${u##*/}: ExecStartPre makes $mnt, its failure ignored"
 done
 
 command -v systemd-analyze >/dev/null || {
