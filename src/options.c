@@ -111,7 +111,7 @@ static int number(int id, const char *s, double min, double max, double scale,
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (!*s || *end || errno || v < min || v > max)
+	if (!*s || *end || errno || !(v >= min && v <= max)) /* NaN too */
 		return bad(id, "'%s' is not a number from %g to %g", s, min,
 			   max);
 	*out = (uint64_t)(v * scale + 0.5);
@@ -155,8 +155,8 @@ static int bytes(int id, const char *s, uint64_t *out)
 	const char *u = *end ? strchr(units, *end) : NULL;
 	if (u && !end[1])
 		v *= (double)(1ull << (10 * (u - units + 1)));
-	if (!*s || (*end && (!u || end[1])) || errno || v < (1 << 20) ||
-	    v > (double)(1ull << 40))
+	if (!*s || (*end && (!u || end[1])) || errno ||
+	    !(v >= (1 << 20) && v <= (double)(1ull << 40))) /* NaN too */
 		return bad(id,
 			   "'%s' is not a size from 1M to 1T (bytes, or with "
 			   "K, M, G or T)",

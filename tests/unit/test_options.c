@@ -152,6 +152,24 @@ static int config(const char **args)
 	return rc;
 }
 
+/* Not a number is no number in range: strtod() reads "nan", which every
+ * comparison calls false. */
+static void test_nan(void **state)
+{
+	(void)state;
+	static const char *const opts[] = {"--mtu=nan",
+					   "--msl=nan",
+					   "--syn-retries=nan",
+					   "--engine-conns-max=nan",
+					   "--engine-mem-max=nan",
+					   "--reap=NaN",
+					   "--mtu=inf"};
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const char *args[] = {opts[i], NULL};
+		assert_int_equal(config(args), -1);
+	}
+}
+
 /* The engine's addresses must be on the host's link: in its prefix, not the
  * host's own, not (IPv4 below /31) the network or broadcast address; with
  * --no-engine they do not matter. */
@@ -297,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_every_option_as_o),
 		cmocka_unit_test(test_mount_helper),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_nan),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_engine_on_link),
 		cmocka_unit_test(test_ports),
