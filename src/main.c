@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -90,6 +91,18 @@ static void detach(const char *mnt)
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
+}
+
+/* Detach MNT if the connection FD still serves it: once the file system
+ * was unmounted from outside (FD says POLLERR), the path is what lay
+ * below, not ours to detach. libfuse's unmount asks so too, but a new
+ * image of an upgrade did not mount, and unmounts itself. */
+static void detach_ours(int fd, const char *mnt)
+{
+	struct pollfd p = {.fd = fd};
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+		return;
+	detach(mnt);
 }
 
 /* A daemon killed without unmounting leaves "Transport endpoint is not
@@ -438,7 +451,7 @@ int main(int argc, char *argv[])
 	}
 	ret = r < 0;
 	if (adopting) /* libfuse did not mount it: it does not unmount it */
-		detach(cmd.mountpoint);
+		detach_ours(fuse_session_fd(se), cmd.mountpoint);
 	else
 		fuse_session_unmount(se);
 out_session:

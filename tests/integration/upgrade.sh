@@ -11,7 +11,8 @@
 # reads ECONNRESET) and the new image's engine connects again on a TUN
 # device made anew. A binary that cannot be executed (a text file, or
 # none) makes the daemon execute its running image again: still served.
-# One that executes and fails: a guardian takes over. -o auto_unmount
+# One that executes and fails: a guardian takes over. umount of an
+# upgraded daemon's mount leaves what lies below mounted. -o auto_unmount
 # still unmounts after an upgrade.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
@@ -247,10 +248,24 @@ wait_until 10 test ! -e "/proc/$GPID" || fail "the upgraded daemon did not end o
 wait_until 10 eval "! is_mounted '$MNT'" || fail "the upgraded daemon did not unmount on SIGTERM"
 assert_eq "" "$(grep -i -A5 sanitizer "$TCPFS_LOG")" "no sanitizer report (an ASan build)"
 
+# umount(8) of an upgraded daemon's mount ends it and takes that mount
+# alone: a tmpfs below stays mounted
+cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
+mkdir -p "$WORK/mnt3"
+mount -t tmpfs tcpfs-below "$WORK/mnt3" || die "cannot mount a tmpfs"
+at_exit "umount -l '$WORK/mnt3' 2>/dev/null"
+TCPFS=$BIN start_tcpfs "$WORK/mnt3" --no-engine
+PID=$TCPFS_PID
+NUP=0
+upgrade_to "$BIN"
+umount "$WORK/mnt3" || fail "umount $WORK/mnt3"
+wait_until 10 test ! -e "/proc/$PID" || fail "the upgraded daemon did not end at the umount"
+assert_eq tcpfs-below "$(findmnt -n -o SOURCE --mountpoint "$WORK/mnt3")" \
+	"after the upgraded daemon's umount, the tmpfs below is still mounted"
+
 # -o auto_unmount: fusermount3 waits on a socket the daemon holds, kept
 # across the upgrade, so a daemon killed after an upgrade is still
 # unmounted.
-cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 TCPFS=$BIN start_tcpfs "$WORK/mnt2" --no-engine -o auto_unmount
 PID=$TCPFS_PID
 # A dying process's descriptors are released highest first: /dev/fuse must
