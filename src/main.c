@@ -117,6 +117,51 @@ static void clean_stale_mount(const char *mnt)
 	detach(mnt);
 }
 
+/* Whether a tcpfs is mounted on MNT (resolved) now, the top mount there
+ * (/proc/self/mountinfo: field 5 the mount point, the type after " - "). */
+static bool tcpfs_mounted(const char *mnt)
+{
+	char line[4096], at[PATH_MAX], *sep;
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", at) == 1 &&
+		    !strcmp(at, mnt))
+			found = (sep = strstr(line, " - ")) &&
+				!strncmp(sep + 3, "fuse.tcpfs ", 11);
+	fclose(f);
+	return found;
+}
+
+/* MNT must be a directory that no running tcpfs serves (a second one would
+ * stack on it); a dead mount is detached (clean_stale_mount). 0 or -1,
+ * said in the log. */
+static int check_mountpoint(const char *mnt)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	if (stat(mnt, &st) < 0) {
+		if (errno == ENOTCONN)
+			return 0;
+		tlog(LOG_ERR, "%s: %s", mnt, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		tlog(LOG_ERR, "%s: not a directory", mnt);
+		return -1;
+	}
+	if (realpath(mnt, real) && tcpfs_mounted(real)) {
+		tlog(LOG_ERR,
+		     "%s: a running tcpfs is mounted there already (umount "
+		     "it first)",
+		     mnt);
+		return -1;
+	}
+	return 0;
+}
+
 /* Serve the requests that are ready. 1 if all were, else as
  * fuse_session_receive_buf. */
 static int serve_fuse(struct fuse_session *se, struct fuse_buf *fbuf)
@@ -353,6 +398,8 @@ static int start(struct fuse_session *se, struct fs *fs,
 {
 	if (adopting)
 		return upgrade_adopt(se, fs);
+	if (check_mountpoint(cmd->mountpoint) < 0)
+		return -1;
 	clean_stale_mount(cmd->mountpoint);
 	if (fuse_session_mount(se, cmd->mountpoint) != 0)
 		return -1;

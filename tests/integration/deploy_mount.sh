@@ -6,7 +6,8 @@
 # mount namespace. Options take effect as -o NAME=VALUE (netns= shows that
 # namespace's sockets, tun= names the device, log= writes the log); an
 # fstab line (mount -T FILE) does the same, fstab's x-* and nofail are
-# ignored; an unknown option is refused by name.
+# ignored; an unknown option is refused by name. A mount point that is not
+# a directory, or that a running tcpfs serves, is refused with exit 1.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip unshare mount.fuse3 findmnt
@@ -67,4 +68,16 @@ out=$(mount -t fuse.tcpfs tcpfs "$M" -o "mtu=99" 2>&1)
 assert_ne 0 "$?" "a bad value: mount fails"
 assert_match "mtu: '99' is not a number from 1280 to 65535" "$out" "and says why"
 is_mounted "$M" && fail "mounted after a refused option" || pass "nothing mounted"
+
+# a mount point that is no directory, or that a running tcpfs serves
+touch "$WORK/file"
+out=$(timeout 10 "$TCPFS" "$WORK/file" -f --no-engine 2>&1)
+assert_eq 1 "$?" "a file as mount point: exit 1 ($out)"
+assert_match "not a directory" "$out" "and says why"
+start_tcpfs "$M" --no-engine
+out=$(timeout 10 "$TCPFS" "$M" -f --no-engine 2>&1)
+assert_eq 1 "$?" "a second tcpfs on a live one: exit 1 ($out)"
+assert_match "a running tcpfs is mounted there already" "$out" "and says why"
+assert_eq 1 "$(findmnt -n --mountpoint "$M" | wc -l)" "one mount there, not two"
+stop_tcpfs
 finish
