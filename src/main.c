@@ -396,8 +396,12 @@ static bool fuse_options_ok(const struct fuse_args *args)
 static int start(struct fuse_session *se, struct fs *fs,
 		 const struct fuse_cmdline_opts *cmd, bool adopting)
 {
-	if (adopting)
+	if (adopting) { /* in the first image's directory until now */
+		if (!cmd->foreground && chdir("/") < 0)
+			tlog(LOG_WARNING, "cannot enter /: %s",
+			     strerror(errno));
 		return upgrade_adopt(se, fs);
+	}
 	if (check_mountpoint(cmd->mountpoint) < 0)
 		return -1;
 	clean_stale_mount(cmd->mountpoint);
@@ -407,6 +411,8 @@ static int start(struct fuse_session *se, struct fs *fs,
 		fuse_session_unmount(se);
 		return -1;
 	}
+	if (!cmd->foreground)
+		log_daemonized();
 	return 0;
 }
 

@@ -68,6 +68,9 @@
 
 /* The environment variable that tells a new image the memfd's number. */
 #define UPGRADE_ENV "TCPFS_UPGRADE_FD"
+/* ... and the directory the first image was started in, where relative
+ * paths of its options (--log, --netns) lead. */
+#define UPGRADE_CWD_ENV "TCPFS_UPGRADE_CWD"
 /* An INIT request is 104 bytes today; keep room for a longer one. */
 #define INIT_MAX 512
 /* Most descriptors kept open across exec besides ours (see upgrade_watch). */
@@ -87,6 +90,7 @@ static const char magic[8] = "tcpfsup1";
 
 static char **args;		/* main()'s argv */
 static char exe[PATH_MAX];	/* argv[0], absolute if it was relative */
+static char cwd0[PATH_MAX];	/* the first image's directory, or "" */
 static int handover_fd = -1;	/* in a new image, until adopted */
 static char init_msg[INIT_MAX]; /* the kernel's INIT request */
 static size_t init_len;
@@ -99,9 +103,17 @@ static unsigned nkeep;
 
 bool upgrade_begin(char *argv[])
 {
-	char cwd[PATH_MAX];
+	const char *dir = getenv(UPGRADE_CWD_ENV);
 	ssize_t n;
 	args = argv;
+	if (dir && chdir(dir) < 0)
+		tlog(LOG_WARNING,
+		     "upgrade: cannot enter %s, where relative "
+		     "paths of the options lead: %s",
+		     dir, strerror(errno));
+	unsetenv(UPGRADE_CWD_ENV);
+	if (!getcwd(cwd0, sizeof(cwd0)))
+		cwd0[0] = 0;
 	/* the file it was started from, by the path given (a link switched
 	 * to a new version is followed); found in PATH: the file found */
 	if (!strchr(argv[0], '/')) {
@@ -110,8 +122,8 @@ bool upgrade_begin(char *argv[])
 			exe[n] = 0;
 			argv[0] = exe;
 		}
-	} else if (argv[0][0] != '/' && getcwd(cwd, sizeof(cwd)) &&
-		   (size_t)snprintf(exe, sizeof(exe), "%s/%s", cwd, argv[0]) <
+	} else if (argv[0][0] != '/' && cwd0[0] &&
+		   (size_t)snprintf(exe, sizeof(exe), "%s/%s", cwd0, argv[0]) <
 			   sizeof(exe)) {
 		argv[0] = exe; /* the daemon's directory will be / */
 	}
@@ -391,7 +403,8 @@ int upgrade_exec(struct fuse_session *se, int saved)
 	snprintf(num, sizeof(num), "%d", saved);
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
 	    fcntl(ffd, F_SETFD, 0) < 0 || fcntl(saved, F_SETFD, 0) < 0 ||
-	    setenv(UPGRADE_ENV, num, 1) < 0)
+	    setenv(UPGRADE_ENV, num, 1) < 0 ||
+	    (cwd0[0] && setenv(UPGRADE_CWD_ENV, cwd0, 1) < 0))
 		return -errno;
 	for (unsigned i = 0; i < nkeep; i++)
 		fcntl(keep[i], F_SETFD, 0);
@@ -409,5 +422,6 @@ int upgrade_exec(struct fuse_session *se, int saved)
 	     strerror(errno));
 	stop_guardian();
 	unsetenv(UPGRADE_ENV);
+	unsetenv(UPGRADE_CWD_ENV);
 	return err;
 }

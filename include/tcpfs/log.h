@@ -19,9 +19,17 @@ int log_to_file(const char *path);
  * log_detach - the daemon is about to leave its terminal, whose stderr
  * fuse_daemonize() replaces with /dev/null: send further lines to syslog if
  * a syslog daemon listens on /dev/log, else keep writing them to the
- * stderr the daemon had (a copy of it); a log file stays as it is
+ * stderr the daemon had (a copy of it) if that is no pipe or socket (whose
+ * reader would wait for the daemon's end: the log then ends, saying so);
+ * a log file stays as it is
  */
 void log_detach(void);
+/**
+ * log_daemonized - after fuse_daemonize(): the stderr kept by log_detach()
+ * becomes fd 2 again, so that an upgrade's new image, which keeps the
+ * descriptors the daemon started with, writes its log there too
+ */
+void log_daemonized(void);
 /**
  * log_set_debug - whether LOG_DEBUG lines are logged (off by default: -d)
  * \param on: true to log them

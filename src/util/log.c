@@ -1,6 +1,7 @@
 /* Logging: stderr in the foreground; once daemonized, syslog where there is
- * a syslog socket, else still the stderr the daemon was started with (a
- * container, a service manager's pipe); a file with timestamps if asked. */
+ * a syslog socket, else still the stderr the daemon was started with if it
+ * is a terminal or a file (not a pipe, whose reader would wait); a file
+ * with timestamps if asked. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +56,7 @@ static bool syslog_listens(void)
 
 void log_detach(void)
 {
+	struct stat st;
 	if (to_file)
 		return;
 	if (syslog_listens()) {
@@ -61,9 +64,29 @@ void log_detach(void)
 		use_syslog = true;
 		return;
 	}
+	/* a pipe's reader (out=$(mount ...)) would wait for the daemon's
+	 * end: let it go */
+	if (fstat(STDERR_FILENO, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		tlog(LOG_NOTICE,
+		     "no syslog, and stderr is a pipe: the daemon's log ends "
+		     "here (-o log=FILE keeps it)");
+		log_fd = -1;
+		return;
+	}
 	int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 	if (fd >= 0)
 		log_fd = fd;
+}
+
+void log_daemonized(void)
+{
+	if (use_syslog || to_file || log_fd <= STDERR_FILENO)
+		return;
+	if (dup2(log_fd, STDERR_FILENO) == STDERR_FILENO) {
+		close(log_fd);
+		log_fd = STDERR_FILENO;
+	}
 }
 
 /* "2026-12-06T05:01:02.123456+0000 tcpfs[PID] LEVEL: " into LINE. */
