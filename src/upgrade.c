@@ -50,6 +50,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fuse.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,8 @@
 
 /* The environment variable that tells a new image the memfd's number. */
 #define UPGRADE_ENV "TCPFS_UPGRADE_FD"
+/* How long the guardian waits for the new image to take over. */
+#define UPGRADE_WAIT_MS 10000
 /* ... and the directory the first image was started in, where relative
  * paths of its options (--log, --netns) lead. */
 #define UPGRADE_CWD_ENV "TCPFS_UPGRADE_CWD"
@@ -342,15 +345,29 @@ static int set_guardian(int saved, int fd, pid_t pid)
 }
 
 /* The guardian: wait for the new image's word; if its pipe ends first,
- * take over the handover with this (the old) image. */
-static void guard(int in, int saved)
+ * or UPGRADE_WAIT_MS pass (the new image hangs, or a child of it holds
+ * the pipe), end the new image (pid DAEMON) and take over the handover
+ * with this (the old) image. */
+static void guard(int in, int saved, pid_t daemon)
 {
+	struct pollfd p = {.fd = in, .events = POLLIN};
 	char c;
-	ssize_t n;
-	while ((n = read(in, &c, 1)) < 0 && errno == EINTR)
+	ssize_t n = 0;
+	int r;
+	while ((r = poll(&p, 1, UPGRADE_WAIT_MS)) < 0 && errno == EINTR)
 		;
+	if (r == 1)
+		while ((n = read(in, &c, 1)) < 0 && errno == EINTR)
+			;
 	if (n == 1)
 		_exit(0);
+	if (r == 0) {
+		tlog(LOG_WARNING,
+		     "upgrade: the new image (pid %d) did not take over in "
+		     "%d s: killed",
+		     (int)daemon, UPGRADE_WAIT_MS / 1000);
+		kill(daemon, SIGKILL);
+	}
 	tlog(LOG_WARNING,
 	     "upgrade: the new image ended before it took over; pid %d "
 	     "takes over with the old image",
@@ -368,10 +385,10 @@ static int start_guardian(int saved)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	pid_t pid = fork();
+	pid_t daemon = getpid(), pid = fork();
 	if (pid == 0) {
 		close(p[1]);
-		guard(p[0], saved);
+		guard(p[0], saved, daemon);
 	}
 	close(p[0]);
 	if (pid < 0 || fcntl(p[1], F_SETFD, 0) < 0 ||

@@ -11,7 +11,7 @@
 # reads ECONNRESET) and the new image's engine connects again on a TUN
 # device made anew. A binary that cannot be executed (a text file, or
 # none) makes the daemon execute its running image again: still served.
-# One that executes and fails: a guardian takes over. umount of an
+# One that executes and fails, or hangs: a guardian takes over. umount of an
 # upgraded daemon's mount leaves what lies below mounted. -o auto_unmount
 # still unmounts after an upgrade.
 . "$(dirname "$0")/lib.sh"
@@ -247,6 +247,21 @@ kill -TERM "$GPID"
 wait_until 10 test ! -e "/proc/$GPID" || fail "the upgraded daemon did not end on SIGTERM"
 wait_until 10 eval "! is_mounted '$MNT'" || fail "the upgraded daemon did not unmount on SIGTERM"
 assert_eq "" "$(grep -i -A5 sanitizer "$TCPFS_LOG")" "no sanitizer report (an ASan build)"
+
+# A new image that hangs (neither takes over nor ends): the guardian waits
+# 10 s, kills it, and takes over; the mount answers all along, late.
+cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
+TCPFS=$BIN start_tcpfs "$WORK/mnt4" --no-engine
+PID=$TCPFS_PID
+printf '#!/bin/sh\nexec sleep 60\n' >"$BIN.new" && chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" ||
+	die "cannot replace $BIN"
+kill -USR2 "$PID"
+out=$(timeout 25 ls "$WORK/mnt4/kernel" 2>&1)
+assert_eq 0 "$?" "a hanging new image: ls answers within 25 s ($out)"
+assert_match "did not take over in 10 s: killed" "$(cat "$TCPFS_LOG")" "the log says why"
+GPID=$(sed -n 's/.*pid \([0-9]*\) takes over.*/\1/p' "$TCPFS_LOG" | tail -n 1)
+at_exit "kill ${GPID:-0} 2>/dev/null"
+umount "$WORK/mnt4"
 
 # umount(8) of an upgraded daemon's mount ends it and takes that mount
 # alone: a tmpfs below stays mounted
