@@ -104,6 +104,29 @@ static pid_t guardian;
 static int keep[KEEP_MAX]; /* what the first image had open across exec */
 static unsigned nkeep;
 
+/* NAME (no '/') as execvp() finds it in PATH, into EXE: the path of the
+ * first executable file there, not resolved (a link switched to a new
+ * version is followed), made absolute with CWD0. False if none. */
+static bool find_in_path(const char *name)
+{
+	const char *p = getenv("PATH");
+	if (!p)
+		p = "/usr/local/bin:/bin:/usr/bin"; /* execvp()'s default */
+	for (;;) {
+		const char *end = strchrnul(p, ':');
+		int len = (int)(end - p);
+		bool rel = !len || p[0] != '/'; /* "" is "." */
+		if ((size_t)snprintf(exe, sizeof(exe), "%s%s%.*s%s%s",
+				     rel ? cwd0 : "", rel ? "/" : "", len, p,
+				     len ? "/" : "", name) < sizeof(exe) &&
+		    access(exe, X_OK) == 0)
+			return true;
+		if (!*end)
+			return false;
+		p = end + 1;
+	}
+}
+
 bool upgrade_begin(char *argv[])
 {
 	const char *dir = getenv(UPGRADE_CWD_ENV);
@@ -117,11 +140,13 @@ bool upgrade_begin(char *argv[])
 	unsetenv(UPGRADE_CWD_ENV);
 	if (!getcwd(cwd0, sizeof(cwd0)))
 		cwd0[0] = 0;
-	/* the file it was started from, by the path given (a link switched
-	 * to a new version is followed); found in PATH: the file found */
+	/* the file it was started from, by the path given or found in PATH
+	 * (a link switched to a new version is followed) */
 	if (!strchr(argv[0], '/')) {
-		if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) >
-		    0) {
+		if (find_in_path(argv[0]))
+			argv[0] = exe;
+		else if ((n = readlink("/proc/self/exe", exe,
+				       sizeof(exe) - 1)) > 0) {
 			exe[n] = 0;
 			argv[0] = exe;
 		}

@@ -11,7 +11,8 @@
 # reads ECONNRESET) and the new image's engine connects again on a TUN
 # device made anew. A binary that cannot be executed (a text file, or
 # none) makes the daemon execute its running image again: still served.
-# One that executes and fails, or hangs: a guardian takes over. umount of an
+# Started through PATH, the daemon upgrades to what PATH names then. One
+# that executes and fails, or hangs: a guardian takes over. umount of an
 # upgraded daemon's mount leaves what lies below mounted. -o auto_unmount
 # still unmounts after an upgrade.
 . "$(dirname "$0")/lib.sh"
@@ -262,6 +263,21 @@ assert_match "did not take over in 10 s: killed" "$(cat "$TCPFS_LOG")" "the log 
 GPID=$(sed -n 's/.*pid \([0-9]*\) takes over.*/\1/p' "$TCPFS_LOG" | tail -n 1)
 at_exit "kill ${GPID:-0} 2>/dev/null"
 umount "$WORK/mnt4"
+
+# Started through PATH (as mount(8) starts it), the daemon upgrades to the
+# file PATH names: a link there switched to a new version is followed.
+mkdir -p "$WORK/pbin" "$WORK/v1" "$WORK/v2" "$WORK/mnt5"
+cp "$TCPFS" "$WORK/v1/tcpfs" && cp "$TCPFS" "$WORK/v2/tcpfs" &&
+	ln -s "$WORK/v1/tcpfs" "$WORK/pbin/tcpfs" || die "cannot set up $WORK/pbin"
+PATH="$WORK/pbin:$PATH" tcpfs "$WORK/mnt5" -f --no-engine >"$WORK/path.log" 2>&1 &
+PID=$!
+at_exit "kill $PID 2>/dev/null; umount -l '$WORK/mnt5' 2>/dev/null"
+wait_until 10 test -d "$WORK/mnt5/kernel" || die "tcpfs through PATH did not mount: $(cat "$WORK/path.log")"
+ln -sfn "$WORK/v2/tcpfs" "$WORK/pbin/tcpfs" || die "cannot switch the link"
+kill -USR2 "$PID"
+wait_until 10 exe_is "$WORK/v2/tcpfs" ||
+	fail "started through PATH, upgraded to '$(readlink "/proc/$PID/exe")', not the link's new $WORK/v2/tcpfs"
+umount "$WORK/mnt5"
 
 # umount(8) of an upgraded daemon's mount ends it and takes that mount
 # alone: a tmpfs below stays mounted
