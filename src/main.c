@@ -205,6 +205,8 @@ static void on_signal(void *arg)
 	d->upgrade = si.ssi_signo == UPGRADE_SIGNAL;
 	tlog(LOG_INFO, "signal %u: %s", si.ssi_signo,
 	     d->upgrade ? "upgrading" : "unmounting");
+	if (d->upgrade && upgrade_probe() < 0)
+		return; /* said why */
 	fuse_session_exit(d->se);
 }
 
@@ -470,6 +472,10 @@ int main(int argc, char *argv[])
 	if (options_config(&opt, &cfg) < 0)
 		goto out_args;
 	ret = 1;
+	if (upgrade_probing()) { /* a probe of an upgrade: the arguments do */
+		ret = !fuse_options_ok(&args);
+		goto out_args;
+	}
 	if (opt.val[OPT_LOG] && (errno = -log_to_file(opt.val[OPT_LOG]))) {
 		tlog(LOG_ERR, "--log %s: %s", opt.val[OPT_LOG],
 		     strerror(errno));

@@ -69,8 +69,11 @@
 
 /* The environment variable that tells a new image the memfd's number. */
 #define UPGRADE_ENV "TCPFS_UPGRADE_FD"
-/* How long the guardian waits for the new image to take over. */
+/* How long the guardian waits for the new image to take over, and the
+ * daemon for a probe of it. */
 #define UPGRADE_WAIT_MS 10000
+/* Set for a probe of a new image (upgrade_probe()). */
+#define UPGRADE_PROBE_ENV "TCPFS_UPGRADE_PROBE"
 /* ... and the directory the first image was started in, where relative
  * paths of its options (--log, --netns) lead. */
 #define UPGRADE_CWD_ENV "TCPFS_UPGRADE_CWD"
@@ -436,6 +439,64 @@ static void stop_guardian(void)
 	waitpid(guardian, NULL, 0);
 	close(ok_fd);
 	ok_fd = -1;
+}
+
+bool upgrade_probing(void)
+{
+	return getenv(UPGRADE_PROBE_ENV) != NULL;
+}
+
+/* Wait up to UPGRADE_WAIT_MS for child PID: its wait status, or -1 (then
+ * killed). */
+static int wait_child(pid_t pid)
+{
+	int st;
+	for (int ms = 0; ms < UPGRADE_WAIT_MS; ms += 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+int upgrade_probe(void)
+{
+	int p[2], err = 0;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 0; /* cannot tell: upgrade all the same */
+	pid_t pid = fork();
+	if (pid == 0) { /* exec's errno through the pipe, if it fails */
+		setenv(UPGRADE_PROBE_ENV, "1", 1);
+		execv(args[0], args);
+		err = errno;
+		if (write(p[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &err, sizeof(err)) == sizeof(err)) {
+		close(p[0]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return 0; /* not executable: upgrade_exec() falls back */
+	}
+	close(p[0]);
+	int st = wait_child(pid);
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	tlog(LOG_ERR,
+	     "upgrade: %s does not start with these arguments (%s %d): "
+	     "serving on with the running image",
+	     args[0],
+	     st == -1	   ? "no answer in 10 s, killed" :
+	     WIFEXITED(st) ? "exit status" :
+			     "signal",
+	     st == -1	   ? 0 :
+	     WIFEXITED(st) ? WEXITSTATUS(st) :
+			     WTERMSIG(st));
+	return -1;
 }
 
 int upgrade_exec(struct fuse_session *se, int saved)

@@ -11,8 +11,10 @@
 # reads ECONNRESET) and the new image's engine connects again on a TUN
 # device made anew. A binary that cannot be executed (a text file, or
 # none) makes the daemon execute its running image again: still served.
-# Started through PATH, the daemon upgrades to what PATH names then. One
-# that executes and fails, or hangs: a guardian takes over. umount of an
+# Started through PATH, the daemon upgrades to what PATH names then. A new
+# file is probed first (run with the same arguments, it must exit 0): one
+# that fails is not executed, the daemon serves on. One that passes, then
+# fails or hangs: a guardian takes over. umount of an
 # upgraded daemon's mount leaves what lies below mounted. -o auto_unmount
 # still unmounts after an upgrade.
 . "$(dirname "$0")/lib.sh"
@@ -222,10 +224,20 @@ rm -f "$BIN"
 upgrade_to "$BIN (deleted)"
 assert_eq LISTEN "$(cat "$MNT/kernel/$NAME/state")" "no binary: still served"
 
-# A new image that starts and then fails (a script that exits 3): the
-# guardian the old image forked takes over with the old image.
+# A new file that does not start with these arguments (a script that
+# exits 3): its probe says so, and the daemon serves on, not upgraded.
 printf '#!/bin/sh\nexit 3\n' >"$BIN.new" && chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" ||
 	die "cannot replace $BIN"
+kill -USR2 "$PID"
+wait_until 10 grep -q "upgrade: $BIN does not start with these arguments (exit status 3)" "$TCPFS_LOG" ||
+	fail "no word of the failed probe: $(tail -n 3 "$TCPFS_LOG")"
+assert_ok "a file that fails its probe: the daemon goes on" kill -0 "$PID"
+assert_eq LISTEN "$(cat "$MNT/kernel/$NAME/state")" "a file that fails its probe: still served"
+
+# A new image that passes its probe, then fails (exits 3): the guardian
+# the old image forked takes over with the old image.
+printf '#!/bin/sh\n[ -n "$TCPFS_UPGRADE_PROBE" ] && exit 0\nexit 3\n' >"$BIN.new" &&
+	chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 watch_start
 kill -USR2 "$PID"
 wait_until 10 test ! -e "/proc/$PID" || fail "the script did not end"
@@ -254,8 +266,8 @@ assert_eq "" "$(grep -i -A5 sanitizer "$TCPFS_LOG")" "no sanitizer report (an AS
 cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 TCPFS=$BIN start_tcpfs "$WORK/mnt4" --no-engine
 PID=$TCPFS_PID
-printf '#!/bin/sh\nexec sleep 60\n' >"$BIN.new" && chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" ||
-	die "cannot replace $BIN"
+printf '#!/bin/sh\n[ -n "$TCPFS_UPGRADE_PROBE" ] && exit 0\nexec sleep 60\n' >"$BIN.new" &&
+	chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 kill -USR2 "$PID"
 out=$(timeout 25 ls "$WORK/mnt4/kernel" 2>&1)
 assert_eq 0 "$?" "a hanging new image: ls answers within 25 s ($out)"
