@@ -136,12 +136,15 @@ static bool tcpfs_mounted(const char *mnt)
 }
 
 /* MNT must be a directory that no running tcpfs serves (a second one would
- * stack on it); a dead mount is detached (clean_stale_mount). 0 or -1,
+ * stack on it); a dead mount is detached (clean_stale_mount); /dev/fd/N
+ * is libfuse's for a /dev/fuse descriptor mounted by the caller. 0 or -1,
  * said in the log. */
 static int check_mountpoint(const char *mnt)
 {
 	char real[PATH_MAX];
 	struct stat st;
+	if (!strncmp(mnt, "/dev/fd/", 8))
+		return 0;
 	if (stat(mnt, &st) < 0) {
 		if (errno == ENOTCONN)
 			return 0;
