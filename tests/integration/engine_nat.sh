@@ -70,7 +70,7 @@ nft list tables | grep -q "tcpfs_$TUN" && fail "the nft table is still there aft
 
 # SIGTERM while the daemon starts, at any moment: it cleans up all the same
 mkdir -p "$WORK/early"
-for ((i = 0; i <= 20; i++)); do # every 5 ms for 100 ms
+for ((i = 0; i <= 16; i++)); do # every 5 ms for 80 ms (the window: ~40 ms)
 	d=$(printf '0.%03d' $((5 * i)))
 	"$TCPFS" "$WORK/early" -f --nat >"$WORK/early.log" 2>&1 &
 	pid=$!
