@@ -70,13 +70,16 @@ static void ring_copy(const struct tcp_ring *r, uint32_t off, uint8_t *ext,
 	struct iovec iov[2];
 	int k = tcp_ring_span(r, off, n, iov);
 
-	for (int i = 0; i < k; ext += iov[i].iov_len, i++) {
-		/* bytes read into the free room already lie where they go
-		 * (tcp_rx_landing()), or near it */
-		if (to_ring && iov[i].iov_base != ext)
-			memmove(iov[i].iov_base, ext, iov[i].iov_len);
-		else
-			memcpy(ext, iov[i].iov_base, iov[i].iov_len);
+	/* the wrapped piece first: bytes read into the free room already lie
+	 * where they go (tcp_rx_landing()), or a little before it, and the
+	 * first piece's move overwrites the end of that room, where the
+	 * second piece's bytes are */
+	for (int i = k - 1; i >= 0; i--) {
+		uint8_t *at = ext + (i ? iov[0].iov_len : 0);
+		if (to_ring && iov[i].iov_base != at)
+			memmove(iov[i].iov_base, at, iov[i].iov_len);
+		else if (!to_ring)
+			memcpy(at, iov[i].iov_base, iov[i].iov_len);
 	}
 }
 

@@ -444,6 +444,39 @@ static void placed_payload(void **state)
 	h_free(h);
 }
 
+/* An out-of-order payload read into the landing room where the room ends
+ * at the ring's end: moved 300 bytes on, its last 300 wrap to the ring's
+ * start, and come out as they were (the wrapped piece is moved first,
+ * before the first piece's move overwrites it). */
+static void placed_payload_wraps(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1, off = 0;
+	int id = h_client(h, &iss, 0);
+	static uint8_t pay[200000], got[4000];
+	uint8_t *room;
+	size_t room_len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pay); i++)
+		pay[i] = (uint8_t)(i * 7 + i / 251);
+	do { /* in-order bytes, read at once: the head walks to the end */
+		h_feed(h, TCP_ACK, p + off, iss + 1, 65535, pay + off, 1000,
+		       NULL, 10);
+		assert_int_equal(h_recv(h, id, got, 1000, 10), 1000);
+		off += 1000;
+		h_drain(h);
+		room_len = tcp_rx_landing(h->e, &room);
+	} while (room_len >= 1400 && off < sizeof(pay) - 4000);
+	assert_true(room_len < 1400 && room_len > 300);
+	feed_placed(h, p + off + 300, iss + 1, room, pay + off + 300, room_len);
+	h_feed(h, TCP_ACK, p + off, iss + 1, 65535, pay + off, 300, NULL, 10);
+	assert_int_equal(h_recv(h, id, got, 300 + room_len, 20),
+			 (long)(300 + room_len));
+	assert_memory_equal(got, pay + off, 300 + room_len);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +491,7 @@ int main(void)
 		cmocka_unit_test(payload_lent_until_flush),
 		cmocka_unit_test(payload_lent_until_give_up),
 		cmocka_unit_test(placed_payload),
+		cmocka_unit_test(placed_payload_wraps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
