@@ -313,11 +313,14 @@ static void on_packet(struct tundrv *drv, uint8_t *pkt, size_t n,
 }
 
 /* The IP and TCP header length of a TCP packet of N bytes at P the
- * kernel vouches for, with a payload; 0 for any other. */
-static size_t data_hdr(const uint8_t *p, size_t n, const struct tun_rx *rx)
+ * kernel vouches for, with a payload, of which the first AT bytes are at
+ * P (the rest was read elsewhere); 0 for any other, or one whose headers
+ * pass AT. */
+static size_t data_hdr(const uint8_t *p, size_t n, size_t at,
+		       const struct tun_rx *rx)
 {
-	size_t iphl = n >= 40 ? iphl_of(p) : 0, h;
-	if (!rx->trusted || !iphl || n < iphl + 20 ||
+	size_t iphl = n >= 40 && at >= 40 ? iphl_of(p) : 0, h;
+	if (!rx->trusted || !iphl || n < iphl + 20 || at < iphl + 13 ||
 	    p[p[0] >> 4 == 4 ? 9 : 6] != 6 /* TCP */)
 		return 0;
 	h = iphl + (size_t)(p[iphl + 12] >> 4) * 4;
@@ -341,7 +344,7 @@ static int read_placed(struct tundrv *drv, size_t hdr, uint8_t *room,
 		return (int)n - 1;
 	size_t pay = (size_t)n > hdr ? (size_t)n - hdr : 0;
 	if (pay && pay <= rlen && !drv->in &&
-	    data_hdr(drv->pkt, (size_t)n, rx) == hdr) {
+	    data_hdr(drv->pkt, (size_t)n, hdr, rx) == hdr) {
 		drv->rx_hdr = hdr;
 		tcp_input_placed(drv->tcp, drv->pkt, hdr, room, pay, rx->gso,
 				 tundrv_now());
@@ -377,7 +380,7 @@ static void on_packets(void *arg)
 				break;
 			n = (size_t)got;
 		}
-		size_t h = data_hdr(drv->pkt, n, &rx);
+		size_t h = data_hdr(drv->pkt, n, n, &rx);
 		if (h)
 			drv->rx_hdr = h;
 		on_packet(drv, drv->pkt, n, &rx);

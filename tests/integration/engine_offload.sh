@@ -5,7 +5,8 @@
 # MSS-sized segments: one per write) and the kernel's comes to the engine
 # the same way (one per read), and 8 MiB each way, IPv4 and IPv6 at once,
 # arrive byte-exact. With TCPFS_OFFLOAD=off (--offload=off) there is no
-# header and every segment is a packet of its own.
+# header and every segment is a packet of its own. An IPv6 connect right
+# after an IPv4 download completes (a packet read in place).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -69,4 +70,21 @@ for dir in out in; do
 		ctl "$n" close >/dev/null
 	done
 done
+
+# An IPv6 packet read in place after an IPv4 connection's data: its TCP
+# header lies past the IPv4 headers' length, where a byte of an earlier
+# IPv4 payload ('0', 0x30: "a 12-byte header") was left. Read from there,
+# every IPv6 packet was dropped as malformed until another connection took
+# data: the connect below hung.
+head -c $((2 << 20)) /dev/zero | tr '\0' '0' >"$WORK/zeros"
+bg socat -u "OPEN:$WORK/zeros" TCP4-LISTEN:9111,reuseaddr
+bg socat -u TCP6-LISTEN:9112,reuseaddr OPEN:/dev/null
+wait_until 10 eval "ss -tlnH 'sport = :9111' | grep -q ." || die "socat did not listen on 9111"
+wait_until 10 eval "ss -tlnH 'sport = :9112' | grep -q ." || die "socat did not listen on 9112"
+eng_clone
+ctl_ok "$N" "connect $HOST4:9111"
+assert_eq $((2 << 20)) "$(timeout -k 1 30 cat "$E/$N/data" | wc -c)" "IPv4: 2 MiB of '0' read"
+eng_clone
+out=$(timeout -k 1 5 "$PY" "$WORK/fsop.py" write "$E/$N/ctl" "connect [$HOST6]:9112\n" 2>&1)
+assert_eq OK "${out%% *}" "then an IPv6 connect completes at once ($out)"
 eng_finish
