@@ -331,30 +331,44 @@ static size_t data_hdr(const uint8_t *p, size_t n, size_t at,
  * connection that took data last, where its next bytes go (guessing its
  * headers are HDR bytes long, as its last packet's were): the engine then
  * takes it without a copy. Else the packet is joined in drv->pkt (what
- * landed in the queue's free room copied back) and goes as any other. 1
- * if taken in place, 0 if joined (its length in *LEN), else as tun_read. */
-static int read_placed(struct tundrv *drv, size_t hdr, uint8_t *room,
-		       size_t rlen, size_t *len, struct tun_rx *rx)
+ * landed in the queue's free room copied back) and goes as any other. As
+ * tun_read, and *LEN: 0 if taken in place, else the joined length. */
+static ssize_t read_placed(struct tundrv *drv, size_t hdr, uint8_t *room,
+			   size_t rlen, size_t *len, struct tun_rx *rx)
 {
 	struct iovec iov[3] = {{drv->pkt, hdr},
 			       {room, rlen},
 			       {drv->pkt + hdr, sizeof(drv->pkt) - hdr}};
 	ssize_t n = tun_readv(drv->tun, iov, 3, rx);
+	*len = 0;
 	if (n <= 0)
-		return (int)n - 1;
+		return n;
 	size_t pay = (size_t)n > hdr ? (size_t)n - hdr : 0;
 	if (pay && pay <= rlen && !drv->in &&
 	    data_hdr(drv->pkt, (size_t)n, hdr, rx) == hdr) {
 		drv->rx_hdr = hdr;
 		tcp_input_placed(drv->tcp, drv->pkt, hdr, room, pay, rx->gso,
 				 tundrv_now());
-		return 1;
+		return n;
 	}
 	size_t in_room = pay < rlen ? pay : rlen;
 	memmove(drv->pkt + hdr + in_room, drv->pkt + hdr, pay - in_room);
 	memcpy(drv->pkt + hdr, room, in_room);
 	*len = (size_t)n;
-	return 0;
+	return n;
+}
+
+/* A read failed for another reason than an empty queue: the device is
+ * gone (ip link del: EBADFD, and its fd polls readable for ever) or
+ * broken. Stop watching it, lest the loop spin, and say so; the engine's
+ * connections then time out. */
+static void device_failed(struct tundrv *drv, int err)
+{
+	tlog(LOG_ERR,
+	     "%s: %s: the engine sends and receives nothing from now on, "
+	     "its connections time out (restart tcpfs for a new device)",
+	     drv->cfg.tun.name, strerror(-err));
+	loop_del(drv->loop, tun_fd(drv->tun));
 }
 
 static void on_packets(void *arg)
@@ -366,20 +380,18 @@ static void on_packets(void *arg)
 		size_t n = 0, rlen = drv->rx_hdr && !drv->in ?
 					     tcp_rx_landing(drv->tcp, &room) :
 					     0;
-		if (rlen) {
-			int r = read_placed(drv, drv->rx_hdr, room, rlen, &n,
-					    &rx);
-			if (r < 0)
-				break;
-			if (r > 0)
-				continue;
-		} else {
-			ssize_t got = tun_read(drv->tun, drv->pkt,
-					       sizeof(drv->pkt), &rx);
-			if (got <= 0)
-				break;
+		ssize_t got = rlen ? read_placed(drv, drv->rx_hdr, room, rlen,
+						 &n, &rx) :
+				     tun_read(drv->tun, drv->pkt,
+					      sizeof(drv->pkt), &rx);
+		if (got < 0)
+			device_failed(drv, (int)got);
+		if (got <= 0)
+			break;
+		if (rlen && !n)
+			continue; /* taken in place */
+		if (!rlen)
 			n = (size_t)got;
-		}
 		size_t h = data_hdr(drv->pkt, n, n, &rx);
 		if (h)
 			drv->rx_hdr = h;

@@ -1,0 +1,33 @@
+#!/bin/bash
+# engine_device_gone: the engine's TUN device deleted under the daemon
+# (ip link del): the daemon says so in its log, does not spin (its fd
+# polls readable for ever: under 10% of a CPU over 2 s), goes on serving
+# the mount (kernel/ and engine/ list), and unmounts cleanly at SIGTERM.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engine_lib.sh"
+need_root
+need_cmd ip ss unshare socat
+enter_netns "$@"
+need_tcpfs
+
+eng_start --msl=0.2
+bg socat -u TCP4-LISTEN:9201,reuseaddr OPEN:/dev/null
+wait_until 10 eval "ss -tlnH 'sport = :9201' | grep -q ." || die "socat did not listen"
+eng_clone
+ctl_ok "$N" "connect $HOST4:9201"
+ip link del "$TUN" || die "cannot delete $TUN"
+wait_until 5 grep -q "$TUN: .*the engine sends and receives nothing from now on" "$TCPFS_LOG" ||
+	fail "no word of the device's end in the log: $(tail -n 3 "$TCPFS_LOG")"
+ticks() { awk '{ print $14 + $15 }' "/proc/$TCPFS_PID/stat"; }
+t0=$(ticks)
+sleep 2
+used=$(($(ticks) - t0))
+hz=$(getconf CLK_TCK)
+[ "$used" -lt $((2 * hz / 10)) ] && pass "the daemon idles: $used ticks of $((2 * hz)) in 2 s" ||
+	fail "the daemon spins: $used ticks of $((2 * hz)) in 2 s"
+assert_ok "kernel/ still lists" ls "$MNT/kernel"
+assert_ok "engine/ still lists" ls "$E"
+stop_tcpfs
+assert_eq 0 "${TCPFS_RC:-?}" "SIGTERM: a clean exit"
+is_mounted "$MNT" && fail "still mounted" || pass "unmounted"
+eng_finish
