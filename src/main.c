@@ -475,7 +475,7 @@ int main(int argc, char *argv[])
 	if (options_config(&opt, &cfg) < 0)
 		goto out_args;
 	ret = 1;
-	if (upgrade_probing()) { /* a probe of an upgrade: the arguments do */
+	if (opt.upgrade_probe) { /* a probe of an upgrade: the arguments do */
 		ret = !fuse_options_ok(&args);
 		goto out_args;
 	}

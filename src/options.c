@@ -17,7 +17,7 @@ static const char *const names[OPT_COUNT] = {
 #undef OPT_NAME
 };
 
-enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT, KEY_ASCII };
+enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT, KEY_ASCII, KEY_UPGRADE_PROBE };
 
 /* fuse_opt gives "--NAME=X" to the '=' template and "--NAME X" to the ' '
  * one as "--NAMEX"; in a -o list (mount(8), fstab) "NAME=X" matches the
@@ -35,6 +35,7 @@ static const struct fuse_opt spec[] = {
 	FUSE_OPT_KEY("nat", KEY_NAT),
 	FUSE_OPT_KEY("--ascii", KEY_ASCII),
 	FUSE_OPT_KEY("ascii", KEY_ASCII),
+	FUSE_OPT_KEY("--upgrade-probe", KEY_UPGRADE_PROBE),
 	FUSE_OPT_END,
 };
 
@@ -56,10 +57,11 @@ static int option_proc(void *data, const char *arg, int key,
 	(void)outargs;
 	if (key == FUSE_OPT_KEY_NONOPT)
 		return nonopt(opt, arg);
-	bool *flag = key == KEY_NO_ENGINE ? &opt->no_engine :
-		     key == KEY_NAT	  ? &opt->nat :
-		     key == KEY_ASCII	  ? &opt->ascii :
-					    NULL;
+	bool *flag = key == KEY_NO_ENGINE     ? &opt->no_engine :
+		     key == KEY_NAT	      ? &opt->nat :
+		     key == KEY_ASCII	      ? &opt->ascii :
+		     key == KEY_UPGRADE_PROBE ? &opt->upgrade_probe :
+						NULL;
 	if (flag) {
 		*flag = true;
 		return 0;

@@ -53,6 +53,7 @@ struct options {
 	bool no_engine;	      /* --no-engine */
 	bool nat;	      /* --nat */
 	bool ascii;	      /* --ascii */
+	bool upgrade_probe;   /* --upgrade-probe (upgrade_probe()) */
 	int nonopts;	      /* words that are not options, seen so far */
 	char *source;	      /* the first of them, until a second comes */
 };

@@ -72,8 +72,6 @@
 /* How long the guardian waits for the new image to take over, and the
  * daemon for a probe of it. */
 #define UPGRADE_WAIT_MS 10000
-/* Set for a probe of a new image (upgrade_probe()). */
-#define UPGRADE_PROBE_ENV "TCPFS_UPGRADE_PROBE"
 /* ... and the directory the first image was started in, where relative
  * paths of its options (--log, --netns) lead. */
 #define UPGRADE_CWD_ENV "TCPFS_UPGRADE_CWD"
@@ -441,11 +439,6 @@ static void stop_guardian(void)
 	ok_fd = -1;
 }
 
-bool upgrade_probing(void)
-{
-	return getenv(UPGRADE_PROBE_ENV) != NULL;
-}
-
 /* Wait up to UPGRADE_WAIT_MS for child PID: its wait status, or -1 (then
  * killed). */
 static int wait_child(pid_t pid)
@@ -468,8 +461,15 @@ int upgrade_probe(void)
 		return 0; /* cannot tell: upgrade all the same */
 	pid_t pid = fork();
 	if (pid == 0) { /* exec's errno through the pipe, if it fails */
-		setenv(UPGRADE_PROBE_ENV, "1", 1);
-		execv(args[0], args);
+		int n = 0;
+		while (args[n])
+			n++;
+		char **probe = calloc((size_t)n + 2, sizeof(*probe));
+		if (probe) {
+			memcpy(probe, args, (size_t)n * sizeof(*probe));
+			probe[n] = "--upgrade-probe";
+			execv(args[0], probe);
+		}
 		err = errno;
 		if (write(p[1], &err, sizeof(err)) < 0)
 			_exit(127);

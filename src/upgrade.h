@@ -49,8 +49,10 @@ int upgrade_adopt(struct fuse_session *se, struct fs *fs);
 int upgrade_save(struct fuse_session *se, struct fs *fs);
 /**
  * upgrade_probe - before an upgrade, whether the new file starts: it is
- *                 executed with the same arguments and UPGRADE_PROBE_ENV
- *                 set, and must parse them and exit 0 within 10 s
+ *                 executed with the same arguments and --upgrade-probe
+ *                 (which a version from before the probe refuses, rather
+ *                 than mount a second time), and must parse them and exit
+ *                 0 within 10 s
  * Returns 0 if it did, or if it cannot be executed at all (upgrade_exec()
  * then executes the running image); -1 if it failed (logged): the daemon
  * should serve on with the running image, rather than hand its mount to
@@ -58,11 +60,6 @@ int upgrade_save(struct fuse_session *se, struct fs *fs);
  * container's first process, the old pid's end ends everything).
  */
 int upgrade_probe(void);
-/**
- * upgrade_probing - whether this process is such a probe (then parse the
- *                   arguments, open nothing, and exit 0 if they are good)
- */
-bool upgrade_probing(void);
 /**
  * upgrade_exec - execute the new image over SAVED
  * \param se: the session; its /dev/fuse stays open across exec

@@ -12,7 +12,8 @@
 # device made anew. A binary that cannot be executed (a text file, or
 # none) makes the daemon execute its running image again: still served.
 # Started through PATH, the daemon upgrades to what PATH names then. A new
-# file is probed first (run with the same arguments, it must exit 0): one
+# file is probed first (run with the same arguments and --upgrade-probe, it
+# must exit 0): one
 # that fails is not executed, the daemon serves on. One that passes, then
 # fails or hangs: a guardian takes over. umount of an
 # upgraded daemon's mount leaves what lies below mounted. -o auto_unmount
@@ -236,7 +237,7 @@ assert_eq LISTEN "$(cat "$MNT/kernel/$NAME/state")" "a file that fails its probe
 
 # A new image that passes its probe, then fails (exits 3): the guardian
 # the old image forked takes over with the old image.
-printf '#!/bin/sh\n[ -n "$TCPFS_UPGRADE_PROBE" ] && exit 0\nexit 3\n' >"$BIN.new" &&
+printf '#!/bin/sh\ncase " $* " in *" --upgrade-probe "*) exit 0;; esac\nexit 3\n' >"$BIN.new" &&
 	chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 watch_start
 kill -USR2 "$PID"
@@ -266,7 +267,7 @@ assert_eq "" "$(grep -i -A5 sanitizer "$TCPFS_LOG")" "no sanitizer report (an AS
 cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 TCPFS=$BIN start_tcpfs "$WORK/mnt4" --no-engine
 PID=$TCPFS_PID
-printf '#!/bin/sh\n[ -n "$TCPFS_UPGRADE_PROBE" ] && exit 0\nexec sleep 60\n' >"$BIN.new" &&
+printf '#!/bin/sh\ncase " $* " in *" --upgrade-probe "*) exit 0;; esac\nexec sleep 60\n' >"$BIN.new" &&
 	chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
 kill -USR2 "$PID"
 out=$(timeout 25 ls "$WORK/mnt4/kernel" 2>&1)
