@@ -307,6 +307,14 @@ uint32_t tcp_wnd_room(const struct tcp_conn *c)
 	return SEQ_LT(c->snd_nxt, edge) ? edge - c->snd_nxt : 0;
 }
 
+bool tcp_fin_rides(const struct tcp_conn *c, uint32_t len)
+{
+	uint32_t want = tcp_unsent(c);
+
+	return c->fin_queued && want && len == want - 1 &&
+	       len < tcp_wnd_room(c);
+}
+
 /* The size of the next segment from SND.NXT, 0 to wait. HOLE bounds a
  * resend after an RTO by the next SACKed block. RFC 9293 §3.8.6.2.1
  * (sender SWS avoidance) and RFC 896 (Nagle); FORCE is the SWS override
@@ -329,9 +337,8 @@ static uint32_t next_len(const struct tcp_conn *c, uint32_t hole, bool force)
 		len = cw;
 	if (len > hole)
 		return hole;
-	if (fin && len == data && len < room)
-		return len + 1; /* the FIN rides along, in the window: a
-				 * receiver with none may drop it */
+	if (tcp_fin_rides(c, len))
+		return len + 1;
 	/* SWS avoidance and Nagle hold new data, not a resend (the
 	 * go-back-N after an RTO) */
 	if (!len || len == c->mss || force || SEQ_LT(c->snd_nxt, c->snd_max))

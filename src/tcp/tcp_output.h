@@ -34,6 +34,10 @@ bool tcp_can_send_data(enum tcp_state st);
 uint32_t tcp_unsent(const struct tcp_conn *c);
 /* Room the peer's window leaves at SND.NXT. */
 uint32_t tcp_wnd_room(const struct tcp_conn *c);
+/* Whether the FIN queued goes with the LEN bytes sent from SND.NXT: they
+ * are all the data left, and the peer's window has room for the FIN too
+ * (a receiver with no window may drop it). */
+bool tcp_fin_rides(const struct tcp_conn *c, uint32_t len);
 /* Send what state, windows and queue allow, then an ACK owed; FORCE: the
  * SWS override (persist). tcp_output(): without FORCE. */
 void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,

@@ -123,12 +123,8 @@ void tcp_send_tlp(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	rxt = !len;
 	if (!rxt) {
 		seq = c->snd_nxt;
-		/* the FIN rides along if the window has room for it */
-		c->snd_nxt +=
-			tcp_send_range(e, c, seq,
-				       len + (len == data && c->fin_queued &&
-					      len < tcp_wnd_room(c)),
-				       now);
+		c->snd_nxt += tcp_send_range(e, c, seq,
+					     len + tcp_fin_rides(c, len), now);
 		c->snd_max = SEQ_MAX(c->snd_max, c->snd_nxt);
 	} else {
 		len = c->snd_max - c->snd_una;
