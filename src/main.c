@@ -105,18 +105,6 @@ static void detach_ours(int fd, const char *mnt)
 	detach(mnt);
 }
 
-/* A daemon killed without unmounting leaves "Transport endpoint is not
- * connected" behind: detach that mount so we can mount again. */
-static void clean_stale_mount(const char *mnt)
-{
-	struct stat st;
-
-	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
-		return;
-	tlog(LOG_NOTICE, "%s: stale mount of a dead daemon, detaching it", mnt);
-	detach(mnt);
-}
-
 /* Whether a tcpfs is mounted on MNT (resolved) now, the top mount there
  * (/proc/self/mountinfo: field 5 the mount point, the type after " - "). */
 static bool tcpfs_mounted(const char *mnt)
@@ -136,9 +124,10 @@ static bool tcpfs_mounted(const char *mnt)
 }
 
 /* MNT must be a directory that no running tcpfs serves (a second one would
- * stack on it); a dead mount is detached (clean_stale_mount); /dev/fd/N
- * is libfuse's for a /dev/fuse descriptor mounted by the caller. 0 or -1,
- * said in the log. */
+ * stack on it). A daemon killed without unmounting leaves "Transport
+ * endpoint is not connected" behind: that mount is detached, so that we
+ * can mount again. /dev/fd/N is libfuse's for a /dev/fuse descriptor
+ * mounted by the caller. 0 or -1, said in the log. */
 static int check_mountpoint(const char *mnt)
 {
 	char real[PATH_MAX];
@@ -146,8 +135,13 @@ static int check_mountpoint(const char *mnt)
 	if (!strncmp(mnt, "/dev/fd/", 8))
 		return 0;
 	if (stat(mnt, &st) < 0) {
-		if (errno == ENOTCONN)
+		if (errno == ENOTCONN) {
+			tlog(LOG_NOTICE,
+			     "%s: stale mount of a dead daemon, detaching it",
+			     mnt);
+			detach(mnt);
 			return 0;
+		}
 		tlog(LOG_ERR, "%s: %s", mnt, strerror(errno));
 		return -1;
 	}
@@ -409,7 +403,6 @@ static int start(struct fuse_session *se, struct fs *fs,
 	}
 	if (check_mountpoint(cmd->mountpoint) < 0)
 		return -1;
-	clean_stale_mount(cmd->mountpoint);
 	if (fuse_session_mount(se, cmd->mountpoint) != 0)
 		return -1;
 	if (upgrade_watch(se) < 0 || fuse_daemonize(cmd->foreground) != 0) {
