@@ -471,8 +471,8 @@ int upgrade_probe(void)
 			execv(args[0], probe);
 		}
 		err = errno;
-		if (write(p[1], &err, sizeof(err)) < 0)
-			_exit(127);
+		ssize_t w = write(p[1], &err, sizeof(err));
+		(void)w; /* unread, the pipe says the exec went */
 		_exit(127);
 	}
 	close(p[1]);
@@ -484,18 +484,20 @@ int upgrade_probe(void)
 	}
 	close(p[0]);
 	int st = wait_child(pid);
+	char why[48];
 	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
+	if (st == -1)
+		snprintf(why, sizeof(why), "no answer in %d s, killed",
+			 UPGRADE_WAIT_MS / 1000);
+	else if (WIFEXITED(st))
+		snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(st));
+	else
+		snprintf(why, sizeof(why), "signal %d", WTERMSIG(st));
 	tlog(LOG_ERR,
-	     "upgrade: %s does not start with these arguments (%s %d): "
-	     "serving on with the running image",
-	     args[0],
-	     st == -1	   ? "no answer in 10 s, killed" :
-	     WIFEXITED(st) ? "exit status" :
-			     "signal",
-	     st == -1	   ? 0 :
-	     WIFEXITED(st) ? WEXITSTATUS(st) :
-			     WTERMSIG(st));
+	     "upgrade: %s does not start with these arguments (%s): serving "
+	     "on with the running image",
+	     args[0], why);
 	return -1;
 }
 
