@@ -151,6 +151,20 @@ static void rack_reordered(void **state)
 	h_free(h);
 }
 
+/* The next deadline after FROM is AT, and there the tail probe goes: the
+ * last of sack_server()'s five segments again. */
+static void expect_probe(struct harness *h, uint32_t iss, tcp_time from,
+			 tcp_time at)
+{
+	assert_int_equal(tcp_dispatch(h->e, from), at);
+	tcp_dispatch(h->e, at);
+	assert_int_equal(h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448,
+				  PEER_ISS + 1)
+				 ->len,
+			 1448);
+	h_none(h);
+}
+
 /* RFC 8985 §7: the tail of a flight is lost. Two RTTs later (here the
  * 2 ms floor) the last segment goes again; its ACK repairs the loss, so
  * the window takes a fast recovery's cut, and no RTO is needed. */
@@ -166,13 +180,8 @@ static void tlp_repairs_tail(void **state)
 	(void)state;
 	h_in_opt(h, TCP_ACK, p, iss + 1 + 3 * 1448, 65535, NULL, 0, &o, 30);
 	h_none(h);
-	t = tcp_dispatch(h->e, 30);
-	assert_int_equal(t, 30 + 2 * MS);
-	tcp_dispatch(h->e, t);
-	assert_int_equal(
-		h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p)->len,
-		1448);
-	h_none(h);
+	t = 30 + 2 * MS;
+	expect_probe(h, iss, 30, t);
 	/* one probe per tail: the RTO is next */
 	assert_int_equal(tcp_dispatch(h->e, t), t + h_info(h, id).rto);
 	i = h_info(h, id);
@@ -205,13 +214,8 @@ static void tlp_in_rto_place(void **state)
 	h_in_opt(h, TCP_ACK, p, iss + 1 + 4 * 1448, 65535, NULL, 0, &o, 30);
 	h_none(h);
 	i = h_info(h, id);
-	t = tcp_dispatch(h->e, 30);
-	assert_int_equal(t, 30 + i.rto);
-	tcp_dispatch(h->e, t);
-	assert_int_equal(
-		h_expect(h, TCP_ACK | TCP_PSH, iss + 1 + 4 * 1448, p)->len,
-		1448);
-	h_none(h);
+	t = 30 + i.rto;
+	expect_probe(h, iss, 30, t);
 	assert_int_equal(h_info(h, id).rto_timeouts, 0);
 	assert_int_equal(h_info(h, id).cwnd, i.cwnd);
 	assert_int_equal(tcp_dispatch(h->e, t), t + i.rto); /* RTO next */
