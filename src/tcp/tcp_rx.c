@@ -94,8 +94,9 @@ static bool rx_advance(struct tcp_conn *c, uint32_t len)
 
 /* Acknowledge in-order data: at once for every 2 RMSS bytes (two full
  * segments, or more smaller ones) or a hole filled in all or in part (RFC
- * 5681 §4.2, RFC 9293 §3.8.6.3 SHLD-19), else within DELACK. A super-packet of the link (GSO: the size of the
- * segments it stands for) counts as the full-sized segments it carries:
+ * 5681 §4.2, RFC 9293 §3.8.6.3 SHLD-19), else within DELACK. A
+ * super-packet of the link (GSO: the size of the segments it stands for)
+ * counts as the full-sized segments it carries:
  * one of two or more is acknowledged at once by one cumulative ACK, as
  * Linux acknowledges a GRO packet (net/ipv4/tcp_input.c,
  * __tcp_ack_snd_check(): "More than one full frame received", once per
