@@ -98,10 +98,22 @@ section "tests: build-asan/ (ASan + UBSan)"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run_tests build-asan --timeout-multiplier 3 "$@"
 
+# Fuzz target $1 for $2 seconds from a copy of its corpus; its output goes
+# to $3.log and its exit status to $3.rc.
+fuzz_target() {
+	local t=$1 seconds=$2 out=$3 corpus
+	corpus=$(mktemp -d)
+	cp -r "tests/fuzz/corpus/${t##*/fuzz_}/." "$corpus"
+	"$t" -max_total_time="$seconds" -print_final_stats=1 "$corpus" >"$out.log" 2>&1
+	echo $? >"$out.rc"
+	rm -rf "$corpus"
+}
+
 # libFuzzer (clang): each target replays its corpus, then fuzzes for
-# FUZZ_SECONDS (30) from a copy of it. A crash is a failed test.
+# FUZZ_SECONDS (30) from a copy of it, one target a CPU at a time. A crash
+# is a failed test.
 fuzz() {
-	local seconds=${FUZZ_SECONDS:-30} t corpus
+	local seconds=${FUZZ_SECONDS:-30} t out dir targets=()
 	# shellcheck disable=SC2054 # one meson option, commas and all
 	local opts=(-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false)
 	if [ ! -f build-fuzz/meson-private/coredata.dat ]; then
@@ -109,21 +121,32 @@ fuzz() {
 	fi
 	ninja -C build-fuzz >/dev/null || return 1
 	for t in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -f "$t" ] && [ -x "$t" ] || continue # not fuzz_*.p/
-		corpus=$(mktemp -d)
-		cp -r "tests/fuzz/corpus/${t##*/fuzz_}/." "$corpus"
-		if "$t" -max_total_time="$seconds" -print_final_stats=1 \
-			"$corpus" >"$log" 2>&1; then
-			echo "fuzz ${t##*/}: $(grep -o 'Done [0-9]* runs.*' "$log")"
+		if [ -f "$t" ] && [ -x "$t" ]; then # not fuzz_*.p/
+			targets+=("$t")
+		fi
+	done
+	dir=$(mktemp -d)
+	for t in "${targets[@]}"; do
+		while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do
+			wait -n
+		done
+		fuzz_target "$t" "$seconds" "$dir/${t##*/}" &
+	done
+	wait
+	for t in "${targets[@]}"; do
+		out=$dir/${t##*/}
+		if [ "$(cat "$out.rc" 2>/dev/null)" = 0 ]; then
+			echo "fuzz ${t##*/}: $(grep -o 'Done [0-9]* runs.*' "$out.log")"
 			passed=$((passed + 1))
 		else
-			tail -n 40 "$log"
+			tail -n 40 "$out.log"
 			echo "fuzz ${t##*/}: FAILED (the input is above)" >&2
 			failed=$((failed + 1))
 		fi
-		rm -rf "$corpus"
 	done
+	rm -rf "$dir"
 }
+
 if [ $# -eq 0 ]; then
 	section "fuzz: build-fuzz/ (clang, libFuzzer, ${FUZZ_SECONDS:-30} s a target)"
 	fuzz || {
