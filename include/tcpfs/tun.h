@@ -120,5 +120,18 @@ struct tso_gso;
  */
 int tun_writev(struct tun *t, const struct iovec *iov, int n,
 	       const struct tso_gso *gso);
+/* The packets lost at the device, on our side of it. */
+struct tun_stats {
+	uint64_t rx_malformed; /* read with a bad virtio-net header */
+	uint64_t tx_errors;    /* whose write failed (logged when the write
+				  before went, or failed for another reason) */
+	int tx_err;	       /* the last write's errno, 0 if it went */
+};
+/**
+ * tun_stats_get - the device's counters
+ * \param t: the device
+ * \param out: filled
+ */
+void tun_stats_get(const struct tun *t, struct tun_stats *out);
 
 #endif

@@ -73,6 +73,20 @@ void tundrv_free(struct tundrv *st);
 void tundrv_set_tcp_ev(struct tundrv *st,
 		       void (*tcp_ev)(void *ctx, uint32_t id, unsigned events),
 		       void *ctx);
+/* The packets lost between the engine and its device. */
+struct tundrv_stats {
+	uint64_t rx_malformed; /* read with a bad virtio-net header, or a
+				  super-packet that is not TCP's */
+	uint64_t tx_errors;    /* whose write to the device failed */
+	uint64_t drops;	       /* for want of room or memory: to the
+				  engine's own address, or in --impair */
+};
+/**
+ * tundrv_stats_get - the driver's counters
+ * \param st: the driver
+ * \param out: filled
+ */
+void tundrv_stats_get(const struct tundrv *st, struct tundrv_stats *out);
 /**
  * tundrv_tcp - the engine, for connection calls
  * \param st: the driver

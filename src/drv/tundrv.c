@@ -48,6 +48,7 @@ struct tundrv {
 	struct tso_train train;	    /* the engine's segments, joined */
 	struct lpkt *lo, **lo_tail; /* to the engine itself, oldest first */
 	unsigned nlo;
+	uint64_t drops, split_bad; /* tundrv_stats's, tun's aside */
 };
 
 void tundrv_config_default(struct tundrv_config *cfg)
@@ -116,8 +117,10 @@ static void loop_queue(struct tundrv *drv, const struct iovec *iov, int n,
 	for (int i = 0; i < n; i++)
 		len += iov[i].iov_len;
 	struct lpkt *p = drv->nlo < LOOP_MAX ? malloc(sizeof(*p) + len) : NULL;
-	if (!p)
-		return; /* lost: TCP sends it again */
+	if (!p) {
+		drv->drops++; /* lost: TCP sends it again */
+		return;
+	}
 	for (int i = 0; i < n; at += iov[i].iov_len, i++)
 		memcpy(p->data + at, iov[i].iov_base, iov[i].iov_len);
 	if (partial)
@@ -188,7 +191,7 @@ static void on_output(void *ctx, const uint8_t *pkt, size_t len)
 		emit(drv, pkt, len);
 		return;
 	}
-	impair_push(drv->out, pkt, len, tundrv_now());
+	drv->drops += impair_push(drv->out, pkt, len, tundrv_now()) < 0;
 	flush(drv, drv->out, tundrv_now());
 }
 
@@ -285,7 +288,7 @@ static void deliver(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct tundrv *drv = ctx;
 	if (drv->in) {
-		impair_push(drv->in, pkt, len, tundrv_now());
+		drv->drops += impair_push(drv->in, pkt, len, tundrv_now()) < 0;
 		flush(drv, drv->in, tundrv_now());
 	} else {
 		tcp_input(drv->tcp, pkt, len, tundrv_now());
@@ -303,7 +306,8 @@ static void on_packet(struct tundrv *drv, uint8_t *pkt, size_t n,
 	if (!drv->in && rx->trusted) {
 		tcp_input_trusted(drv->tcp, pkt, n, rx->gso, tundrv_now());
 	} else if (rx->gso) {
-		wire_tso_split(pkt, n, rx->gso, true, deliver, drv);
+		if (wire_tso_split(pkt, n, rx->gso, true, deliver, drv) < 0)
+			drv->split_bad++;
 	} else {
 		if (rx->partial)
 			wire_csum_complete(pkt, n, rx->csum_start,
@@ -665,6 +669,15 @@ void tundrv_set_tcp_ev(struct tundrv *drv,
 {
 	drv->cfg.tcp_ev = tcp_ev;
 	drv->cfg.ctx = ctx;
+}
+
+void tundrv_stats_get(const struct tundrv *drv, struct tundrv_stats *out)
+{
+	struct tun_stats t;
+	tun_stats_get(drv->tun, &t);
+	out->rx_malformed = t.rx_malformed + drv->split_bad;
+	out->tx_errors = t.tx_errors;
+	out->drops = drv->drops;
 }
 
 struct tcp_engine *tundrv_tcp(struct tundrv *drv)

@@ -394,6 +394,14 @@ static int engine_stats(struct engine *e, uid_t reader, struct buf *out)
 	for (int r = WIRE_OK + 1; r < WIRE_NERR; r++)
 		buf_printf(out, "drop_%s %llu\n", wire_err_name(r),
 			   (unsigned long long)st.drop_wire[r]);
+	struct tundrv_stats link;
+	tundrv_stats_get(e->drv, &link);
+	buf_printf(out,
+		   "link_rx_malformed %llu\nlink_tx_errors %llu\n"
+		   "link_drops %llu\n",
+		   (unsigned long long)link.rx_malformed,
+		   (unsigned long long)link.tx_errors,
+		   (unsigned long long)link.drops);
 	return out->err;
 }
 

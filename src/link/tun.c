@@ -25,6 +25,7 @@ struct tun {
 	int ifindex;
 	bool vnet; /* every packet has a struct virtio_net_hdr in front */
 	char name[IFNAMSIZ];
+	struct tun_stats st;
 };
 
 /* The offloads asked for (linux/if_tun.h): the kernel may hand us packets
@@ -301,9 +302,15 @@ ssize_t tun_readv(struct tun *t, const struct iovec *iov, int n,
 		if (t->vnet) {
 			got -= (ssize_t)sizeof(h);
 			bad = got < 0 ? -1 : vnet_rx(&h, (size_t)got, rx);
+			t->st.rx_malformed += bad != 0;
 		}
 	} while (bad); /* malformed: drop it, read on */
 	return got;
+}
+
+void tun_stats_get(const struct tun *t, struct tun_stats *out)
+{
+	*out = t->st;
 }
 
 ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx)
@@ -311,6 +318,26 @@ ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx)
 	struct iovec iov = {buf, size};
 
 	return tun_readv(t, &iov, 1, rx);
+}
+
+/* A write's return N as tun_writev()'s. A failed write is counted, and
+ * said when the write before it went or failed for another reason (a
+ * device set down fails every write with EIO until it is up again: its
+ * packets are lost, and TCP's retransmissions with them). */
+static int wrote(struct tun *t, ssize_t n)
+{
+	int err = n < 0 ? errno : 0;
+	if (err) {
+		t->st.tx_errors++;
+		if (err != t->st.tx_err)
+			tlog(LOG_WARNING,
+			     "%s: a write to the device failed: %s%s; its "
+			     "packets are lost (engine/stats: link_tx_errors)",
+			     t->name, strerror(err),
+			     err == EIO ? " (is the link down?)" : "");
+	}
+	t->st.tx_err = err;
+	return -err;
 }
 
 int tun_writev(struct tun *t, const struct iovec *iov, int n,
@@ -336,11 +363,11 @@ int tun_writev(struct tun *t, const struct iovec *iov, int n,
 	if (n < 1 || n > TUN_IOV_MAX || (!t->vnet && h.flags))
 		return -EINVAL;
 	if (!t->vnet)
-		return writev(t->fd, iov, n) < 0 ? -errno : 0;
+		return wrote(t, writev(t->fd, iov, n));
 	/* the header and the packet's pieces: no copy to join them */
 	all[0] = (struct iovec){&h, sizeof(h)};
 	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
-	return writev(t->fd, all, n + 1) < 0 ? -errno : 0;
+	return wrote(t, writev(t->fd, all, n + 1));
 }
 
 int tun_write(struct tun *t, const void *pkt, size_t len)
