@@ -15,12 +15,14 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	libfuse3-dev fuse3 libmnl-dev libcmocka-dev
 	iproute2 nftables python3 python3-scapy socat netcat-openbsd curl tshark procps util-linux
+	strace
 	clang valgrind libbpf-dev bpftool
 	man-db systemd
 	podman runc mmdebstrap python3-yaml
 )
 # podman, runc (crun 1.8 cannot run on hybrid cgroups), mmdebstrap: the
-# container image test; python3-yaml: the deploy/k8s manifests' test.
+# container image test; python3-yaml: the deploy/k8s manifests' test;
+# strace: dir_gone counts the daemon's netlink dumps.
 
 say() { printf 'setup: %s\n' "$*"; }
 

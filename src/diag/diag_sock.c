@@ -202,7 +202,8 @@ static void keep_one(const struct diag_sock *s, void *arg)
 	}
 }
 
-int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out)
+int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out,
+	     bool search)
 {
 	struct find f = {key, out, 0};
 	struct run run = {keep_one, &f};
@@ -221,7 +222,7 @@ int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out)
 	uint32_t conns = ALL_STATES & ~(idle | 1u << DIAG_TCP_LISTEN);
 	if (!f.found && (err == 0 || err == -ENOENT) && key->dport == 0)
 		err = dump(d, key->family, 1u << DIAG_TCP_LISTEN, true, &run);
-	if (!f.found && (err == 0 || err == -ENOENT))
+	if (!f.found && (err == 0 || err == -ENOENT) && search)
 		err = dump_ports(d, key, key->dport ? conns : idle, &run);
 	if (err < 0 && err != -ENOENT)
 		return err;

@@ -305,7 +305,7 @@ static int cmd_seqbench(struct kbpf *k, const struct kbpf_tuple *t, long n)
 			return 3;
 	t1 = now_s();
 	for (i = 0; i < n; i++)
-		if (diag_get(d, &key, &ds) < 0)
+		if (diag_get(d, &key, &ds, true) < 0)
 			return 3;
 	t2 = now_s();
 	printf("kbpf_us=%.2f diag_us=%.2f\n", (t1 - t0) * 1e6 / n,

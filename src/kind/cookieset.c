@@ -1,0 +1,72 @@
+/* A set of socket cookies: linear probing in a table at most half full. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cookieset.h"
+
+/* Cookies count up from one: a multiplicative hash spreads them. */
+static size_t home(uint64_t cookie, size_t mask)
+{
+	return (size_t)((cookie * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+}
+
+/* Put COOKIE in SLOT; returns 1 if it was not there. */
+static size_t put(uint64_t *slot, size_t mask, uint64_t cookie)
+{
+	size_t i = home(cookie, mask);
+	while (slot[i] && slot[i] != cookie)
+		i = (i + 1) & mask;
+	size_t added = !slot[i];
+	slot[i] = cookie;
+	return added;
+}
+
+static int grow(struct cookieset *s)
+{
+	size_t cap = s->slot ? (s->mask + 1) * 2 : 1024;
+	uint64_t *slot = calloc(cap, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; s->slot && i <= s->mask; i++)
+		if (s->slot[i])
+			put(slot, cap - 1, s->slot[i]);
+	free(s->slot);
+	s->slot = slot;
+	s->mask = cap - 1;
+	return 0;
+}
+
+void cookieset_clear(struct cookieset *s)
+{
+	if (s->slot)
+		memset(s->slot, 0, (s->mask + 1) * sizeof(*s->slot));
+	s->n = 0;
+}
+
+int cookieset_add(struct cookieset *s, uint64_t cookie)
+{
+	if ((!s->slot || (s->n + 1) * 2 > s->mask + 1) && grow(s) < 0)
+		return -ENOMEM;
+	s->n += put(s->slot, s->mask, cookie);
+	return 0;
+}
+
+bool cookieset_has(const struct cookieset *s, uint64_t cookie)
+{
+	if (!s->slot || !cookie)
+		return false;
+	size_t i = home(cookie, s->mask);
+	while (s->slot[i]) {
+		if (s->slot[i] == cookie)
+			return true;
+		i = (i + 1) & s->mask;
+	}
+	return false;
+}
+
+void cookieset_free(struct cookieset *s)
+{
+	free(s->slot);
+	*s = (struct cookieset){0};
+}
