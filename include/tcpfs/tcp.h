@@ -334,7 +334,9 @@ const char *tcp_state_name(enum tcp_state state);
 /* One trace entry: a segment in or out, or a state change. */
 struct tcp_trace_ent {
 	tcp_time t;
-	char dir; /* '<' received, '>' sent, '*' state change */
+	char dir; /* '<' received, '>' sent, '*' state change, '#' in the
+		     open: LEN entries dropped here (SYNs and SYN,ACKs sent
+		     or received again, past the open's room) */
 	uint8_t flags;
 	uint16_t urp; /* the urgent pointer field, with URG */
 	uint32_t seq, ack;

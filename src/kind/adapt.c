@@ -270,6 +270,16 @@ static void ladder_ent(struct ladder_ev *ev, const struct tcp_info_snap *i,
 	ev->opt = t->opt;
 }
 
+/* A gap in S's record at T (microseconds): LOST entries dropped. */
+static void add_gap(struct ladder_side *s, tcp_time t, uint64_t lost)
+{
+	struct ladder_ev *ev = ladder_add(s, LADDER_GAP);
+	if (ev) {
+		ev->t = t * 1000;
+		ev->lost = lost;
+	}
+}
+
 int ladder_from_tcp(struct ladder_side *s, const struct tcp_info_snap *i,
 		    const struct tcp_trace_ent *ent, int n, unsigned kept,
 		    uint64_t dropped)
@@ -282,15 +292,21 @@ int ladder_from_tcp(struct ladder_side *s, const struct tcp_info_snap *i,
 	s->has_irs = i->state >= TCP_SYN_RECEIVED ||
 		     (i->state == TCP_CLOSED && i->irs);
 	s->irs = i->irs;
-	for (int k = 0; k < n; k++) {
-		struct ladder_ev *ev;
-		if ((unsigned)k == kept && dropped &&
-		    (ev = ladder_add(s, LADDER_GAP))) {
-			ev->t = ent[k].t * 1000;
-			ev->lost = dropped;
+	for (int k = 0; k <= n; k++) {
+		if ((unsigned)k == kept && dropped) /* at the next entry */
+			add_gap(s,
+				k < n ? ent[k].t :
+				n     ? ent[n - 1].t :
+					0,
+				dropped);
+		if (k == n)
+			break;
+		if (ent[k].dir == '#') {
+			add_gap(s, ent[k].t, ent[k].len);
+			continue;
 		}
-		ev = ladder_add(s,
-				ent[k].dir == '*' ? LADDER_STATE : LADDER_SEG);
+		struct ladder_ev *ev = ladder_add(
+			s, ent[k].dir == '*' ? LADDER_STATE : LADDER_SEG);
 		if (ev)
 			ladder_ent(ev, i, &ent[k]);
 	}

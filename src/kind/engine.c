@@ -704,10 +704,12 @@ static int render_trace(void *k, const struct kind_conn *c, struct buf *out)
 	if (n < 0)
 		return n;
 	int kept = (int)tcp_trace_kept(tcp_of(e), id);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i <= n; i++) {
 		if (i == kept && dropped) /* between the open and the latest */
 			buf_printf(out, "# %llu entries dropped\n",
 				   (unsigned long long)dropped);
+		if (i == n)
+			break;
 		tcp_trace_format(&ent[i], ent[0].t, line, sizeof(line));
 		buf_printf(out, "%s\n", line);
 	}

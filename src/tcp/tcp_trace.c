@@ -104,12 +104,53 @@ static void pin_update(struct tcp_conn *c, const struct tcp_trace_ent *t)
 	}
 }
 
+/* Whether T, a SYN or SYN,ACK, repeats one of C's first N entries: sent
+ * again (a lost one) or received again (a peer that resends). */
+static bool repeats(const struct tcp_conn *c, unsigned n,
+		    const struct tcp_trace_ent *t)
+{
+	if ((t->dir != '<' && t->dir != '>') || !(t->flags & TCP_SYN))
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (c->tr[i].dir == t->dir && c->tr[i].flags == t->flags)
+			return true;
+	return false;
+}
+
+/* The open's end (a SYN,ACK, the move to ESTABLISHED, our ACK) takes up to
+ * PIN_END entries after its last SYN. SYNs and SYN,ACKs sent or received
+ * again would fill the open before it: once no more than PIN_END entries
+ * and one would be left, a repeat that follows a repeat takes its place,
+ * and those it replaces are counted in a '#' entry before it. Returns true
+ * if T was put so. */
+#define PIN_END 3
+static bool pin_collapse(const struct tcp_engine *e, struct tcp_conn *c,
+			 const struct tcp_trace_ent *t)
+{
+	unsigned room = pin_max(e) - c->tr_pin, last = c->tr_pin - 1;
+	if (!c->tr_pinning || c->tr_pin < 3 || room > PIN_END + 1 ||
+	    !repeats(c, c->tr_pin, t) || !repeats(c, last, &c->tr[last]))
+		return false;
+	struct tcp_trace_ent *gap = &c->tr[last - 1];
+	if (gap->dir == '#') {
+		gap->len += gap->len < UINT32_MAX;
+		c->tr[last] = *t;
+		return true;
+	}
+	if (room < PIN_END + 1)
+		return false; /* no room for the '#' entry */
+	c->tr[last] = (struct tcp_trace_ent){
+		.t = c->tr[last].t, .dir = '#', .len = 1};
+	c->tr[c->tr_pin++] = *t;
+	return true;
+}
+
 static void trace_add(const struct tcp_engine *e, struct tcp_conn *c,
 		      const struct tcp_trace_ent *t)
 {
 	struct tcp_trace_ent *slot;
 
-	if (!e->cfg.trace_len)
+	if (!e->cfg.trace_len || pin_collapse(e, c, t))
 		return;
 	slot = trace_slot(e, c);
 	if (slot)
@@ -239,6 +280,10 @@ int tcp_trace_format(const struct tcp_trace_ent *ent, tcp_time t0, char *buf,
 
 	if (size)
 		buf[0] = 0;
+	if (ent->dir == '#') {
+		put(buf, size, &pos, "# %" PRIu32 " entries dropped", ent->len);
+		return (int)pos;
+	}
 	put(buf, size, &pos, "%" PRIu64 ".%06" PRIu64 " %c ", t / 1000000,
 	    t % 1000000, ent->dir);
 	if (ent->dir == '*') {

@@ -542,6 +542,29 @@ static void locale(void **state)
 	assert_false(ladder_utf8_locale(NULL, NULL, "en_US.UTF-16"));
 }
 
+/* An engine trace's losses become gaps where they were: a '#' entry in
+ * the open, and the ring's, also when the ring kept nothing (a memory
+ * cap stopped it from growing: every entry after the open dropped). */
+static void trace_gaps(void **state)
+{
+	(void)state;
+	struct tcp_trace_ent ent[3] = {{.t = 1, .dir = '>', .flags = TCP_SYN},
+				       {.t = 2, .dir = '#', .len = 4},
+				       {.t = 3, .dir = '>', .flags = TCP_SYN}};
+	struct tcp_info_snap i = {.state = TCP_SYN_SENT, .iss = 1};
+	struct ladder_side s;
+	ladder_side_init(&s);
+	assert_int_equal(ladder_from_tcp(&s, &i, ent, 3, 3, 9), 0);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.ev[0].type, LADDER_SEG);
+	assert_int_equal(s.ev[1].type, LADDER_GAP);
+	assert_int_equal(s.ev[1].lost, 4);
+	assert_int_equal(s.ev[2].type, LADDER_SEG);
+	assert_int_equal(s.ev[3].type, LADDER_GAP);
+	assert_int_equal(s.ev[3].lost, 9);
+	ladder_side_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +580,7 @@ int main(void)
 		cmocka_unit_test(kernel_find),
 		cmocka_unit_test(unordered),
 		cmocka_unit_test(locale),
+		cmocka_unit_test(trace_gaps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

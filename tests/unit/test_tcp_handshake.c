@@ -1047,6 +1047,97 @@ static void trace_short(void **state)
 	h_free(h);
 }
 
+/* The first NW lines are WANT's (their starts, without times; a '#'
+ * line whole). */
+static void lines_are(char (*line)[160], const char **want, int nw)
+{
+	for (int i = 0; i < nw; i++)
+		if (want[i][0] == '#')
+			assert_string_equal(line[i], want[i]);
+		else
+			line_is(line[i], want[i]);
+}
+
+/* 100 ACKs from the peer of H's connection ID (iss ISS) from time T: they
+ * wrap the ring. */
+static void wrap_ring(struct harness *h, uint32_t iss, tcp_time t)
+{
+	for (int i = 0; i < 100; i++)
+		h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, t + i);
+}
+
+/* A SYN sent 7 times: the open keeps its first two and its last, counts
+ * the four between, and keeps its end (the SYN,ACK, the move to
+ * ESTABLISHED, our ACK) through the ring's wraps. */
+static void trace_syn_retries(void **state)
+{
+	static const char *open[] = {
+		"* CLOSED -> SYN_SENT",	     "> SYN seq=", "> SYN seq=",
+		"# 4 entries dropped",	     "> SYN seq=", "< SYN,ACK seq=",
+		"* SYN_SENT -> ESTABLISHED", "> ACK seq="};
+	struct harness *h = h_new(NULL);
+	static char line[128][160];
+	int id = tcp_open(h->e), n;
+	tcp_time t = 0, rto = SEC;
+	uint64_t dropped;
+	uint32_t iss;
+
+	(void)state;
+	iss = h_syn_sent(h, id, 0);
+	for (int k = 0; k < 6; k++, rto *= 2) {
+		tcp_dispatch(h->e, t += rto);
+		h_expect(h, TCP_SYN, iss, 0);
+	}
+	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, t + 1);
+	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
+	wrap_ring(h, iss, t + 2);
+	n = trace_text(h->e, id, line, &dropped);
+	assert_int_equal(tcp_trace_kept(h->e, id), 8);
+	lines_are(line, open, 8);
+	/* every entry (a state change, 7 SYNs, the end of the open, 100
+	 * ACKs): one of the 63 kept, one of the 4 the '#' counts, or dropped
+	 * from the ring */
+	assert_int_equal(n, 64);
+	assert_int_equal(63 + 4 + dropped, 1 + 7 + 3 + 100);
+	h_free(h);
+}
+
+/* A SYN,ACK sent 4 times: the child's open keeps the move to ESTABLISHED
+ * through the ring's wraps. */
+static void trace_synack_retries(void **state)
+{
+	static const char *open[] = {"< SYN seq=",
+				     "* CLOSED -> SYN_RECEIVED",
+				     "> SYN,ACK seq=",
+				     "# 2 entries dropped",
+				     "> SYN,ACK seq=",
+				     "< ACK seq=",
+				     "* SYN_RECEIVED -> ESTABLISHED"};
+	struct harness *h = h_new(NULL);
+	static char line[128][160];
+	int l = tcp_open(h->e), id, n;
+	tcp_time t = 0, rto = SEC;
+	uint64_t dropped;
+	uint32_t iss;
+
+	(void)state;
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 8), 0);
+	h_in(h, TCP_SYN, PEER_ISS, 0, NULL, 0, 0);
+	iss = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1)->seq;
+	for (int k = 0; k < 3; k++, rto *= 2) {
+		tcp_dispatch(h->e, t += rto);
+		h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1);
+	}
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1, NULL, 0, t + 1);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	wrap_ring(h, iss, t + 2);
+	n = trace_text(h->e, id, line, &dropped);
+	assert_int_equal(n, 64);
+	lines_are(line, open, 7);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1080,6 +1171,8 @@ int main(void)
 		cmocka_unit_test(trace_keeps_open),
 		cmocka_unit_test(trace_idle),
 		cmocka_unit_test(trace_short),
+		cmocka_unit_test(trace_syn_retries),
+		cmocka_unit_test(trace_synack_retries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
