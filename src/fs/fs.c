@@ -801,6 +801,27 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 /* ---- files ---- */
 
+/* Answer an open with FOPEN_ flags, some of which libfuse 3.14 cannot
+ * set. */
+static void reply_open_flags(fuse_req_t req, const struct fuse_file_info *fi,
+			     uint32_t flags)
+{
+	struct fuse_open_out out = {.fh = fi->fh, .open_flags = flags};
+	struct iovec iov = {&out, sizeof(out)};
+	fuse_reply_iov(req, &iov, 1);
+}
+
+/* A stream (data, listen, events) has no position (FOPEN_STREAM): else
+ * the kernel takes the file's position lock around each read and write
+ * of a descriptor that threads or processes share, and a read waiting for
+ * bytes would hold a write on the same descriptor, unkillable, while the
+ * bytes it waits for may be the answer to that write. */
+static void reply_open_stream(fuse_req_t req, const struct fuse_file_info *fi)
+{
+	reply_open_flags(req, fi,
+			 FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE | FOPEN_STREAM);
+}
+
 static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -819,25 +840,7 @@ static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 	waitq_init(&ef->lane);
 	fs_hold(fs, &ef->h, H_EVENTS);
 	fi->fh = fh_of(fs, &ef->h);
-	fi->direct_io = 1;
-	fi->nonseekable = 1;
-	fuse_reply_open(req, fi);
-}
-
-/* Answer the open of a fixed file that takes writes (engine/clone) as
- * direct I/O whose writes may run in parallel: the kernel lets one write
- * at a time into a file, and one user's connect waiting in its write
- * would hold every other user's writes to clone until it is done. It
- * takes the shared lock (FOPEN_PARALLEL_DIRECT_WRITES, which libfuse 3.14
- * cannot set, hence the reply by hand) for a write within the file's
- * size: FIXED_CTL_SIZE. */
-static void reply_open_parallel(fuse_req_t req, const struct fuse_file_info *fi)
-{
-	struct fuse_open_out out = {.fh = fi->fh,
-				    .open_flags = FOPEN_DIRECT_IO |
-						  FOPEN_PARALLEL_DIRECT_WRITES};
-	struct iovec iov = {&out, sizeof(out)};
-	fuse_reply_iov(req, &iov, 1);
+	reply_open_stream(req, fi);
 }
 
 /* Reading a kind's fixed file (clone) does what it does once, at open. One
@@ -864,8 +867,14 @@ static void fixed_open(fuse_req_t req, const struct kind *k, int i,
 		return;
 	}
 	fi->direct_io = 1;
+	/* The kernel lets one write at a time into a file: one user's
+	 * connect waiting in its write to clone would hold every other
+	 * user's. It takes the shared lock for a write within the file's
+	 * size (FIXED_CTL_SIZE) where the open said so. */
 	if (k->ops->fixed_ctl & 1u << i)
-		reply_open_parallel(req, fi);
+		reply_open_flags(req, fi,
+				 FOPEN_DIRECT_IO |
+					 FOPEN_PARALLEL_DIRECT_WRITES);
 	else
 		fuse_reply_open(req, fi);
 }
@@ -887,9 +896,7 @@ static void stream_open(fuse_req_t req, struct conn_at *a, int r,
 	waitq_init(&st->lanes[1]);
 	fs_hold(fs_of(req), &st->h, H_STREAM);
 	fi->fh = fh_of(fs_of(req), &st->h);
-	fi->direct_io = 1;
-	fi->nonseekable = 1;
-	fuse_reply_open(req, fi);
+	reply_open_stream(req, fi);
 }
 
 /* A scope's file R (NODE is the scope's), already allowed: rendered at
@@ -1138,8 +1145,9 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	}
 	if (ph)
 		fuse_pollhandle_destroy(ph);
-	/* a snapshot is always ready */
-	fuse_reply_poll(req, POLLIN | POLLRDNORM);
+	/* a snapshot is always ready, and a write (ctl, clone) never waits
+	 * for room: as the kernel answers for a file without poll */
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)

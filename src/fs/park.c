@@ -216,11 +216,22 @@ static void start(struct parked *p, fuse_req_t req, bool nonblock)
 	park(p, NULL, false);
 }
 
+/* The kernel cuts a read larger than its READ requests (max_pages, 32 to
+ * 256 pages) into several, and sends the next only when one came back
+ * full: a full one would leave the reader waiting for more bytes than
+ * have come. So a READ that may be such a piece is never filled. */
+#define READ_PIECE_MIN (32 * 4096)
+static size_t read_size(size_t size)
+{
+	return size >= READ_PIECE_MIN ? size - 1 : size;
+}
+
 void park_read(struct fs *fs, fuse_req_t req, struct stream *st, size_t size,
 	       bool nonblock)
 {
-	start(parked_new(fs, req, try_read, st, &st->lanes[0], size, 0), req,
-	      nonblock);
+	start(parked_new(fs, req, try_read, st, &st->lanes[0], read_size(size),
+			 0),
+	      req, nonblock);
 }
 
 void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
@@ -260,12 +271,9 @@ void park_write(struct fs *fs, fuse_req_t req, struct stream *st,
 void park_events(struct fs *fs, fuse_req_t req, struct evfile *ef, size_t size,
 		 bool nonblock)
 {
-	if (!waitq_empty(&ef->lane)) { /* one reader waits per open file */
-		fuse_reply_err(req, EBUSY);
-		return;
-	}
-	start(parked_new(fs, req, try_events, ef, &ef->lane, size, 0), req,
-	      nonblock);
+	start(parked_new(fs, req, try_events, ef, &ef->lane, read_size(size),
+			 0),
+	      req, nonblock);
 }
 
 void park_connect(struct fs *fs, fuse_req_t req, const struct kind *k,

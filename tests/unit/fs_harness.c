@@ -391,6 +391,7 @@ struct fuse_file_info open_as(struct harness *h, fuse_ino_t ino, int flags,
 		struct fuse_open_out out;
 		memcpy(&out, req->buf, sizeof(out));
 		fi.fh = out.fh;
+		fi.flags = flags; /* each read and write says them again */
 		fi.direct_io = !!(out.open_flags & FOPEN_DIRECT_IO);
 		fi.nonseekable = !!(out.open_flags & FOPEN_NONSEEKABLE);
 	}
