@@ -215,11 +215,13 @@ int diag_get(struct diag *d, const struct diag_key *key, struct diag_sock *out,
 	/* The kernel's lookup of a tuple misses sockets its dumps show: a
 	 * listener's SO_REUSEPORT siblings but the one it picks (ask the
 	 * listening table, whose size is the number of listeners, not of
-	 * sockets), a socket bound but neither listening nor connected, and
-	 * a connection bound to an interface (an IPv6 link-local address,
-	 * SO_BINDTODEVICE, a VRF), found only when asked with it. */
+	 * sockets), a socket bound but neither listening nor connected (a
+	 * connection that bound its own port and ended keeps its peer's
+	 * address too), and a connection bound to an interface (an IPv6
+	 * link-local address, SO_BINDTODEVICE, a VRF), found only when asked
+	 * with it. */
 	uint32_t idle = 1u << DIAG_TCP_BOUND_INACTIVE;
-	uint32_t conns = ALL_STATES & ~(idle | 1u << DIAG_TCP_LISTEN);
+	uint32_t conns = ALL_STATES & ~(1u << DIAG_TCP_LISTEN);
 	if (!f.found && (err == 0 || err == -ENOENT) && key->dport == 0)
 		err = dump(d, key->family, 1u << DIAG_TCP_LISTEN, true, &run);
 	if (!f.found && (err == 0 || err == -ENOENT) && search)

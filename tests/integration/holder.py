@@ -134,6 +134,9 @@ def cmd_connect(sid, fam, addr, port, *opts):
     s = socket.socket(family(fam), socket.SOCK_STREAM)
     socks[sid] = s
     targets[sid] = (family(fam), addr, int(port))
+    for o in opts:
+        if o.startswith("from="):  # a port of its own: kept after a reset
+            s.bind((addr, int(o[5:])))
     if "nowait" in opts:
         s.setblocking(False)
         e = s.connect_ex((addr, int(port)))

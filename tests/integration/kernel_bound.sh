@@ -4,7 +4,9 @@
 # link-local address on a veth pair) read the state ss shows, and close
 # through ctl (their owner sees ECONNABORTED); a socket bound but neither
 # listening nor connected reads CLOSED, and its close is EOPNOTSUPP with
-# the reason in err; a name of no socket is still ENOENT.
+# the reason in err; so does a connection that bound its own port and was
+# reset (still bound, its peer's address kept in its name); a name of no
+# socket is still ENOENT.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare
@@ -21,11 +23,15 @@ hold_ok h pair c4 s4 l4
 hold_ok h listen l6 6 fe80::b 0 dev=tcpfsvb
 hold_ok h pair c6 s6 l6
 hold_ok h bind idle 4 127.0.0.1 0
+hold_ok h listen lr 4 127.0.0.1 0
+hold_ok h connect reset 4 127.0.0.1 "${HELD##*:}" from=5002
+hold_ok h accept sr lr
 declare -A N
-for x in l4 s4 l6 c6 s6 idle; do
+for x in l4 s4 l6 c6 s6 idle reset; do
 	hold_ok h name "$x"
 	N[$x]=$HELD
 done
+hold_ok h linger0 sr
 # the premise: ss shows these bound to their interface
 port4=${N[l4]%%-*} port4=${port4##*:}
 ss -tanH state established "sport = :$port4" | grep -q "%lo:$port4 " ||
@@ -37,8 +43,8 @@ MNT=$WORK/m
 start_tcpfs "$MNT"
 K=$MNT/kernel
 declare -A WANT=([l4]=LISTEN [s4]=ESTABLISHED [l6]=LISTEN [c6]=ESTABLISHED
-	[s6]=ESTABLISHED [idle]=CLOSED)
-for x in l4 s4 l6 c6 s6 idle; do
+	[s6]=ESTABLISHED [idle]=CLOSED [reset]=CLOSED)
+for x in l4 s4 l6 c6 s6 idle reset; do
 	ls -1 "$K" | grep -qxF -- "${N[$x]}" || fail "$x: ${N[$x]} is not listed"
 	assert_eq "${WANT[$x]}" "$(cat "$K/${N[$x]}/state" 2>&1)" "$x: ${N[$x]} opens"
 done
@@ -50,11 +56,13 @@ for x in c6 s4; do
 	assert_eq ECONNABORTED "$HELD_ERR" "$x's owner sees the close"
 done
 
-out=$( (echo close >"$K/${N[idle]}/ctl") 2>&1)
-assert_match "Operation not supported" "$out" "close of the idle bound socket"
-assert_match "bound but neither listening nor connected" "$(cat "$K/${N[idle]}/err")" \
-	"its err says why"
-assert_eq CLOSED "$(cat "$K/${N[idle]}/state" 2>&1)" "the idle socket is still there"
+for x in idle reset; do
+	out=$( (echo close >"$K/${N[$x]}/ctl") 2>&1)
+	assert_match "Operation not supported" "$out" "close of the $x bound socket"
+	assert_match "bound but neither listening nor connected" "$(cat "$K/${N[$x]}/err")" \
+		"$x: its err says why"
+	assert_eq CLOSED "$(cat "$K/${N[$x]}/state" 2>&1)" "the $x socket is still there"
+done
 
 out=$(stat "$K/127.0.0.1:1-127.0.0.1:2#1" 2>&1)
 assert_match "No such file or directory" "$out" "a name of no socket"
