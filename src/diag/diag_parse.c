@@ -74,8 +74,10 @@ static void parse_attr(const struct nlattr *a, struct diag_sock *s)
 
 static bool is_full_socket(const struct inet_diag_msg *m)
 {
+	/* a timewait mini-socket has timer 3, and says its substate: an
+	 * orphan in FIN_WAIT_2 (tcp_fin_timeout) is one too */
 	if (m->idiag_state == DIAG_TCP_TIME_WAIT ||
-	    m->idiag_state == DIAG_TCP_NEW_SYN_RECV)
+	    m->idiag_state == DIAG_TCP_NEW_SYN_RECV || m->idiag_timer == 3)
 		return false;
 	/* request sockets are reported as SYN_RECV with no inode */
 	return !(m->idiag_state == DIAG_TCP_SYN_RECV && m->idiag_inode == 0);

@@ -117,6 +117,17 @@ static void test_time_wait_has_no_owner(void **state)
 		    77); /* a full SYN_RECV socket */
 	assert_int_equal(diag_parse(buf, nlh->nlmsg_len, &s), 0);
 	assert_true(s.full);
+	/* an orphan in FIN_WAIT_2, a timewait mini-socket (timer 3) */
+	nlh = reply(AF_INET, DIAG_TCP_FIN_WAIT2, 0);
+	((struct inet_diag_msg *)mnl_nlmsg_get_payload(nlh))->idiag_timer = 3;
+	assert_int_equal(diag_parse(buf, nlh->nlmsg_len, &s), 0);
+	assert_false(s.full);
+	assert_int_equal(s.uid, 0);
+	/* a full FIN_WAIT_2 socket (its timer: keepalive's) */
+	nlh = reply(AF_INET, DIAG_TCP_FIN_WAIT2, 77);
+	((struct inet_diag_msg *)mnl_nlmsg_get_payload(nlh))->idiag_timer = 2;
+	assert_int_equal(diag_parse(buf, nlh->nlmsg_len, &s), 0);
+	assert_true(s.full);
 }
 
 static void test_truncated(void **state)
