@@ -37,17 +37,19 @@
 #include "cookieset.h"
 
 /* The namespaces listed last, each with the cookies of the sockets its
- * listing showed where the kernel's lookup reaches them (bound to no
- * interface, not idle): such a socket that the lookup misses is gone, and
- * is not searched for in a dump of every socket's ports (18 ms at 100k
- * sockets, for each `[ -d ]` after a close, or each socket a reader of
- * many finds gone). A socket listed otherwise, or not listed (its name
- * from `ss -e`, a listing of another namespace), is searched for. */
+ * listing showed where the kernel's lookup reaches them: such a socket
+ * that the lookup misses is gone, and is not searched for in a dump of
+ * every socket's ports (18 ms at 100k sockets, for each `[ -d ]` after a
+ * close, or each socket a reader of many finds gone). A socket listed
+ * otherwise, or not listed (its name from `ss -e`, a listing of another
+ * namespace), is searched for. */
 #define LISTED_NS 4
 struct listed {
-	uint64_t netns; /* 0: unused */
-	uint64_t tick;	/* of its last listing: the oldest goes */
-	struct cookieset reach;
+	uint64_t netns;		 /* 0: unused */
+	uint64_t tick;		 /* of its last listing: the oldest goes */
+	struct cookieset conns;	 /* listed, not idle */
+	struct cookieset search; /* of those, bound to an interface, or
+				    with an idle twin */
 };
 
 struct kernel {
@@ -256,9 +258,12 @@ static bool key_eq(const struct diag_key *a, const struct diag_key *b)
 static bool reached(const struct kernel *kk, uint64_t netns,
 		    const struct diag_key *key)
 {
-	for (int i = 0; i < LISTED_NS; i++)
-		if (kk->listed[i].netns == netns)
-			return cookieset_has(&kk->listed[i].reach, key->cookie);
+	for (int i = 0; i < LISTED_NS; i++) {
+		const struct listed *l = &kk->listed[i];
+		if (l->netns == netns)
+			return cookieset_has(&l->conns, key->cookie) &&
+			       !cookieset_has(&l->search, key->cookie);
+	}
 	return false;
 }
 
@@ -315,28 +320,53 @@ static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 	return 0;
 }
 
+/* The sockets of one dump, by cookie, so that each name is listed once:
+ * while its owner holds a connection that bound its own port and ended,
+ * the kernel dumps it twice, its timewait remnant (from the established
+ * table) and the closed socket (from the bind table), with one tuple and
+ * one cookie. The name opens the remnant, and the closed socket after it
+ * (a search finds it). Where a set has no room, a name may show twice. */
+struct once {
+	struct cookieset *conns;  /* the ones not idle */
+	struct cookieset *search; /* of those, the ones the kernel's lookup
+				     may miss: bound to an interface, or
+				     twins; or NULL */
+	struct cookieset idle;	  /* bound, neither listening nor connected */
+};
+
+/* Whether S's name is new to O's dump; notes S. */
+static bool once(struct once *o, const struct diag_sock *s)
+{
+	uint64_t c = s->key.cookie;
+	bool idle = s->kstate == DIAG_TCP_CLOSE ||
+		    s->kstate == DIAG_TCP_BOUND_INACTIVE;
+	bool twin = cookieset_has(idle ? o->conns : &o->idle, c);
+	cookieset_add(idle ? &o->idle : o->conns, c);
+	if (o->search && (twin || s->ifindex))
+		cookieset_add(o->search, c);
+	return !twin;
+}
+
 struct lister {
 	kind_list_fn fn;
 	void *arg;
-	struct cookieset *reach;
+	struct once once;
 };
 
 static void list_socket(const struct diag_sock *s, void *arg)
 {
 	struct lister *l = arg;
 	char name[SOCKNAME_MAX];
-	/* no room: the socket is searched for, as an unlisted one */
-	if (!s->ifindex && s->kstate != DIAG_TCP_CLOSE &&
-	    s->kstate != DIAG_TCP_BOUND_INACTIVE)
-		cookieset_add(l->reach, s->key.cookie);
+	if (!once(&l->once, s))
+		return;
 	sockname_format(name, &s->key);
 	/* d_ino is a hint only: the socket inode, else its cookie */
 	l->fn(l->arg, name, s->inode ? s->inode : s->key.cookie);
 }
 
-/* The set of namespace NETNS's listing, emptied for a new one: its own,
- * or the one listed longest ago. */
-static struct cookieset *listed_of(struct kernel *kk, uint64_t netns)
+/* Namespace NETNS's listing, emptied for a new one: its own, or the one
+ * listed longest ago. */
+static struct listed *listed_of(struct kernel *kk, uint64_t netns)
 {
 	struct listed *l = &kk->listed[0];
 	for (int i = 0; i < LISTED_NS && l->netns != netns; i++)
@@ -345,8 +375,9 @@ static struct cookieset *listed_of(struct kernel *kk, uint64_t netns)
 			l = &kk->listed[i];
 	l->netns = netns;
 	l->tick = ++kk->ticks;
-	cookieset_clear(&l->reach);
-	return &l->reach;
+	cookieset_clear(&l->conns);
+	cookieset_clear(&l->search);
+	return l;
 }
 
 static int kernel_list(void *k, const struct kind_caller *who, kind_list_fn fn,
@@ -357,8 +388,11 @@ static int kernel_list(void *k, const struct kind_caller *who, kind_list_fn fn,
 	int err = reader_ns(kk, who, &ns);
 	if (err < 0)
 		return err;
-	struct lister l = {fn, arg, listed_of(kk, ns->ino)};
-	return diag_dump(ns->diag, list_socket, &l);
+	struct listed *memo = listed_of(kk, ns->ino);
+	struct lister l = {fn, arg, {&memo->conns, &memo->search, {0}}};
+	err = diag_dump(ns->diag, list_socket, &l);
+	cookieset_free(&l.once.idle);
+	return err;
 }
 
 static bool has_holders(void *k, const struct kind_conn *c)
@@ -382,12 +416,15 @@ struct pids_ctx {
 	struct procpid *pp;
 	struct procpid_reader r; /* sees only whom /proc shows it */
 	struct buf *out;
+	struct once once;
 };
 
 static void pids_socket(const struct diag_sock *s, void *arg)
 {
 	struct pids_ctx *p = arg;
 	char name[SOCKNAME_MAX];
+	if (!once(&p->once, s))
+		return;
 	sockname_format(name, &s->key);
 	if (!s->full || !s->inode ||
 	    !procpid_holders(p->pp, s->inode, &p->r, name, p->out))
@@ -400,7 +437,8 @@ static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
 			     struct buf *out)
 {
 	struct kernel *kk = k;
-	struct pids_ctx p = {.pp = kk->procpid, .out = out};
+	struct cookieset conns = {0};
+	struct pids_ctx p = {.pp = kk->procpid, .out = out, .once = {&conns}};
 	struct netns *ns;
 	(void)i;
 	int err = reader_ns(kk, who, &ns);
@@ -409,6 +447,8 @@ static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
 	procpid_reader(kk->procpid, who, &p.r);
 	if (!err)
 		err = diag_dump(ns->diag, pids_socket, &p);
+	cookieset_free(&conns);
+	cookieset_free(&p.once.idle);
 	return err < 0 ? err : out->err;
 }
 
@@ -793,8 +833,10 @@ static void kernel_drop(void *k)
 	kbpf_close(kk->kbpf);
 #endif
 	khist_free(kk->hist);
-	for (int i = 0; i < LISTED_NS; i++)
-		cookieset_free(&kk->listed[i].reach);
+	for (int i = 0; i < LISTED_NS; i++) {
+		cookieset_free(&kk->listed[i].conns);
+		cookieset_free(&kk->listed[i].search);
+	}
 	free(kk);
 }
 

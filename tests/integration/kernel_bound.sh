@@ -5,8 +5,11 @@
 # through ctl (their owner sees ECONNABORTED); a socket bound but neither
 # listening nor connected reads CLOSED, and its close is EOPNOTSUPP with
 # the reason in err; so does a connection that bound its own port and was
-# reset (still bound, its peer's address kept in its name); a name of no
-# socket is still ENOENT.
+# reset (still bound, its peer's address kept in its name); one that
+# bound its own port and went to TIME_WAIT while its owner holds it (the
+# kernel dumps it twice, the timewait remnant and the closed socket, with
+# one name) is listed once, in kernel/ and in kernel/pids, and reads
+# TIME_WAIT; a name of no socket is still ENOENT.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare
@@ -26,12 +29,17 @@ hold_ok h bind idle 4 127.0.0.1 0
 hold_ok h listen lr 4 127.0.0.1 0
 hold_ok h connect reset 4 127.0.0.1 "${HELD##*:}" from=5002
 hold_ok h accept sr lr
+hold_ok h listen lt 4 127.0.0.1 0
+hold_ok h connect twin 4 127.0.0.1 "${HELD##*:}" from=5003
+hold_ok h accept st lt
 declare -A N
-for x in l4 s4 l6 c6 s6 idle reset; do
+for x in l4 s4 l6 c6 s6 idle reset twin; do
 	hold_ok h name "$x"
 	N[$x]=$HELD
 done
 hold_ok h linger0 sr
+hold_ok h shutdown twin wr
+hold_ok h close st
 # the premise: ss shows these bound to their interface
 port4=${N[l4]%%-*} port4=${port4##*:}
 ss -tanH state established "sport = :$port4" | grep -q "%lo:$port4 " ||
@@ -43,8 +51,12 @@ MNT=$WORK/m
 start_tcpfs "$MNT"
 K=$MNT/kernel
 declare -A WANT=([l4]=LISTEN [s4]=ESTABLISHED [l6]=LISTEN [c6]=ESTABLISHED
-	[s6]=ESTABLISHED [idle]=CLOSED [reset]=CLOSED)
-for x in l4 s4 l6 c6 s6 idle reset; do
+	[s6]=ESTABLISHED [idle]=CLOSED [reset]=CLOSED [twin]=TIME_WAIT)
+wait_until 5 eval "ss -tanH state time-wait 'sport = :5003' | grep -q ." ||
+	die "the twin is not in TIME_WAIT: $(ss -tanH)"
+assert_eq 1 "$(ls -1 "$K" | grep -cxF -- "${N[twin]}")" "twin: listed once"
+assert_eq 1 "$(grep -c "^${N[twin]}\( \|\$\)" "$K/pids")" "twin: one line in kernel/pids"
+for x in l4 s4 l6 c6 s6 idle reset twin; do
 	ls -1 "$K" | grep -qxF -- "${N[$x]}" || fail "$x: ${N[$x]} is not listed"
 	assert_eq "${WANT[$x]}" "$(cat "$K/${N[$x]}/state" 2>&1)" "$x: ${N[$x]} opens"
 done
