@@ -57,9 +57,10 @@ struct kind_conn {
 	gid_t group;  /* its files' st_gid (0 unless the kind says) */
 	uint64_t key; /* the kind's handle of it, e.g. the engine's id */
 	/* Seconds it is sure to stay before the kind frees it by itself (an
-	 * engine connection: until it may be reaped); < 0: it goes only when
-	 * a request removes it. fs lets the kernel cache its name no longer,
-	 * so that a name never outlives its directory in the dentry cache. */
+	 * engine connection: until it may be reaped); 0: it may go at any
+	 * moment (a kernel socket); < 0: it goes only when a request removes
+	 * it. fs lets the kernel cache its name no longer, so that a name
+	 * never outlives its directory in the dentry cache. */
 	double lives;
 	struct view view;
 	/* the kind's own part, e.g. the socket as the kernel sent it */

@@ -42,6 +42,9 @@ struct conn_at {
  * one thread: the kernel takes the directory's lock, which a lookup waiting
  * for us holds.
  *
+ * A directory that may go at any moment (lives 0: a kernel socket) is not
+ * cached either, and its files may be, as follows.
+ *
  * A per-reader kind's directory (or a scope's) is not cached at all: every
  * path walk through it asks us, as that reader, and fails for a reader who
  * does not see it. Its files may be cached: a walk reaches them only
@@ -52,9 +55,11 @@ struct conn_at {
  * A `cat kernel/NAME/pid` then costs no lookup of `pid` and no getattr. */
 static double timeout_of(const struct conn_at *a, bool file)
 {
-	if (!a->k || ((a->k->per_reader || a->node->scope) && !file))
+	bool uncached = a->k &&
+			(a->k->per_reader || a->node->scope || a->c.lives == 0);
+	if (!a->k || (uncached && !file))
 		return 0;
-	if (a->c.lives >= 0 && a->c.lives - LIVES_MARGIN < ENTRY_TIMEOUT)
+	if (a->c.lives > 0 && a->c.lives - LIVES_MARGIN < ENTRY_TIMEOUT)
 		return a->c.lives > LIVES_MARGIN ? a->c.lives - LIVES_MARGIN :
 						   0;
 	return ENTRY_TIMEOUT;

@@ -313,6 +313,7 @@ static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 		return err;
 	ks->netns = ns->ino;
 	ks->who = *who;
+	c->lives = 0; /* the kernel frees a socket by itself, any time */
 	c->owned = s->full;
 	c->owner = s->full ? s->uid : 0;
 	c->group = s->full ? owner_group(kk, s->uid) : 0;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # dir_gone: a connection's directory that goes is gone at once for `[ -d ]`
 # (the kernel's dentry cache never outlives it): a kernel socket after
-# `echo close > ctl` and after the reset of its peer; an engine connection
+# `echo close > ctl` (also with --netns) and after the reset of its peer; an engine connection
 # after rmdir, and when it is reaped (--reap=2: an unused clone, and an
 # accepted connection its peer had reset in the accept queue, which is
 # closed from the start and says why), checked right after readdir stops
@@ -61,6 +61,19 @@ echo close >"$K/$n/ctl" || fail "echo close > ctl of $n"
 dumps=$(dumps_during test -d "$K/$n")
 [ "$dumps" -ge 1 ] && pass "kernel: never listed, gone: its lookup searches ($dumps dumps)" ||
 	fail "kernel: never listed, gone: its lookup did not search"
+
+# kernel, the namespace pinned (--netns: names are cached, as every reader
+# sees the same): a closed socket's directory is gone at once all the same
+saved=("$TCPFS_PID" "$TCPFS_MNT" "$TCPFS_LOG")
+start_tcpfs "$WORK/pinned" --netns "/proc/$$/ns/net" --no-engine
+hold_ok h pair c6 s6 l4
+hold_ok h name c6 && n=$HELD
+[ -d "$WORK/pinned/kernel/$n" ] || fail "--netns: no directory for $n"
+echo close >"$WORK/pinned/kernel/$n/ctl" || fail "--netns: echo close > ctl of $n"
+[ ! -d "$WORK/pinned/kernel/$n" ] && pass "--netns: closed, gone at once" ||
+	fail "--netns: [ -d ] still true right after echo close > ctl"
+stop_tcpfs "$TCPFS_PID" "$WORK/pinned"
+TCPFS_PID=${saved[0]} TCPFS_MNT=${saved[1]} TCPFS_LOG=${saved[2]}
 
 # engine: rmdir of an unused clone
 eng_clone
