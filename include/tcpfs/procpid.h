@@ -78,19 +78,21 @@ struct procpid_reader {
 void procpid_reader(struct procpid *pp, const struct kind_caller *who,
 		    struct procpid_reader *r);
 /**
- * procpid_holders - the holders of a socket from the table as it is (after
- *                   procpid_refresh(): no scan, a miss is no holder) that
- *                   the reader could see (as procpid_render()), one
+ * procpid_holders - the holders of a socket that the reader could see (as
+ *                   procpid_render(), with its trust window: after
+ *                   procpid_refresh(), a socket the table misses scans
+ *                   again if the table is older than 100 ms), one
  *                   "PREFIX PID COMM" line each
  * \param pp: the table
  * \param inode: the socket inode
  * \param r: the reader, from procpid_reader()
  * \param prefix: what each line begins with, then a space
+ * \param now_ms: the caller's clock
  * \param out: where the lines go (out->err on ENOMEM)
- * Returns how many holders it listed.
+ * Returns how many holders it listed (none if a scan failed).
  */
 int procpid_holders(struct procpid *pp, uint32_t inode,
 		    const struct procpid_reader *r, const char *prefix,
-		    struct buf *out);
+		    uint64_t now_ms, struct buf *out);
 
 #endif

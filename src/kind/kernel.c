@@ -417,6 +417,7 @@ struct pids_ctx {
 	struct procpid *pp;
 	struct procpid_reader r; /* sees only whom /proc shows it */
 	struct buf *out;
+	uint64_t now_ms;
 	struct once once;
 };
 
@@ -428,7 +429,7 @@ static void pids_socket(const struct diag_sock *s, void *arg)
 		return;
 	sockname_format(name, &s->key);
 	if (!s->full || !s->inode ||
-	    !procpid_holders(p->pp, s->inode, &p->r, name, p->out))
+	    !procpid_holders(p->pp, s->inode, &p->r, name, p->now_ms, p->out))
 		buf_printf(p->out, "%s\n", name);
 }
 
@@ -439,12 +440,15 @@ static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
 {
 	struct kernel *kk = k;
 	struct cookieset conns = {0};
-	struct pids_ctx p = {.pp = kk->procpid, .out = out, .once = {&conns}};
+	struct pids_ctx p = {.pp = kk->procpid,
+			     .out = out,
+			     .now_ms = mono_ms(),
+			     .once = {&conns}};
 	struct netns *ns;
 	(void)i;
 	int err = reader_ns(kk, who, &ns);
 	if (!err)
-		err = procpid_refresh(kk->procpid, mono_ms());
+		err = procpid_refresh(kk->procpid, p.now_ms);
 	procpid_reader(kk->procpid, who, &p.r);
 	if (!err)
 		err = diag_dump(ns->diag, pids_socket, &p);

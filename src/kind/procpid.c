@@ -500,13 +500,29 @@ int procpid_refresh(struct procpid *pp, uint64_t now_ms)
 	return scan(pp, now_ms);
 }
 
+/* The holders of INODE that R may see, a line each after PREFIX (as
+ * render_from_table()) into OUT, *SHOWN how many: from the table, and a
+ * miss in one older than RESCAN_MS from a new scan. Returns 0, or the
+ * scan's -errno. */
+static int holders(struct procpid *pp, uint32_t inode,
+		   const struct procpid_reader *r, const char *prefix,
+		   uint64_t now_ms, int *shown, struct buf *out)
+{
+	if (pp->built && (render_from_table(pp, inode, r, prefix, shown, out) ||
+			  now_ms - pp->built_ms < young(pp, RESCAN_MS)))
+		return 0;
+	int err = scan(pp, now_ms);
+	if (err == 0)
+		render_from_table(pp, inode, r, prefix, shown, out);
+	return err;
+}
+
 int procpid_holders(struct procpid *pp, uint32_t inode,
 		    const struct procpid_reader *r, const char *prefix,
-		    struct buf *out)
+		    uint64_t now_ms, struct buf *out)
 {
 	int shown = 0;
-	if (pp->built)
-		render_from_table(pp, inode, r, prefix, &shown, out);
+	holders(pp, inode, r, prefix, now_ms, &shown, out);
 	return shown;
 }
 
@@ -520,12 +536,6 @@ int procpid_render(struct procpid *pp, uint32_t inode,
 	if (err < 0)
 		return err;
 	procpid_reader(pp, who, &r);
-	uint64_t age = now_ms - pp->built_ms;
-	if (render_from_table(pp, inode, &r, NULL, &shown, out) ||
-	    age < young(pp, RESCAN_MS))
-		return out->err;
-	if ((err = scan(pp, now_ms)) < 0)
-		return err;
-	render_from_table(pp, inode, &r, NULL, &shown, out);
-	return out->err;
+	err = holders(pp, inode, &r, NULL, now_ms, &shown, out);
+	return err < 0 ? err : out->err;
 }
