@@ -22,6 +22,10 @@
 
 /* Bytes a subscriber may have queued. */
 #define EVENTS_QUEUE_MAX (256 * 1024)
+/* Subscribers at once other than root's, and of one uid other than root:
+ * each may queue EVENTS_QUEUE_MAX (64 and 8 MiB). */
+#define EVENTS_SUBS_MAX 256
+#define EVENTS_SUBS_UID_MAX 32
 
 struct events;
 struct events_sub;
@@ -61,7 +65,8 @@ void events_set_scope(struct events *ev, events_scope_fn fn,
  * \param ev: the hub
  * \param who: its reader: its scope, and whether it sees every scope (uid
  *             0); NULL: sees every line, as posted
- * Returns it, or NULL with errno: ENOMEM, or the scope function's.
+ * Returns it, or NULL with errno: ENOMEM; EMFILE past EVENTS_SUBS_MAX or
+ * EVENTS_SUBS_UID_MAX (the reason logged); or the scope function's.
  */
 struct events_sub *events_subscribe(struct events *ev,
 				    const struct kind_caller *who);

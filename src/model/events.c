@@ -8,6 +8,7 @@
 
 #include "tcpfs/buf.h"
 #include "tcpfs/events.h"
+#include "tcpfs/log.h"
 
 struct events_sub {
 	struct events_sub *next;
@@ -18,7 +19,9 @@ struct events_sub {
 	uint64_t scope;		/* its reader's */
 	bool scoped;		/* SCOPE came from the scope function */
 	struct kind_caller who; /* its reader, when scoped */
-	bool all;		/* it sees the lines of every scope */
+	bool all;  /* it sees the lines of every scope: root's (or no
+		     reader's), not bounded in number */
+	uid_t uid; /* its reader's */
 };
 
 struct events {
@@ -50,13 +53,39 @@ void events_set_scope(struct events *ev, events_scope_fn fn,
 	ev->scope_arg = arg;
 }
 
+/* Whether a subscriber of WHO would pass a bound: every reader's queue
+ * may fill, and no user may take the daemon's memory from the others. */
+static bool too_many(const struct events *ev, const struct kind_caller *who)
+{
+	unsigned all = 0, mine = 0;
+	if (!who || who->uid == 0)
+		return false;
+	for (const struct events_sub *s = ev->subs; s; s = s->next) {
+		all += !s->all;
+		mine += !s->all && s->uid == who->uid;
+	}
+	if (all < EVENTS_SUBS_MAX && mine < EVENTS_SUBS_UID_MAX)
+		return false;
+	tlog(LOG_WARNING,
+	     "events: uid %u's open refused (EMFILE): %u readers other than "
+	     "root's already, %u of them uid %u's (at most %d, and %d a uid)",
+	     (unsigned)who->uid, all, mine, (unsigned)who->uid, EVENTS_SUBS_MAX,
+	     EVENTS_SUBS_UID_MAX);
+	return true;
+}
+
 struct events_sub *events_subscribe(struct events *ev,
 				    const struct kind_caller *who)
 {
+	if (too_many(ev, who)) {
+		errno = EMFILE;
+		return NULL;
+	}
 	struct events_sub *sub = calloc(1, sizeof(*sub));
 	if (!sub)
 		return NULL;
 	sub->all = !who || who->uid == 0;
+	sub->uid = who ? who->uid : 0;
 	sub->scoped = who && ev->scope_of;
 	if (sub->scoped) {
 		int err = ev->scope_of(ev->scope_arg, who, &sub->scope);

@@ -157,6 +157,37 @@ static void test_scope_refused(void **state)
 	events_free(ev);
 }
 
+/* Readers other than root's are bounded, in all and for one uid (each
+ * may queue EVENTS_QUEUE_MAX): past a bound, EMFILE; root is not. */
+static void test_readers_bounded(void **state)
+{
+	(void)state;
+	struct events *ev = events_new();
+	struct kind_caller who = {.uid = 1000, .pid = 1};
+	struct events_sub *first = NULL, *sub;
+	for (int i = 0; i < EVENTS_SUBS_UID_MAX; i++) {
+		assert_non_null(sub = events_subscribe(ev, &who));
+		first = first ? first : sub;
+	}
+	errno = 0;
+	assert_null(events_subscribe(ev, &who));
+	assert_int_equal(errno, EMFILE);
+	events_unsubscribe(ev, first); /* a slot back */
+	assert_non_null(events_subscribe(ev, &who));
+	for (int u = 1; u < EVENTS_SUBS_MAX / EVENTS_SUBS_UID_MAX; u++) {
+		who.uid = 1000 + (uid_t)u;
+		for (int i = 0; i < EVENTS_SUBS_UID_MAX; i++)
+			assert_non_null(events_subscribe(ev, &who));
+	}
+	who.uid = 2000; /* a uid of its own, but all are taken */
+	assert_null(events_subscribe(ev, &who));
+	assert_int_equal(errno, EMFILE);
+	who.uid = 0;
+	assert_non_null(events_subscribe(ev, &who));
+	assert_non_null(events_subscribe(ev, NULL));
+	events_free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_broadcast),
 		cmocka_unit_test(test_whole_lines),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_readers_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
