@@ -526,18 +526,75 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 				      0);
 }
 
-/* O_TRUNC from `echo verb > ctl` arrives as a size change: accept it. */
+/* INO's attributes as WHO sees them, into ST; 0 or -errno. */
+static int attr_of(struct fs *fs, const struct kind_caller *who, fuse_ino_t ino,
+		   struct stat *st)
+{
+	struct conn_at a;
+	return ino < NODE_FIXED ? stat_fixed(fs, st, ino) :
+				  conn_stat(fs, who, ino, &a, st);
+}
+
+/* The rwx bits of ST's mode that apply to WHO (its class: owner, group,
+ * other); root has read and write, and execute where anyone has. */
+static unsigned mode_for(const struct kind_caller *who, const struct stat *st)
+{
+	if (who->uid == 0)
+		return 6 | !!(st->st_mode & 0111);
+	if (who->uid == st->st_uid)
+		return (st->st_mode >> 6) & 7;
+	return (who->gid == st->st_gid ? st->st_mode >> 3 : st->st_mode) & 7;
+}
+
+/* access(2), and chdir's check: the mode bits, as the kernel would. */
+static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct kind_caller who = caller(req);
+	struct stat st;
+	int err = attr_of(fs_of(req), &who, ino, &st);
+	unsigned want = (unsigned)mask & 7;
+	fuse_reply_err(req, err < 0				 ? -err :
+			    (mode_for(&who, &st) & want) != want ? EACCES :
+								   0);
+}
+
+/* Nothing changes, but a change is answered as POSIX answers it (O_TRUNC
+ * from `echo verb > ctl` arrives as a size change where the open does not
+ * carry it): a size, or the time now, for who may write (or owns it); any
+ * other time for the owner. */
+static int may_setattr(const struct kind_caller *who, const struct stat *st,
+		       int to_set)
+{
+	bool owner = who->uid == 0 || who->uid == st->st_uid;
+	bool writer = mode_for(who, st) & 2;
+	int now = FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW;
+	if (((to_set & FUSE_SET_ATTR_ATIME) &&
+	     !(to_set & FUSE_SET_ATTR_ATIME_NOW)) ||
+	    ((to_set & FUSE_SET_ATTR_MTIME) &&
+	     !(to_set & FUSE_SET_ATTR_MTIME_NOW)))
+		return owner ? 0 : -EPERM;
+	if ((to_set & FUSE_SET_ATTR_SIZE) && !writer)
+		return -EACCES;
+	return (to_set & now) && !writer && !owner ? -EACCES : 0;
+}
+
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
+	struct kind_caller who = caller(req);
+	struct stat st;
 	(void)attr;
-	if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
-		       FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-		       FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
-	fs_getattr(req, ino, fi);
+	int err = to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
+			     FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			     FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME) ?
+			  -EPERM :
+			  attr_of(fs_of(req), &who, ino, &st);
+	if (!err)
+		err = may_setattr(&who, &st, to_set);
+	if (err < 0)
+		fuse_reply_err(req, -err);
+	else
+		fs_getattr(req, ino, fi);
 }
 
 /* ---- directories ---- */
@@ -1170,6 +1227,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.forget_multi = fs_forget_multi,
 	.getattr = fs_getattr,
 	.setattr = fs_setattr,
+	.access = fs_access,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
 	.releasedir = fs_release,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -374,6 +375,70 @@ static void test_ladder(void **state)
 	harness_fini(&h);
 }
 
+static fuse_req_t setattr_as(struct harness *h, fuse_ino_t ino, int to_set,
+			     uid_t uid)
+{
+	struct stat st = {0};
+	fuse_req_t req = fake_req(h->fs, uid);
+	fs_ops.setattr(req, ino, &st, to_set, NULL);
+	return req;
+}
+
+static int access_as(struct harness *h, fuse_ino_t ino, int mask, uid_t uid)
+{
+	fuse_req_t req = fake_req(h->fs, uid);
+	fs_ops.access(req, ino, mask);
+	int err = req->reply == FAKE_ERR ? req->err : -1;
+	fake_free(req);
+	return err;
+}
+
+/* truncate(2), utimes(2) and access(2) answer as the mode bits say: ctl
+ * (0200) is its owner's to write, clone (0666) anyone's; a time other
+ * than now is the owner's to set; root may all. Nothing changes. */
+static void test_setattr_access(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_init(&h, 1);
+	fuse_ino_t ctl = ino_of(&h, "fake/c0/ctl"),
+		   clone = ino_of(&h, "fake/clone");
+	const struct {
+		fuse_ino_t *ino;
+		int to_set;
+		uid_t uid;
+		int err;
+	} cases[] = {
+		{&ctl, FUSE_SET_ATTR_SIZE, 1000, 0},
+		{&ctl, FUSE_SET_ATTR_SIZE, 65534, EACCES},
+		{&ctl, FUSE_SET_ATTR_SIZE, 0, 0},
+		{&ctl, FUSE_SET_ATTR_MTIME, 65534, EPERM},
+		{&ctl, FUSE_SET_ATTR_MTIME, 1000, 0},
+		{&ctl, FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW, 65534,
+		 EACCES},
+		{&clone, FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW, 65534,
+		 0},
+		{&clone, FUSE_SET_ATTR_SIZE, 65534, 0},
+		{&clone, FUSE_SET_ATTR_ATIME, 65534, EPERM},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fuse_req_t req = setattr_as(&h, *cases[i].ino, cases[i].to_set,
+					    cases[i].uid);
+		if (cases[i].err)
+			assert_int_equal(req->err, cases[i].err);
+		else
+			assert_int_equal(req->reply, FAKE_ATTR);
+		fake_free(req);
+	}
+	assert_int_equal(access_as(&h, ctl, W_OK, 1000), 0);
+	assert_int_equal(access_as(&h, ctl, W_OK, 65534), EACCES);
+	assert_int_equal(access_as(&h, ctl, R_OK, 1000), EACCES);
+	assert_int_equal(access_as(&h, ctl, R_OK | W_OK, 0), 0);
+	assert_int_equal(access_as(&h, clone, R_OK | W_OK, 65534), 0);
+	assert_int_equal(access_as(&h, clone, X_OK, 0), EACCES);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_dispatch),
 		cmocka_unit_test(test_clone_ctl),
 		cmocka_unit_test(test_permissions),
+		cmocka_unit_test(test_setattr_access),
 		cmocka_unit_test(test_ladder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
