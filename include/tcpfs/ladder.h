@@ -127,6 +127,53 @@ struct ladder_ev *ladder_add(struct ladder_side *s, enum ladder_type type);
  */
 bool ladder_peer_of(const struct ladder_side *of, const struct wire_ep *local,
 		    const struct wire_ep *remote);
+
+/* When a connection lived, as its record tells, and the ISNs it knows:
+ * what tells it from another connection of the same four-tuple. */
+struct ladder_span {
+	uint64_t first, last; /* its record's earliest and latest events */
+	bool closed;	      /* the last state it entered is CLOSED; else it
+				 lives on after LAST */
+	bool has_iss, has_irs;
+	uint32_t iss, irs;
+};
+
+/* How well a connection fits as a record's peer (ladder_fit()). */
+enum ladder_fit {
+	LADDER_FIT_NONE, /* it lived at another time */
+	LADDER_FIT_TIME, /* it lived at the same time */
+	LADDER_FIT_ISN,	 /* and an ISN one end chose is the other's irs */
+};
+
+/**
+ * ladder_span_init - an empty span, for ladder_span_add()
+ * \param sp: set
+ */
+void ladder_span_init(struct ladder_span *sp);
+/**
+ * ladder_span_add - one event of a record, in the record's order
+ * \param sp: the span
+ * \param t: the event's time
+ * \param to: the state it entered ("CLOSED", ...), or NULL (not a state)
+ */
+void ladder_span_add(struct ladder_span *sp, uint64_t t, const char *to);
+/**
+ * ladder_span_of - a record's span
+ * \param s: the record
+ * \param sp: set
+ */
+void ladder_span_of(const struct ladder_side *s, struct ladder_span *sp);
+/**
+ * ladder_fit - how well a connection of a record's four-tuple, swapped
+ *              (ladder_peer_of()), fits as the record's peer
+ * \param of: the record's span
+ * \param c: the connection's
+ * Returns LADDER_FIT_NONE unless their lifetimes overlap (one that has
+ * not closed lives on); LADDER_FIT_ISN if one's iss is the other's irs;
+ * else LADDER_FIT_TIME.
+ */
+enum ladder_fit ladder_fit(const struct ladder_span *of,
+			   const struct ladder_span *c);
 /**
  * ladder_render - draw a connection's ladder
  * \param own: this end's record: the left column

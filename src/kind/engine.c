@@ -750,22 +750,52 @@ static int engine_ladder(void *k, const struct kind_conn *c,
 	return out ? record(k, (uint32_t)c->key, info_of(c), out) : 0;
 }
 
-/* The newest connection whose ends are OF's, swapped, if READER may read
- * its ladder (its owner, or root: it is 0400 as the trace). */
+/* How well connection ID fits as the peer of OF, whose span is WANT
+ * (ladder_fit()), or -ENOMEM. */
+static int peer_fit(struct engine *e, uint32_t id, const struct ladder_side *of,
+		    const struct ladder_span *want)
+{
+	struct tcp_info_snap i;
+	struct ladder_side rec;
+	struct ladder_span sp;
+	if (tcp_info_get(tcp_of(e), id, &i) != 0 || !has_ladder(&i) ||
+	    !ladder_peer_of(of, &i.local, &i.remote))
+		return LADDER_FIT_NONE;
+	ladder_side_init(&rec);
+	int err = record(e, id, &i, &rec);
+	ladder_span_of(&rec, &sp);
+	ladder_side_free(&rec);
+	return err ? err : (int)ladder_fit(want, &sp);
+}
+
+/* The connection whose ends are OF's, swapped, that lived while OF did:
+ * one whose ISNs match OF's, else the newest. Not given if READER may not
+ * read its ladder (its owner, or root: it is 0400 as the trace); nor is
+ * another in its place, which would be another connection's record. */
 static int engine_ladder_peer(void *k, const struct ladder_side *of,
 			      uid_t reader, struct ladder_side *out)
 {
 	struct engine *e = k;
 	struct tcp_info_snap i;
-	for (size_t n = e->drv ? edirs_count(e->dirs) : 0; n-- > 0;) {
+	struct ladder_span want;
+	const struct edir *best = NULL;
+	int fit = LADDER_FIT_NONE;
+	ladder_span_of(of, &want);
+	for (size_t n = e->drv ? edirs_count(e->dirs) : 0;
+	     n-- > 0 && fit < LADDER_FIT_ISN;) {
 		const struct edir *ec = edirs_at(e->dirs, n);
-		uint32_t id = ec->id;
-		if ((reader == 0 || reader == ec->owner) &&
-		    tcp_info_get(tcp_of(e), id, &i) == 0 && has_ladder(&i) &&
-		    ladder_peer_of(of, &i.local, &i.remote))
-			return record(e, id, &i, out);
+		int f = peer_fit(e, ec->id, of, &want);
+		if (f < 0)
+			return f;
+		if (f > fit) {
+			fit = f;
+			best = ec;
+		}
 	}
-	return -ENOENT;
+	if (!best || (reader != 0 && reader != best->owner) ||
+	    tcp_info_get(tcp_of(e), best->id, &i) != 0)
+		return -ENOENT;
+	return record(e, best->id, &i, out);
 }
 
 /* The user timeout in seconds, 0 for the default. */

@@ -598,19 +598,15 @@ static int kernel_ladder(void *k, const struct kind_conn *c,
 	return out ? khist_ladder(h, out) : 0;
 }
 
-/* The socket at the other end of OF, if its history is kept: the newest
- * of that tuple that lived on into OF's time. */
+/* The socket at the other end of OF, if its history is kept: of that
+ * tuple, one that lived while OF did (khist_find()). */
 static int kernel_ladder_peer(void *k, const struct ladder_side *of,
 			      uid_t reader, struct ladder_side *out)
 {
 	struct kernel *kk = k;
 	(void)reader; /* every kernel socket's ladder is 0444 */
 	catch_up(kk);
-	uint64_t since = of->n ? of->ev[0].t : 0;
-	const struct khist_sock *h =
-		kk->hist ?
-			khist_find(kk->hist, &of->remote, &of->local, since) :
-			NULL;
+	const struct khist_sock *h = kk->hist ? khist_find(kk->hist, of) : NULL;
 	return h ? khist_ladder(h, out) : -ENOENT;
 }
 

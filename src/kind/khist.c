@@ -251,18 +251,44 @@ static bool addr_is(int family, const uint8_t *a, uint16_t port,
 	       memcmp(a, mapped, 12) == 0 && memcmp(a + 12, ep->a, 4) == 0;
 }
 
-struct khist_sock *khist_find(const struct khist *h,
-			      const struct wire_ep *local,
-			      const struct wire_ep *remote, uint64_t since)
+/* When S lived, and the ISNs it knew. */
+static void sock_span(const struct khist_sock *s, struct ladder_span *sp)
 {
-	for (struct khist_sock *s = h->head; s; s = s->next) {
-		const struct diag_key *k = &s->key;
-		if (s->named && s->n && khist_at(s, s->n - 1)->ts_ns >= since &&
-		    addr_is(k->family, k->src, k->sport, local) &&
-		    addr_is(k->family, k->dst, k->dport, remote))
-			return s;
+	ladder_span_init(sp);
+	for (uint32_t i = khist_first(s); i < s->n; i++) {
+		const struct khist_ent *e = khist_at(s, i);
+		ladder_span_add(
+			sp, e->ts_ns,
+			e->type == KHIST_STATE ? diag_state_name(e->to) : NULL);
 	}
-	return NULL;
+	sp->has_iss = s->has_iss;
+	sp->iss = s->iss;
+	sp->has_irs = s->has_irs;
+	sp->irs = s->irs;
+}
+
+struct khist_sock *khist_find(const struct khist *h,
+			      const struct ladder_side *of)
+{
+	struct khist_sock *best = NULL;
+	enum ladder_fit fit = LADDER_FIT_NONE;
+	struct ladder_span want, sp;
+	ladder_span_of(of, &want);
+	for (struct khist_sock *s = h->head; s && fit < LADDER_FIT_ISN;
+	     s = s->next) {
+		const struct diag_key *k = &s->key;
+		if (!s->named ||
+		    !addr_is(k->family, k->src, k->sport, &of->remote) ||
+		    !addr_is(k->family, k->dst, k->dport, &of->local))
+			continue;
+		sock_span(s, &sp);
+		enum ladder_fit f = ladder_fit(&want, &sp);
+		if (f > fit) {
+			fit = f;
+			best = s;
+		}
+	}
+	return best;
 }
 
 static void key_ep(struct wire_ep *ep, int family, const uint8_t *a,

@@ -121,17 +121,18 @@ const struct khist_ent *khist_at(const struct khist_sock *s, uint32_t i);
 int khist_format(const struct khist_ent *e, uint64_t t0, char *buf,
 		 size_t size);
 /**
- * khist_find - the socket whose ends are LOCAL and REMOTE
+ * khist_find - the socket at the other end of a record's connection
  * \param h: the store
- * \param local: its local address (IPv4 also as IPv4-mapped IPv6)
- * \param remote: its peer's
- * \param since: ns; a socket whose last entry is older is a former
- *               connection of that tuple, not this one
- * Returns the most recently added to, or NULL.
+ * \param of: the record (ladder.h): the socket's local address is OF's
+ *            remote (IPv4 also as IPv4-mapped IPv6) and its remote OF's
+ *            local
+ * Returns, of the sockets that lived while OF's connection did (others
+ * are former or later connections of that tuple), the most recently added
+ * to whose ISN is OF's irs or whose irs is OF's iss, else the most recently
+ * added to; NULL if none.
  */
 struct khist_sock *khist_find(const struct khist *h,
-			      const struct wire_ep *local,
-			      const struct wire_ep *remote, uint64_t since);
+			      const struct ladder_side *of);
 /**
  * khist_ladder - a socket's history as a ladder record (ladder.h): its
  *                states with the sequence numbers recorded with them,

@@ -97,6 +97,52 @@ bool ladder_peer_of(const struct ladder_side *of, const struct wire_ep *local,
 	return same_ep(local, &of->remote) && same_ep(remote, &of->local);
 }
 
+/* ---- which connection of a four-tuple is a record's peer ---- */
+
+void ladder_span_init(struct ladder_span *sp)
+{
+	*sp = (struct ladder_span){.first = UINT64_MAX};
+}
+
+void ladder_span_add(struct ladder_span *sp, uint64_t t, const char *to)
+{
+	sp->first = t < sp->first ? t : sp->first;
+	sp->last = t > sp->last ? t : sp->last;
+	if (to)
+		sp->closed = !strcmp(to, "CLOSED");
+}
+
+void ladder_span_of(const struct ladder_side *s, struct ladder_span *sp)
+{
+	ladder_span_init(sp);
+	for (size_t i = 0; i < s->n; i++)
+		ladder_span_add(sp, s->ev[i].t,
+				s->ev[i].type == LADDER_STATE ? s->ev[i].to :
+								NULL);
+	sp->has_iss = s->has_iss;
+	sp->iss = s->iss;
+	sp->has_irs = s->has_irs;
+	sp->irs = s->irs;
+}
+
+/* The time SP's connection lived until: on, if it has not closed (its
+ * latest event need not be its last: an idle connection has none). */
+static uint64_t span_end(const struct ladder_span *sp)
+{
+	return sp->closed ? sp->last : UINT64_MAX;
+}
+
+enum ladder_fit ladder_fit(const struct ladder_span *of,
+			   const struct ladder_span *c)
+{
+	if (c->first > span_end(of) || span_end(c) < of->first)
+		return LADDER_FIT_NONE;
+	if ((of->has_irs && c->has_iss && of->irs == c->iss) ||
+	    (of->has_iss && c->has_irs && of->iss == c->irs))
+		return LADDER_FIT_ISN;
+	return LADDER_FIT_TIME;
+}
+
 /* ---- the items: both records merged by time ---- */
 
 struct item {
@@ -192,30 +238,35 @@ static int merge(struct draw *d)
 	return 0;
 }
 
-/* Each end's ISN: from its own record, else the other's, else its SYN. */
-static void find_isns(struct draw *d)
+/* The ISN of an end as record R knows it: of R's own end (MINE), its iss,
+ * else the SYN it sent; of the other, its irs, else the SYN received. */
+static bool isn_in(const struct ladder_side *r, bool mine, uint32_t *isn)
 {
-	for (int s = 0; s < 2; s++) {
-		const struct ladder_side *me = d->side[s], *it = d->side[!s];
-		if (me && me->has_iss) {
-			d->known[s] = true;
-			d->isn[s] = me->iss;
-		} else if (it && it->has_irs) {
-			d->known[s] = true;
-			d->isn[s] = it->irs;
-		}
+	if (r && (mine ? r->has_iss : r->has_irs)) {
+		*isn = mine ? r->iss : r->irs;
+		return true;
 	}
-	for (size_t i = 0; i < d->n; i++) {
-		const struct ladder_ev *e = d->it[i].e;
-		int f = d->it[i].from;
-		if (e->type == LADDER_SEG && !d->known[f] &&
+	for (size_t i = 0; r && i < r->n; i++) {
+		const struct ladder_ev *e = &r->ev[i];
+		if (e->type == LADDER_SEG && e->out == mine &&
 		    (e->has & (LADDER_FLAGS | LADDER_SEQ)) ==
 			    (LADDER_FLAGS | LADDER_SEQ) &&
 		    (e->flags & TCP_SYN)) {
-			d->known[f] = true;
-			d->isn[f] = e->seq;
+			*isn = e->seq;
+			return true;
 		}
 	}
+	return false;
+}
+
+/* Each end's ISN: as this end's record knows it, else as the peer's does.
+ * This end's first: the peer's record may be of another connection of the
+ * tuple. */
+static void find_isns(struct draw *d)
+{
+	for (int s = 0; s < 2; s++)
+		d->known[s] = isn_in(d->side[0], s == 0, &d->isn[s]) ||
+			      isn_in(d->side[1], s == 1, &d->isn[s]);
 }
 
 /* Mark the segments that resend sequence space an end already sent (or

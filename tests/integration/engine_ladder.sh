@@ -6,7 +6,9 @@
 # irs files give, the options on the SYNs, its states beside them, in 80
 # columns; after a close, FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT and the FINs.
 # Between two engine connections (the host forwarding the engine's packets
-# back to it), both columns come from their traces. A connect to a port
+# back to it), both columns come from their traces; of a four-tuple used
+# twice, each ladder's peer is the connection of its own time, and one
+# the reader may not read is not replaced by another. A connect to a port
 # nobody listens on draws the SYN and the RST,ACK.
 # With the kernel's history (kbpf), the peer column has the kernel
 # socket's states, and the kernel socket's own ladder draws the engine's
@@ -20,7 +22,7 @@ need_tcpfs
 
 unset LC_ALL LC_CTYPE
 export LANG=C.UTF-8
-eng_start --msl=0.5
+eng_start --msl=0.5 -o allow_other # allow_other: user 65534 reads too
 
 bg socat TCP4-LISTEN:9101,reuseaddr EXEC:cat
 wait_until 10 eval "ss -tlnH 'sport = :9101' | grep -q ." || die "socat did not listen"
@@ -127,6 +129,49 @@ has "engine to engine, the other way: the connector's SYN_SENT, beside its SYN" 
 	'^[0-9.]+ +SYN_RECEIVED │◀─+ SYN seq=0 win=[0-9]+ ─│ SYN_SENT$'
 has "engine to engine, the other way: the connector is the peer" \
 	"^peer +$(get "$C" local) +engine/$C +ISN $(get "$C" iss)\$"
+
+# a tuple used twice: user 65534's listener on 9300, its connection C0
+# from port 40100 and back S0, closed (TIME_WAIT over: --msl=0.5); then
+# root's C1 from port 40100 again and back S1. Each ladder's peer is the
+# connection of its own time: S0's is C0 and C0's S0, not the newer C1
+# and S1. S1's peer is root's C1: its owner, 65534, reads S1's ladder
+# without a record of the peer, not with C0's (the older one it may read).
+# uclone: a new connection of user 65534, its number in N; uctl N TEXT:
+# 65534 writes TEXT to N's ctl; peer_is N WHO WHAT: N's ladder (read by
+# root) names WHO as the peer
+uclone() { N=$(as_user 65534 cat "$E/clone") || die "clone as 65534"; }
+uctl() {
+	local out
+	out=$(fsop_as 65534 write "$E/$1/ctl" "$2\\n")
+	[[ $out == OK* ]] || die "65534: echo '$2' > engine/$1/ctl: $out"
+}
+peer_is() {
+	ladder "$E/$1/ladder"
+	has "$3" "^peer +[^ ]+ +$2 +ISN"
+}
+uclone
+L2=$N
+uctl "$L2" "announce 9300"
+uclone
+C0=$N
+uctl "$C0" "connect $ENG4:9300 40100"
+S0=$(as_user 65534 timeout -k 1 5 cat "$E/$L2/listen") || die "no connection accepted on 9300"
+uctl "$C0" close
+wait_state 5 "$S0" CLOSE_WAIT || die "engine/$S0 is $(get "$S0" state)"
+ctl_ok "$S0" close
+wait_state 5 "$C0" CLOSED || die "engine/$C0 is $(get "$C0" state), not CLOSED"
+eng_clone
+C1=$N
+ctl_ok "$C1" "connect $ENG4:9300 40100"
+S1=$(as_user 65534 timeout -k 1 5 cat "$E/$L2/listen") || die "no second connection on 9300"
+wait_state 5 "$S1" ESTABLISHED || die "engine/$S1 is $(get "$S1" state)"
+peer_is "$S0" "engine/$C0" "a reused tuple: the older connection's peer is of its time"
+peer_is "$C0" "engine/$S0" "a reused tuple: and the other way"
+peer_is "$S1" "engine/$C1" "a reused tuple: the newer connection's peer is the newer"
+LAD=$WORK/ladder.user
+as_user 65534 cat "$E/$S1/ladder" >"$LAD" || fail "65534 reads its S1's ladder"
+has "a reused tuple: a peer its reader may not read is not replaced by another" \
+	"^peer +$ENG4:40100 +no record +ISN"
 
 # a reset: nobody listens on 9102, the kernel answers the SYN with a RST
 eng_clone

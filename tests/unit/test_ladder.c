@@ -370,8 +370,7 @@ static void check_kernel(struct khist *h, bool peer, const char *name)
 	assert_non_null(cli);
 	assert_int_equal(khist_ladder(cli, &a), 0);
 	if (peer) {
-		struct khist_sock *srv =
-			khist_find(h, &a.remote, &a.local, a.ev[0].t);
+		struct khist_sock *srv = khist_find(h, &a);
 		assert_non_null(srv);
 		assert_int_equal(srv->cookie, 0x12);
 		assert_int_equal(khist_ladder(srv, &b), 0);
@@ -498,8 +497,26 @@ static void unordered(void **state)
 	ladder_side_free(&a);
 }
 
+/* A record of LOCAL and REMOTE that began at US0 and entered state TO at
+ * US1. */
+static void span_rec(struct ladder_side *r, const struct wire_ep *local,
+		     const struct wire_ep *remote, uint64_t us0, uint64_t us1,
+		     const char *to)
+{
+	ladder_side_init(r);
+	r->local = *local;
+	r->remote = *remote;
+	struct ladder_ev *e = ladder_add(r, LADDER_STATE);
+	assert_non_null(e);
+	*e = (struct ladder_ev){
+		.t = us0 * 1000, .from = "CLOSED", .to = "SYN_SENT"};
+	assert_non_null(e = ladder_add(r, LADDER_STATE));
+	*e = (struct ladder_ev){.t = us1 * 1000, .from = "SYN_SENT", .to = to};
+}
+
 /* The peer is found by its tuple, also when it is an IPv6 socket with
- * IPv4-mapped addresses, not when its history ended before ours began. */
+ * IPv4-mapped addresses, only when it lived at the same time as the
+ * record: not when one closed before the other began. */
 static void kernel_find(void **state)
 {
 	(void)state;
@@ -512,20 +529,109 @@ static void kernel_find(void **state)
 	k.src[13] = k.dst[13] = 18;
 	k.src[15] = 2;
 	k.dst[15] = 1;
-	struct khist_ent e = {.ts_ns = 5000,
+	struct khist_ent e = {.ts_ns = 5000000,
 			      .type = KHIST_STATE,
 			      .from = DIAG_TCP_SYN_RECV,
 			      .to = DIAG_TCP_ESTABLISHED};
 	assert_non_null(khist_add(h, &k, &e));
 	struct wire_ep me, peer;
-	ep4(&me, 2, 80);
-	ep4(&peer, 1, 5000);
-	assert_ptr_equal(khist_find(h, &me, &peer, 5000), khist_get(h, 0x21));
-	assert_null(khist_find(h, &me, &peer, 5001)); /* over before */
-	assert_null(khist_find(h, &peer, &me, 0));    /* the other way */
-	peer.port = 5001;
-	assert_null(khist_find(h, &me, &peer, 0));
+	struct ladder_side r;
+	ep4(&me, 1, 5000);
+	ep4(&peer, 2, 80);
+	span_rec(&r, &me, &peer, 1000, 2000, "ESTABLISHED"); /* lives on */
+	assert_ptr_equal(khist_find(h, &r), khist_get(h, 0x21));
+	ladder_side_free(&r);
+	span_rec(&r, &me, &peer, 1000, 2000, "CLOSED"); /* before it */
+	assert_null(khist_find(h, &r));
+	ladder_side_free(&r);
+	e.ts_ns = 6000000;
+	e.from = DIAG_TCP_ESTABLISHED;
+	e.to = DIAG_TCP_CLOSE;
+	assert_non_null(khist_add(h, &k, &e));
+	span_rec(&r, &me, &peer, 6000, 7000, "CLOSED"); /* overlapping */
+	assert_ptr_equal(khist_find(h, &r), khist_get(h, 0x21));
+	ladder_side_free(&r);
+	span_rec(&r, &me, &peer, 6001, 7000, "ESTABLISHED"); /* after it */
+	assert_null(khist_find(h, &r));
+	ladder_side_free(&r);
+	span_rec(&r, &peer, &me, 0, 9000, "CLOSED"); /* the other way */
+	assert_null(khist_find(h, &r));
+	ladder_side_free(&r);
+	me.port = 5001;
+	span_rec(&r, &me, &peer, 0, 9000, "CLOSED");
+	assert_null(khist_find(h, &r));
+	ladder_side_free(&r);
 	khist_free(h);
+}
+
+/* The key of a kernel socket at the other end of record R. */
+static struct diag_key peer_key(const struct ladder_side *r, uint64_t cookie)
+{
+	struct diag_key k = {.family = AF_INET,
+			     .sport = r->remote.port,
+			     .dport = r->local.port,
+			     .cookie = cookie};
+	memcpy(k.src, r->remote.a, 4);
+	memcpy(k.dst, r->local.a, 4);
+	return k;
+}
+
+/* Kernel socket K's state FROM -> TO at MS ms; into ESTABLISHED with
+ * ISS and IRS. */
+static void kto(struct khist *h, const struct diag_key *k, uint64_t ms,
+		uint8_t from, uint8_t to, uint32_t iss, uint32_t irs)
+{
+	struct khist_ent e = {.ts_ns = ms * 1000000,
+			      .type = KHIST_STATE,
+			      .from = from,
+			      .to = to};
+	if (to == DIAG_TCP_ESTABLISHED) {
+		e.has = KHIST_ISS | KHIST_IRS;
+		e.iss = iss;
+		e.irs = irs;
+	}
+	assert_non_null(khist_add(h, k, &e));
+}
+
+/* A tuple used twice: kernel socket 0x21 (ISS A's irs) answers A from 1.0
+ * to 1.3 s, then 0x22 (ISS 900000) takes the tuple from 1.5 s on. A, in
+ * TIME_WAIT, lives on into 0x22's time too: its peer is 0x21, whose ISN
+ * is A's irs, though 0x22 is newer. Even drawn beside 0x22's record, A's
+ * SYN,ACK is seq=0 by the ISN A's own record saw. */
+static void kernel_reused_tuple(void **state)
+{
+	(void)state;
+	struct duo *d = duo_new(0);
+	struct ladder_side a, p;
+	struct ladder_style st;
+	duo_accept(d, SEC + 20 * MS);
+	assert_int_equal(tcp_close(d->e[0], d->id[0], d->now), 0);
+	assert_int_equal(tcp_close(d->e[1], d->id[1], d->now), 0);
+	run(d, SEC + 300 * MS);
+	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_TIME_WAIT);
+	record(d, 0, &a);
+	struct khist *h = khist_new(16);
+	assert_non_null(h);
+	struct diag_key k1 = peer_key(&a, 0x21), k2 = peer_key(&a, 0x22);
+	kto(h, &k1, 1015, DIAG_TCP_SYN_RECV, DIAG_TCP_ESTABLISHED, a.irs,
+	    a.iss);
+	kto(h, &k1, 1300, DIAG_TCP_LAST_ACK, DIAG_TCP_CLOSE, 0, 0);
+	kto(h, &k2, 1500, DIAG_TCP_SYN_RECV, DIAG_TCP_ESTABLISHED, 900000, 5);
+	struct khist_sock *peer = khist_find(h, &a);
+	assert_non_null(peer);
+	assert_int_equal(peer->cookie, 0x21);
+	ladder_side_init(&p);
+	assert_int_equal(khist_ladder(khist_get(h, 0x22), &p), 0);
+	struct buf out = {0};
+	ladder_style_default(&st);
+	assert_int_equal(ladder_render(&a, &p, &st, &out), 0);
+	buf_add(&out, "", 1);
+	assert_non_null(strstr(out.p, " SYN,ACK seq=0 ack=1 "));
+	buf_free(&out);
+	ladder_side_free(&p);
+	ladder_side_free(&a);
+	khist_free(h);
+	duo_free(d);
 }
 
 /* UTF-8 is the codeset the first of LC_ALL, LC_CTYPE, LANG set names. */
@@ -578,6 +684,7 @@ int main(void)
 		cmocka_unit_test(kernel_syn_retransmitted),
 		cmocka_unit_test(kernel_old_socket),
 		cmocka_unit_test(kernel_find),
+		cmocka_unit_test(kernel_reused_tuple),
 		cmocka_unit_test(unordered),
 		cmocka_unit_test(locale),
 		cmocka_unit_test(trace_gaps),
