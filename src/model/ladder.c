@@ -269,31 +269,91 @@ static void find_isns(struct draw *d)
 			      isn_in(d->side[1], s == 1, &d->isn[s]);
 }
 
-/* Mark the segments that resend sequence space an end already sent (or
- * that their record says are retransmissions). */
-static void find_rexmits(struct draw *d)
+/* The end of E's sequence space, SYN and FIN counted; E's seq when it
+ * has none (or its flags are unknown: nothing is inferred of it). */
+static uint32_t seq_end(const struct ladder_ev *e)
 {
-	bool seen[2] = {false, false};
-	uint32_t high[2] = {0, 0};
-	for (size_t i = 0; i < d->n; i++) {
-		struct item *it = &d->it[i];
-		const struct ladder_ev *e = it->e;
-		if (e->type != LADDER_SEG)
+	if ((e->has & (LADDER_FLAGS | LADDER_SEQ)) !=
+	    (LADDER_FLAGS | LADDER_SEQ))
+		return e->seq;
+	return e->seq + e->len + !!(e->flags & TCP_SYN) +
+	       !!(e->flags & TCP_FIN);
+}
+
+/* Which of the segments record R's end sent went again (sequence space
+ * below the most it had sent, in its sending order; or R says so): MARK,
+ * one flag an event. Only the sender knows: what its peer receives below
+ * that may be reordered. */
+static void mark_resent(const struct ladder_side *r, bool *mark)
+{
+	bool seen = false;
+	uint32_t high = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ladder_ev *e = &r->ev[i];
+		uint32_t end = seq_end(e);
+		mark[i] = e->type == LADDER_SEG && e->rexmit;
+		if (e->type != LADDER_SEG || !e->out || end == e->seq)
 			continue;
-		it->rexmit = e->rexmit;
-		if ((e->has & (LADDER_FLAGS | LADDER_SEQ)) !=
-		    (LADDER_FLAGS | LADDER_SEQ))
-			continue;
-		uint32_t end = e->seq + e->len + !!(e->flags & TCP_SYN) +
-			       !!(e->flags & TCP_FIN);
-		if (end == e->seq)
-			continue;
-		if (seen[it->from] && (int32_t)(e->seq - high[it->from]) < 0)
-			it->rexmit = true;
-		if (!seen[it->from] || (int32_t)(end - high[it->from]) > 0)
-			high[it->from] = end;
-		seen[it->from] = true;
+		if (seen && (int32_t)(e->seq - high) < 0)
+			mark[i] = true;
+		if (!seen || (int32_t)(end - high) > 0)
+			high = end;
+		seen = true;
 	}
+}
+
+/* The segment of record R, sent by its end, that arrived as E: the last
+ * with E's sequence space and kind sent no later (a SYN and the SYN,ACK
+ * of a simultaneous open have the same space); its index, or R->n. */
+static size_t sent_as(const struct ladder_side *r, const struct ladder_ev *e)
+{
+	const uint8_t kind = TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST;
+	size_t found = r->n;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ladder_ev *s = &r->ev[i];
+		if (s->type == LADDER_SEG && s->out && s->t <= e->t &&
+		    s->seq == e->seq && seq_end(s) == seq_end(e) &&
+		    (s->flags & kind) == (e->flags & kind))
+			found = i;
+	}
+	return found;
+}
+
+/* Whether item IT is a retransmission: by its sender's record, which is
+ * IT's own record when it sent IT, else the other when that is full (it
+ * has what its end sent); a segment received, with no such record, only
+ * if its record says so. MARK: mark_resent() of each record. */
+static bool resent(const struct draw *d, const struct item *it,
+		   bool *const mark[2])
+{
+	int s = it->side;
+	const struct ladder_side *o = d->side[!s];
+	size_t j;
+	if (it->e->out)
+		return mark[s][it->e - d->side[s]->ev];
+	if (o && o->full && (j = sent_as(o, it->e)) < o->n)
+		return mark[!s][j] || it->e->rexmit;
+	return it->e->rexmit;
+}
+
+/* Mark the segments that are retransmissions. */
+static int find_rexmits(struct draw *d)
+{
+	bool *mark[2] = {NULL, NULL};
+	int err = 0;
+	for (int s = 0; s < 2 && !err; s++) {
+		size_t n = d->side[s] ? d->side[s]->n : 0;
+		if (!(mark[s] = calloc(n + 1, sizeof(bool))))
+			err = -ENOMEM;
+		else if (n)
+			mark_resent(d->side[s], mark[s]);
+	}
+	for (size_t i = 0; i < d->n && !err; i++)
+		if (d->it[i].e->type == LADDER_SEG)
+			d->it[i].rexmit = resent(d, &d->it[i], mark);
+	free(mark[0]);
+	free(mark[1]);
+	return err;
 }
 
 /* ---- the rows ---- */
@@ -820,7 +880,9 @@ int ladder_render(const struct ladder_side *own, const struct ladder_side *peer,
 	int err = merge(&d);
 	if (!err) {
 		find_isns(&d);
-		find_rexmits(&d);
+		err = find_rexmits(&d);
+	}
+	if (!err) {
 		measure(&d);
 		build(&d);
 		err = d.err;
