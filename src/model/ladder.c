@@ -280,22 +280,36 @@ static uint32_t seq_end(const struct ladder_ev *e)
 	       !!(e->flags & TCP_FIN);
 }
 
+/* Whether E's flags are known and those of MASK are F. */
+static bool flags_are(const struct ladder_ev *e, uint8_t mask, uint8_t f)
+{
+	return (e->has & LADDER_FLAGS) && (e->flags & mask) == f;
+}
+
 /* Which of the segments record R's end sent went again (sequence space
  * below the most it had sent, in its sending order; or R says so): MARK,
  * one flag an event. Only the sender knows: what its peer receives below
- * that may be reordered. */
+ * that may be reordered. The first SYN,ACK after the peer's SYN answers
+ * it: in a simultaneous open it resends the SYN's sequence number, and
+ * is no retransmission. */
 static void mark_resent(const struct ladder_side *r, bool *mark)
 {
-	bool seen = false;
+	bool seen = false, syn_in = false, synack_out = false;
 	uint32_t high = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ladder_ev *e = &r->ev[i];
 		uint32_t end = seq_end(e);
 		mark[i] = e->type == LADDER_SEG && e->rexmit;
+		if (e->type == LADDER_SEG && !e->out)
+			syn_in |= flags_are(e, TCP_SYN | TCP_ACK, TCP_SYN);
 		if (e->type != LADDER_SEG || !e->out || end == e->seq)
 			continue;
-		if (seen && (int32_t)(e->seq - high) < 0)
+		bool synack =
+			flags_are(e, TCP_SYN | TCP_ACK, TCP_SYN | TCP_ACK);
+		if (seen && (int32_t)(e->seq - high) < 0 &&
+		    !(synack && syn_in && !synack_out))
 			mark[i] = true;
+		synack_out |= synack;
 		if (!seen || (int32_t)(end - high) > 0)
 			high = end;
 		seen = true;

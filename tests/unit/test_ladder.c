@@ -21,7 +21,8 @@ struct duo {
 	int id[2];     /* the connection of each side */
 	int listener;  /* B's */
 	int drop_syn;  /* SYNs from A that the link loses */
-	int drop_data; /* data segments from B that the link loses */
+	int drop_seq;  /* segments from B with sequence space (data, SYN,
+			  FIN) that the link loses */
 	int hold_data; /* ... that it holds back behind the next packet */
 	uint8_t *held; /* the one held back, HELD_LEN bytes */
 	size_t held_len;
@@ -33,16 +34,17 @@ static void input_a(struct duo *d, const uint8_t *pkt, size_t len, uint64_t now)
 	tcp_dispatch(d->e[0], now);
 }
 
-/* A's side of the link: loses B's first DROP_DATA data segments, then
- * holds the next HOLD_DATA back, each until the packet after it has
- * passed. */
+/* A's side of the link: loses B's first DROP_SEQ segments with sequence
+ * space, then holds the next HOLD_DATA back, each until the packet after
+ * it has passed. */
 static void deliver_a(void *ctx, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	struct duo *d = ctx;
 	struct wire_seg s;
-	bool data = wire_parse(pkt, len, &s) == WIRE_OK && s.len > 0;
-	if (data && d->drop_data) {
-		d->drop_data--;
+	bool data = wire_parse(pkt, len, &s) == WIRE_OK &&
+		    (s.len > 0 || (s.flags & (TCP_SYN | TCP_FIN)));
+	if (data && d->drop_seq) {
+		d->drop_seq--;
 		return;
 	}
 	if (data && d->hold_data && !d->held) {
@@ -113,27 +115,51 @@ static void run(struct duo *d, tcp_time until)
 	memlink_clock(d->l, d->now);
 }
 
-/* A (198.18.0.1) connects to B's listener on 198.18.0.2:80 at time 1 s;
- * A's first DROP_SYN SYNs are lost. */
-static struct duo *duo_new(int drop_syn)
+/* A (198.18.0.1) and B (198.18.0.2) on a link, the clock at 1 s; A's
+ * first DROP_SYN SYNs are lost. */
+static struct duo *duo_link(int drop_syn)
 {
 	struct impair_config imp = {.delay = 5 * MS};
 	struct duo *d = calloc(1, sizeof(*d));
-	struct wire_ep lep = {.port = 80}, rep;
 	assert_non_null(d);
 	d->drop_syn = drop_syn;
 	d->l = memlink_new(&imp, &imp, 1);
 	assert_non_null(d->l);
 	d->e[0] = engine(d, MEMLINK_A);
 	d->e[1] = engine(d, MEMLINK_B);
-	d->listener = tcp_open(d->e[1]);
-	assert_int_equal(tcp_listen(d->e[1], d->listener, &lep, 4), 0);
 	d->now = SEC;
 	memlink_clock(d->l, d->now);
-	ep4(&rep, 2, 80);
-	d->id[0] = tcp_open(d->e[0]);
-	assert_int_equal(tcp_connect(d->e[0], d->id[0], &rep, 0, d->now), 0);
 	return d;
+}
+
+/* Side S connects to the other's port PORT, from LPORT (0: any). */
+static void duo_connect(struct duo *d, int s, uint16_t port, uint16_t lport)
+{
+	struct wire_ep rep;
+	ep4(&rep, s ? 1 : 2, port);
+	d->id[s] = tcp_open(d->e[s]);
+	assert_int_equal(tcp_connect(d->e[s], (uint32_t)d->id[s], &rep, lport,
+				     d->now),
+			 0);
+}
+
+/* A connects to B's listener on 198.18.0.2:80 at time 1 s; A's first
+ * DROP_SYN SYNs are lost. */
+static struct duo *duo_new(int drop_syn)
+{
+	struct duo *d = duo_link(drop_syn);
+	struct wire_ep lep = {.port = 80};
+	d->listener = tcp_open(d->e[1]);
+	assert_int_equal(tcp_listen(d->e[1], d->listener, &lep, 4), 0);
+	duo_connect(d, 0, 80, 0);
+	return d;
+}
+
+/* Both ends are in STATE. */
+static void both_in(const struct duo *d, int state)
+{
+	assert_int_equal(tcp_state(d->e[0], d->id[0]), state);
+	assert_int_equal(tcp_state(d->e[1], d->id[1]), state);
 }
 
 /* The handshake done, B's side accepted. */
@@ -142,8 +168,7 @@ static void duo_accept(struct duo *d, tcp_time until)
 	run(d, until);
 	d->id[1] = tcp_accept(d->e[1], d->listener);
 	assert_true(d->id[1] > 0);
-	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_ESTABLISHED);
-	assert_int_equal(tcp_state(d->e[1], d->id[1]), TCP_ESTABLISHED);
+	both_in(d, TCP_ESTABLISHED);
 }
 
 static void duo_free(struct duo *d)
@@ -259,8 +284,7 @@ static void four_way_close(void **state)
 	run(d, SEC + 200 * MS);
 	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_TIME_WAIT);
 	run(d, 4 * SEC);
-	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_CLOSED);
-	assert_int_equal(tcp_state(d->e[1], d->id[1]), TCP_CLOSED);
+	both_in(d, TCP_CLOSED);
 	check_duo(d, "four_way_close.txt", false);
 	/* 60 columns, the first and last 4 events: the labels wrap, a line
 	 * says how many events are not shown */
@@ -281,8 +305,7 @@ static void simultaneous_close(void **state)
 	assert_int_equal(tcp_close(d->e[0], d->id[0], d->now), 0);
 	assert_int_equal(tcp_close(d->e[1], d->id[1], d->now), 0);
 	run(d, SEC + 100 * MS);
-	assert_int_equal(tcp_state(d->e[0], d->id[0]), TCP_TIME_WAIT);
-	assert_int_equal(tcp_state(d->e[1], d->id[1]), TCP_TIME_WAIT);
+	both_in(d, TCP_TIME_WAIT);
 	check_duo(d, "simultaneous_close.txt", false);
 	duo_free(d);
 }
@@ -301,13 +324,46 @@ static void reset(void **state)
 	duo_free(d);
 }
 
+/* A handshake over a link that loses A's first DROP_SYN SYNs and B's
+ * first DROP_SYNACK SYN,ACKs, done by UNTIL: A's ladder against NAME. */
+static void lossy_handshake(int drop_syn, int drop_synack, tcp_time until,
+			    const char *name)
+{
+	struct duo *d = duo_new(drop_syn);
+	d->drop_seq = drop_synack;
+	duo_accept(d, until);
+	check_duo(d, name, false);
+	duo_free(d);
+}
+
 /* The link loses A's first SYN: A sends it again after its RTO (1 s). */
 static void syn_retransmitted(void **state)
 {
 	(void)state;
-	struct duo *d = duo_new(1);
-	duo_accept(d, 3 * SEC);
-	check_duo(d, "syn_retransmitted.txt", false);
+	lossy_handshake(1, 0, 3 * SEC, "syn_retransmitted.txt");
+}
+
+/* The link loses B's SYN,ACK: the one B sends again is drawn as
+ * retransmitted, though it answers a SYN (A's, sent again) too. */
+static void synack_retransmitted(void **state)
+{
+	(void)state;
+	lossy_handshake(0, 1, 4 * SEC, "synack_retransmitted.txt");
+}
+
+/* A (from port 1000) and B (from port 80) connect to each other at
+ * once: the SYNs cross, each end answers the other's with a SYN,ACK
+ * that resends its SYN's sequence number, and neither is a
+ * retransmission. */
+static void simultaneous_open(void **state)
+{
+	(void)state;
+	struct duo *d = duo_link(0);
+	for (int s = 0; s < 2; s++)
+		duo_connect(d, s, s ? 1000 : 80, s ? 80 : 1000);
+	run(d, SEC + 50 * MS);
+	both_in(d, TCP_ESTABLISHED);
+	check_duo(d, "simultaneous_open.txt", false);
 	duo_free(d);
 }
 
@@ -347,10 +403,10 @@ static void received_retransmitted(void **state)
 	(void)state;
 	struct duo *d = duo_new(0);
 	duo_accept(d, SEC + 20 * MS);
-	d->drop_data = 1;
+	d->drop_seq = 1;
 	assert_int_equal(tcp_send(d->e[1], d->id[1], "hello", 5, d->now), 5);
 	run(d, 2 * SEC);
-	assert_int_equal(d->drop_data, 0);
+	assert_int_equal(d->drop_seq, 0);
 	check_duo(d, "received_retransmitted.txt", false);
 	duo_free(d);
 }
@@ -755,6 +811,8 @@ int main(void)
 		cmocka_unit_test(simultaneous_close),
 		cmocka_unit_test(reset),
 		cmocka_unit_test(syn_retransmitted),
+		cmocka_unit_test(simultaneous_open),
+		cmocka_unit_test(synack_retransmitted),
 		cmocka_unit_test(reordered),
 		cmocka_unit_test(received_retransmitted),
 		cmocka_unit_test(kernel_close),
