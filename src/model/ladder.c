@@ -566,6 +566,23 @@ static void put_line(char *text, const char *s, size_t len)
 	text[len] = 0;
 }
 
+/* TEXT in row R, in lines of at most MAX columns: the first in R, the
+ * others on text rows under it, at end TO's side. */
+static void put_text(struct draw *d, long r, const char *text, unsigned max,
+		     uint8_t to)
+{
+	const char *s = text;
+	for (long row = r;;) {
+		size_t len = next_line(s, max);
+		put_line(d->rows[row].text, s, len);
+		s += len;
+		s += *s == ' ' || *s == '\n';
+		if (!*s || (row = new_row(d, ROW_TEXT, NULL)) < 0)
+			break;
+		d->rows[row].to = to;
+	}
+}
+
 /* An arrow for segment IT, its label's further lines under it. */
 static void add_seg(struct draw *d, const struct item *it)
 {
@@ -579,17 +596,7 @@ static void add_seg(struct draw *d, const struct item *it)
 	d->rows[r].state[it->from] = d->pending[it->from];
 	d->pending[it->from] = NULL;
 	label(d, text, it);
-	unsigned max = d->lane - 5;
-	const char *s = text;
-	for (long row = r;;) {
-		size_t len = next_line(s, max);
-		put_line(d->rows[row].text, s, len);
-		s += len;
-		s += *s == ' ' || *s == '\n';
-		if (!*s || (row = new_row(d, ROW_TEXT, NULL)) < 0)
-			break;
-		d->rows[row].to = it->from;
-	}
+	put_text(d, r, text, d->lane - 5, it->from);
 }
 
 /* Whether the item after I is a SYN, FIN or RST end S sends right after
@@ -645,14 +652,17 @@ static void add_state(struct draw *d, size_t i, size_t last)
 		d->pending[s] = it->e->to;
 		return;
 	}
+	char text[TEXT_MAX] = "";
 	long r = new_row(d, ROW_EMPTY, it);
 	if (r < 0)
 		return;
 	d->rows[r].state[s] = it->e->to;
 	d->rows[r].to = (uint8_t)s;
-	add_vars(d, d->rows[r].text, s, it->e);
-	if (d->rows[r].text[0])
-		d->rows[r].kind = ROW_TEXT;
+	add_vars(d, text, s, it->e);
+	if (!text[0])
+		return;
+	d->rows[r].kind = ROW_TEXT;
+	put_text(d, r, text, d->lane - 4, (uint8_t)s); /* lane_text()'s */
 }
 
 static void add_gap(struct draw *d, const struct item *it, uint64_t n,

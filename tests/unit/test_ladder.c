@@ -229,6 +229,20 @@ static void golden(const char *name, const struct buf *out)
 	free(want);
 }
 
+/* Every line of OUT's diagram (after the header's empty line) takes at
+ * most WIDTH columns. */
+static void fits(const struct buf *out, unsigned width)
+{
+	const char *p = memmem(out->p, out->len, "\n\n", 2);
+	assert_non_null(p);
+	for (unsigned n = 0; p < out->p + out->len; p++) {
+		n = *p == '\n' ? 0 : n + ((*p & 0xc0) != 0x80);
+		if (n > width)
+			fail_msg("a line is wider than %u columns:\n%.*s",
+				 width, (int)out->len, out->p);
+	}
+}
+
 /* A's ladder with B's record as the peer's, drawn in ST, against NAME. */
 static void check_style(struct duo *d, const char *name,
 			const struct ladder_style *st)
@@ -238,6 +252,7 @@ static void check_style(struct duo *d, const char *name,
 	record(d, 0, &a);
 	record(d, 1, &b);
 	assert_int_equal(ladder_render(&a, &b, st, &out), 0);
+	fits(&out, st->width);
 	golden(name, &out);
 	buf_free(&out);
 	ladder_side_free(&a);
@@ -508,6 +523,7 @@ static void check_kernel(struct khist *h, bool peer, const char *name)
 		assert_int_equal(khist_ladder(srv, &b), 0);
 	}
 	assert_int_equal(ladder_render(&a, peer ? &b : NULL, &st, &out), 0);
+	fits(&out, st.width);
 	golden(name, &out);
 	buf_free(&out);
 	ladder_side_free(&a);
@@ -574,6 +590,25 @@ static void kernel_syn_retransmitted(void **state)
 	kstate(h, false, 3001060, DIAG_TCP_SYN_SENT, DIAG_TCP_ESTABLISHED,
 	       UNA | NXT | RCV, CLI_ISS + 1, CLI_ISS + 1, SRV_ISS + 1);
 	check_kernel(h, false, "kernel_syn_retransmitted.txt");
+	khist_free(h);
+}
+
+/* A kernel pair older than the mount, no ISN known: each end's variables
+ * are absolute, ten digits each, and go on lines of their own under its
+ * state, within 80 columns. */
+static void kernel_wide_vars(void **state)
+{
+	(void)state;
+	enum { ALL = UNA | NXT | RCV };
+	struct khist *h = khist_new(16);
+	assert_non_null(h);
+	kstate(h, false, 2000, DIAG_TCP_ESTABLISHED, DIAG_TCP_FIN_WAIT1, ALL,
+	       4000000001u, 4000000002u, 3000000001u);
+	kstate(h, true, 2030, DIAG_TCP_ESTABLISHED, DIAG_TCP_CLOSE_WAIT, ALL,
+	       3000000001u, 3000000001u, 4000000002u);
+	kstate(h, false, 2050, DIAG_TCP_FIN_WAIT1, DIAG_TCP_FIN_WAIT2, ALL,
+	       4000000002u, 4000000002u, 3000000001u);
+	check_kernel(h, true, "kernel_wide_vars.txt");
 	khist_free(h);
 }
 
@@ -819,6 +854,7 @@ int main(void)
 		cmocka_unit_test(kernel_reset),
 		cmocka_unit_test(kernel_syn_retransmitted),
 		cmocka_unit_test(kernel_old_socket),
+		cmocka_unit_test(kernel_wide_vars),
 		cmocka_unit_test(kernel_find),
 		cmocka_unit_test(kernel_reused_tuple),
 		cmocka_unit_test(unordered),
