@@ -665,15 +665,22 @@ static void add_state(struct draw *d, size_t i, size_t last)
 	put_text(d, r, text, d->lane - 4, (uint8_t)s); /* lane_text()'s */
 }
 
+/* A line that says N WHAT (events not shown, entries lost) between
+ * dotted lifelines: in the lane, without its ellipses if it must, else
+ * cut. */
 static void add_gap(struct draw *d, const struct item *it, uint64_t n,
 		    const char *what)
 {
 	long r = new_row(d, ROW_GAP, it);
 	if (r < 0)
 		return;
+	char *text = d->rows[r].text;
 	d->rows[r].timed = false;
-	snprintf(d->rows[r].text, TEXT_MAX, "%s %" PRIu64 " %s %s",
-		 d->g[G_MORE], n, what, d->g[G_MORE]);
+	snprintf(text, TEXT_MAX, "%s %" PRIu64 " %s %s", d->g[G_MORE], n, what,
+		 d->g[G_MORE]);
+	if (cols(text, strlen(text)) > d->lane)
+		snprintf(text, TEXT_MAX, "%" PRIu64 " %s", n, what);
+	text[fit(text, strlen(text), d->lane)] = 0;
 }
 
 static void add_item(struct draw *d, size_t i, size_t last)

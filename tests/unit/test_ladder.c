@@ -801,6 +801,44 @@ static void kernel_reused_tuple(void **state)
 	duo_free(d);
 }
 
+/* The line that says how many entries a record lost stays between the
+ * lifelines: shortened (in ASCII, "..." takes three columns) or cut. */
+static void gap_fits(void **state)
+{
+	(void)state;
+	const struct {
+		bool ascii;
+		uint64_t lost;
+		const char *line;
+	} c[] = {
+		{false, 12, "┆ … 12 entries of this end's record lost …  ┆"},
+		{true, 12, ":   12 entries of this end's record lost    :"},
+		{false, 123456789012,
+		 "┆123456789012 entries of this end's record l┆"},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct ladder_side a;
+		struct ladder_style st;
+		struct buf out = {0};
+		ladder_style_default(&st);
+		st.ascii = c[i].ascii;
+		struct wire_ep me, peer;
+		ep4(&me, 1, 5000);
+		ep4(&peer, 2, 80);
+		span_rec(&a, &me, &peer, 0, 1000, "CLOSED");
+		struct ladder_ev *e = ladder_add(&a, LADDER_GAP);
+		assert_non_null(e);
+		e->lost = c[i].lost;
+		assert_int_equal(ladder_render(&a, NULL, &st, &out), 0);
+		fits(&out, LADDER_WIDTH);
+		buf_add(&out, "", 1);
+		if (!strstr(out.p, c[i].line))
+			fail_msg("no line %s in\n%s", c[i].line, out.p);
+		buf_free(&out);
+		ladder_side_free(&a);
+	}
+}
+
 /* UTF-8 is the codeset the first of LC_ALL, LC_CTYPE, LANG set names. */
 static void locale(void **state)
 {
@@ -858,6 +896,7 @@ int main(void)
 		cmocka_unit_test(kernel_find),
 		cmocka_unit_test(kernel_reused_tuple),
 		cmocka_unit_test(unordered),
+		cmocka_unit_test(gap_fits),
 		cmocka_unit_test(locale),
 		cmocka_unit_test(trace_gaps),
 	};
