@@ -123,7 +123,8 @@ struct ladder_ev *ladder_add(struct ladder_side *s, enum ladder_type type);
  * \param of: the record
  * \param local: the end's local address and port
  * \param remote: its remote one
- * Returns true if LOCAL is OF's remote and REMOTE OF's local.
+ * Returns true if LOCAL is OF's remote and REMOTE OF's local, an IPv4
+ * address and its IPv4-mapped IPv6 form (a dual-stack socket's) alike.
  */
 bool ladder_peer_of(const struct ladder_side *of, const struct wire_ep *local,
 		    const struct wire_ep *remote);

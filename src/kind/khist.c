@@ -237,18 +237,13 @@ int khist_format(const struct khist_ent *e, uint64_t t0, char *buf, size_t size)
 	return (int)pos;
 }
 
-/* Whether address A of FAMILY (a diag_key's) is EP's, IPv4 also as an
- * IPv4-mapped IPv6 address. */
-static bool addr_is(int family, const uint8_t *a, uint16_t port,
-		    const struct wire_ep *ep)
+static void key_ep(struct wire_ep *ep, int family, const uint8_t *a,
+		   uint16_t port)
 {
-	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
-	if (port != ep->port)
-		return false;
-	if (family == ep->family)
-		return memcmp(a, ep->a, family == AF_INET ? 4 : 16) == 0;
-	return family == AF_INET6 && ep->family == AF_INET &&
-	       memcmp(a, mapped, 12) == 0 && memcmp(a + 12, ep->a, 4) == 0;
+	memset(ep, 0, sizeof(*ep));
+	ep->family = (uint8_t)family;
+	memcpy(ep->a, a, family == AF_INET ? 4 : 16);
+	ep->port = port;
 }
 
 /* When S lived, and the ISNs it knew. */
@@ -277,9 +272,10 @@ struct khist_sock *khist_find(const struct khist *h,
 	for (struct khist_sock *s = h->head; s && fit < LADDER_FIT_ISN;
 	     s = s->next) {
 		const struct diag_key *k = &s->key;
-		if (!s->named ||
-		    !addr_is(k->family, k->src, k->sport, &of->remote) ||
-		    !addr_is(k->family, k->dst, k->dport, &of->local))
+		struct wire_ep local, remote;
+		key_ep(&local, k->family, k->src, k->sport);
+		key_ep(&remote, k->family, k->dst, k->dport);
+		if (!s->named || !ladder_peer_of(of, &local, &remote))
 			continue;
 		sock_span(s, &sp);
 		enum ladder_fit f = ladder_fit(&want, &sp);
@@ -289,15 +285,6 @@ struct khist_sock *khist_find(const struct khist *h,
 		}
 	}
 	return best;
-}
-
-static void key_ep(struct wire_ep *ep, int family, const uint8_t *a,
-		   uint16_t port)
-{
-	memset(ep, 0, sizeof(*ep));
-	ep->family = (uint8_t)family;
-	memcpy(ep->a, a, family == AF_INET ? 4 : 16);
-	ep->port = port;
 }
 
 /* The variables entry E recorded. */

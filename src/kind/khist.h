@@ -124,8 +124,8 @@ int khist_format(const struct khist_ent *e, uint64_t t0, char *buf,
  * khist_find - the socket at the other end of a record's connection
  * \param h: the store
  * \param of: the record (ladder.h): the socket's local address is OF's
- *            remote (IPv4 also as IPv4-mapped IPv6) and its remote OF's
- *            local
+ *            remote and its remote OF's local (ladder_peer_of(): IPv4
+ *            and IPv4-mapped IPv6 alike)
  * Returns, of the sockets that lived while OF's connection did (others
  * are former or later connections of that tuple), the most recently added
  * to whose ISN is OF's irs or whose irs is OF's iss, else the most recently

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "tcpfs/ladder.h"
 
@@ -85,10 +86,23 @@ struct ladder_ev *ladder_add(struct ladder_side *s, enum ladder_type type)
 	return e;
 }
 
+/* EP, an IPv4-mapped IPv6 address (a dual-stack socket's IPv4 peer) as
+ * the IPv4 address it maps. */
+static struct wire_ep unmapped(const struct wire_ep *ep)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	struct wire_ep v4 = {.family = AF_INET, .port = ep->port};
+	if (ep->family != AF_INET6 || memcmp(ep->a, mapped, 12) != 0)
+		return *ep;
+	memcpy(v4.a, ep->a + 12, 4);
+	return v4;
+}
+
 static bool same_ep(const struct wire_ep *a, const struct wire_ep *b)
 {
-	return a->family == b->family && a->port == b->port &&
-	       memcmp(a->a, b->a, sizeof(a->a)) == 0;
+	struct wire_ep x = unmapped(a), y = unmapped(b);
+	return x.family == y.family && x.port == y.port &&
+	       memcmp(x.a, y.a, sizeof(x.a)) == 0;
 }
 
 bool ladder_peer_of(const struct ladder_side *of, const struct wire_ep *local,

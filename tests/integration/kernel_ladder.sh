@@ -8,7 +8,9 @@
 # snd_nxt 1002 after its 1000 bytes and FIN, rcv_nxt 302), and no arrow:
 # the kernel records no segment but resets and retransmissions. --ascii
 # draws in ASCII whatever the locale; LC_ALL=C (before LANG=C.UTF-8) does
-# too. A socket older than the mount has no ladder.
+# too. An IPv4 client of a dual-stack listener and the server socket (its
+# addresses IPv4-mapped) each find the other's record. A socket older than
+# the mount has no ladder.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip unshare
@@ -69,6 +71,27 @@ ladder "$MNT2/kernel/$C/ladder"
 assert_eq "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT" "$(column 1)" \
 	"--ascii: the client's states, in ASCII"
 assert_eq 0 "$(LC_ALL=C grep -c '[^ -~]' "$LAD")" "--ascii: ASCII only"
+
+# a dual-stack listener ([::]:7008) accepts an IPv4 client: the server
+# socket's addresses are IPv4-mapped, the client's IPv4; each ladder has
+# the other's record
+hold_ok h listen l6 6 :: 7008
+hold_ok h connect c4 4 127.0.0.1 7008
+hold_ok h accept s4 l6
+hold_ok h name c4
+C4=$HELD
+hold_ok h name s4
+S4=$HELD
+# peer_in ME OTHER: ME's ladder names OTHER's record as its peer's
+peer_in() {
+	if wait_until 5 eval "grep -q '^peer .*kernel #${2##*#} ' '$MNT/kernel/$1/ladder' 2>/dev/null"; then
+		pass "an IPv4 client and a dual-stack server: $1's peer is $2"
+	else
+		fail "$1's ladder has no peer $2: $(cat "$MNT/kernel/$1/ladder" 2>&1)"
+	fi
+}
+peer_in "$C4" "$S4"
+peer_in "$S4" "$C4"
 
 # an older socket than the mount, unchanged since: no history, no ladder
 assert_eq absent "$([ -e "$MNT/kernel/$L0/ladder" ] && echo present || echo absent)" \

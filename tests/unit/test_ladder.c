@@ -801,6 +801,47 @@ static void kernel_reused_tuple(void **state)
 	duo_free(d);
 }
 
+/* The record of kernel socket K (127.0.0.1, IPv4-mapped in IPv6 if
+ * FAMILY is AF_INET6, ports SPORT and DPORT), established at 1 ms. */
+static void kmapped(struct khist *h, int family, uint16_t sport, uint16_t dport,
+		    uint64_t cookie, struct ladder_side *r)
+{
+	struct diag_key k = {.family = (uint8_t)family,
+			     .sport = sport,
+			     .dport = dport,
+			     .cookie = cookie};
+	const uint8_t lo[4] = {127, 0, 0, 1};
+	size_t at = family == AF_INET6 ? 12 : 0;
+	if (at)
+		k.src[10] = k.src[11] = k.dst[10] = k.dst[11] = 0xff;
+	memcpy(k.src + at, lo, 4);
+	memcpy(k.dst + at, lo, 4);
+	kto(h, &k, 1, DIAG_TCP_SYN_RECV, DIAG_TCP_ESTABLISHED, 0, 0);
+	ladder_side_init(r);
+	assert_int_equal(khist_ladder(khist_get(h, cookie), r), 0);
+}
+
+/* A dual-stack listener ([::]:7008) accepted an IPv4 client: the server
+ * socket's addresses are IPv4-mapped, the client's IPv4. Each is the
+ * other's peer, found either way (the kernel's khist_find(), the
+ * engine's ladder_peer_of()). */
+static void kernel_find_mapped(void **state)
+{
+	(void)state;
+	struct khist *h = khist_new(16);
+	struct ladder_side cli, srv;
+	assert_non_null(h);
+	kmapped(h, AF_INET, 40000, 7008, 0x31, &cli);
+	kmapped(h, AF_INET6, 7008, 40000, 0x32, &srv);
+	assert_ptr_equal(khist_find(h, &cli), khist_get(h, 0x32));
+	assert_ptr_equal(khist_find(h, &srv), khist_get(h, 0x31));
+	assert_true(ladder_peer_of(&cli, &srv.local, &srv.remote));
+	assert_true(ladder_peer_of(&srv, &cli.local, &cli.remote));
+	ladder_side_free(&cli);
+	ladder_side_free(&srv);
+	khist_free(h);
+}
+
 /* The line that says how many entries a record lost stays between the
  * lifelines: shortened (in ASCII, "..." takes three columns) or cut. */
 static void gap_fits(void **state)
@@ -895,6 +936,7 @@ int main(void)
 		cmocka_unit_test(kernel_wide_vars),
 		cmocka_unit_test(kernel_find),
 		cmocka_unit_test(kernel_reused_tuple),
+		cmocka_unit_test(kernel_find_mapped),
 		cmocka_unit_test(unordered),
 		cmocka_unit_test(gap_fits),
 		cmocka_unit_test(locale),
