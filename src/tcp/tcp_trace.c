@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tcp_mem.h"
 #include "tcp_trace.h"
@@ -62,8 +63,47 @@ static bool trace_grow(const struct tcp_engine *e, struct tcp_conn *c)
 	return true;
 }
 
-/* The next slot: in the head while the open is recorded, else in the
- * ring, whose oldest entry goes when it is full. */
+/* Whether T, a SYN or SYN,ACK, repeats one of C's first N entries: sent
+ * again (a lost one) or received again (a peer that resends). */
+static bool repeats(const struct tcp_conn *c, unsigned n,
+		    const struct tcp_trace_ent *t)
+{
+	if ((t->dir != '<' && t->dir != '>') || !(t->flags & TCP_SYN))
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		if (c->tr[i].dir == t->dir && c->tr[i].flags == t->flags)
+			return true;
+	return false;
+}
+
+/* Make room in C's full open, for its end (a SYN,ACK, the move to
+ * ESTABLISHED, our ACK) after SYNs and SYN,ACKs sent or received again
+ * (lost ones, a peer that answers late): the first two repeats in a row
+ * become a '#' entry that counts them, and a '#' entry takes the repeat
+ * after it. Returns false if no two entries fold so. */
+static bool pin_fold(struct tcp_conn *c)
+{
+	for (unsigned j = 1; j + 1 < c->tr_pin; j++) {
+		struct tcp_trace_ent *a = &c->tr[j], *b = a + 1;
+		if (!repeats(c, j + 1, b))
+			continue;
+		if (a->dir == '#')
+			a->len += a->len < UINT32_MAX;
+		else if (repeats(c, j, a))
+			*a = (struct tcp_trace_ent){
+				.t = a->t, .dir = '#', .len = 2};
+		else
+			continue;
+		memmove(b, b + 1, (c->tr_pin - j - 2) * sizeof(*b));
+		c->tr_pin--;
+		return true;
+	}
+	return false;
+}
+
+/* The next slot: in the head while the open is recorded (made room in,
+ * if need be), else in the ring, whose oldest entry goes when it is
+ * full. */
 static struct tcp_trace_ent *trace_slot(const struct tcp_engine *e,
 					struct tcp_conn *c)
 {
@@ -72,6 +112,8 @@ static struct tcp_trace_ent *trace_slot(const struct tcp_engine *e,
 	if (c->tr_pin + c->tr_count == c->tr_cap &&
 	    c->tr_cap < e->cfg.trace_len)
 		trace_grow(e, c);
+	if (c->tr_pinning && c->tr_pin == pin_max(e))
+		pin_fold(c);
 	if (c->tr_pinning && c->tr_pin < pin_max(e) && c->tr_pin < c->tr_cap)
 		return &c->tr[c->tr_pin++];
 	c->tr_pinning = false;
@@ -104,53 +146,12 @@ static void pin_update(struct tcp_conn *c, const struct tcp_trace_ent *t)
 	}
 }
 
-/* Whether T, a SYN or SYN,ACK, repeats one of C's first N entries: sent
- * again (a lost one) or received again (a peer that resends). */
-static bool repeats(const struct tcp_conn *c, unsigned n,
-		    const struct tcp_trace_ent *t)
-{
-	if ((t->dir != '<' && t->dir != '>') || !(t->flags & TCP_SYN))
-		return false;
-	for (unsigned i = 0; i < n; i++)
-		if (c->tr[i].dir == t->dir && c->tr[i].flags == t->flags)
-			return true;
-	return false;
-}
-
-/* The open's end (a SYN,ACK, the move to ESTABLISHED, our ACK) takes up to
- * PIN_END entries after its last SYN. SYNs and SYN,ACKs sent or received
- * again would fill the open before it: once no more than PIN_END entries
- * and one would be left, a repeat that follows a repeat takes its place,
- * and those it replaces are counted in a '#' entry before it. Returns true
- * if T was put so. */
-#define PIN_END 3
-static bool pin_collapse(const struct tcp_engine *e, struct tcp_conn *c,
-			 const struct tcp_trace_ent *t)
-{
-	unsigned room = pin_max(e) - c->tr_pin, last = c->tr_pin - 1;
-	if (!c->tr_pinning || c->tr_pin < 3 || room > PIN_END + 1 ||
-	    !repeats(c, c->tr_pin, t) || !repeats(c, last, &c->tr[last]))
-		return false;
-	struct tcp_trace_ent *gap = &c->tr[last - 1];
-	if (gap->dir == '#') {
-		gap->len += gap->len < UINT32_MAX;
-		c->tr[last] = *t;
-		return true;
-	}
-	if (room < PIN_END + 1)
-		return false; /* no room for the '#' entry */
-	c->tr[last] = (struct tcp_trace_ent){
-		.t = c->tr[last].t, .dir = '#', .len = 1};
-	c->tr[c->tr_pin++] = *t;
-	return true;
-}
-
 static void trace_add(const struct tcp_engine *e, struct tcp_conn *c,
 		      const struct tcp_trace_ent *t)
 {
 	struct tcp_trace_ent *slot;
 
-	if (!e->cfg.trace_len || pin_collapse(e, c, t))
+	if (!e->cfg.trace_len)
 		return;
 	slot = trace_slot(e, c);
 	if (slot)
