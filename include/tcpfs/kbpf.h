@@ -8,12 +8,13 @@
  * sockets. The lookup runs in the network namespace of the calling thread.
  *
  * History comes from tracepoints (inet_sock_set_state, tcp_send_reset,
- * tcp_receive_reset, tcp_retransmit_skb) through a BPF ring buffer, for the
- * network namespaces selected with kbpf_watch_netns() only. Poll kbpf_fd()
- * and call kbpf_drain() whenever it is readable: every KBPF_DRAIN_MS while
- * records come (they wake it early only when the ring is half full); once a
- * drain finds none, at the next record only, so that an idle reader is not
- * woken at all.
+ * tcp_receive_reset, tcp_retransmit_skb; and kfree_skb for a FIN_WAIT2
+ * mini-socket's change to TIME_WAIT, from Linux 6.11) through a BPF ring
+ * buffer, for the network namespaces selected with kbpf_watch_netns()
+ * only. Poll kbpf_fd() and call kbpf_drain() whenever it is readable: every
+ * KBPF_DRAIN_MS while records come (they wake it early only when the ring
+ * is half full); once a drain finds none, at the next record only, so that
+ * an idle reader is not woken at all.
  *
  * iss and irs are known for connections whose handshake kbpf_drain() saw
  * (an ESTABLISHED event), and exactly for request sockets (both) and
@@ -99,7 +100,11 @@ struct kbpf_event {
 	uint8_t from, to; /* STATE: kernel TCP_* states; to is TIME_WAIT when
 			   * the socket became a TIME_WAIT mini-socket (the
 			   * tracepoint says CLOSE; the program found the
-			   * mini-socket with the same cookie) */
+			   * mini-socket with the same cookie, in TIME_WAIT),
+			   * and when a FIN_WAIT2 mini-socket received the
+			   * peer's FIN. A socket that became a FIN_WAIT2
+			   * mini-socket (closed before its peer closed)
+			   * makes no event: its state has not changed. */
 	uint8_t state;	  /* the socket's state at the event */
 	uint32_t has;	  /* KBPF_* bits: the fields below that are valid */
 	uint32_t snd_una, snd_nxt, rcv_nxt; /* at that moment */

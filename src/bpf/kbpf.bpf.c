@@ -8,9 +8,11 @@
  *
  * kbpf_state, kbpf_rst_sent, kbpf_rst_recv, kbpf_retrans (tp_btf): one ring
  * buffer record per state change, reset and retransmission of a TCP socket
- * whose network namespace is in the watch map. Records wake the reader only
- * when the ring is half full, or when it sleeps (it found the ring empty and
- * stopped its drain timer): else its timer drains them. */
+ * whose network namespace is in the watch map; kbpf_tw_fin (tp_btf) one
+ * for a FIN_WAIT2 mini-socket's change to TIME_WAIT, which no state
+ * tracepoint reports. Records wake the reader only when the ring is half
+ * full, or when it sleeps (it found the ring empty and stopped its drain
+ * timer): else its timer drains them. */
 #include "kbpf_core.h"
 
 #include <bpf/bpf_core_read.h>
@@ -240,14 +242,16 @@ static __always_inline void ev_any(struct kbpf_abi_ev *e, void *sk)
 	}
 }
 
-/* How far down an ehash chain to look for a TIME_WAIT mini-socket: it is
- * put at the head, and chains are about one socket long. */
+/* How far down an ehash chain to look for a mini-socket: it is put at the
+ * head, and chains are about one socket long. */
 #define TW_CHAIN_MAX 8
 
-/* True if the TIME_WAIT mini-socket with COOKIE is in SK's ehash chain.
- * Racy reads of a live RCU list through bpf_probe_read_kernel: at worst
- * a miss, and then the event says CLOSE, as the tracepoint did. */
-static __always_inline int tw_hashed(struct sock *sk, __u64 cookie)
+/* The substate of the mini-socket with COOKIE in SK's ehash chain: TIME_WAIT,
+ * or FIN_WAIT2 for a socket closed before its peer closed (its FIN is still
+ * to come); 0 if none is found. Racy reads of a live RCU list through
+ * bpf_probe_read_kernel: at worst a miss, and then the event says CLOSE, as
+ * the tracepoint did. */
+static __always_inline __u8 tw_substate(struct sock *sk, __u64 cookie)
 {
 	__u32 off = bpf_core_field_offset(struct sock_common, skc_nulls_node);
 	struct inet_ehash_bucket *b;
@@ -277,11 +281,23 @@ static __always_inline int tw_hashed(struct sock *sk, __u64 cookie)
 		ck = BPF_CORE_READ(c, skc_cookie.counter);
 		st = BPF_CORE_READ(c, skc_state);
 		if (ck == cookie && st == TCP_TIME_WAIT)
-			return 1;
+			return BPF_CORE_READ((struct inet_timewait_sock *)c,
+					     tw_substate);
 		n = BPF_CORE_READ(n, next);
 	}
 	return 0;
 }
+
+/* The watched sockets that became FIN_WAIT2 mini-sockets, by cookie, until
+ * kbpf_tw_fin sees them in TIME_WAIT; the least recently added go first
+ * when it is full (their change to TIME_WAIT is not seen then). */
+#define FIN_WAIT2_MAX 8192
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FIN_WAIT2_MAX);
+	__type(key, __u64);
+	__type(value, __u8);
+} fin_wait2 SEC(".maps");
 
 SEC("tp_btf/inet_sock_set_state")
 int kbpf_state(__u64 *ctx)
@@ -320,11 +336,21 @@ int kbpf_state(__u64 *ctx)
 		e->irs = tp->rcv_nxt - (__u32)tp->bytes_received - 1;
 		e->has |= KBPF_ABI_ISS | KBPF_ABI_IRS;
 	}
-	/* A socket that becomes a TIME_WAIT mini-socket is closed after its
-	 * mini-socket took its place (and cookie) in the hash table. */
+	/* A socket that becomes a mini-socket is closed after its mini-socket
+	 * took its place (and cookie) in the hash table: in TIME_WAIT, or, an
+	 * orphan whose peer has not closed, in FIN_WAIT2 still (no change:
+	 * FIN_WAIT2 -> FIN_WAIT2, for the loader's iss table only; the change
+	 * to TIME_WAIT comes from kbpf_tw_fin). */
 	if (to == TCP_CLOSE && (from == TCP_FIN_WAIT2 || from == TCP_CLOSING) &&
-	    !sk->sk_err && tw_hashed(sk, e->cookie))
-		e->to = TCP_TIME_WAIT;
+	    !sk->sk_err) {
+		__u64 cookie = e->cookie;
+		__u8 sub = tw_substate(sk, cookie);
+
+		if (sub == TCP_TIME_WAIT || sub == TCP_FIN_WAIT2)
+			e->to = sub;
+		if (sub == TCP_FIN_WAIT2)
+			bpf_map_update_elem(&fin_wait2, &cookie, &sub, BPF_ANY);
+	}
 	ev_submit(e);
 	return 0;
 }
@@ -377,6 +403,38 @@ int kbpf_retrans(__u64 *ctx)
 		e->end_seq = se[1];
 		e->has |= KBPF_ABI_SEQ;
 	}
+	ev_submit(e);
+	return 0;
+}
+
+/* No state tracepoint reports a FIN_WAIT2 mini-socket's change to TIME_WAIT
+ * (tcp_timewait_state_process() makes it), but the segment that makes it,
+ * the peer's FIN, is freed through kfree_skb with the mini-socket as rx_sk
+ * (Linux 6.11; before, rx_sk does not exist and this does nothing): the
+ * first segment freed that finds one of fin_wait2's in TIME_WAIT is the
+ * change. */
+SEC("tp_btf/kfree_skb")
+int kbpf_tw_fin(__u64 *ctx)
+{
+	struct tcp_timewait_sock *tw;
+	struct kbpf_abi_ev *e;
+	__u64 cookie;
+	void *sk;
+
+	if (!bpf_core_field_exists(struct trace_event_raw_kfree_skb, rx_sk))
+		return 0;
+	sk = (void *)ctx[3];
+	tw = sk ? bpf_skc_to_tcp_timewait_sock(sk) : 0;
+	if (!tw || tw->tw_sk.tw_substate != TCP_TIME_WAIT)
+		return 0;
+	cookie = tw->tw_sk.__tw_common.skc_cookie.counter;
+	if (bpf_map_delete_elem(&fin_wait2, &cookie)) /* not one of them */
+		return 0;
+	e = ev_sock(sk, KBPF_ABI_EV_STATE, 1);
+	if (!e)
+		return 0;
+	e->from = e->state = TCP_FIN_WAIT2;
+	e->to = TCP_TIME_WAIT;
 	ev_submit(e);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #define CAP_BPF 39
 #endif
 
+#define TCP_FIN_WAIT2 5
 #define TCP_TIME_WAIT 6
 #define TCP_CLOSE 7
 
@@ -190,26 +191,36 @@ void kbpf_close(struct kbpf *k)
 
 /* ---- iss and irs ---- */
 
-/* A TIME_WAIT mini-socket lives TCP_TIMEWAIT_LEN (60 s); keep a margin. */
+/* A TIME_WAIT mini-socket lives TCP_TIMEWAIT_LEN (60 s); keep a margin. A
+ * FIN_WAIT2 one lives tcp_fin_timeout (60 s at most, else the full socket
+ * stays), then, if the peer's FIN comes, as long again in TIME_WAIT: its
+ * entry is kept twice as long, in case that change is not seen. */
 #define TW_LIFE_NS (61ull * 1000000000)
-/* How often kbpf_drain() drops the ended TIME_WAIT entries. */
+/* How often kbpf_drain() drops the ended mini-sockets' entries. */
 #define PURGE_NS (10ull * 1000000000)
+
+/* Whether E says a socket became a mini-socket in FIN_WAIT2 still: no
+ * change of state (the programs' FIN_WAIT2 -> FIN_WAIT2). */
+static bool became_mini(const struct kbpf_event *e)
+{
+	return e->type == KBPF_EV_STATE && e->from == TCP_FIN_WAIT2 &&
+	       e->to == TCP_FIN_WAIT2;
+}
 
 /* Record what a state change says about a connection's iss and irs. */
 static void isn_event(struct kbpf *k, const struct kbpf_event *e)
 {
+	bool mini = e->to == TCP_TIME_WAIT || became_mini(e);
 	struct kbpf_isn *p;
 
 	if (e->type != KBPF_EV_STATE ||
-	    !(e->has & KBPF_ISS || e->to == TCP_TIME_WAIT ||
-	      e->to == TCP_CLOSE))
+	    !(e->has & KBPF_ISS || mini || e->to == TCP_CLOSE))
 		return;
 	pthread_mutex_lock(&k->lock);
 	if ((e->has & KBPF_ISS) && (e->has & KBPF_IRS))
 		(void)kbpf_isn_put(&k->isn, e->cookie, e->iss, e->irs);
-	else if (e->to == TCP_TIME_WAIT &&
-		 (p = kbpf_isn_find(&k->isn, e->cookie)))
-		p->expire = e->ts_ns + TW_LIFE_NS;
+	else if (mini && (p = kbpf_isn_find(&k->isn, e->cookie)))
+		p->expire = e->ts_ns + TW_LIFE_NS * (became_mini(e) ? 2 : 1);
 	else if (e->to == TCP_CLOSE)
 		kbpf_isn_del(&k->isn, e->cookie);
 	pthread_mutex_unlock(&k->lock);
@@ -306,9 +317,11 @@ int kbpf_netns_self(uint64_t *out)
 	return 0;
 }
 
+#define EVENT_PROGS 5
+
 /* The event programs and their links, in the same order. */
-static void event_progs(struct kbpf *k, struct bpf_program *p[4],
-			struct bpf_link **l[4])
+static void event_progs(struct kbpf *k, struct bpf_program *p[EVENT_PROGS],
+			struct bpf_link **l[EVENT_PROGS])
 {
 	struct kbpf_skel *s = k->skel;
 
@@ -316,10 +329,12 @@ static void event_progs(struct kbpf *k, struct bpf_program *p[4],
 	p[1] = s->progs.kbpf_rst_sent;
 	p[2] = s->progs.kbpf_rst_recv;
 	p[3] = s->progs.kbpf_retrans;
+	p[4] = s->progs.kbpf_tw_fin;
 	l[0] = &s->links.kbpf_state;
 	l[1] = &s->links.kbpf_rst_sent;
 	l[2] = &s->links.kbpf_rst_recv;
 	l[3] = &s->links.kbpf_retrans;
+	l[4] = &s->links.kbpf_tw_fin;
 }
 
 /* The drain timer: every KBPF_DRAIN_MS, or stopped. */
@@ -354,16 +369,16 @@ static void set_asleep(struct kbpf *k, bool asleep)
  * of attaching (all detached then). */
 static int follow(struct kbpf *k)
 {
-	struct bpf_program *p[4];
-	struct bpf_link **l[4];
+	struct bpf_program *p[EVENT_PROGS];
+	struct bpf_link **l[EVENT_PROGS];
 	int i, err = 0, terr;
 
 	event_progs(k, p, l);
-	for (i = 0; i < 4 && k->nwatch && !err; i++)
+	for (i = 0; i < EVENT_PROGS && k->nwatch && !err; i++)
 		if (!*l[i] && !(*l[i] = bpf_program__attach(p[i])))
 			err = -errno;
 	if (err || !k->nwatch)
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < EVENT_PROGS; i++) {
 			bpf_link__destroy(*l[i]);
 			*l[i] = NULL;
 		}
@@ -475,7 +490,8 @@ static int on_record(void *ctx, void *data, size_t len)
 	e.seq = r->seq;
 	e.end_seq = r->end_seq;
 	isn_event(k, &e);
-	k->cb(&e, k->arg);
+	if (!became_mini(&e))
+		k->cb(&e, k->arg);
 	return 0;
 }
 

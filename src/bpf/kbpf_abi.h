@@ -53,7 +53,9 @@ struct kbpf_abi_resp {
 #define KBPF_ABI_EV_RESET_RECV 3
 #define KBPF_ABI_EV_RETRANS 4
 
-/* One ring buffer record. */
+/* One ring buffer record. A STATE record from FIN_WAIT2 to FIN_WAIT2 is no
+ * change: the socket became a mini-socket in FIN_WAIT2 still (the
+ * tracepoint said CLOSE), of use to the loader's iss table only. */
 struct kbpf_abi_ev {
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 cookie;

@@ -215,6 +215,12 @@ struct sk_buff {
 	char cb[48];
 } KBPF_CORE;
 
+/* The kfree_skb tracepoint's record: rx_sk says its arguments have the
+ * socket (Linux 6.11). */
+struct trace_event_raw_kfree_skb {
+	void *rx_sk;
+} KBPF_CORE;
+
 struct __sk_buff;
 
 #endif

@@ -1,8 +1,10 @@
 #!/bin/bash
 # kernel_history: kernel sockets' state history (the eBPF backend's events,
 # src/bpf, kept by src/kind/khist.c). A client connects on loopback,
-# exchanges bytes and closes first: its trace shows exactly CLOSED ->
-# SYN_SENT -> ESTABLISHED -> FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT, its iss
+# exchanges bytes and closes first: in FIN_WAIT_2 (a mini-socket) while the
+# server keeps its end, nothing says TIME_WAIT; once the server closes its
+# trace shows exactly CLOSED -> SYN_SENT -> ESTABLISHED -> FIN_WAIT_1 ->
+# FIN_WAIT_2 -> TIME_WAIT (that last one past both FINs), its iss
 # and irs files are those TCP_REPAIR implies; the server's shows LISTEN ->
 # SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT while it is there; events has
 # every transition of both as "kernel/NAME A -> B" lines, the server's
@@ -69,6 +71,17 @@ hold_ok h close c
 wait_until 5 trace_has "$S" "ESTABLISHED -> CLOSE_WAIT" ||
 	fail "the server's trace has no ESTABLISHED -> CLOSE_WAIT: $(cat "$MNT/kernel/$S/trace" 2>&1)"
 cp "$MNT/kernel/$S/trace" "$WORK/s.trace"
+# the client, closed while the server keeps its end, is a mini-socket in
+# FIN_WAIT_2 (the kernel's tracepoint says FIN_WAIT2 -> CLOSE): not in
+# TIME_WAIT until the server's FIN comes
+wait_until 5 trace_has "$C" "FIN_WAIT_1 -> FIN_WAIT_2" ||
+	fail "the client's trace has no FIN_WAIT_1 -> FIN_WAIT_2: $(cat "$MNT/kernel/$C/trace" 2>&1)"
+assert_eq FIN_WAIT_2 "$(cat "$MNT/kernel/$C/state")" "the closed client is in FIN_WAIT_2"
+assert_match "\\* FIN_WAIT_1 -> FIN_WAIT_2 " "$(tail -n 1 "$MNT/kernel/$C/trace")" \
+	"in FIN_WAIT_2, the client's trace ends with FIN_WAIT_1 -> FIN_WAIT_2"
+wait_until 5 events_has "kernel/$C FIN_WAIT_1 -> FIN_WAIT_2" ||
+	fail "events has no kernel/$C FIN_WAIT_1 -> FIN_WAIT_2"
+assert_eq 0 "$(grep -c "kernel/$C .*TIME_WAIT" "$EV")" "in FIN_WAIT_2, events says no TIME_WAIT of the client"
 assert_eq "LISTEN -> SYN_RECEIVED,SYN_RECEIVED -> ESTABLISHED,ESTABLISHED -> CLOSE_WAIT" \
 	"$(transitions "$WORK/s.trace")" "server trace: its transitions, in order"
 assert_match '^0\.000000 \* ' "$(head -n 1 "$WORK/s.trace")" "server trace: times from the first entry"
@@ -84,6 +97,9 @@ assert_eq "CLOSED -> SYN_SENT,SYN_SENT -> ESTABLISHED,ESTABLISHED -> FIN_WAIT_1,
 assert_match "\\* SYN_SENT -> ESTABLISHED .*iss=$want_iss irs=$want_irs" \
 	"$(grep -F 'SYN_SENT -> ESTABLISHED' "$WORK/c.trace")" \
 	"client trace: the handshake's iss and irs"
+assert_match "\\* FIN_WAIT_2 -> TIME_WAIT snd_nxt=$(seqdiff "$c_write" -1) rcv_nxt=$(seqdiff "$c_rcv" -1)\$" \
+	"$(grep -F 'FIN_WAIT_2 -> TIME_WAIT' "$WORK/c.trace")" \
+	"client trace: TIME_WAIT past both FINs, when the server's came"
 assert_eq "$want_iss" "$(cat "$MNT/kernel/$C/iss" 2>&1)" "client iss = TCP_REPAIR send seq - 1001"
 assert_eq "$want_irs" "$(cat "$MNT/kernel/$C/irs" 2>&1)" "client irs = TCP_REPAIR receive seq - 301"
 grep -q '^trace$' <<<"$(ls "$MNT/kernel/$C")" || fail "the client's directory lists trace"

@@ -7,9 +7,12 @@ TRACE is what a tracefs instance printed for sock:inet_sock_set_state (the
 tracepoint tcpstates(8) reads); EVENTS is what MNT/events printed. Both are
 cut down to the sockets on local or remote port PORT and, per socket
 (local port, remote port), to the sequence of "A -> B" transitions. The
-kernel names a socket that becomes a TIME_WAIT mini-socket FIN_WAIT2 ->
-CLOSE; tcpfs says FIN_WAIT_2 -> TIME_WAIT, as it should: that is the one
-rewrite. A client's first transition (CLOSED -> SYN_SENT) is traced before
+kernel names a socket that becomes a mini-socket FIN_WAIT2 -> CLOSE; tcpfs
+says FIN_WAIT_2 -> TIME_WAIT, as it should: that is the one rewrite (for a
+socket closed before its peer, whose mini-socket waits in FIN_WAIT2, tcpfs
+says it when the peer's FIN comes, a change tracefs never shows: every
+socket here sees its peer close, so the sequences are the same). A
+client's first transition (CLOSED -> SYN_SENT) is traced before
 its port is chosen (sport=0): it is given to the next client that leaves
 SYN_SENT. Exit 0 if every socket has the same sequence on both sides, 1
 with a FAIL line per difference. Prints the number of sockets compared.
