@@ -124,13 +124,16 @@ struct kbpf *kbpf_open(char *why, size_t whylen);
 /* Detach, unload and free K (NULL is fine). */
 void kbpf_close(struct kbpf *k);
 /* The sequence numbers of the socket T names, in the calling thread's
- * network namespace, into OUT; COOKIE 0 takes any socket, else it must be
- * the socket's (a tuple whose connection is gone may find its listener).
- * 0, -ENOENT if no such socket or another cookie, -EAFNOSUPPORT for a
- * family other than AF_INET/AF_INET6, -EINVAL if K, T or OUT is NULL, or
- * the -errno of BPF_PROG_TEST_RUN. */
-int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
-	     struct kbpf_seq *out);
+ * network namespace, into OUT; IFINDEX is the interface the socket is bound
+ * to (SO_BINDTODEVICE, a VRF, an IPv6 link-local address: sock_diag's
+ * idiag_if), or 0 (the kernel's lookup finds a bound socket only with its
+ * interface); COOKIE 0 takes any socket, else it must be the socket's (a
+ * tuple whose connection is gone may find its listener). 0, -ENOENT if no
+ * such socket or another cookie, -EAFNOSUPPORT for a family other than
+ * AF_INET/AF_INET6, -EINVAL if K, T or OUT is NULL, -ENODEV if there is no
+ * interface IFINDEX, or the -errno of BPF_PROG_TEST_RUN. */
+int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint32_t ifindex,
+	     uint64_t cookie, struct kbpf_seq *out);
 /* Record events of the network namespace whose inode is NETNS (see
  * kbpf_netns_self()); 0, -E2BIG if 16 are watched already, -EINVAL if K
  * is NULL or NETNS is 0 or above 32 bits, or -errno of attaching the

@@ -3,8 +3,10 @@
  *
  * kbpf_seq (SCHED_CLS, run only by BPF_PROG_TEST_RUN): the packet carries a
  * tuple and a cookie after an Ethernet header; the program looks the socket
- * up in the caller's network namespace and writes its sequence numbers
- * after the request. One hash lookup, whatever the number of sockets.
+ * up in the caller's network namespace, as if the packet came in on the
+ * device the test run names (a socket bound to a device matches only its
+ * own), and writes its sequence numbers after the request. One hash
+ * lookup, whatever the number of sockets.
  *
  * kbpf_state, kbpf_rst_sent, kbpf_rst_recv, kbpf_retrans (tp_btf): one ring
  * buffer record per state change, reset and retransmission of a TCP socket

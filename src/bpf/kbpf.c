@@ -236,17 +236,21 @@ static bool v4mapped(const uint8_t a[16])
 	return memcmp(a, pfx, sizeof(pfx)) == 0;
 }
 
-int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint64_t cookie,
-	     struct kbpf_seq *out)
+int kbpf_seq(struct kbpf *k, const struct kbpf_tuple *t, uint32_t ifindex,
+	     uint64_t cookie, struct kbpf_seq *out)
 {
 	uint8_t in[PKT_LEN] = {0}, res[PKT_LEN] = {0};
 	struct kbpf_abi_req q = {0};
 	struct kbpf_abi_resp rr, *r = &rr;
+	/* the packet comes in on the socket's interface (lo if 0), the one
+	 * its lookup matches a bound socket with */
+	struct __sk_buff ctx = {.ifindex = ifindex};
 	struct kbpf_isn *p;
 	int err;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in,
 		    .data_size_in = sizeof(in), .data_out = res,
-		    .data_size_out = sizeof(res), .repeat = 1);
+		    .data_size_out = sizeof(res), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
 
 	if (!k || !t || !out)
 		return -EINVAL;

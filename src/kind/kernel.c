@@ -150,7 +150,7 @@ static void add_seq(struct kernel *kk, const struct netns *ns,
 	/* the lookup runs in the calling thread's namespace */
 	int err = netns_pool_enter(kk->pool, ns);
 	if (err == 0) {
-		err = kbpf_seq(kk->kbpf, &t, s->key.cookie, &q);
+		err = kbpf_seq(kk->kbpf, &t, s->ifindex, s->key.cookie, &q);
 		netns_pool_leave(kk->pool, ns);
 	}
 	if (err == 0) {

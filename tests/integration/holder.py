@@ -13,7 +13,9 @@ Commands:
                                                                 -> ok LOCAL
   bind ID FAM ADDR PORT        bound, neither listening nor connected
                                                                 -> ok LOCAL
-  connect ID FAM ADDR PORT [nowait]                             -> ok LOCAL
+  connect ID FAM ADDR PORT [nowait] [dev=IF]
+                               dev: bound to interface IF first
+                               (SO_BINDTODEVICE)                -> ok LOCAL
   accept ID LID                                                 -> ok LOCAL
   pair CID SID LID             connect to listener LID, accept  -> ok CNAME SNAME
   name ID                      tcpfs directory name              -> ok NAME
@@ -137,6 +139,9 @@ def cmd_connect(sid, fam, addr, port, *opts):
     for o in opts:
         if o.startswith("from="):  # a port of its own: kept after a reset
             s.bind((addr, int(o[5:])))
+        elif o.startswith("dev="):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                         o[4:].encode())
     if "nowait" in opts:
         s.setblocking(False)
         e = s.connect_ex((addr, int(port)))

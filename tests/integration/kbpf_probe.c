@@ -239,7 +239,7 @@ static void serve_line(struct kbpf *k, char *line)
 		printf("error EINVAL\n");
 		return;
 	}
-	err = kbpf_seq(k, &t, n == 6 ? strtoull(w[5], 0, 0) : 0, &s);
+	err = kbpf_seq(k, &t, 0, n == 6 ? strtoull(w[5], 0, 0) : 0, &s);
 	if (err < 0)
 		printf("error %s\n", strerrorname_np(-err));
 	else
@@ -294,14 +294,14 @@ static int cmd_seqbench(struct kbpf *k, const struct kbpf_tuple *t, long n)
 	}
 	memcpy(key.src, t->src, 16);
 	memcpy(key.dst, t->dst, 16);
-	if ((err = kbpf_seq(k, t, 0, &s)) < 0) {
+	if ((err = kbpf_seq(k, t, 0, 0, &s)) < 0) {
 		printf("error %s\n", strerrorname_np(-err));
 		return 3;
 	}
 	key.cookie = s.cookie;
 	t0 = now_s();
 	for (i = 0; i < n; i++)
-		if (kbpf_seq(k, t, s.cookie, &s) < 0)
+		if (kbpf_seq(k, t, 0, s.cookie, &s) < 0)
 			return 3;
 	t1 = now_s();
 	for (i = 0; i < n; i++)
@@ -331,8 +331,8 @@ int main(int argc, char **argv)
 		if (parse_tuple(argv + 2, &t) < 0)
 			return 1;
 		k = open_or_die();
-		err = kbpf_seq(k, &t, argc == 7 ? strtoull(argv[6], 0, 0) : 0,
-			       &s);
+		err = kbpf_seq(k, &t, 0,
+			       argc == 7 ? strtoull(argv[6], 0, 0) : 0, &s);
 		if (err < 0) {
 			printf("error %s\n", strerrorname_np(-err));
 			rc = 3;

@@ -5,7 +5,9 @@
 # and the other way round; write_seq and rcv_nxt agree with TCP_REPAIR's
 # TCP_QUEUE_SEQ on the same socket; an idle socket's write_seq is its
 # snd_nxt and, all read, its copied_seq is its rcv_nxt; 777 bytes more move
-# snd_nxt by 777; the files are in status too. A SYN_SENT socket shows iss,
+# snd_nxt by 777; the files are in status too. A connection bound to an
+# interface (SO_BINDTODEVICE on a veth pair; IPv6 link-local) shows them
+# all. A SYN_SENT socket shows iss,
 # snd_nxt = iss + 1 and nothing of the peer's; a request socket iss, irs and
 # rcv_nxt, which its client mirrors; an established one (its
 # handshake seen by the mounted daemon's history) iss and irs, the peer's
@@ -131,6 +133,44 @@ assert_eq "$w" "$(val "$C6" write_seq)" "IPv6 client write_seq = TCP_REPAIR"
 assert_eq "$r" "$(val "$C6" rcv_nxt)" "IPv6 client rcv_nxt = TCP_REPAIR"
 assert_eq "$(val "$C6" snd_nxt)" "$(val "$S6" rcv_nxt)" "IPv6 client snd_nxt = server rcv_nxt"
 assert_eq "$(val "$S6" rcv_nxt)" "$(val "$S6" copied_seq)" "IPv6 server read all: copied_seq = rcv_nxt"
+
+# bound to an interface other than lo (SO_BINDTODEVICE on both ends, on a
+# veth pair): the kernel's lookup finds such a socket only when asked with
+# its interface; every sequence number all the same
+ip link add tcpfsva type veth peer name tcpfsvb &&
+	ip addr add 198.19.1.1/24 dev tcpfsva &&
+	ip link set tcpfsva up && ip link set tcpfsvb up || die "the veth pair"
+hold_ok h listen lb 4 198.19.1.1 0 dev=tcpfsva
+hold_ok h name lb
+port=${HELD%%-*}
+hold_ok h connect cb 4 198.19.1.1 "${port##*:}" dev=tcpfsva
+hold_ok h accept sb lb
+hold_ok h name cb
+CB=$HELD
+hold_ok h name sb
+SB=$HELD
+[ "$(ss -tanH state established | grep -c "%tcpfsva:")" = 2 ] ||
+	die "the connection is not bound to tcpfsva at both ends: $(ss -tanH)"
+hold_ok h send cb 500
+hold_ok h recvall sb 500
+idle cb
+for x in CB SB; do
+	assert_eq "$SEQ_FILES" "$(present "${!x}")" "bound to an interface, $x: every sequence number"
+done
+cb_nxt=$(val "$CB" snd_nxt)
+assert_match '^[0-9]+$' "$cb_nxt" "bound: the client's snd_nxt is a number"
+assert_eq "$cb_nxt" "$(val "$SB" rcv_nxt)" "bound: client snd_nxt = server rcv_nxt"
+hold_ok h repair cb
+read -r w r <<<"$HELD"
+assert_eq "$w $r" "$(val "$CB" write_seq) $(val "$CB" rcv_nxt)" \
+	"bound client write_seq and rcv_nxt = TCP_REPAIR's"
+# and an IPv6 link-local connection (bound by its address's scope)
+ip addr add fe80::b/64 dev tcpfsvb nodad || die "fe80::b on tcpfsvb"
+hold_ok h listen l6b 6 fe80::b 0 dev=tcpfsvb
+hold_ok h pair c6b s6b l6b
+for x in $HELD; do
+	assert_eq "$SEQ_FILES" "$(present "$x")" "link-local, $x: every sequence number"
+done
 
 # a listener: no sequence number at all
 assert_eq "" "$(present "$L")" "a listener has no sequence number file"
