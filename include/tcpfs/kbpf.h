@@ -90,7 +90,7 @@ enum kbpf_event_type {
 /* One event of one socket. Sequence numbers are absent entering SYN_SENT
  * (no ISN chosen yet) and SYN_RECV (the new socket still holds its
  * listener's), and for listeners; the local port is 0 entering SYN_SENT
- * (none chosen yet). */
+ * (none chosen yet), unless the socket was bound to one. */
 struct kbpf_event {
 	uint64_t ts_ns;		 /* CLOCK_MONOTONIC, ns */
 	uint64_t cookie;	 /* the socket's cookie */

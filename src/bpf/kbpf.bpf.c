@@ -320,8 +320,12 @@ int kbpf_state(__u64 *ctx)
 	e->from = from;
 	e->to = to;
 	e->state = from; /* the tracepoint runs before the state is stored */
-	/* Entering CLOSE the socket has given its port back already. */
-	e->lport = tp->inet_conn.icsk_inet.inet_sport;
+	/* Entering CLOSE the socket has given its port back already; entering
+	 * SYN_SENT it has none yet, but the port of an earlier connection of
+	 * the socket (connected again after connect(AF_UNSPEC)) in inet_sport:
+	 * skc_num, as ev_new() read it, is its port then, or 0. */
+	if (to != TCP_SYN_SENT)
+		e->lport = tp->inet_conn.icsk_inet.inet_sport;
 	/* Entering SYN_SENT (no ISN chosen yet) or SYN_RECV (the child still
 	 * holds its listener's numbers), and listeners, have no sequence
 	 * numbers. */

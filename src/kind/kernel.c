@@ -184,7 +184,8 @@ static void catch_up(struct kernel *kk)
 }
 
 /* Add the iss and irs the history has of S to V, where kbpf_seq() gave
- * none. */
+ * none; never an irs in SYN_SENT: the peer's SYN has not come, one kept is
+ * of an earlier connection of the socket (its history missed the change). */
 static void add_hist(struct kernel *kk, const struct diag_sock *s,
 		     struct view *v)
 {
@@ -194,7 +195,8 @@ static void add_hist(struct kernel *kk, const struct diag_sock *s,
 		return;
 	if (h->has_iss && !view_has(v, VF_ISS))
 		view_set(v, VF_ISS, "%u", h->iss);
-	if (h->has_irs && !view_has(v, VF_IRS))
+	if (h->has_irs && !view_has(v, VF_IRS) &&
+	    s->kstate != DIAG_TCP_SYN_SENT)
 		view_set(v, VF_IRS, "%u", h->irs);
 }
 

@@ -127,12 +127,32 @@ static bool named(const struct diag_key *key, const struct khist_ent *e)
 	return key->sport && (key->dport || listener);
 }
 
+/* Whether E begins a new life of its socket, a connect or a listen: one
+ * used again (after connect(AF_UNSPEC), or a listener closed) keeps its
+ * cookie, and nothing kept of its earlier connection is this one's. */
+static bool begins(const struct khist_ent *e)
+{
+	return e->type == KHIST_STATE &&
+	       (e->to == DIAG_TCP_SYN_SENT || e->to == DIAG_TCP_LISTEN);
+}
+
+/* Forget S's entries, name and numbers, for a new life of its socket. */
+static void restart(struct khist_sock *s)
+{
+	s->named = false;
+	s->n = s->said = 0;
+	s->retrans = 0;
+	s->has_iss = s->has_irs = false;
+}
+
 struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 			     const struct khist_ent *e)
 {
 	struct khist_sock *s = khist_get(h, key->cookie);
 	if (s) {
 		unlink_lru(h, s);
+		if (begins(e))
+			restart(s);
 	} else {
 		if (h->count >= h->max)
 			evict(h, h->tail);

@@ -81,7 +81,9 @@ void khist_free(struct khist *h);
 /**
  * khist_add - add an entry to a socket's history (made if new, evicting
  * the least recently added to socket when full), the socket becoming the
- * most recent
+ * most recent; a change into SYN_SENT or LISTEN (a socket connecting or
+ * listening anew keeps its cookie) begins the history afresh: no entry,
+ * name, retransmit count, iss or irs of before
  * \param h: the store
  * \param key: the socket's tuple and cookie; its ports may be 0 (not
  *             known yet: entering SYN_SENT or SYN_RECV), then the tuple

@@ -16,6 +16,10 @@ Commands:
   connect ID FAM ADDR PORT [nowait] [dev=IF]
                                dev: bound to interface IF first
                                (SO_BINDTODEVICE)                -> ok LOCAL
+  disconnect ID                connect(AF_UNSPEC): the socket is unconnected
+                               again, and may connect anew      -> ok
+  again ID FAM ADDR PORT       connect socket ID anew, without waiting
+                                                                -> ok LOCAL
   accept ID LID                                                 -> ok LOCAL
   pair CID SID LID             connect to listener LID, accept  -> ok CNAME SNAME
   name ID                      tcpfs directory name              -> ok NAME
@@ -152,6 +156,29 @@ def cmd_connect(sid, fam, addr, port, *opts):
         s.settimeout(STEP_TIMEOUT)
         s.connect((addr, int(port)))
         s.settimeout(None)
+    return local_of(s)
+
+
+def cmd_disconnect(sid):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    unspec = (ctypes.c_ubyte * 16)()  # sa_family 0: AF_UNSPEC
+    if libc.connect(socks[sid].fileno(), unspec, len(unspec)) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return ""
+
+
+def cmd_again(sid, fam, addr, port):
+    s = socks[sid]
+    targets[sid] = (family(fam), addr, int(port))
+    s.setblocking(False)
+    try:
+        e = s.connect_ex((addr, int(port)))
+    finally:
+        s.setblocking(True)
+    if e not in (0, errno.EINPROGRESS):
+        raise OSError(e, os.strerror(e))
     return local_of(s)
 
 
@@ -307,7 +334,7 @@ def cmd_sockerr(sid):
 
 COMMANDS = {
     "listen": cmd_listen, "bind": cmd_bind, "connect": cmd_connect,
-    "accept": cmd_accept,
+    "accept": cmd_accept, "disconnect": cmd_disconnect, "again": cmd_again,
     "pair": cmd_pair, "name": name_of, "recv": cmd_recv, "send": cmd_send,
     "sendone": cmd_sendone, "fill": cmd_fill, "shutdown": cmd_shutdown,
     "close": cmd_close, "linger0": cmd_linger0, "sockerr": cmd_sockerr,

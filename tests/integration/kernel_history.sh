@@ -8,7 +8,9 @@
 # and irs files are those TCP_REPAIR implies; the server's shows LISTEN ->
 # SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT while it is there; events has
 # every transition of both as "kernel/NAME A -> B" lines, the server's
-# LAST_ACK -> CLOSED too. A close with SO_LINGER 0 makes "reset sent" and
+# LAST_ACK -> CLOSED too. A socket connected again after connect(AF_UNSPEC)
+# has, in SYN_SENT, the new connection's trace and no irs, and events names
+# it by its new tuple. A close with SO_LINGER 0 makes "reset sent" and
 # "reset received" lines. A retransmission shows in the sender's trace, not
 # in events. Sockets of another namespace make no line; a socket older than
 # the mount that never changed has no trace. An idle daemon is not woken
@@ -132,6 +134,35 @@ assert_eq 1 "$(grep -cF " kernel/$C2 reset sent" "$EV")" "events: the client sen
 assert_eq 1 "$(grep -cF " kernel/$S2 reset received" "$EV")" "events: the server received it"
 assert_eq "ESTABLISHED -> CLOSED" "$(ev_transitions "$C2" | sed 's/.*,//')" \
 	"events: the client's last transition"
+
+# a socket used again: after its connection, connect(AF_UNSPEC), then a
+# connect to 198.18.0.2, which never answers (its SYN goes out a veth pair
+# to a neighbour that is not there): in SYN_SENT its history is the new
+# connection's alone, it has no irs, and events names it only by its new
+# tuple (its first line waits for its port: the SYN's retransmission, 1 s)
+ip link add tcpfsva type veth peer name tcpfsvb &&
+	ip addr add 198.18.0.1/15 dev tcpfsva &&
+	ip link set tcpfsva up && ip link set tcpfsvb up &&
+	ip neigh replace 198.18.0.2 lladdr 02:00:5e:00:53:02 dev tcpfsva nud permanent ||
+	die "the veth pair"
+hold_ok h pair c5 s5 l
+read -r C5 _ <<<"$HELD"
+wait_until 5 trace_has "$C5" "SYN_SENT -> ESTABLISHED" || fail "no history of $C5"
+hold_ok h disconnect c5
+hold_ok h again c5 4 198.18.0.2 9
+hold_ok h name c5
+R5=$HELD
+assert_eq "${C5##*#}" "${R5##*#}" "a socket used again keeps its cookie"
+assert_eq SYN_SENT "$(cat "$MNT/kernel/$R5/state")" "used again: in SYN_SENT"
+assert_eq "" "$(ls -1 "$MNT/kernel/$R5" | grep -x irs)" "used again, in SYN_SENT: no irs"
+assert_eq "$(cat "$MNT/kernel/$R5/snd_una")" "$(cat "$MNT/kernel/$R5/iss")" \
+	"used again, in SYN_SENT: iss is its new SYN's"
+assert_eq "CLOSED -> SYN_SENT" "$(transitions "$MNT/kernel/$R5/trace")" \
+	"used again: its trace is the new connection's alone"
+wait_until 5 events_has "kernel/$R5 CLOSED -> SYN_SENT" ||
+	fail "events has no kernel/$R5 CLOSED -> SYN_SENT: $(grep -F "#${R5##*#} " "$EV")"
+assert_eq "" "$(grep -F "#${R5##*#} " "$EV" | grep -vF -e " kernel/$C5 " -e " kernel/$R5 ")" \
+	"events: the socket's lines name its first connection or its second"
 
 # retransmits: in the trace, never in events. What reaches the server's port
 # is dropped for a while (on input: the sending succeeded), so the client's

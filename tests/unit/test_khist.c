@@ -1,5 +1,5 @@
 /* khist: per-cookie history, ring of KHIST_DEPTH, LRU eviction, iss/irs,
- * retransmits counted, the trace line format. */
+ * retransmits counted, a socket used again, the trace line format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +75,44 @@ static void test_listener_named(void **st)
 	e = state(1000, DIAG_TCP_LISTEN, DIAG_TCP_SYN_RECV);
 	k.cookie = 9;
 	assert_false(khist_add(h, &k, &e)->named);
+	khist_free(h);
+}
+
+/* A socket connecting or listening anew (after connect(AF_UNSPEC), a
+ * listener closed) keeps its cookie: its history begins afresh, with no
+ * name, entry, retransmit, iss or irs of its earlier connection. */
+static void test_begins_again(void **st)
+{
+	(void)st;
+	struct khist *h = khist_new(4);
+	struct diag_key k = key_of(6, 4444);
+	struct khist_ent e =
+		state(1000, DIAG_TCP_SYN_SENT, DIAG_TCP_ESTABLISHED);
+	e.has = KHIST_ISS | KHIST_IRS;
+	e.iss = 100, e.irs = 200;
+	struct khist_sock *s = khist_add(h, &k, &e);
+	struct khist_ent r = {.ts_ns = 1500, .type = KHIST_RETRANS};
+	khist_add(h, &k, &r);
+	e = state(2000, DIAG_TCP_ESTABLISHED, DIAG_TCP_CLOSE);
+	khist_add(h, &k, &e);
+	s->said = s->n;
+	for (int i = 0; i < 2; i++) {
+		static const uint8_t to[] = {DIAG_TCP_SYN_SENT,
+					     DIAG_TCP_LISTEN};
+		k = key_of(6, 0); /* no port yet */
+		e = state(3000, DIAG_TCP_CLOSE, to[i]);
+		assert_ptr_equal(khist_add(h, &k, &e), s);
+		assert_false(s->named);
+		assert_int_equal(s->n, 1);
+		assert_int_equal(s->said, 0);
+		assert_int_equal(s->retrans, 0);
+		assert_false(s->has_iss || s->has_irs);
+		assert_int_equal(khist_at(s, 0)->to, to[i]);
+	}
+	/* any other change keeps what came before */
+	e = state(4000, DIAG_TCP_LISTEN, DIAG_TCP_CLOSE);
+	khist_add(h, &k, &e);
+	assert_int_equal(s->n, 2);
 	khist_free(h);
 }
 
@@ -186,6 +224,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_get),
 		cmocka_unit_test(test_listener_named),
+		cmocka_unit_test(test_begins_again),
 		cmocka_unit_test(test_ring),
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_retrans),
