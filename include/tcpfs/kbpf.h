@@ -89,8 +89,9 @@ enum kbpf_event_type {
 
 /* One event of one socket. Sequence numbers are absent entering SYN_SENT
  * (no ISN chosen yet) and SYN_RECV (the new socket still holds its
- * listener's), and for listeners; the local port is 0 entering SYN_SENT
- * (none chosen yet), unless the socket was bound to one. */
+ * listener's), and for listeners; rcv_nxt in SYN_SENT (before the peer's
+ * SYN) but on the change to ESTABLISHED; the local port is 0 entering
+ * SYN_SENT (none chosen yet), unless the socket was bound to one. */
 struct kbpf_event {
 	uint64_t ts_ns;		 /* CLOCK_MONOTONIC, ns */
 	uint64_t cookie;	 /* the socket's cookie */

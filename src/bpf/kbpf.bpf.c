@@ -209,8 +209,13 @@ static __always_inline void ev_tcp(struct kbpf_abi_ev *e, struct tcp_sock *tp)
 {
 	e->snd_una = tp->snd_una;
 	e->snd_nxt = tp->snd_nxt;
+	e->has |= KBPF_ABI_SND_UNA | KBPF_ABI_SND_NXT;
+	/* In SYN_SENT the peer's numbers are not known (the kernel's rcv_nxt
+	 * is 0) until the SYN-ACK that makes it ESTABLISHED. */
+	if (e->state == TCP_SYN_SENT && e->to != TCP_ESTABLISHED)
+		return;
 	e->rcv_nxt = tp->rcv_nxt;
-	e->has |= KBPF_ABI_SND_UNA | KBPF_ABI_SND_NXT | KBPF_ABI_RCV_NXT;
+	e->has |= KBPF_ABI_RCV_NXT;
 }
 
 /* Sequence numbers of any kind of socket: full, request or timewait. */

@@ -390,6 +390,12 @@ def main():
     fw1 = [e for e in ev.of(cs["cookie"], "state") if e["to"] == "FIN_WAIT_1"]
     if fw1:
         eq(cs["write_seq"], fw1[0].get("snd_nxt"), "FIN_WAIT_1 event: snd_nxt before the FIN")
+    # in SYN_SENT the peer's numbers are not known (the kernel's rcv_nxt
+    # is 0): the closed SYN_SENT socket's events have none
+    sse = ev.of(ss_.get("cookie"))
+    eq([("CLOSED", "SYN_SENT"), ("SYN_SENT", "CLOSED")],
+       transitions(ev, ss_.get("cookie")), "SYN_SENT socket closed: history")
+    eq([], [e for e in sse if "rcv_nxt" in e], "SYN_SENT events: no rcv_nxt")
     eq(1, len(ev.of(s7s["cookie"], "rst_sent")), "reset sent by the lingering server")
     eq(1, len(ev.of(c7s["cookie"], "rst_recv")), "reset received by its client")
     rt = ev.of(c8s["cookie"], "retrans")

@@ -9,8 +9,8 @@
 # SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT while it is there; events has
 # every transition of both as "kernel/NAME A -> B" lines, the server's
 # LAST_ACK -> CLOSED too. A socket connected again after connect(AF_UNSPEC)
-# has, in SYN_SENT, the new connection's trace and no irs, and events names
-# it by its new tuple. A close with SO_LINGER 0 makes "reset sent" and
+# has, in SYN_SENT, the new connection's trace and no irs (nor an rcv_nxt
+# in its SYN's retransmission), and events names it by its new tuple. A close with SO_LINGER 0 makes "reset sent" and
 # "reset received" lines. A retransmission shows in the sender's trace, not
 # in events. Sockets of another namespace make no line; a socket older than
 # the mount that never changed has no trace. An idle daemon is not woken
@@ -163,6 +163,10 @@ wait_until 5 events_has "kernel/$R5 CLOSED -> SYN_SENT" ||
 	fail "events has no kernel/$R5 CLOSED -> SYN_SENT: $(grep -F "#${R5##*#} " "$EV")"
 assert_eq "" "$(grep -F "#${R5##*#} " "$EV" | grep -vF -e " kernel/$C5 " -e " kernel/$R5 ")" \
 	"events: the socket's lines name its first connection or its second"
+# the peer's numbers are not known in SYN_SENT (its rcv_nxt file is absent)
+assert_match "^[0-9.]+ retransmit seq=[0-9]+ len=1 snd_una=[0-9]+ snd_nxt=[0-9]+$" \
+	"$(grep -m1 retransmit "$MNT/kernel/$R5/trace")" \
+	"in SYN_SENT, the SYN's retransmission: no rcv_nxt"
 
 # retransmits: in the trace, never in events. What reaches the server's port
 # is dropped for a while (on input: the sending succeeded), so the client's
