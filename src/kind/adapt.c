@@ -99,10 +99,10 @@ void view_from_diag(struct view *v, const struct diag_sock *s)
 	view_set(v, VF_LOCAL, "%s", a);
 	sockname_addr(a, s->key.family, s->key.dst, s->key.dport);
 	view_set(v, VF_REMOTE, "%s", a);
-	if (s->full) {
+	if (s->full)
 		view_set(v, VF_UID, "%u", s->uid);
+	if (s->full && s->inode) /* none until accepted */
 		view_set(v, VF_INODE, "%u", s->inode);
-	}
 	view_set(v, VF_COOKIE, "%llx", (unsigned long long)s->key.cookie);
 	view_set(v, VF_RECV_Q, "%u", s->rqueue);
 	view_set(v, VF_SEND_Q, "%u", s->wqueue);

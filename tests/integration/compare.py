@@ -7,7 +7,8 @@ PREFIX (e.g. `ip netns exec NAME`, `nsenter --net=PATH`) runs ss in the
 namespace the mount shows. Every socket ss lists must have its directory
 LOCAL-REMOTE#COOKIE, with the same state, local, remote, cookie, recv_q,
 send_q, uid and inode, and nothing else may be listed. uid and inode must be
-absent for TIME_WAIT and SYN_RECEIVED sockets; the directory's st_uid is the
+absent for TIME_WAIT and SYN_RECEIVED sockets, inode for a connection not
+yet accepted (ss: inode 0); the directory's st_uid is the
 owner. --require FILE: lines "NAME STATE" that must be there, with that state
 (in ss and in tcpfs). --absent FILE: lines "NAME" (or a `:PORT-` style
 substring prefixed with `~`) that must not be listed. Exit 0 if all holds,
@@ -182,7 +183,11 @@ def main():
                          % (n, want["state"], k, got[k]))
         else:
             for k in ("uid", "inode"):
-                if got[k] != want[k] + "\n":
+                # inode 0: a connection not yet accepted, which no file
+                # holds: no inode file
+                w = "<ENOENT>" if (k, want[k]) == ("inode", "0") else \
+                    want[k] + "\n"
+                if got[k] != w:
                     fail("%s: %s is %r, ss says %r" % (n, k, got[k], want[k]))
             if got["st_uid"] != want["uid"]:
                 fail("%s: directory st_uid is %s, the owner is uid %s"

@@ -41,6 +41,19 @@ static struct diag_sock established(void)
 	return s;
 }
 
+/* A connection in its listener's accept queue is a full socket with no
+ * inode yet (no file holds it): it has uid, not inode. */
+static void test_not_accepted(void **state)
+{
+	(void)state;
+	struct diag_sock s = established();
+	struct view v;
+	s.inode = 0;
+	view_from_diag(&v, &s);
+	assert_true(view_has(&v, VF_UID));
+	assert_false(view_has(&v, VF_INODE));
+}
+
 static void test_established(void **state)
 {
 	(void)state;
@@ -51,6 +64,7 @@ static void test_established(void **state)
 	assert_string_equal(v.val[VF_LOCAL], "[::1]:22");
 	assert_string_equal(v.val[VF_REMOTE], "[::1]:40000");
 	assert_string_equal(v.val[VF_UID], "1000");
+	assert_string_equal(v.val[VF_INODE], "555");
 	assert_string_equal(v.val[VF_COOKIE], "beef");
 	assert_string_equal(v.val[VF_TIMER], "keepalive 7200000");
 	assert_string_equal(v.val[VF_SHUTDOWN], "read");
@@ -259,6 +273,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_established),
+		cmocka_unit_test(test_not_accepted),
 		cmocka_unit_test(test_listener),
 		cmocka_unit_test(test_time_wait),
 		cmocka_unit_test(test_old_kernel_info),
