@@ -126,6 +126,26 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* An answer's end: NLMSG_ERROR (0: an acknowledgement), or a dump's
+ * NLMSG_DONE, which carries the error that cut the dump short if one did
+ * (libmnl's own handler reads none there: the dump would look whole). */
+static int on_end(const struct nlmsghdr *nlh, void *data)
+{
+	int err = 0;
+	(void)data;
+	if (nlh->nlmsg_len >= MNL_NLMSG_HDRLEN + sizeof(err))
+		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+	else if (nlh->nlmsg_type == NLMSG_ERROR)
+		err = -EBADMSG;
+	if (err == 0)
+		return MNL_CB_STOP;
+	errno = err < 0 ? -err : err; /* either sign, as libmnl takes */
+	return MNL_CB_ERROR;
+}
+
+static mnl_cb_t ctl_cbs[NLMSG_DONE + 1] = {
+	[NLMSG_ERROR] = on_end, [NLMSG_DONE] = on_end};
+
 /* Send the request in d->buf and feed every reply to RUN. A dump ends with
  * NLMSG_DONE; any other request has one reply (a message or an error). */
 static int transact(struct diag *d, struct nlmsghdr *nlh, struct run *run)
@@ -138,8 +158,8 @@ static int transact(struct diag *d, struct nlmsghdr *nlh, struct run *run)
 		ssize_t n = recv_kernel(d, seq, 0);
 		if (n < 0)
 			return (int)n;
-		int ret = mnl_cb_run(d->buf, (size_t)n, seq, d->portid, on_msg,
-				     run);
+		int ret = mnl_cb_run2(d->buf, (size_t)n, seq, d->portid, on_msg,
+				      run, ctl_cbs, MNL_ARRAY_SIZE(ctl_cbs));
 		if (ret < 0)
 			return -errno;
 		if (ret == MNL_CB_STOP || !dump)
