@@ -748,14 +748,15 @@ static size_t dir_next(const struct buf *list, size_t pos)
 	return pos + DIR_HDR + strlen(list->p + pos + DIR_HDR) + 1;
 }
 
-/* Answer a readdir of SIZE bytes with LIST's records from the one at POS. */
-static void reply_dir(fuse_req_t req, const struct buf *list, size_t size,
-		      size_t pos)
+/* Answer a readdir of SIZE bytes with LIST's records from the one at POS;
+ * returns the offset after the last one given. */
+static size_t reply_dir(fuse_req_t req, const struct buf *list, size_t size,
+			size_t pos)
 {
 	char *out = malloc(size);
 	if (!out) {
 		fuse_reply_err(req, ENOMEM);
-		return;
+		return pos;
 	}
 	size_t used = 0;
 	while (pos + DIR_HDR < list->len) {
@@ -775,25 +776,32 @@ static void reply_dir(fuse_req_t req, const struct buf *list, size_t size,
 	}
 	fuse_reply_buf(req, out, used);
 	free(out);
+	return pos;
+}
+
+/* The first record of LIST at OFF or after: an offset not handed out
+ * (lseek, or seekdir after a rewinddir that listed anew) never lands in
+ * the middle of one. */
+static size_t record_at(const struct buf *list, size_t off)
+{
+	size_t pos = 0;
+	while (pos < off && pos + DIR_HDR < list->len)
+		pos = dir_next(list, pos);
+	return pos < off ? list->len : pos;
 }
 
 /* A directory opened before an upgrade has no snapshot here: list it
- * again at each readdir, from the first record at OFF or after (the
- * listing may have changed: never from the middle of a record). */
+ * again at each readdir (it may have changed since). */
 static void readdir_stale(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  size_t off)
 {
 	struct buf list = {0};
 	struct kind_caller who = caller(req);
-	size_t pos = 0;
 	int err = list_dir(fs_of(req), &who, ino, &list);
-	if (err < 0) {
+	if (err < 0)
 		fuse_reply_err(req, -err);
-		return;
-	}
-	while (pos < off && pos + DIR_HDR < list.len)
-		pos = dir_next(&list, pos);
-	reply_dir(req, &list, size, pos);
+	else
+		reply_dir(req, &list, size, record_at(&list, off));
 	buf_free(&list);
 }
 
@@ -805,17 +813,21 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		readdir_stale(req, ino, size, (size_t)off);
 		return;
 	}
-	struct buf *list = &((struct snap *)h)->b;
+	struct snap *snap = (struct snap *)h;
 	if (off == 0) {
 		struct kind_caller who = caller(req);
-		buf_free(list);
-		int err = list_dir(fs_of(req), &who, ino, list);
+		buf_free(&snap->b);
+		int err = list_dir(fs_of(req), &who, ino, &snap->b);
 		if (err < 0) {
 			fuse_reply_err(req, -err);
 			return;
 		}
 	}
-	reply_dir(req, list, size, (size_t)off);
+	/* the next offset, as a listing goes, at once; another looked for */
+	size_t pos = (size_t)off == snap->next || off == 0 ?
+			     (size_t)off :
+			     record_at(&snap->b, (size_t)off);
+	snap->next = reply_dir(req, &snap->b, size, pos);
 }
 
 /* Load into C (its err already pointing at a buffer) the connection NAME of

@@ -60,6 +60,7 @@ struct fs {
 struct snap {
 	struct handle h;
 	struct buf b;
+	size_t next; /* a listing's: the offset its last readdir gave */
 };
 
 /* An open file's poll handle, notified once when what it polls changes. */

@@ -81,6 +81,53 @@ static void test_readdir_offsets(void **state)
 	harness_fini(&h);
 }
 
+/* The first name of a readdir at OFF of the listing open in FI, or "" at
+ * the end; *NEXT the offset after it. */
+static const char *name_at(struct harness *h, fuse_ino_t dir,
+			   struct fuse_file_info *fi, off_t off, uint64_t *next)
+{
+	static char name[64];
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.readdir(req, dir, 4096, off, fi);
+	name[0] = 0;
+	if (req->reply == FAKE_BUF && req->len >= 24) {
+		uint32_t nl;
+		memcpy(next, req->buf + 8, 8);
+		memcpy(&nl, req->buf + 16, 4);
+		snprintf(name, sizeof(name), "%.*s", (int)nl, req->buf + 24);
+	}
+	fake_free(req);
+	return name;
+}
+
+/* An offset the listing did not hand out (lseek, seekdir after a listing
+ * changed) resumes at the next entry, never inside one; past the end, the
+ * listing is over. */
+static void test_readdir_any_offset(void **state)
+{
+	(void)state;
+	struct harness h;
+	struct fuse_file_info fi = {0};
+	uint64_t first, second, end;
+	harness_init(&h, 8);
+	fuse_ino_t dir = ino_of(&h, "fake");
+	fuse_req_t req = fake_req(h.fs, 0);
+	fs_ops.opendir(req, dir, &fi);
+	fi = req->fi;
+	fake_free(req);
+	assert_string_equal(name_at(&h, dir, &fi, 0, &first), ".");
+	assert_string_equal(name_at(&h, dir, &fi, (off_t)first, &second), "..");
+	assert_string_equal(name_at(&h, dir, &fi, (off_t)first + 1, &end),
+			    "make");
+	assert_string_equal(name_at(&h, dir, &fi, (off_t)end, &end), "clone");
+	assert_string_equal(name_at(&h, dir, &fi, 3, &end), "..");
+	assert_string_equal(name_at(&h, dir, &fi, 1 << 20, &end), "");
+	req = fake_req(h.fs, 0);
+	fs_ops.releasedir(req, dir, &fi);
+	fake_free(req);
+	harness_fini(&h);
+}
+
 static void test_rmdir(void **state)
 {
 	(void)state;
@@ -319,6 +366,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_readdir_offsets),
+		cmocka_unit_test(test_readdir_any_offset),
 		cmocka_unit_test(test_rmdir),
 		cmocka_unit_test(test_per_reader),
 		cmocka_unit_test(test_scopes),
