@@ -257,6 +257,8 @@ static void init(struct harness *h, int n, bool per_reader)
 		snprintf(fc->name, sizeof(fc->name), "c%d", i);
 		fc->owner = 1000;
 		fc->alive = true;
+		if (!(fc->in = malloc(FAKE_IN_MAX)))
+			abort();
 		waitq_init(&fc->wq);
 	}
 	h->kind = (struct kind){.ops = per_reader ? &scoped : &f_ops,
@@ -283,6 +285,8 @@ void harness_fini(struct harness *h)
 {
 	fs_free(h->fs);
 	events_free(h->events);
+	for (int i = 0; i < FAKE_CONNS; i++)
+		free(h->fk.c[i].in);
 }
 
 void harness_feed(struct harness *h, int i, const char *bytes)

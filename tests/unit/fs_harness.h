@@ -12,6 +12,7 @@
 #include "tcpfs/kind.h"
 
 #define FAKE_CONNS 8
+#define FAKE_IN_MAX (160 << 10)
 #define INO_EVENTS_T 2 /* fs_int.h: INO_EVENTS */
 
 /* One connection of the fake kind. */
@@ -19,11 +20,11 @@ struct fconn {
 	char name[32];
 	uid_t owner;
 	bool alive;
-	bool connected;	    /* ctl_wait: the "connect" is done */
-	pid_t reader;	    /* 0: every reader sees it; else only this pid */
-	uint64_t scope;	    /* the scope it is in (0: the reader's own view) */
-	char in[160 << 10]; /* what its pipe gives to reads: more than
-			       a READ the kernel may cut a read into */
+	bool connected; /* ctl_wait: the "connect" is done */
+	pid_t reader;	/* 0: every reader sees it; else only this pid */
+	uint64_t scope; /* the scope it is in (0: the reader's own view) */
+	char *in; /* what its pipe gives to reads (FAKE_IN_MAX bytes): more
+		     than a READ the kernel may cut a read into */
 	size_t in_len;
 	size_t room; /* bytes its pipe takes from writes, then EAGAIN */
 	char out[256];
