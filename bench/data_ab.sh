@@ -1,8 +1,10 @@
 #!/bin/bash
 # bench/data_ab.sh: two builds of tcpfs, A (the reference) and B, on the
 # engine -> kernel path through `data` (dd bs=1M for DUR seconds into an
-# engine connection, bench/tcpio.c sink at the kernel's end), the daemons
-# alternated round by round in one network namespace, as root.
+# engine connection, bench/tcpio.c sink at the kernel's end), or with
+# DIR=rx kernel -> engine (bench/tcpio.c serve for DUR seconds, dd bs=1M
+# out of `data` to its end), the daemons alternated round by round in one
+# network namespace, as root.
 #
 # For a change that moves a few percent on a busy machine, where
 # bench/engine_tun.sh's figures swing by 1.5x with the scheduler's
@@ -13,13 +15,13 @@
 #
 # usage: bench/data_ab.sh BUILD_A BUILD_B
 # env:   ROUNDS (10), MTU (1500), DUR (3 s), DCPU (1), UCPU (0),
-#        OFFLOAD (on)
+#        OFFLOAD (on), DIR (tx; rx)
 set -u -o pipefail
 export LC_ALL=C
 export PATH=$PATH:/usr/sbin:/sbin
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-: "${ROUNDS:=10}" "${MTU:=1500}" "${DUR:=3}" "${DCPU:=1}" "${UCPU:=0}" "${OFFLOAD:=on}"
+: "${ROUNDS:=10}" "${MTU:=1500}" "${DUR:=3}" "${DCPU:=1}" "${UCPU:=0}" "${OFFLOAD:=on}" "${DIR:=tx}"
 [ $# -eq 2 ] || { echo "usage: bench/data_ab.sh BUILD_A BUILD_B" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "data_ab: run as root" >&2; exit 77; }
 for b in "$1" "$2"; do
@@ -39,7 +41,7 @@ mkdir -p "$MNT"
 cc -O2 -o "$WORK/tcpio" "$HERE/tcpio.c" || exit 1
 ip link set lo up
 
-echo "data_ab: $(date -u '+%F %T UTC'); $(uname -r); $(nproc) CPUs; MTU=$MTU DUR=${DUR}s ROUNDS=$ROUNDS; uptime:$(uptime)"
+echo "data_ab: $(date -u '+%F %T UTC'); $(uname -r); $(nproc) CPUs; DIR=$DIR MTU=$MTU DUR=${DUR}s ROUNDS=$ROUNDS; uptime:$(uptime)"
 echo "  A: $1"
 echo "  B: $2"
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -55,7 +57,11 @@ transfer() {
 		sleep 0.05
 	done
 	port=$((port + 1))
-	taskset -c "$UCPU" timeout 60 "$WORK/tcpio" sink $port >"$WORK/sink" 2>/dev/null &
+	if [ "$DIR" = rx ]; then
+		taskset -c "$UCPU" timeout 60 "$WORK/tcpio" serve $port "$DUR" >/dev/null 2>&1 &
+	else
+		taskset -c "$UCPU" timeout 60 "$WORK/tcpio" sink $port >"$WORK/sink" 2>/dev/null &
+	fi
 	s=$!
 	for ((i = 0; i < 100; i++)); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.02; done
 	if ! n=$(timeout 5 cat "$MNT/engine/clone") || ! echo "connect 198.19.253.1:$port" >"$MNT/engine/$n/ctl"; then
@@ -65,7 +71,14 @@ transfer() {
 		return
 	fi
 	t0=$(ticks "$DPID")
-	timeout -s INT "$DUR" taskset -c "$UCPU" dd if=/dev/zero of="$MNT/engine/$n/data" bs=1M 2>/dev/null
+	if [ "$DIR" = rx ]; then # the go byte, then the bytes to EOF
+		local e0=$EPOCHREALTIME
+		printf x >"$MNT/engine/$n/data"
+		taskset -c "$UCPU" dd if="$MNT/engine/$n/data" of=/dev/null bs=1M 2>"$WORK/dd"
+		echo "$(awk '/bytes/ { print $1 }' "$WORK/dd") $(awk -v a="$e0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" >"$WORK/sink"
+	else
+		timeout -s INT "$DUR" taskset -c "$UCPU" dd if=/dev/zero of="$MNT/engine/$n/data" bs=1M 2>/dev/null
+	fi
 	t1=$(ticks "$DPID")
 	echo close >"$MNT/engine/$n/ctl"
 	wait $s
