@@ -187,6 +187,8 @@ static void ack_new(struct tcp_engine *e, struct tcp_conn *c,
 		}
 	}
 	una_advance(c, s->ack, now);
+	if (!c->in_recovery && SEQ_GT(c->snd_una, c->recover))
+		c->recover = c->snd_una; /* never 2^31 behind: no wrap */
 	if (SEQ_LT(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	c->backoff = 0;
@@ -369,6 +371,8 @@ static void text_fin_input(struct tcp_engine *e, struct tcp_conn *c,
 		c->rcv_fin_seq = fin_seq;
 		c->ack_now = true;
 	}
+	if (c->fin_ooo && SEQ_GT(c->rcv_nxt, c->rcv_fin_seq))
+		c->fin_ooo = false; /* data went past it: no FIN was there */
 	if (((s->flags & TCP_FIN) && fin_seq == c->rcv_nxt) ||
 	    (c->fin_ooo && c->rcv_fin_seq == c->rcv_nxt))
 		fin_input(e, c, now);
@@ -381,7 +385,8 @@ static void ts_update(struct tcp_conn *c, const struct wire_seg *s,
 		      tcp_time now)
 {
 	if (c->ts_ok && s->opt.has_ts && SEQ_LEQ(s->seq, c->last_ack_sent) &&
-	    SEQ_GEQ(s->opt.tsval, c->ts_recent)) {
+	    (SEQ_GEQ(s->opt.tsval, c->ts_recent) ||
+	     now - c->ts_recent_time >= TCP_PAWS_IDLE)) {
 		c->ts_recent = s->opt.tsval;
 		c->ts_recent_time = now;
 	}

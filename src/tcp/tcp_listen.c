@@ -86,10 +86,17 @@ static void listen_syn(struct tcp_engine *e, struct tcp_conn *l,
 		e->st.syn_dropped++;
 		return;
 	}
-	if (l->half_open >= l->backlog ||
-	    e->st.half_open >= e->cfg.max_half_open ||
-	    !(c = child_new(e, l, s, now))) {
-		send_cookie(e, l, s, now);
+	/* A SYN that ends a TIME_WAIT needs an ISS above the old one's
+	 * (RFC 1122 §4.2.2.13), which no cookie has: as Linux does, it may
+	 * pass the half-open bound (once for each TIME_WAIT), and is
+	 * dropped rather than answered with a cookie. */
+	bool full = !e->tw_iss_set && (l->half_open >= l->backlog ||
+				       e->st.half_open >= e->cfg.max_half_open);
+	if (full || !(c = child_new(e, l, s, now))) {
+		if (e->tw_iss_set)
+			e->st.syn_dropped++;
+		else
+			send_cookie(e, l, s, now);
 		return;
 	}
 	tcp_trace_in(e, c, s, now);

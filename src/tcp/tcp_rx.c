@@ -242,6 +242,8 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 		 tcp_time now)
 {
 	tcp_ring_drop(&c->rcvq, n);
+	if (c->urg_seen && !tcp_rx_urgent_left(c))
+		c->urg_seen = false; /* read past the mark: forget it */
 	rx_tune(e, c, n, now);
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
 	    c->state == TCP_FIN_WAIT_2) {
@@ -254,7 +256,7 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 
 uint32_t tcp_rx_urgent_left(const struct tcp_conn *c)
 {
-	uint32_t next = c->rcv_nxt - c->rcvq.len; /* the next byte to read */
+	uint32_t next = c->rcv_nxt - c->fin_rcvd - c->rcvq.len;
 
 	return c->urg_seen && SEQ_GT(c->rcv_up, next) ? c->rcv_up - next : 0;
 }
@@ -267,9 +269,8 @@ void tcp_rx_urgent(struct tcp_engine *e, struct tcp_conn *c,
 	if (!(s->flags & TCP_URG) || !s->urp)
 		return;
 	if (c->urg_seen && !SEQ_GT(up, c->rcv_up))
-		return; /* RCV.UP <- max(RCV.UP, SEG.UP) */
-	if (!tcp_rx_urgent_left(c))
-		tcp_event(e, c, TCP_EV_URGENT);
+		return;			/* RCV.UP <- max(RCV.UP, SEG.UP) */
+	tcp_event(e, c, TCP_EV_URGENT); /* MUST-32: new, or advanced */
 	c->rcv_up = up;
 	c->urg_seen = true;
 }
