@@ -1,4 +1,5 @@
-/* A set of socket cookies: linear probing in a table at most half full. */
+/* Sets of socket cookies: linear probing in a table at most half full; a
+ * list sorted when first asked, then searched by halves. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +70,53 @@ void cookieset_free(struct cookieset *s)
 {
 	free(s->slot);
 	*s = (struct cookieset){0};
+}
+
+void cookielist_clear(struct cookielist *l)
+{
+	l->n = 0;
+	l->sorted = true;
+}
+
+int cookielist_add(struct cookielist *l, uint64_t cookie)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 1024;
+		uint64_t *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->sorted = l->sorted && (!l->n || l->v[l->n - 1] <= cookie);
+	l->v[l->n++] = cookie;
+	return 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+bool cookielist_has(struct cookielist *l, uint64_t cookie)
+{
+	if (!l->sorted)
+		qsort(l->v, l->n, sizeof(*l->v), cmp);
+	l->sorted = true;
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->v[mid] < cookie)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < l->n && l->v[lo] == cookie;
+}
+
+void cookielist_free(struct cookielist *l)
+{
+	free(l->v);
+	*l = (struct cookielist){0};
 }

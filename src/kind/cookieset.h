@@ -1,4 +1,5 @@
-/* A set of socket cookies (nonzero 64-bit numbers), open addressing. */
+/* Sets of socket cookies (nonzero 64-bit numbers): a hash set, and a list
+ * sorted when first asked. */
 #ifndef TCPFS_COOKIESET_H
 #define TCPFS_COOKIESET_H
 
@@ -35,5 +36,39 @@ bool cookieset_has(const struct cookieset *s, uint64_t cookie);
  * \param s: the set
  */
 void cookieset_free(struct cookieset *s);
+
+/* A list of socket cookies, sorted when first asked: a listing appends
+ * each of its sockets' at the cost of a store, and only a lookup that
+ * needs it sorts it. */
+struct cookielist {
+	uint64_t *v;
+	size_t n, cap;
+	bool sorted;
+};
+
+/**
+ * cookielist_clear - empty a list, keeping its room
+ * \param l: the list (zeroed: empty)
+ */
+void cookielist_clear(struct cookielist *l);
+/**
+ * cookielist_add - append a cookie
+ * \param l: the list
+ * \param cookie: the cookie
+ * Returns 0, or -ENOMEM (the list is unchanged).
+ */
+int cookielist_add(struct cookielist *l, uint64_t cookie);
+/**
+ * cookielist_has - whether a cookie is in the list (sorted first if need be)
+ * \param l: the list
+ * \param cookie: the cookie
+ * Returns true if it is.
+ */
+bool cookielist_has(struct cookielist *l, uint64_t cookie);
+/**
+ * cookielist_free - free a list's room; it is empty after
+ * \param l: the list
+ */
+void cookielist_free(struct cookielist *l);
 
 #endif

@@ -47,7 +47,7 @@
 struct listed {
 	uint64_t netns;		 /* 0: unused */
 	uint64_t tick;		 /* of its last listing: the oldest goes */
-	struct cookieset conns;	 /* listed, not idle */
+	struct cookielist conns; /* listed, not idle */
 	struct cookieset search; /* of those, bound to an interface, or
 				    with an idle twin */
 };
@@ -257,13 +257,13 @@ static bool key_eq(const struct diag_key *a, const struct diag_key *b)
 
 /* Whether the last listing of namespace NETNS showed the socket KEY names
  * where the kernel's lookup reaches it. */
-static bool reached(const struct kernel *kk, uint64_t netns,
+static bool reached(struct kernel *kk, uint64_t netns,
 		    const struct diag_key *key)
 {
 	for (int i = 0; i < LISTED_NS; i++) {
-		const struct listed *l = &kk->listed[i];
+		struct listed *l = &kk->listed[i];
 		if (l->netns == netns)
-			return cookieset_has(&l->conns, key->cookie) &&
+			return cookielist_has(&l->conns, key->cookie) &&
 			       !cookieset_has(&l->search, key->cookie);
 	}
 	return false;
@@ -325,12 +325,12 @@ static int kernel_load(void *k, const struct kind_caller *who, const char *name,
 
 /* The sockets of one dump, by cookie, so that each name is listed once:
  * while its owner holds a connection that bound its own port and ended,
- * the kernel dumps it twice, its timewait remnant (from the established
- * table) and the closed socket (from the bind table), with one tuple and
- * one cookie. The name opens the remnant, and the closed socket after it
- * (a search finds it). Where a set has no room, a name may show twice. */
+ * the kernel dumps it twice, the closed socket (from the bind table) and
+ * then its timewait remnant (from the established table, which the dump
+ * walks last), with one tuple and one cookie. The remnant is left out; the
+ * name opens it, and the closed socket after it (a search finds it). */
 struct once {
-	struct cookieset *conns;  /* the ones not idle */
+	struct cookielist *conns; /* the ones not idle, or NULL */
 	struct cookieset *search; /* of those, the ones the kernel's lookup
 				     may miss: bound to an interface, or
 				     twins; or NULL */
@@ -341,10 +341,14 @@ struct once {
 static bool once(struct once *o, const struct diag_sock *s)
 {
 	uint64_t c = s->key.cookie;
-	bool idle = s->kstate == DIAG_TCP_CLOSE ||
-		    s->kstate == DIAG_TCP_BOUND_INACTIVE;
-	bool twin = cookieset_has(idle ? o->conns : &o->idle, c);
-	cookieset_add(idle ? &o->idle : o->conns, c);
+	if (s->kstate == DIAG_TCP_CLOSE ||
+	    s->kstate == DIAG_TCP_BOUND_INACTIVE) {
+		cookieset_add(&o->idle, c);
+		return true;
+	}
+	bool twin = cookieset_has(&o->idle, c);
+	if (o->conns)
+		cookielist_add(o->conns, c);
 	if (o->search && (twin || s->ifindex))
 		cookieset_add(o->search, c);
 	return !twin;
@@ -378,7 +382,7 @@ static struct listed *listed_of(struct kernel *kk, uint64_t netns)
 			l = &kk->listed[i];
 	l->netns = netns;
 	l->tick = ++kk->ticks;
-	cookieset_clear(&l->conns);
+	cookielist_clear(&l->conns);
 	cookieset_clear(&l->search);
 	return l;
 }
@@ -441,11 +445,8 @@ static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
 			     struct buf *out)
 {
 	struct kernel *kk = k;
-	struct cookieset conns = {0};
-	struct pids_ctx p = {.pp = kk->procpid,
-			     .out = out,
-			     .now_ms = mono_ms(),
-			     .once = {&conns}};
+	struct pids_ctx p = {
+		.pp = kk->procpid, .out = out, .now_ms = mono_ms()};
 	struct netns *ns;
 	(void)i;
 	int err = reader_ns(kk, who, &ns);
@@ -454,7 +455,6 @@ static int kernel_fixed_open(void *k, int i, const struct kind_caller *who,
 	procpid_reader(kk->procpid, who, &p.r);
 	if (!err)
 		err = diag_dump(ns->diag, pids_socket, &p);
-	cookieset_free(&conns);
 	cookieset_free(&p.once.idle);
 	return err < 0 ? err : out->err;
 }
@@ -837,7 +837,7 @@ static void kernel_drop(void *k)
 #endif
 	khist_free(kk->hist);
 	for (int i = 0; i < LISTED_NS; i++) {
-		cookieset_free(&kk->listed[i].conns);
+		cookielist_free(&kk->listed[i].conns);
 		cookieset_free(&kk->listed[i].search);
 	}
 	free(kk);

@@ -1,4 +1,4 @@
-/* The set of socket cookies the kernel kind keeps of each listing. */
+/* The sets of socket cookies the kernel kind keeps of each listing. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,12 +67,38 @@ static void test_against_reference(void **state)
 	free(in);
 }
 
+/* A list appended in any order answers as a set does, sorted at the
+ * first question; appended again after a clear, it sorts again. */
+static void test_list(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	struct cookielist l = {0};
+	assert_false(cookielist_has(&l, 1));
+	for (uint64_t round = 0; round < 2; round++) {
+		cookielist_clear(&l);
+		/* the even cookies 2 to 2N, in an order of each round's */
+		for (uint64_t i = 0; i < N; i++)
+			assert_int_equal(
+				cookielist_add(
+					&l,
+					2 + 2 * ((i * 7919 + round * 13) % N)),
+				0);
+		for (uint64_t c = 0; c <= 2 * N + 2; c++)
+			assert_int_equal(cookielist_has(&l, c),
+					 c % 2 == 0 && c >= 2 && c <= 2 * N);
+	}
+	cookielist_free(&l);
+	assert_false(cookielist_has(&l, 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_add_twice),
 		cmocka_unit_test(test_against_reference),
+		cmocka_unit_test(test_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
