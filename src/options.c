@@ -325,7 +325,7 @@ void options_help(void)
 	       "    --host6=ADDR/PREFIX    the host's IPv6 address (fdcf:7c9f:7cfa::1/64)\n"
 	       "    --engine6=ADDR         the engine's IPv6 address (fdcf:7c9f:7cfa::2)\n"
 	       "    --msl=SECONDS          maximum segment lifetime; TIME_WAIT is 2 MSL (60)\n"
-	       "    --syn-retries=N        SYN retransmissions before ETIMEDOUT (7: 255 s)\n"
+	       "    --syn-retries=N        SYN retransmissions before ETIMEDOUT (7: 247 s)\n"
 	       "    --reap=SECONDS         closed engine connections are freed after (300)\n"
 	       "    --offload=on|off       TUN checksum and segmentation offloads where the\n"
 	       "                           kernel has them (on)\n"

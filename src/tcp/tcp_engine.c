@@ -29,7 +29,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->rto_max = 120000000;
 	cfg->rto_initial = 1000000;
 	cfg->delack = 40000;
-	cfg->syn_retries = 7; /* 255 s: R2 for a SYN >= 3 min (RFC 1122) */
+	cfg->syn_retries = 7; /* 247 s: R2 for a SYN >= 3 min (RFC 1122) */
 	cfg->user_timeout = 0;
 	cfg->max_conns = 1u << 20;
 	cfg->max_conns_owner = 1u << 20;

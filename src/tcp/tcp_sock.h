@@ -44,7 +44,7 @@
 #define TCP_SND_INIT (16u * 1024)
 #define TCP_OOO_MAX 16	     /* out-of-order islands kept by the receiver */
 #define TCP_SACKED_MAX 32    /* SACKed ranges kept by the sender */
-#define TCP_SYNACK_RETRIES 7 /* 255 s: RFC 1122 4.2.3.5 R2 >= 3 min */
+#define TCP_SYNACK_RETRIES 7 /* 247 s: RFC 1122 4.2.3.5 R2 >= 3 min */
 #define TCP_KEEP_PROBES 9
 #define TCP_KEEP_INTVL 75000000ull
 #define TCP_TS_HZ_DIV 1000 /* timestamp clock: 1 ms (RFC 7323 §5.4) */

@@ -36,8 +36,9 @@ static void rto_backoff(void **state)
 	h_free(h);
 }
 
-/* SYN retries: 1 s, then doubling; ETIMEDOUT after syn_retries, no
- * sooner than 3 minutes (RFC 1122 §4.2.3.5: R2 for a SYN). */
+/* SYN retries: 1 s, then doubling; ETIMEDOUT after syn_retries, the
+ * last wait the RTO's cap (120 s): 247 s in all, no sooner than 3 minutes
+ * (RFC 1122 §4.2.3.5: R2 for a SYN). */
 static void syn_retries(void **state)
 {
 	struct harness *h = h_new(NULL);
@@ -54,12 +55,14 @@ static void syn_retries(void **state)
 		h_expect(h, TCP_SYN, iss, 0);
 		rto *= 2;
 	}
-	t += rto;
+	t += 120 * SEC;
+	assert_int_equal(tcp_dispatch(h->e, t - 1), t);
+	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
 	tcp_dispatch(h->e, t);
 	h_none(h); /* no RST for a SYN nobody answered */
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_int_equal(h_info(h, id).error, ETIMEDOUT);
-	assert_int_equal(t, 255 * SEC);
+	assert_int_equal(t, 247 * SEC);
 	assert_true(t >= 180 * SEC);
 	h_free(h);
 }
@@ -384,7 +387,7 @@ static void rto_resends_small_segment(void **state)
 }
 
 /* A listener's user timeout is not its half-open children's: a child's
- * SYN,ACK goes again 7 times and the child is gone after 255 s, as the
+ * SYN,ACK goes again 7 times and the child is gone after 247 s, as the
  * man page says (a long timeout would let a spoofed SYN hold a slot for
  * it). */
 static void listener_timeout_not_children(void **state)
