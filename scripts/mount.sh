@@ -31,8 +31,9 @@ hint() {
 	command -v tcpfs >/dev/null ||
 		path_note="(${tcpfs%/*} is not in your PATH)"
 	k=$mnt/kernel
-	n=$(find "$k" -mindepth 1 -maxdepth 1 | wc -l)
-	first=$(find "$k" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | head -n 1)
+	# the sockets' directories (not kernel/pids, a file)
+	n=$(find "$k" -mindepth 1 -maxdepth 1 -type d | wc -l)
+	first=$(find "$k" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort | head -n 1)
 	[ -n "$first" ] || first=NAME # no socket yet: the nc lines below make some
 
 	cat <<EOF

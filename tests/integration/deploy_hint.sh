@@ -1,7 +1,7 @@
 #!/bin/bash
 # deploy_hint: what scripts/mount.sh prints to try next is safe to paste:
 # pasted into bash (mount.sh --hint MNT prints it for a tcpfs on MNT), it
-# ends by itself, does what it says (a kernel socket closed through ctl,
+# counts the sockets, ends by itself, does what it says (a kernel socket closed through ctl,
 # an engine connection's answer and trace), leaves nothing it started
 # running, and writes nothing outside the mount.
 . "$(dirname "$0")/lib.sh"
@@ -17,6 +17,9 @@ hold_ok h listen l 4 127.0.0.1 0
 eng_start
 bash "$ROOT/scripts/mount.sh" --hint "$MNT" >"$WORK/hint.txt"
 assert_eq 0 "$?" "mount.sh --hint"
+# the listener, the one socket here (kernel/pids is a file, not one)
+assert_match "mounted on $MNT: 1 TCP socket\\(s\\)" "$(cat "$WORK/hint.txt")" \
+	"the hint counts the sockets"
 # the commands: the indented lines, but for the demo and the umount
 grep '^  ' "$WORK/hint.txt" | grep -v -e 'scripts/demo.sh' -e '^  umount ' >"$WORK/paste.sh"
 assert_match "echo close > \"\\\$d/ctl\"" "$(cat "$WORK/paste.sh")" "the hint closes a socket"
