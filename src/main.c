@@ -85,6 +85,9 @@ static void detach(const char *mnt)
 		return;
 	pid_t pid = fork();
 	if (pid == 0) {
+		sigset_t none; /* main() blocked the stop signals: not for it */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt,
 		       (char *)NULL);
 		_exit(127);

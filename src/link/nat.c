@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ static int nft(const char *script)
 		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
+		sigset_t none; /* the daemon blocks its stop signals: nft not */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		dup2(fd[0], 0);
 		close(fd[0]);
 		close(fd[1]);

@@ -5,7 +5,7 @@
 # GET through data returns what curl gets from the same server, the server
 # sees the connection coming from 198.18.0.1 (masqueraded), and at exit the
 # daemon removes its nft table and restores ip_forward, also when SIGTERM
-# comes while it starts.
+# comes while it starts. nft runs with no signal blocked.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -34,8 +34,20 @@ assert_eq ENETUNREACH "$(ctl "$N" "connect 198.18.0.2:8000")" "without --nat: co
 assert_match "nat" "$(get "$N" err)" "err points to --nat"
 stop_tcpfs
 
-# with --nat
-eng_start --msl=0.2 --nat
+# with --nat; nft through a wrapper in PATH that notes its blocked signals
+mkdir -p "$WORK/bin"
+# (python: sh would clear the mask as it starts, dash does)
+cat >"$WORK/bin/nft" <<WRAP
+#!$PY
+import os, sys
+with open("/proc/self/status") as f, open("$WORK/nft.sigblk", "a") as out:
+    out.writelines(l for l in f if l.startswith("SigBlk:"))
+os.execv("$(command -v nft)", ["nft"] + sys.argv[1:])
+WRAP
+chmod +x "$WORK/bin/nft"
+PATH=$WORK/bin:$PATH eng_start --msl=0.2 --nat
+assert_match "^SigBlk:[[:space:]]+0+$" "$(head -n 1 "$WORK/nft.sigblk" 2>&1)" \
+	"nft runs with no signal blocked (the daemon blocks its stop signals)"
 assert_eq 1 "$(sysctl -n net.ipv4.ip_forward)" "--nat turns ip_forward on"
 nft list tables | grep -q "tcpfs_$TUN" && pass "--nat loads its nft table" ||
 	fail "no nft table tcpfs_$TUN: $(nft list tables 2>&1)"
