@@ -48,7 +48,12 @@ static void usage(const char *prog)
 	       "tcpfs shows TCP connections as directories; see tcpfs(8).\n\n",
 	       prog);
 	options_help();
-	fuse_cmdline_help();
+	/* libfuse's own list, but for its threads: one loop serves all */
+	printf("    -h   --help            print help\n"
+	       "    -V   --version         print version\n"
+	       "    -d   -o debug          enable debug output (implies -f)\n"
+	       "    -f                     foreground operation\n"
+	       "    -s                     accepted (tcpfs is single-threaded)\n");
 	fuse_lowlevel_help();
 }
 

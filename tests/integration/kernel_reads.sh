@@ -156,6 +156,8 @@ assert_match 'tcpfs' "$out" "tcpfs -V names itself"
 out=$("$TCPFS" -h 2>&1)
 assert_eq 0 $? "tcpfs -h exit status"
 assert_match '--netns' "$out" "tcpfs -h mentions --netns"
+grep -qE 'max_threads|clone_fd' <<<"$out" && fail "tcpfs -h offers libfuse's thread options" ||
+	pass "tcpfs -h offers no thread options (one loop serves all)"
 "$TCPFS" >/dev/null 2>&1
 [ $? -ne 0 ] && pass "no mount point: non-zero exit" || fail "tcpfs without a mount point exited 0"
 finish
