@@ -101,7 +101,7 @@ static int cmp(const void *a, const void *b)
 
 bool cookielist_has(struct cookielist *l, uint64_t cookie)
 {
-	if (!l->sorted)
+	if (!l->sorted && l->n) /* none: v may be NULL, not qsort's */
 		qsort(l->v, l->n, sizeof(*l->v), cmp);
 	l->sorted = true;
 	size_t lo = 0, hi = l->n;
