@@ -574,8 +574,16 @@ int tundrv_route(struct tundrv *drv, const struct wire_ep *dst,
 {
 	const struct tun_config *t = &drv->cfg.tun;
 	if (dst->family == AF_INET) {
-		uint32_t a;
+		uint32_t a, hostpart = ~mask4(t->prefix4);
 		memcpy(&a, dst->a, 4);
+		if (t->prefix4 < 31 &&
+		    (a & mask4(t->prefix4)) == link_net4(t).s_addr &&
+		    (a & hostpart) == hostpart) {
+			*why = "the engine's link's broadcast address (RFC 9293 "
+			       "MUST-46: no connection to a broadcast or "
+			       "multicast address)";
+			return -EINVAL;
+		}
 		if (drv->nat ||
 		    (a & mask4(t->prefix4)) == link_net4(t).s_addr ||
 		    ((ntohl(a) >> 24) == 127 && t->route_localnet) ||

@@ -202,7 +202,7 @@ for v in "${bad[@]}"; do
 	assert_eq EINVAL "$(cat "$WORK/out")" "'$v' > ctl"
 	assert_ne "" "$(get "$n" err)" "'$v': err says why"
 done
-for a in 224.0.0.1 255.255.255.255 "[ff02::1]"; do # RFC 9293 MUST-46
+for a in 224.0.0.1 255.255.255.255 "[ff02::1]" 198.19.253.3; do # RFC 9293 MUST-46, and the link's
 	assert_eq EINVAL "$(ctl "$n" "connect $a:80")" "connect to $a (broadcast or multicast)"
 	assert_match "broadcast or multicast" "$(get "$n" err)" "connect $a: err says why"
 done
