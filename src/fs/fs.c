@@ -507,32 +507,33 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
+/* INO's attributes as WHO sees them, into ST, and how long the kernel may
+ * keep them, into *TIMEOUT; 0 or -errno. */
+static int attr_of(struct fs *fs, const struct kind_caller *who, fuse_ino_t ino,
+		   struct stat *st, double *timeout)
+{
+	struct conn_at a;
+	int err = ino < NODE_FIXED ? stat_fixed(fs, st, ino) :
+				     conn_stat(fs, who, ino, &a, st);
+	*timeout = err < 0	    ? 0 :
+		   ino < NODE_FIXED ? ENTRY_TIMEOUT :
+		   a.k		    ? timeout_of(&a, node_row(ino) >= 0) :
+				      0;
+	return err;
+}
+
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct fs *fs = fs_of(req);
 	struct kind_caller who = caller(req);
-	struct conn_at a;
 	struct stat st;
+	double timeout;
 	(void)fi;
-	int err = ino < NODE_FIXED ? stat_fixed(fs, &st, ino) :
-				     conn_stat(fs, &who, ino, &a, &st);
+	int err = attr_of(fs_of(req), &who, ino, &st, &timeout);
 	if (err < 0)
 		fuse_reply_err(req, -err);
 	else
-		fuse_reply_attr(req, &st,
-				ino < NODE_FIXED ? ENTRY_TIMEOUT :
-				a.k ? timeout_of(&a, node_row(ino) >= 0) :
-				      0);
-}
-
-/* INO's attributes as WHO sees them, into ST; 0 or -errno. */
-static int attr_of(struct fs *fs, const struct kind_caller *who, fuse_ino_t ino,
-		   struct stat *st)
-{
-	struct conn_at a;
-	return ino < NODE_FIXED ? stat_fixed(fs, st, ino) :
-				  conn_stat(fs, who, ino, &a, st);
+		fuse_reply_attr(req, &st, timeout);
 }
 
 /* The rwx bits of ST's mode that apply to WHO (its class: owner, group,
@@ -551,7 +552,8 @@ static void fs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct kind_caller who = caller(req);
 	struct stat st;
-	int err = attr_of(fs_of(req), &who, ino, &st);
+	double timeout;
+	int err = attr_of(fs_of(req), &who, ino, &st, &timeout);
 	unsigned want = (unsigned)mask & 7;
 	fuse_reply_err(req, err < 0				 ? -err :
 			    (mode_for(&who, &st) & want) != want ? EACCES :
@@ -583,18 +585,20 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct kind_caller who = caller(req);
 	struct stat st;
+	double timeout;
 	(void)attr;
+	(void)fi;
 	int err = to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
 			     FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
 			     FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME) ?
 			  -EPERM :
-			  attr_of(fs_of(req), &who, ino, &st);
+			  attr_of(fs_of(req), &who, ino, &st, &timeout);
 	if (!err)
 		err = may_setattr(&who, &st, to_set);
 	if (err < 0)
 		fuse_reply_err(req, -err);
-	else
-		fs_getattr(req, ino, fi);
+	else /* nothing changed: what they were */
+		fuse_reply_attr(req, &st, timeout);
 }
 
 /* ---- directories ---- */
