@@ -520,6 +520,20 @@ static struct in_addr link_net4(const struct tun_config *t)
 	return (struct in_addr){t->host4.s_addr & mask4(t->prefix4)};
 }
 
+/* Whether A (network order) is on T's IPv4 link. */
+static bool on_link4(const struct tun_config *t, uint32_t a)
+{
+	return (a & mask4(t->prefix4)) == link_net4(t).s_addr;
+}
+
+/* Whether A is the broadcast address of T's IPv4 link (a /31 or /32 has
+ * none). */
+static bool link_broadcast4(const struct tun_config *t, uint32_t a)
+{
+	return t->prefix4 < 31 &&
+	       a == (link_net4(t).s_addr | ~mask4(t->prefix4));
+}
+
 static bool in_prefix6(const uint8_t *a, const struct in6_addr *net,
 		       unsigned prefix)
 {
@@ -538,11 +552,10 @@ bool tundrv_engine_on_link(const struct tundrv_config *cfg, int af)
 		return in_prefix6(cfg->engine6.s6_addr, &t->host6,
 				  t->prefix6) &&
 		       memcmp(&cfg->engine6, &t->host6, sizeof(t->host6));
-	uint32_t e = cfg->engine4.s_addr, hostpart = ~mask4(t->prefix4);
-	bool edge = t->prefix4 < 31 &&
-		    ((e & hostpart) == 0 || (e & hostpart) == hostpart);
-	return (e & mask4(t->prefix4)) == link_net4(t).s_addr &&
-	       e != t->host4.s_addr && !edge;
+	uint32_t e = cfg->engine4.s_addr;
+	bool net = t->prefix4 < 31 && e == link_net4(t).s_addr;
+	return on_link4(t, e) && e != t->host4.s_addr && !net &&
+	       !link_broadcast4(t, e);
 }
 
 /* True if DST is an address of this host (any interface). */
@@ -574,18 +587,15 @@ int tundrv_route(struct tundrv *drv, const struct wire_ep *dst,
 {
 	const struct tun_config *t = &drv->cfg.tun;
 	if (dst->family == AF_INET) {
-		uint32_t a, hostpart = ~mask4(t->prefix4);
+		uint32_t a;
 		memcpy(&a, dst->a, 4);
-		if (t->prefix4 < 31 &&
-		    (a & mask4(t->prefix4)) == link_net4(t).s_addr &&
-		    (a & hostpart) == hostpart) {
+		if (link_broadcast4(t, a)) {
 			*why = "the engine's link's broadcast address (RFC 9293 "
 			       "MUST-46: no connection to a broadcast or "
 			       "multicast address)";
 			return -EINVAL;
 		}
-		if (drv->nat ||
-		    (a & mask4(t->prefix4)) == link_net4(t).s_addr ||
+		if (drv->nat || on_link4(t, a) ||
 		    ((ntohl(a) >> 24) == 127 && t->route_localnet) ||
 		    host_address(dst))
 			return 0;
