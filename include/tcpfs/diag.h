@@ -78,7 +78,7 @@ enum diag_kstate {
 };
 
 /**
- * diag_parse - parse one SOCK_DIAG_BY_FAMILY reply
+ * diag_parse - parse one SOCK_DIAG_BY_FAMILY (or TCPDIAG_GETSOCK) reply
  * \param buf: LEN bytes of it
  * \param out: filled
  * Returns 0, or -EINVAL if it is malformed or truncated.
@@ -106,7 +106,10 @@ struct diag *diag_open(void);
  */
 void diag_close(struct diag *d);
 /**
- * diag_dump - every TCP socket, IPv4 then IPv6, every state, no tcp_info
+ * diag_dump - every TCP socket, IPv4 and IPv6, every state, no tcp_info;
+ *             in one walk of the kernel's tables where the kernel has the
+ *             request for any family (else IPv4, then IPv6): each
+ *             family's bound and idle sockets come before its others
  * \param d: the socket
  * \param cb: called with ARG for each (a listing needs only identities)
  * Returns 0, or -errno (-ENOBUFS, -EINTR from netlink, ...).

@@ -88,7 +88,8 @@ int diag_parse(const void *buf, size_t len, struct diag_sock *s)
 	const struct nlmsghdr *nlh = buf;
 
 	if (len > INT32_MAX || !mnl_nlmsg_ok(nlh, (int)len) ||
-	    nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY &&
+	     nlh->nlmsg_type != TCPDIAG_GETSOCK) ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct inet_diag_msg))
 		return -EINVAL;
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);

@@ -62,6 +62,18 @@ dumps=$(dumps_during test -d "$K/$n")
 [ "$dumps" -ge 1 ] && pass "kernel: never listed, gone: its lookup searches ($dumps dumps)" ||
 	fail "kernel: never listed, gone: its lookup did not search"
 
+# kernel: a listing asks the kernel once for both families: one walk of
+# its tables, where a request per family walks them twice
+hold_ok h listen l6 6 ::1 0
+hold_ok h pair c7 s7 l6
+hold_ok h name c7 && n6=$HELD
+hold_ok h name l4 && n4=$HELD
+assert_eq 1 "$(dumps_during bash -c "ls -f '$K' >'$WORK/list'")" \
+	"kernel: a listing is one dump"
+grep -qxF -- "$n4" "$WORK/list" && grep -qxF -- "$n6" "$WORK/list" &&
+	pass "kernel: that dump lists IPv4 and IPv6 sockets" ||
+	fail "kernel: one listing lacks $n4 or $n6: $(cat "$WORK/list")"
+
 # kernel, the namespace pinned (--netns: names are cached, as every reader
 # sees the same): a closed socket's directory is gone at once all the same
 saved=("$TCPFS_PID" "$TCPFS_MNT" "$TCPFS_LOG")

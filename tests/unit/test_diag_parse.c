@@ -191,6 +191,20 @@ static void test_wrong_type_or_family(void **state)
 	assert_int_equal(diag_parse(buf, nlh->nlmsg_len, &s), -EINVAL);
 }
 
+/* The reply to the request for any family (TCPDIAG_GETSOCK, one walk of
+ * the kernel's tables for a listing) is the same message by another type. */
+static void test_any_family_reply(void **state)
+{
+	(void)state;
+	struct diag_sock s;
+	struct nlmsghdr *nlh = reply(AF_INET6, DIAG_TCP_LISTEN, 77);
+	nlh->nlmsg_type = TCPDIAG_GETSOCK;
+	assert_int_equal(diag_parse(buf, nlh->nlmsg_len, &s), 0);
+	assert_int_equal(s.key.family, AF_INET6);
+	assert_int_equal(s.kstate, DIAG_TCP_LISTEN);
+	assert_int_equal(s.inode, 77);
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -216,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_attributes),
 		cmocka_unit_test(test_cong_without_nul),
 		cmocka_unit_test(test_wrong_type_or_family),
+		cmocka_unit_test(test_any_family_reply),
 		cmocka_unit_test(test_state_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
