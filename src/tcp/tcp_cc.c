@@ -30,9 +30,9 @@ static uint32_t slow_start(struct tcp_conn *c, uint32_t acked)
 }
 
 /* RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2 SMSS). */
-static uint32_t half_flight(const struct tcp_conn *c)
+static uint32_t half_flight(const struct tcp_conn *c, uint32_t flight)
 {
-	uint32_t half = (c->snd_max - c->snd_una) / 2;
+	uint32_t half = flight / 2;
 
 	return half > 2u * c->mss ? half : 2u * c->mss;
 }
@@ -46,9 +46,12 @@ static void reno_init(struct tcp_conn *c)
 
 /* Congestion avoidance by byte counting (RFC 5681 §3.1, RFC 3465): one
  * SMSS for every cwnd bytes acknowledged, several for a stretch ACK. */
-static void reno_ack(struct tcp_conn *c, uint32_t acked, tcp_time now)
+static void reno_ack(struct tcp_conn *c, uint32_t acked, bool limited,
+		     tcp_time now)
 {
 	(void)now;
+	if (!limited)
+		return;
 	if (c->cwnd < c->ssthresh && !(acked = slow_start(c, acked)))
 		return;
 	c->ca_acked += acked;
@@ -58,10 +61,10 @@ static void reno_ack(struct tcp_conn *c, uint32_t acked, tcp_time now)
 	}
 }
 
-static void reno_loss(struct tcp_conn *c, tcp_time now)
+static void reno_loss(struct tcp_conn *c, uint32_t flight, tcp_time now)
 {
 	(void)now;
-	c->ssthresh = half_flight(c);
+	c->ssthresh = half_flight(c, flight);
 	c->ca_acked = 0;
 }
 
@@ -105,11 +108,19 @@ static void cubic_epoch(struct tcp_conn *c, tcp_time now)
 	}
 }
 
-static void cubic_ack(struct tcp_conn *c, uint32_t acked, tcp_time now)
+static void cubic_ack(struct tcp_conn *c, uint32_t acked, bool limited,
+		      tcp_time now)
 {
 	struct tcp_cubic *k = &c->cubic;
 	double cw, t, target, alpha, add;
 
+	/* §5.8: no growth while the application holds the sender back, and
+	 * that time is not the curve's: it starts again from this window
+	 * (as after an idle, tcp_cwnd_restart()), rather than jump ahead */
+	if (!limited) {
+		k->epoch = TCP_NEVER;
+		return;
+	}
 	if (c->cwnd < c->ssthresh && !(acked = slow_start(c, acked)))
 		return;
 	if (k->epoch == TCP_NEVER)
@@ -135,12 +146,13 @@ static void cubic_ack(struct tcp_conn *c, uint32_t acked, tcp_time now)
 }
 
 /* §4.6 and §4.7: multiplicative decrease with fast convergence. */
-static void cubic_loss(struct tcp_conn *c, tcp_time now)
+static void cubic_loss(struct tcp_conn *c, uint32_t flight, tcp_time now)
 {
 	struct tcp_cubic *k = &c->cubic;
 	double cw = (double)c->cwnd / c->mss;
 	uint32_t ss = (uint32_t)(c->cwnd * CUBIC_BETA);
 
+	(void)flight; /* §4.6: from cwnd */
 	(void)now;
 	if (cw < k->w_last_max)
 		k->w_max = cw * (1 + CUBIC_BETA) / 2;
@@ -158,6 +170,13 @@ const struct tcp_cc_ops tcp_cc_cubic = {
 	.on_ack = cubic_ack,
 	.on_loss = cubic_loss,
 };
+
+bool tcp_cwnd_limited(const struct tcp_conn *c, uint32_t flight)
+{
+	if (c->cwnd < c->ssthresh)
+		return c->cwnd < 2 * (uint64_t)flight;
+	return flight + (uint64_t)c->mss > c->cwnd;
+}
 
 uint32_t tcp_initial_window(const struct tcp_conn *c)
 {

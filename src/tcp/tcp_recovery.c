@@ -10,16 +10,20 @@
 
 /* Enter fast recovery (RFC 6675 §5, RFC 6582 §3.2): the congestion
  * response, then resend from SND.UNA up to RECOVER. A probe out is
- * answered for by this response. */
-void tcp_recovery_start(struct tcp_conn *c, tcp_time now)
+ * answered for by this response. The resend restarts the retransmission
+ * timer, as Linux does: one that ran out meanwhile (a dispatch late past
+ * both deadlines, or RACK's, which is capped at the RTO) would otherwise
+ * fire in the same round, a second cut and a go-back-N for one loss. */
+void tcp_recovery_start(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
-	c->cc->on_loss(c, now);
+	c->cc->on_loss(c, c->snd_max - c->snd_una, now);
 	c->cwnd = c->ssthresh;
 	c->in_recovery = true;
 	c->recover = c->snd_max;
 	c->high_rxt = c->rxt_mark = c->snd_una;
 	c->tlp_out = false;
 	c->n.fast_retrans++;
+	tcp_rtx_arm(e, c, now);
 }
 
 /* The tail loss probe arrived (SACKed) while data sent before it, at
@@ -38,14 +42,15 @@ static bool tlp_sacked(const struct tcp_conn *c)
  * probe; not twice for one window (RFC 6582 §3.2 step 2: the ACK must
  * cover more than "recover", the last byte sent, that is reach our
  * RECOVER, one past it). The recovery answers for the probe too. */
-static void fast_rxt_detect(struct tcp_conn *c, tcp_time now)
+static void fast_rxt_detect(struct tcp_engine *e, struct tcp_conn *c,
+			    tcp_time now)
 {
 	if (c->in_recovery || SEQ_LT(c->snd_una, c->recover))
 		return;
 	if (c->dupacks < 3 && tcp_sacked_bytes(c, c->snd_max) < 3u * c->mss &&
 	    !tlp_sacked(c))
 		return;
-	tcp_recovery_start(c, now);
+	tcp_recovery_start(e, c, now);
 }
 
 /* A retransmission is lost when data sent after it has been SACKed (the
@@ -88,22 +93,24 @@ void tcp_rto_rxt_lost(struct tcp_conn *c, const struct wire_seg *s,
 
 /* RFC 8985 §7.4: the ACK of a probe. A resent segment that was missing
  * means a loss the probe repaired: without DSACK to say the original got
- * there too, the congestion response of a fast recovery. */
-void tcp_tlp_acked(struct tcp_conn *c, const struct wire_seg *s, tcp_time now)
+ * there too, the congestion response of a fast recovery, from the flight
+ * the loss was found with (this ACK has emptied it). */
+void tcp_tlp_acked(struct tcp_conn *c, const struct wire_seg *s,
+		   uint32_t flight, tcp_time now)
 {
 	if (!c->tlp_out || SEQ_LT(s->ack, c->tlp_end))
 		return;
 	c->tlp_out = false;
 	if (c->tlp_rxt) {
-		c->cc->on_loss(c, now);
+		c->cc->on_loss(c, flight, now);
 		c->cwnd = c->ssthresh;
 	}
 }
 
-void tcp_loss_detect(struct tcp_conn *c, tcp_time now)
+void tcp_loss_detect(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	rxt_lost_detect(c);
-	fast_rxt_detect(c, now);
+	fast_rxt_detect(e, c, now);
 }
 
 /* RFC 8985 §7.3: the tail loss probe. One new segment if the peer's
@@ -145,7 +152,7 @@ void tcp_pto_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 {
 	c->t_pto = TCP_NEVER;
 	if (tcp_rack_hole(c)) {
-		tcp_recovery_start(c, now);
+		tcp_recovery_start(e, c, now);
 		tcp_output(e, c, now);
 	} else {
 		tcp_send_tlp(e, c, now);

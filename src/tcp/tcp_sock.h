@@ -125,10 +125,14 @@ struct tcp_dest {
 struct tcp_cc_ops {
 	const char *name;
 	void (*init)(struct tcp_conn *c);
-	/* ACKED new bytes arrived outside recovery. */
-	void (*on_ack)(struct tcp_conn *c, uint32_t acked, tcp_time now);
-	/* A loss was detected: set ssthresh (and internal state). */
-	void (*on_loss)(struct tcp_conn *c, tcp_time now);
+	/* ACKED new bytes arrived outside recovery; LIMITED: the window was
+	 * what held the sender back (RFC 7661, RFC 9438 §5.8: an
+	 * application-limited sender's window does not grow). */
+	void (*on_ack)(struct tcp_conn *c, uint32_t acked, bool limited,
+		       tcp_time now);
+	/* A loss was detected, FLIGHT bytes in flight then (RFC 5681's
+	 * FlightSize): set ssthresh (and internal state). */
+	void (*on_loss)(struct tcp_conn *c, uint32_t flight, tcp_time now);
 };
 
 struct tcp_cubic {

@@ -90,7 +90,7 @@ static void rtx_timeout(struct tcp_engine *e, struct tcp_conn *c, tcp_time now)
 	}
 	c->n.rto_timeouts++;
 	if (!c->backoff)
-		c->cc->on_loss(c, now);
+		c->cc->on_loss(c, c->snd_max - c->snd_una, now);
 	else /* again: the peer may have reneged on its SACKs (RFC 2018 §8) */
 		c->nsacked = 0;
 	c->cwnd = c->mss;

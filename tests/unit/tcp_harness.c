@@ -313,6 +313,32 @@ int h_client(struct harness *h, uint32_t *iss, tcp_time now)
 	return id;
 }
 
+int h_sack_server(struct harness *h, uint32_t *iss, int segs)
+{
+	struct wire_opts o = {.has_mss = true,
+			      .mss = 1460,
+			      .has_ts = true,
+			      .tsval = 100,
+			      .sack_ok = true};
+	static uint8_t buf[1448 * 10];
+	int l = tcp_open(h->e), id, k;
+
+	assert_true(segs > 0 && segs <= 10);
+	tcp_listen(h->e, (uint32_t)l, &h->me, 4);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	*iss = h_next(h)->seq;
+	o.has_mss = o.sack_ok = false;
+	h_in_opt(h, TCP_ACK, PEER_ISS + 1, *iss + 1, 65535, NULL, 0, &o, 10);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_int_equal(h_send(h, id, buf, 1448u * (unsigned)segs, 20),
+			 1448L * segs);
+	for (k = 0; k < segs; k++)
+		assert_int_equal(h_next(h)->seq,
+				 *iss + 1 + 1448u * (unsigned)k);
+	h_none(h);
+	return id;
+}
+
 /* A server connection: listener on port 80, SYN, SYN,ACK, ACK, accept. */
 int h_server_mss(struct harness *h, uint16_t mss, uint32_t *iss, tcp_time now)
 {

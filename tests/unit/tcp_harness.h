@@ -111,6 +111,9 @@ uint32_t h_syn_sent(struct harness *h, int id, tcp_time now);
 int h_client(struct harness *h, uint32_t *iss, tcp_time now);
 /* A server connection: listener on port 80, SYN, SYN,ACK, ACK, accept. */
 int h_server(struct harness *h, uint32_t *iss, tcp_time now);
+/* A server connection with SACK and timestamps (accepted at 10), SEGS
+ * full segments (at most the initial window's 10) sent at 20 and taken. */
+int h_sack_server(struct harness *h, uint32_t *iss, int segs);
 /* The same with the MSS and timestamp options: the SYN's TSval TSV, the
  * ACK's TSV + 100; *L gets the listener. */
 int h_server_ts(struct harness *h, uint32_t tsv, int *l, uint32_t *iss,
