@@ -124,7 +124,10 @@ static int configure(struct tun *t, const struct tun_config *cfg, char *why,
 		     strerror(-err));
 		return err;
 	}
-	/* IPv6 may be disabled on the host: the engine then has IPv4 only */
+	/* IPv6 may be disabled on the host: the engine then has IPv4 only.
+	 * The kernel drops a device's IPv6 addresses when it goes down, and
+	 * nothing would add them again when it is up: it keeps them. */
+	set_sysctl("ipv6", t->name, "keep_addr_on_down", "1");
 	add_addr(t->ifindex, AF_INET6, &cfg->host6, cfg->prefix6);
 	if ((err = link_up(t->ifindex, cfg->mtu)) < 0) {
 		tsay(why, whylen, "%s: bringing the link up with MTU %u: %s",

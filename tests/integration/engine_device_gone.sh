@@ -2,7 +2,7 @@
 # engine_device_gone: the engine's TUN device set down, then deleted under
 # the daemon. Down, every write fails (EIO): engine/stats counts each
 # (link_tx_errors) and the log says it once; up again, the connect that
-# waited goes through. Deleted (ip link del): the daemon says so in its
+# waited goes through, and IPv6 works (the device kept its address). Deleted (ip link del): the daemon says so in its
 # log, does not spin (its fd polls readable for ever: under 10% of a CPU
 # over 2 s), goes on serving the mount (kernel/ and engine/ list), and
 # unmounts cleanly at SIGTERM.
@@ -32,6 +32,15 @@ ip link set "$TUN" up || die "cannot set $TUN up"
 wait_until 10 eval "! kill -0 $connect 2>/dev/null" || true
 assert_match "^OK" "$(cat "$connect_log")" "link up again: the connect goes through"
 assert_state 5 "$N" ESTABLISHED "link up again: the connection is made"
+# the kernel drops a device's IPv6 addresses when it goes down, unless
+# told to keep them: IPv6 works again too
+bg socat -u TCP6-LISTEN:9202,reuseaddr OPEN:/dev/null
+wait_until 10 eval "ss -tlnH 'sport = :9202' | grep -q ." || die "socat did not listen on IPv6"
+first=$N
+eng_clone
+assert_match "^OK" "$(fsop write "$E/$N/ctl" "connect [$HOST6]:9202\\n")" "link up again: an IPv6 connect"
+assert_state 5 "$N" ESTABLISHED "link up again: the IPv6 connection is made"
+N=$first
 ip link del "$TUN" || die "cannot delete $TUN"
 wait_until 5 grep -q "$TUN: .*the engine sends and receives nothing from now on" "$TCPFS_LOG" ||
 	fail "no word of the device's end in the log: $(tail -n 3 "$TCPFS_LOG")"
