@@ -87,8 +87,10 @@ struct tun_rx {
  * \param buf: SIZE bytes
  * \param rx: what the virtio-net header says of it (zero without offloads:
  *            a plain packet, its checksums to be checked)
- * Returns its length, 0 if none is waiting, or read()'s -errno. A packet
- * whose virtio-net header is bad or not TCP's is dropped.
+ * Returns its length, 0 if none is waiting, or -EBADFD, -ENODEV, -EBADF:
+ * the device is gone. A packet whose virtio-net header is bad or not
+ * TCP's, or longer than SIZE, or that the kernel could not hand over
+ * (another read error), is dropped and counted (rx_malformed).
  */
 ssize_t tun_read(struct tun *t, void *buf, size_t size, struct tun_rx *rx);
 /* The most pieces tun_readv() and tun_writev() take. */
@@ -122,7 +124,9 @@ int tun_writev(struct tun *t, const struct iovec *iov, int n,
 	       const struct tso_gso *gso);
 /* The packets lost at the device, on our side of it. */
 struct tun_stats {
-	uint64_t rx_malformed; /* read with a bad virtio-net header */
+	uint64_t rx_malformed; /* read with a bad virtio-net header, cut
+				  short, or not read (an error but the
+				  device's end) */
 	uint64_t tx_errors;    /* whose write failed (logged when the write
 				  before went, or failed for another reason) */
 	int tx_err;	       /* the last write's errno, 0 if it went */

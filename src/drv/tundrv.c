@@ -362,10 +362,9 @@ static ssize_t read_placed(struct tundrv *drv, size_t hdr, uint8_t *room,
 	return n;
 }
 
-/* A read failed for another reason than an empty queue: the device is
- * gone (ip link del: EBADFD, and its fd polls readable for ever) or
- * broken. Stop watching it, lest the loop spin, and say so; the engine's
- * connections then time out. */
+/* A read says the device is gone (ip link del: EBADFD, and its fd polls
+ * readable for ever). Stop watching it, lest the loop spin, and say so;
+ * the engine's connections then time out. */
 static void device_failed(struct tundrv *drv, int err)
 {
 	tlog(LOG_ERR,
@@ -459,7 +458,8 @@ static int impair_open(struct tundrv *drv, const char *spec, char *why,
 		snprintf(why, whylen, "--impair: %s", bad);
 		return -1;
 	}
-	/* a queue as deep as a real interface's, so only the rates drop */
+	/* a queue as deep as a real interface's: the rates drop, and a queue
+	 * a fast sender overruns (counted in link_drops) */
 	ic.queue_max = 4u << 20;
 	drv->out = impair_new(&ic, seed);
 	drv->in = impair_new(&ic, seed + 1);
@@ -696,6 +696,14 @@ void tundrv_stats_get(const struct tundrv *drv, struct tundrv_stats *out)
 	out->rx_malformed = t.rx_malformed + drv->split_bad;
 	out->tx_errors = t.tx_errors;
 	out->drops = drv->drops;
+	for (int i = 0; i < 2; i++) { /* --impair's queues overrun */
+		struct impair_stats st;
+		const struct impair *imp = i ? drv->in : drv->out;
+		if (imp) {
+			impair_stats_get(imp, &st);
+			out->drops += st.queue_drops;
+		}
+	}
 }
 
 struct tcp_engine *tundrv_tcp(struct tundrv *drv)

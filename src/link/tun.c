@@ -290,6 +290,7 @@ ssize_t tun_readv(struct tun *t, const struct iovec *iov, int n,
 {
 	struct virtio_net_hdr h;
 	struct iovec all[1 + TUN_IOV_MAX];
+	size_t room = 0;
 	ssize_t got;
 	int bad = 0;
 
@@ -297,18 +298,30 @@ ssize_t tun_readv(struct tun *t, const struct iovec *iov, int n,
 		return -EINVAL;
 	all[0] = (struct iovec){&h, sizeof(h)};
 	memcpy(all + 1, iov, (size_t)n * sizeof(*iov));
-	do {
+	for (int i = 0; i < n; i++)
+		room += iov[i].iov_len;
+	for (;;) {
 		memset(rx, 0, sizeof(*rx));
 		got = t->vnet ? readv(t->fd, all, n + 1) : readv(t->fd, iov, n);
-		if (got < 0)
-			return errno == EAGAIN ? 0 : -errno;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 &&
+		    (errno == EBADFD || errno == ENODEV || errno == EBADF))
+			return -errno; /* the device is gone */
+		if (got < 0) {	       /* none waiting, or that packet lost */
+			t->st.rx_malformed += errno != EAGAIN;
+			return 0;
+		}
 		if (t->vnet) {
 			got -= (ssize_t)sizeof(h);
 			bad = got < 0 ? -1 : vnet_rx(&h, (size_t)got, rx);
-			t->st.rx_malformed += bad != 0;
 		}
-	} while (bad); /* malformed: drop it, read on */
-	return got;
+		/* the kernel says how long the packet was, not what it
+		 * copied: a longer one was cut */
+		if (!bad && (size_t)got <= room)
+			return got;
+		t->st.rx_malformed++; /* malformed: drop it, read on */
+	}
 }
 
 void tun_stats_get(const struct tun *t, struct tun_stats *out)
