@@ -103,8 +103,8 @@ tcp_time tundrv_now(void);
  * \param st: the driver
  * \param dst: the address
  * \param why: set to the reason when it cannot
- * Returns 0; -ENETUNREACH, or -EINVAL for the link's broadcast address,
- * with *WHY.
+ * Returns 0; -ENETUNREACH, or -EINVAL for the link's broadcast or network
+ * address (IPv6: its Subnet-Router anycast address), with *WHY.
  */
 int tundrv_route(struct tundrv *st, const struct wire_ep *dst,
 		 const char **why);

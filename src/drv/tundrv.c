@@ -545,6 +545,18 @@ static bool in_prefix6(const uint8_t *a, const struct in6_addr *net,
 	return true;
 }
 
+/* Whether A, in T's IPv6 prefix, is its Subnet-Router anycast address (RFC
+ * 4291 §2.6.1: the prefix, every other bit 0; a /127 or /128 has none). */
+static bool link_anycast6(const struct tun_config *t, const uint8_t *a)
+{
+	if (t->prefix6 >= 127)
+		return false;
+	for (unsigned i = t->prefix6; i < 128; i++)
+		if (a[i / 8] & 0x80 >> (i % 8))
+			return false;
+	return true;
+}
+
 bool tundrv_engine_on_link(const struct tundrv_config *cfg, int af)
 {
 	const struct tun_config *t = &cfg->tun;
@@ -595,6 +607,11 @@ int tundrv_route(struct tundrv *drv, const struct wire_ep *dst,
 			       "multicast address)";
 			return -EINVAL;
 		}
+		if (t->prefix4 < 31 && a == link_net4(t).s_addr) {
+			*why = "the engine's link's network address, which no "
+			       "host has (RFC 1122 §3.2.1.3)";
+			return -EINVAL;
+		}
 		if (drv->nat || on_link4(t, a) ||
 		    ((ntohl(a) >> 24) == 127 && t->route_localnet) ||
 		    host_address(dst))
@@ -608,7 +625,13 @@ int tundrv_route(struct tundrv *drv, const struct wire_ep *dst,
 		       "route_localnet); use the host's address on it";
 		return -ENETUNREACH;
 	}
-	if (in_prefix6(dst->a, &t->host6, t->prefix6) || host_address(dst))
+	bool on_link = in_prefix6(dst->a, &t->host6, t->prefix6);
+	if (on_link && link_anycast6(t, dst->a)) {
+		*why = "the engine's link's Subnet-Router anycast address, "
+		       "which no host answers (RFC 4291 §2.6.1)";
+		return -EINVAL;
+	}
+	if (on_link || host_address(dst))
 		return 0;
 	*why = "not an address of this host or of the engine's link "
 	       "(IPv6 has no --nat)";

@@ -537,13 +537,12 @@ static int engine_connect(struct engine *e, struct kind_conn *c,
 				 why);
 	if (!wire_ep_unicast(&ep))
 		return kind_fail(c, -EINVAL,
-				 "connect: %s: a broadcast or multicast "
-				 "address cannot be a TCP peer",
+				 "connect: %s: an unspecified, broadcast or "
+				 "multicast address cannot be a TCP peer",
 				 cmd->argv[0]);
 	if (cmd->argc > 1 && wire_port_parse(cmd->argv[1], &lport, &why) < 0)
-		return kind_fail(c, -EINVAL,
-				 "connect: local port '%s' out of range",
-				 cmd->argv[1]);
+		return kind_fail(c, -EINVAL, "connect: local port '%s': %s",
+				 cmd->argv[1], why);
 	if ((err = privileged_port(c, cmd, lport, caller)) < 0)
 		return err;
 	if ((err = tundrv_route(e->drv, &ep, &why)) < 0)

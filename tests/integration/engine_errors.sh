@@ -206,6 +206,15 @@ for a in 224.0.0.1 255.255.255.255 "[ff02::1]" 198.19.253.3; do # RFC 9293 MUST-
 	assert_eq EINVAL "$(ctl "$n" "connect $a:80")" "connect to $a (broadcast or multicast)"
 	assert_match "broadcast or multicast" "$(get "$n" err)" "connect $a: err says why"
 done
+assert_match "unspecified" "$(ctl "$n" "connect 0.0.0.0:80" >/dev/null; get "$n" err)" \
+	"connect 0.0.0.0: err says it is the unspecified address"
+# the link's network address and IPv6 Subnet-Router anycast: no host answers
+for a in 198.19.253.0 "[fdcf:7c9f:7cfa::]"; do
+	assert_eq EINVAL "$(ctl "$n" "connect $a:80")" "connect to $a (the link's network address)"
+	assert_match "network address|anycast" "$(get "$n" err)" "connect $a: err says why"
+done
+ctl "$n" "connect $HOST4:80 abc" >/dev/null
+assert_match "local port 'abc': " "$(get "$n" err)" "a bad local port: err gives the parser's reason"
 assert_eq EINVAL "$(ctl "$n" "announce 198.18.0.1:8080")" "announce on an address not the engine's"
 assert_match "announce: 198.18.0.1:8080: not an address of the engine" "$(get "$n" err)" \
 	"announce: err names the part that is wrong"
