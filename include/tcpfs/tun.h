@@ -51,6 +51,11 @@ struct tun *tun_open(const struct tun_config *cfg, char *why, size_t whylen);
  */
 void tun_close(struct tun *t);
 /**
+ * tun_name - the device's name, as the kernel made it
+ * \param t: the device
+ */
+const char *tun_name(const struct tun *t);
+/**
  * tun_fd - the fd to poll (non-blocking)
  * \param t: the device
  * Returns the fd.

@@ -370,7 +370,7 @@ static void device_failed(struct tundrv *drv, int err)
 	tlog(LOG_ERR,
 	     "%s: %s: the engine sends and receives nothing from now on, "
 	     "its connections time out (restart tcpfs for a new device)",
-	     drv->cfg.tun.name, strerror(-err));
+	     tun_name(drv->tun), strerror(-err));
 	loop_del(drv->loop, tun_fd(drv->tun));
 }
 
@@ -651,14 +651,17 @@ struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
 	drv->armed = TCP_NEVER;
 	drv->timerfd =
 		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (drv->timerfd < 0) {
+		snprintf(why, whylen, "timerfd: %s", strerror(errno));
+		tundrv_free(drv);
+		return NULL;
+	}
 	drv->tun = tun_open(&cfg->tun, why, whylen);
 	if (drv->tun && cfg->nat)
-		drv->nat = nat_open(cfg->tun.name, link_net4(&cfg->tun),
+		drv->nat = nat_open(tun_name(drv->tun), link_net4(&cfg->tun),
 				    cfg->tun.prefix4, why, whylen);
-	if (!drv->tun || (cfg->nat && !drv->nat) || drv->timerfd < 0) {
+	if (!drv->tun || (cfg->nat && !drv->nat)) {
 		int err = errno; /* tun_open's, for the caller */
-		if (drv->timerfd < 0)
-			snprintf(why, whylen, "timerfd: %s", strerror(errno));
 		tundrv_free(drv);
 		errno = err;
 		return NULL;
@@ -668,11 +671,13 @@ struct tundrv *tundrv_new(struct loop *loop, const struct tundrv_config *cfg,
 		return NULL;
 	}
 	drv->tcp = new_engine(drv);
-	if (!drv->tcp ||
-	    loop_add(loop, tun_fd(drv->tun), on_packets, drv) < 0 ||
-	    loop_add(loop, drv->timerfd, on_timer, drv) < 0 ||
-	    loop_after(loop, dispatch, drv) < 0) {
-		snprintf(why, whylen, "engine: %s", strerror(errno));
+	int err = drv->tcp ? 0 : errno ? -errno : -ENOMEM;
+	if (!err &&
+	    !(err = loop_add(loop, tun_fd(drv->tun), on_packets, drv)) &&
+	    !(err = loop_add(loop, drv->timerfd, on_timer, drv)))
+		err = loop_after(loop, dispatch, drv);
+	if (err < 0) {
+		snprintf(why, whylen, "engine: %s", strerror(-err));
 		tundrv_free(drv);
 		return NULL;
 	}

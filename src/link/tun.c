@@ -238,6 +238,11 @@ void tun_close(struct tun *t)
 	free(t);
 }
 
+const char *tun_name(const struct tun *t)
+{
+	return t->name;
+}
+
 int tun_fd(const struct tun *t)
 {
 	return t->fd;
