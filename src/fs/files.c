@@ -193,6 +193,11 @@ int files_write(const struct kind *k, int r, struct kind_conn *c,
 
 	if (r != FILES_CTL)
 		return -EACCES;
+	if (!owner_or_root(c, who->uid) && !c->owned)
+		return kind_fail(c, -EPERM,
+				 "uid %u may not control a connection whose "
+				 "owner is unknown (root only)",
+				 (unsigned)who->uid);
 	if (!owner_or_root(c, who->uid))
 		return kind_fail(
 			c, -EPERM,

@@ -51,8 +51,8 @@ static int f_load(void *k, const struct kind_caller *who, const char *name,
 	c->view.have = 0;
 	view_set(&c->view, VF_STATE, "ESTABLISHED");
 	view_set(&c->view, VF_UID, "%u", (unsigned)fc->owner);
-	c->owned = true;
-	c->owner = fc->owner;
+	c->owned = !fc->unowned;
+	c->owner = fc->unowned ? 0 : fc->owner;
 	c->key = (uint64_t)(fc - fk->c);
 	return 0;
 }

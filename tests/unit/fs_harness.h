@@ -19,6 +19,7 @@
 struct fconn {
 	char name[32];
 	uid_t owner;
+	bool unowned; /* its owner is unknown (a kernel TIME_WAIT's) */
 	bool alive;
 	bool connected; /* ctl_wait: the "connect" is done */
 	pid_t reader;	/* 0: every reader sees it; else only this pid */

@@ -247,6 +247,14 @@ static void test_permissions(void **state)
 	read_file(&h, ino_of(&h, "fake/c0/err"), buf, sizeof(buf));
 	assert_string_equal(
 		buf, "uid 1001 may not control a connection of uid 1000\n");
+	h.fk.c[0].unowned = true; /* not of uid 0: unknown */
+	req = op_write(&h, ctl, &fi, "close", 1001);
+	assert_int_equal(req->err, EPERM);
+	fake_free(req);
+	read_file(&h, ino_of(&h, "fake/c0/err"), buf, sizeof(buf));
+	assert_string_equal(buf, "uid 1001 may not control a connection whose "
+				 "owner is unknown (root only)\n");
+	h.fk.c[0].unowned = false;
 	req = op_write(&h, ctl, &fi, "close", 0); /* root may */
 	assert_int_equal(req->reply, FAKE_WRITE);
 	fake_free(req);
