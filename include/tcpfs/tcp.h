@@ -119,8 +119,8 @@ struct tcp_config {
 void tcp_config_default(struct tcp_config *cfg);
 /* A new engine with a copy of CFG. Returns it, or NULL with errno
  * EINVAL: no output (nor output_partial), or a value out of range (mss
- * 64..65495, delack at most 40 ms, rto_min <= rto_initial, 0 < port_lo <=
- * port_hi, ...); ENOMEM: out of memory. */
+ * 64..65495, delack at most 40 ms, rto_min <= rto_initial <= rto_max,
+ * 0 < port_lo <= port_hi, ...); ENOMEM: out of memory. */
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg);
 /* Free the engine and every connection, sending nothing. */
 void tcp_engine_free(struct tcp_engine *e);

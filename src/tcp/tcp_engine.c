@@ -49,9 +49,10 @@ static bool config_ok(const struct tcp_config *c)
 	       c->mss <= 65495 && c->sndbuf >= c->mss && c->rcvbuf >= c->mss &&
 	       c->rcvbuf <= (1u << 30) && c->rcvbuf_max <= (1u << 30) &&
 	       c->msl > 0 && c->rto_min > 0 && c->rto_max >= c->rto_min &&
-	       c->rto_initial >= c->rto_min && c->delack <= 40000 &&
-	       c->max_conns > 0 && c->max_conns_owner > 0 &&
-	       c->backlog_max > 0 && c->port_lo > 0 && c->port_lo <= c->port_hi;
+	       c->rto_initial >= c->rto_min && c->rto_initial <= c->rto_max &&
+	       c->delack <= 40000 && c->max_conns > 0 &&
+	       c->max_conns_owner > 0 && c->backlog_max > 0 && c->port_lo > 0 &&
+	       c->port_lo <= c->port_hi;
 }
 
 struct tcp_engine *tcp_engine_new(const struct tcp_config *cfg)

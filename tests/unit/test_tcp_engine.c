@@ -52,6 +52,10 @@ static void bad_config(void **state)
 	cfg.output = h_output;
 	cfg.delack = 500 * MS;
 	assert_null(tcp_engine_new(&cfg));
+	tcp_config_default(&cfg);
+	cfg.output = h_output;
+	cfg.rto_initial = cfg.rto_max + 1; /* a SYN would wait past the cap */
+	assert_null(tcp_engine_new(&cfg));
 }
 
 /* Random ephemeral ports in 32768..60999, distinct for one remote; a
