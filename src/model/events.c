@@ -136,9 +136,16 @@ static void enqueue(struct events_sub *sub, const char *line, size_t len)
 		sub->lost++;
 		return;
 	}
+	size_t was = sub->q.len;
+	uint64_t lost = sub->lost;
 	say_lost(sub);
 	buf_add(&sub->q, line, len);
 	buf_add(&sub->q, "\n", 1);
+	if (sub->q.err) { /* out of memory: this line is lost, not the next */
+		sub->q.len = was;
+		sub->q.err = 0;
+		sub->lost = lost + 1;
+	}
 }
 
 /* Queue LINE (of SCOPE; OTHER: as subscribers of another scope that see
