@@ -19,14 +19,15 @@ static const char *const names[OPT_COUNT] = {
 
 enum { KEY_NO_ENGINE = OPT_COUNT, KEY_NAT, KEY_ASCII, KEY_UPGRADE_PROBE };
 
-/* fuse_opt gives "--NAME=X" to the '=' template and "--NAME X" to the ' '
- * one as "--NAMEX"; in a -o list (mount(8), fstab) "NAME=X" matches the
- * bare one. All are keys, and option_proc takes the value. */
+/* "--NAME=X" and, in a -o list (mount(8), fstab), "NAME=X": a template
+ * ending in '=' matches the whole name and the '=' only, where fuse_opt's
+ * "--NAME " (for "--NAME X") would match every word beginning with --NAME
+ * (--tunnel=x as --tun, --mtu9000 as --mtu): join_separate() makes
+ * "--NAME X" "--NAME=X" first. All are keys, and option_proc takes the
+ * value. */
 static const struct fuse_opt spec[] = {
 #define OPT_SPEC(id, name)                                                     \
-	FUSE_OPT_KEY("--" name "=", OPT_##id),                                 \
-		FUSE_OPT_KEY("--" name " ", OPT_##id),                         \
-		FUSE_OPT_KEY(name "=", OPT_##id),
+	FUSE_OPT_KEY("--" name "=", OPT_##id), FUSE_OPT_KEY(name "=", OPT_##id),
 	OPTIONS(OPT_SPEC)
 #undef OPT_SPEC
 		FUSE_OPT_KEY("--no-engine", KEY_NO_ENGINE),
@@ -78,9 +79,62 @@ static int option_proc(void *data, const char *arg, int key,
 	return opt->val[key] ? 0 : -1;
 }
 
+/* The option whose whole name is ARG ("--NAME"), or -1. */
+static int option_named(const char *arg)
+{
+	for (int i = 0; i < OPT_COUNT && !strncmp(arg, "--", 2); i++)
+		if (!strcmp(arg + 2, names[i]))
+			return i;
+	return -1;
+}
+
+/* ARGS with each "--NAME VALUE" made "--NAME=VALUE", the words read as
+ * fuse_opt reads them: the word after -o is its list, and nothing after
+ * "--" is an option. -1 if a value is missing (said in the log), or on
+ * ENOMEM. */
+static int join_separate(struct fuse_args *args)
+{
+	struct fuse_args out = FUSE_ARGS_INIT(0, NULL);
+	bool opts = true;
+	int err = 0;
+	for (int i = 0; i < args->argc && !err; i++) {
+		const char *arg = args->argv[i];
+		int id = i && opts ? option_named(arg) : -1;
+		if (id < 0) {
+			if (i && !strcmp(arg, "--"))
+				opts = false;
+			else if (opts && !strcmp(arg, "-o") &&
+				 i + 1 < args->argc)
+				err = fuse_opt_add_arg(&out, args->argv[i++]);
+			err = err ?: fuse_opt_add_arg(&out, args->argv[i]);
+			continue;
+		}
+		if (i + 1 == args->argc) {
+			tlog(LOG_ERR, "--%s: the value is missing", names[id]);
+			err = -1;
+			break;
+		}
+		char *joined;
+		if (asprintf(&joined, "%s=%s", arg, args->argv[++i]) < 0)
+			err = -1;
+		else {
+			err = fuse_opt_add_arg(&out, joined);
+			free(joined);
+		}
+	}
+	if (err) {
+		fuse_opt_free_args(&out);
+		return -1;
+	}
+	fuse_opt_free_args(args);
+	*args = out;
+	return 0;
+}
+
 int options_parse(struct fuse_args *args, struct options *opt)
 {
-	if (fuse_opt_parse(args, opt, spec, option_proc) < 0)
+	if (join_separate(args) < 0 ||
+	    fuse_opt_parse(args, opt, spec, option_proc) < 0)
 		return -1;
 	if (opt->nonopts == 1) /* it was the mount point */
 		return fuse_opt_add_arg(args, opt->source);

@@ -10,8 +10,7 @@
 
 #include "tcpfs/tundrv.h"
 
-/* No name may begin another: fuse_opt gives an argument to every
- * template that matches, and "--NAME VALUE"'s matches any longer name. */
+/* Each matched by its whole name (options.c). */
 #define OPTIONS(X)                                                             \
 	X(NETNS, "netns")                                                      \
 	X(TUN, "tun")                                                          \
@@ -64,7 +63,8 @@ struct options {
  *              in it. Of two words that are not options, as mount.fuse3
  *              passes them (SOURCE MOUNTPOINT), the first is dropped.
  * \param opt: filled; free with options_free()
- * Returns 0, or -1 on ENOMEM.
+ * Returns 0, or -1 on ENOMEM or a "--NAME" without its value (said in
+ * the log).
  */
 int options_parse(struct fuse_args *args, struct options *opt);
 /**

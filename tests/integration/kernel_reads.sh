@@ -6,7 +6,9 @@
 # the daemon's sock_diag socket changes no answer; a socket that has gone
 # gives ENOENT; a stale mount left by `kill -9` of the daemon is
 # cleaned by the next start on that mount point; SIGTERM and SIGINT unmount
-# cleanly, also with the mount busy; -V, -h and a missing mount point.
+# cleanly, also with the mount busy; -V, -h and a missing mount point;
+# options matched by their whole name, refused with the exit status and the
+# reason the man page says.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare dd cmp
@@ -160,4 +162,28 @@ grep -qE 'max_threads|clone_fd' <<<"$out" && fail "tcpfs -h offers libfuse's thr
 	pass "tcpfs -h offers no thread options (one loop serves all)"
 "$TCPFS" >/dev/null 2>&1
 [ $? -ne 0 ] && pass "no mount point: non-zero exit" || fail "tcpfs without a mount point exited 0"
+
+# refused STATUS REGEX ARGS...: tcpfs ARGS exits STATUS at once, before it
+# mounts, and says why (REGEX) in one line.
+CL=$WORK/cl
+mkdir "$CL"
+refused() {
+	local want=$1 re=$2 out rc
+	shift 2
+	out=$(timeout -k 1 10 "$TCPFS" "$CL" -f "$@" 2>&1)
+	rc=$?
+	assert_eq "$want" "$rc" "tcpfs $*: exit status ($out)"
+	assert_match "$re" "$out" "tcpfs $*: says why"
+	assert_eq 1 "$(wc -l <<<"$out")" "tcpfs $*: in one line"
+	is_mounted "$CL" && fail "tcpfs $*: mounted" && umount -l "$CL"
+}
+# an option is its whole name: a longer word is an unknown option
+refused 1 "unknown option.*--tunnel=x" --tunnel=x
+refused 1 "unknown option.*--mtu9000" --mtu9000
+refused 1 "unknown option.*-o mtux=9000" -o mtux=9000
+refused 2 "^tcpfs: --mtu: the value is missing$" --mtu
+# and --NAME VALUE is --NAME=VALUE
+start_tcpfs "$CL" --tun tsep0 --mtu 1400
+assert_match " mtu 1400 " "$(ip -o link show tsep0)" "--tun tsep0 --mtu 1400: the device, its MTU"
+stop_tcpfs
 finish

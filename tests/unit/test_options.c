@@ -58,6 +58,36 @@ static void test_long_forms(void **state)
 	done(&a, &o);
 }
 
+/* An option is its whole name: --NAME=VALUE or --NAME VALUE; a longer
+ * word (--tunnel=x, --mtu9000) is no option of ours and stays for libfuse,
+ * which refuses it by name. The word after --NAME is its value whatever it
+ * is, that after -o a list; after "--" nothing is an option. */
+static void test_whole_names(void **state)
+{
+	(void)state;
+	struct fuse_args a;
+	struct options o;
+	const char *argv[] = {"tcpfs", "--tunnel=x", "--mtu9000", "--tun",
+			      "t0",    "--log",	     "--netns=x", "-o",
+			      "--msl", "--reap=1",   "--",	  "--ports=1-2",
+			      NULL};
+	assert_int_equal(parse(argv, &a, &o), 0);
+	assert_string_equal(o.val[OPT_TUN], "t0");
+	assert_null(o.val[OPT_MTU]);
+	assert_string_equal(o.val[OPT_LOG], "--netns=x");
+	assert_null(o.val[OPT_NETNS]);
+	assert_null(o.val[OPT_MSL]);
+	assert_string_equal(o.val[OPT_REAP], "1");
+	assert_null(o.val[OPT_PORTS]);
+	/* the mount point: "--ports=1-2" */
+	assert_string_equal(left(&a),
+			    "-o --msl --tunnel=x --mtu9000 -- --ports=1-2");
+	done(&a, &o);
+	const char *last[] = {"tcpfs", "/mnt", "--mtu", NULL};
+	assert_int_equal(parse(last, &a, &o), -1);
+	done(&a, &o);
+}
+
 /* Every option of OPTIONS, as -o NAME=VALUE, and the two flags. */
 static void test_every_option_as_o(void **state)
 {
@@ -312,6 +342,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_forms),
+		cmocka_unit_test(test_whole_names),
 		cmocka_unit_test(test_every_option_as_o),
 		cmocka_unit_test(test_mount_helper),
 		cmocka_unit_test(test_refused),
