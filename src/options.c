@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,16 +161,44 @@ __attribute__((format(printf, 2, 3))) static int bad(int id, const char *fmt,
 	return -1;
 }
 
-/* A number in [MIN, MAX], with decimals if SCALE > 1 (seconds to us). */
+static const char digits[] = "0123456789";
+
+/* S's first N characters as a plain decimal number (digits only, at least
+ * one; no sign, blank, point or exponent) in *OUT, which stays above every
+ * range here if the number is larger than 64 bits hold. */
+static bool whole(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!n || strspn(s, digits) < n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		v = v > UINT64_MAX / 100 ? UINT64_MAX / 10 :
+					   v * 10 + (uint64_t)(s[i] - '0');
+	*out = v;
+	return true;
+}
+
+/* A number in [MIN, MAX]: plain decimal digits, with decimals ("D.D") if
+ * SCALE > 1 (seconds to us). */
 static int number(int id, const char *s, double min, double max, double scale,
 		  uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (!*s || *end || errno || !(v >= min && v <= max)) /* NaN too */
-		return bad(id, "'%s' is not a number from %g to %g", s, min,
-			   max);
+	size_t n = strspn(s, digits);
+	uint64_t w;
+	double v = -1;
+	if (scale > 1 && n && s[n] == '.' && strspn(s + n + 1, digits)) {
+		n += 1 + strspn(s + n + 1, digits);
+		if (!s[n])
+			v = strtod(s, NULL); /* digits, a point, digits */
+	} else if (!s[n] && whole(s, n, &w))
+		v = (double)w;
+	if (!(v >= min && v <= max))
+		return bad(
+			id,
+			scale > 1 ?
+				"'%s' is not a number from %.10g to %.10g" :
+				"'%s' is not a whole number from %.10g to %.10g",
+			s, min, max);
 	*out = (uint64_t)(v * scale + 0.5);
 	return 0;
 }
@@ -187,10 +216,11 @@ static int on_off(int id, const char *s, bool *on)
  * below 1024 stays the user's). */
 static int port_range(const char *s, uint16_t *lo, uint16_t *hi)
 {
-	unsigned a, b;
-	int end = 0;
-	if (sscanf(s, "%5u-%5u%n", &a, &b, &end) != 2 || s[end] || a < 1024 ||
-	    b > 65535 || a > b)
+	size_t n = strspn(s, digits);
+	uint64_t a, b;
+	if (!whole(s, n, &a) || s[n] != '-' ||
+	    !whole(s + n + 1, strlen(s + n + 1), &b) || a < 1024 || b > 65535 ||
+	    a > b)
 		return bad(OPT_PORTS,
 			   "'%s' is not LO-HI with 1024 <= LO <= HI "
 			   "<= 65535",
@@ -200,24 +230,26 @@ static int port_range(const char *s, uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
-/* Bytes from 1 MiB to 1 TiB, with an optional K, M, G or T (powers of
- * 1024, as sizes in the man page are). */
+/* Bytes from 1 MiB to 1 TiB, in plain decimal digits with an optional K,
+ * M, G or T (powers of 1024, as sizes in the man page are). */
 static int bytes(int id, const char *s, uint64_t *out)
 {
 	static const char units[] = "KMGT";
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	const char *u = *end ? strchr(units, *end) : NULL;
-	if (u && !end[1])
-		v *= (double)(1ull << (10 * (u - units + 1)));
-	if (!*s || (*end && (!u || end[1])) || errno ||
-	    !(v >= (1 << 20) && v <= (double)(1ull << 40))) /* NaN too */
+	size_t n = strspn(s, digits);
+	const char *u = s[n] ? strchr(units, s[n]) : NULL;
+	uint64_t v;
+	bool ok = (!s[n] || (u && !s[n + 1])) && whole(s, n, &v);
+	if (ok && u) {
+		unsigned shift = 10 * (unsigned)(u - units + 1);
+		ok = v <= (1ull << 40) >> shift;
+		v <<= shift;
+	}
+	if (!ok || v < (1 << 20) || v > (1ull << 40))
 		return bad(id,
 			   "'%s' is not a size from 1M to 1T (bytes, or with "
 			   "K, M, G or T)",
 			   s);
-	*out = (uint64_t)v;
+	*out = v;
 	return 0;
 }
 
@@ -229,9 +261,9 @@ static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
 	char *slash = strchr(buf, '/');
 	unsigned max = af == AF_INET ? 32 : 128;
 	if (slash) {
-		char *end;
-		unsigned long p = strtoul(slash + 1, &end, 10);
-		if (!prefix || !slash[1] || *end || p < 1 || p >= max)
+		uint64_t p;
+		if (!prefix || !whole(slash + 1, strlen(slash + 1), &p) ||
+		    p < 1 || p >= max)
 			return bad(id, "bad prefix length in '%s'", s);
 		*prefix = (unsigned)p;
 		*slash = 0;

@@ -66,7 +66,7 @@ assert_ne 0 "$?" "an unknown -o option: mount fails"
 assert_match "unknown option.*bogus=1" "$out" "and says which"
 out=$(mount -t fuse.tcpfs tcpfs "$M" -o "mtu=99" 2>&1)
 assert_ne 0 "$?" "a bad value: mount fails"
-assert_match "mtu: '99' is not a number from 1280 to 65535" "$out" "and says why"
+assert_match "mtu: '99' is not a whole number from 1280 to 65535" "$out" "and says why"
 is_mounted "$M" && fail "mounted after a refused option" || pass "nothing mounted"
 
 # a mount point that is no directory, or that a running tcpfs serves

@@ -182,6 +182,13 @@ refused 1 "unknown option.*--tunnel=x" --tunnel=x
 refused 1 "unknown option.*--mtu9000" --mtu9000
 refused 1 "unknown option.*-o mtux=9000" -o mtux=9000
 refused 2 "^tcpfs: --mtu: the value is missing$" --mtu
+# whole numbers are plain decimal digits
+refused 2 "^tcpfs: --syn-retries: '2.5' is not a whole number from 0 to 10$" --syn-retries=2.5
+refused 2 "^tcpfs: --mtu: '0x5dc' is not a whole number from 1280 to 65535$" --mtu=0x5dc
+refused 2 "^tcpfs: --mtu: ' 1500' is not a whole number" --mtu=' 1500'
+refused 2 "^tcpfs: --engine-conns-max: '1e3' is not a whole number" --engine-conns-max=1e3
+refused 2 "^tcpfs: --ports: ' 2000-\+3000' is not LO-HI" --ports=' 2000-+3000'
+refused 2 "^tcpfs: --host4: .*'198.19.253.1/\+30'" --host4=198.19.253.1/+30
 # and --NAME VALUE is --NAME=VALUE
 start_tcpfs "$CL" --tun tsep0 --mtu 1400
 assert_match " mtu 1400 " "$(ip -o link show tsep0)" "--tun tsep0 --mtu 1400: the device, its MTU"

@@ -182,6 +182,16 @@ static int config(const char **args)
 	return rc;
 }
 
+/* Each of the N options OPTS alone through config(): WANT. */
+static void each(const char *const *opts, size_t n, int want)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *args[] = {opts[i], NULL};
+		if (config(args) != want)
+			fail_msg("%s: %s", opts[i], want ? "taken" : "refused");
+	}
+}
+
 /* Not a number is no number in range: strtod() reads "nan", which every
  * comparison calls false. */
 static void test_nan(void **state)
@@ -194,10 +204,65 @@ static void test_nan(void **state)
 					   "--engine-mem-max=nan",
 					   "--reap=NaN",
 					   "--mtu=inf"};
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		const char *args[] = {opts[i], NULL};
-		assert_int_equal(config(args), -1);
-	}
+	each(opts, sizeof(opts) / sizeof(opts[0]), -1);
+}
+
+/* Whole numbers are plain decimal digits: no point, exponent, hex, sign
+ * or blank; --msl and --reap take decimals (D.D) too. */
+static void test_plain_decimal(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"--syn-retries=2.5",
+		"--mtu=1500.7",
+		"--mtu=0x5dc",
+		"--mtu= 1500",
+		"--mtu=1500 ",
+		"--mtu=+1500",
+		"--mtu=99999999999999999999999999",
+		"--engine-conns-max=1e3",
+		"--engine-conns-uid=-1",
+		"--engine-mem-max=1.5G",
+		"--engine-mem-max=0x100000",
+		"--engine-mem-max=2048T",
+		"--engine-mem-max=99999999999999999999G",
+		"--ports= 2000-+3000",
+		"--ports=2000-3000.0",
+		"--ports=0x800-3000",
+		"--host4=198.19.253.1/+30",
+		"--host4=198.19.253.1/ 30",
+		"--host6=fdcf:7c9f:7cfa::1/0x40",
+		"--msl=1e2",
+		"--msl=.5",
+		"--msl=1.",
+		"--msl=-0.5",
+		"--msl=0x1p3",
+		"--reap=inf",
+		"--reap= 1"};
+	each(bad, sizeof(bad) / sizeof(bad[0]), -1);
+	static const char *const good[] = {"--mtu=01500",
+					   "--syn-retries=0",
+					   "--engine-conns-max=16777216",
+					   "--engine-mem-max=1048576",
+					   "--engine-mem-max=1T",
+					   "--ports=1024-65535",
+					   "--host4=198.19.253.1/30",
+					   "--msl=0.001",
+					   "--msl=600",
+					   "--reap=0",
+					   "--reap=1.5"};
+	each(good, sizeof(good) / sizeof(good[0]), 0);
+	struct fuse_args a;
+	struct options o;
+	struct tcpfs_config cfg;
+	const char *argv[] = {"tcpfs", "/mnt", "--msl=0.25", "--reap=1.5",
+			      NULL};
+	assert_int_equal(parse(argv, &a, &o), 0);
+	options_config_default(&cfg);
+	assert_int_equal(options_config(&o, &cfg), 0);
+	assert_true(cfg.drv.msl == 250000);
+	assert_true(cfg.reap == 1500000);
+	done(&a, &o);
 }
 
 /* The engine's addresses must be on the host's link: in its prefix, not the
@@ -347,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_mount_helper),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_nan),
+		cmocka_unit_test(test_plain_decimal),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_engine_on_link),
 		cmocka_unit_test(test_ports),
