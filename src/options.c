@@ -157,6 +157,9 @@ __attribute__((format(printf, 2, 3))) static int bad(int id, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	for (char *c = why; *c; c++) /* one line, whatever the value holds */
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			*c = '?';
 	tlog(LOG_ERR, "--%s: %s", names[id], why);
 	return -1;
 }
@@ -297,6 +300,23 @@ static int engine_on_link(const struct tundrv_config *sc, int id, int af)
 				   "");
 }
 
+/* --tun NAME into NAMEBUF (NAMELEN, IFNAMSIZ): a name that Linux takes for
+ * a device (not "." nor "..", no '/', ':', blank or '%' of a template) and
+ * nft for a table ("ip tcpfs_NAME", --nat) and an interface. */
+static int tun_name(const char *name, char *namebuf, size_t namelen)
+{
+	size_t n = strlen(name);
+	if (!n || n >= namelen || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != n)
+		return bad(OPT_TUN,
+			   "'%s' is not a device name: 1 to %zu letters, "
+			   "digits, '_', '-' or '.', not . nor ..",
+			   name, namelen - 1);
+	memcpy(namebuf, name, n + 1);
+	return 0;
+}
+
 void options_config_default(struct tcpfs_config *cfg)
 {
 	cfg->engine = true;
@@ -339,13 +359,8 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	cfg->engine = !opt->no_engine;
 	cfg->ascii = opt->ascii;
 	sc->nat = opt->nat;
-	if (v[OPT_TUN]) {
-		if (!*v[OPT_TUN] || strlen(v[OPT_TUN]) >= sizeof(sc->tun.name))
-			err |= bad(OPT_TUN, "a device name of 1 to %zu bytes",
-				   sizeof(sc->tun.name) - 1);
-		else
-			strcpy(sc->tun.name, v[OPT_TUN]);
-	}
+	if (v[OPT_TUN])
+		err |= tun_name(v[OPT_TUN], sc->tun.name, sizeof(sc->tun.name));
 	if (v[OPT_MTU] &&
 	    !(err |= number(OPT_MTU, v[OPT_MTU], 1280, 65535, 1, &n)))
 		sc->tun.mtu = (unsigned)n;

@@ -189,6 +189,10 @@ refused 2 "^tcpfs: --mtu: ' 1500' is not a whole number" --mtu=' 1500'
 refused 2 "^tcpfs: --engine-conns-max: '1e3' is not a whole number" --engine-conns-max=1e3
 refused 2 "^tcpfs: --ports: ' 2000-\+3000' is not LO-HI" --ports=' 2000-+3000'
 refused 2 "^tcpfs: --host4: .*'198.19.253.1/\+30'" --host4=198.19.253.1/+30
+# a device name Linux and nft both take
+for t in 'a b' a/b 'tcp%d' a#b . $'a\nb'; do
+	refused 2 "^tcpfs: --tun: '.*' is not a device name: 1 to 15 letters" --tun="$t"
+done
 # and --NAME VALUE is --NAME=VALUE
 start_tcpfs "$CL" --tun tsep0 --mtu 1400
 assert_match " mtu 1400 " "$(ip -o link show tsep0)" "--tun tsep0 --mtu 1400: the device, its MTU"

@@ -265,6 +265,23 @@ static void test_plain_decimal(void **state)
 	done(&a, &o);
 }
 
+/* --tun: a name Linux and nft both take, or refused at once. */
+static void test_tun_name(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"--tun=",      "--tun=a b",  "--tun=a/b",
+		"--tun=tcp%d", "--tun=.",    "--tun=..",
+		"--tun=a:b",   "--tun=a#b",  "--tun=a@b",
+		"--tun=a\tb",  "--tun=a\nb", "--tun=a\\b",
+		"--tun=a\"b",  "--tun=é",    "--tun=0123456789abcdef"};
+	each(bad, sizeof(bad) / sizeof(bad[0]), -1);
+	static const char *const good[] = {"--tun=t", "--tun=tcpfs_1.a-b",
+					   "--tun=0123456789abcde",
+					   "--tun=..."};
+	each(good, sizeof(good) / sizeof(good[0]), 0);
+}
+
 /* The engine's addresses must be on the host's link: in its prefix, not the
  * host's own, not (IPv4 below /31) the network or broadcast address; with
  * --no-engine they do not matter. */
@@ -413,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_nan),
 		cmocka_unit_test(test_plain_decimal),
+		cmocka_unit_test(test_tun_name),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_engine_on_link),
 		cmocka_unit_test(test_ports),
