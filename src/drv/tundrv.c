@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,42 +403,96 @@ static void on_packets(void *arg)
 	}
 }
 
+/* The longest --impair SPEC, and the longest delay (ms, an hour). */
+#define IMPAIR_SPEC_MAX 255
+#define IMPAIR_DELAY_MAX 3600000
+
+/* S as a plain decimal number, "D" or "D.D" (no sign, blank, exponent,
+ * hex, inf or nan), in *V. */
+static bool plain_decimal(const char *s, double *v)
+{
+	static const char digits[] = "0123456789";
+	size_t n = strspn(s, digits);
+	if (n && s[n] == '.' && strspn(s + n + 1, digits))
+		n += 1 + strspn(s + n + 1, digits);
+	if (!n || s[n])
+		return false;
+	*v = strtod(s, NULL);
+	return true;
+}
+
+/* S as a seed: plain decimal digits, 0 to 2^64 - 1. */
+static bool seed_of(const char *s, uint64_t *seed)
+{
+	char *end;
+	errno = 0;
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	*seed = strtoull(s, &end, 10);
+	return errno == 0;
+}
+
 /* --impair SPEC: "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,
  * seed=N", the same in both directions (a test option). */
 int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
 			uint64_t *seed, char *why, size_t whylen)
 {
-	char buf[256], *save, *tok;
+	char buf[IMPAIR_SPEC_MAX + 1], *save, *tok;
 	memset(cfg, 0, sizeof(*cfg));
 	*seed = 1;
+	if (strlen(spec) > IMPAIR_SPEC_MAX) {
+		snprintf(why, whylen, "longer than %d characters",
+			 IMPAIR_SPEC_MAX);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", spec);
+	if (!strtok_r(buf, ",", &save)) {
+		snprintf(why, whylen,
+			 "empty: it would impair nothing (give "
+			 "KEY=NUMBER,...)");
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", spec);
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '='), *end;
-		double v = eq ? strtod(eq + 1, &end) : -1;
-		if (!eq || end == eq + 1 || *end || v < 0) {
+		char *eq = strchr(tok, '=');
+		double v;
+		if (!eq) {
 			snprintf(why, whylen, "'%s' is not KEY=NUMBER", tok);
 			return -1;
 		}
 		*eq = 0;
-		if (v > 100 && strcmp(tok, "delay") && strcmp(tok, "seed")) {
-			snprintf(why, whylen, "%s=%g: a percentage is 0 to 100",
-				 tok, v);
+		const char *val = eq + 1;
+		double *pct = !strcmp(tok, "loss")    ? &cfg->loss :
+			      !strcmp(tok, "dup")     ? &cfg->duplicate :
+			      !strcmp(tok, "reorder") ? &cfg->reorder :
+			      !strcmp(tok, "corrupt") ? &cfg->corrupt :
+							NULL;
+		if (pct && (!plain_decimal(val, &v) || v > 100)) {
+			snprintf(why, whylen,
+				 "%s=%s: not a percentage from 0 to 100", tok,
+				 val);
 			return -1;
-		}
-		if (strcmp(tok, "loss") == 0)
-			cfg->loss = v;
-		else if (strcmp(tok, "dup") == 0)
-			cfg->duplicate = v;
-		else if (strcmp(tok, "reorder") == 0)
-			cfg->reorder = v;
-		else if (strcmp(tok, "corrupt") == 0)
-			cfg->corrupt = v;
-		else if (strcmp(tok, "delay") == 0)
+		} else if (pct) {
+			*pct = v;
+		} else if (!strcmp(tok, "delay")) {
+			if (!plain_decimal(val, &v) || v > IMPAIR_DELAY_MAX) {
+				snprintf(why, whylen,
+					 "delay=%s: not a number of ms from 0 "
+					 "to %d",
+					 val, IMPAIR_DELAY_MAX);
+				return -1;
+			}
 			cfg->delay = (uint64_t)(v * 1000);
-		else if (strcmp(tok, "seed") == 0)
-			*seed = (uint64_t)v;
-		else {
+		} else if (!strcmp(tok, "seed")) {
+			if (!seed_of(val, seed)) {
+				snprintf(why, whylen,
+					 "seed=%s: not a whole number from 0 "
+					 "to 2^64 - 1",
+					 val);
+				return -1;
+			}
+		} else {
 			snprintf(why, whylen,
 				 "unknown key '%s' (loss, dup, "
 				 "reorder, corrupt, delay, seed)",

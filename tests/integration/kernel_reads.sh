@@ -193,6 +193,12 @@ refused 2 "^tcpfs: --host4: .*'198.19.253.1/\+30'" --host4=198.19.253.1/+30
 for t in 'a b' a/b 'tcp%d' a#b . $'a\nb'; do
 	refused 2 "^tcpfs: --tun: '.*' is not a device name: 1 to 15 letters" --tun="$t"
 done
+# --impair: not empty, finite numbers in range, at most 255 characters
+refused 2 "^tcpfs: --impair: empty: it would impair nothing" --impair=
+refused 2 "^tcpfs: --impair: delay=nan: not a number of ms from 0 to 3600000$" --impair=delay=nan
+refused 2 "^tcpfs: --impair: delay=inf: not a number" --impair=delay=inf
+refused 2 "^tcpfs: --impair: seed=1e30: not a whole number from 0 to 2\^64 - 1$" --impair=seed=1e30
+refused 2 "^tcpfs: --impair: longer than 255 characters$" --impair="seed=1$(printf ',loss=0%.0s' {1..40})"
 # and --NAME VALUE is --NAME=VALUE
 start_tcpfs "$CL" --tun tsep0 --mtu 1400
 assert_match " mtu 1400 " "$(ip -o link show tsep0)" "--tun tsep0 --mtu 1400: the device, its MTU"

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "options.h"
+#include "tcpfs/link.h"
 
 /* Parse ARGV (NULL-terminated): OPT filled, ARGS what is left for libfuse. */
 static int parse(const char **argv, struct fuse_args *args, struct options *opt)
@@ -282,6 +283,45 @@ static void test_tun_name(void **state)
 	each(good, sizeof(good) / sizeof(good[0]), 0);
 }
 
+/* --impair: an empty SPEC impairs nothing, a value must be a plain finite
+ * number in range (nan passed the range checks, inf and 1e30 overflowed
+ * the integers), and a SPEC longer than 255 characters was cut. */
+static void test_impair(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"--impair=",	      "--impair=,,",
+		"--impair=delay=inf", "--impair=delay=nan",
+		"--impair=seed=1e30", "--impair=seed=18446744073709551616",
+		"--impair=seed=-1",   "--impair=loss=nan",
+		"--impair=loss=inf",  "--impair=loss=0x10",
+		"--impair=loss= 1",   "--impair=loss=1e1",
+		"--impair=loss=101",  "--impair=delay=3600001",
+		"--impair=loss",      "--impair=foo=1"};
+	each(bad, sizeof(bad) / sizeof(bad[0]), -1);
+	static const char *const good[] = {
+		"--impair=loss=0.3,dup=1,reorder=2,corrupt=100,delay=0.5",
+		"--impair=seed=18446744073709551615,delay=3600000"};
+	each(good, sizeof(good) / sizeof(good[0]), 0);
+	struct impair_config ic;
+	uint64_t seed;
+	char why[200], spec[300] = "seed=7";
+	assert_int_equal(tundrv_impair_parse("delay=2.5,seed=99", &ic, &seed,
+					     why, sizeof(why)),
+			 0);
+	assert_true(ic.delay == 2500 && seed == 99);
+	while (strlen(spec) < 255) /* "seed=7,loss=0,loss=0...": 255 */
+		strcat(spec, strlen(spec) < 249 ? ",loss=0" : "0");
+	assert_int_equal(strlen(spec), 255);
+	assert_int_equal(
+		tundrv_impair_parse(spec, &ic, &seed, why, sizeof(why)), 0);
+	assert_true(seed == 7);
+	strcat(spec, "0"); /* 256: it was cut to 255 and taken */
+	assert_int_equal(
+		tundrv_impair_parse(spec, &ic, &seed, why, sizeof(why)), -1);
+	assert_string_equal(why, "longer than 255 characters");
+}
+
 /* The engine's addresses must be on the host's link: in its prefix, not the
  * host's own, not (IPv4 below /31) the network or broadcast address; with
  * --no-engine they do not matter. */
@@ -431,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_nan),
 		cmocka_unit_test(test_plain_decimal),
 		cmocka_unit_test(test_tun_name),
+		cmocka_unit_test(test_impair),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_engine_on_link),
 		cmocka_unit_test(test_ports),
