@@ -265,9 +265,19 @@ static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
 	unsigned max = af == AF_INET ? 32 : 128;
 	if (slash) {
 		uint64_t p;
-		if (!prefix || !whole(slash + 1, strlen(slash + 1), &p) ||
-		    p < 1 || p >= max)
-			return bad(id, "bad prefix length in '%s'", s);
+		if (!prefix)
+			return bad(
+				id,
+				"'%s': the engine's address takes no prefix "
+				"length (the link's is --host%d's): give the "
+				"address alone",
+				s, af == AF_INET ? 4 : 6);
+		if (!whole(slash + 1, strlen(slash + 1), &p) || p < 1 ||
+		    p >= max)
+			return bad(id,
+				   "'%s': the prefix length is a whole number "
+				   "from 1 to %u",
+				   s, max - 1);
 		*prefix = (unsigned)p;
 		*slash = 0;
 	}

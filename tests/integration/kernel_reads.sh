@@ -188,7 +188,11 @@ refused 2 "^tcpfs: --mtu: '0x5dc' is not a whole number from 1280 to 65535$" --m
 refused 2 "^tcpfs: --mtu: ' 1500' is not a whole number" --mtu=' 1500'
 refused 2 "^tcpfs: --engine-conns-max: '1e3' is not a whole number" --engine-conns-max=1e3
 refused 2 "^tcpfs: --ports: ' 2000-\+3000' is not LO-HI" --ports=' 2000-+3000'
-refused 2 "^tcpfs: --host4: .*'198.19.253.1/\+30'" --host4=198.19.253.1/+30
+refused 2 "^tcpfs: --host4: '198.19.253.1/\+30': the prefix length is a whole number from 1 to 31$" --host4=198.19.253.1/+30
+refused 2 "^tcpfs: --host6: 'fd00::1/128': the prefix length is a whole number from 1 to 127$" --host6=fd00::1/128
+# --engine4 and --engine6 take no prefix (it is --host4's, --host6's)
+refused 2 "^tcpfs: --engine4: '198.19.253.2/30': the engine's address takes no prefix length .*give the address alone$" --engine4=198.19.253.2/30
+refused 2 "^tcpfs: --engine6: 'fdcf:7c9f:7cfa::2/64': the engine's address takes no prefix length" --engine6=fdcf:7c9f:7cfa::2/64
 # a device name Linux and nft both take
 for t in 'a b' a/b 'tcp%d' a#b . $'a\nb'; do
 	refused 2 "^tcpfs: --tun: '.*' is not a device name: 1 to 15 letters" --tun="$t"
