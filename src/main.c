@@ -113,20 +113,45 @@ static void detach_ours(int fd, const char *mnt)
 	detach(mnt);
 }
 
+/* Field 5 of a /proc/self/mountinfo LINE, the mount point, with its octal
+ * escapes (\040 space, \011 tab, \012 newline, \134 backslash) undone,
+ * in AT (PATH_MAX bytes); false if LINE has no such field or it is too
+ * long. */
+static bool mount_point(const char *line, char *at)
+{
+	const char *p = line;
+	size_t n = 0;
+	for (int i = 0; i < 4 && p; i++)
+		if ((p = strchr(p, ' ')))
+			p++;
+	while (p && *p && *p != ' ' && *p != '\n' && n + 1 < PATH_MAX) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' &&
+		    p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+			at[n++] = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 |
+					 (p[3] - '0'));
+			p += 4;
+		} else
+			at[n++] = *p++;
+	}
+	at[n] = 0;
+	return p && n && (!*p || *p == ' ' || *p == '\n');
+}
+
 /* Whether a tcpfs is mounted on MNT (resolved) now, the top mount there
  * (/proc/self/mountinfo: field 5 the mount point, the type after " - "). */
 static bool tcpfs_mounted(const char *mnt)
 {
-	char line[4096], at[PATH_MAX], *sep;
+	char at[PATH_MAX], *line = NULL, *sep;
+	size_t size = 0;
 	bool found = false;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", at) == 1 &&
-		    !strcmp(at, mnt))
+	while (getline(&line, &size, f) > 0)
+		if (mount_point(line, at) && !strcmp(at, mnt))
 			found = (sep = strstr(line, " - ")) &&
 				!strncmp(sep + 3, "fuse.tcpfs ", 11);
+	free(line);
 	fclose(f);
 	return found;
 }

@@ -7,7 +7,8 @@
 # namespace's sockets, tun= names the device, log= writes the log); an
 # fstab line (mount -T FILE) does the same, fstab's x-* and nofail are
 # ignored; an unknown option is refused by name. A mount point that is not
-# a directory, or that a running tcpfs serves, is refused with exit 1.
+# a directory, or that a running tcpfs serves (its name with blanks too),
+# is refused with exit 1.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip unshare mount.fuse3 findmnt
@@ -80,4 +81,15 @@ assert_eq 1 "$?" "a second tcpfs on a live one: exit 1 ($out)"
 assert_match "a running tcpfs is mounted there already" "$out" "and says why"
 assert_eq 1 "$(findmnt -n --mountpoint "$M" | wc -l)" "one mount there, not two"
 stop_tcpfs
+# the same on a mount point whose name holds a space, a tab, a newline and
+# a backslash, which mountinfo writes in octal (\040...)
+S=$WORK/$'a b\tc\nd\\e'
+mkdir "$S"
+start_tcpfs "$S" --no-engine
+out=$(timeout 10 "$TCPFS" "$S" -f --no-engine 2>&1)
+assert_eq 1 "$?" "a second tcpfs on a live one, its name with blanks: exit 1 ($out)"
+assert_match "a running tcpfs is mounted there already" "$out" "and says why"
+assert_eq 1 "$(count_mounts "$S")" "one mount there, not two"
+stop_tcpfs
+is_mounted "$S" && fail "still mounted on '$S' after SIGTERM" || pass "unmounted"
 finish

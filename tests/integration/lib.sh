@@ -161,12 +161,20 @@ netns_add() {
 	ip -n "$1" link set lo up || die "lo up in $1"
 }
 
+# mnt_field PATH: PATH as field 5 of /proc/self/mountinfo has it (space,
+# tab, newline and backslash in octal)
+mnt_field() {
+	local m=${1//\\/\\134}
+	m=${m// /\\040}
+	m=${m//$'\t'/\\011}
+	printf '%s' "${m//$'\n'/\\012}"
+}
 # is_mounted MNT: a mount sits on MNT in this mount namespace.
 is_mounted() {
-	awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
+	M=$(mnt_field "$1") awk '$5 == ENVIRON["M"] { found = 1 } END { exit !found }' /proc/self/mountinfo
 }
 count_mounts() {
-	awk -v m="$1" '$5 == m { n++ } END { print n + 0 }' /proc/self/mountinfo
+	M=$(mnt_field "$1") awk '$5 == ENVIRON["M"] { n++ } END { print n + 0 }' /proc/self/mountinfo
 }
 
 # wait_until SECONDS CMD...: poll CMD every 0.1 s; 0 once it succeeds.
