@@ -313,7 +313,7 @@ static int engine_on_link(const struct tundrv_config *sc, int id, int af)
 /* --tun NAME into NAMEBUF (NAMELEN, IFNAMSIZ): a name that Linux takes for
  * a device (not "." nor "..", no '/', ':', blank or '%' of a template) and
  * nft for a table ("ip tcpfs_NAME", --nat) and an interface. */
-static int tun_name(const char *name, char *namebuf, size_t namelen)
+static int device_name(const char *name, char *namebuf, size_t namelen)
 {
 	size_t n = strlen(name);
 	if (!n || n >= namelen || !strcmp(name, ".") || !strcmp(name, "..") ||
@@ -370,7 +370,8 @@ int options_config(const struct options *opt, struct tcpfs_config *cfg)
 	cfg->ascii = opt->ascii;
 	sc->nat = opt->nat;
 	if (v[OPT_TUN])
-		err |= tun_name(v[OPT_TUN], sc->tun.name, sizeof(sc->tun.name));
+		err |= device_name(v[OPT_TUN], sc->tun.name,
+				   sizeof(sc->tun.name));
 	if (v[OPT_MTU] &&
 	    !(err |= number(OPT_MTU, v[OPT_MTU], 1280, 65535, 1, &n)))
 		sc->tun.mtu = (unsigned)n;
