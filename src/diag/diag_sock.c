@@ -24,7 +24,7 @@ struct diag {
 	unsigned int portid;
 	unsigned int seq;
 	bool by_family; /* the kernel refused a dump of both families */
-	char buf[DIAG_BUF_SIZE];
+	_Alignas(struct nlmsghdr) char buf[DIAG_BUF_SIZE]; /* messages */
 };
 
 struct diag *diag_open(void)
