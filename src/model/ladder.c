@@ -875,23 +875,27 @@ static void measure(struct draw *d)
 }
 
 /* One end's header line: its address, whose record, its ISN; each in a
- * column as wide as the two ends need. */
+ * column as wide as the two ends need. The ISN goes on a line of its own
+ * where the line would pass the width (long IPv6 addresses). */
 static void print_end(const struct draw *d, int s, struct buf *out)
 {
 	const struct ladder_side *me = d->side[0];
 	const char *who[2] = {me->label,
 			      d->side[1] ? d->side[1]->label : "no record"};
-	char a[2][64] = {"?", "?"};
+	char a[2][64] = {"?", "?"}, isn[48];
 	wire_ep_format(&me->local, a[0], sizeof(a[0]));
 	wire_ep_format(&me->remote, a[1], sizeof(a[1]));
 	size_t w = strlen(a[strlen(a[0]) < strlen(a[1])]);
 	size_t l = strlen(who[strlen(who[0]) < strlen(who[1])]);
-	buf_printf(out, "%-9s %-*s  %-*s  ", s ? "peer" : "this end", (int)w,
-		   a[s], (int)l, who[s]);
 	if (d->known[s])
-		buf_printf(out, "ISN %" PRIu32 "\n", d->isn[s]);
+		snprintf(isn, sizeof(isn), "ISN %" PRIu32, d->isn[s]);
 	else
-		buf_printf(out, "ISN unknown: its numbers are absolute\n");
+		snprintf(isn, sizeof(isn),
+			 "ISN unknown: its numbers are absolute");
+	bool wrap = 9 + 1 + w + 2 + l + 2 + strlen(isn) > d->width;
+	buf_printf(out, "%-9s %-*s  %-*s%s%s\n", s ? "peer" : "this end",
+		   (int)w, a[s], wrap ? 0 : (int)l, who[s],
+		   wrap ? "\n          " : "  ", isn);
 }
 
 static void print(struct draw *d, struct buf *out)
