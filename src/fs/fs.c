@@ -639,12 +639,33 @@ static int list_scope(struct fs *fs, const struct kind_caller *who,
 	return list->err;
 }
 
+/* The inode of directory INO's parent, for its listing's "..": a
+ * connection's is its kind's directory (or, in a scope, the kind's
+ * directory there), a scope's the scopes directory; the rest are the
+ * root's. */
+static fuse_ino_t parent_of(struct fs *fs, fuse_ino_t ino)
+{
+	struct node *n = ino >= NODE_FIXED ? nodes_get(fs->nodes, ino) : NULL;
+	char up[NODE_NAME_MAX];
+	char *slash;
+	if (!n)
+		return INO_ROOT;
+	if (n->type == NODE_CONN && !n->scope)
+		return INO_KIND0 + (fuse_ino_t)n->kind;
+	snprintf(up, sizeof(up), "%s", n->name);
+	if (!(slash = strrchr(up, '/')))
+		return INO_ROOT;
+	*slash = 0;
+	struct node *p = nodes_find(fs->nodes, up);
+	return p ? p->ino : n->type == NODE_SCOPE ? INO_SCOPES : INO_ROOT;
+}
+
 static int list_dir(struct fs *fs, const struct kind_caller *who,
 		    fuse_ino_t ino, struct buf *list)
 {
 	const struct kind *k = kind_dir(fs, ino);
 	dir_add(list, ino, S_IFDIR, ".");
-	dir_add(list, INO_ROOT, S_IFDIR, "..");
+	dir_add(list, parent_of(fs, ino), S_IFDIR, "..");
 	if (ino == INO_ROOT) {
 		for (int i = 0; i < fs->nkinds; i++) {
 			dir_add(list, INO_KIND0 + (fuse_ino_t)i, S_IFDIR,

@@ -100,6 +100,28 @@ static const char *name_at(struct harness *h, fuse_ino_t dir,
 	return name;
 }
 
+/* The inode DIR's listing gives its "..", the second entry (0: none). */
+static fuse_ino_t dotdot(struct harness *h, fuse_ino_t dir)
+{
+	struct fuse_file_info fi = {0};
+	uint64_t first, ino = 0;
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.opendir(req, dir, &fi);
+	fi = req->fi;
+	fake_free(req);
+	name_at(h, dir, &fi, 0, &first);
+	req = fake_req(h->fs, 0);
+	fs_ops.readdir(req, dir, 4096, (off_t)first, &fi);
+	if (req->reply == FAKE_BUF && req->len >= 24 &&
+	    !memcmp(req->buf + 24, "..", 2))
+		memcpy(&ino, req->buf, 8);
+	fake_free(req);
+	req = fake_req(h->fs, 0);
+	fs_ops.releasedir(req, dir, &fi);
+	fake_free(req);
+	return ino;
+}
+
 /* An offset the listing did not hand out (lseek, seekdir after a listing
  * changed) resumes at the next entry, never inside one; past the end, the
  * listing is over. */
@@ -287,6 +309,15 @@ static void test_scopes(void **state)
 	assert_string_equal(names, ". .. make clone c0 c1");
 	list_names(&h, ino_of(&h, "sc/7/fake"), 4096, names, sizeof(names));
 	assert_string_equal(names, ". .. c2");
+	/* each listing's ".." is its parent's inode, as stat says */
+	assert_int_equal(dotdot(&h, ino_of(&h, "fake")), FUSE_ROOT_ID);
+	assert_int_equal(dotdot(&h, ino_of(&h, "fake/c0")), ino_of(&h, "fake"));
+	assert_int_equal(dotdot(&h, sc), FUSE_ROOT_ID);
+	assert_int_equal(dotdot(&h, ino_of(&h, "sc/7")), sc);
+	assert_int_equal(dotdot(&h, ino_of(&h, "sc/7/fake")),
+			 ino_of(&h, "sc/7"));
+	assert_int_equal(dotdot(&h, ino_of(&h, "sc/7/fake/c2")),
+			 ino_of(&h, "sc/7/fake"));
 	assert_int_equal(ino_of(&h, "sc/7/fake/c3"), 0);
 	assert_int_equal(ino_of(&h, "sc/9/fake/c2"), 0);
 	assert_int_equal(ino_of(&h, "sc/8"), 0);
