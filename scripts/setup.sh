@@ -18,11 +18,12 @@ PACKAGES=(
 	strace
 	clang valgrind libbpf-dev bpftool
 	man-db systemd
-	podman runc mmdebstrap python3-yaml
+	podman runc mmdebstrap python3-yaml bc
 )
 # podman, runc (crun 1.8 cannot run on hybrid cgroups), mmdebstrap: the
 # container image test; python3-yaml: the deploy/k8s manifests' test;
-# strace: dir_gone counts the daemon's netlink dumps.
+# strace: dir_gone counts the daemon's netlink dumps; bc: kernel_bpf's
+# arithmetic (priority standard, absent from minimal images).
 
 say() { printf 'setup: %s\n' "$*"; }
 

@@ -41,12 +41,13 @@ check() {
 		fail "$1: no tmnt0 in $NS"
 	wait_until 5 grep -q "mounted on $M" "$WORK/$1.log" && pass "$1: log= writes the log" ||
 		fail "$1: no 'mounted on' in $WORK/$1.log"
+	DPID=$(pgrep -f "tcpfs tcpfs $M") || fail "$1: no daemon 'tcpfs tcpfs $M' found"
 }
 # unmount: umount $M, and the daemon (a child of mount.fuse3, gone) ends
 unmount() {
 	umount "$M" || fail "$1: umount $M"
-	wait_until 5 eval "! pgrep -f 'tcpfs tcpfs $M'" && pass "$1: the daemon ends at umount" ||
-		fail "$1: a daemon is left: $(pgrep -af "tcpfs tcpfs $M")"
+	wait_until 5 eval "! kill -0 ${DPID:-0} 2>/dev/null" && pass "$1: the daemon ends at umount" ||
+		fail "$1: the daemon $DPID is left: $(ps -o args= -p "${DPID:-0}")"
 	wait_until 5 eval "! ip -n $NS link show tmnt0" || fail "$1: tmnt0 stays in $NS"
 }
 

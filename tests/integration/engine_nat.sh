@@ -77,7 +77,8 @@ assert_state 5 "$n" CLOSED "closed"
 
 stop_tcpfs
 assert_eq 0 "$(sysctl -n net.ipv4.ip_forward)" "ip_forward restored at exit"
-nft list tables | grep -q "tcpfs_$TUN" && fail "the nft table is still there after exit" ||
+tables=$(nft list tables) || fail "nft list tables failed"
+grep -q "tcpfs_$TUN" <<<"$tables" && fail "the nft table is still there after exit" ||
 	pass "the nft table is gone after exit"
 
 # SIGTERM while the daemon starts, at any moment: it cleans up all the same

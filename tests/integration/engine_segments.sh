@@ -17,7 +17,7 @@ need_root
 need_cmd ip nft
 enter_netns "$@"
 need_tcpfs
-"$PY" -c 'import scapy.layers.inet' 2>/dev/null || skip "needs python3-scapy"
+need_py_module scapy scapy.layers.inet python3-scapy
 
 # MSL 10 s: TIME_WAIT outlasts its cases
 eng_start --msl=10

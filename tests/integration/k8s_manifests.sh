@@ -5,7 +5,7 @@
 # the workload, /dev/fuse); and the checker rejects a copy with one of these
 # broken. No cluster here: kubectl is never run.
 . "$(dirname "$0")/lib.sh"
-"$PY" -c 'import yaml' 2>/dev/null || skip "needs python3-yaml"
+need_py_module yaml yaml python3-yaml
 K8S=$LIB_DIR/../../deploy/k8s
 CHECK=$LIB_DIR/k8s_check.py
 WORK=$(mktemp -d "/tmp/tcpfs-$TEST_NAME.XXXXXX") || die "mktemp"

@@ -360,7 +360,19 @@ has() {
 	fi
 }
 
-# name_present NAME: MNT/kernel lists NAME.
+# need_py_module MODULE IMPORT PACKAGE: skip if python3 has no MODULE
+# (PACKAGE is missing); fail if it has it but IMPORT fails (broken, not
+# absent).
+need_py_module() {
+	"$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)" ||
+		skip "needs $3"
+	"$PY" -c "import $2" || die "$3 is installed, but 'import $2' fails"
+}
+
+# name_present NAME: MNT/kernel lists NAME (a listing that fails is fatal,
+# not taken for a name gone).
 name_present() {
-	ls -1 "$TCPFS_MNT/kernel" | grep -qxF -- "$1"
+	local l
+	l=$(ls -1 "$TCPFS_MNT/kernel") || die "ls $TCPFS_MNT/kernel failed"
+	grep -qxF -- "$1" <<<"$l"
 }
