@@ -117,6 +117,7 @@ awk -v k="$k" -v on="$on" -v off="$off" -v n=$((hi - lo + 1)) 'BEGIN {
 	printf "ratios: engine on / engine off %.2f (over %d s); engine on / kernel %.2f\n", off ? on / off : 0, '"$DUR"', k ? on / k : 0
 	printf "without reuse, in the long run: at most %d ports / 60 s = %.0f/s (engine on / that: %.1f)\n", n, n / 60, on / (n / 60) }'
 if [ "$FS" = 1 ]; then
-	awk -v on="${RATE[fs on]:-0}" -v off="${RATE[fs off]:-0}" 'BEGIN {
-		printf "through the filesystem: on %d/s, off %d/s, ratio %.2f\n", on, off, off ? on / off : 0 }'
+	awk -v on="${RATE[fs on]:--}" -v off="${RATE[fs off]:--}" 'BEGIN {
+		if (on == "-" || off == "-" || !off) { printf "through the filesystem: on %s/s, off %s/s (a run failed)\n", on, off; exit }
+		printf "through the filesystem: on %d/s, off %d/s, ratio %.2f\n", on, off, on / off }'
 fi

@@ -91,10 +91,12 @@ over_time() { [ $((SECONDS - T0)) -ge "$DEADLINE" ]; }
 # output, TIMED the median wall time in ms ("-" if it timed out).
 timed() {
 	local cmd=$1 i t0 t1 times=()
-	LAST_OUT=$(timeout -k 5 "$STEP_TIMEOUT" bash -c "$cmd" 2>/dev/null) || { TIMED=-; return; }
+	# pipefail: a listing that failed (a dead daemon) is no figure, where
+	# its pipe's wc would have made it a fast one
+	LAST_OUT=$(timeout -k 5 "$STEP_TIMEOUT" bash -o pipefail -c "$cmd" 2>/dev/null) || { TIMED=-; return; }
 	for ((i = 0; i < RUNS; i++)); do
 		t0=$EPOCHREALTIME
-		LAST_OUT=$(timeout -k 5 "$STEP_TIMEOUT" bash -c "$cmd" 2>/dev/null) || { TIMED=-; return; }
+		LAST_OUT=$(timeout -k 5 "$STEP_TIMEOUT" bash -o pipefail -c "$cmd" 2>/dev/null) || { TIMED=-; return; }
 		t1=$EPOCHREALTIME
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
 	done
