@@ -89,8 +89,15 @@ transfer() {
 }
 GA=() GB=() CA=() CB=() R=() RC=()
 for ((r = 1; r <= ROUNDS; r++)); do
-	read -r ga ca < <(transfer "$1")
-	read -r gb cb < <(transfer "$2")
+	# the order flips each round: what one transfer leaves behind (a
+	# device torn down, caches) falls on each build alike
+	if ((r % 2)); then
+		read -r ga ca < <(transfer "$1")
+		read -r gb cb < <(transfer "$2")
+	else
+		read -r gb cb < <(transfer "$2")
+		read -r ga ca < <(transfer "$1")
+	fi
 	GA+=("$ga") GB+=("$gb") CA+=("$ca") CB+=("$cb")
 	R+=("$(ratio "$gb" "$ga")") RC+=("$(ratio "$cb" "$ca")")
 	echo "  round $r: A $ga Gbit/s ($ca cpu-s/GiB)  B $gb Gbit/s ($cb cpu-s/GiB)  B/A ${R[-1]}, cpu ${RC[-1]}"

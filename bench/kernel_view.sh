@@ -182,7 +182,11 @@ if [ -n "${R[$last.ls]:-}" ]; then
 	x=$(ratio "${R[$last.lsf]}" "${R[$last.ss]}")
 	echo "  ls -f MNT/kernel at N=$last <= 0.8x ss -tan: ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 0.8) ? "met" : "NOT met" }')"
 	x=$(ratio "${R[$last.read]}" "${R[$first.read]}")
-	echo "  one read flat in N (N=$last / N=$first <= 1.2): ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 1.2) ? "met" : "NOT met" }')"
+	if [ "$first" = "$last" ]; then
+		echo "  one read flat in N: needs two N (one given)"
+	else
+		echo "  one read flat in N (N=$last / N=$first <= 1.2): ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 1.2) ? "met" : "NOT met" }')"
+	fi
 	x=$(ratio "${R[$last.pid]}" "${R[$last.ssp]}")
 	echo "  all pid files at N=$last <= 1x ss -tanp:    ${x}x  $(awk -v x="$x" 'BEGIN { print (x != "-" && x <= 1) ? "met" : "NOT met" }')"
 	x=$(ratio "${R[$last.pids]}" "${R[$last.ssp]}")
