@@ -11,6 +11,7 @@
 #include "options.h"
 #include "tcpfs/link.h"
 #include "tcpfs/log.h"
+#include "tcpfs/num.h"
 
 static const char *const names[OPT_COUNT] = {
 #define OPT_NAME(id, name) [OPT_##id] = name,
@@ -166,36 +167,17 @@ __attribute__((format(printf, 2, 3))) static int bad(int id, const char *fmt,
 
 static const char digits[] = "0123456789";
 
-/* S's first N characters as a plain decimal number (digits only, at least
- * one; no sign, blank, point or exponent) in *OUT, which stays above every
- * range here if the number is larger than 64 bits hold. */
-static bool whole(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!n || strspn(s, digits) < n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		v = v > UINT64_MAX / 100 ? UINT64_MAX / 10 :
-					   v * 10 + (uint64_t)(s[i] - '0');
-	*out = v;
-	return true;
-}
-
-/* A number in [MIN, MAX]: plain decimal digits, with decimals ("D.D") if
- * SCALE > 1 (seconds to us). */
+/* A number in [MIN, MAX]: plain decimal digits (num.h), with decimals
+ * ("D.D") if SCALE > 1 (seconds to us). */
 static int number(int id, const char *s, double min, double max, double scale,
 		  uint64_t *out)
 {
-	size_t n = strspn(s, digits);
 	uint64_t w;
-	double v = -1;
-	if (scale > 1 && n && s[n] == '.' && strspn(s + n + 1, digits)) {
-		n += 1 + strspn(s + n + 1, digits);
-		if (!s[n])
-			v = strtod(s, NULL); /* digits, a point, digits */
-	} else if (!s[n] && whole(s, n, &w))
+	double v;
+	bool ok = scale > 1 ? num_decimal(s, &v) : num_whole(s, strlen(s), &w);
+	if (ok && scale <= 1)
 		v = (double)w;
-	if (!(v >= min && v <= max))
+	if (!ok || !(v >= min && v <= max))
 		return bad(
 			id,
 			scale > 1 ?
@@ -221,9 +203,9 @@ static int port_range(const char *s, uint16_t *lo, uint16_t *hi)
 {
 	size_t n = strspn(s, digits);
 	uint64_t a, b;
-	if (!whole(s, n, &a) || s[n] != '-' ||
-	    !whole(s + n + 1, strlen(s + n + 1), &b) || a < 1024 || b > 65535 ||
-	    a > b)
+	if (!num_whole(s, n, &a) || s[n] != '-' ||
+	    !num_whole(s + n + 1, strlen(s + n + 1), &b) || a < 1024 ||
+	    b > 65535 || a > b)
 		return bad(OPT_PORTS,
 			   "'%s' is not LO-HI with 1024 <= LO <= HI "
 			   "<= 65535",
@@ -241,7 +223,7 @@ static int bytes(int id, const char *s, uint64_t *out)
 	size_t n = strspn(s, digits);
 	const char *u = s[n] ? strchr(units, s[n]) : NULL;
 	uint64_t v;
-	bool ok = (!s[n] || (u && !s[n + 1])) && whole(s, n, &v);
+	bool ok = (!s[n] || (u && !s[n + 1])) && num_whole(s, n, &v);
 	if (ok && u) {
 		unsigned shift = 10 * (unsigned)(u - units + 1);
 		ok = v <= (1ull << 40) >> shift;
@@ -272,7 +254,7 @@ static int address(int id, const char *s, int af, void *addr, unsigned *prefix)
 				"length (the link's is --host%d's): give the "
 				"address alone",
 				s, af == AF_INET ? 4 : 6);
-		if (!whole(slash + 1, strlen(slash + 1), &p) || p < 1 ||
+		if (!num_whole(slash + 1, strlen(slash + 1), &p) || p < 1 ||
 		    p >= max)
 			return bad(id,
 				   "'%s': the prefix length is a whole number "

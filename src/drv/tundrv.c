@@ -15,6 +15,7 @@
 #include "tcpfs/log.h"
 #include "tcpfs/loop.h"
 #include "tcpfs/nat.h"
+#include "tcpfs/num.h"
 #include "tcpfs/tso.h"
 #include "tcpfs/tundrv.h"
 #include "tcpfs/wire.h"
@@ -407,31 +408,6 @@ static void on_packets(void *arg)
 #define IMPAIR_SPEC_MAX 255
 #define IMPAIR_DELAY_MAX 3600000
 
-/* S as a plain decimal number, "D" or "D.D" (no sign, blank, exponent,
- * hex, inf or nan), in *V. */
-static bool plain_decimal(const char *s, double *v)
-{
-	static const char digits[] = "0123456789";
-	size_t n = strspn(s, digits);
-	if (n && s[n] == '.' && strspn(s + n + 1, digits))
-		n += 1 + strspn(s + n + 1, digits);
-	if (!n || s[n])
-		return false;
-	*v = strtod(s, NULL);
-	return true;
-}
-
-/* S as a seed: plain decimal digits, 0 to 2^64 - 1. */
-static bool seed_of(const char *s, uint64_t *seed)
-{
-	char *end;
-	errno = 0;
-	if (!*s || strspn(s, "0123456789") != strlen(s))
-		return false;
-	*seed = strtoull(s, &end, 10);
-	return errno == 0;
-}
-
 /* --impair SPEC: "loss=PCT,dup=PCT,reorder=PCT,corrupt=PCT,delay=MS,
  * seed=N", the same in both directions (a test option). */
 int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
@@ -446,15 +422,9 @@ int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
 		return -1;
 	}
 	snprintf(buf, sizeof(buf), "%s", spec);
-	if (!strtok_r(buf, ",", &save)) {
-		snprintf(why, whylen,
-			 "empty: it would impair nothing (give "
-			 "KEY=NUMBER,...)");
-		return -1;
-	}
-	snprintf(buf, sizeof(buf), "%s", spec);
+	int keys = 0;
 	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	     tok = strtok_r(NULL, ",", &save), keys++) {
 		char *eq = strchr(tok, '=');
 		double v;
 		if (!eq) {
@@ -468,7 +438,7 @@ int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
 			      !strcmp(tok, "reorder") ? &cfg->reorder :
 			      !strcmp(tok, "corrupt") ? &cfg->corrupt :
 							NULL;
-		if (pct && (!plain_decimal(val, &v) || v > 100)) {
+		if (pct && (!num_decimal(val, &v) || v > 100)) {
 			snprintf(why, whylen,
 				 "%s=%s: not a percentage from 0 to 100", tok,
 				 val);
@@ -476,7 +446,7 @@ int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
 		} else if (pct) {
 			*pct = v;
 		} else if (!strcmp(tok, "delay")) {
-			if (!plain_decimal(val, &v) || v > IMPAIR_DELAY_MAX) {
+			if (!num_decimal(val, &v) || v > IMPAIR_DELAY_MAX) {
 				snprintf(why, whylen,
 					 "delay=%s: not a number of ms from 0 "
 					 "to %d",
@@ -485,7 +455,7 @@ int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
 			}
 			cfg->delay = (uint64_t)(v * 1000);
 		} else if (!strcmp(tok, "seed")) {
-			if (!seed_of(val, seed)) {
+			if (!num_whole(val, strlen(val), seed)) {
 				snprintf(why, whylen,
 					 "seed=%s: not a whole number from 0 "
 					 "to 2^64 - 1",
@@ -499,6 +469,12 @@ int tundrv_impair_parse(const char *spec, struct impair_config *cfg,
 				 tok);
 			return -1;
 		}
+	}
+	if (!keys) {
+		snprintf(why, whylen,
+			 "empty: it would impair nothing (give "
+			 "KEY=NUMBER,...)");
+		return -1;
 	}
 	return 0;
 }
