@@ -156,7 +156,8 @@ typedef void (*kbpf_event_cb)(const struct kbpf_event *e, void *arg);
  * of reading the ring. Also keeps the iss/irs that kbpf_seq() reports. */
 int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg);
 /* Events lost so far: the ring buffer was full, or a tracepoint fired
- * while its program ran on the same CPU (0 if K is NULL). */
-uint64_t kbpf_lost(const struct kbpf *k);
+ * while its program ran on the same CPU (0 if K is NULL; the second kind
+ * is asked of the kernel at most once a second). */
+uint64_t kbpf_lost(struct kbpf *k);
 
 #endif

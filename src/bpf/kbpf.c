@@ -40,6 +40,8 @@ struct kbpf {
 	struct kbpf_isn_tab isn; /* of the handshakes events showed */
 	pthread_mutex_t lock;	 /* of isn: kbpf_seq() may run elsewhere */
 	uint64_t next_purge;	 /* ns: when to drop ended TIME_WAIT entries */
+	uint64_t misses;	 /* the programs' recursion misses, last read */
+	uint64_t next_misses;	 /* ns: when to read them again */
 	struct ring_buffer *rb;
 	int epfd, tfd;
 	int seq_fd;
@@ -49,6 +51,9 @@ struct kbpf {
 	kbpf_event_cb cb;
 	void *arg;
 };
+
+/* The timer's tag in the drain's epoll set (the ring's is 0). */
+#define TICK 1u
 
 /* The test-run packet: Ethernet header, request, room for the answer. */
 #define REQ_OFF KBPF_ETH_HLEN
@@ -116,6 +121,7 @@ struct kbpf *kbpf_open(char *why, size_t whylen)
 {
 	libbpf_print_fn_t old;
 	struct epoll_event ev = {.events = EPOLLIN};
+	struct epoll_event tick = {.events = EPOLLIN, .data.u32 = TICK};
 	struct kbpf *k;
 	int err;
 
@@ -166,7 +172,7 @@ struct kbpf *kbpf_open(char *why, size_t whylen)
 	k->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (k->epfd < 0 || k->tfd < 0)
 		return fail(k, errno, why, whylen, "kbpf: %s", strerror(errno));
-	if (epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->tfd, &ev) < 0 ||
+	if (epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->tfd, &tick) < 0 ||
 	    epoll_ctl(k->epfd, EPOLL_CTL_ADD, bpf_map__fd(k->skel->maps.ring),
 		      &ev) < 0)
 		return fail(k, errno, why, whylen, "kbpf: epoll: %s",
@@ -198,6 +204,9 @@ void kbpf_close(struct kbpf *k)
 #define TW_LIFE_NS (61ull * 1000000000)
 /* How often kbpf_drain() drops the ended mini-sockets' entries. */
 #define PURGE_NS (10ull * 1000000000)
+/* How often kbpf_lost() asks the kernel for the programs' misses: a
+ * system call per program, too dear for every drain. */
+#define MISSES_NS (1000000000ull)
 
 /* Whether E says a socket became a mini-socket in FIN_WAIT2 still: no
  * change of state (the programs' FIN_WAIT2 -> FIN_WAIT2). */
@@ -439,6 +448,14 @@ int kbpf_fd(const struct kbpf *k)
 	return k ? k->epfd : -EINVAL;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 /* Times PROG did not run because it was running already on that CPU (a
  * softirq's state change inside a process's, say): events lost too. */
 static uint64_t misses(const struct bpf_program *prog)
@@ -452,17 +469,21 @@ static uint64_t misses(const struct bpf_program *prog)
 	return info.recursion_misses;
 }
 
-uint64_t kbpf_lost(const struct kbpf *k)
+uint64_t kbpf_lost(struct kbpf *k)
 {
 	struct bpf_program *p = NULL;
-	uint64_t n;
+	uint64_t now = now_ns();
 
 	if (!k)
 		return 0;
-	n = __atomic_load_n(&k->skel->bss->lost, __ATOMIC_RELAXED);
-	while ((p = bpf_object__next_program(k->skel->obj, p)))
-		n += misses(p);
-	return n;
+	if (now >= k->next_misses) {
+		k->misses = 0;
+		while ((p = bpf_object__next_program(k->skel->obj, p)))
+			k->misses += misses(p);
+		k->next_misses = now + MISSES_NS;
+	}
+	return __atomic_load_n(&k->skel->bss->lost, __ATOMIC_RELAXED) +
+	       k->misses;
 }
 
 static int on_record(void *ctx, void *data, size_t len)
@@ -499,14 +520,6 @@ static int on_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg)
 {
 	struct epoll_event evs[2];
@@ -515,11 +528,17 @@ int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg)
 
 	if (!k || !cb)
 		return -EINVAL;
-	/* clear the readiness of kbpf_fd(): the timer's, and the epoll
-	 * set's own (it says ready until someone asks it) */
-	while (read(k->tfd, &ticks, sizeof(ticks)) > 0)
-		;
-	(void)epoll_wait(k->epfd, evs, 2, 0);
+	/* clear the readiness of kbpf_fd(): the epoll set's own (it says
+	 * ready until someone asks it), and the timer's when it ticked */
+	n = epoll_wait(k->epfd, evs, 2, 0);
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.u32 != TICK)
+			continue;
+		while (read(k->tfd, &ticks, sizeof(ticks)) > 0)
+			;
+		(void)epoll_wait(k->epfd, evs, 2, 0);
+		break;
+	}
 	k->cb = cb;
 	k->arg = arg;
 	n = ring_buffer__consume(k->rb);

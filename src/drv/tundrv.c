@@ -231,17 +231,19 @@ static void on_tcp_ev(void *ctx, uint32_t id, unsigned events)
 		drv->cfg.tcp_ev(drv->cfg.ctx, id, events);
 }
 
+/* The timer at DEADLINE if that is earlier than it stands. It is never
+ * moved later: a timer that fires early costs one round that finds
+ * nothing due, and moving it costs a system call in every round that
+ * pushes a deadline on (each ACK pushes the RTO). */
 static void arm(struct tundrv *drv, tcp_time deadline)
 {
-	if (deadline == drv->armed)
+	if (deadline >= drv->armed)
 		return;
 	struct itimerspec its = {0};
-	if (deadline != TCP_NEVER) {
-		its.it_value.tv_sec = (time_t)(deadline / 1000000);
-		its.it_value.tv_nsec = (long)(deadline % 1000000) * 1000;
-		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-			its.it_value.tv_nsec = 1; /* zero would disarm */
-	}
+	its.it_value.tv_sec = (time_t)(deadline / 1000000);
+	its.it_value.tv_nsec = (long)(deadline % 1000000) * 1000;
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1; /* zero would disarm */
 	timerfd_settime(drv->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 	drv->armed = deadline;
 }
