@@ -80,7 +80,7 @@ const struct tcp_cc_ops tcp_cc_newreno = {
 static void cubic_init(struct tcp_conn *c)
 {
 	c->cubic.w_max = c->cubic.w_last_max = 0;
-	c->cubic.epoch = TCP_NEVER;
+	c->cubic.epoch = c->cubic.held = TCP_NEVER;
 	c->cubic.frac = 0;
 }
 
@@ -115,11 +115,18 @@ static void cubic_ack(struct tcp_conn *c, uint32_t acked, bool limited,
 	double cw, t, target, alpha, add;
 
 	/* §5.8: no growth while the application holds the sender back, and
-	 * that time is not the curve's: it starts again from this window
-	 * (as after an idle, tcp_cwnd_restart()), rather than jump ahead */
+	 * that time is not the curve's: the epoch moves on by it, so that
+	 * the curve goes on from where it stood, neither jumping ahead nor
+	 * starting over */
 	if (!limited) {
-		k->epoch = TCP_NEVER;
+		if (k->held == TCP_NEVER)
+			k->held = now;
 		return;
+	}
+	if (k->held != TCP_NEVER) {
+		if (k->epoch != TCP_NEVER)
+			k->epoch += now - k->held;
+		k->held = TCP_NEVER;
 	}
 	if (c->cwnd < c->ssthresh && !(acked = slow_start(c, acked)))
 		return;
@@ -171,11 +178,26 @@ const struct tcp_cc_ops tcp_cc_cubic = {
 	.on_loss = cubic_loss,
 };
 
-bool tcp_cwnd_limited(const struct tcp_conn *c, uint32_t flight)
+void tcp_cwnd_used(struct tcp_conn *c, uint32_t pipe, bool sent)
 {
-	if (c->cwnd < c->ssthresh)
-		return c->cwnd < 2 * (uint64_t)flight;
-	return flight + (uint64_t)c->mss > c->cwnd;
+	bool full = pipe + (uint64_t)c->mss > c->cwnd;
+
+	if (!sent && !full)
+		return;
+	/* a new window of data, or a stronger sign within this one */
+	if (SEQ_GEQ(c->snd_una, c->cwnd_seq) || full ||
+	    (!c->cwnd_full && pipe > c->max_flight)) {
+		c->cwnd_full = full;
+		c->max_flight = pipe;
+		c->cwnd_seq = c->snd_nxt;
+	}
+}
+
+bool tcp_cwnd_limited(const struct tcp_conn *c)
+{
+	if (c->cwnd_full)
+		return true;
+	return c->cwnd < c->ssthresh && c->cwnd < 2 * (uint64_t)c->max_flight;
 }
 
 uint32_t tcp_initial_window(const struct tcp_conn *c)

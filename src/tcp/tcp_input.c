@@ -170,10 +170,9 @@ static void rst_input(struct tcp_engine *e, struct tcp_conn *c,
 	}
 }
 
-/* New data acknowledged (§3.10.7.4 fifth, ESTABLISHED), FLIGHT bytes in
- * flight before. */
+/* New data acknowledged (§3.10.7.4 fifth, ESTABLISHED). */
 static void ack_new(struct tcp_engine *e, struct tcp_conn *c,
-		    const struct wire_seg *s, uint32_t flight, tcp_time now)
+		    const struct wire_seg *s, tcp_time now)
 {
 	uint32_t acked = s->ack - c->snd_una;
 	uint32_t end = SEQ_MIN(s->ack, tcp_fin_seq(c));
@@ -195,7 +194,7 @@ static void ack_new(struct tcp_engine *e, struct tcp_conn *c,
 	c->backoff = 0;
 	c->dupacks = 0;
 	if (!c->in_recovery)
-		c->cc->on_ack(c, acked, tcp_cwnd_limited(c, flight), now);
+		c->cc->on_ack(c, acked, tcp_cwnd_limited(c), now);
 	else if (SEQ_GEQ(s->ack, c->recover)) /* RFC 6582 §3.2 step 3 */
 		c->in_recovery = false;
 	/* RFC 6298 §5.2-5.3: stop the timer, or restart it. */
@@ -255,7 +254,7 @@ static bool ack_input(struct tcp_engine *e, struct tcp_conn *c,
 		c->n.dup_acks++;
 	}
 	if (SEQ_GT(s->ack, c->snd_una)) {
-		ack_new(e, c, s, flight, now);
+		ack_new(e, c, s, now);
 		tcp_ival_trim(c->sacked, &c->nsacked, c->snd_una);
 		tcp_tlp_acked(c, s, flight, now);
 	}

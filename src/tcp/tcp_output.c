@@ -437,6 +437,7 @@ void tcp_output_force(struct tcp_engine *e, struct tcp_conn *c, bool force,
 		}
 		if (sent) /* a new tail */
 			tcp_tlp_arm(e, c, now);
+		tcp_cwnd_used(c, tcp_pipe(c), sent);
 		persist_check(c, now);
 	}
 	if (c->ack_now)

@@ -139,6 +139,8 @@ struct tcp_cubic {
 	double w_max, w_last_max, k, w_est; /* segments */
 	double frac;	/* bytes of growth not yet in cwnd */
 	tcp_time epoch; /* TCP_NEVER: no epoch */
+	tcp_time held;	/* since when the window has not limited the sender
+			   (TCP_NEVER: it does) */
 };
 
 /* A connection's counters, each also a field of struct tcp_info_snap. */
@@ -267,6 +269,10 @@ struct tcp_conn {
 	const struct tcp_cc_ops *cc;
 	struct tcp_cubic cubic;
 	uint32_t cwnd, ssthresh, ca_acked;
+	/* the window's use over the data up to cwnd_seq (tcp_cwnd_used()):
+	 * it held the sender back; the most in flight */
+	bool cwnd_full;
+	uint32_t cwnd_seq, max_flight;
 	bool in_recovery;
 	uint32_t recover, high_rxt;
 	uint32_t rxt_mark; /* data from here went after the latest resend */
