@@ -50,6 +50,7 @@ void khist_free(struct khist *h)
 		return;
 	for (struct khist_sock *s = h->head, *n; s; s = n) {
 		n = s->next;
+		free(s->ent);
 		free(s);
 	}
 	free(h->buckets);
@@ -102,7 +103,25 @@ static void evict(struct khist *h, struct khist_sock *s)
 	*p = s->hnext;
 	unlink_lru(h, s);
 	h->count--;
+	free(s->ent);
 	free(s);
+}
+
+/* Room in S for entry S->n; false if out of memory. */
+static bool make_room(struct khist_sock *s)
+{
+	uint32_t room = s->room ? 2 * s->room : KHIST_ROOM;
+	struct khist_ent *ent;
+
+	if (s->n < s->room || s->room == KHIST_DEPTH)
+		return true;
+	if (room > KHIST_DEPTH)
+		room = KHIST_DEPTH;
+	if (!(ent = realloc(s->ent, room * sizeof(*ent))))
+		return false;
+	s->ent = ent;
+	s->room = room;
+	return true;
 }
 
 uint32_t khist_first(const struct khist_sock *s)
@@ -192,6 +211,8 @@ struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 			}
 		}
 	}
+	if (!make_room(s))
+		return NULL;
 	struct khist_ent *slot = &s->ent[s->n % KHIST_DEPTH];
 	*slot = *e;
 	slot->count = 1;

@@ -17,8 +17,11 @@
 
 struct ladder_side;
 
-/* Entries kept per socket; sockets kept by default. */
+/* Entries kept per socket; room made for them at first (a socket's life
+ * is some 4 to 8 changes of state), doubled as they come; sockets kept
+ * by default. */
 #define KHIST_DEPTH 32
+#define KHIST_ROOM 8
 #define KHIST_SOCKETS 4096
 
 /* Entry types (the values of enum kbpf_event_type). */
@@ -60,7 +63,10 @@ struct khist_sock {
 	uint64_t retrans;    /* retransmits, all told */
 	bool has_iss, has_irs;
 	uint32_t iss, irs;
-	struct khist_ent ent[KHIST_DEPTH]; /* entry i at ent[i % DEPTH] */
+	/* entry i at ent[i % DEPTH]: room for ROOM of them, then twice as
+	 * many each time it fills, up to DEPTH, then a ring */
+	struct khist_ent *ent;
+	uint32_t room;
 	/* the store's links */
 	struct khist_sock *hnext, *prev, *next;
 };

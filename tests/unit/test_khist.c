@@ -1,5 +1,6 @@
-/* khist: per-cookie history, ring of KHIST_DEPTH, LRU eviction, iss/irs,
- * retransmits counted, a socket used again, the trace line format. */
+/* khist: per-cookie history, ring of KHIST_DEPTH (its room made as the
+ * entries come), LRU eviction, iss/irs, retransmits counted, a socket used
+ * again, the trace line format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +129,13 @@ static void test_ring(void **st)
 		e.has = KHIST_SND_UNA;
 		e.snd_una = i;
 		s = khist_add(h, &k, &e);
+		/* room as the entries come, never more than DEPTH */
+		assert_int_equal(s->room, i < KHIST_ROOM     ? KHIST_ROOM :
+					  i < 2 * KHIST_ROOM ? 2 * KHIST_ROOM :
+							       KHIST_DEPTH);
+		/* every entry kept so far is in order */
+		for (uint32_t j = khist_first(s); j <= i; j++)
+			assert_int_equal(khist_at(s, j)->snd_una, j);
 	}
 	assert_int_equal(s->n, KHIST_DEPTH + 5);
 	assert_int_equal(khist_first(s), 5);
