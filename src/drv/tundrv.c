@@ -491,6 +491,14 @@ static int impair_open(struct tundrv *drv, const char *spec, char *why,
 		snprintf(why, whylen, "--impair: %s", bad);
 		return -1;
 	}
+	if (!ic.loss && !ic.duplicate && !ic.reorder && !ic.corrupt &&
+	    !ic.delay) { /* "loss=$P" with P=0 in a script, say */
+		tlog(LOG_NOTICE,
+		     "--impair %s impairs nothing: the engine's link is "
+		     "left as it is",
+		     spec);
+		return 0;
+	}
 	/* a queue as deep as a real interface's: the rates drop, and a queue
 	 * a fast sender overruns (counted in link_drops) */
 	ic.queue_max = 4u << 20;

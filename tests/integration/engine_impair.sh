@@ -5,7 +5,7 @@
 # sha256 of what arrived is the sha256 of what was sent), the sender's
 # retransmission counter shows the losses were real, the sequence numbers
 # account for every byte and both FINs, and the receiver's bytes_received
-# counts each byte once.
+# counts each byte once. A spec that impairs nothing leaves the link alone.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -69,5 +69,14 @@ assert_eq "0.000000 * CLOSED|0.000000 > SYN|" "$(cut -d'|' -f1-2 <<<"$opening")|
 assert_match "^[0-9.]+ < SYN,ACK\|[0-9.]+ \* SYN_SENT\|" "$(cut -d'|' -f3-4 <<<"$opening")|" "then the SYN,ACK and ESTABLISHED"
 assert_match "^# [0-9]+ entries dropped$" "$(grep '^#' <<<"$trace")" "one line says what the trace dropped"
 assert_match "TIME_WAIT -> CLOSED$" "$(tail -n 1 <<<"$trace")" "the trace ends with the close"
+stop_tcpfs
+assert_eq 0 "$TCPFS_RC" "the daemon's exit status after SIGTERM"
+wait_until 5 eval "! ip link show $TUN" || fail "$TUN still there after the daemon stopped"
 
+# A spec that impairs nothing (a seed, a rate of 0) leaves the link as it
+# is: the log says so, and gives no impairment warning.
+eng_start --msl=0.5 --impair=seed=9,loss=0
+assert_match "impairs nothing" "$(cat "$TCPFS_LOG")" "--impair=seed=9,loss=0: the log says it impairs nothing"
+grep -q "test option --impair" "$TCPFS_LOG" && fail "--impair=seed=9,loss=0: the link is impaired: $(cat "$TCPFS_LOG")" ||
+	pass "--impair=seed=9,loss=0: no impairment warning"
 eng_finish
