@@ -467,17 +467,27 @@ int tcp_set_nodelay(struct tcp_engine *e, uint32_t id, bool on)
 int tcp_set_user_timeout(struct tcp_engine *e, uint32_t id, tcp_time us)
 {
 	struct tcp_conn *c = tcp_conn_find(e, id);
+	tcp_time was;
 
 	if (!c)
 		return -ENOENT;
+	was = tcp_user_deadline(c);
 	c->user_timeout = us;
-	/* Data outstanding already: a shorter timeout may end it sooner (a
-	 * past deadline at the next dispatch). A longer one leaves the timer
-	 * as it is: at worst it runs out early once and retransmits. */
-	if (c->t_rtx != TCP_NEVER && tcp_user_deadline(c) < c->t_rtx) {
+	/* Data outstanding already, the timer running out at the deadline
+	 * at the latest (tcp_rtx_arm()): a shorter timeout may end it sooner
+	 * (a past deadline at the next dispatch); a later deadline frees a
+	 * timer held to the old one, which would retransmit and cut the
+	 * window for nothing: the RTO from now, as an ACK restarts it (RFC
+	 * 6298 §5.3). */
+	if (c->t_rtx == TCP_NEVER)
+		return 0;
+	if (tcp_user_deadline(c) < c->t_rtx)
 		c->t_rtx = tcp_user_deadline(c);
-		tcp_timers_update(e, c);
-	}
+	else if (c->t_rtx == was)
+		c->t_rtx = e->now + c->rto < tcp_user_deadline(c) ?
+				   e->now + c->rto :
+				   tcp_user_deadline(c);
+	tcp_timers_update(e, c);
 	return 0;
 }
 

@@ -191,6 +191,31 @@ static void user_timeout_per_conn(void **state)
 	h_free(h);
 }
 
+/* A user timeout raised while the retransmission timer is held to the
+ * old one's deadline: the timer goes back to the RTO, from now (as an ACK
+ * restarts it, RFC 6298 §5.3), rather than run out at the old deadline
+ * and retransmit, cutting the window, for nothing. */
+static void user_timeout_raised(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss;
+	int id = h_client(h, &iss, 0);
+
+	(void)state;
+	assert_int_equal(tcp_set_user_timeout(h->e, (uint32_t)id, 100 * MS), 0);
+	h_send(h, id, "x", 1, SEC);
+	h_next(h);
+	/* held to the deadline: before the RTO (200 ms) */
+	assert_int_equal(tcp_dispatch(h->e, SEC), SEC + 100 * MS);
+	tcp_dispatch(h->e, SEC + 50 * MS);
+	assert_int_equal(tcp_set_user_timeout(h->e, (uint32_t)id, 60 * SEC), 0);
+	assert_int_equal(tcp_dispatch(h->e, SEC + 50 * MS), SEC + 250 * MS);
+	tcp_dispatch(h->e, SEC + 100 * MS);
+	h_none(h);
+	assert_int_equal(h_info(h, id).rto_timeouts, 0);
+	h_free(h);
+}
+
 /* A user timeout on a connect: the SYN goes unanswered for that long,
  * not for --syn-retries (RFC 9293 §3.8.3: "the application can close the
  * connection ... sooner"); a listener passes its own to its children. */
@@ -683,6 +708,7 @@ int main(void)
 		cmocka_unit_test(syn_lost_once),
 		cmocka_unit_test(user_timeout),
 		cmocka_unit_test(user_timeout_per_conn),
+		cmocka_unit_test(user_timeout_raised),
 		cmocka_unit_test(user_timeout_syn),
 		cmocka_unit_test(persist),
 		cmocka_unit_test(window_shrunk_to_zero),
