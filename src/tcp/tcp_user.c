@@ -265,7 +265,9 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 				    want - n);
 	if (!n && len && !stored) /* no storage for it */
 		return e->mem.refused ? -ENOBUFS : -ENOMEM;
-	if (n < len)
+	/* the ACK that frees room tells a writer or poller waiting for it:
+	 * one that got less than it asked, or a write that left none */
+	if (n < len || c->sndq.len >= c->snd_limit)
 		c->want_write = true;
 	if (!n)
 		return -EAGAIN;

@@ -272,6 +272,32 @@ static void events(void **state)
 	h_free(h);
 }
 
+/* A write that fills the send buffer exactly takes every byte (no short
+ * count), yet leaves no room: the ACK that frees some must say so, or a
+ * poller waiting for POLLOUT is never woken. */
+static void exact_fill_writable(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss;
+	uint8_t buf[2048] = {0};
+	int id;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.sndbuf = 2048;
+	h = h_new(&cfg);
+	id = h_client(h, &iss, 0);
+	assert_int_equal(h_send(h, id, buf, 1024, 0), 1024);
+	assert_int_equal(h_send(h, id, buf, 1024, 0), 1024);
+	assert_false(tcp_ready(h->e, id) & TCP_READY_OUT);
+	h->ev[id] = 0;
+	h_in(h, TCP_ACK, PEER_ISS + 1, iss + 1 + 536, NULL, 0, 10);
+	assert_true(tcp_ready(h->e, id) & TCP_READY_OUT);
+	assert_int_equal(h->ev[id], TCP_EV_WRITABLE);
+	h_free(h);
+}
+
 /* IPv6 end to end: a transfer between two engines. */
 static void ipv6_transfer(void **state)
 {
@@ -349,6 +375,7 @@ int main(void)
 		cmocka_unit_test(listen_conflicts),
 		cmocka_unit_test(limits),
 		cmocka_unit_test(events),
+		cmocka_unit_test(exact_fill_writable),
 		cmocka_unit_test(ipv6_transfer),
 	};
 
