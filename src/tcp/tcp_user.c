@@ -416,6 +416,11 @@ int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
 		do_abort(e, c, now);
 		c->why = "closed with data unread: the peer was reset";
 	} else if (c->state != TCP_CLOSED) {
+		/* a read now gives end of file at once (tcp_recv_peek()): wake
+		 * those waiting to read, the change of state may not (after a
+		 * shutdown: FIN_WAIT_2, CLOSING, LAST_ACK stay) */
+		if (!c->orphan)
+			tcp_event(e, c, TCP_EV_READABLE);
 		c->orphan = true;
 		rc = do_shutdown(e, c, now);
 		tcp_fin_wait_2_timer(e, c, now); /* after a shutdown */

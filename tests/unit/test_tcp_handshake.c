@@ -477,6 +477,33 @@ static void half_close(void **state)
 	h_free(h);
 }
 
+/* close after shutdown, in FIN_WAIT_2 with nothing to read: no change of
+ * state, but a read now gives end of file at once, so readers and pollers
+ * that waited for the peer's data are told (TCP_EV_READABLE). */
+static void close_after_shutdown_wakes(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(h_shutdown(h, id, 10), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
+	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 30), -EAGAIN);
+	assert_false(tcp_ready(h->e, id) & TCP_READY_IN);
+	h->ev[id] = 0;
+	assert_int_equal(h_close(h, id, 40), 0);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	assert_true(h->ev[id] & TCP_EV_READABLE);
+	assert_true(tcp_ready(h->e, id) & TCP_READY_IN);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 50), 0);
+	h_free(h);
+}
+
 /* A closed connection gives up FIN_WAIT_2 after 2 MSL without the peer's
  * FIN; a half-closed one (shutdown) keeps waiting. */
 static void fin_wait_2_limit(void **state)
@@ -1156,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(close_passive),
 		cmocka_unit_test(half_close),
 		cmocka_unit_test(fin_wait_2_limit),
+		cmocka_unit_test(close_after_shutdown_wakes),
 		cmocka_unit_test(simultaneous_open),
 		cmocka_unit_test(simultaneous_open_window),
 		cmocka_unit_test(simultaneous_open_ack),
