@@ -132,7 +132,7 @@ unsigned tcp_ready(const struct tcp_engine *e, uint32_t id)
 		r |= TCP_READY_HUP;
 	if (!c->fin_queued &&
 	    (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) &&
-	    c->sndq.len < c->snd_limit)
+	    tcp_mem_snd_room(c))
 		r |= TCP_READY_OUT;
 	if (c->state == TCP_CLOSED && c->error)
 		r |= TCP_READY_ERR;
@@ -155,7 +155,7 @@ long tcp_writable(struct tcp_engine *e, uint32_t id)
 	if (c->fin_queued ||
 	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
 		return 0;
-	return (long)(c->snd_limit - c->sndq.len);
+	return (long)tcp_mem_snd_room(c);
 }
 
 int tcp_info_get(const struct tcp_engine *e, uint32_t id,

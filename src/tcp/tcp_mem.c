@@ -138,6 +138,15 @@ void tcp_mem_uncharge(struct tcp_mem_acct *a, uint64_t n)
 	mem_level(a->mem);
 }
 
+uint32_t tcp_mem_snd_room(const struct tcp_conn *c)
+{
+	uint32_t limit = c->snd_limit;
+
+	if (c->acct->mem->pressure && c->sndq.cap < limit)
+		limit = c->sndq.cap;
+	return limit > c->sndq.len ? limit - c->sndq.len : 0;
+}
+
 uint32_t tcp_mem_rcv_clamp(const struct tcp_conn *c)
 {
 	const struct tcp_mem *m = c->acct->mem;

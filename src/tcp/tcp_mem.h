@@ -32,6 +32,11 @@ void tcp_mem_conn_del(struct tcp_mem_acct *a);
 bool tcp_mem_charge(struct tcp_mem_acct *a, uint64_t n);
 /* N bytes charged to A are freed. */
 void tcp_mem_uncharge(struct tcp_mem_acct *a, uint64_t n);
+/* The bytes C's send queue may store now: up to its send limit, or under
+ * pressure up to the ring it has, as Linux stops expanding sndbuf
+ * (tcp_should_expand_sndbuf). The one answer for tcp_send(), POLLOUT
+ * (tcp_ready()) and tcp_writable(). */
+uint32_t tcp_mem_snd_room(const struct tcp_conn *c);
 /* The largest window C offers from RCV.NXT: 4 MSS under pressure, as
  * Linux clamps rcv_ssthresh; else no limit (UINT32_MAX). */
 uint32_t tcp_mem_rcv_clamp(const struct tcp_conn *c);

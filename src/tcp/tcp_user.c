@@ -223,19 +223,17 @@ static int send_ok(const struct tcp_conn *c)
 	return 0;
 }
 
-/* Room for MORE bytes past what C's send ring holds, up to its send
- * limit: the ring doubles, or grows at once to what the write needs. Only
- * here, on the user's write, never while output holds pointers into it
- * (tcp_ring_span()). Under memory pressure it keeps what it has, as Linux
- * stops expanding sndbuf (tcp_should_expand_sndbuf): the write waits for
- * ACKs. False when the storage was refused (a cap: e->mem.refused says
- * which) or could not be had (ENOMEM). */
-static bool snd_grow(struct tcp_engine *e, struct tcp_conn *c, uint32_t more)
+/* Room for MORE bytes past what C's send ring holds (no more than
+ * tcp_mem_snd_room() allows): the ring doubles, or grows at once to what
+ * the write needs. Only here, on the user's write, never while output
+ * holds pointers into it (tcp_ring_span()). False when the storage was
+ * refused (a cap: e->mem.refused says which) or could not be had
+ * (ENOMEM). */
+static bool snd_grow(struct tcp_conn *c, uint32_t more)
 {
 	uint64_t need = (uint64_t)c->sndq.len + more, cap = 2ull * c->sndq.cap;
 
-	if (need <= c->sndq.cap || c->sndq.cap >= c->snd_limit ||
-	    e->mem.pressure)
+	if (need <= c->sndq.cap)
 		return true;
 	if (cap < need)
 		cap = need;
@@ -248,7 +246,7 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	      tcp_time now)
 {
 	struct tcp_conn *c = tcp_conn_find(e, id);
-	uint32_t n, want;
+	uint32_t n, want, room;
 	bool stored;
 	int rc;
 
@@ -257,9 +255,10 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 	if ((rc = send_ok(c)))
 		return rc;
 	e->mem.refused = TCP_LIMIT_NONE;
-	want = len > c->snd_limit ? c->snd_limit : (uint32_t)len;
+	room = tcp_mem_snd_room(c); /* under pressure: the ring it has */
+	want = len > room ? room : (uint32_t)len;
 	n = tcp_ring_write(&c->sndq, buf, want);
-	stored = c->sndq.buf && snd_grow(e, c, want - n);
+	stored = c->sndq.buf && snd_grow(c, want - n);
 	if (stored && n < want)
 		n += tcp_ring_write(&c->sndq, (const uint8_t *)buf + n,
 				    want - n);
@@ -267,7 +266,7 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 		return e->mem.refused ? -ENOBUFS : -ENOMEM;
 	/* the ACK that frees room tells a writer or poller waiting for it:
 	 * one that got less than it asked, or a write that left none */
-	if (n < len || c->sndq.len >= c->snd_limit)
+	if (n < len || !tcp_mem_snd_room(c))
 		c->want_write = true;
 	if (!n)
 		return -EAGAIN;

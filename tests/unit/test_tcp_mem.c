@@ -340,8 +340,9 @@ static void pressure_clamps_windows(void **state)
 
 /* Under memory pressure a send ring keeps the storage it has, as Linux
  * stops expanding sndbuf (tcp_should_expand_sndbuf): a write past it
- * takes what fits, the next waits for ACKs (EAGAIN, not ENOBUFS) and
- * nothing more is charged; once the pressure is over it grows again. */
+ * takes what fits, the next waits for ACKs (EAGAIN, not ENOBUFS), poll
+ * says so (no POLLOUT) and nothing more is charged; once the pressure is
+ * over it grows again. */
 static void pressure_stops_send_growth(void **state)
 {
 	static uint8_t data[20000];
@@ -361,12 +362,18 @@ static void pressure_stops_send_growth(void **state)
 			 SND_INIT - 100);
 	h_drain(h);
 	assert_int_equal(h_send(h, a.id, data, 1, clk), -EAGAIN);
+	/* poll and the write agree: no POLLOUT, or a poller spins */
+	assert_false(tcp_ready(h->e, (uint32_t)a.id) & TCP_READY_OUT);
+	assert_int_equal(tcp_writable(h->e, (uint32_t)a.id), 0);
 	assert_in_range(mem(h, 0).bytes, before, before + TRACE_MAX);
 	assert_int_equal(h_info(h, a.id).send_q, SND_INIT);
 	tcp_free(h->e, (uint32_t)b2.id, clk);
 	tcp_free(h->e, (uint32_t)b1.id, clk);
 	h_drain(h);
 	assert_false(mem(h, 0).pressure);
+	assert_true(tcp_ready(h->e, (uint32_t)a.id) & TCP_READY_OUT);
+	assert_int_equal(tcp_writable(h->e, (uint32_t)a.id),
+			 h->cfg.sndbuf - SND_INIT);
 	assert_int_equal(h_send(h, a.id, data, sizeof(data), clk),
 			 sizeof(data));
 	free_all(h, b2.id);
