@@ -254,6 +254,13 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 	}
 }
 
+void tcp_rx_purge(struct tcp_conn *c)
+{
+	tcp_ring_free(&c->rcvq);
+	c->nooo = 0;
+	c->urg_seen = false;
+}
+
 uint32_t tcp_rx_urgent_left(const struct tcp_conn *c)
 {
 	uint32_t next = c->rcv_nxt - c->fin_rcvd - c->rcvq.len;

@@ -24,6 +24,11 @@ void tcp_rx_sack_blocks(struct tcp_conn *c, struct wire_opts *o);
 void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 		 tcp_time now);
 
+/* Nobody will read C's received data (a close that resets the peer for
+ * it, RFC 1122 §4.2.2.13): free it, out-of-order data too, as Linux's
+ * tcp_close purges its receive queue; the urgent mark goes with it. */
+void tcp_rx_purge(struct tcp_conn *c);
+
 /* §3.10.7.4 sixth, the URG bit of S: RCV.UP moves to the byte after the
  * urgent data (RFC 9293 MUST-31, RFC 6093), TCP_EV_URGENT when none was
  * pending (MUST-32). The data itself stays inline. */

@@ -410,8 +410,10 @@ int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
 		tcp_listener_close(e, c, now);
 	} else if (c->rcvq.len && peer_listens(c->state)) {
 		/* RFC 9293 §3.6 (SHLD-2), RFC 1122 §4.2.2.13: received data
-		 * nobody will read: a RST instead of a FIN says it was lost */
+		 * nobody will read: a RST instead of a FIN says it was lost,
+		 * and the data goes (Linux's tcp_close) */
 		c->orphan = true;
+		tcp_rx_purge(c);
 		do_abort(e, c, now);
 		c->why = "closed with data unread: the peer was reset";
 	} else if (c->state != TCP_CLOSED) {
@@ -421,6 +423,8 @@ int tcp_close(struct tcp_engine *e, uint32_t id, tcp_time now)
 		if (!c->orphan)
 			tcp_event(e, c, TCP_EV_READABLE);
 		c->orphan = true;
+		/* TIME_WAIT, CLOSING and LAST_ACK may hold some */
+		tcp_rx_purge(c);
 		rc = do_shutdown(e, c, now);
 		tcp_fin_wait_2_timer(e, c, now); /* after a shutdown */
 	}

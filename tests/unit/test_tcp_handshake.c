@@ -4,6 +4,15 @@
 
 #define MSL (60 * SEC)
 
+/* The bytes the engine holds. */
+static uint64_t mem_bytes(struct harness *h)
+{
+	struct tcp_mem_info m;
+
+	tcp_mem_get(h->e, 0, &m);
+	return m.bytes;
+}
+
 /* CLOSED -> SYN_SENT -> ESTABLISHED: SYN, SYN+ACK, ACK exactly; the client
  * is ESTABLISHED on the SYN+ACK. */
 static void active_open(void **state)
@@ -298,22 +307,31 @@ static void close_then_data(void **state)
 
 /* ... and a close with received data still unread sends a RST, not a
  * FIN (the same rule, as Linux's close(2)), while the peer can take one;
- * a shutdown with unread data sends its FIN and reading goes on. */
+ * the unread data is purged, and so it is in TIME_WAIT, where no RST
+ * goes. A shutdown with unread data sends its FIN and reading goes on. */
 static void close_unread(void **state)
 {
 	struct harness *h = h_new(NULL);
 	uint32_t iss, p = PEER_ISS + 1;
 	int id = h_client(h, &iss, 0), id2;
+	uint64_t before;
 	char buf[16];
 
 	(void)state;
 	h_in(h, TCP_ACK | TCP_PSH, p, iss + 1, "unread", 6, 500);
 	h_drain(h);
+	before = mem_bytes(h);
 	assert_int_equal(h_close(h, id, 1000), 0);
 	h_expect(h, TCP_RST, iss + 1, 0);
 	h_none(h);
 	assert_int_equal(h_state(h, id), TCP_CLOSED);
 	assert_non_null(strstr(h_info(h, id).why, "unread"));
+	/* the data is purged (Linux's tcp_close), its memory freed: a read
+	 * gives the error the connection ended with, not the lost bytes */
+	assert_int_equal(tcp_readable(h->e, id), 0);
+	assert_int_equal(h_info(h, id).recv_q, 0);
+	assert_true(mem_bytes(h) < before);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 1000), -ECONNABORTED);
 
 	h->peer.port++;
 	id2 = h_client(h, &iss, 2000);
@@ -332,6 +350,7 @@ static void close_unread(void **state)
 	assert_int_equal(h_close(h, id2, 4000), 0);
 	h_none(h);
 	assert_int_equal(h_state(h, id2), TCP_TIME_WAIT);
+	assert_int_equal(h_recv(h, id2, buf, sizeof(buf), 4000), 0); /* gone */
 	h_free(h);
 }
 
