@@ -62,6 +62,31 @@ static void urgent_advance_signalled(void **state)
 	h_free(h);
 }
 
+/* RFC 9293 §3.10.7.4 sixth (MUST-32): the user is told only if RCV.UP is
+ * ahead of the data consumed. Urgent data read, a retransmission of it
+ * (here with new bytes after it) must not signal it again. */
+static void urgent_read_not_resignalled(void **state)
+{
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_client(h, &iss, 0);
+	char buf[8];
+
+	(void)state;
+	in_urg(h, TCP_ACK | TCP_URG, p, iss + 1, "ab", 2, 2, 10);
+	assert_true(h->ev[id] & TCP_EV_URGENT);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 20), 2);
+	h->ev[id] = 0;
+	in_urg(h, TCP_ACK | TCP_URG, p, iss + 1, "abcd", 4, 2, 30);
+	assert_false(h->ev[id] & TCP_EV_URGENT);
+	assert_int_equal(h_info(h, id).urgent, 0);
+	/* a pointer ahead of what was read is news */
+	in_urg(h, TCP_ACK | TCP_URG, p + 4, iss + 1, "ef", 2, 2, 40);
+	assert_true(h->ev[id] & TCP_EV_URGENT);
+	assert_int_equal(h_info(h, id).urgent, 4);
+	h_free(h);
+}
+
 /* A big in-order segment stream, built once, its sequence number patched
  * (trusted input: no checksum). */
 #define BIG 65000u
@@ -505,6 +530,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(urgent_after_fin),
 		cmocka_unit_test(urgent_advance_signalled),
+		cmocka_unit_test(urgent_read_not_resignalled),
 		cmocka_unit_test(paws_after_24_days),
 		cmocka_unit_test(reassembly_fuzz),
 		cmocka_unit_test(urgent_stale_after_2g),
