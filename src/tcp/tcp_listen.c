@@ -154,7 +154,11 @@ struct tcp_conn *tcp_listen_input(struct tcp_engine *e, struct tcp_conn *l,
 		tcp_send_rst_reply(e, s);
 		return NULL;
 	}
-	if (s->flags & TCP_SYN)
+	/* SYN with FIN is no open (a scanner's probe): dropped, as Linux
+	 * does in LISTEN (tcp_rcv_state_process()), not answered */
+	if ((s->flags & (TCP_SYN | TCP_FIN)) == (TCP_SYN | TCP_FIN))
+		e->st.syn_dropped++;
+	else if (s->flags & TCP_SYN)
 		listen_syn(e, l, s, now);
 	return NULL;
 }

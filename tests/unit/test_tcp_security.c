@@ -503,6 +503,25 @@ static void land(void **state)
 	h_free(h);
 }
 
+/* A SYN with FIN to a listener is dropped, unanswered and without a
+ * child (Linux discards it in LISTEN: tcp_rcv_state_process()); it is no
+ * legitimate open and a known scanner's probe. */
+static void syn_fin_to_listener(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct tcp_stats st;
+	int l = tcp_open(h->e);
+
+	(void)state;
+	tcp_listen(h->e, l, &h->me, 4);
+	h_in(h, TCP_SYN | TCP_FIN, 5000, 0, NULL, 0, 0);
+	h_none(h);
+	tcp_stats_get(h->e, &st);
+	assert_int_equal(st.half_open, 0);
+	assert_int_equal(st.syn_dropped, 1);
+	h_free(h);
+}
+
 /* Garbage and damaged packets are refused by reason and counted. */
 static void garbage(void **state)
 {
@@ -631,6 +650,7 @@ int main(void)
 		cmocka_unit_test(accept_queue_bounded),
 		cmocka_unit_test(random_segments),
 		cmocka_unit_test(land),
+		cmocka_unit_test(syn_fin_to_listener),
 		cmocka_unit_test(garbage),
 		cmocka_unit_test(seq_wrap),
 		cmocka_unit_test(foreign_destination_dropped),
