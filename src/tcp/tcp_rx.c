@@ -244,9 +244,12 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 	tcp_ring_drop(&c->rcvq, n);
 	if (c->urg_seen && !tcp_rx_urgent_left(c))
 		c->urg_seen = false; /* read past the mark: forget it */
-	rx_tune(e, c, n, now);
+	/* Only where text can still come (RFC 9293 §3.10.7.4 seventh:
+	 * ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2) does the window matter: past
+	 * the peer's FIN or a reset a bigger ring is a copy for nothing. */
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
 	    c->state == TCP_FIN_WAIT_2) {
+		rx_tune(e, c, n, now);
 		if (SEQ_GEQ(edge_now(c), c->rcv_adv + wnd_step(c))) {
 			c->ack_now = true;
 			tcp_conn_mark(e, c);

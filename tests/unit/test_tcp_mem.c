@@ -210,6 +210,36 @@ static void send_ring_grows(void **state)
 	h_free(h);
 }
 
+/* Auto-tuning grows the receive ring only where bytes can still come
+ * (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2): after the peer's FIN a reader
+ * draining the ring fast would have it doubled and copied for nothing. */
+static void receive_ring_fixed_after_fin(void **state)
+{
+	static uint8_t buf[16384];
+	struct tcp_config cfg;
+	struct harness *h;
+	uint64_t before;
+	struct cl c;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.rcvbuf = 16384;
+	h = h_new(&cfg);
+	c = client_of(h, 1);
+	for (int i = 0; i < 12; i++, c.rcv += 1000)
+		peer_data(h, &c, 1000);
+	clk += 50 * MS;
+	h_in(h, TCP_ACK | TCP_FIN, c.rcv, c.iss + 1, NULL, 0, clk);
+	h_drain(h);
+	assert_int_equal(h_state(h, c.id), TCP_CLOSE_WAIT);
+	before = mem(h, 1).owner_bytes;
+	clk += SEC; /* more than half the ring read in a round trip */
+	assert_int_equal(h_recv(h, c.id, buf, sizeof(buf), clk), 12000);
+	assert_int_equal(mem(h, 1).owner_bytes, before);
+	free_all(h, c.id);
+	h_free(h);
+}
+
 /* A listener's children are its owner's: their count and buffers. When
  * the owner's memory is at its cap, a SYN to its listener is dropped (the
  * peer tries again, as with a full accept queue); another owner's
@@ -427,6 +457,7 @@ int main(void)
 		cmocka_unit_test(conn_caps),
 		cmocka_unit_test(owner_flood),
 		cmocka_unit_test(send_ring_grows),
+		cmocka_unit_test(receive_ring_fixed_after_fin),
 		cmocka_unit_test(children_charged_to_listener),
 		cmocka_unit_test(pressure_clamps_windows),
 		cmocka_unit_test(pressure_stops_send_growth),
