@@ -56,7 +56,15 @@ uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn)
 	}
 	if (SEQ_GEQ(edge, c->rcv_adv + wnd_step(c)))
 		c->rcv_adv = edge;
-	wnd = tcp_rcv_wnd(c) >> c->rcv_wscale;
+	/* The field counts units of 2^shift, rounded down: a window under
+	 * one unit (a shift of 13 or 14 for a large rcvbuf_max, a small
+	 * ring) would read 0 for ever and stall the peer, so it says one
+	 * unit, as Linux rounds up (tcp_select_window()); what passes
+	 * RCV.ADV or the ring is trimmed (rx_room()) and comes again. */
+	wnd = tcp_rcv_wnd(c);
+	if (wnd && wnd >> c->rcv_wscale == 0)
+		return 1;
+	wnd >>= c->rcv_wscale;
 	return wnd > 65535 ? 65535 : (uint16_t)wnd;
 }
 

@@ -441,6 +441,60 @@ static void autotune(void **state)
 	assert_true(rate > 20e6);
 }
 
+/* A server connection whose peer offers window scaling (shift 7), MSS
+ * 1460; *ISS gets its initial sequence number. */
+static int ws_server(struct harness *h, uint32_t *iss)
+{
+	struct wire_opts o = {
+		.has_mss = true, .mss = 1460, .has_ws = true, .ws = 7};
+	int l = tcp_open(h->e), id;
+
+	assert_int_equal(tcp_listen(h->e, (uint32_t)l, &h->me, 8), 0);
+	h_in_opt(h, TCP_SYN, PEER_ISS, 0, 65535, NULL, 0, &o, 0);
+	*iss = h_expect_flags(h, TCP_SYN | TCP_ACK, PEER_ISS + 1)->seq;
+	h_in(h, TCP_ACK, PEER_ISS + 1, *iss + 1, NULL, 0, 0);
+	id = tcp_accept(h->e, (uint32_t)l);
+	assert_true(id > 0);
+	return id;
+}
+
+/* A window smaller than 2^shift is no zero window: with a shift of 14
+ * (rcvbuf_max 1 GiB) and an 8 KiB buffer, all read, the field read 0 for
+ * ever and the peer stalled. It says one unit, as Linux rounds up
+ * (tcp_select_window()). */
+static void scaled_small_window_open(void **state)
+{
+	static uint8_t d[1400], buf[2000];
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss, p = PEER_ISS + 1;
+	int id, acks = 0;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.rcvbuf = 8192;
+	cfg.rcvbuf_max = 1u << 30;
+	h = h_new(&cfg);
+	id = ws_server(h, &iss);
+	assert_int_equal(h_info(h, id).rcv_wscale, 14);
+	for (int k = 0; k < 20; k++, p += sizeof(d)) {
+		tcp_time t = (tcp_time)k * SEC;
+
+		h_in(h, TCP_ACK, p, iss + 1, d, sizeof(d), t);
+		assert_int_equal(h_recv(h, id, buf, sizeof(buf), t), sizeof(d));
+		tcp_dispatch(h->e, t + 500 * MS); /* the delayed ACK */
+		while (h->n) {
+			struct wire_seg *s = h_next(h);
+
+			assert_int_equal(s->ack, p + sizeof(d));
+			assert_int_equal(s->wnd, 1);
+			acks++;
+		}
+	}
+	assert_true(acks >= 10);
+	h_free(h);
+}
+
 /* Goodput under loss (0, 1, 5, 10 %) and RTT (0.1, 10, 100 ms), in
  * simulated time: printed, and each figure held above a floor. The link's
  * losses come from a fixed seed and the clock is simulated, so a run gives
@@ -634,6 +688,7 @@ int main(void)
 		cmocka_unit_test(rxt_lost_in_recovery),
 		cmocka_unit_test(rxt_lost_after_rto),
 		cmocka_unit_test(autotune),
+		cmocka_unit_test(scaled_small_window_open),
 		cmocka_unit_test(goodput_table),
 		cmocka_unit_test(urgent_inline),
 		cmocka_unit_test(urgent_send),
