@@ -1034,6 +1034,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int i;
 	const struct kind *k = kind_fixed(fs, ino, &i);
+	/* O_TRUNC comes with the open alone (FUSE_CAP_ATOMIC_O_TRUNC), not as
+	 * a setattr: it is answered as truncate(2), even with O_RDONLY, as
+	 * Linux answers it (EACCES for who may not write the file) */
+	bool trunc = fi->flags & O_TRUNC;
+	if (ino < NODE_FIXED && trunc && stat_fixed(fs, &st, ino) == 0 &&
+	    may_setattr(&who, &st, FUSE_SET_ATTR_SIZE) < 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
 	if (ino == INO_EVENTS) {
 		events_open(req, fi);
 		return;
@@ -1044,6 +1053,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	int err = ino < NODE_FIXED ? -EISDIR :
 				     conn_stat(fs, &who, ino, &a, &st);
+	if (err == 0 && trunc)
+		err = may_setattr(&who, &st, FUSE_SET_ATTR_SIZE);
 	if (err < 0) {
 		fuse_reply_err(req, -err);
 		return;

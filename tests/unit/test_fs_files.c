@@ -447,6 +447,48 @@ static void test_setattr_access(void **state)
 	harness_fini(&h);
 }
 
+/* open(O_TRUNC) arrives with the open alone (FUSE_CAP_ATOMIC_O_TRUNC), no
+ * setattr after it: it is answered as truncate(2), even with O_RDONLY, as
+ * Linux does (EACCES on a file the caller may not write). */
+static void test_open_trunc(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_init(&h, 1);
+	fuse_ino_t st = ino_of(&h, "fake/c0/state"),
+		   note = ino_of(&h, "fake/c0/note"),
+		   ctl = ino_of(&h, "fake/c0/ctl"),
+		   clone = ino_of(&h, "fake/clone"),
+		   make = ino_of(&h, "fake/make");
+	const struct {
+		fuse_ino_t ino;
+		int flags;
+		uid_t uid;
+		int err;
+	} cases[] = {
+		{st, O_RDONLY | O_TRUNC, 1001, EACCES},
+		{st, O_RDONLY | O_TRUNC, 1000,
+		 EACCES}, /* 0444: the owner too */
+		{note, O_RDONLY | O_TRUNC, 1001, EACCES},
+		{INO_EVENTS_T, O_RDONLY | O_TRUNC, 1001, EACCES},
+		{make, O_RDONLY | O_TRUNC, 1001, EACCES},
+		{st, O_RDONLY | O_TRUNC, 0, 0}, /* as truncate(2) for root */
+		{st, O_RDONLY, 1001, 0},
+		{ctl, O_WRONLY | O_TRUNC, 1000, 0}, /* echo verb > ctl */
+		{ctl, O_WRONLY | O_TRUNC, 1001, EACCES},
+		{clone, O_RDONLY | O_TRUNC, 1001, 0}, /* 0666 */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err;
+		struct fuse_file_info fi = open_as(
+			&h, cases[i].ino, cases[i].flags, cases[i].uid, &err);
+		assert_int_equal(err, cases[i].err);
+		if (!err)
+			op_release(&h, cases[i].ino, &fi);
+	}
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_clone_ctl),
 		cmocka_unit_test(test_permissions),
 		cmocka_unit_test(test_setattr_access),
+		cmocka_unit_test(test_open_trunc),
 		cmocka_unit_test(test_ladder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
