@@ -126,36 +126,51 @@ static int add_holder(struct procpid *pp, uint32_t inode, uint32_t proc)
 	return 0;
 }
 
-/* Read the /proc/PID/status of PID (relative to the /proc fd PROCFD) into
- * BUF, NUL-terminated; 0 or -1. */
-static int read_status(int procfd, const char *pid, char *buf, size_t size)
+/* The /proc/PID/status of PID (relative to the /proc fd PROCFD), whole and
+ * NUL-terminated: the Groups line of a process in some hundreds of groups
+ * passes a page, and the capabilities come after it (cut off, they would
+ * read as none). A string to free(), or NULL if it cannot be read. */
+static char *read_status(int procfd, const char *pid)
 {
 	char path[300];
 	snprintf(path, sizeof(path), "%s/status", pid);
 	int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
-	buf[0] = 0; /* read as empty if it cannot be */
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	return n > 0 ? 0 : -1;
+	size_t len = 0, size = 4096;
+	char *buf = fd < 0 ? NULL : malloc(size);
+	ssize_t n = 0;
+	while (buf && (n = read(fd, buf + len, size - 1 - len)) > 0) {
+		len += (size_t)n;
+		char *more = len + 1 < size ? buf : realloc(buf, size *= 2);
+		if (!more)
+			free(buf);
+		buf = more;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (buf && (n < 0 || !len)) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		buf[len] = 0;
+	return buf;
 }
 
 /* The first three numbers of STATUS's line "TAG:", into V; -1 each if
- * absent. */
+ * absent (or STATUS is NULL). */
 static void status_ids(const char *status, const char *tag, unsigned *v)
 {
-	const char *l = strstr(status, tag);
+	const char *l = status ? strstr(status, tag) : NULL;
 	v[0] = v[1] = v[2] = (unsigned)-1;
 	if (l)
 		sscanf(l + strlen(tag), "%u %u %u", &v[0], &v[1], &v[2]);
 }
 
-/* The capability set on STATUS's line "TAG:" (hex); none if absent. */
+/* The capability set on STATUS's line "TAG:" (hex); none if absent (or
+ * STATUS is NULL). */
 static uint64_t status_caps(const char *status, const char *tag)
 {
-	const char *l = strstr(status, tag);
+	const char *l = status ? strstr(status, tag) : NULL;
 	unsigned long long v = 0;
 	if (l)
 		sscanf(l + strlen(tag), "%llx", &v);
@@ -231,13 +246,13 @@ static unsigned map_root(int procfd, const char *pid, const char *map)
 static void scan_creds(struct procpid *pp, int procfd, const char *pid, int fd,
 		       struct proc *p)
 {
-	char status[4096] = "";
+	char *status = read_status(procfd, pid);
 	struct stat st;
-	read_status(procfd, pid, status, sizeof(status));
 	_Static_assert(sizeof(uid_t) == sizeof(unsigned), "uid_t");
 	status_ids(status, "\nUid:", (unsigned *)p->uid);
 	status_ids(status, "\nGid:", (unsigned *)p->gid);
 	p->capprm = status_caps(status, "\nCapPrm:");
+	free(status);
 	p->fd_uid = p->fd_gid = (unsigned)-1;
 	if (fstat(fd, &st) == 0) {
 		p->fd_uid = st.st_uid;
@@ -434,20 +449,22 @@ static bool may_see(const struct procpid *pp, const struct procpid_reader *r,
 static void read_reader(const struct procpid *pp, const struct kind_caller *who,
 			struct procpid_reader *r)
 {
-	char pid[sizeof(pp->dir) + 16], status[4096];
+	char pid[sizeof(pp->dir) + 16];
 	unsigned ids[3];
 	/* by path: no descriptor of the /proc directory to open and close
 	 * for each open of a pid file */
 	snprintf(pid, sizeof(pid), "%s/%d", pp->dir, (int)who->pid);
-	r->known = read_status(AT_FDCWD, pid, status, sizeof(status)) == 0;
+	char *status = read_status(AT_FDCWD, pid);
+	r->known = status != NULL;
 	r->userns = userns_ino(AT_FDCWD, pid);
-	const char *l = strstr(status, "\nTgid:");
+	const char *l = status ? strstr(status, "\nTgid:") : NULL;
 	r->tgid = l ? atoi(l + 6) : 0;
 	status_ids(status, "\nUid:", ids);
 	r->euid = ids[1];
 	r->fsuid = who->uid;
 	r->fsgid = who->gid;
 	r->capeff = status_caps(status, "\nCapEff:");
+	free(status);
 }
 
 void procpid_reader(struct procpid *pp, const struct kind_caller *who,

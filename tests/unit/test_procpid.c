@@ -234,6 +234,52 @@ static void test_reader_again(void **state)
 	procpid_free(pp);
 }
 
+/* A status longer than a page (a process in hundreds of groups: the
+ * Groups line comes before the capabilities) is read to its end: its
+ * capabilities are not taken as none. */
+static void make_status_groups(int pid, const char *ids, const char *caps)
+{
+	char path[256];
+	unsigned e;
+	snprintf(path, sizeof(path), "%s/%d", root, pid);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%d/status", root, pid);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "Name:\tx\nTgid:\t%d\nUid:\t%s\nGid:\t%s\nGroups:\t", pid,
+		ids, ids);
+	for (int i = 0; i < 1000; i++)
+		fprintf(f, "%d ", 1000000 + i);
+	fprintf(f, "\nCapPrm:\t%s\nCapEff:\t%s\n", caps, caps);
+	fclose(f);
+	sscanf(ids, "%*u %u", &e);
+	snprintf(path, sizeof(path), "%s/%d/fd", root, pid);
+	if (geteuid() == 0)
+		lchown(path, e, e);
+}
+
+static void test_long_status(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* the fd directories' owners need chown */
+	const char *uids = "1000 1000 1000 1000";
+	/* a holder of uid 1000 with CAP_NET_BIND_SERVICE permitted */
+	make_proc(520, "capg", (int[]){18}, 1);
+	make_status_groups(520, uids, "0000000000000400");
+	/* a reader of uid 1000 with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH */
+	make_status_groups(830, uids, "0000000000080004");
+	struct procpid *pp = procpid_new(root);
+	struct kind_caller bare = {1000, 1000, 810, 0},
+			   trd = {1000, 1000, 830, 0};
+	/* its permitted capabilities are beyond a bare reader's */
+	assert_string_equal(render_as(pp, 18, &bare, 0), "");
+	/* a ptracer that may list root's directory sees the one that is
+	 * not dumpable, and the setuid su */
+	assert_string_equal(render_as(pp, 16, &trd, 0), "500 agent\n");
+	assert_string_equal(render_as(pp, 15, &trd, 0), "600 su\n");
+	procpid_free(pp);
+}
+
 static void test_missing_proc(void **state)
 {
 	(void)state;
@@ -251,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_rescan),
 		cmocka_unit_test(test_visibility),
 		cmocka_unit_test(test_reader_again),
+		cmocka_unit_test(test_long_status),
 		cmocka_unit_test(test_missing_proc),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
