@@ -62,7 +62,8 @@ void fs_save(const struct fs *fs, struct buf *b);
  * \param p: what fs_save() wrote, LEN bytes
  * Returns 0: the kernel's inode numbers mean what they meant, and files
  * opened before answer ESTALE (their fh belong to the old process);
- * -EINVAL if P is malformed or of another version, -ENOMEM.
+ * -EINVAL if P is malformed or of another version, -ENOMEM; files opened
+ * before are stale then too, once P's version and epoch could be read.
  */
 int fs_restore(struct fs *fs, const void *p, size_t len);
 /**

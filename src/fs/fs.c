@@ -1289,7 +1289,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 
 /* ---- upgrades ---- */
 
-/* What fs_save() writes: a version, the epoch, then the nodes. */
+/* What fs_save() writes: a version, the epoch, then the nodes. Every
+ * version begins so: a new image knows the old epoch from any. */
 #define SAVE_VERSION 1
 
 struct saved_fs {
@@ -1376,12 +1377,13 @@ int fs_restore(struct fs *fs, const void *p, size_t len)
 	if (len < sizeof(h))
 		return -EINVAL;
 	memcpy(&h, p, sizeof(h));
-	if (h.version != SAVE_VERSION || h.epoch == 0 || h.epoch > UINT8_MAX)
+	if (h.epoch == 0 || h.epoch > UINT8_MAX)
 		return -EINVAL;
-	int err = nodes_load(fs->nodes, (const char *)p + sizeof(h),
-			     len - sizeof(h), kind_of, fs);
-	if (err < 0)
-		return err;
+	/* a new epoch even if the table is refused (another version, a bad
+	 * node): the old image's fh must be stale, never followed as ours */
 	fs->epoch = h.epoch == UINT8_MAX ? 1 : (uint8_t)(h.epoch + 1);
-	return 0;
+	if (h.version != SAVE_VERSION)
+		return -EINVAL;
+	return nodes_load(fs->nodes, (const char *)p + sizeof(h),
+			  len - sizeof(h), kind_of, fs);
 }

@@ -500,6 +500,26 @@ static void test_upgrade(void **state)
 	assert_int_equal(ok->reply, FAKE_BUF);
 	op_release(&h2, note, &fresh);
 	assert_int_equal(fs_restore(h2.fs, b.p, 3), -EINVAL);
+	/* a table the new image cannot take (another version, a bad node):
+	 * the old fh are stale all the same, never followed */
+	for (int bad = 0; bad < 2; bad++) {
+		struct harness h3;
+		struct buf c = {0};
+		buf_add(&c, b.p, b.len);
+		if (bad)
+			buf_add(&c, "\0\0\0", 3); /* a truncated node */
+		else
+			((uint32_t *)c.p)[0] = 99; /* the version */
+		harness_init(&h3, 1);
+		assert_int_equal(fs_restore(h3.fs, c.p, c.len), -EINVAL);
+		fuse_req_t st = op_read(&h3, pipe, &pfi, 10, 0);
+		/* ENOENT where the table was refused whole */
+		assert_true(st->err == (bad ? ESTALE : ENOENT));
+		fake_free(st);
+		op_release(&h3, pipe, &pfi); /* not ours: nothing freed */
+		buf_free(&c);
+		harness_fini(&h3);
+	}
 	fuse_req_t all[] = {r, e, c, g, old, oldp, ok};
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		fake_free(all[i]);
