@@ -235,8 +235,10 @@ static void on_signal(void *arg)
 	d->upgrade = si.ssi_signo == UPGRADE_SIGNAL;
 	tlog(LOG_INFO, "signal %u: %s", si.ssi_signo,
 	     d->upgrade ? "upgrading" : "unmounting");
-	if (d->upgrade && upgrade_probe() < 0)
-		return; /* said why */
+	if (d->upgrade && upgrade_probe() < 0) { /* said why */
+		d->upgrade = false; /* a later umount must not upgrade */
+		return;
+	}
 	fuse_session_exit(d->se);
 }
 
@@ -270,10 +272,11 @@ static int signal_fd(void)
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Serve until unmounted or signalled: 1 for an upgrade, else 0 or -errno. */
-static int run(struct loop *loop, struct fuse_session *se)
+/* Serve until unmounted or signalled (SFD: the signals' signalfd): 1 for an
+ * upgrade, else 0 or -errno. */
+static int run(struct loop *loop, struct fuse_session *se, int sfd)
 {
-	struct daemon d = {.se = se, .sfd = signal_fd()};
+	struct daemon d = {.se = se, .sfd = sfd};
 	int ffd = fuse_session_fd(se);
 
 	fcntl(ffd, F_SETFL, fcntl(ffd, F_GETFL) | O_NONBLOCK);
@@ -291,7 +294,6 @@ static int run(struct loop *loop, struct fuse_session *se)
 	loop_del(loop, ffd);
 	loop_del(loop, d.sfd);
 	free(d.fbuf.mem);
-	close(d.sfd);
 	return d.ret < 0 ? d.ret : d.upgrade;
 }
 
@@ -447,16 +449,12 @@ static int start(struct fuse_session *se, struct fs *fs,
 	return 0;
 }
 
-/* Upgrade: hand the connection to a new image of the daemon (upgrade.h).
- * Returns only if no image could be executed: -errno. */
-static int upgrade(struct fuse_session *se, struct parts *p, struct loop *loop)
+/* Upgrade: hand the connection, its state SAVED (upgrade_save()), to a
+ * new image of the daemon (upgrade.h). Returns only if no image could be
+ * executed: -errno. */
+static int upgrade(struct fuse_session *se, struct parts *p, struct loop *loop,
+		   int saved)
 {
-	int saved = upgrade_save(se, p->fs);
-	if (saved < 0) {
-		tlog(LOG_ERR, "upgrade: cannot save the state: %s",
-		     strerror(-saved));
-		return saved;
-	}
 	unbuild(p); /* the engine resets its connections, frees its TUN */
 	*p = (struct parts){0};
 	loop_free(loop);
@@ -532,9 +530,23 @@ int main(int argc, char *argv[])
 	tlog(LOG_INFO,
 	     adopting ? "upgraded: serving %s again" : "mounted on %s",
 	     cmd.mountpoint);
-	int r = run(loop, se);
+	int sfd = signal_fd(), saved = -1;
+	int r = run(loop, se, sfd);
+	/* saved once the loop stopped (no request after it is lost); if it
+	 * cannot be (ENOMEM, no descriptor left), nothing is torn down yet
+	 * and the running image serves on, needing no new descriptor */
+	while (r == 1 && (saved = upgrade_save(se, parts.fs)) < 0) {
+		tlog(LOG_ERR,
+		     "upgrade: cannot save the state: %s; serving on with the "
+		     "running image",
+		     strerror(-saved));
+		fuse_session_reset(se);
+		r = run(loop, se, sfd);
+	}
+	if (sfd >= 0)
+		close(sfd);
 	if (r == 1) {
-		r = upgrade(se, &parts, loop);
+		r = upgrade(se, &parts, loop, saved);
 		loop = NULL;
 	}
 	ret = r < 0;

@@ -262,6 +262,36 @@ wait_until 10 test ! -e "/proc/$GPID" || fail "the upgraded daemon did not end o
 wait_until 10 eval "! is_mounted '$MNT'" || fail "the upgraded daemon did not unmount on SIGTERM"
 assert_eq "" "$(grep -i -A5 sanitizer "$TCPFS_LOG")" "no sanitizer report (an ASan build)"
 
+# The state cannot be saved (no descriptor left for its memfd): nothing
+# is torn down, the daemon serves on with its running image.
+cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
+TCPFS=$BIN start_tcpfs "$WORK/mnt6" --no-engine
+PID=$TCPFS_PID
+soft=$(prlimit --pid "$PID" --nofile --output SOFT --noheadings | tr -d ' ')
+prlimit --pid "$PID" --nofile=3: || die "prlimit"
+kill -USR2 "$PID"
+wait_until 10 grep -q "upgrade: cannot save the state" "$TCPFS_LOG" ||
+	fail "no word of the failed save: $(tail -n 3 "$TCPFS_LOG")"
+sleep 0.5
+prlimit --pid "$PID" --nofile="$soft:" 2>/dev/null
+assert_ok "state not saved: the daemon goes on" kill -0 "$PID"
+assert_ok "state not saved: still served" ls "$WORK/mnt6/kernel"
+umount "$WORK/mnt6"
+
+# A failed probe leaves no upgrade pending: the umount that comes later
+# ends the daemon as any (exit status 0), the refused file not executed.
+TCPFS=$BIN start_tcpfs "$WORK/mnt7" --no-engine
+PID=$TCPFS_PID
+printf '#!/bin/sh\nexit 3\n' >"$BIN.new" && chmod 755 "$BIN.new" && mv -f "$BIN.new" "$BIN" ||
+	die "cannot replace $BIN"
+kill -USR2 "$PID"
+wait_until 10 grep -q "does not start with these arguments" "$TCPFS_LOG" || fail "no failed probe"
+umount "$WORK/mnt7"
+wait_until 10 test ! -e "/proc/$PID" || fail "the daemon did not end at the umount"
+wait "$PID"
+assert_eq 0 "$?" "a failed probe, then umount: exit status 0"
+cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
+
 # A new image that hangs (neither takes over nor ends): the guardian waits
 # 10 s, kills it, and takes over; the mount answers all along, late.
 cp "$TCPFS" "$BIN.new" && mv -f "$BIN.new" "$BIN" || die "cannot replace $BIN"
