@@ -1034,13 +1034,15 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 	int i;
 	const struct kind *k = kind_fixed(fs, ino, &i);
+	int err = ino < NODE_FIXED ? stat_fixed(fs, &st, ino) :
+				     conn_stat(fs, &who, ino, &a, &st);
 	/* O_TRUNC comes with the open alone (FUSE_CAP_ATOMIC_O_TRUNC), not as
 	 * a setattr: it is answered as truncate(2), even with O_RDONLY, as
 	 * Linux answers it (EACCES for who may not write the file) */
-	bool trunc = fi->flags & O_TRUNC;
-	if (ino < NODE_FIXED && trunc && stat_fixed(fs, &st, ino) == 0 &&
-	    may_setattr(&who, &st, FUSE_SET_ATTR_SIZE) < 0) {
-		fuse_reply_err(req, EACCES);
+	if (!err && (fi->flags & O_TRUNC))
+		err = may_setattr(&who, &st, FUSE_SET_ATTR_SIZE);
+	if (err < 0) {
+		fuse_reply_err(req, -err);
 		return;
 	}
 	if (ino == INO_EVENTS) {
@@ -1051,12 +1053,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fixed_open(req, k, i, fi);
 		return;
 	}
-	int err = ino < NODE_FIXED ? -EISDIR :
-				     conn_stat(fs, &who, ino, &a, &st);
-	if (err == 0 && trunc)
-		err = may_setattr(&who, &st, FUSE_SET_ATTR_SIZE);
-	if (err < 0) {
-		fuse_reply_err(req, -err);
+	if (ino < NODE_FIXED) {
+		fuse_reply_err(req, EISDIR);
 		return;
 	}
 	if (!a.k) {
