@@ -272,9 +272,15 @@ void tcp_rx_purge(struct tcp_conn *c)
 	c->urg_seen = false;
 }
 
+/* The sequence number of the next byte a read of C returns. */
+static uint32_t read_next(const struct tcp_conn *c)
+{
+	return c->rcv_nxt - c->fin_rcvd - c->rcvq.len;
+}
+
 uint32_t tcp_rx_urgent_left(const struct tcp_conn *c)
 {
-	uint32_t next = c->rcv_nxt - c->fin_rcvd - c->rcvq.len;
+	uint32_t next = read_next(c);
 
 	return c->urg_seen && SEQ_GT(c->rcv_up, next) ? c->rcv_up - next : 0;
 }
@@ -283,14 +289,13 @@ void tcp_rx_urgent(struct tcp_engine *e, struct tcp_conn *c,
 		   const struct wire_seg *s)
 {
 	uint32_t up = s->seq + s->urp;
-	uint32_t next = c->rcv_nxt - c->fin_rcvd - c->rcvq.len;
 
 	if (!(s->flags & TCP_URG) || !s->urp)
 		return;
 	/* RFC 9293 §3.10.7.4 sixth: the user is told only if RCV.UP is in
 	 * advance of the data consumed; urgent data already read (urg_seen
 	 * forgotten) comes again in a retransmission, and is no news */
-	if (!SEQ_GT(up, next))
+	if (!SEQ_GT(up, read_next(c)))
 		return;
 	if (c->urg_seen && !SEQ_GT(up, c->rcv_up))
 		return;			/* RCV.UP <- max(RCV.UP, SEG.UP) */
