@@ -470,19 +470,29 @@ static void close_passive(void **state)
 	h_free(h);
 }
 
+/* A client connection shut down at 10, its FIN acknowledged at 20:
+ * FIN_WAIT_2. *ISS gets its initial sequence number. */
+static int half_closed_client(struct harness *h, uint32_t *iss)
+{
+	uint32_t p = PEER_ISS + 1;
+	int id = h_client(h, iss, 0);
+
+	assert_int_equal(h_shutdown(h, id, 10), 0);
+	h_expect(h, TCP_FIN | TCP_ACK, *iss + 1, p);
+	h_in(h, TCP_ACK, p, *iss + 2, NULL, 0, 20);
+	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
+	return id;
+}
+
 /* Half-close: shutdown sends FIN, receiving continues. */
 static void half_close(void **state)
 {
 	struct harness *h = h_new(NULL);
 	uint32_t iss, p = PEER_ISS + 1;
-	int id = h_client(h, &iss, 0);
+	int id = half_closed_client(h, &iss);
 	char buf[8];
 
 	(void)state;
-	assert_int_equal(h_shutdown(h, id, 10), 0);
-	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
-	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
-	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
 	h_in(h, TCP_ACK, p, iss + 2, "abc", 3, 30);
 	h_in(h, TCP_ACK, p + 3, iss + 2, "def", 3, 31);
 	/* Every second segment is ACKed at once (RFC 5681 §4.2) only when
@@ -502,15 +512,11 @@ static void half_close(void **state)
 static void close_after_shutdown_wakes(void **state)
 {
 	struct harness *h = h_new(NULL);
-	uint32_t iss, p = PEER_ISS + 1;
-	int id = h_client(h, &iss, 0);
+	uint32_t iss;
+	int id = half_closed_client(h, &iss);
 	char buf[8];
 
 	(void)state;
-	assert_int_equal(h_shutdown(h, id, 10), 0);
-	h_expect(h, TCP_FIN | TCP_ACK, iss + 1, p);
-	h_in(h, TCP_ACK, p, iss + 2, NULL, 0, 20);
-	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
 	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 30), -EAGAIN);
 	assert_false(tcp_ready(h->e, id) & TCP_READY_IN);
 	h->ev[id] = 0;
@@ -547,10 +553,7 @@ static void fin_wait_2_limit(void **state)
 	h_free(h);
 
 	h = h_new(NULL);
-	id = h_client(h, &jss, 0);
-	assert_int_equal(h_shutdown(h, id, 10), 0);
-	h_expect(h, TCP_FIN | TCP_ACK, jss + 1, p);
-	h_in(h, TCP_ACK, p, jss + 2, NULL, 0, 20);
+	id = half_closed_client(h, &jss);
 	tcp_dispatch(h->e, 20 + 10 * msl);
 	assert_int_equal(h_state(h, id), TCP_FIN_WAIT_2);
 	h_free(h);
