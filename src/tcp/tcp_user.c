@@ -491,13 +491,12 @@ int tcp_set_user_timeout(struct tcp_engine *e, uint32_t id, tcp_time us)
 	 * 6298 §5.3). */
 	if (c->t_rtx == TCP_NEVER)
 		return 0;
-	if (tcp_user_deadline(c) < c->t_rtx)
+	if (tcp_user_deadline(c) < c->t_rtx) {
 		c->t_rtx = tcp_user_deadline(c);
-	else if (c->t_rtx == was)
-		c->t_rtx = e->now + c->rto < tcp_user_deadline(c) ?
-				   e->now + c->rto :
-				   tcp_user_deadline(c);
-	tcp_timers_update(e, c);
+		tcp_timers_update(e, c);
+	} else if (c->t_rtx == was) {
+		tcp_rtx_arm(e, c, e->now);
+	}
 	return 0;
 }
 
