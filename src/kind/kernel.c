@@ -108,8 +108,28 @@ _Static_assert(sizeof(struct ksock) <= KIND_PRIV_MAX, "priv too small");
 
 static uint64_t mono_ms(void);
 
-/* The primary group of UID (getpwuid_r), from a small cache: a listing
- * stats every socket, and NSS may be slow. */
+/* The primary group of UID in the passwd database, GROUP_UNKNOWN if it has
+ * no entry. An entry may pass any buffer (a long GECOS field): the buffer
+ * grows until getpwuid_r() stops saying ERANGE. */
+static gid_t passwd_group(uid_t uid)
+{
+	struct passwd pw, *found = NULL;
+	size_t size = 4096;
+	char *buf = NULL, *more;
+	int err = ERANGE;
+	while (err == ERANGE && size <= (1u << 20) &&
+	       (more = realloc(buf, size))) {
+		buf = more;
+		err = getpwuid_r(uid, &pw, buf, size, &found);
+		size *= 2;
+	}
+	gid_t gid = !err && found ? found->pw_gid : GROUP_UNKNOWN;
+	free(buf);
+	return gid;
+}
+
+/* The primary group of UID, from a small cache: a listing stats every
+ * socket, and NSS may be slow. */
 static gid_t owner_group(struct kernel *kk, uid_t uid)
 {
 	uint64_t now = mono_ms() + 1;
@@ -117,11 +137,8 @@ static gid_t owner_group(struct kernel *kk, uid_t uid)
 	__typeof__(kk->groups[0]) *g = &kk->groups[uid % n];
 	if (g->at_ms && g->uid == uid && now - g->at_ms < GROUP_FRESH_MS)
 		return g->gid;
-	struct passwd pw, *found = NULL;
-	char buf[4096];
-	getpwuid_r(uid, &pw, buf, sizeof(buf), &found);
 	g->uid = uid;
-	g->gid = found ? found->pw_gid : GROUP_UNKNOWN;
+	g->gid = passwd_group(uid);
 	g->at_ms = now;
 	return g->gid;
 }

@@ -9,7 +9,8 @@
 # `ss -p` run by that reader does (also with CAP_SYS_PTRACE, with and
 # without CAP_DAC_READ_SEARCH, and for a holder that is not dumpable: its
 # own uid does not see it); its files' group is the owner's primary group
-# (getpwuid), or 65534 for a uid without a passwd entry.
+# (getpwuid, an entry of any length), or 65534 for a uid without a passwd
+# entry.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare setpriv
@@ -41,6 +42,14 @@ for h in hr:lr hr:rc hr:rs ha:la ha:ac ha:as ha:ac2 ha:as2 hb:lb hb:bc hb:bs hd:
 	case ${h%%:*} in hr) OWNER[$HELD]=0 ;; ha) OWNER[$HELD]=$UA ;; hb) OWNER[$HELD]=$UB ;; hd) OWNER[$HELD]=1 ;; esac
 done
 
+# User B's passwd entry, in this test's mount namespace only, is longer
+# than the 4 KiB a getpwuid_r() buffer first gets (a long GECOS field).
+UB_GID=4321
+{ cat /etc/passwd; printf 'tcpfslong:x:%s:%s:%s:/nonexistent:/usr/sbin/nologin\n' \
+	"$UB" "$UB_GID" "$(printf '%*s' 5000 '' | tr ' ' g)"; } >"$WORK/passwd"
+mount --bind "$WORK/passwd" /etc/passwd || die "cannot bind a passwd file"
+assert_eq "$UB_GID" "$(getent passwd "$UB" | cut -d: -f4)" "the long passwd entry of uid $UB"
+
 MNT=$WORK/mnt
 start_tcpfs "$MNT" -o allow_other
 K=$MNT/kernel
@@ -65,8 +74,9 @@ for s in rc ac bs; do
 done
 
 # The group: root's is 0, daemon's its passwd group (not the holder's
-# gid), a uid without a passwd entry gets the overflow gid 65534.
-for s in lr:0 ld:$DAEMON_GID la:65534; do
+# gid), B's from its long entry, a uid without a passwd entry gets the
+# overflow gid 65534.
+for s in lr:0 ld:$DAEMON_GID lb:$UB_GID la:65534; do
 	n=${NAME[${s%%:*}]}
 	assert_eq "${s#*:}" "$(as_user "$UA" stat -c %g "$K/$n")" "st_gid of ${s%%:*}'s directory"
 	assert_eq "${s#*:}" "$(as_user "$UA" stat -c %g "$K/$n/pid")" "st_gid of ${s%%:*}'s pid file"
