@@ -222,7 +222,9 @@ static void userns_add(struct procpid *pp, int procfd, const char *pid,
 
 /* The id that 0 maps to in PID's MAP ("uid_map" or "gid_map"): the root
  * of its user namespace, as the daemon sees it (0 if none: the kernel's
- * overflow is the global root then). */
+ * overflow is the global root then). Its line is in the first KiB: a map
+ * of up to 5 lines (33 bytes each) is shown as written, a longer one
+ * sorted by the first id, so that 0's comes first. */
 static unsigned map_root(int procfd, const char *pid, const char *map)
 {
 	char path[300], text[1024];
