@@ -56,11 +56,15 @@ uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn)
 	}
 	if (SEQ_GEQ(edge, c->rcv_adv + wnd_step(c)))
 		c->rcv_adv = edge;
-	/* The field counts units of 2^shift, rounded down: a window under
-	 * one unit (a shift of 13 or 14 for a large rcvbuf_max, a small
-	 * ring) would read 0 for ever and stall the peer, so it says one
-	 * unit, as Linux rounds up (tcp_select_window()); what passes
-	 * RCV.ADV or the ring is trimmed (rx_room()) and comes again. */
+	/* The field counts units of 2^shift, rounded down (RFC 7323 §2.4):
+	 * the edge the peer sees may retract by less than a unit as RCV.NXT
+	 * moves within one, and RCV.ADV keeps the furthest edge any ACK
+	 * said, inside which every segment is taken (rx_room()), as §2.4
+	 * asks of the receiver. A window under one unit (a shift of 13 or
+	 * 14 for a large rcvbuf_max, a small ring) would read 0 for ever
+	 * and stall the peer, so it says one unit, as Linux rounds up
+	 * (tcp_select_window()); what passes RCV.ADV or the ring is trimmed
+	 * (rx_room()) and comes again. */
 	wnd = tcp_rcv_wnd(c);
 	if (wnd && wnd >> c->rcv_wscale == 0)
 		return 1;
