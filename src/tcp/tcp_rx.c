@@ -45,9 +45,28 @@ uint16_t tcp_syn_wnd(uint32_t space)
 	return space > 65535 ? 65535 : (uint16_t)space;
 }
 
+/* A window open by less than one unit of 2^shift: rounded down, the field
+ * would read 0, and with a ring smaller than a unit (a shift of 13 or 14
+ * for a large rcvbuf_max) it would read 0 for ever and stall the peer. It
+ * says one unit, as Linux rounds up (tcp_select_window()), where the ring
+ * has room for the unit, which RCV.ADV then takes in, or has not even
+ * that much in all (what passes it is trimmed, rx_room(), and comes
+ * again); a ring merely full (its reader behind) says 0, and the window
+ * opens again as the reader frees a step of it. */
+static uint16_t sub_unit_field(struct tcp_conn *c)
+{
+	uint32_t unit = 1u << c->rcv_wscale;
+
+	if (tcp_rcv_space(c) >= unit)
+		c->rcv_adv = c->rcv_nxt + unit;
+	else if (c->rcvq.cap >= unit)
+		return 0;
+	return 1;
+}
+
 uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn)
 {
-	uint32_t edge = edge_now(c), wnd;
+	uint32_t edge = edge_now(c), wnd, unit = 1u << c->rcv_wscale;
 
 	if (syn) {
 		wnd = tcp_syn_wnd(tcp_rcv_space(c));
@@ -60,14 +79,10 @@ uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn)
 	 * the edge the peer sees may retract by less than a unit as RCV.NXT
 	 * moves within one, and RCV.ADV keeps the furthest edge any ACK
 	 * said, inside which every segment is taken (rx_room()), as §2.4
-	 * asks of the receiver. A window under one unit (a shift of 13 or
-	 * 14 for a large rcvbuf_max, a small ring) would read 0 for ever
-	 * and stall the peer, so it says one unit, as Linux rounds up
-	 * (tcp_select_window()); what passes RCV.ADV or the ring is trimmed
-	 * (rx_room()) and comes again. */
+	 * asks of the receiver. */
 	wnd = tcp_rcv_wnd(c);
-	if (wnd && wnd >> c->rcv_wscale == 0)
-		return 1;
+	if (wnd && wnd < unit)
+		return sub_unit_field(c);
 	wnd >>= c->rcv_wscale;
 	return wnd > 65535 ? 65535 : (uint16_t)wnd;
 }

@@ -458,6 +458,44 @@ static int ws_server(struct harness *h, uint32_t *iss)
 	return id;
 }
 
+/* RFC 7323 §2.4: the receiver honours, as in window, any segment that
+ * would have been in window for any ACK it sent. The field counts units
+ * of 2^shift, so the edge an ACK shows may fall behind one shown before;
+ * a peer that fills every edge it was shown, to the furthest, loses no
+ * byte, down to the window's last unit, whose part the ring has no room
+ * for is no unit offered. */
+static void shown_edges_honoured(void **state)
+{
+	static const uint8_t d[1000]; /* not a multiple of 128 */
+	struct harness *h = h_new(NULL);
+	uint32_t iss, p = PEER_ISS + 1, max = 0;
+	int id = ws_server(h, &iss), retracted = 0, k;
+	tcp_time t = 0;
+
+	(void)state;
+	max = p + h_info(h, id).rcv_wnd; /* the SYN,ACK's, not scaled */
+	for (k = 0; k < 2000 && (int32_t)(p - max) < 0; k++, t += 500 * MS) {
+		uint32_t len = max - p < sizeof(d) ? max - p : sizeof(d);
+
+		h_in(h, TCP_ACK, p, iss + 1, d, len, t);
+		p += len;
+		tcp_dispatch(h->e, t + 250 * MS); /* the delayed ACK */
+		while (h->n) {
+			struct wire_seg *s = h_next(h);
+			uint32_t edge = s->ack + ((uint32_t)s->wnd << 7);
+
+			assert_int_equal(s->ack, p); /* every byte taken */
+			if ((int32_t)(edge - max) < 0)
+				retracted++;
+			else
+				max = edge;
+		}
+	}
+	assert_true((int32_t)(p - max) >= 0); /* closed, all of it taken */
+	assert_true(retracted > 0); /* and some ACK showed less than before */
+	h_free(h);
+}
+
 /* A window smaller than 2^shift is no zero window: with a shift of 14
  * (rcvbuf_max 1 GiB) and an 8 KiB buffer, all read, the field read 0 for
  * ever and the peer stalled. It says one unit, as Linux rounds up
@@ -688,6 +726,7 @@ int main(void)
 		cmocka_unit_test(rxt_lost_in_recovery),
 		cmocka_unit_test(rxt_lost_after_rto),
 		cmocka_unit_test(autotune),
+		cmocka_unit_test(shown_edges_honoured),
 		cmocka_unit_test(scaled_small_window_open),
 		cmocka_unit_test(goodput_table),
 		cmocka_unit_test(urgent_inline),
