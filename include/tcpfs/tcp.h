@@ -222,8 +222,9 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 /* The next tcp_send() on ID is urgent (RFC 9293 §3.10.2 SEND with
  * URGENT, §3.8.5; as send(2) with MSG_OOB): segments before the end of
  * what it takes carry URG and the urgent pointer to the byte after it,
- * until that is acknowledged. Returns 0, or -ENOENT, -EPIPE, -ENOTCONN,
- * -E... as tcp_send(). */
+ * until that is acknowledged. One that takes part of its bytes leaves the
+ * next urgent too (the rest of the same write, piece by piece). Returns
+ * 0, or -ENOENT, -EPIPE, -ENOTCONN, -E... as tcp_send(). */
 int tcp_send_urgent(struct tcp_engine *e, uint32_t id);
 /* Take up to LEN received bytes of ID into BUF at NOW (a window update
  * goes with tcp_dispatch()). Returns the bytes, 0 at the peer's FIN

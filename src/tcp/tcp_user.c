@@ -270,8 +270,11 @@ long tcp_send(struct tcp_engine *e, uint32_t id, const void *buf, size_t len,
 		c->want_write = true;
 	if (!n)
 		return -EAGAIN;
-	if (c->urg_next) { /* SND.UP after the last byte (RFC 9293 §3.10.2) */
-		c->urg_next = false;
+	/* SND.UP after the last byte (RFC 9293 §3.10.2); a send taken in
+	 * part goes on in the next, urgent too, as Linux moves SND.UP with
+	 * each piece of a send(2) with MSG_OOB that waits for room */
+	if (c->urg_next) {
+		c->urg_next = n < len;
 		c->snd_up = tcp_fin_seq(c);
 		c->snd_urg = true;
 	}

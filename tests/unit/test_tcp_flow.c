@@ -711,6 +711,48 @@ static void urgent_send(void **state)
 	h_free(h);
 }
 
+/* An urgent write taken in pieces (the send buffer full, the rest as ACKs
+ * free it, as a parked write of `data` is served) ends its urgent data
+ * after its last byte, as send(2) with MSG_OOB does: the pointer follows
+ * each piece. The write after it is not urgent. */
+static void urgent_send_pieces(void **state)
+{
+	static const char big[20000];
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss, p = PEER_ISS + 1, up = 0, end = 0;
+	size_t sent = 0;
+	int id, k;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.sndbuf = 8192;
+	h = h_new(&cfg);
+	id = h_client(h, &iss, 0);
+	tcp_set_nodelay(h->e, (uint32_t)id, true);
+	assert_int_equal(tcp_send_urgent(h->e, (uint32_t)id), 0);
+	for (k = 0; k < 20 && sent < sizeof(big); k++) {
+		long n = h_send(h, id, big + sent, sizeof(big) - sent, k * 10);
+
+		assert_true(n > 0);
+		assert_true(k > 0 || (size_t)n < sizeof(big)); /* in pieces */
+		sent += (size_t)n;
+		while (h->n) {
+			struct wire_seg *s = h_next(h);
+
+			if (s->flags & TCP_URG)
+				up = s->seq + s->urp;
+			end = s->seq + (uint32_t)s->len;
+		}
+		h_in(h, TCP_ACK, p, end, NULL, 0, k * 10 + 5);
+	}
+	assert_int_equal(sent, sizeof(big));
+	assert_int_equal(up, iss + 1 + sizeof(big));
+	assert_int_equal(h_send(h, id, "x", 1, 5000), 1);
+	assert_false(h_next(h)->flags & TCP_URG);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -731,6 +773,7 @@ int main(void)
 		cmocka_unit_test(goodput_table),
 		cmocka_unit_test(urgent_inline),
 		cmocka_unit_test(urgent_send),
+		cmocka_unit_test(urgent_send_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
