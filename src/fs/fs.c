@@ -839,7 +839,10 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	struct snap *snap = (struct snap *)h;
-	if (off == 0) {
+	/* listed at offset 0, or at the first readdir of this open whatever
+	 * its offset (seekdir to where another open's telldir was): a
+	 * listing always holds "." and ".." */
+	if (off == 0 || !snap->b.len) {
 		struct kind_caller who = caller(req);
 		buf_free(&snap->b);
 		int err = list_dir(fs_of(req), &who, ino, &snap->b);

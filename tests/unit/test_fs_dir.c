@@ -124,7 +124,7 @@ static fuse_ino_t dotdot(struct harness *h, fuse_ino_t dir)
 
 /* An offset the listing did not hand out (lseek, seekdir after a listing
  * changed) resumes at the next entry, never inside one; past the end, the
- * listing is over. */
+ * listing is over; a fresh open's first readdir may come at any offset. */
 static void test_readdir_any_offset(void **state)
 {
 	(void)state;
@@ -144,6 +144,16 @@ static void test_readdir_any_offset(void **state)
 	assert_string_equal(name_at(&h, dir, &fi, (off_t)end, &end), "clone");
 	assert_string_equal(name_at(&h, dir, &fi, 3, &end), "..");
 	assert_string_equal(name_at(&h, dir, &fi, 1 << 20, &end), "");
+	req = fake_req(h.fs, 0);
+	fs_ops.releasedir(req, dir, &fi);
+	fake_free(req);
+	/* a new open whose first readdir is at another open's offset
+	 * (seekdir to a telldir of it) lists, and resumes there */
+	req = fake_req(h.fs, 0);
+	fs_ops.opendir(req, dir, &fi);
+	fi = req->fi;
+	fake_free(req);
+	assert_string_equal(name_at(&h, dir, &fi, (off_t)second, &end), "make");
 	req = fake_req(h.fs, 0);
 	fs_ops.releasedir(req, dir, &fi);
 	fake_free(req);
