@@ -162,6 +162,13 @@ grep -qE 'max_threads|clone_fd' <<<"$out" && fail "tcpfs -h offers libfuse's thr
 	pass "tcpfs -h offers no thread options (one loop serves all)"
 "$TCPFS" >/dev/null 2>&1
 [ $? -ne 0 ] && pass "no mount point: non-zero exit" || fail "tcpfs without a mount point exited 0"
+# a mount point that does not exist is the command line's (libfuse resolves
+# it as it reads it): 2; one that is not a directory cannot be mounted: 1
+"$TCPFS" "$WORK/nowhere" -f >/dev/null 2>&1
+assert_eq 2 $? "a mount point that does not exist: exit status"
+: >"$WORK/afile"
+"$TCPFS" "$WORK/afile" -f >/dev/null 2>&1
+assert_eq 1 $? "a mount point that is not a directory: exit status"
 
 # refused STATUS REGEX ARGS...: tcpfs ARGS exits STATUS at once, before it
 # mounts, and says why (REGEX) in one line.
