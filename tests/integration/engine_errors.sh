@@ -277,4 +277,11 @@ assert_eq "" "$(ls -1 "$E" | grep -xE "$idle|$refused")" "reap: closed connectio
 assert_eq ENOENT "$(fsop stat "$E/$refused")" "reap: the reaped connection's directory"
 assert_eq 0 "$(grep -c reaped "$TCPFS_LOG")" "reap: no log line per connection (debug level, -d only)"
 
+# --reap=0: an unused clone counts as closed from its making, and goes at once
+stop_tcpfs
+eng_start --reap=0
+n=$(timeout -k 1 5 cat "$E/clone")
+ls "$E" >/dev/null # a listing reaps
+assert_eq ENOENT "$(fsop write "$E/$n/ctl" "connect $HOST4:9")" "--reap=0: a clone is freed before its ctl is written"
+
 eng_finish
