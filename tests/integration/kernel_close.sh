@@ -82,5 +82,17 @@ name_present "$L6" && fail "closed listener $L6 still listed" || pass "listener 
 [ -n "$(ss -tlnH "sport = :$P4")" ] && pass "the other listener is still there" ||
 	fail "the listener on $P4 went away too"
 
+# A listener bound to a port of its owner's choosing stays bound once
+# destroyed, while its owner holds it: listed, same name, CLOSED.
+hold_ok h listen l7 4 127.0.0.1 47123
+hold_ok h name l7 && L7=$HELD
+echo close >"$K/$L7/ctl"
+assert_eq 0 $? "echo close > ctl of a listener bound to port 47123"
+name_present "$L7" && pass "still listed: bound, held by its owner" ||
+	fail "a destroyed listener bound to its own port is not listed"
+assert_eq CLOSED "$(cat "$K/$L7/state" 2>&1)" "its state once listed again"
+[ -z "$(ss -tlnH "sport = :47123")" ] && pass "ss lists no listener on 47123" ||
+	fail "ss still lists a listener on 47123"
+
 kill -0 "$TCPFS_PID" 2>/dev/null && pass "daemon alive" || fail "the daemon died"
 finish
