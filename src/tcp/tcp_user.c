@@ -119,6 +119,7 @@ static int do_connect(struct tcp_engine *e, struct tcp_conn *c,
 		return rc;
 	c->local = *own;
 	c->remote = *remote;
+	c->mss = TCP_DEFAULT_MSS(own->family); /* until the SYN,ACK says */
 	rc = take_port(e, c, lport, now);
 	if (rc) {
 		memset(&c->remote, 0, sizeof(c->remote));

@@ -177,6 +177,31 @@ static void dual_listener(void **state)
 	h_free(h);
 }
 
+/* Before the peer's SYN,ACK says its MSS, a connection shows the default
+ * send MSS of its family (RFC 9293 §3.7.1, MUST-15): 536 for IPv4, 1220
+ * for IPv6. */
+static void syn_sent_mss(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	struct wire_ep v6;
+	int a, b;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	ep6(&cfg.addr6, 1, 0);
+	h = h_new(&cfg);
+	ep6(&v6, 2, 80);
+	a = tcp_open(h->e);
+	b = tcp_open(h->e);
+	assert_int_equal(h_connect(h, a, &v6, 0, 0), 0);
+	assert_int_equal(h_connect(h, b, &h->peer, 0, 0), 0);
+	assert_int_equal(h_state(h, a), TCP_SYN_SENT);
+	assert_int_equal(h_info(h, a).mss, 1220);
+	assert_int_equal(h_info(h, b).mss, 536);
+	h_free(h);
+}
+
 /* A second listener on an address and port a listener holds: EADDRINUSE,
  * whichever of the two is the wildcard; another port is free. */
 static void listen_conflicts(void **state)
@@ -372,6 +397,7 @@ int main(void)
 		cmocka_unit_test(ports_exhausted),
 		cmocka_unit_test(isn_clock),
 		cmocka_unit_test(dual_listener),
+		cmocka_unit_test(syn_sent_mss),
 		cmocka_unit_test(listen_conflicts),
 		cmocka_unit_test(limits),
 		cmocka_unit_test(events),
