@@ -29,10 +29,10 @@
  *   cd'ed into a connection directory holds one), and fs makes connection
  *   directories' ids as they are looked up. fs_save() hands the table over
  *   (names, ids, lookup counts), so an id means what it meant.
- * - Open files' fh are the old image's addresses: fs tags them with an
- *   epoch, so it knows the old ones and does not follow them: a value file
- *   or directory opened before is rendered again at each read, a stream
- *   or events answers ESTALE (fs.c).
+ * - Open files' fh name slots of the old image's table: fs tags them with
+ *   an epoch, so it knows the old ones for what they are: a value file or
+ *   directory opened before is rendered again at each read, a stream or
+ *   events answers ESTALE (fs.c).
  * - The descriptors the first image was started with (and the one libfuse
  *   leaves for -o auto_unmount): kept open across every exec.
  *

@@ -84,6 +84,10 @@ void fs_unhold(struct handle *h)
 static void handle_drop(struct fs *fs, struct handle *h)
 {
 	fs_unhold(h);
+	if (h->slot) {
+		fs->slots[h->slot] = (struct fh_slot){NULL, fs->free_slot};
+		fs->free_slot = h->slot;
+	}
 	if (h->type == H_SNAP) {
 		buf_free(&((struct snap *)h)->b);
 	} else if (h->type == H_EVENTS) {
@@ -119,6 +123,7 @@ struct fs *fs_new(struct events *events, const struct kind *kinds, int nkinds)
 			fs->scoped = i;
 	fs->refused = (uid_t)-1;
 	fs->handles.prev = fs->handles.next = &fs->handles;
+	fs->nslots = 1;
 	fs->epoch = 1;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	ladder_style_default(&fs->ladder);
@@ -145,6 +150,7 @@ void fs_free(struct fs *fs)
 	}
 	while (fs->handles.next != &fs->handles)
 		handle_drop(fs, fs->handles.next);
+	free(fs->slots);
 	nodes_free(fs->nodes);
 	free(fs);
 }
@@ -709,15 +715,42 @@ static int list_dir(struct fs *fs, const struct kind_caller *who,
 	return list->err;
 }
 
-/* An open file's fh is its handle's address, tagged in the top byte with
- * the filesystem's epoch: an upgrade (fs_restore()) starts a new epoch, so
- * a file opened before it is told from one of ours and is stale (user
- * addresses fit in 56 bits: 47 or 56 on x86-64, 52 on arm64). */
-#define FH_EPOCH_SHIFT 56
+/* An open file's fh is the filesystem's epoch (its high 32 bits) and the
+ * file's slot in fs->slots: an upgrade (fs_restore()) starts a new epoch,
+ * so a file opened before it is told from one of ours and is stale. A
+ * slot is looked up, never an address followed: an epoch come round again
+ * (after 2^32 upgrades) names a slot, checked. */
 
-static uint64_t fh_of(struct fs *fs, struct handle *h)
+/* Room in fs->slots for one more open file; -ENOMEM if none can be had. */
+static int open_room(struct fs *fs)
 {
-	return (uint64_t)(uintptr_t)h | (uint64_t)fs->epoch << FH_EPOCH_SHIFT;
+	if (fs->free_slot || fs->nslots < fs->capslots)
+		return 0;
+	uint32_t cap = fs->capslots ? 2 * fs->capslots : 64;
+	struct fh_slot *more = cap > fs->capslots ?
+				       realloc(fs->slots, cap * sizeof(*more)) :
+				       NULL;
+	if (!more)
+		return -ENOMEM;
+	fs->slots = more;
+	fs->capslots = cap;
+	return 0;
+}
+
+/* Hold open file H, of TYPE, in a slot open_room() made, which FI's fh
+ * names. */
+static void open_hold(struct fs *fs, struct handle *h, enum handle_type type,
+		      struct fuse_file_info *fi)
+{
+	uint32_t s = fs->free_slot;
+	if (s)
+		fs->free_slot = fs->slots[s].next;
+	else
+		s = fs->nslots++;
+	fs->slots[s].h = h;
+	fs_hold(fs, h, type);
+	h->slot = s;
+	fi->fh = (uint64_t)fs->epoch << 32 | s;
 }
 
 /* A file opened before an upgrade: read afresh, or ESTALE (as NFS says of
@@ -727,22 +760,20 @@ static struct handle stale = {.type = H_STALE};
 /* The handle of open file FI: NULL if none (fh 0), else &stale or ours. */
 static struct handle *handle_of(struct fs *fs, struct fuse_file_info *fi)
 {
+	uint64_t s = fi->fh & UINT32_MAX;
 	if (!fi->fh)
 		return NULL;
-	if (fi->fh >> FH_EPOCH_SHIFT != fs->epoch)
+	if (fi->fh >> 32 != fs->epoch || !s || s >= fs->nslots ||
+	    !fs->slots[s].h)
 		return &stale;
-	return (struct handle *)(uintptr_t)(fi->fh &
-					    ((UINT64_C(1) << FH_EPOCH_SHIFT) -
-					     1));
+	return fs->slots[s].h;
 }
 
 static struct snap *snap_open(struct fs *fs, struct fuse_file_info *fi)
 {
-	struct snap *s = calloc(1, sizeof(*s));
-	if (s) {
-		fs_hold(fs, &s->h, H_SNAP);
-		fi->fh = fh_of(fs, &s->h);
-	}
+	struct snap *s = open_room(fs) ? NULL : calloc(1, sizeof(*s));
+	if (s)
+		open_hold(fs, &s->h, H_SNAP, fi);
 	return s;
 }
 
@@ -928,20 +959,20 @@ static void events_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	struct kind_caller who = caller(req);
-	struct evfile *ef;
+	struct evfile *ef = NULL;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	if (!(ef = calloc(1, sizeof(*ef))) ||
+	errno = ENOMEM;
+	if (open_room(fs) || !(ef = calloc(1, sizeof(*ef))) ||
 	    !(ef->sub = events_subscribe(fs->events, &who))) {
 		free(ef);
 		fuse_reply_err(req, errno);
 		return;
 	}
 	waitq_init(&ef->lane);
-	fs_hold(fs, &ef->h, H_EVENTS);
-	fi->fh = fh_of(fs, &ef->h);
+	open_hold(fs, &ef->h, H_EVENTS, fi);
 	reply_open_stream(req, fi);
 }
 
@@ -984,7 +1015,8 @@ static void fixed_open(fuse_req_t req, const struct kind *k, int i,
 static void stream_open(fuse_req_t req, struct conn_at *a, int r,
 			struct fuse_file_info *fi)
 {
-	struct stream *st = calloc(1, sizeof(*st));
+	struct stream *st = open_room(fs_of(req)) ? NULL :
+						    calloc(1, sizeof(*st));
 	int err = st ? a->k->ops->stream_open(a->k->priv, &a->c,
 					      r - FILES_GENERIC, &st->s) :
 		       -ENOMEM;
@@ -996,8 +1028,7 @@ static void stream_open(fuse_req_t req, struct conn_at *a, int r,
 	st->k = a->k;
 	waitq_init(&st->lanes[0]);
 	waitq_init(&st->lanes[1]);
-	fs_hold(fs_of(req), &st->h, H_STREAM);
-	fi->fh = fh_of(fs_of(req), &st->h);
+	open_hold(fs_of(req), &st->h, H_STREAM, fi);
 	reply_open_stream(req, fi);
 }
 
@@ -1378,11 +1409,11 @@ int fs_restore(struct fs *fs, const void *p, size_t len)
 	if (len < sizeof(h))
 		return -EINVAL;
 	memcpy(&h, p, sizeof(h));
-	if (h.epoch == 0 || h.epoch > UINT8_MAX)
+	if (h.epoch == 0)
 		return -EINVAL;
 	/* a new epoch even if the table is refused (another version, a bad
-	 * node): the old image's fh must be stale, never followed as ours */
-	fs->epoch = h.epoch == UINT8_MAX ? 1 : (uint8_t)(h.epoch + 1);
+	 * node): the old image's fh must be stale, never taken as ours */
+	fs->epoch = h.epoch == UINT32_MAX ? 1 : h.epoch + 1;
 	if (h.version != SAVE_VERSION)
 		return -EINVAL;
 	return nodes_load(fs->nodes, (const char *)p + sizeof(h),

@@ -41,6 +41,7 @@ enum handle_type { H_SNAP, H_EVENTS, H_STREAM, H_PARKED, H_STALE };
 struct handle {
 	struct handle *prev, *next;
 	enum handle_type type;
+	uint32_t slot; /* an open file's in fs->slots (its fh), else 0 */
 };
 
 struct fs {
@@ -53,7 +54,12 @@ struct fs {
 	struct timespec mounted;
 	struct ladder_style ladder; /* how ladder files are drawn */
 	struct handle handles;	    /* list head */
-	uint8_t epoch; /* tags the fh of what it opens (fs.c), never 0 */
+	struct fh_slot {	    /* open files by the slot their fh names */
+		struct handle *h;   /* NULL: free, NEXT the next free */
+		uint32_t next;
+	} * slots;
+	uint32_t nslots, capslots, free_slot; /* slot 0 is none */
+	uint32_t epoch; /* tags the fh of what it opens (fs.c), never 0 */
 };
 
 /* An open file served from a rendering taken at open. */
