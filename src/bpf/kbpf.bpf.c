@@ -306,6 +306,18 @@ struct {
 	__type(value, __u8);
 } fin_wait2 SEC(".maps");
 
+/* The watched sockets in a simultaneous open (SYN_SENT -> SYN_RECV), by
+ * cookie, until their change to ESTABLISHED: their bytes_acked counts their
+ * SYN, as a client's does, where a listener's child's does not; the least
+ * recently added go first when it is full. */
+#define SIMOPEN_MAX 1024
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SIMOPEN_MAX);
+	__type(key, __u64);
+	__type(value, __u8);
+} simopen SEC(".maps");
+
 SEC("tp_btf/inet_sock_set_state")
 int kbpf_state(__u64 *ctx)
 {
@@ -337,12 +349,23 @@ int kbpf_state(__u64 *ctx)
 	if (to != TCP_SYN_SENT && to != TCP_SYN_RECV && to != TCP_LISTEN &&
 	    from != TCP_LISTEN)
 		ev_tcp(e, tp);
+	if (from == TCP_SYN_SENT && to == TCP_SYN_RECV) {
+		__u64 cookie = e->cookie;
+		__u8 one = 1;
+
+		bpf_map_update_elem(&simopen, &cookie, &one, BPF_ANY);
+	}
 	if (to == TCP_ESTABLISHED &&
 	    (from == TCP_SYN_SENT || from == TCP_SYN_RECV)) {
-		/* A client's bytes_acked counts its SYN, a server's does not;
-		 * bytes_received never counts the peer's SYN. */
+		__u64 cookie = e->cookie;
+
+		/* A client's bytes_acked counts its SYN (so does that of
+		 * either end of a simultaneous open), a listener's child's
+		 * does not: its snd_una starts past its SYN; bytes_received
+		 * never counts the peer's SYN. */
 		e->iss = tp->snd_una - (__u32)tp->bytes_acked;
-		if (from == TCP_SYN_RECV)
+		if (from == TCP_SYN_RECV &&
+		    bpf_map_delete_elem(&simopen, &cookie))
 			e->iss -= 1;
 		e->irs = tp->rcv_nxt - (__u32)tp->bytes_received - 1;
 		e->has |= KBPF_ABI_ISS | KBPF_ABI_IRS;

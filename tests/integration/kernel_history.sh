@@ -12,8 +12,9 @@
 # has, in SYN_SENT, the new connection's trace and no irs (nor an rcv_nxt
 # in its SYN's retransmission), and events names it by its new tuple. A close with SO_LINGER 0 makes "reset sent" and
 # "reset received" lines. A retransmission shows in the sender's trace, not
-# in events. Sockets of another namespace make no line; a socket older than
-# the mount that never changed has no trace. An idle daemon is not woken
+# in events. In a simultaneous open each end's iss is its own SYN's. Sockets
+# of another namespace make no line; a socket older than the mount that
+# never changed has no trace. An idle daemon is not woken
 # by the history's drain.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -191,6 +192,43 @@ if command -v nft >/dev/null; then
 	log "retransmitting client trace:"$'\n'"$(cat "$MNT/kernel/$C4/trace")"
 else
 	log "no nft: retransmits not tested"
+fi
+
+# a simultaneous open: each end connects to the other's port, their first
+# SYNs are dropped, and the first retransmission reaches the other end in
+# SYN_SENT, which goes SYN_SENT -> SYN_RECEIVED -> ESTABLISHED (the other
+# too if the two crossed): each one's iss is its own SYN's (snd_una - 1,
+# nothing sent yet) and the other's irs, in the trace as in the iss file
+if command -v nft >/dev/null; then
+	nft add table inet khsim &&
+		nft add chain inet khsim in '{ type filter hook input priority 0; }' &&
+		nft add rule inet khsim in tcp dport '{ 41001, 41002 }' \
+			'tcp flags & (syn|ack) == syn' drop || die "nft"
+	at_exit "nft delete table inet khsim 2>/dev/null"
+	hold_ok h connect sa 4 127.0.0.1 41002 from=41001 nowait
+	hold_ok h connect sb 4 127.0.0.1 41001 from=41002 nowait
+	nft delete table inet khsim
+	SA=$(ls "$MNT/kernel" | grep -m1 '^127\.0\.0\.1:41001-127\.0\.0\.1:41002#')
+	SB=$(ls "$MNT/kernel" | grep -m1 '^127\.0\.0\.1:41002-127\.0\.0\.1:41001#')
+	for d in "$SA" "$SB"; do
+		wait_until 5 trace_has "$d" "-> ESTABLISHED" ||
+			fail "$d not established: $(cat "$MNT/kernel/$d/trace" 2>&1)"
+	done
+	assert_match "SYN_SENT -> SYN_RECEIVED" "$(cat "$MNT/kernel/$SA/trace" "$MNT/kernel/$SB/trace")" \
+		"simultaneous open: an end went SYN_SENT -> SYN_RECEIVED"
+	for d in "$SA" "$SB"; do
+		una=$(cat "$MNT/kernel/$d/snd_una")
+		assert_eq "$(seqdiff "$una" 1)" "$(cat "$MNT/kernel/$d/iss" 2>&1)" \
+			"simultaneous open: $d's iss is snd_una - 1"
+		assert_match "-> ESTABLISHED .*iss=$(seqdiff "$una" 1) " \
+			"$(cat "$MNT/kernel/$d/trace")" "simultaneous open: $d's trace has that iss"
+	done
+	assert_eq "$(cat "$MNT/kernel/$SA/iss")" "$(cat "$MNT/kernel/$SB/irs" 2>&1)" \
+		"simultaneous open: one end's iss is the other's irs"
+	hold_ok h close sa
+	hold_ok h close sb
+else
+	log "no nft: simultaneous open not tested"
 fi
 
 # another namespace: no line
