@@ -317,6 +317,9 @@ static struct kbpf *open_kbpf(void)
 		     *why ? why : strerror(errno));
 	return k;
 #else
+	tlog(LOG_NOTICE,
+	     "kernel sockets' sequence numbers are off: tcpfs was built "
+	     "without its eBPF backend (meson -Dbpf)");
 	return NULL;
 #endif
 }

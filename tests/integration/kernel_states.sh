@@ -4,7 +4,8 @@
 # MNT/kernel must list exactly what `ss -tanHe` lists, each directory named
 # LOCAL-REMOTE#COOKIE with the same state, local, remote, cookie, recv_q,
 # send_q, uid and inode. Then the files of a few sockets: tcp_info files only
-# where the kernel has tcp_info, status = the one-value files, pid.
+# where the kernel has tcp_info, status = the one-value files, pid. Built
+# without the eBPF backend, the log says so.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare
@@ -103,6 +104,11 @@ for s in sw4 sw6; do req $s CLOSE_WAIT; done
 
 MNT=$WORK/mnt
 start_tcpfs "$MNT"
+# built without the eBPF backend (TCPFS_KBPF=0): the log says so, once
+if [ "${TCPFS_KBPF:-}" = 0 ]; then
+	assert_eq 1 "$(grep -c "sequence numbers are off: .*without its eBPF backend" "$TCPFS_LOG")" \
+		"built without kbpf: the log says once why sequence numbers are off"
+fi
 
 log "comparing MNT/kernel with ss -tanHe"
 if "$PY" "$LIB_DIR/compare.py" "$MNT" --require "$REQ"; then
