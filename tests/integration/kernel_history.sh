@@ -14,8 +14,8 @@
 # "reset received" lines. A retransmission shows in the sender's trace, not
 # in events. In a simultaneous open each end's iss is its own SYN's. Sockets
 # of another namespace make no line; a socket older than the mount that
-# never changed has no trace. An idle daemon is not woken
-# by the history's drain.
+# never changed has no trace. An upgrade starts the history afresh. An idle
+# daemon is not woken by the history's drain.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip unshare
@@ -246,6 +246,29 @@ wait_until 5 events_has "kernel/$C3 SYN_SENT -> ESTABLISHED" || fail "no events 
 assert_eq 0 "$(grep -cF -e "#${OC##*#} " -e "#${OS##*#} " "$EV")" \
 	"events: no line of another namespace's sockets"
 assert_eq 0 "$(grep -c 'lost' "$EV")" "events: nothing lost"
+# an upgrade (SIGUSR2) starts the history afresh: a socket's trace and iss
+# are gone until its next change (a trace opened before fails with ENOENT,
+# then shows that change), and the new image posts events lines
+hold_ok h pair c6 s6 l
+read -r C6 _ <<<"$HELD"
+wait_until 5 trace_has "$C6" "SYN_SENT -> ESTABLISHED" || fail "no history of $C6"
+exec {tfd}<"$MNT/kernel/$C6/trace" || die "open $C6/trace"
+kill -USR2 "$TCPFS_PID"
+wait_until 10 grep -q "upgraded: serving" "$TCPFS_LOG" || die "no upgrade: $(tail -n 5 "$TCPFS_LOG")"
+assert_eq absent "$([ -e "$MNT/kernel/$C6/trace" ] && echo present || echo absent)" \
+	"after an upgrade: no trace until the socket changes"
+assert_eq absent "$([ -e "$MNT/kernel/$C6/iss" ] && echo present || echo absent)" \
+	"after an upgrade: no iss of a connection established before"
+assert_match "No such file" "$(cat <&"$tfd" 2>&1)" "after an upgrade: a trace opened before fails"
+events_bg "$MNT" "$WORK/events2"
+hold_ok h close c6
+wait_until 5 trace_has "$C6" "ESTABLISHED -> FIN_WAIT_1" ||
+	fail "after an upgrade, no new history: $(cat "$MNT/kernel/$C6/trace" 2>&1)"
+assert_match "^0\.000000 \* ESTABLISHED -> FIN_WAIT_1 " "$(cat <&"$tfd" 2>&1)" \
+	"after an upgrade: the trace opened before shows the new history"
+exec {tfd}<&-
+wait_until 5 grep -qF "kernel/$C6 ESTABLISHED -> FIN_WAIT_1" "$WORK/events2" ||
+	fail "after an upgrade, events has no kernel/$C6 ESTABLISHED -> FIN_WAIT_1"
 log "client trace:"$'\n'"$(cat "$WORK/c.trace")"
 log "server trace:"$'\n'"$(cat "$WORK/s.trace")"
 log "events:"$'\n'"$(cat "$EV")"
