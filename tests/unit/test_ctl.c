@@ -95,12 +95,33 @@ static void test_nul_and_long(void **state)
 	assert_string_equal(tiny, "unknown");
 }
 
+/* At most 255 bytes a command (man: ctl), the newline aside: 255 are
+ * taken, with or without a newline after them; 256 are refused. */
+static void test_length_bound(void **state)
+{
+	(void)state;
+	struct ctl_cmd c;
+	char why[128], cmd[258];
+	memset(cmd, ' ', sizeof(cmd));
+	memcpy(cmd, "close", 5);
+	cmd[255] = '\n';
+	assert_int_equal(ctl_parse(cmd, 255, &c, why, sizeof(why)), 0);
+	assert_int_equal(c.verb, CTL_CLOSE);
+	assert_int_equal(ctl_parse(cmd, 256, &c, why, sizeof(why)), 0);
+	assert_int_equal(ctl_parse(cmd, 256 + 1, &c, why, sizeof(why)),
+			 -EINVAL);
+	cmd[255] = ' ';
+	assert_int_equal(ctl_parse(cmd, 256, &c, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "command longer than 255 bytes");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verbs),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_nul_and_long),
+		cmocka_unit_test(test_length_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
