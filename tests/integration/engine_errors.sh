@@ -184,7 +184,9 @@ print(len(os.read(os.open(sys.argv[1], os.O_RDONLY), 65536)))' "$E/$n/data")" "p
 # --- EISCONN, and verbs that are fine on an open connection
 assert_eq EISCONN "$(ctl "$n" "connect $HOST4:$P4")" "connect on an open connection"
 assert_match "already" "$(get "$n" err)" "EISCONN: err says why"
-for v in "keepalive 30" keepalive "keepalive 0" "nodelay on" "nodelay off" "timeout 30" "timeout 0" "ttl 64" "tos 0"; do
+# the largest values each takes: a week, 255 (man: ctl)
+for v in "keepalive 30" keepalive "keepalive 0" "nodelay on" "nodelay off" "timeout 30" "timeout 0" \
+	"timeout 604800" "keepalive 604800" "ttl 255" "tos 255" "tos 0xff" "ttl 64" "tos 0"; do
 	assert_eq "OK $((${#v} + 1))" "$(ctl "$n" "$v")" "'$v' on an open connection"
 done
 assert_eq "" "$(get "$n" err)" "a successful write empties err"
@@ -252,6 +254,8 @@ assert_eq EACCES "$(fsop_as 65534 write "$E/$n2/ctl" "announce 22")" "another us
 assert_match "below 1024" "$(as_user 65534 cat "$E/$n2/err")" "announce 22: err says why"
 assert_eq EACCES "$(fsop_as 65534 write "$E/$n2/ctl" "connect $HOST4:$P4 1")" "another user's connect from port 1"
 assert_eq "OK 13" "$(fsop_as 65534 write "$E/$n2/ctl" "announce 8089")" "another user's announce 8089"
+n3=$(as_user 65534 cat "$E/clone")
+assert_eq "OK 13" "$(fsop_as 65534 write "$E/$n3/ctl" "announce 1024")" "another user's announce 1024 (the first port not below 1024)"
 eng_clone
 assert_eq "OK 12" "$(ctl "$N" "announce 22")" "root's announce 22"
 
