@@ -27,7 +27,9 @@
 #    1228 (1280 less headers and timestamps) and an upload of 300 kB arrives byte-exact (without it, a black
 #    hole: the connection would time out); and a connect to an address no
 #    one answers ARP for gets the host's ICMP host unreachable: a soft
-#    error, so the connect ends at its user timeout, with EHOSTUNREACH.
+#    error, so the connect ends at its user timeout, with EHOSTUNREACH; and
+#    one the connect lives through (nft rejects the first SYN with host
+#    unreachable, then lets the next in): once ESTABLISHED, err is empty.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/engine_lib.sh"
 need_root
@@ -208,5 +210,27 @@ assert_match "^closed: No route to host" "$(get "$n" err)" "err: the reason it c
 t1=$(date +%s)
 [ $((t1 - t0)) -ge 7 ] && pass "after $((t1 - t0)) s: the user timeout, not at the first ICMP" ||
 	fail "the connect ended after $((t1 - t0)) s, before its user timeout of 8 s"
+
+# --- a soft error the connect lives through: the host rejects the first
+# SYN with ICMP host unreachable (nft), then lets the next one in; once
+# ESTABLISHED, err no longer tells of the ICMP (the connect got through)
+nft add table ip rfc3 &&
+	nft add chain ip rfc3 in '{ type filter hook input priority 0; }' &&
+	nft add rule ip rfc3 in iifname "$TUN" tcp dport "$P4" reject with icmp type host-unreachable ||
+	die "nft rfc3"
+at_exit "nft delete table ip rfc3 2>/dev/null"
+eng_clone
+n=$N
+ctl "$n" "connect $HOST4:$P4" >"$WORK/connect3.out" &
+connect=$!
+wait_until 5 eval "[[ \"\$(get $n err)\" == 'ICMP from '* ]]"
+assert_match "^ICMP from $HOST4: No route to host \(a soft error" "$(get "$n" err)" \
+	"a rejected SYN: err tells of the ICMP error while the connect goes on"
+nft delete table ip rfc3
+wait "$connect"
+assert_eq "OK $((${#HOST4} + ${#P4} + 10))" "$(cat "$WORK/connect3.out")" "the SYN sent again gets through: connect returns"
+hold_ok h accept c l4
+assert_eq ESTABLISHED "$(get "$n" state)" "ESTABLISHED after the soft error"
+assert_eq "" "$(get "$n" err)" "err: the soft error is forgotten once the connect got through"
 
 eng_finish
