@@ -766,6 +766,14 @@ static void syn_sent_bad_ack(void **state)
 	h_in(h, TCP_SYN | TCP_ACK, 300, iss - 5, NULL, 0, 10);
 	h_expect(h, TCP_RST, iss - 5, 0);
 	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
+	/* SEG.ACK =< ISS is unacceptable (§3.10.7.3): an ACK of ISS itself
+	 * acknowledges nothing, not even the SYN */
+	h_in(h, TCP_SYN | TCP_ACK, 300, iss, NULL, 0, 15);
+	h_expect(h, TCP_RST, iss, 0);
+	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
+	h_in(h, TCP_RST | TCP_ACK, 0, iss, NULL, 0, 15);
+	h_none(h);
+	assert_int_equal(h_state(h, id), TCP_SYN_SENT);
 	/* A RST without an acceptable ACK is ignored (RFC 5961 §3.2). */
 	h_in(h, TCP_RST | TCP_ACK, 0, iss + 7, NULL, 0, 20);
 	h_in(h, TCP_RST, 0, 0, NULL, 0, 20);
