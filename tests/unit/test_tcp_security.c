@@ -27,6 +27,42 @@ static void blind_rst(void **state)
 	h_free(h);
 }
 
+/* §3.10.7.4 first: a segment is trimmed to the window, its FIN with the
+ * bytes past it. A FIN that lay beyond the window is not remembered: data
+ * that later reaches its sequence number (without a FIN) leaves the
+ * connection ESTABLISHED, and only a FIN that arrives there ends it. */
+static void fin_beyond_window(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss, p = PEER_ISS + 1;
+	uint8_t buf[2048] = {0};
+	int id;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.rcvbuf = cfg.rcvbuf_max = 1072;
+	cfg.mss = 536;
+	h = h_new(&cfg);
+	id = h_client(h, &iss, 0);
+	/* out of order, its FIN at p + 1100: 28 bytes past the window */
+	h_in(h, TCP_ACK | TCP_FIN, p + 1000, iss + 1, buf, 100, 10);
+	h_drain(h);
+	h_in(h, TCP_ACK, p, iss + 1, buf, 536, 11);
+	h_in(h, TCP_ACK, p + 536, iss + 1, buf, 536, 12);
+	h_drain(h);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 20), 1072);
+	h_drain(h);
+	h_in(h, TCP_ACK, p + 1072, iss + 1, buf, 28, 30);
+	h_drain(h);
+	assert_int_equal(h_info(h, id).rcv_nxt, p + 1100);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	h_in(h, TCP_ACK | TCP_FIN, p + 1100, iss + 1, NULL, 0, 40);
+	h_expect(h, TCP_ACK, iss + 1, p + 1101);
+	assert_int_equal(h_state(h, id), TCP_CLOSE_WAIT);
+	h_free(h);
+}
+
 /* RFC 5961 §4: any SYN in a synchronized state gets a challenge ACK. */
 static void blind_syn(void **state)
 {
@@ -638,6 +674,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(blind_rst),
+		cmocka_unit_test(fin_beyond_window),
 		cmocka_unit_test(blind_syn),
 		cmocka_unit_test(blind_data),
 		cmocka_unit_test(unacceptable_acks_throttled),
