@@ -36,6 +36,36 @@ static void rto_backoff(void **state)
 	h_free(h);
 }
 
+/* RFC 6298 §2.5: the RTO an RTT sample gives is held to its cap. An RTT
+ * of 250 ms makes it 250 + 4 * 125 = 750 ms; under a cap of 300 ms it is
+ * 300 ms, and the data sent next is sent again after 300 ms. */
+static void rto_sample_capped(void **state)
+{
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss, p = PEER_ISS + 1;
+	tcp_time t = 1 * SEC;
+	int id;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.rto_initial = cfg.rto_max = 300 * MS;
+	h = h_new(&cfg);
+	id = tcp_open(h->e);
+	iss = h_syn_sent(h, id, 0);
+	h_in(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, NULL, 0, 250 * MS);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	assert_int_equal(h_info(h, id).srtt, 250 * MS);
+	assert_int_equal(h_info(h, id).rto, 300 * MS);
+	assert_int_equal(h_send(h, id, "hello", 5, t), 5);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
+	assert_int_equal(tcp_dispatch(h->e, t), t + 300 * MS);
+	tcp_dispatch(h->e, t + 300 * MS);
+	h_expect(h, TCP_ACK | TCP_PSH, iss + 1, p);
+	h_free(h);
+}
+
 /* SYN retries: 1 s, then doubling; ETIMEDOUT after syn_retries, the
  * last wait the RTO's cap (120 s): 247 s in all, no sooner than 3 minutes
  * (RFC 1122 §4.2.3.5: R2 for a SYN). */
@@ -703,6 +733,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rto_backoff),
+		cmocka_unit_test(rto_sample_capped),
 		cmocka_unit_test(syn_retries),
 		cmocka_unit_test(synack_retries),
 		cmocka_unit_test(syn_lost_once),
