@@ -213,8 +213,8 @@ static void test_visibility(void **state)
 	procpid_free(pp);
 }
 
-/* A reader is read again when it asks with other ids, or after 1 ms: its
- * capabilities change between the reads here. */
+/* A reader is read again when it asks with another uid or gid, or after
+ * 1 ms: its capabilities change between the reads here. */
 static void test_reader_again(void **state)
 {
 	(void)state;
@@ -231,6 +231,11 @@ static void test_reader_again(void **state)
 	make_status(820, uids, uids, "0000000000080004", "0000000000080004");
 	usleep(2000);
 	assert_string_equal(render_as(pp, 15, &b, 0), "600 su\n");
+	/* and with another uid alone (the reader's fsuid is the request's):
+	 * uid 1000 sees its nginx, uid 1001 in the same process does not */
+	struct kind_caller u = {1000, 1000, 800, 0}, v = {1001, 1000, 800, 0};
+	assert_string_equal(render_as(pp, 11, &u, 0), "200 nginx\n");
+	assert_string_equal(render_as(pp, 11, &v, 0), "");
 	procpid_free(pp);
 }
 
