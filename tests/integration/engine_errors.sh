@@ -259,6 +259,12 @@ assert_eq "OK 13" "$(fsop_as 65534 write "$E/$n3/ctl" "announce 1024")" "another
 eng_clone
 assert_eq "OK 12" "$(ctl "$N" "announce 22")" "root's announce 22"
 
+# --- one name a connection: its number in decimal, no sign, no leading zero
+for alias in "0$n" "00$n" "+$n" " $n"; do
+	[ -e "$E/$alias" ] && fail "engine/'$alias' names engine/$n" || pass "engine/'$alias': no such directory"
+done
+[ -d "$E/$n" ] && pass "engine/$n itself is there" || fail "engine/$n is gone"
+
 # --- gone
 assert_eq "" "$(fsop_rmdir "$E/$n")" "rmdir of a fresh connection"
 assert_eq ENOENT "$(fsop write "$E/$n/ctl" close)" "ctl of a removed connection"
