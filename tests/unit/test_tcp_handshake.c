@@ -59,6 +59,28 @@ static void active_open(void **state)
 	h_free(h);
 }
 
+/* RFC 7323 §2.3: a window scale above 14 is taken as 14. A peer that
+ * announces 15 and then a window of 2 gives 2 << 14, not 2 << 15. */
+static void wscale_above_14(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ws = true, .ws = 15};
+	int id = tcp_open(h->e);
+	uint32_t iss = h_syn_sent(h, id, 0);
+	struct tcp_info_snap i;
+
+	(void)state;
+	h_in_opt(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, 65535, NULL, 0, &o,
+		 10);
+	h_expect(h, TCP_ACK, iss + 1, PEER_ISS + 1);
+	assert_int_equal(h_state(h, id), TCP_ESTABLISHED);
+	assert_int_equal(h_info(h, id).snd_wscale, 14);
+	h_in_opt(h, TCP_ACK, PEER_ISS + 1, iss + 1, 2, NULL, 0, NULL, 20);
+	i = h_info(h, id);
+	assert_int_equal(i.snd_wnd, 2u << 14);
+	h_free(h);
+}
+
 /* Without an MSS option the send MSS is 536 for IPv4 (above) and 1220 for
  * IPv6 (RFC 9293 §3.7.1, MUST-15; RFC 8200's minimum MTU). */
 static void default_mss_ipv6(void **state)
@@ -1201,6 +1223,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(active_open),
+		cmocka_unit_test(wscale_above_14),
 		cmocka_unit_test(default_mss_ipv6),
 		cmocka_unit_test(tiny_mss),
 		cmocka_unit_test(passive_open),
