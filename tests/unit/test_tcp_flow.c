@@ -5,6 +5,30 @@
 
 #include "tcp_harness.h"
 
+/* RFC 9293 §3.8.6.2.1, sender SWS avoidance: data the window holds back
+ * goes once the window lets at least half the largest window the peer
+ * offered go: here 500 bytes of a window that was 1000. */
+static void sws_half_window(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_mss = true, .mss = 1460};
+	static uint8_t buf[2000];
+	int id = tcp_open(h->e);
+	uint32_t iss = h_syn_sent(h, id, 0), p = PEER_ISS + 1;
+
+	(void)state;
+	h_in_opt(h, TCP_SYN | TCP_ACK, PEER_ISS, iss + 1, 1000, NULL, 0, &o,
+		 10);
+	h_expect(h, TCP_ACK, iss + 1, p);
+	assert_int_equal(h_send(h, id, buf, sizeof(buf), 20), sizeof(buf));
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1, p)->len, 1000);
+	h_none(h);
+	h_in_opt(h, TCP_ACK, p, iss + 1001, 500, NULL, 0, NULL, 30);
+	assert_int_equal(h_expect(h, TCP_ACK, iss + 1001, p)->len, 500);
+	h_none(h);
+	h_free(h);
+}
+
 /* Nagle (RFC 896): a small segment waits while data is unacknowledged,
  * unless the connection is set nodelay. */
 static void nagle(void **state)
@@ -757,6 +781,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nagle),
+		cmocka_unit_test(sws_half_window),
 		cmocka_unit_test(sack_recovery),
 		cmocka_unit_test(rto_skips_sacked),
 		cmocka_unit_test(rack_reordered),
