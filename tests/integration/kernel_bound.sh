@@ -9,7 +9,8 @@
 # bound its own port and went to TIME_WAIT while its owner holds it (the
 # kernel dumps it twice, the timewait remnant and the closed socket, with
 # one name) is listed once, in kernel/ and in kernel/pids, and reads
-# TIME_WAIT; a name of no socket is still ENOENT.
+# TIME_WAIT; a name of no socket is still ENOENT, and so is each of their
+# names with another cookie.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd ip ss unshare
@@ -59,6 +60,14 @@ assert_eq 1 "$(grep -c "^${N[twin]}\( \|\$\)" "$K/pids")" "twin: one line in ker
 for x in l4 s4 l6 c6 s6 idle reset twin; do
 	ls -1 "$K" | grep -qxF -- "${N[$x]}" || fail "$x: ${N[$x]} is not listed"
 	assert_eq "${WANT[$x]}" "$(cat "$K/${N[$x]}/state" 2>&1)" "$x: ${N[$x]} opens"
+done
+# the cookie is part of the name: the tuple with another cookie is no socket,
+# also where the kernel's lookup misses and tcpfs searches a dump
+for x in l4 s4 l6 c6 s6 idle reset twin; do
+	c=${N[$x]##*#}
+	other="${N[$x]%#*}#$(printf %x $((16#$c + 0x10000000)))"
+	out=$(stat "$K/$other" 2>&1)
+	assert_match "No such file or directory" "$out" "$x: $other (another cookie)"
 done
 
 for x in c6 s4; do
