@@ -122,6 +122,50 @@ static fuse_ino_t dotdot(struct harness *h, fuse_ino_t dir)
 	return ino;
 }
 
+/* Whether a readdir at 0 of the listing open in FI names NAME. */
+static bool lists_at_0(struct harness *h, fuse_ino_t dir,
+		       struct fuse_file_info *fi, const char *name)
+{
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.readdir(req, dir, 4096, 0, fi);
+	assert_int_equal(req->reply, FAKE_BUF);
+	bool found = false;
+	for (size_t at = 0; at + 24 <= req->len;) {
+		uint32_t nl;
+		memcpy(&nl, req->buf + at + 16, 4);
+		found |= nl == strlen(name) &&
+			 !memcmp(req->buf + at + 24, name, nl);
+		at += (24 + nl + 7) & ~(size_t)7;
+	}
+	fake_free(req);
+	return found;
+}
+
+/* rewinddir(3) (a readdir at 0 of the same descriptor) lists the
+ * directory anew, as POSIX has it: a connection gone since is not listed
+ * again, a new one is. */
+static void test_rewinddir_lists_anew(void **state)
+{
+	(void)state;
+	struct harness h;
+	struct fuse_file_info fi = {0};
+	harness_init(&h, 8);
+	fuse_ino_t dir = ino_of(&h, "fake");
+	fuse_req_t req = fake_req(h.fs, 0);
+	fs_ops.opendir(req, dir, &fi);
+	fi = req->fi;
+	fake_free(req);
+	assert_true(lists_at_0(&h, dir, &fi, "c7"));
+	h.fk.c[7].alive = false;
+	assert_false(lists_at_0(&h, dir, &fi, "c7"));
+	h.fk.c[7].alive = true;
+	assert_true(lists_at_0(&h, dir, &fi, "c7"));
+	req = fake_req(h.fs, 0);
+	fs_ops.releasedir(req, dir, &fi);
+	fake_free(req);
+	harness_fini(&h);
+}
+
 /* An offset the listing did not hand out (lseek, seekdir after a listing
  * changed) resumes at the next entry, never inside one; past the end, the
  * listing is over; a fresh open's first readdir may come at any offset. */
@@ -408,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_readdir_offsets),
 		cmocka_unit_test(test_readdir_any_offset),
+		cmocka_unit_test(test_rewinddir_lists_anew),
 		cmocka_unit_test(test_rmdir),
 		cmocka_unit_test(test_per_reader),
 		cmocka_unit_test(test_scopes),
