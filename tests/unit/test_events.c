@@ -84,6 +84,30 @@ static void test_bounded(void **state)
 	events_free(ev);
 }
 
+/* The bound counts each line's newline: a line that would fill the queue
+ * to EVENTS_QUEUE_MAX without it, and past it with it, is lost. */
+static void test_bound_counts_newline(void **state)
+{
+	(void)state;
+	struct events *ev = events_new();
+	struct events_sub *a = events_subscribe(ev, NULL);
+	char line[65];
+	memset(line, 'x', 64);
+	line[63] = 0; /* 63 bytes and the newline */
+	for (int i = 0; i < EVENTS_QUEUE_MAX / 64 - 1; i++)
+		events_post(ev, line);
+	line[63] = 'x'; /* 64 bytes, the room left, and the newline */
+	line[64] = 0;
+	events_post(ev, line);
+	static char buf[EVENTS_QUEUE_MAX * 2];
+	size_t n = events_read(a, buf, sizeof(buf));
+	assert_int_equal(n, EVENTS_QUEUE_MAX - 64);
+	n = events_read(a, buf, sizeof(buf));
+	buf[n] = 0;
+	assert_string_equal(buf, "lost 1 events\n");
+	events_free(ev);
+}
+
 /* The test's scopes: a reader's is its pid. */
 static int scope_is_pid(void *arg, const struct kind_caller *who,
 			uint64_t *scope)
@@ -196,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_broadcast),
 		cmocka_unit_test(test_whole_lines),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_bound_counts_newline),
 		cmocka_unit_test(test_readers_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
