@@ -126,6 +126,30 @@ static void rto_skips_sacked(void **state)
 	h_free(h);
 }
 
+/* A SACK block that ends past SND.NXT acknowledges data never sent: it
+ * is ignored whole (Linux's tcp_is_sackblock_valid()), so it makes no
+ * hole for RACK to resend, where the valid block above did. */
+static void sack_past_snd_nxt_ignored(void **state)
+{
+	struct harness *h = h_new(NULL);
+	struct wire_opts o = {.has_ts = true, .tsval = 200, .nsack = 1};
+	uint32_t iss, p = PEER_ISS + 1;
+	int id = h_sack_server(h, &iss, 5);
+	tcp_time t;
+
+	(void)state;
+	o.sack[0].left = iss + 1 + 1448;
+	o.sack[0].right = iss + 1 + 5 * 1448 + 1;
+	h_in_opt(h, TCP_ACK, p, iss + 1, 65535, NULL, 0, &o, 30);
+	h_none(h);
+	t = tcp_dispatch(h->e, 30);
+	tcp_dispatch(h->e, t);
+	tcp_dispatch(h->e, 30 + 2 * MS);
+	h_drain(h);
+	assert_int_equal(h_info(h, id).fast_retrans, 0);
+	h_free(h);
+}
+
 /* ... and a hole filled within the reordering window was only
  * reordered: nothing is resent, the window is not cut. */
 static void rack_reordered(void **state)
@@ -784,6 +808,7 @@ int main(void)
 		cmocka_unit_test(sws_half_window),
 		cmocka_unit_test(sack_recovery),
 		cmocka_unit_test(rto_skips_sacked),
+		cmocka_unit_test(sack_past_snd_nxt_ignored),
 		cmocka_unit_test(rack_reordered),
 		cmocka_unit_test(tlp_repairs_tail),
 		cmocka_unit_test(tlp_new_data_starts_recovery),
