@@ -1,4 +1,5 @@
-/* What a kernel socket shows: real values only, units as documented. */
+/* What a kernel socket and an engine connection show: real values only,
+ * units as documented. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,6 +270,35 @@ static void test_names(void **state)
 		assert_int_equal(view_lookup(view_name(f)), f);
 }
 
+/* An engine connection: its sequence numbers once it sent something, the
+ * peer's once synchronized, and still after it closed (man: engine files;
+ * the README reads iss, irs, snd_una and rcv_nxt after the close). */
+static void test_engine_closed(void **state)
+{
+	(void)state;
+	struct tcp_info_snap i = {.state = TCP_CLOSED, .cc = "cubic"};
+	struct view v;
+	/* a fresh clone: nothing sent, no numbers */
+	view_from_tcp(&v, &i, 1000);
+	assert_string_equal(v.val[VF_STATE], "CLOSED");
+	assert_false(view_has(&v, VF_ISS));
+	assert_false(view_has(&v, VF_IRS));
+	/* a connect refused in SYN_SENT: its own numbers only */
+	i.iss = 100;
+	i.snd_una = i.snd_nxt = 101;
+	view_from_tcp(&v, &i, 1000);
+	assert_string_equal(v.val[VF_ISS], "100");
+	assert_false(view_has(&v, VF_IRS));
+	assert_false(view_has(&v, VF_RCV_NXT));
+	/* closed after the handshake: the peer's too */
+	i.irs = 500;
+	i.rcv_nxt = 502;
+	view_from_tcp(&v, &i, 1000);
+	assert_string_equal(v.val[VF_ISS], "100");
+	assert_string_equal(v.val[VF_IRS], "500");
+	assert_string_equal(v.val[VF_RCV_NXT], "502");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_time_wait),
 		cmocka_unit_test(test_old_kernel_info),
 		cmocka_unit_test(test_kseq),
+		cmocka_unit_test(test_engine_closed),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_append_only),
 	};
