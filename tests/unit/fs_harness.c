@@ -54,6 +54,8 @@ static int f_load(void *k, const struct kind_caller *who, const char *name,
 	c->owned = !fc->unowned;
 	c->owner = fc->unowned ? 0 : fc->owner;
 	c->key = (uint64_t)(fc - fk->c);
+	if (fc->has_lives)
+		c->lives = fc->lives;
 	return 0;
 }
 

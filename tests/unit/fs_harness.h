@@ -23,6 +23,8 @@ struct fconn {
 	bool alive;
 	bool connected; /* ctl_wait: the "connect" is done */
 	pid_t reader;	/* 0: every reader sees it; else only this pid */
+	bool has_lives; /* load says how long it stays: */
+	double lives;	/* kind_conn.lives, in seconds */
 	uint64_t scope; /* the scope it is in (0: the reader's own view) */
 	char *in; /* what its pipe gives to reads (FAKE_IN_MAX bytes): more
 		     than a READ the kernel may cut a read into */

@@ -446,6 +446,42 @@ static void test_scopes(void **state)
 	harness_fini(&h);
 }
 
+/* A name and its attributes are cached no longer than the kind says its
+ * connection stays (kind_conn.lives, less a margin), at most a second; one
+ * that may go at any moment (lives 0) not at all. */
+static void test_cache_lives(void **state)
+{
+	(void)state;
+	struct harness h;
+	harness_init(&h, 3);
+	fuse_ino_t dir = ino_of(&h, "fake");
+	h.fk.c[0].has_lives = h.fk.c[1].has_lives = h.fk.c[2].has_lives = true;
+	h.fk.c[0].lives = 0.5;
+	h.fk.c[1].lives = 3600;
+	h.fk.c[2].lives = 0;
+	fuse_req_t req = op_lookup(&h, dir, "c0", 0);
+	assert_int_equal(req->reply, FAKE_ENTRY);
+	assert_true(req->entry.entry_timeout > 0 &&
+		    req->entry.entry_timeout < 0.5);
+	assert_true(req->entry.attr_timeout > 0 &&
+		    req->entry.attr_timeout < 0.5);
+	fuse_ino_t c0 = req->entry.ino;
+	fake_free(req);
+	req = op_getattr(&h, c0, 0);
+	assert_int_equal(req->reply, FAKE_ATTR);
+	assert_true(req->attr_timeout > 0 && req->attr_timeout < 0.5);
+	fake_free(req);
+	req = op_lookup(&h, dir, "c1", 0);
+	assert_true(req->entry.entry_timeout >= 0.5 &&
+		    req->entry.entry_timeout <= 1);
+	fake_free(req);
+	req = op_lookup(&h, dir, "c2", 0);
+	assert_true(req->entry.entry_timeout == 0);
+	assert_true(req->entry.attr_timeout == 0);
+	fake_free(req);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_readdir_offsets),
 		cmocka_unit_test(test_readdir_any_offset),
 		cmocka_unit_test(test_rewinddir_lists_anew),
+		cmocka_unit_test(test_cache_lives),
 		cmocka_unit_test(test_rmdir),
 		cmocka_unit_test(test_per_reader),
 		cmocka_unit_test(test_scopes),
