@@ -107,6 +107,16 @@ static void blind_data(void **state)
 	h_in(h, TCP_ACK | TCP_PSH, p, iss, "good", 4, 30);
 	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 30), 4);
 	assert_memory_equal(buf, "good", 4);
+	h_drain(h);
+	/* the bound itself (MAX.SND.WND 65535, the SYN,ACK's): SND.UNA -
+	 * MAX.SND.WND is acceptable, one below it is not */
+	h_in(h, TCP_ACK | TCP_PSH, p + 4, iss + 1 - 65535, "edge", 4, 40);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 40), 4);
+	assert_memory_equal(buf, "edge", 4);
+	h_drain(h);
+	h_in(h, TCP_ACK | TCP_PSH, p + 8, iss + 1 - 65536, "evil", 4, 50);
+	h_expect(h, TCP_ACK, iss + 1, p + 8);
+	assert_int_equal(h_recv(h, id, buf, sizeof(buf), 50), -EAGAIN);
 	h_free(h);
 }
 
