@@ -92,7 +92,14 @@ void kbpf_isn_del(struct kbpf_isn_tab *t, uint64_t cookie)
 
 int kbpf_isn_purge(struct kbpf_isn_tab *t, uint64_t now)
 {
-	return t->n ? rebuild(t, t->cap, now) : 0;
+	size_t i;
+
+	/* a scan, no copy, finds that none expired (most rounds: the
+	 * sockets of TIME_WAIT come and go at some rate or none) */
+	for (i = 0; i < t->cap; i++)
+		if (t->v[i].cookie && t->v[i].expire && t->v[i].expire <= now)
+			return rebuild(t, t->cap, now);
+	return 0;
 }
 
 void kbpf_isn_free(struct kbpf_isn_tab *t)

@@ -35,7 +35,7 @@ int kbpf_isn_put(struct kbpf_isn_tab *t, uint64_t cookie, uint32_t iss,
 /* Remove COOKIE's entry if there is one. */
 void kbpf_isn_del(struct kbpf_isn_tab *t, uint64_t cookie);
 /* Remove every entry whose expire is non-zero and <= NOW; 0 or -ENOMEM
- * (T unchanged). */
+ * (T unchanged). Where none has, T is left as it is (no entry moves). */
 int kbpf_isn_purge(struct kbpf_isn_tab *t, uint64_t now);
 /* Free T's memory; T is empty after. */
 void kbpf_isn_free(struct kbpf_isn_tab *t);

@@ -65,6 +65,14 @@ static void test_empty(void **state)
 	assert_int_equal(kbpf_isn_put(&t, 7, 3, 4), 0); /* replaces */
 	assert_int_equal(t.n, 1);
 	assert_int_equal(kbpf_isn_find(&t, 7)->iss, 3);
+	/* nothing expired: the table is not copied */
+	const struct kbpf_isn *was = t.v;
+	kbpf_isn_find(&t, 7)->expire = 9;
+	assert_int_equal(kbpf_isn_purge(&t, 8), 0);
+	assert_ptr_equal(t.v, was);
+	assert_int_equal(kbpf_isn_purge(&t, 9), 0);
+	assert_null(kbpf_isn_find(&t, 7));
+	assert_int_equal(kbpf_isn_put(&t, 7, 3, 4), 0);
 	kbpf_isn_free(&t);
 	assert_int_equal(t.n, 0);
 	assert_null(kbpf_isn_find(&t, 7));
