@@ -29,6 +29,8 @@
  *   cd'ed into a connection directory holds one), and fs makes connection
  *   directories' ids as they are looked up. fs_save() hands the table over
  *   (names, ids, lookup counts), so an id means what it meant.
+ * - What the kinds keep (kind_ops.save/restore, through fs_save()): the
+ *   kernel kind's history of its sockets, and kbpf's iss and irs.
  * - Open files' fh name slots of the old image's table: fs tags them with
  *   an epoch, so it knows the old ones for what they are: a value file or
  *   directory opened before is rendered again at each read, a stream or

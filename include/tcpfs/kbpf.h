@@ -155,6 +155,14 @@ typedef void (*kbpf_event_cb)(const struct kbpf_event *e, void *arg);
  * the number of events, or -EINVAL if K or CB is NULL, or the -errno
  * of reading the ring. Also keeps the iss/irs that kbpf_seq() reports. */
 int kbpf_drain(struct kbpf *k, kbpf_event_cb cb, void *arg);
+/* The iss and irs kept, for a new image of the daemon (an upgrade): up to
+ * SIZE bytes of them at OUT, whole records; the bytes they all take (0 if
+ * K is NULL). Call it from the loop's thread. */
+size_t kbpf_save(struct kbpf *k, void *out, size_t size);
+/* Take what kbpf_save() of this version wrote, LEN bytes at P, where K
+ * has room, but for connections K knows already (its own are newer); 0,
+ * -EINVAL if they are no such records (or K is NULL), -ENOMEM. */
+int kbpf_load(struct kbpf *k, const void *p, size_t len);
 /* Events lost so far: the ring buffer was full, or a tracepoint fired
  * while its program ran on the same CPU (0 if K is NULL; the second kind
  * is asked of the kernel at most once a second). */

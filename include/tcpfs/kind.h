@@ -276,6 +276,21 @@ struct kind_ops {
 			   struct ladder_side *out);
 
 	/**
+	 * save - what the kind hands to a new image of the daemon (an
+	 *        upgrade, fs_save()); NULL: nothing, it starts afresh
+	 * \param out: appended to
+	 */
+	void (*save)(void *k, struct buf *out);
+	/**
+	 * restore - take what an old image's save wrote, before the new image
+	 *           serves anything (fs_restore()); NULL: nothing
+	 * \param p: LEN bytes
+	 * Returns 0; -EINVAL if they are not what this version writes (the
+	 * kind then goes on with what it took of them); -ENOMEM.
+	 */
+	int (*restore)(void *k, const void *p, size_t len);
+
+	/**
 	 * destroy - free the kind and what it owns (its sources, its
 	 * connections: an engine resets them); after the filesystem is freed
 	 */

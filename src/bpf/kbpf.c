@@ -469,6 +469,48 @@ static uint64_t misses(const struct bpf_program *prog)
 	return info.recursion_misses;
 }
 
+size_t kbpf_save(struct kbpf *k, void *out, size_t size)
+{
+	size_t need = 0;
+
+	if (!k)
+		return 0;
+	pthread_mutex_lock(&k->lock);
+	for (size_t i = 0; i < k->isn.cap; i++) {
+		const struct kbpf_isn *v = &k->isn.v[i];
+
+		if (!v->cookie)
+			continue;
+		if (need + sizeof(*v) <= size)
+			memcpy((char *)out + need, v, sizeof(*v));
+		need += sizeof(*v);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return need;
+}
+
+int kbpf_load(struct kbpf *k, const void *p, size_t len)
+{
+	struct kbpf_isn v, *have;
+	int err = 0;
+
+	if (!k || len % sizeof(v))
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	for (size_t at = 0; !err && at < len; at += sizeof(v)) {
+		memcpy(&v, (const char *)p + at, sizeof(v));
+		if (!v.cookie)
+			err = -EINVAL;
+		else if (!kbpf_isn_find(&k->isn, v.cookie) &&
+			 !(err = kbpf_isn_put(&k->isn, v.cookie, v.iss,
+					      v.irs)) &&
+			 (have = kbpf_isn_find(&k->isn, v.cookie)))
+			have->expire = v.expire;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return err == -ENOSPC ? 0 : err; /* full: the rest stay out */
+}
+
 uint64_t kbpf_lost(struct kbpf *k)
 {
 	struct bpf_program *p = NULL;

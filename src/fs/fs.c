@@ -1321,20 +1321,61 @@ const struct fuse_lowlevel_ops fs_ops = {
 
 /* ---- upgrades ---- */
 
-/* What fs_save() writes: a version, the epoch, then the nodes. Every
- * version begins so: a new image knows the old epoch from any. */
-#define SAVE_VERSION 1
+/* What fs_save() writes: a version, the epoch, then (version 2) the length
+ * of the nodes, the nodes, and each kind's section, its directory's name
+ * and what its save() wrote; version 1 was the nodes alone, to the end.
+ * Every version begins so: a new image knows the old epoch from any. */
+#define SAVE_VERSION 2
 
 struct saved_fs {
 	uint32_t version;
 	uint32_t epoch;
 };
 
+struct saved_len {
+	uint64_t len;
+};
+
+/* Append the bytes that ADD appends to B, after their length. */
+static void add_sized(struct buf *b, void (*add)(const void *, struct buf *),
+		      const void *arg)
+{
+	size_t at = b->len;
+	struct saved_len n = {0};
+	buf_add(b, &n, sizeof(n));
+	add(arg, b);
+	if (!b->err) {
+		n.len = b->len - at - sizeof(n);
+		memcpy(b->p + at, &n, sizeof(n));
+	}
+}
+
+static void add_nodes(const void *nodes, struct buf *b)
+{
+	nodes_save(nodes, b);
+}
+
+static void add_kind(const void *kind, struct buf *b)
+{
+	const struct kind *k = kind;
+	k->ops->save(k->priv, b);
+}
+
+static void add_name(const void *name, struct buf *b)
+{
+	buf_add(b, name, strlen(name));
+}
+
 void fs_save(const struct fs *fs, struct buf *b)
 {
 	struct saved_fs h = {SAVE_VERSION, fs->epoch};
 	buf_add(b, &h, sizeof(h));
-	nodes_save(fs->nodes, b);
+	add_sized(b, add_nodes, fs->nodes);
+	for (int i = 0; i < fs->nkinds; i++)
+		if (fs->kinds[i].ops->save) {
+			add_sized(b, add_name, fs->kinds[i].dir);
+			add_sized(b, add_kind, &fs->kinds[i]);
+		}
 }
 
 /* Whether NAME is a node under the scopes directory: "netns/N" (a scope),
@@ -1403,6 +1444,43 @@ void fs_restored(struct fs *fs, struct fuse_session *se)
 	nodes_each(fs->nodes, forget_attrs, &r);
 }
 
+/* The next part of *AT (*LEN bytes left), after its length: *PART, *N
+ * bytes; false if it runs past the end. */
+static bool take_sized(const char **at, size_t *len, const void **part,
+		       size_t *n)
+{
+	struct saved_len l;
+	if (*len < sizeof(l))
+		return false;
+	memcpy(&l, *at, sizeof(l));
+	if (l.len > *len - sizeof(l))
+		return false;
+	*part = *at + sizeof(l);
+	*n = (size_t)l.len;
+	*at += sizeof(l) + *n;
+	*len -= sizeof(l) + *n;
+	return true;
+}
+
+/* Hand P, N bytes an old image's kind NAME saved, to the kind of that
+ * directory here, if it has one that takes them; a refusal is logged, the
+ * kind goes on with what it took. */
+static void restore_kind(struct fs *fs, const char *name, size_t namelen,
+			 const void *p, size_t n)
+{
+	for (int i = 0; i < fs->nkinds; i++) {
+		const struct kind *k = &fs->kinds[i];
+		if (strlen(k->dir) != namelen ||
+		    memcmp(k->dir, name, namelen) != 0 || !k->ops->restore)
+			continue;
+		int err = k->ops->restore(k->priv, p, n);
+		if (err < 0)
+			tlog(LOG_WARNING,
+			     "upgrade: %s/ took not all it had: %s", k->dir,
+			     strerror(-err));
+	}
+}
+
 int fs_restore(struct fs *fs, const void *p, size_t len)
 {
 	struct saved_fs h;
@@ -1414,8 +1492,22 @@ int fs_restore(struct fs *fs, const void *p, size_t len)
 	/* a new epoch even if the table is refused (another version, a bad
 	 * node): the old image's fh must be stale, never taken as ours */
 	fs->epoch = h.epoch == UINT32_MAX ? 1 : h.epoch + 1;
-	if (h.version != SAVE_VERSION)
+	const char *at = (const char *)p + sizeof(h);
+	len -= sizeof(h);
+	if (h.version == 1) /* the nodes, to the end */
+		return nodes_load(fs->nodes, at, len, kind_of, fs);
+	const void *part;
+	size_t n;
+	if (h.version != SAVE_VERSION || !take_sized(&at, &len, &part, &n))
 		return -EINVAL;
-	return nodes_load(fs->nodes, (const char *)p + sizeof(h),
-			  len - sizeof(h), kind_of, fs);
+	int err = nodes_load(fs->nodes, part, n, kind_of, fs);
+	const void *name;
+	size_t namelen;
+	while (!err && len) {
+		if (!take_sized(&at, &len, &name, &namelen) ||
+		    !take_sized(&at, &len, &part, &n))
+			return -EINVAL;
+		restore_kind(fs, name, namelen, part, n);
+	}
+	return err;
 }

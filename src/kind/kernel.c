@@ -635,6 +635,10 @@ static const struct kind_file kernel_files[] = {
 };
 
 static void kernel_drop(void *k);
+#ifdef HAVE_KBPF
+static void kernel_save(void *k, struct buf *out);
+static int kernel_restore(void *k, const void *p, size_t len);
+#endif
 
 static const struct kind_ops kernel_ops = {
 	.files = kernel_files,
@@ -654,6 +658,10 @@ static const struct kind_ops kernel_ops = {
 	.scope_file = kernel_scope_file,
 	.ladder = kernel_ladder,
 	.ladder_peer = kernel_ladder_peer,
+#ifdef HAVE_KBPF
+	.save = kernel_save,
+	.restore = kernel_restore,
+#endif
 	.destroy = kernel_drop,
 };
 
@@ -808,6 +816,60 @@ static void on_kbpf(void *arg)
 		       "kernel lost %llu history events",
 		       (unsigned long long)(lost - kk->lost));
 	kk->lost = lost;
+}
+
+/* What an upgrade hands over: the history of the daemon's namespace (its
+ * length, then khist_save()'s) and the iss/irs kbpf keeps (kbpf_save()'s).
+ * What happens while the images change (from the old one's last drain to
+ * the new one's programs) is not seen. */
+#define KERNEL_SAVE_VERSION 1
+
+struct saved_kernel {
+	uint32_t version, zero;
+	uint64_t netns, hist_len;
+};
+
+static void kernel_save(void *k, struct buf *out)
+{
+	struct kernel *kk = k;
+	if (!kk->hist)
+		return;
+	drain(kk); /* what the ring holds still */
+	struct saved_kernel h = {KERNEL_SAVE_VERSION, 0, kk->netns, 0};
+	size_t at = out->len, n = kbpf_save(kk->kbpf, NULL, 0);
+	char *isn = malloc(n ? n : 1);
+	buf_add(out, &h, sizeof(h));
+	khist_save(kk->hist, out);
+	if (!isn || out->err) {
+		free(isn);
+		out->err = -ENOMEM;
+		return;
+	}
+	h.hist_len = out->len - at - sizeof(h);
+	memcpy(out->p + at, &h, sizeof(h));
+	kbpf_save(kk->kbpf, isn, n);
+	buf_add(out, isn, n);
+	free(isn);
+}
+
+static int kernel_restore(void *k, const void *p, size_t len)
+{
+	struct kernel *kk = k;
+	struct saved_kernel h;
+	if (!kk->hist) /* no history here: nothing to keep it in */
+		return 0;
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, p, sizeof(h));
+	if (h.version != KERNEL_SAVE_VERSION || h.hist_len > len - sizeof(h))
+		return -EINVAL;
+	if (h.netns != kk->netns) /* another namespace's */
+		return 0;
+	const char *hist = (const char *)p + sizeof(h);
+	int err = khist_load(kk->hist, hist, h.hist_len);
+	int isn = kbpf_load(kk->kbpf, hist + h.hist_len,
+			    len - sizeof(h) - h.hist_len);
+	return err < 0 ? err : isn;
 }
 
 /* Watch the daemon's own namespace and keep its history; without it the

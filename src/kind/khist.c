@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "khist.h"
+#include "tcpfs/buf.h"
 #include "tcpfs/ladder.h"
 
 struct khist {
@@ -164,6 +165,23 @@ static void restart(struct khist_sock *s)
 	s->has_iss = s->has_irs = false;
 }
 
+/* A new socket COOKIE in H (the least recently added to evicted if H is
+ * full), not yet on the LRU list; NULL if out of memory. */
+static struct khist_sock *sock_new(struct khist *h, uint64_t cookie)
+{
+	if (h->count >= h->max)
+		evict(h, h->tail);
+	struct khist_sock *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cookie = cookie;
+	size_t b = bucket(h, s->cookie);
+	s->hnext = h->buckets[b];
+	h->buckets[b] = s;
+	h->count++;
+	return s;
+}
+
 struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 			     const struct khist_ent *e)
 {
@@ -172,17 +190,8 @@ struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 		unlink_lru(h, s);
 		if (begins(e))
 			restart(s);
-	} else {
-		if (h->count >= h->max)
-			evict(h, h->tail);
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return NULL;
-		s->cookie = key->cookie;
-		size_t b = bucket(h, s->cookie);
-		s->hnext = h->buckets[b];
-		h->buckets[b] = s;
-		h->count++;
+	} else if (!(s = sock_new(h, key->cookie))) {
+		return NULL;
 	}
 	push_lru(h, s);
 	if (named(key, e)) {
@@ -218,6 +227,124 @@ struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 	slot->count = 1;
 	s->n++;
 	return s;
+}
+
+/* ---- upgrades ---- */
+
+/* What khist_save() writes: KHIST_SAVE_VERSION, then each socket so (every
+ * byte set: it goes to a file), followed by its KEPT entries as they are,
+ * the oldest first. */
+struct saved_sock {
+	uint64_t cookie, retrans;
+	uint8_t family, named, has_iss, has_irs;
+	uint16_t sport, dport;
+	uint8_t src[16], dst[16];
+	uint32_t n, said, iss, irs, kept;
+};
+
+static void save_sock(const struct khist_sock *s, struct buf *out)
+{
+	struct saved_sock r;
+	memset(&r, 0, sizeof(r));
+	r.cookie = s->cookie;
+	r.retrans = s->retrans;
+	r.family = s->key.family;
+	r.named = s->named;
+	r.has_iss = s->has_iss;
+	r.has_irs = s->has_irs;
+	r.sport = s->key.sport;
+	r.dport = s->key.dport;
+	memcpy(r.src, s->key.src, sizeof(r.src));
+	memcpy(r.dst, s->key.dst, sizeof(r.dst));
+	r.n = s->n;
+	r.said = s->said;
+	r.iss = s->iss;
+	r.irs = s->irs;
+	r.kept = s->n - khist_first(s);
+	buf_add(out, &r, sizeof(r));
+	for (uint32_t i = khist_first(s); i < s->n; i++)
+		buf_add(out, khist_at(s, i), sizeof(struct khist_ent));
+}
+
+_Static_assert(sizeof(struct khist_ent) == 48, "khist_ent has no padding");
+
+void khist_save(const struct khist *h, struct buf *out)
+{
+	uint32_t version = KHIST_SAVE_VERSION;
+	buf_add(out, &version, sizeof(version));
+	for (const struct khist_sock *s = h->head; s; s = s->next)
+		save_sock(s, out);
+}
+
+/* R's socket, its entries at E, into H, the least recent (R checked; H
+ * has room). */
+static int load_sock(struct khist *h, const struct saved_sock *r, const char *e)
+{
+	uint32_t room = r->n > KHIST_DEPTH ? KHIST_DEPTH : KHIST_ROOM;
+	while (room < r->n)
+		room *= 2;
+	if (khist_get(h, r->cookie))
+		return 0; /* the store's own is newer */
+	struct khist_sock *s = sock_new(h, r->cookie);
+	if (!s)
+		return -ENOMEM;
+	s->prev = h->tail;
+	if (h->tail)
+		h->tail->next = s;
+	else
+		h->head = s;
+	h->tail = s;
+	if (!(s->ent = malloc(room * sizeof(*s->ent)))) {
+		evict(h, s);
+		return -ENOMEM;
+	}
+	s->room = room;
+	s->key = (struct diag_key){.family = r->family,
+				   .sport = r->sport,
+				   .dport = r->dport,
+				   .cookie = r->cookie};
+	memcpy(s->key.src, r->src, sizeof(s->key.src));
+	memcpy(s->key.dst, r->dst, sizeof(s->key.dst));
+	s->named = r->named;
+	s->retrans = r->retrans;
+	s->has_iss = r->has_iss;
+	s->has_irs = r->has_irs;
+	s->iss = r->iss;
+	s->irs = r->irs;
+	s->said = r->said;
+	for (s->n = r->n - r->kept; s->n < r->n; e += sizeof(*s->ent))
+		memcpy(&s->ent[s->n++ % KHIST_DEPTH], e, sizeof(*s->ent));
+	return 0;
+}
+
+int khist_load(struct khist *h, const void *p, size_t len)
+{
+	const char *at = p;
+	uint32_t version;
+	if (len < sizeof(version))
+		return -EINVAL;
+	memcpy(&version, at, sizeof(version));
+	if (version != KHIST_SAVE_VERSION)
+		return -EINVAL;
+	at += sizeof(version);
+	len -= sizeof(version);
+	while (len && h->count < h->max) { /* the rest are older still */
+		struct saved_sock r;
+		if (len < sizeof(r))
+			return -EINVAL;
+		memcpy(&r, at, sizeof(r));
+		uint32_t keep = r.n > KHIST_DEPTH ? KHIST_DEPTH : r.n;
+		size_t whole =
+			sizeof(r) + (size_t)r.kept * sizeof(struct khist_ent);
+		if (!r.cookie || r.kept != keep || r.said > r.n || len < whole)
+			return -EINVAL;
+		int err = load_sock(h, &r, at + sizeof(r));
+		if (err < 0)
+			return err;
+		at += whole;
+		len -= whole;
+	}
+	return 0;
 }
 
 static void put(char *buf, size_t size, size_t *pos, const char *fmt, ...)

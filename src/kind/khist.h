@@ -15,6 +15,7 @@
 #include "tcpfs/diag.h"
 #include "tcpfs/wire.h"
 
+struct buf;
 struct ladder_side;
 
 /* Entries kept per socket; room made for them at first (a socket's life
@@ -23,6 +24,8 @@ struct ladder_side;
 #define KHIST_DEPTH 32
 #define KHIST_ROOM 8
 #define KHIST_SOCKETS 4096
+/* The version of what khist_save() writes. */
+#define KHIST_SAVE_VERSION 1
 
 /* Entry types (the values of enum kbpf_event_type). */
 enum khist_type {
@@ -42,12 +45,15 @@ enum {
 	KHIST_SEQ = 1u << 8,
 };
 
-/* One event of one socket. */
+/* One event of one socket. Every byte a member (ZERO is 0), so that
+ * khist_save() writes it as it is; a change of layout is a change of
+ * KHIST_SAVE_VERSION. */
 struct khist_ent {
 	uint64_t ts_ns;	  /* CLOCK_MONOTONIC */
 	uint8_t type;	  /* enum khist_type */
 	uint8_t from, to; /* STATE: kernel TCP_* states */
-	uint32_t has;	  /* KHIST_* bits */
+	uint8_t zero;
+	uint32_t has; /* KHIST_* bits */
 	uint32_t snd_una, snd_nxt, rcv_nxt, iss, irs;
 	uint32_t seq, end_seq; /* RETRANS */
 	uint32_t count;	       /* RETRANS: times in a row (1 or more) */
@@ -100,6 +106,23 @@ void khist_free(struct khist *h);
  */
 struct khist_sock *khist_add(struct khist *h, const struct diag_key *key,
 			     const struct khist_ent *e);
+/**
+ * khist_save - the store, for a new image of the daemon (an upgrade)
+ * \param h: the store
+ * \param out: appended: each socket, the most recently added to first,
+ *             with what it keeps (its entries, name, numbers, cursor)
+ */
+void khist_save(const struct khist *h, struct buf *out);
+/**
+ * khist_load - take into a store what khist_save() of this version wrote,
+ *              as less recent than every socket it has (those are newer,
+ *              and left as they are), as far as it has room
+ * \param h: the store
+ * \param p: LEN bytes
+ * Returns 0; -EINVAL if they are not such (what came before the fault
+ * stays); -ENOMEM.
+ */
+int khist_load(struct khist *h, const void *p, size_t len);
 /**
  * khist_get - a socket's history
  * \param h: the store

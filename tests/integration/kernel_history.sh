@@ -246,29 +246,33 @@ wait_until 5 events_has "kernel/$C3 SYN_SENT -> ESTABLISHED" || fail "no events 
 assert_eq 0 "$(grep -cF -e "#${OC##*#} " -e "#${OS##*#} " "$EV")" \
 	"events: no line of another namespace's sockets"
 assert_eq 0 "$(grep -c 'lost' "$EV")" "events: nothing lost"
-# an upgrade (SIGUSR2) starts the history afresh: a socket's trace and iss
-# are gone until its next change (a trace opened before fails with ENOENT,
-# then shows that change), and the new image posts events lines
+# an upgrade (SIGUSR2) hands the history over: a socket's trace and its
+# iss and irs are what they were (a trace opened before reads them
+# afresh), its next change goes on after them, and the new image posts
+# that change's events line, not the old ones again
 hold_ok h pair c6 s6 l
 read -r C6 _ <<<"$HELD"
 wait_until 5 trace_has "$C6" "SYN_SENT -> ESTABLISHED" || fail "no history of $C6"
+before=$(cat "$MNT/kernel/$C6/trace")
+iss=$(cat "$MNT/kernel/$C6/iss") irs=$(cat "$MNT/kernel/$C6/irs")
 exec {tfd}<"$MNT/kernel/$C6/trace" || die "open $C6/trace"
 kill -USR2 "$TCPFS_PID"
 wait_until 10 grep -q "upgraded: serving" "$TCPFS_LOG" || die "no upgrade: $(tail -n 5 "$TCPFS_LOG")"
-assert_eq absent "$([ -e "$MNT/kernel/$C6/trace" ] && echo present || echo absent)" \
-	"after an upgrade: no trace until the socket changes"
-assert_eq absent "$([ -e "$MNT/kernel/$C6/iss" ] && echo present || echo absent)" \
-	"after an upgrade: no iss of a connection established before"
-assert_match "No such file" "$(cat <&"$tfd" 2>&1)" "after an upgrade: a trace opened before fails"
-events_bg "$MNT" "$WORK/events2"
+assert_eq "$before" "$(cat "$MNT/kernel/$C6/trace" 2>&1)" "after an upgrade: the trace as before"
+assert_eq "$iss $irs" "$(cat "$MNT/kernel/$C6/iss" "$MNT/kernel/$C6/irs" 2>&1 | tr '\n' ' ' | sed 's/ $//')" \
+	"after an upgrade: iss and irs as before"
+assert_eq "$before" "$(cat <&"$tfd" 2>&1)" "after an upgrade: a trace opened before reads it afresh"
+exec {tfd}<&-
+events_bg "$MNT" "$WORK/events3"
 hold_ok h close c6
 wait_until 5 trace_has "$C6" "ESTABLISHED -> FIN_WAIT_1" ||
 	fail "after an upgrade, no new history: $(cat "$MNT/kernel/$C6/trace" 2>&1)"
-assert_match "^0\.000000 \* ESTABLISHED -> FIN_WAIT_1 " "$(cat <&"$tfd" 2>&1)" \
-	"after an upgrade: the trace opened before shows the new history"
-exec {tfd}<&-
-wait_until 5 grep -qF "kernel/$C6 ESTABLISHED -> FIN_WAIT_1" "$WORK/events2" ||
+assert_eq "$before" "$(head -n "$(wc -l <<<"$before")" "$MNT/kernel/$C6/trace")" \
+	"after an upgrade: the next change goes on after the history"
+wait_until 5 grep -qF "kernel/$C6 ESTABLISHED -> FIN_WAIT_1" "$WORK/events3" ||
 	fail "after an upgrade, events has no kernel/$C6 ESTABLISHED -> FIN_WAIT_1"
+assert_eq 0 "$(grep -cF "kernel/$C6 SYN_SENT -> ESTABLISHED" "$WORK/events3")" \
+	"after an upgrade: events does not tell the old changes again"
 log "client trace:"$'\n'"$(cat "$WORK/c.trace")"
 log "server trace:"$'\n'"$(cat "$WORK/s.trace")"
 log "events:"$'\n'"$(cat "$EV")"

@@ -225,6 +225,22 @@ static int f_scope_file(void *k, uint64_t scope, int i, struct buf *out)
 
 static const char *const f_scope_files[] = {"info"};
 
+/* An upgrade hands over "kept N", N its ctl calls so far. */
+static void f_save(void *k, struct buf *out)
+{
+	buf_printf(out, "kept %d", ((struct fkind *)k)->ctl_calls);
+}
+
+static int f_restore(void *k, const void *p, size_t len)
+{
+	struct fkind *fk = k;
+	if (len < 5 || len >= sizeof(fk->restored) || memcmp(p, "kept ", 5))
+		return -EINVAL;
+	memcpy(fk->restored, p, len);
+	fk->restored[len] = 0;
+	return 0;
+}
+
 static const struct kind_ops f_ops = {
 	.files = f_files,
 	.nfiles = 2,
@@ -242,6 +258,8 @@ static const struct kind_ops f_ops = {
 	.stream_write = f_write,
 	.stream_poll = f_poll,
 	.stream_close = f_close,
+	.save = f_save,
+	.restore = f_restore,
 };
 
 static void init(struct harness *h, int n, bool per_reader)

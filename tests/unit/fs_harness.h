@@ -43,7 +43,8 @@ struct fkind {
 	uint64_t last_key;	     /* of the last ctl */
 	struct kind_caller last_who; /* of the last ctl or fixed_open */
 	char rmdir_name[32];
-	int streams; /* open */
+	int streams;	   /* open */
+	char restored[32]; /* what restore took, as text */
 };
 
 struct harness {

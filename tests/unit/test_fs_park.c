@@ -566,6 +566,48 @@ static void test_epoch_wrap(void **state)
 	harness_fini(&h2);
 }
 
+/* The state an upgrade hands over holds each kind's own, which the kind of
+ * the same directory in the new image takes; a state of version 1 (the
+ * nodes alone, to its end) is still taken. */
+static void test_upgrade_kinds(void **state)
+{
+	(void)state;
+	struct harness h, h2, h3;
+	struct buf b = {0}, v1 = {0};
+	harness_init(&h, 2);
+	ino_of(&h, "fake/c0"); /* c1's node is the second: a fresh table */
+	fuse_ino_t c1 = ino_of(&h, "fake/c1"); /* would give it the first */
+	h.fk.ctl_calls = 7;
+	fs_save(h.fs, &b);
+	assert_int_equal(b.err, 0);
+	harness_init(&h2, 2);
+	assert_int_equal(fs_restore(h2.fs, b.p, b.len), 0);
+	assert_string_equal(h2.fk.restored, "kept 7");
+	assert_int_equal(ino_of(&h2, "fake/c1"), c1);
+	/* version 1: the header, then the nodes, which version 2 sizes */
+	uint64_t nodes;
+	memcpy(&nodes, b.p + 8, sizeof(nodes));
+	buf_add(&v1, &(uint32_t){1}, 4);
+	buf_add(&v1, b.p + 4, 4); /* the epoch */
+	buf_add(&v1, b.p + 16, nodes);
+	harness_init(&h3, 2);
+	assert_int_equal(fs_restore(h3.fs, v1.p, v1.len), 0);
+	assert_string_equal(h3.fk.restored, "");
+	assert_int_equal(ino_of(&h3, "fake/c1"), c1);
+	/* a kind's section cut short: refused, the nodes taken */
+	struct harness h4;
+	harness_init(&h4, 2);
+	assert_int_equal(fs_restore(h4.fs, b.p, b.len - 1), -EINVAL);
+	assert_string_equal(h4.fk.restored, "");
+	assert_int_equal(ino_of(&h4, "fake/c1"), c1);
+	buf_free(&v1);
+	buf_free(&b);
+	harness_fini(&h4);
+	harness_fini(&h3);
+	harness_fini(&h2);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_connect_waits),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test(test_epoch_wrap),
+		cmocka_unit_test(test_upgrade_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

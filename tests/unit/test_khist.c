@@ -1,6 +1,7 @@
 /* khist: per-cookie history, ring of KHIST_DEPTH (its room made as the
  * entries come), LRU eviction, iss/irs, retransmits counted, a socket used
  * again, the trace line format. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "khist.h"
+#include "tcpfs/buf.h"
 
 static struct diag_key key_of(uint64_t cookie, uint16_t sport)
 {
@@ -199,6 +201,96 @@ static void test_retrans(void **st)
 	khist_free(h);
 }
 
+/* Entry I of A and of B are the same. */
+static void same_ent(const struct khist_sock *a, const struct khist_sock *b,
+		     uint32_t i)
+{
+	const struct khist_ent *x = khist_at(a, i), *y = khist_at(b, i);
+	assert_int_equal(x->ts_ns, y->ts_ns);
+	assert_int_equal(x->type, y->type);
+	assert_int_equal(x->from, y->from);
+	assert_int_equal(x->to, y->to);
+	assert_int_equal(x->has, y->has);
+	assert_int_equal(x->snd_una, y->snd_una);
+	assert_int_equal(x->seq, y->seq);
+	assert_int_equal(x->count, y->count);
+}
+
+/* An upgrade: what khist_save() wrote, khist_load() takes back whole
+ * (entries past a full ring, names, numbers, cursors, the LRU order), but
+ * for a socket the new store has already; a cut or bad one is refused. */
+static void test_save_load(void **st)
+{
+	(void)st;
+	struct khist *h = khist_new(4), *g = khist_new(4);
+	struct diag_key k1 = key_of(1, 11), k2 = key_of(2, 22);
+	struct khist_ent e;
+	for (uint32_t i = 0; i < KHIST_DEPTH + 29; i++) { /* ring wrapped */
+		e = state(i, DIAG_TCP_ESTABLISHED, DIAG_TCP_CLOSE_WAIT);
+		e.has = KHIST_SND_UNA, e.snd_una = i;
+		khist_add(h, &k1, &e);
+	}
+	e = (struct khist_ent){
+		.ts_ns = 5, .type = KHIST_RETRANS, .seq = 7, .end_seq = 9};
+	khist_add(h, &k1, &e);
+	khist_add(h, &k1, &e); /* times=2 */
+	e = state(3, DIAG_TCP_SYN_SENT, DIAG_TCP_ESTABLISHED);
+	e.has = KHIST_ISS | KHIST_IRS, e.iss = 100, e.irs = 200;
+	struct khist_sock *b = khist_add(h, &k2, &e);
+	b->said = 1;
+	struct diag_key k3 = key_of(3, 33);
+	khist_add(h, &k3, &e);
+	khist_add(g, &k3, &e); /* the new store's own socket 3 */
+	khist_add(g, &k3, &e);
+
+	struct buf out = {0};
+	khist_save(h, &out);
+	assert_int_equal(out.err, 0);
+	assert_int_equal(khist_load(g, out.p, out.len), 0);
+	assert_int_equal(khist_count(g), 3);
+	const struct khist_sock *a = khist_get(h, 1), *a2 = khist_get(g, 1);
+	assert_int_equal(a2->n, a->n);
+	assert_int_equal(khist_first(a2), khist_first(a));
+	assert_int_equal(a2->retrans, 2);
+	for (uint32_t i = khist_first(a); i < a->n; i++)
+		same_ent(a, a2, i);
+	const struct khist_sock *b2 = khist_get(g, 2);
+	assert_true(b2->named && b2->has_iss && b2->has_irs);
+	assert_int_equal(b2->key.sport, 22);
+	assert_memory_equal(b2->key.src, k2.src, sizeof(k2.src));
+	assert_int_equal(b2->iss, 100);
+	assert_int_equal(b2->irs, 200);
+	assert_int_equal(b2->said, 1);
+	assert_int_equal(khist_get(g, 3)->n, 2); /* its own, not h's */
+	/* new entries go on after the loaded ones */
+	e = state(99, DIAG_TCP_CLOSE_WAIT, DIAG_TCP_LAST_ACK);
+	khist_add(g, &k1, &e);
+	assert_int_equal(khist_at(a2, a->n)->ts_ns, 99);
+	/* LRU: the loaded ones are older than the store's own (3), in
+	 * their order (1 was added to last, above): 2 goes first */
+	struct diag_key k4 = key_of(4, 1), k5 = key_of(5, 1);
+	khist_add(g, &k4, &e);
+	khist_add(g, &k5, &e);
+	assert_null(khist_get(g, 2));
+	assert_non_null(khist_get(g, 1));
+	assert_non_null(khist_get(g, 3));
+	/* a full store takes no more */
+	assert_int_equal(khist_load(g, out.p, out.len), 0);
+	assert_null(khist_get(g, 2));
+
+	struct khist *f = khist_new(4);
+	assert_int_equal(khist_load(f, out.p, out.len - 1), -EINVAL);
+	assert_int_equal(khist_load(f, out.p, 3), -EINVAL);
+	memset(out.p + 4, 0, 8); /* the first socket's cookie: none */
+	assert_int_equal(khist_load(f, out.p, out.len), -EINVAL);
+	memset(out.p, 0, 4); /* another version */
+	assert_int_equal(khist_load(f, out.p, out.len), -EINVAL);
+	khist_free(f);
+	buf_free(&out);
+	khist_free(g);
+	khist_free(h);
+}
+
 static void test_format(void **st)
 {
 	(void)st;
@@ -237,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_retrans),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_save_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
