@@ -53,15 +53,18 @@ void fs_quiesce(struct fs *fs);
  * fs_save - what a new image needs to go on serving the same mount
  * \param fs: the filesystem
  * \param b: appended to: the inode numbers of the connection directories
- *           the kernel knows, with their lookup counts; b->err on ENOMEM
+ *           the kernel knows, with their lookup counts, then what each
+ *           kind's save op keeps; b->err on ENOMEM
  */
 void fs_save(const struct fs *fs, struct buf *b);
 /**
  * fs_restore - take over from the filesystem that fs_save() saved
  * \param fs: a new filesystem, that has served nothing yet
  * \param p: what fs_save() wrote, LEN bytes
- * Returns 0: the kernel's inode numbers mean what they meant, and files
- * opened before answer ESTALE (their fh belong to the old process);
+ * Returns 0: the kernel's inode numbers mean what they meant, each kind
+ * took what its save op kept (a kind's refusal is logged, not returned),
+ * and files opened before answer ESTALE (their fh belong to the old
+ * process);
  * -EINVAL if P is malformed or of another version, -ENOMEM; files opened
  * before are stale then too, once P's version and epoch could be read.
  */
