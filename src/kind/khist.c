@@ -280,8 +280,8 @@ void khist_save(const struct khist *h, struct buf *out)
  * has room). */
 static int load_sock(struct khist *h, const struct saved_sock *r, const char *e)
 {
-	uint32_t room = r->n > KHIST_DEPTH ? KHIST_DEPTH : KHIST_ROOM;
-	while (room < r->n)
+	uint32_t room = KHIST_ROOM; /* as make_room() grows it: to DEPTH */
+	while (room < r->n && room < KHIST_DEPTH)
 		room *= 2;
 	if (khist_get(h, r->cookie))
 		return 0; /* the store's own is newer */

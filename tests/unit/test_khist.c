@@ -291,6 +291,53 @@ static void test_save_load(void **st)
 	khist_free(h);
 }
 
+/* A socket that had more entries than it keeps is loaded with room for
+ * the ring, KHIST_DEPTH entries, whatever its count: not room for every
+ * entry it ever had (48 MB for a million), nor a doubling that goes round
+ * to 0 and never ends (a count over 2^31). */
+static void test_load_room(void **st)
+{
+	(void)st;
+	struct khist *h = khist_new(4);
+	struct diag_key k = key_of(7, 77);
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct khist_ent e = {.ts_ns = i,
+				      .type = KHIST_RETRANS,
+				      .has = KHIST_SEQ,
+				      .seq = i,
+				      .end_seq = i + 1};
+		khist_add(h, &k, &e);
+	}
+	struct buf out = {0};
+	khist_save(h, &out);
+	assert_int_equal(out.err, 0);
+	struct khist *g = khist_new(4);
+	assert_int_equal(khist_load(g, out.p, out.len), 0);
+	const struct khist_sock *s = khist_get(g, 7);
+	assert_non_null(s);
+	assert_int_equal(s->n, 1000);
+	assert_int_equal(s->room, KHIST_DEPTH);
+	for (uint32_t i = khist_first(s); i < s->n; i++)
+		same_ent(khist_get(h, 7), s, i);
+	/* the count near its end: the socket's n, after its cookie,
+	 * retransmits, 4 flags, 2 ports and 2 addresses */
+	uint32_t n = 3u << 30;
+	memcpy(out.p + sizeof(uint32_t) + 56, &n, sizeof(n));
+	struct khist *f = khist_new(4);
+	assert_int_equal(khist_load(f, out.p, out.len), 0);
+	s = khist_get(f, 7);
+	assert_int_equal(s->n, n);
+	assert_int_equal(s->room, KHIST_DEPTH);
+	struct khist_ent e =
+		state(1, DIAG_TCP_ESTABLISHED, DIAG_TCP_CLOSE_WAIT);
+	khist_add(f, &k, &e); /* goes on in the ring */
+	assert_int_equal(khist_at(s, n)->ts_ns, 1);
+	khist_free(f);
+	khist_free(g);
+	khist_free(h);
+	buf_free(&out);
+}
+
 static void test_format(void **st)
 {
 	(void)st;
@@ -330,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_retrans),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_load_room),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
