@@ -52,15 +52,17 @@ uint16_t tcp_syn_wnd(uint32_t space)
  * has room for the unit, which RCV.ADV then takes in, or has not even
  * that much in all (what passes it is trimmed, rx_room(), and comes
  * again); a ring merely full (its reader behind) says 0, and the window
- * opens again as the reader frees a step of it. */
+ * opens again as the reader frees a step of it, or a unit (wnd_opens()). */
 static uint16_t sub_unit_field(struct tcp_conn *c)
 {
 	uint32_t unit = 1u << c->rcv_wscale;
 
 	if (tcp_rcv_space(c) >= unit)
 		c->rcv_adv = c->rcv_nxt + unit;
-	else if (c->rcvq.cap >= unit)
+	else if (c->rcvq.cap >= unit) {
+		c->rcv_unit_shut = true; /* wnd_opens() tells when it opens */
 		return 0;
+	}
 	return 1;
 }
 
@@ -73,6 +75,7 @@ uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool syn)
 		c->rcv_adv = c->rcv_nxt + wnd;
 		return (uint16_t)wnd;
 	}
+	c->rcv_unit_shut = false;
 	if (SEQ_GEQ(edge, c->rcv_adv + wnd_step(c)))
 		c->rcv_adv = edge;
 	/* The field counts units of 2^shift, rounded down (RFC 7323 §2.4):
@@ -263,6 +266,22 @@ static void rx_tune(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 	c->rcv_tune_bytes = 0;
 }
 
+/* Whether the window the peer was shown should open now: its edge can
+ * move by a step (receiver SWS avoidance, RFC 9293 §3.8.6.2.2), or it
+ * said 0 for a window under one unit (sub_unit_field()) and the ring now
+ * holds a unit that is a step or more. A ring under a unit and a step
+ * (a unit of 2^14, a step of an MSS) may be emptied by reads that leave
+ * no step after the last update, which said 0: nothing else would tell
+ * the peer. A unit under a step always leaves a step after it (a step is
+ * at most half the ring), and a unit offered then would be a silly one. */
+static bool wnd_opens(const struct tcp_conn *c)
+{
+	uint32_t unit = 1u << c->rcv_wscale, step = wnd_step(c);
+
+	return SEQ_GEQ(edge_now(c), c->rcv_adv + step) ||
+	       (c->rcv_unit_shut && unit >= step && tcp_rcv_space(c) >= unit);
+}
+
 /* The user took N bytes: free them, and tell the peer when the window
  * grew enough to matter (RFC 9293 §3.8.6.2.2). */
 void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
@@ -277,7 +296,7 @@ void tcp_rx_read(struct tcp_engine *e, struct tcp_conn *c, uint32_t n,
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
 	    c->state == TCP_FIN_WAIT_2) {
 		rx_tune(e, c, n, now);
-		if (SEQ_GEQ(edge_now(c), c->rcv_adv + wnd_step(c))) {
+		if (wnd_opens(c)) {
 			c->ack_now = true;
 			tcp_conn_mark(e, c);
 		}

@@ -227,6 +227,9 @@ struct tcp_conn {
 	uint32_t sack_sent[WIRE_MAX_SACK];
 	int nsack_sent;
 	bool fin_rcvd, fin_ooo;
+	/* the last window field said 0 for a window under one unit of the
+	 * scale, the ring holding less than a unit (tcp_rx.c) */
+	bool rcv_unit_shut;
 	/* RCV.UP (RFC 9293 §3.10.7.4 sixth): the sequence number after the
 	 * peer's urgent data, valid once URG_SEEN. */
 	uint32_t rcv_up;

@@ -544,6 +544,57 @@ static void shown_edges_honoured(void **state)
 	h_free(h);
 }
 
+/* A ring of one unit of 2^shift (shift 14, a 16 KiB buffer): a window
+ * under one unit with part of the ring unread says 0 (sub_unit_field()),
+ * and the reader then frees the ring in reads under a step (1000 bytes of
+ * 16384: the last frees 384). The edge moves by a step at each update but
+ * the last, and the ring once empty holds a unit: an ACK must say so, or
+ * the peer, shown 0, waits for its persist timer. */
+static void unit_ring_reopens(void **state)
+{
+	static uint8_t d[1000], buf[1000];
+	struct tcp_config cfg;
+	struct harness *h;
+	uint32_t iss, p = PEER_ISS + 1, end;
+	uint16_t last = 0;
+	int id, acks = 0;
+	tcp_time t = SEC;
+	long n;
+
+	(void)state;
+	tcp_config_default(&cfg);
+	cfg.rcvbuf = 16384;
+	cfg.rcvbuf_max = 1u << 30;
+	h = h_new(&cfg);
+	id = ws_server(h, &iss);
+	assert_int_equal(h_info(h, id).rcv_wscale, 14);
+	end = p + h_info(h, id).rcv_wnd; /* the SYN,ACK's: 16384 */
+	assert_int_equal(end - p, 16384);
+	while (p != end) {
+		uint32_t len = end - p < sizeof(d) ? end - p : sizeof(d);
+
+		h_in(h, TCP_ACK, p, iss + 1, d, len, t);
+		p += len;
+	}
+	tcp_dispatch(h->e, t);
+	h_drain(h);
+	/* read in pieces, one round each, at one time (no auto-tuning) */
+	while ((n = h_recv(h, id, buf, sizeof(buf), t)) > 0) {
+		tcp_dispatch(h->e, t);
+		while (h->n) {
+			struct wire_seg *s = h_next(h);
+
+			assert_int_equal(s->ack, p);
+			last = s->wnd;
+			acks++;
+		}
+	}
+	assert_true(acks > 0);
+	assert_int_equal(last, 1); /* the empty ring's unit, told */
+	assert_true(h_info(h, id).rcv_wnd >= 16384);
+	h_free(h);
+}
+
 /* A window smaller than 2^shift is no zero window: with a shift of 14
  * (rcvbuf_max 1 GiB) and an 8 KiB buffer, all read, the field read 0 for
  * ever and the peer stalled. It says one unit, as Linux rounds up
@@ -820,6 +871,7 @@ int main(void)
 		cmocka_unit_test(autotune),
 		cmocka_unit_test(shown_edges_honoured),
 		cmocka_unit_test(scaled_small_window_open),
+		cmocka_unit_test(unit_ring_reopens),
 		cmocka_unit_test(goodput_table),
 		cmocka_unit_test(urgent_inline),
 		cmocka_unit_test(urgent_send),
