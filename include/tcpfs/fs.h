@@ -62,7 +62,8 @@ void fs_save(const struct fs *fs, struct buf *b);
  * \param fs: a new filesystem, that has served nothing yet
  * \param p: what fs_save() wrote, LEN bytes
  * Returns 0: the kernel's inode numbers mean what they meant, each kind
- * took what its save op kept (a kind's refusal is logged, not returned),
+ * took what its save op kept (a kind's refusal, or kinds' state cut
+ * short, is logged, not returned),
  * and files opened before answer ESTALE (their fh belong to the old
  * process);
  * -EINVAL if P is malformed or of another version, -ENOMEM; files opened

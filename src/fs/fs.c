@@ -1505,8 +1505,11 @@ int fs_restore(struct fs *fs, const void *p, size_t len)
 	size_t namelen;
 	while (!err && len) {
 		if (!take_sized(&at, &len, &name, &namelen) ||
-		    !take_sized(&at, &len, &part, &n))
-			return -EINVAL;
+		    !take_sized(&at, &len, &part, &n)) {
+			tlog(LOG_WARNING, "upgrade: the kinds' state is cut "
+					  "short; the rest start afresh");
+			break;
+		}
 		restore_kind(fs, name, namelen, part, n);
 	}
 	return err;

@@ -856,7 +856,7 @@ static int kernel_restore(void *k, const void *p, size_t len)
 {
 	struct kernel *kk = k;
 	struct saved_kernel h;
-	if (!kk->hist) /* no history here: nothing to keep it in */
+	if (!kk->hist || !len) /* no history here, or none there */
 		return 0;
 	if (len < sizeof(h))
 		return -EINVAL;

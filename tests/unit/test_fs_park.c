@@ -506,15 +506,19 @@ static void test_upgrade(void **state)
 		struct harness h3;
 		struct buf c = {0};
 		buf_add(&c, b.p, b.len);
-		if (bad)
-			buf_add(&c, "\0\0\0", 3); /* a truncated node */
-		else
+		if (bad) { /* the nodes' length cuts their last one */
+			uint64_t nodes;
+			memcpy(&nodes, c.p + 8, sizeof(nodes));
+			nodes -= 3;
+			memcpy(c.p + 8, &nodes, sizeof(nodes));
+		} else
 			((uint32_t *)c.p)[0] = 99; /* the version */
 		harness_init(&h3, 1);
 		assert_int_equal(fs_restore(h3.fs, c.p, c.len), -EINVAL);
 		fuse_req_t st = op_read(&h3, pipe, &pfi, 10, 0);
-		/* ENOENT where the table was refused whole */
-		assert_true(st->err == (bad ? ESTALE : ENOENT));
+		/* ENOENT where its node was refused (the table whole, or
+		 * the node cut), else ESTALE: never a live handle */
+		assert_true(st->err == ENOENT || (bad && st->err == ESTALE));
 		fake_free(st);
 		op_release(&h3, pipe, &pfi); /* not ours: nothing freed */
 		buf_free(&c);
@@ -594,10 +598,10 @@ static void test_upgrade_kinds(void **state)
 	assert_int_equal(fs_restore(h3.fs, v1.p, v1.len), 0);
 	assert_string_equal(h3.fk.restored, "");
 	assert_int_equal(ino_of(&h3, "fake/c1"), c1);
-	/* a kind's section cut short: refused, the nodes taken */
+	/* the kinds' sections cut short: the nodes taken, the kinds afresh */
 	struct harness h4;
 	harness_init(&h4, 2);
-	assert_int_equal(fs_restore(h4.fs, b.p, b.len - 1), -EINVAL);
+	assert_int_equal(fs_restore(h4.fs, b.p, b.len - 1), 0);
 	assert_string_equal(h4.fk.restored, "");
 	assert_int_equal(ino_of(&h4, "fake/c1"), c1);
 	buf_free(&v1);
