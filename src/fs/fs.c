@@ -877,7 +877,8 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct kind_caller who = caller(req);
 		buf_free(&snap->b);
 		int err = list_dir(fs_of(req), &who, ino, &snap->b);
-		if (err < 0) {
+		if (err < 0) { /* a part is no listing: the next one lists */
+			buf_free(&snap->b);
 			fuse_reply_err(req, -err);
 			return;
 		}

@@ -38,7 +38,7 @@ static int f_list(void *k, const struct kind_caller *who, kind_list_fn fn,
 	for (int i = 0; i < FAKE_CONNS; i++)
 		if (sees(who, &fk->c[i]))
 			fn(arg, fk->c[i].name, 100 + (uint64_t)i);
-	return 0;
+	return fk->list_err;
 }
 
 static int f_load(void *k, const struct kind_caller *who, const char *name,

@@ -45,6 +45,7 @@ struct fkind {
 	char rmdir_name[32];
 	int streams;	   /* open */
 	char restored[32]; /* what restore took, as text */
+	int list_err;	   /* list fails so, after listing */
 };
 
 struct harness {

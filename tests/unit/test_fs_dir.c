@@ -81,6 +81,26 @@ static void test_readdir_offsets(void **state)
 	harness_fini(&h);
 }
 
+/* Directory DIR opened (as root), its file info. */
+static struct fuse_file_info dir_open(struct harness *h, fuse_ino_t dir)
+{
+	struct fuse_file_info fi = {0};
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.opendir(req, dir, &fi);
+	fi = req->fi;
+	fake_free(req);
+	return fi;
+}
+
+/* Directory DIR, opened as FI, released. */
+static void dir_close(struct harness *h, fuse_ino_t dir,
+		      struct fuse_file_info *fi)
+{
+	fuse_req_t req = fake_req(h->fs, 0);
+	fs_ops.releasedir(req, dir, fi);
+	fake_free(req);
+}
+
 /* The first name of a readdir at OFF of the listing open in FI, or "" at
  * the end; *NEXT the offset after it. */
 static const char *name_at(struct harness *h, fuse_ino_t dir,
@@ -103,22 +123,16 @@ static const char *name_at(struct harness *h, fuse_ino_t dir,
 /* The inode DIR's listing gives its "..", the second entry (0: none). */
 static fuse_ino_t dotdot(struct harness *h, fuse_ino_t dir)
 {
-	struct fuse_file_info fi = {0};
+	struct fuse_file_info fi = dir_open(h, dir);
 	uint64_t first, ino = 0;
-	fuse_req_t req = fake_req(h->fs, 0);
-	fs_ops.opendir(req, dir, &fi);
-	fi = req->fi;
-	fake_free(req);
 	name_at(h, dir, &fi, 0, &first);
-	req = fake_req(h->fs, 0);
+	fuse_req_t req = fake_req(h->fs, 0);
 	fs_ops.readdir(req, dir, 4096, (off_t)first, &fi);
 	if (req->reply == FAKE_BUF && req->len >= 24 &&
 	    !memcmp(req->buf + 24, "..", 2))
 		memcpy(&ino, req->buf, 8);
 	fake_free(req);
-	req = fake_req(h->fs, 0);
-	fs_ops.releasedir(req, dir, &fi);
-	fake_free(req);
+	dir_close(h, dir, &fi);
 	return ino;
 }
 
@@ -151,18 +165,41 @@ static void test_rewinddir_lists_anew(void **state)
 	struct fuse_file_info fi = {0};
 	harness_init(&h, 8);
 	fuse_ino_t dir = ino_of(&h, "fake");
-	fuse_req_t req = fake_req(h.fs, 0);
-	fs_ops.opendir(req, dir, &fi);
-	fi = req->fi;
-	fake_free(req);
+	fi = dir_open(&h, dir);
 	assert_true(lists_at_0(&h, dir, &fi, "c7"));
 	h.fk.c[7].alive = false;
 	assert_false(lists_at_0(&h, dir, &fi, "c7"));
 	h.fk.c[7].alive = true;
 	assert_true(lists_at_0(&h, dir, &fi, "c7"));
-	req = fake_req(h.fs, 0);
-	fs_ops.releasedir(req, dir, &fi);
+	dir_close(&h, dir, &fi);
+	harness_fini(&h);
+}
+
+/* A listing that failed part-way is no snapshot: a readdir after it, at
+ * any offset, lists afresh. */
+static void test_readdir_after_failure(void **state)
+{
+	(void)state;
+	struct harness h;
+	struct fuse_file_info fi = {0};
+	uint64_t next;
+	bool seen = false;
+	harness_init(&h, 8);
+	fuse_ino_t dir = ino_of(&h, "fake");
+	fi = dir_open(&h, dir);
+	h.fk.c[7].alive = false;
+	h.fk.list_err = -ENOBUFS;
+	fuse_req_t req = fake_req(h.fs, 0);
+	fs_ops.readdir(req, dir, 4096, 0, &fi);
+	assert_int_equal(req->err, ENOBUFS);
 	fake_free(req);
+	h.fk.list_err = 0;
+	h.fk.c[7].alive = true;
+	for (off_t off = 1; *name_at(&h, dir, &fi, off, &next);
+	     off = (off_t)next)
+		seen |= !strcmp(name_at(&h, dir, &fi, off, &next), "c7");
+	assert_true(seen);
+	dir_close(&h, dir, &fi);
 	harness_fini(&h);
 }
 
@@ -177,10 +214,7 @@ static void test_readdir_any_offset(void **state)
 	uint64_t first, second, end;
 	harness_init(&h, 8);
 	fuse_ino_t dir = ino_of(&h, "fake");
-	fuse_req_t req = fake_req(h.fs, 0);
-	fs_ops.opendir(req, dir, &fi);
-	fi = req->fi;
-	fake_free(req);
+	fi = dir_open(&h, dir);
 	assert_string_equal(name_at(&h, dir, &fi, 0, &first), ".");
 	assert_string_equal(name_at(&h, dir, &fi, (off_t)first, &second), "..");
 	assert_string_equal(name_at(&h, dir, &fi, (off_t)first + 1, &end),
@@ -188,19 +222,12 @@ static void test_readdir_any_offset(void **state)
 	assert_string_equal(name_at(&h, dir, &fi, (off_t)end, &end), "clone");
 	assert_string_equal(name_at(&h, dir, &fi, 3, &end), "..");
 	assert_string_equal(name_at(&h, dir, &fi, 1 << 20, &end), "");
-	req = fake_req(h.fs, 0);
-	fs_ops.releasedir(req, dir, &fi);
-	fake_free(req);
+	dir_close(&h, dir, &fi);
 	/* a new open whose first readdir is at another open's offset
 	 * (seekdir to a telldir of it) lists, and resumes there */
-	req = fake_req(h.fs, 0);
-	fs_ops.opendir(req, dir, &fi);
-	fi = req->fi;
-	fake_free(req);
+	fi = dir_open(&h, dir);
 	assert_string_equal(name_at(&h, dir, &fi, (off_t)second, &end), "make");
-	req = fake_req(h.fs, 0);
-	fs_ops.releasedir(req, dir, &fi);
-	fake_free(req);
+	dir_close(&h, dir, &fi);
 	harness_fini(&h);
 }
 
@@ -488,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_readdir_offsets),
 		cmocka_unit_test(test_readdir_any_offset),
+		cmocka_unit_test(test_readdir_after_failure),
 		cmocka_unit_test(test_rewinddir_lists_anew),
 		cmocka_unit_test(test_cache_lives),
 		cmocka_unit_test(test_rmdir),
