@@ -1337,46 +1337,41 @@ struct saved_len {
 	uint64_t len;
 };
 
-/* Append the bytes that ADD appends to B, after their length. */
-static void add_sized(struct buf *b, void (*add)(const void *, struct buf *),
-		      const void *arg)
+/* A part of B whose length goes before it: sized_begin() leaves room for
+ * the length, sized_end() (AT what sized_begin() gave) writes it. */
+static size_t sized_begin(struct buf *b)
 {
-	size_t at = b->len;
 	struct saved_len n = {0};
+	size_t at = b->len;
 	buf_add(b, &n, sizeof(n));
-	add(arg, b);
-	if (!b->err) {
-		n.len = b->len - at - sizeof(n);
+	return at;
+}
+
+static void sized_end(struct buf *b, size_t at)
+{
+	struct saved_len n = {b->len - at - sizeof(n)};
+	if (!b->err)
 		memcpy(b->p + at, &n, sizeof(n));
-	}
-}
-
-static void add_nodes(const void *nodes, struct buf *b)
-{
-	nodes_save(nodes, b);
-}
-
-static void add_kind(const void *kind, struct buf *b)
-{
-	const struct kind *k = kind;
-	k->ops->save(k->priv, b);
-}
-
-static void add_name(const void *name, struct buf *b)
-{
-	buf_add(b, name, strlen(name));
 }
 
 void fs_save(const struct fs *fs, struct buf *b)
 {
 	struct saved_fs h = {SAVE_VERSION, fs->epoch};
 	buf_add(b, &h, sizeof(h));
-	add_sized(b, add_nodes, fs->nodes);
-	for (int i = 0; i < fs->nkinds; i++)
-		if (fs->kinds[i].ops->save) {
-			add_sized(b, add_name, fs->kinds[i].dir);
-			add_sized(b, add_kind, &fs->kinds[i]);
-		}
+	size_t at = sized_begin(b);
+	nodes_save(fs->nodes, b);
+	sized_end(b, at);
+	for (int i = 0; i < fs->nkinds; i++) {
+		const struct kind *k = &fs->kinds[i];
+		if (!k->ops->save)
+			continue;
+		at = sized_begin(b);
+		buf_add(b, k->dir, strlen(k->dir));
+		sized_end(b, at);
+		at = sized_begin(b);
+		k->ops->save(k->priv, b);
+		sized_end(b, at);
+	}
 }
 
 /* Whether NAME is a node under the scopes directory: "netns/N" (a scope),
